@@ -1,0 +1,374 @@
+/**
+ * Experiments: create or update one (params and metrics merge, notes and history append), read one, read all.
+ * Every change happens under the experiment's lock so concurrent writers — several servers, the Python client —
+ * lose nothing (docs/format.md, "Writing safely").
+ */
+import * as path from 'node:path';
+import { MlError, invalid, notFound } from './errors.js';
+import type { GitInfo } from './git-info.js';
+import { experimentsDir, updateIncrementMetadata, type Increment } from './increments.js';
+import { decodeNumber, parseLenientJson, stringifyCanonical, stringifyLine } from './json.js';
+import { assertExperimentName, isExperimentName } from './names.js';
+import type { Project } from './project.js';
+import { appendLines, fileDigest, isFile, listDirectories, readText, withLock, writeAtomic } from './store/disk.js';
+import { parseYamlMapping, stringifyMetadataYaml } from './yaml.js';
+
+export const EXPERIMENT_STATUSES = ['running', 'completed', 'failed', 'killed'] as const;
+export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
+
+export interface HistoryPoint {
+  metric: string;
+  value: number;
+  step: number;
+  timestamp: string;
+}
+
+export interface Artifact {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface Note {
+  time: string;
+  text: string;
+}
+
+/** metadata.yaml as read: the documented keys typed, everything else kept in `extra`. */
+export interface ExperimentMeta {
+  name: string;
+  status: ExperimentStatus;
+  baseline: boolean;
+  tags: string[];
+  notes: Note[];
+  created: string | null;
+  started: string | null;
+  ended: string | null;
+  duration_seconds: number | null;
+  updated: string | null;
+  git: GitInfo | null;
+  environment: Record<string, unknown>;
+  artifacts: Artifact[];
+  source: Record<string, unknown>;
+  extra: Record<string, unknown>;
+}
+
+export interface Experiment {
+  name: string;
+  dir: string;
+  params: Record<string, unknown>;
+  metrics: Record<string, number>;
+  meta: ExperimentMeta;
+  baseline: boolean;
+  status: ExperimentStatus;
+}
+
+export interface ExperimentUpdate {
+  name: string;
+  params?: Record<string, unknown> | null;
+  metrics?: Record<string, number> | null;
+  history?: { metric: string; value: number; step: number; timestamp?: string | null }[] | null;
+  tags?: string[] | null;
+  note?: string | null;
+  status?: ExperimentStatus | null;
+  baseline?: boolean | null;
+  artifacts?: string[] | null;
+  /** Importers: where the run came from. */
+  source?: Record<string, unknown> | null;
+  /** Importers: the run's own times, instead of now. */
+  started?: string | null;
+  ended?: string | null;
+  /** Importers: the run's own git commit instead of the project's. */
+  git?: GitInfo | null;
+}
+
+export interface TrackContext {
+  git: () => Promise<GitInfo | null>;
+  now?: () => Date;
+}
+
+export interface TrackResult {
+  experiment: string;
+  path: string;
+  created: boolean;
+  status: ExperimentStatus;
+  baseline: boolean;
+  metrics: Record<string, number>;
+  params_count: number;
+  history_points_added: number;
+  artifacts: Artifact[];
+}
+
+const ENVIRONMENT = { node: process.version, platform: `${process.platform}-${process.arch}` };
+
+export function experimentDir(inc: Increment, name: string): string {
+  return path.join(experimentsDir(inc), assertExperimentName(name));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading
+
+async function readJsonObject(project: Project, file: string): Promise<Record<string, unknown> | undefined> {
+  const text = await readText(file);
+  if (text === undefined) return undefined;
+  let data: unknown;
+  try {
+    data = parseLenientJson(text);
+  } catch (e) {
+    throw new MlError('CORRUPT', `${project.relative(file)} is not valid JSON: ${(e as Error).message}.`, 'Fix or delete the file; the other files of the experiment are intact.');
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new MlError('CORRUPT', `${project.relative(file)} must hold a JSON object.`, 'Fix or delete the file.');
+  }
+  return data as Record<string, unknown>;
+}
+
+function decodeMetrics(project: Project, file: string, raw: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    const n = decodeNumber(v);
+    if (n === undefined) {
+      throw new MlError('CORRUPT', `${project.relative(file)}: metric ${JSON.stringify(k)} has the non-numeric value ${JSON.stringify(v)}.`, 'Metric values are numbers or "NaN", "Infinity", "-Infinity".');
+    }
+    out[k] = n;
+  }
+  return out;
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : null);
+
+function readMeta(name: string, raw: Record<string, unknown>): ExperimentMeta {
+  const known = new Set(['name', 'status', 'baseline', 'tags', 'notes', 'created', 'started', 'ended', 'duration_seconds', 'updated', 'git', 'environment', 'artifacts', 'source']);
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (!known.has(k)) extra[k] = v;
+  const status = EXPERIMENT_STATUSES.includes(raw.status as ExperimentStatus) ? (raw.status as ExperimentStatus) : 'completed';
+  const notes = (Array.isArray(raw.notes) ? raw.notes : []).map((n): Note =>
+    n && typeof n === 'object' ? { time: str((n as Record<string, unknown>).time) ?? '', text: String((n as Record<string, unknown>).text ?? '') } : { time: '', text: String(n) },
+  );
+  const artifacts = (Array.isArray(raw.artifacts) ? raw.artifacts : [])
+    .filter((a): a is Record<string, unknown> => !!a && typeof a === 'object' && typeof (a as Record<string, unknown>).path === 'string')
+    .map((a) => ({ path: String(a.path), bytes: Number(a.bytes ?? 0), sha256: String(a.sha256 ?? '') }));
+  const git = raw.git && typeof raw.git === 'object' ? (raw.git as Record<string, unknown>) : null;
+  const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  return {
+    name,
+    status,
+    baseline: raw.baseline === true,
+    tags: (Array.isArray(raw.tags) ? raw.tags : []).map(String),
+    notes,
+    created: str(raw.created),
+    started: str(raw.started),
+    ended: str(raw.ended),
+    duration_seconds: typeof raw.duration_seconds === 'number' ? raw.duration_seconds : null,
+    updated: str(raw.updated),
+    git: git ? { commit: str(git.commit), branch: str(git.branch), dirty: git.dirty === true } : null,
+    environment: obj(raw.environment),
+    artifacts,
+    source: obj(raw.source),
+    extra,
+  };
+}
+
+/** Reads one experiment's summary files (not its history). Throws CORRUPT for a broken file, naming it. */
+export async function readExperiment(project: Project, inc: Increment, name: string): Promise<Experiment> {
+  const dir = experimentDir(inc, name);
+  const [params, metricsRaw, metaText] = await Promise.all([
+    readJsonObject(project, path.join(dir, 'params.json')),
+    readJsonObject(project, path.join(dir, 'metrics.json')),
+    readText(path.join(dir, 'metadata.yaml')),
+  ]);
+  if (params === undefined && metricsRaw === undefined && metaText === undefined) {
+    throw notFound(`No experiment ${JSON.stringify(name)} in ${inc.id}.`, 'Call list_experiments to see the names, or track_experiment to create it.');
+  }
+  const metaRaw = metaText === undefined ? {} : parseYamlMapping(metaText, project.relative(path.join(dir, 'metadata.yaml')));
+  const meta = readMeta(name, metaRaw);
+  return {
+    name,
+    dir,
+    params: params ?? {},
+    metrics: decodeMetrics(project, path.join(dir, 'metrics.json'), metricsRaw ?? {}),
+    meta,
+    baseline: meta.baseline,
+    status: meta.status,
+  };
+}
+
+export interface BrokenExperiment {
+  name: string;
+  reason: string;
+}
+
+/** Names of the experiment folders of an increment. */
+export async function listExperimentNames(inc: Increment): Promise<string[]> {
+  const names = await listDirectories(experimentsDir(inc));
+  return names.filter((n) => !n.startsWith('.') && !n.startsWith('_'));
+}
+
+/** Every experiment of an increment; broken ones are reported, not dropped silently and not fatal. */
+export async function readAllExperiments(project: Project, inc: Increment): Promise<{ experiments: Experiment[]; broken: BrokenExperiment[] }> {
+  const names = await listExperimentNames(inc);
+  const experiments: Experiment[] = [];
+  const broken: BrokenExperiment[] = [];
+  let next = 0;
+  // Bounded concurrency: enough to keep the disk busy, few enough not to exhaust file descriptors.
+  const worker = async () => {
+    while (next < names.length) {
+      const name = names[next++]!;
+      if (!isExperimentName(name)) {
+        broken.push({ name, reason: 'the folder name is not a valid experiment name' });
+        continue;
+      }
+      try {
+        experiments.push(await readExperiment(project, inc, name));
+      } catch (e) {
+        broken.push({ name, reason: e instanceof MlError ? e.message : String(e) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(64, names.length) }, worker));
+  experiments.sort((a, b) => (a.name < b.name ? -1 : 1));
+  broken.sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { experiments, broken };
+}
+
+/** The history points of an experiment; lines that do not parse (a crashed writer) are counted, not fatal. */
+export async function readHistory(dir: string): Promise<{ points: HistoryPoint[]; skippedLines: number }> {
+  const text = await readText(path.join(dir, 'history.jsonl'));
+  const points: HistoryPoint[] = [];
+  let skippedLines = 0;
+  if (!text) return { points, skippedLines };
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim()) continue;
+    try {
+      const o = parseLenientJson(line) as Record<string, unknown>;
+      const value = decodeNumber(o.value);
+      const step = Number(o.step);
+      if (typeof o.metric !== 'string' || value === undefined || !Number.isInteger(step)) throw new Error('bad point');
+      points.push({ metric: o.metric, value, step, timestamp: String(o.timestamp ?? '') });
+    } catch {
+      skippedLines += 1;
+    }
+  }
+  return { points, skippedLines };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing
+
+/** Finds an artifact: in the experiment folder first, then relative to the increment. Stays inside the increment. */
+async function resolveArtifact(project: Project, inc: Increment, dir: string, given: string): Promise<string> {
+  const inExperiment = await project.resolveWithin(inc.dir, dir, given, 'artifact path');
+  if (await isFile(inExperiment)) return inExperiment;
+  const inIncrement = await project.resolveWithin(inc.dir, inc.dir, given, 'artifact path');
+  if (await isFile(inIncrement)) return inIncrement;
+  throw notFound(
+    `Artifact ${JSON.stringify(given)} not found: looked for ${project.relative(inExperiment)} and ${project.relative(inIncrement)}.`,
+    'Save the file first, then pass its path relative to the experiment folder (e.g. "model.pkl") or to the increment (e.g. "models/model-v3.pkl").',
+  );
+}
+
+function validateUpdate(u: ExperimentUpdate): void {
+  assertExperimentName(u.name);
+  for (const p of u.history ?? []) {
+    if (!p.metric || typeof p.metric !== 'string') throw invalid('A history point has no metric name.', 'Each point is {metric, value, step}.');
+    if (!Number.isInteger(p.step) || p.step < 0) throw invalid(`History point for ${JSON.stringify(p.metric)} has step ${p.step}.`, 'step must be an integer >= 0 (epoch, iteration or fold index).');
+  }
+  for (const t of u.tags ?? []) if (!t.trim()) throw invalid('Empty tag.', 'Tags are non-empty strings such as "baseline" or "production-candidate".');
+}
+
+/** Summary values implied by history: per metric, the point with the highest step (ties: the last logged). */
+function latestByStep(points: HistoryPoint[]): Map<string, HistoryPoint> {
+  const latest = new Map<string, HistoryPoint>();
+  for (const p of points) {
+    const cur = latest.get(p.metric);
+    if (!cur || p.step >= cur.step) latest.set(p.metric, p);
+  }
+  return latest;
+}
+
+export async function trackExperiment(project: Project, inc: Increment, update: ExperimentUpdate, ctx: TrackContext): Promise<TrackResult> {
+  validateUpdate(update);
+  const dir = experimentDir(inc, update.name);
+  const now = (ctx.now ?? (() => new Date()))();
+  const stamp = now.toISOString();
+  // Outside the lock: git and artifact hashing can be slow and do not depend on the experiment's files.
+  const git = update.git !== undefined ? update.git : await ctx.git();
+  const artifactPaths = await Promise.all((update.artifacts ?? []).map((a) => resolveArtifact(project, inc, dir, a)));
+  const digests = await Promise.all(artifactPaths.map(async (abs) => ({ path: path.relative(dir, abs).split(path.sep).join('/'), ...(await fileDigest(abs)) })));
+
+  const result = await withLock(path.join(dir, '.lock'), async () => {
+    let existing: Experiment | undefined;
+    try {
+      existing = await readExperiment(project, inc, update.name);
+    } catch (e) {
+      if (!(e instanceof MlError && e.code === 'NOT_FOUND')) throw e;
+    }
+    const created = existing === undefined;
+    const params = { ...(existing?.params ?? {}), ...(update.params ?? {}) };
+    const metrics = { ...(existing?.metrics ?? {}) };
+
+    const newPoints: HistoryPoint[] = (update.history ?? []).map((p) => ({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp ?? stamp }));
+    if (newPoints.length) {
+      const { points: old } = await readHistory(dir);
+      const latest = latestByStep([...old, ...newPoints]);
+      for (const metric of new Set(newPoints.map((p) => p.metric))) metrics[metric] = latest.get(metric)!.value;
+    }
+    Object.assign(metrics, update.metrics ?? {});
+
+    const meta: ExperimentMeta = existing?.meta ?? {
+      name: update.name, status: 'completed', baseline: false, tags: [], notes: [], created: stamp, started: update.started ?? stamp,
+      ended: null, duration_seconds: null, updated: stamp, git: null, environment: {}, artifacts: [], source: {}, extra: {},
+    };
+    // A new experiment without a status was tracked after the fact: it is complete.
+    meta.status = update.status ?? meta.status;
+    if (update.baseline != null) meta.baseline = update.baseline;
+    for (const t of update.tags ?? []) if (!meta.tags.includes(t.trim())) meta.tags.push(t.trim());
+    if (update.note?.trim()) meta.notes.push({ time: stamp, text: update.note.trim() });
+    if (update.started) meta.started = update.started;
+    if (meta.status === 'running') meta.ended = null;
+    else if (update.ended) meta.ended = update.ended;
+    else if (!meta.ended) meta.ended = stamp;
+    meta.duration_seconds = meta.started && meta.ended ? Math.max(0, (Date.parse(meta.ended) - Date.parse(meta.started)) / 1000) : null;
+    meta.updated = stamp;
+    meta.git = git;
+    meta.environment = { ...meta.environment, ...ENVIRONMENT };
+    for (const d of digests) {
+      const i = meta.artifacts.findIndex((a) => a.path === d.path);
+      if (i >= 0) meta.artifacts[i] = d;
+      else meta.artifacts.push(d);
+    }
+    meta.source = update.source ?? (Object.keys(meta.source).length ? meta.source : { tool: 'mcp' });
+
+    await writeAtomic(path.join(dir, 'params.json'), stringifyCanonical(params));
+    await writeAtomic(path.join(dir, 'metrics.json'), stringifyCanonical(metrics));
+    await writeAtomic(path.join(dir, 'metadata.yaml'), stringifyMetadataYaml(metaToYaml(meta)));
+    await appendLines(path.join(dir, 'history.jsonl'), newPoints.map((p) => stringifyLine({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp })));
+    return {
+      experiment: update.name,
+      path: project.relative(dir),
+      created,
+      status: meta.status,
+      baseline: meta.baseline,
+      metrics,
+      params_count: Object.keys(params).length,
+      history_points_added: newPoints.length,
+      artifacts: meta.artifacts,
+    };
+  });
+  if (result.created) await markIncrementActive(project, inc, stamp);
+  return result;
+}
+
+function metaToYaml(meta: ExperimentMeta): Record<string, unknown> {
+  const { extra, ...known } = meta;
+  return { ...extra, ...known };
+}
+
+/** The first experiment turns a planned increment into an active one (SpecWeave's planning → active). */
+async function markIncrementActive(project: Project, inc: Increment, stamp: string): Promise<void> {
+  await updateIncrementMetadata(project, inc, (raw) => {
+    const status = raw.status === 'planned' ? 'planning' : raw.status;
+    if (status !== 'planning') return undefined;
+    return { ...raw, status: 'active', lastActivity: stamp };
+  }).catch(() => undefined); // A broken metadata.json is reported by validate_increment, not here.
+}

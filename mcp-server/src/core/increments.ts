@@ -1,0 +1,236 @@
+/** Increments: create them, find them by number or name, read and update their metadata. */
+import * as path from 'node:path';
+import { parseCriterion, type Criterion } from './criteria.js';
+import { MlError, invalid, notFound } from './errors.js';
+import { parseLenientJson, stringifyCanonical } from './json.js';
+import { slugify } from './names.js';
+import { PROBLEM_PROFILES, PROBLEM_TYPES, isProblemType, type ProblemType } from './problem-types.js';
+import type { Project } from './project.js';
+import { inferDirection as inferDirectionName } from './ranking.js';
+import { listDirectories, makeDirs, readText, withLock, writeAtomic } from './store/disk.js';
+import { renderPlan, renderSpec, renderTasks, renderTests } from '../render/increment-templates.js';
+
+export const LIFECYCLE_FOLDERS = ['_archive', '_abandoned', '_paused', '_backlog'];
+const NUMBERED = /^(\d{3,4})[GJAE]?-/;
+
+export interface Increment {
+  id: string;
+  dir: string;
+}
+
+export type Direction = 'maximize' | 'minimize';
+
+export interface Thresholds {
+  min_improvement: number;
+  max_cv_std: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = { min_improvement: 0.05, max_cv_std: 0.05 };
+
+export interface MlSettings {
+  problem_type: ProblemType | null;
+  primary_metric: string | null;
+  direction: Direction | null;
+  success_criteria: Criterion[];
+  thresholds: Thresholds;
+}
+
+export interface IncrementMetadata {
+  raw: Record<string, unknown>;
+  ml: MlSettings;
+}
+
+export function experimentsDir(inc: Increment): string {
+  return path.join(inc.dir, 'experiments');
+}
+
+/** The active increments (numbered folders directly under increments/), sorted. */
+export async function listIncrements(project: Project): Promise<Increment[]> {
+  const names = await listDirectories(project.incrementsDir);
+  return names.filter((n) => NUMBERED.test(n)).map((id) => ({ id, dir: path.join(project.incrementsDir, id) }));
+}
+
+/** "0042", "42", "0042-churn-model" or a unique prefix of the folder name. */
+export async function resolveIncrement(project: Project, ref: string): Promise<Increment> {
+  const wanted = ref.trim();
+  if (!wanted || /[\\/\0]/.test(wanted) || wanted.includes('..')) {
+    throw invalid(`Invalid increment reference ${JSON.stringify(ref)}.`, 'Pass the increment number ("0042" or "42") or its folder name ("0042-churn-model").');
+  }
+  const all = await listIncrements(project);
+  const exact = all.find((i) => i.id === wanted);
+  if (exact) return exact;
+  let matches: Increment[];
+  if (/^\d+$/.test(wanted)) {
+    const n = Number(wanted);
+    matches = all.filter((i) => Number(NUMBERED.exec(i.id)![1]) === n);
+  } else {
+    matches = all.filter((i) => i.id.startsWith(wanted));
+  }
+  if (matches.length === 1) return matches[0]!;
+  const list = (matches.length ? matches : all).map((i) => i.id);
+  if (matches.length > 1) {
+    throw new MlError('AMBIGUOUS', `Increment ${JSON.stringify(ref)} matches ${matches.length} folders: ${list.join(', ')}.`, 'Pass the full folder name.');
+  }
+  throw notFound(
+    `No increment ${JSON.stringify(ref)} in ${project.relative(project.incrementsDir)}.`,
+    all.length ? `Existing increments: ${list.slice(0, 20).join(', ')}${list.length > 20 ? ', …' : ''}.` : 'There are no increments yet: call create_increment first.',
+  );
+}
+
+/** The highest increment number used anywhere (active and lifecycle folders). */
+async function highestNumber(project: Project): Promise<number> {
+  const folders = [project.incrementsDir, ...LIFECYCLE_FOLDERS.map((f) => path.join(project.incrementsDir, f))];
+  let max = 0;
+  for (const folder of folders) {
+    for (const name of await listDirectories(folder)) {
+      const m = NUMBERED.exec(name);
+      if (m) max = Math.max(max, Number(m[1]));
+    }
+  }
+  return max;
+}
+
+export interface CreateIncrementInput {
+  title: string;
+  problem_type?: string | null;
+  primary_metric?: string | null;
+  direction?: Direction | null;
+  success_criteria?: string[] | null;
+}
+
+export interface CreatedIncrement {
+  increment: string;
+  path: string;
+  files: string[];
+  problem_type: ProblemType;
+  primary_metric: string;
+  direction: Direction;
+  success_criteria: Criterion[];
+}
+
+export async function createIncrement(project: Project, input: CreateIncrementInput, now = new Date()): Promise<CreatedIncrement> {
+  const title = input.title.trim();
+  const slug = slugify(title);
+  if (!slug) throw invalid(`The title ${JSON.stringify(input.title)} has no letters or digits to name the folder with.`, 'Pass a descriptive title, e.g. "Fraud detection".');
+  const problemType = input.problem_type ?? 'classification';
+  if (!isProblemType(problemType)) {
+    throw invalid(`Unknown problem_type ${JSON.stringify(problemType)}.`, `Use one of: ${PROBLEM_TYPES.join(', ')}.`);
+  }
+  const profile = PROBLEM_PROFILES[problemType];
+  const criteria = (input.success_criteria ?? []).map((text) => {
+    const c = parseCriterion(text);
+    if (!c) throw invalid(`Cannot read the success criterion ${JSON.stringify(text)}.`, 'Write each as "<metric> <op> <number>", e.g. "precision >= 0.9", "RMSE < $50", "MAPE < 10%".');
+    return c;
+  });
+  const primaryMetric = input.primary_metric?.trim() || profile.primaryMetric;
+  const direction = input.direction ?? (input.primary_metric ? inferDirectionName(primaryMetric) : profile.direction);
+
+  return withLock(path.join(project.incrementsDir, '.create.lock'), async () => {
+    const number = (await highestNumber(project)) + 1;
+    if (number > 9999) throw new MlError('CONFLICT', 'All increment numbers up to 9999 are used.', 'Archive or renumber old increments.');
+    const id = `${String(number).padStart(4, '0')}-${slug}`;
+    const dir = path.join(project.incrementsDir, id);
+    const stamp = now.toISOString();
+    const metadata = {
+      id,
+      title,
+      status: 'planning',
+      type: 'feature',
+      created: stamp,
+      lastActivity: stamp,
+      ml: {
+        problem_type: problemType,
+        primary_metric: primaryMetric,
+        direction,
+        success_criteria: criteria,
+        thresholds: DEFAULT_THRESHOLDS,
+      },
+    };
+    const template = {
+      id, title, problemType, primaryMetric, direction, criteria,
+      minImprovement: DEFAULT_THRESHOLDS.min_improvement,
+      project: slugify(path.basename(project.root)) || 'default',
+      date: stamp.slice(0, 10),
+    };
+    // metadata.json first, as SpecWeave does: a folder with it is a valid increment even if later writes fail.
+    await writeAtomic(path.join(dir, 'metadata.json'), stringifyCanonical(metadata));
+    const files: Record<string, string> = {
+      'spec.md': renderSpec(template),
+      'plan.md': renderPlan(template),
+      'tasks.md': renderTasks(template),
+      'tests.md': renderTests(template),
+    };
+    for (const [name, text] of Object.entries(files)) await writeAtomic(path.join(dir, name), text);
+    for (const sub of ['experiments', 'data', 'models', 'notebooks']) await makeDirs(path.join(dir, sub));
+    return {
+      increment: id,
+      path: project.relative(dir),
+      files: ['metadata.json', ...Object.keys(files)],
+      problem_type: problemType,
+      primary_metric: primaryMetric,
+      direction,
+      success_criteria: criteria,
+    };
+  });
+}
+
+export async function readIncrementMetadata(project: Project, inc: Increment): Promise<IncrementMetadata> {
+  const file = path.join(inc.dir, 'metadata.json');
+  const text = await readText(file);
+  if (text === undefined) {
+    throw new MlError('CORRUPT', `${project.relative(file)} is missing.`, 'Recreate it (id, status, type, created, lastActivity) or create the increment with create_increment.');
+  }
+  let raw: unknown;
+  try {
+    raw = parseLenientJson(text);
+  } catch (e) {
+    throw new MlError('CORRUPT', `${project.relative(file)} is not valid JSON: ${(e as Error).message}.`, 'Fix the file; it must be a JSON object.');
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new MlError('CORRUPT', `${project.relative(file)} must hold a JSON object.`, 'Fix the file.');
+  }
+  return { raw: raw as Record<string, unknown>, ml: readMlSettings((raw as Record<string, unknown>).ml) };
+}
+
+function readMlSettings(value: unknown): MlSettings {
+  const ml = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
+  const thresholds = (ml.thresholds && typeof ml.thresholds === 'object' ? ml.thresholds : {}) as Record<string, unknown>;
+  const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+  const criteria: Criterion[] = [];
+  for (const c of Array.isArray(ml.success_criteria) ? ml.success_criteria : []) {
+    if (typeof c === 'string') {
+      const parsed = parseCriterion(c);
+      if (parsed) criteria.push(parsed);
+    } else if (c && typeof c === 'object') {
+      const o = c as Record<string, unknown>;
+      const parsed = typeof o.text === 'string' ? parseCriterion(o.text) : undefined;
+      if (typeof o.metric === 'string' && typeof o.value === 'number' && ['>', '>=', '<', '<='].includes(String(o.op))) {
+        criteria.push({ metric: o.metric, op: o.op as Criterion['op'], value: o.value, text: typeof o.text === 'string' ? o.text : `${o.metric} ${o.op} ${o.value}` });
+      } else if (parsed) criteria.push(parsed);
+    }
+  }
+  const problem = typeof ml.problem_type === 'string' && isProblemType(ml.problem_type) ? ml.problem_type : null;
+  return {
+    problem_type: problem,
+    primary_metric: typeof ml.primary_metric === 'string' && ml.primary_metric ? ml.primary_metric : null,
+    direction: ml.direction === 'maximize' || ml.direction === 'minimize' ? ml.direction : null,
+    success_criteria: criteria,
+    thresholds: {
+      min_improvement: num(thresholds.min_improvement, DEFAULT_THRESHOLDS.min_improvement),
+      max_cv_std: num(thresholds.max_cv_std, DEFAULT_THRESHOLDS.max_cv_std),
+    },
+  };
+}
+
+/** Read-modify-write of metadata.json under the increment's lock; unknown keys are kept. */
+export async function updateIncrementMetadata(
+  project: Project,
+  inc: Increment,
+  change: (raw: Record<string, unknown>) => Record<string, unknown> | undefined,
+): Promise<void> {
+  await withLock(path.join(inc.dir, '.lock'), async () => {
+    const { raw } = await readIncrementMetadata(project, inc);
+    const next = change(raw);
+    if (next) await writeAtomic(path.join(inc.dir, 'metadata.json'), stringifyCanonical(next));
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * JSON as the format defines it: canonical on write (sorted keys, 2 spaces, trailing newline, non-finite numbers
+ * as the strings "NaN" / "Infinity" / "-Infinity"), lenient on read (BOM, CRLF, Python's bare NaN tokens).
+ */
+
+const NON_FINITE_STRINGS: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  '-Infinity': Number.NEGATIVE_INFINITY,
+};
+
+/** A number as it is stored: finite numbers as themselves, others as their string form. */
+export function encodeNumber(value: number): number | string {
+  if (Number.isFinite(value)) return value;
+  if (Number.isNaN(value)) return 'NaN';
+  return value > 0 ? 'Infinity' : '-Infinity';
+}
+
+/** A stored metric value back to a number; undefined when it is not a number at all. */
+export function decodeNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && value in NON_FINITE_STRINGS) return NON_FINITE_STRINGS[value];
+  return undefined;
+}
+
+function canonicalize(value: unknown): unknown {
+  if (typeof value === 'number') return encodeNumber(value);
+  if (Array.isArray(value)) return value.map(canonicalize);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = canonicalize(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** The canonical file text of a JSON value. */
+export function stringifyCanonical(value: unknown): string {
+  return `${JSON.stringify(canonicalize(value), null, 2)}\n`;
+}
+
+/** One history line: keys in the documented order, no sorting, no trailing newline. */
+export function stringifyLine(value: Record<string, unknown>): string {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = typeof v === 'number' ? encodeNumber(v) : v;
+  return JSON.stringify(out);
+}
+
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/**
+ * Parses JSON written by any well-meaning writer. Python's json.dumps writes bare NaN / Infinity / -Infinity;
+ * those become the format's strings so the result is ordinary data.
+ */
+export function parseLenientJson(text: string): unknown {
+  const clean = stripBom(text);
+  try {
+    return JSON.parse(clean);
+  } catch (first) {
+    const quoted = quoteBareNonFinite(clean);
+    if (quoted === clean) throw first;
+    return JSON.parse(quoted);
+  }
+}
+
+/** Rewrites bare NaN / Infinity / -Infinity tokens that stand outside strings as quoted strings. */
+function quoteBareNonFinite(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      const end = endOfString(text, i);
+      out += text.slice(i, end);
+      i = end;
+      continue;
+    }
+    const token = ['-Infinity', 'Infinity', 'NaN'].find((t) => text.startsWith(t, i));
+    if (token) {
+      out += `"${token}"`;
+      i += token.length;
+      continue;
+    }
+    out += ch;
+    i += 1;
+  }
+  return out;
+}
+
+function endOfString(text: string, start: number): number {
+  let i = start + 1;
+  while (i < text.length) {
+    if (text[i] === '\\') i += 2;
+    else if (text[i] === '"') return i + 1;
+    else i += 1;
+  }
+  return text.length;
+}

@@ -1,0 +1,250 @@
+/**
+ * The one module that touches the disk. Every write is atomic (temp file in the same folder, flushed, renamed),
+ * appends are whole lines, and changes that read-merge-write hold a lock file that any other writer (the Python
+ * client, a second server) honours. docs/format.md ("Writing safely") is the contract this implements.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MlError } from '../errors.js';
+
+const isErrno = (e: unknown, code: string) => (e as NodeJS.ErrnoException | undefined)?.code === code;
+
+/** The file's text, or undefined when it does not exist. */
+export async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
+    throw e;
+  }
+}
+
+export async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function isFile(file: string): Promise<boolean> {
+  const st = await fs.stat(file).catch(() => undefined);
+  return st?.isFile() ?? false;
+}
+
+/** Writes the whole file or nothing: readers see the old content or the new, never a mix. */
+export async function writeAtomic(file: string, text: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await fs.open(tmp, 'wx');
+  try {
+    await handle.writeFile(text);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Appends whole lines with one write call. If an earlier writer crashed mid-line, the file does not end in a
+ * newline; a newline goes first so the broken line stays isolated and readers can skip it.
+ */
+export async function appendLines(file: string, lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  const handle = await fs.open(file, 'a+');
+  try {
+    const { size } = await handle.stat();
+    let prefix = '';
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) prefix = '\n';
+    }
+    await handle.write(`${prefix}${lines.join('\n')}\n`);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Names of the sub-folders of dir, sorted; empty when dir does not exist. Symlinks are not followed. */
+export async function listDirectories(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch((e) => {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return [];
+    throw e;
+  });
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Names of the plain files in dir (no folders, no symlinks), sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort();
+}
+
+/** The visible entries of dir (no dotfiles), folders marked with a trailing slash, sorted. */
+export async function listEntries(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => !e.name.startsWith('.'))
+    .map((e) => (e.isDirectory() ? `${e.name}/` : e.name))
+    .sort();
+}
+
+export async function makeDirs(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+}
+
+/** Size and SHA-256 of a file, streamed so large models do not fill memory. */
+export async function fileDigest(file: string): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+export async function realpathOrUndefined(p: string): Promise<string | undefined> {
+  return fs.realpath(p).catch(() => undefined);
+}
+
+export async function lstatOrUndefined(p: string) {
+  return fs.lstat(p).catch(() => undefined);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Locks
+
+export const LOCK_STALE_MS = 30_000;
+const LOCK_WAIT_MS = 10_000;
+const HOST = os.hostname();
+
+interface LockOwner {
+  host: string;
+  pid: number;
+  time: string;
+  token: string;
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return isErrno(e, 'EPERM');
+  }
+}
+
+async function readOwner(file: string): Promise<{ owner: Partial<LockOwner>; mtimeMs: number } | undefined> {
+  try {
+    const [text, st] = await Promise.all([fs.readFile(file, 'utf8'), fs.stat(file)]);
+    let owner: Partial<LockOwner> = {};
+    try {
+      owner = JSON.parse(text) as Partial<LockOwner>;
+    } catch {
+      // A writer that died between creating and filling the lock leaves it empty; its age decides.
+    }
+    return { owner, mtimeMs: st.mtimeMs };
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return undefined;
+    throw e;
+  }
+}
+
+function isStale(info: { owner: Partial<LockOwner>; mtimeMs: number }): boolean {
+  if (Date.now() - info.mtimeMs > LOCK_STALE_MS) return true;
+  const { host, pid } = info.owner;
+  return host === HOST && typeof pid === 'number' && !processIsAlive(pid);
+}
+
+/** Breaks a stale lock; only one of several breakers wins the rename, and a fresh lock taken meanwhile is restored. */
+async function breakStaleLock(file: string, judged: Partial<LockOwner>): Promise<void> {
+  const tombstone = `${file}.${randomBytes(4).toString('hex')}.stale`;
+  try {
+    await fs.rename(file, tombstone);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return;
+    throw e;
+  }
+  const taken = await readOwner(tombstone);
+  if (taken && taken.owner.token !== judged.token) {
+    // Released and retaken between our look and our rename: give it back.
+    await fs.link(tombstone, file).catch(() => undefined);
+  }
+  await fs.rm(tombstone, { force: true });
+}
+
+async function tryAcquire(file: string, owner: LockOwner): Promise<boolean> {
+  try {
+    const handle = await fs.open(file, 'wx');
+    try {
+      await handle.writeFile(`${JSON.stringify(owner)}\n`);
+    } finally {
+      await handle.close();
+    }
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'EEXIST')) return false;
+    throw e;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs fn while holding the lock file `lockFile` (created exclusively). Waits for a live holder, breaks a stale
+ * one, and gives up after 10 s with an error that names the holder.
+ */
+export async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+  await fs.mkdir(path.dirname(lockFile), { recursive: true });
+  const owner: LockOwner = {
+    host: HOST,
+    pid: process.pid,
+    time: new Date().toISOString(),
+    token: randomBytes(8).toString('hex'),
+  };
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    if (await tryAcquire(lockFile, owner)) break;
+    const holder = await readOwner(lockFile);
+    if (holder && isStale(holder)) {
+      await breakStaleLock(lockFile, holder.owner);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      const who = holder ? `process ${holder.owner.pid ?? '?'} on ${holder.owner.host ?? '?'} since ${holder.owner.time ?? '?'}` : 'another writer';
+      throw new MlError(
+        'LOCKED',
+        `${lockFile} is held by ${who}.`,
+        'Another writer is updating this experiment; retry shortly. If no process is writing, delete the .lock file.',
+      );
+    }
+    await sleep(5 + Math.random() * 20);
+  }
+  try {
+    return await fn();
+  } finally {
+    // Only remove the lock if it is still ours (it may have been broken as stale after a very long hold).
+    const now = await readOwner(lockFile);
+    if (now?.owner.token === owner.token) await fs.rm(lockFile, { force: true });
+  }
+}

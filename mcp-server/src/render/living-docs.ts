@@ -1,0 +1,171 @@
+/**
+ * The living-docs text sync_docs maintains: a section per increment in ml-models.md, the model-choice ADR and
+ * the retraining runbook. Pure: facts in, markdown out. Generated text sits between markers so that everything
+ * people write outside them survives every sync.
+ */
+import type { Comparison } from '../core/comparison.js';
+import type { Criterion } from '../core/criteria.js';
+import { cell, fmt, fmtPercent } from './format.js';
+
+export interface DocFacts {
+  increment: string;
+  title: string;
+  problemType: string | null;
+  comparison: Comparison;
+  /** Parameters of the chosen model, flattened ("model.max_depth"). */
+  bestParams: [string, unknown][];
+  /** First note of each experiment, for "what else was tried". */
+  notes: Record<string, string>;
+  criteria: Criterion[];
+  adrPath: string;
+  adrTitle: string;
+  runbookPath: string;
+  modelsDocPath: string;
+  comparisonPath: string;
+}
+
+const begin = (key: string) => `<!-- specweave-ml:begin ${key} -->`;
+const end = (key: string) => `<!-- specweave-ml:end ${key} -->`;
+
+/** Replaces the marked section `key` in `existing`, or appends it; text outside the markers is kept byte for byte. */
+export function upsertSection(existing: string, key: string, body: string): string {
+  const block = `${begin(key)}\n${body.trimEnd()}\n${end(key)}`;
+  const start = existing.indexOf(begin(key));
+  const stop = existing.indexOf(end(key));
+  if (start >= 0 && stop > start) return existing.slice(0, start) + block + existing.slice(stop + end(key).length);
+  const sep = existing.length === 0 || existing.endsWith('\n\n') ? '' : existing.endsWith('\n') ? '\n' : '\n\n';
+  return `${existing}${sep}${block}\n`;
+}
+
+export function hasSection(existing: string, key: string): boolean {
+  return existing.includes(begin(key));
+}
+
+function chosen(f: DocFacts) {
+  return f.comparison.best_candidate ?? f.comparison.best;
+}
+
+function relLink(from: string, to: string): string {
+  const a = from.split('/').slice(0, -1);
+  const b = to.split('/');
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i += 1;
+  return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/');
+}
+
+function whyLines(f: DocFacts): string[] {
+  const c = f.comparison;
+  const best = chosen(f);
+  if (!best) return ['- No experiment has the primary metric yet.'];
+  const lines = [`- Best ${c.primary_metric} among ${c.ranking.length} ranked experiments: ${fmt(best.value)} (${c.direction}).`];
+  if (c.improvement) lines.push(`- Beats the best baseline ${c.improvement.baseline} (${fmt(c.improvement.baseline_value)}) by ${fmt(c.improvement.absolute)} absolute, ${fmtPercent(c.improvement.improvement)} by the ${c.improvement.rule.replace(/_/g, ' ')} rule.`);
+  const runnerUp = c.ranking.find((r) => r.experiment !== best.experiment && !r.baseline && Number.isFinite(r.value));
+  if (runnerUp) lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)}.`);
+  const others = Object.entries(best.metrics).filter(([k]) => k !== c.primary_metric);
+  if (others.length) lines.push(`- Other metrics: ${others.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}.`);
+  return lines;
+}
+
+function triedLines(f: DocFacts): string[] {
+  const best = chosen(f);
+  return f.comparison.ranking.map((r) => {
+    const mark = r.experiment === best?.experiment ? ' **selected**' : r.baseline ? ' (baseline)' : r.status !== 'completed' ? ` (${r.status})` : '';
+    const note = f.notes[r.experiment] ? ` — ${f.notes[r.experiment]}` : '';
+    return `- ${r.experiment}: ${f.comparison.primary_metric}=${fmt(r.value)}${mark}${note}`;
+  }).concat(f.comparison.skipped.map((s) => `- ${s.experiment}: not ranked (${s.reason})`));
+}
+
+function paramLines(f: DocFacts): string[] {
+  if (!f.bestParams.length) return ['- (none recorded)'];
+  const shown = f.bestParams.slice(0, 25).map(([k, v]) => `- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  if (f.bestParams.length > 25) shown.push(`- … ${f.bestParams.length - 25} more in params.json`);
+  return shown;
+}
+
+export function renderModelSection(f: DocFacts): string {
+  const best = chosen(f);
+  return [
+    `## ${f.title} (increment ${f.increment})`,
+    '',
+    `- Problem type: ${f.problemType ?? 'unspecified'}`,
+    `- Selected model: ${best ? `**${best.experiment}**` : 'none yet'}`,
+    `- Decision record: [${f.adrTitle}](${relLink(f.modelsDocPath, f.adrPath)})`,
+    `- Retraining: [runbook](${relLink(f.modelsDocPath, f.runbookPath)})`,
+    `- Full comparison: [comparison.md](${relLink(f.modelsDocPath, f.comparisonPath)})`,
+    '',
+    '### Why this model',
+    '',
+    ...whyLines(f),
+    '',
+    '### What else was tried',
+    '',
+    ...triedLines(f),
+    '',
+    '### Hyperparameters',
+    '',
+    ...paramLines(f),
+  ].join('\n');
+}
+
+export function renderAdrHeader(number: string, f: DocFacts, date: string): string {
+  return `# ADR-${number}: ${f.adrTitle}\n\n**Status**: proposed\n**Created**: ${date}\n**Increment**: ${f.increment}\n\n`;
+}
+
+export function renderAdrBody(f: DocFacts): string {
+  const best = chosen(f);
+  const c = f.comparison;
+  return [
+    '## Context',
+    '',
+    `Increment ${f.increment} (${f.title}) needs a ${f.problemType ?? 'ML'} model. Candidates were ranked on ${c.primary_metric} (${c.direction}); ${c.experiments_total} experiments were recorded.`,
+    '',
+    '## Decision',
+    '',
+    best ? `Use **${best.experiment}**.` : 'No model has been chosen yet.',
+    '',
+    ...whyLines(f),
+    '',
+    '## Alternatives considered',
+    '',
+    ...triedLines(f),
+    '',
+    '## Consequences',
+    '',
+    `- The model is retrained and re-validated as described in the [retraining runbook](${relLink(f.adrPath, f.runbookPath)}).`,
+    ...(f.criteria.length ? [`- It must keep meeting: ${f.criteria.map((x) => x.text).join('; ')}.`] : []),
+  ].join('\n');
+}
+
+export function renderRunbookHeader(f: DocFacts): string {
+  return `# Runbook: retraining the ${f.title} model\n\n`;
+}
+
+export function renderRunbookBody(f: DocFacts): string {
+  const best = chosen(f);
+  const c = f.comparison;
+  const criteria = f.criteria.length ? f.criteria.map((x) => `- ${cell(x.text)}`) : [`- ${c.primary_metric} no worse than the current model`];
+  return [
+    `Current model: ${best ? `**${best.experiment}** (${c.primary_metric}=${fmt(best.value)})` : 'none yet'}, from increment ${f.increment}.`,
+    '',
+    '## When to retrain',
+    '',
+    `- The live ${c.primary_metric} falls below the acceptance thresholds below.`,
+    '- Input data drifts (feature distributions or the label rate move away from the training data).',
+    '- New labelled data covers a period or segment the model has not seen.',
+    '',
+    '## How',
+    '',
+    '1. Create a new increment (create_increment) that refers to this one.',
+    '2. Retrain the current configuration on fresh data as a baseline-to-beat, plus any new candidates; track each (track_experiment).',
+    '3. Compare (compare_experiments) and validate (validate_increment); only a passing increment replaces the model.',
+    '4. Sync the docs (sync_docs) so this runbook and the ADR point at the new model.',
+    '',
+    '## Acceptance thresholds',
+    '',
+    ...criteria,
+    '',
+    '## Current hyperparameters',
+    '',
+    ...paramLines(f),
+  ].join('\n');
+}

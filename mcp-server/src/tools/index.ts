@@ -1,0 +1,24 @@
+/** Every tool the server offers, in the order tools/list shows them. */
+import { compareExperimentsTool } from './compare-experiments.js';
+import { createIncrementTool } from './create-increment.js';
+import type { ToolDefinition } from './define.js';
+import { getExperimentTool } from './get-experiment.js';
+import { listExperimentsTool } from './list-experiments.js';
+import { listIncrementsTool } from './list-increments.js';
+import { syncDocsTool } from './sync-docs.js';
+import { trackExperimentTool } from './track-experiment.js';
+import { updateTaskTool } from './update-task.js';
+import { validateIncrementTool } from './validate-increment.js';
+
+// The schemas differ per tool; the registry only needs the common shape.
+export const TOOLS = [
+  createIncrementTool,
+  listIncrementsTool,
+  trackExperimentTool,
+  listExperimentsTool,
+  getExperimentTool,
+  compareExperimentsTool,
+  validateIncrementTool,
+  syncDocsTool,
+  updateTaskTool,
+] as unknown as ToolDefinition[];
