@@ -1,0 +1,71 @@
+/**
+ * Stable ascending argsort of doubles by LSD radix sort on the IEEE-754 bits (4 passes of 16 bits). Sorting a
+ * million scores this way takes tens of milliseconds, far less than a comparator sort, and it is done once per
+ * evaluation: every ranking metric and every bootstrap resample reuses the order. Input must be NaN-free.
+ */
+export function argsortAscending(values: Float64Array): Uint32Array {
+  const n = values.length;
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  const view = new DataView(new ArrayBuffer(8));
+  for (let i = 0; i < n; i++) {
+    view.setFloat64(0, values[i]! + 0); // + 0 turns -0 into +0 so they tie
+    let h = view.getUint32(0);
+    let l = view.getUint32(4);
+    // Map float order onto unsigned order: negatives flip all bits, positives flip the sign bit.
+    if (h & 0x80000000) {
+      h = ~h >>> 0;
+      l = ~l >>> 0;
+    } else {
+      h = (h | 0x80000000) >>> 0;
+    }
+    hi[i] = h;
+    lo[i] = l;
+  }
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let next = new Uint32Array(n);
+  const count = new Uint32Array(65536);
+  const passes: Array<[Uint32Array, number]> = [[lo, 0], [lo, 16], [hi, 0], [hi, 16]];
+  for (const [key, shift] of passes) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(key[i]! >>> shift) & 0xffff]!++;
+    if (count[(key[order[0] ?? 0]! >>> shift) & 0xffff] === n) continue; // every key has the same digit
+    let sum = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = count[d]!;
+      count[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const idx = order[i]!;
+      next[count[(key[idx]! >>> shift) & 0xffff]!++] = idx;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
+}
+
+/** Average (1-based) ranks with ties sharing the mean of their positions, like scipy.stats.rankdata. */
+export function averageRanks(values: Float64Array): Float64Array {
+  const order = argsortAscending(values);
+  const ranks = new Float64Array(values.length);
+  let i = 0;
+  while (i < order.length) {
+    let j = i + 1;
+    while (j < order.length && values[order[j]!] === values[order[i]!]) j++;
+    const rank = (i + 1 + j) / 2; // mean of positions i+1 … j
+    for (let t = i; t < j; t++) ranks[order[t]!] = rank;
+    i = j;
+  }
+  return ranks;
+}
+
+/** Quantile with linear interpolation between order statistics (numpy's default "linear" method). */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const a = sorted[lo]!;
+  if (lo + 1 >= sorted.length) return a;
+  return a + (h - lo) * (sorted[lo + 1]! - a);
+}
