@@ -1,0 +1,75 @@
+/**
+ * What the importers read from another tracker's store. The importers only read; the store writes the runs as
+ * experiments (see docs/format.md).
+ */
+
+export type ImportFormat = 'mlflow' | 'dvc' | 'wandb';
+
+export type ImportedStatus = 'running' | 'completed' | 'failed' | 'killed';
+
+export interface HistoryPoint {
+  metric: string;
+  value: number;
+  step: number;
+  /** ISO 8601, UTC. */
+  timestamp: string;
+}
+
+export interface ImportedRun {
+  /**
+   * Stable identity of the run in its source, used to skip re-imports:
+   * `mlflow:<run_id>`, `wandb:<run id>`, `dvc:exp:<experiment commit sha>`, `dvc:workspace:<path>:<content hash>`,
+   * `dvc:snapshot:<path>/exps/<name>`.
+   */
+  key: string;
+  /** Run name / experiment name as the source has it; not yet valid or unique (see toExperimentName). */
+  suggestedName: string;
+  /** Flattened with dots for nested DVC / W&B configuration. */
+  params: Record<string, unknown>;
+  /** Summary value per metric; may be NaN or ±Infinity. */
+  metrics: Record<string, number>;
+  history: HistoryPoint[];
+  tags: string[];
+  status: ImportedStatus;
+  started: string | null;
+  ended: string | null;
+  git: { commit: string | null; branch?: string | null } | null;
+  notes: string[];
+  /** `tool` plus the keys that identify the run in its source; `path` is the source relative to the project root. */
+  source: Record<string, unknown>;
+}
+
+export interface SkippedEntry {
+  what: string;
+  reason: string;
+}
+
+export interface ImportScan {
+  format: ImportFormat;
+  runs: ImportedRun[];
+  skipped: SkippedEntry[];
+  warnings: string[];
+}
+
+export interface ScanOptions {
+  /** The source as the user gave it, relative to the project root (e.g. "mlruns"); recorded in source.path. */
+  sourceLabel?: string;
+}
+
+export interface MlflowScanOptions extends ScanOptions {
+  /** Import deleted experiments and runs too (those under .trash or with lifecycle_stage deleted). */
+  includeDeleted?: boolean;
+}
+
+export interface DvcScanOptions extends ScanOptions {
+  /** The project root; committed experiments are read from the git repository that holds the source. */
+  projectRoot?: string;
+}
+
+export type WandbScanOptions = ScanOptions;
+
+export interface SourceScanOptions extends ScanOptions {
+  format?: ImportFormat;
+  includeDeleted?: boolean;
+  projectRoot?: string;
+}
