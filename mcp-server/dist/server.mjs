@@ -22748,14 +22748,14 @@ async function tryAcquire(file2, owner) {
   }
 }
 var sleep = (ms2) => new Promise((r2) => setTimeout(r2, ms2));
-async function withLock(lockFile, fn2) {
+async function withLock(lockFile, fn2, { waitMs = LOCK_WAIT_MS } = {}) {
   await fs.mkdir(path.dirname(lockFile), { recursive: !0 });
   let owner = {
     host: HOST,
     pid: process.pid,
     time: (/* @__PURE__ */ new Date()).toISOString(),
     token: randomBytes(8).toString("hex")
-  }, deadline = Date.now() + LOCK_WAIT_MS;
+  }, deadline = Date.now() + waitMs;
   for (; !await tryAcquire(lockFile, owner); ) {
     let holder = await readOwner(lockFile);
     if (holder && isStale(holder)) {
@@ -32545,11 +32545,11 @@ function rankByMetric(experiments, metric, direction) {
   }), { ranked: withValue.map((w2, i) => ({ rank: i + 1, ...w2 })), missing };
 }
 function bestOf(ranked) {
-  let usable = ranked.filter((r2) => !Number.isNaN(r2.value));
+  let usable = ranked.filter((r2) => !Number.isNaN(r2.value) && r2.experiment.status !== "failed" && r2.experiment.status !== "killed");
   return {
     best: usable[0],
     bestBaseline: usable.find((r2) => r2.experiment.baseline),
-    bestCandidate: usable.find((r2) => !r2.experiment.baseline && r2.experiment.status !== "failed" && r2.experiment.status !== "killed")
+    bestCandidate: usable.find((r2) => !r2.experiment.baseline)
   };
 }
 
@@ -34917,7 +34917,7 @@ async function markIncrementActive(project, inc, stamp2) {
 function defaultColumns(experiments, primary, max = 6) {
   let counts = /* @__PURE__ */ new Map();
   for (let e of experiments) for (let k2 of Object.keys(e.metrics)) counts.set(k2, (counts.get(k2) ?? 0) + 1);
-  let others = [...counts.entries()].filter(([k2]) => k2 !== primary && !/^cv_.*_(mean|std)$/.test(k2)).sort((a, b3) => b3[1] - a[1] || (a[0] < b3[0] ? -1 : 1)).map(([k2]) => k2);
+  let seen = /* @__PURE__ */ new Set([normalizeMetricName(primary)]), others = [...counts.entries()].filter(([k2]) => !/^cv_.*_(mean|std)$/.test(k2)).filter(([k2]) => !seen.has(normalizeMetricName(k2)) && seen.add(normalizeMetricName(k2))).sort((a, b3) => b3[1] - a[1] || (a[0] < b3[0] ? -1 : 1)).map(([k2]) => k2);
   return [primary, ...others].slice(0, max);
 }
 function choosePrimary(experiments, fromIncrement) {
@@ -34938,7 +34938,7 @@ function rankExperiments(inc, ml, { experiments, broken }, opts = {}) {
       `No primary metric for ${inc.id}: the increment names none and no experiment has metrics.`,
       "Pass primary_metric, or track experiments with metrics first."
     );
-  let direction = opts.direction ?? (ml?.primary_metric === primary && ml.direction ? ml.direction : inferDirection(primary)), direction_source = opts.direction ? "argument" : ml?.primary_metric === primary && ml.direction ? "increment" : "inferred", columns = opts.metrics?.length ? [primary, ...opts.metrics.filter((m2) => m2 !== primary)] : defaultColumns(experiments, primary), { ranked, missing } = rankByMetric(experiments, primary, direction), { best, bestBaseline, bestCandidate } = bestOf(ranked), toRanked = (r2) => ({
+  let direction = opts.direction ?? (ml?.primary_metric === primary && ml.direction ? ml.direction : inferDirection(primary)), direction_source = opts.direction ? "argument" : ml?.primary_metric === primary && ml.direction ? "increment" : "inferred", columns = opts.metrics?.length ? [primary, ...opts.metrics.filter((m2) => normalizeMetricName(m2) !== normalizeMetricName(primary))] : defaultColumns(experiments, primary), { ranked, missing } = rankByMetric(experiments, primary, direction), { best, bestBaseline, bestCandidate } = bestOf(ranked), toRanked = (r2) => ({
     rank: r2.rank,
     experiment: r2.experiment.name,
     value: r2.value,
@@ -35027,7 +35027,7 @@ function bestModelSection(c3) {
     let i = c3.improvement;
     lines.push(`- Against the best baseline ${i.baseline} (${fmt(i.baseline_value)}): ${i.absolute >= 0 ? "+" : ""}${fmt(i.absolute)} absolute, ${fmtPercent(i.improvement)} (${RULE_TEXT[i.rule]})`);
   } else c3.best_baseline || lines.push("- No baseline recorded: track a simple reference model with `baseline: true` before trusting this choice.");
-  let runnerUp = c3.ranking.find((r2) => r2 !== best && !r2.baseline && Number.isFinite(r2.value));
+  let runnerUp = c3.ranking.find((r2) => r2 !== best && !r2.baseline && r2.status !== "failed" && r2.status !== "killed" && Number.isFinite(r2.value));
   runnerUp && lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)} (${fmt(best.value - runnerUp.value)} apart; check the difference is significant before relying on it)`);
   let others = Object.entries(best.metrics).filter(([k2]) => k2 !== c3.primary_metric);
   others.length && lines.push(`- Other metrics: ${others.map(([k2, v2]) => `${k2} ${fmt(v2)}`).join(", ")}`), best.duration_seconds !== null && lines.push(`- Training time: ${fmtDuration(best.duration_seconds)}`), c3.best && c3.best.baseline && lines.push(`- Warning: a baseline (${c3.best.experiment}) ranks first; no candidate beats it.`);
@@ -35305,7 +35305,7 @@ function whyLines(f3) {
   if (!best) return ["- No experiment has the primary metric yet."];
   let lines = [`- Best ${c3.primary_metric} among ${c3.ranking.length} ranked experiments: ${fmt(best.value)} (${c3.direction}).`];
   c3.improvement && lines.push(`- Beats the best baseline ${c3.improvement.baseline} (${fmt(c3.improvement.baseline_value)}) by ${fmt(c3.improvement.absolute)} absolute, ${fmtPercent(c3.improvement.improvement)} by the ${c3.improvement.rule.replace(/_/g, " ")} rule.`);
-  let runnerUp = c3.ranking.find((r2) => r2.experiment !== best.experiment && !r2.baseline && Number.isFinite(r2.value));
+  let runnerUp = c3.ranking.find((r2) => r2.experiment !== best.experiment && !r2.baseline && r2.status !== "failed" && r2.status !== "killed" && Number.isFinite(r2.value));
   runnerUp && lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)}.`);
   let others = Object.entries(best.metrics).filter(([k2]) => k2 !== c3.primary_metric);
   return others.length && lines.push(`- Other metrics: ${others.map(([k2, v2]) => `${k2} ${fmt(v2)}`).join(", ")}.`), lines;
@@ -35583,13 +35583,13 @@ async function setTaskStatus(inc, taskId, status) {
     let lines = text.split(`
 `), ids = parseTasks(text).map((t2) => t2.id), inTask = !1, changed = !1;
     for (let i = 0; i < lines.length && !changed; i += 1) {
-      let line = lines[i], header = HEADER.exec(line.replace(/\r$/, ""));
+      let line = lines[i], bare = line.replace(/\r$/, ""), header = HEADER.exec(bare);
       if (header) {
         inTask = header[1] === id;
         continue;
       }
-      let check3 = CHECKLIST.exec(line);
-      check3 && check3[2] === id ? (lines[i] = line.replace(/\[([ xX~-])\]/, `[${MARK[status]}]`), changed = !0) : inTask && STATUS.test(line) && (lines[i] = line.replace(/(\*\*Status\*\*:\s*)\[[ xX~-]\]\s*[A-Za-z_-]*/, `$1[${MARK[status]}] ${status}`), changed = !0);
+      let check3 = CHECKLIST.exec(bare);
+      check3 && check3[2] === id ? (lines[i] = line.replace(/\[([ xX~-])\]/, `[${MARK[status]}]`), changed = !0) : inTask && STATUS.test(bare) && (lines[i] = line.replace(/(\*\*Status\*\*:\s*)\[[ xX~-]\]\s*[A-Za-z_-]*/, `$1[${MARK[status]}] ${status}`), changed = !0);
     }
     if (!changed)
       throw notFound(`No task ${id} with a status in ${inc.id}/tasks.md.`, ids.length ? `Tasks: ${ids.join(", ")}.` : "tasks.md lists no tasks.");

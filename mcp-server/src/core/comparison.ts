@@ -2,6 +2,7 @@
 import { invalid } from './errors.js';
 import { readAllExperiments, type BrokenExperiment, type Experiment } from './experiments.js';
 import { readIncrementMetadata, type Increment, type MlSettings } from './increments.js';
+import { normalizeMetricName } from './names.js';
 import type { Project } from './project.js';
 import { bestOf, improvementOver, inferDirection, metricValue, rankByMetric, type Direction, type Improvement } from './ranking.js';
 
@@ -42,8 +43,11 @@ export interface Comparison {
 function defaultColumns(experiments: Experiment[], primary: string, max = 6): string[] {
   const counts = new Map<string, number>();
   for (const e of experiments) for (const k of Object.keys(e.metrics)) counts.set(k, (counts.get(k) ?? 0) + 1);
+  const seen = new Set([normalizeMetricName(primary)]);
   const others = [...counts.entries()]
-    .filter(([k]) => k !== primary && !/^cv_.*_(mean|std)$/.test(k))
+    .filter(([k]) => !/^cv_.*_(mean|std)$/.test(k))
+    // "precision@10" and "precision_at_10" are one metric: one column.
+    .filter(([k]) => !seen.has(normalizeMetricName(k)) && seen.add(normalizeMetricName(k)))
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .map(([k]) => k);
   return [primary, ...others].slice(0, max);
@@ -77,7 +81,9 @@ export function rankExperiments(
   }
   const direction: Direction = opts.direction ?? (ml?.primary_metric === primary && ml.direction ? ml.direction : inferDirection(primary));
   const direction_source = opts.direction ? 'argument' : ml?.primary_metric === primary && ml.direction ? 'increment' : 'inferred';
-  const columns = opts.metrics?.length ? [primary, ...opts.metrics.filter((m) => m !== primary)] : defaultColumns(experiments, primary);
+  const columns = opts.metrics?.length
+    ? [primary, ...opts.metrics.filter((m) => normalizeMetricName(m) !== normalizeMetricName(primary))]
+    : defaultColumns(experiments, primary);
 
   const { ranked, missing } = rankByMetric(experiments, primary, direction);
   const { best, bestBaseline, bestCandidate } = bestOf(ranked);

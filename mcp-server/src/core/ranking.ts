@@ -118,12 +118,15 @@ export function rankByMetric<T extends Rankable>(
   return { ranked: withValue.map((w, i) => ({ rank: i + 1, ...w })), missing };
 }
 
-/** The best baseline and the best candidate among ranked entries (completed runs only count as candidates). */
+/**
+ * The best run overall, the best baseline and the best candidate. Failed and killed runs stay in the ranking
+ * (they are part of the record) but are never chosen: their numbers are not trustworthy.
+ */
 export function bestOf<T extends Rankable>(ranked: RankedEntry<T>[]) {
-  const usable = ranked.filter((r) => !Number.isNaN(r.value));
+  const usable = ranked.filter((r) => !Number.isNaN(r.value) && r.experiment.status !== 'failed' && r.experiment.status !== 'killed');
   return {
     best: usable[0],
     bestBaseline: usable.find((r) => r.experiment.baseline),
-    bestCandidate: usable.find((r) => !r.experiment.baseline && r.experiment.status !== 'failed' && r.experiment.status !== 'killed'),
+    bestCandidate: usable.find((r) => !r.experiment.baseline),
   };
 }

@@ -65,17 +65,19 @@ export async function setTaskStatus(inc: Increment, taskId: string, status: Task
     let inTask = false;
     let changed = false;
     for (let i = 0; i < lines.length && !changed; i += 1) {
+      // Lines keep their \r (CRLF files stay CRLF); the patterns see them without it.
       const line = lines[i]!;
-      const header = HEADER.exec(line.replace(/\r$/, ''));
+      const bare = line.replace(/\r$/, '');
+      const header = HEADER.exec(bare);
       if (header) {
         inTask = header[1] === id;
         continue;
       }
-      const check = CHECKLIST.exec(line);
+      const check = CHECKLIST.exec(bare);
       if (check && check[2] === id) {
         lines[i] = line.replace(/\[([ xX~-])\]/, `[${MARK[status]}]`);
         changed = true;
-      } else if (inTask && STATUS.test(line)) {
+      } else if (inTask && STATUS.test(bare)) {
         lines[i] = line.replace(/(\*\*Status\*\*:\s*)\[[ xX~-]\]\s*[A-Za-z_-]*/, `$1[${MARK[status]}] ${status}`);
         changed = true;
       }

@@ -46,7 +46,7 @@ function bestModelSection(c: Comparison): string[] {
   } else if (!c.best_baseline) {
     lines.push('- No baseline recorded: track a simple reference model with `baseline: true` before trusting this choice.');
   }
-  const runnerUp = c.ranking.find((r) => r !== best && !r.baseline && Number.isFinite(r.value));
+  const runnerUp = c.ranking.find((r) => r !== best && !r.baseline && r.status !== 'failed' && r.status !== 'killed' && Number.isFinite(r.value));
   if (runnerUp) lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)} (${fmt(best.value - runnerUp.value)} apart; check the difference is significant before relying on it)`);
   const others = Object.entries(best.metrics).filter(([k]) => k !== c.primary_metric);
   if (others.length) lines.push(`- Other metrics: ${others.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);

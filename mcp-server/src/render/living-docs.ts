@@ -59,7 +59,7 @@ function whyLines(f: DocFacts): string[] {
   if (!best) return ['- No experiment has the primary metric yet.'];
   const lines = [`- Best ${c.primary_metric} among ${c.ranking.length} ranked experiments: ${fmt(best.value)} (${c.direction}).`];
   if (c.improvement) lines.push(`- Beats the best baseline ${c.improvement.baseline} (${fmt(c.improvement.baseline_value)}) by ${fmt(c.improvement.absolute)} absolute, ${fmtPercent(c.improvement.improvement)} by the ${c.improvement.rule.replace(/_/g, ' ')} rule.`);
-  const runnerUp = c.ranking.find((r) => r.experiment !== best.experiment && !r.baseline && Number.isFinite(r.value));
+  const runnerUp = c.ranking.find((r) => r.experiment !== best.experiment && !r.baseline && r.status !== 'failed' && r.status !== 'killed' && Number.isFinite(r.value));
   if (runnerUp) lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)}.`);
   const others = Object.entries(best.metrics).filter(([k]) => k !== c.primary_metric);
   if (others.length) lines.push(`- Other metrics: ${others.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}.`);

@@ -214,7 +214,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Runs fn while holding the lock file `lockFile` (created exclusively). Waits for a live holder, breaks a stale
  * one, and gives up after 10 s with an error that names the holder.
  */
-export async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(lockFile: string, fn: () => Promise<T>, { waitMs = LOCK_WAIT_MS } = {}): Promise<T> {
   await fs.mkdir(path.dirname(lockFile), { recursive: true });
   const owner: LockOwner = {
     host: HOST,
@@ -222,7 +222,7 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promi
     time: new Date().toISOString(),
     token: randomBytes(8).toString('hex'),
   };
-  const deadline = Date.now() + LOCK_WAIT_MS;
+  const deadline = Date.now() + waitMs;
   for (;;) {
     if (await tryAcquire(lockFile, owner)) break;
     const holder = await readOwner(lockFile);

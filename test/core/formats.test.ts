@@ -1,0 +1,70 @@
+import { load } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { decodeNumber, parseLenientJson, stringifyCanonical, stringifyLine } from '../../mcp-server/src/core/json.js';
+import { parseYamlMapping, stringifyMetadataYaml } from '../../mcp-server/src/core/yaml.js';
+
+describe('canonical JSON', () => {
+  it('sorts keys at every level, indents by two, ends with a newline', () => {
+    expect(stringifyCanonical({ b: 1, a: { d: [2, 1], c: true } })).toBe('{\n  "a": {\n    "c": true,\n    "d": [\n      2,\n      1\n    ]\n  },\n  "b": 1\n}\n');
+  });
+  it('writes non-finite numbers as strings that round-trip', () => {
+    const text = stringifyCanonical({ loss: Number.NaN, up: Infinity, down: -Infinity, ok: 0.5 });
+    expect(JSON.parse(text)).toEqual({ down: '-Infinity', loss: 'NaN', ok: 0.5, up: 'Infinity' });
+    const back = JSON.parse(text) as Record<string, unknown>;
+    expect(Number.isNaN(decodeNumber(back.loss))).toBe(true);
+    expect(decodeNumber(back.up)).toBe(Infinity);
+    expect(decodeNumber(back.down)).toBe(-Infinity);
+    expect(decodeNumber('nan')).toBeUndefined();
+  });
+  it('keeps the documented key order in history lines', () => {
+    expect(stringifyLine({ metric: 'loss', value: Number.NaN, step: 3, timestamp: 't' })).toBe('{"metric":"loss","value":"NaN","step":3,"timestamp":"t"}');
+  });
+});
+
+describe('lenient JSON reading', () => {
+  it('accepts a BOM, CRLF and Python\'s bare NaN / Infinity tokens', () => {
+    const python = '\ufeff{\r\n  "loss": NaN,\r\n  "a": -Infinity, "b": [Infinity],\r\n  "text": "NaN stays Infinity"\r\n}';
+    expect(parseLenientJson(python)).toEqual({ loss: 'NaN', a: '-Infinity', b: ['Infinity'], text: 'NaN stays Infinity' });
+  });
+  it('does not touch tokens inside strings, including escaped quotes', () => {
+    expect(parseLenientJson('{"s": "say \\"NaN\\"", "v": NaN}')).toEqual({ s: 'say "NaN"', v: 'NaN' });
+  });
+  it('still rejects real garbage', () => {
+    expect(() => parseLenientJson('{"a": ')).toThrow();
+  });
+});
+
+describe('metadata.yaml', () => {
+  const meta = {
+    source: { tool: 'mcp' },
+    name: 'rf',
+    status: 'completed',
+    baseline: false,
+    tags: ['a', 'line\u2028sep'],
+    notes: [{ time: '2026-01-01T00:00:00.000Z', text: 'quote " and colon: and # hash\nnewline' }],
+    created: '2026-01-01T00:00:00.000Z',
+    duration_seconds: 1.5,
+    git: null,
+    environment: {},
+    artifacts: [{ path: 'model.pkl', bytes: 10, sha256: 'ab' }],
+    custom_key: { nested: [1, 2] },
+  };
+  it('writes the documented key order and style', () => {
+    const text = stringifyMetadataYaml(meta);
+    expect(text).toBe(
+      [
+        'name: "rf"', 'status: "completed"', 'baseline: false', 'tags:', '  - "a"', '  - "line\\u2028sep"', 'notes:',
+        '  - time: "2026-01-01T00:00:00.000Z"', '    text: "quote \\" and colon: and # hash\\nnewline"',
+        'created: "2026-01-01T00:00:00.000Z"', 'duration_seconds: 1.5', 'git: null', 'environment: {}', 'artifacts:',
+        '  - path: "model.pkl"', '    bytes: 10', '    sha256: "ab"', 'source:', '  tool: "mcp"', 'custom_key:', '  nested:', '    - 1', '    - 2', '',
+      ].join('\n'),
+    );
+  });
+  it('is read back identically by a standard YAML parser', () => {
+    expect(load(stringifyMetadataYaml(meta))).toEqual(meta);
+  });
+  it('reports a broken file by name instead of guessing', () => {
+    expect(() => parseYamlMapping('name: [unclosed', 'x/metadata.yaml')).toThrow(/x\/metadata.yaml is not valid YAML/);
+    expect(() => parseYamlMapping('- a list', 'x/metadata.yaml')).toThrow(/must hold a YAML mapping/);
+  });
+});
