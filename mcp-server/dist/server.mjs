@@ -34660,8 +34660,9 @@ var METADATA_KEY_ORDER = [
   "source"
 ];
 function quoteYamlString(text) {
-  return JSON.stringify(text).replace(/[\u0085\u2028\u2029\ufeff]/g, (c3) => `\\u${c3.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c3) => `\\u${c3.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
+var ITEM_KEY_ORDER = { notes: ["time", "text"], artifacts: ["path", "bytes", "sha256"] };
 function scalar(value) {
   if (value == null) return "null";
   if (typeof value == "string") return quoteYamlString(value);
@@ -34680,16 +34681,16 @@ function emitMapping(obj, indent, order) {
   let lines = [];
   for (let key of orderedKeys(obj, order)) {
     let value = obj[key], label = `${indent}${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : quoteYamlString(key)}:`;
-    lines.push(...emitValue(label, value, indent));
+    lines.push(...emitValue(label, value, indent, ITEM_KEY_ORDER[key]));
   }
   return lines;
 }
-function emitValue(label, value, indent) {
-  return Array.isArray(value) ? value.length === 0 ? [`${label} []`] : [label, ...value.flatMap((item) => emitSequenceItem(item, `${indent}  `))] : isPlainObject4(value) ? Object.keys(value).length === 0 ? [`${label} {}`] : [label, ...emitMapping(value, `${indent}  `)] : [`${label} ${scalar(value)}`];
+function emitValue(label, value, indent, itemOrder) {
+  return Array.isArray(value) ? value.length === 0 ? [`${label} []`] : [label, ...value.flatMap((item) => emitSequenceItem(item, `${indent}  `, itemOrder))] : isPlainObject4(value) ? Object.keys(value).length === 0 ? [`${label} {}`] : [label, ...emitMapping(value, `${indent}  `)] : [`${label} ${scalar(value)}`];
 }
-function emitSequenceItem(item, indent) {
+function emitSequenceItem(item, indent, itemOrder) {
   if (isPlainObject4(item) && Object.keys(item).length > 0) {
-    let inner = emitMapping(item, `${indent}  `, Object.keys(item));
+    let inner = emitMapping(item, `${indent}  `, itemOrder);
     return [`${indent}- ${inner[0].trimStart()}`, ...inner.slice(1)];
   }
   if (Array.isArray(item) && item.length > 0) {

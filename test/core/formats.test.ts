@@ -60,6 +60,11 @@ describe('metadata.yaml', () => {
       ].join('\n'),
     );
   });
+  it('escapes what YAML forbids raw or reads as a line break, in lowercase hex', () => {
+    const text = stringifyMetadataYaml({ name: 'a\u007fb\u0085c\u009fd\ufeffe\uffff\u001bé' });
+    expect(text).toBe('name: "a\\u007fb\\u0085c\\u009fd\\ufeffe\\uffff\\u001bé"\n');
+    expect(load(text)).toEqual({ name: 'a\u007fb\u0085c\u009fd\ufeffe\uffff\u001bé' });
+  });
   it('is read back identically by a standard YAML parser', () => {
     expect(load(stringifyMetadataYaml(meta))).toEqual(meta);
   });

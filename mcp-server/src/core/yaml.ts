@@ -13,10 +13,13 @@ export const METADATA_KEY_ORDER = [
   'git', 'environment', 'artifacts', 'source',
 ];
 
-/** JSON string escaping plus the few characters YAML treats as line breaks or marks. */
+/** JSON string escaping plus the characters YAML does not allow raw or reads as line breaks. */
 export function quoteYamlString(text: string): string {
-  return JSON.stringify(text).replace(/[\u0085\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** Key order of the mappings inside known sequences; every other mapping is sorted. */
+const ITEM_KEY_ORDER: Record<string, string[]> = { notes: ['time', 'text'], artifacts: ['path', 'bytes', 'sha256'] };
 
 function scalar(value: unknown): string {
   if (value === null || value === undefined) return 'null';
@@ -43,15 +46,15 @@ function emitMapping(obj: Record<string, unknown>, indent: string, order?: strin
   for (const key of orderedKeys(obj, order)) {
     const value = obj[key];
     const label = `${indent}${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : quoteYamlString(key)}:`;
-    lines.push(...emitValue(label, value, indent));
+    lines.push(...emitValue(label, value, indent, ITEM_KEY_ORDER[key]));
   }
   return lines;
 }
 
-function emitValue(label: string, value: unknown, indent: string): string[] {
+function emitValue(label: string, value: unknown, indent: string, itemOrder?: string[]): string[] {
   if (Array.isArray(value)) {
     if (value.length === 0) return [`${label} []`];
-    return [label, ...value.flatMap((item) => emitSequenceItem(item, `${indent}  `))];
+    return [label, ...value.flatMap((item) => emitSequenceItem(item, `${indent}  `, itemOrder))];
   }
   if (isPlainObject(value)) {
     if (Object.keys(value).length === 0) return [`${label} {}`];
@@ -60,10 +63,10 @@ function emitValue(label: string, value: unknown, indent: string): string[] {
   return [`${label} ${scalar(value)}`];
 }
 
-function emitSequenceItem(item: unknown, indent: string): string[] {
+function emitSequenceItem(item: unknown, indent: string, itemOrder?: string[]): string[] {
   if (isPlainObject(item) && Object.keys(item).length > 0) {
     // The first key shares the dash's line; the rest align under it.
-    const inner = emitMapping(item, `${indent}  `, Object.keys(item));
+    const inner = emitMapping(item, `${indent}  `, itemOrder);
     return [`${indent}- ${inner[0]!.trimStart()}`, ...inner.slice(1)];
   }
   if (Array.isArray(item) && item.length > 0) {

@@ -224,6 +224,67 @@ export function rocAucSorted(so: ScoreOrder, y: Uint8Array, w?: Float64Array): n
   return area / (tp * fp);
 }
 
+/** Labels permuted into descending-score order, so bootstrap passes read memory sequentially. */
+export interface PresortedBinary {
+  y: Uint8Array;
+  groupEnd: Uint32Array;
+}
+
+export function presort(so: ScoreOrder, y: Uint8Array): PresortedBinary {
+  return { y: Uint8Array.from(so.order, (r) => y[r]!), groupEnd: so.groupEnd };
+}
+
+/** ROC AUC of presorted labels with weights indexed by sorted position (the bootstrap's inner loop). */
+export function rocAucPresorted(p: PresortedBinary, w: Float64Array): number | null {
+  const { y, groupEnd } = p;
+  let tp = 0;
+  let fp = 0;
+  let area = 0;
+  let start = 0;
+  for (let g = 0; g < groupEnd.length; g++) {
+    const end = groupEnd[g]!;
+    let gp = 0;
+    let gw = 0;
+    for (let i = start; i < end; i++) {
+      const wt = w[i]!;
+      gw += wt;
+      gp += wt * y[i]!;
+    }
+    const gn = gw - gp;
+    area += gn * (tp + gp / 2);
+    tp += gp;
+    fp += gn;
+    start = end;
+  }
+  if (tp === 0 || fp === 0) return null;
+  return area / (tp * fp);
+}
+
+/** Average precision of presorted labels with weights indexed by sorted position. */
+export function averagePrecisionPresorted(p: PresortedBinary, w: Float64Array): number | null {
+  const { y, groupEnd } = p;
+  let totalPos = 0;
+  for (let i = 0; i < y.length; i++) totalPos += w[i]! * y[i]!;
+  if (totalPos === 0) return null;
+  let tp = 0;
+  let seen = 0;
+  let ap = 0;
+  let start = 0;
+  for (let g = 0; g < groupEnd.length; g++) {
+    const end = groupEnd[g]!;
+    let gp = 0;
+    for (let i = start; i < end; i++) {
+      const wt = w[i]!;
+      seen += wt;
+      gp += wt * y[i]!;
+    }
+    tp += gp;
+    if (gp > 0) ap += (gp / totalPos) * (tp / seen);
+    start = end;
+  }
+  return ap;
+}
+
 /**
  * Average precision exactly as sklearn: Σ over distinct thresholds of (R_i − R_{i−1}) · P_i, step-wise, with no
  * interpolation. Null when there are no positives (sklearn returns 0 there, which would read as a real score).

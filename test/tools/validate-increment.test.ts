@@ -1,0 +1,110 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inMemoryClient, type TestClient } from '../helpers/client.js';
+import { scratchDir } from '../helpers/project.js';
+import { passingIncrement } from '../helpers/scenario.js';
+
+let c: TestClient;
+let root: string;
+let inc: string;
+let incDir: string;
+const checks = async () => {
+  const v = await c.ok('validate_increment', { increment: inc });
+  return { v, by: Object.fromEntries(v.checks.map((x: any) => [x.id, x])) as Record<string, { status: string; message: string }> };
+};
+const editJson = (file: string, change: (o: any) => void) => {
+  const o = JSON.parse(fs.readFileSync(file, 'utf8'));
+  change(o);
+  fs.writeFileSync(file, JSON.stringify(o));
+};
+
+beforeEach(async () => {
+  root = scratchDir();
+  c = await inMemoryClient(root);
+  inc = await passingIncrement(c, root);
+  incDir = path.join(root, '.specweave/increments', inc);
+});
+afterEach(async () => c.close());
+
+describe('validate_increment', () => {
+  it('passes a complete increment, checking every gate', async () => {
+    const { v, by } = await checks();
+    expect(v.verdict).toBe('pass');
+    expect(v.ready).toBe(true);
+    expect(v.best_experiment).toBe('random-forest');
+    expect(Object.keys(by)).toEqual([
+      'metadata', 'required-files', 'experiments-logged', 'none-running', 'baseline', 'beats-baseline',
+      'criterion:roc_auc>=0.8', 'criterion:recall>0.6', 'cv-stability', 'model-saved', 'explainability', 'tasks-done',
+    ]);
+    expect(by['beats-baseline']!.message).toMatch(/random-forest roc_auc=0.88 vs baseline baseline-stratified=0.52: improvement 0.75/);
+    expect(by['cv-stability']!.message).toMatch(/roc_auc std 0.0079/);
+    expect(v.summary).toEqual({ pass: 12, warn: 0, fail: 0 });
+  });
+
+  it('fails a running experiment, a missing baseline and open tasks, naming them', async () => {
+    await c.ok('track_experiment', { increment: inc, name: 'still-going', status: 'running', metrics: { roc_auc: 0.7 } });
+    await c.ok('track_experiment', { increment: inc, name: 'baseline-majority', baseline: false });
+    await c.ok('track_experiment', { increment: inc, name: 'baseline-stratified', baseline: false });
+    await c.ok('update_task', { increment: inc, task: 'T-004', status: 'pending' });
+    const { v, by } = await checks();
+    expect(v.verdict).toBe('fail');
+    expect(v.ready).toBe(false);
+    expect(by['none-running']).toMatchObject({ status: 'fail', message: expect.stringContaining('still-going') });
+    expect(by.baseline).toMatchObject({ status: 'fail', message: expect.stringMatching(/baseline: true/) });
+    expect(by['tasks-done']).toMatchObject({ status: 'fail', message: expect.stringContaining('T-004 Train candidate models') });
+  });
+
+  it('applies the configured margin and criteria thresholds from metadata.json and spec.md', async () => {
+    editJson(path.join(incDir, 'metadata.json'), (o) => (o.ml.thresholds.min_improvement = 0.9));
+    fs.appendFileSync(path.join(incDir, 'spec.md'), '');
+    const spec = fs.readFileSync(path.join(incDir, 'spec.md'), 'utf8').replace('## Success Criteria\n\n', '## Success Criteria\n\n- Accuracy > 95%\n- be delightful\n');
+    fs.writeFileSync(path.join(incDir, 'spec.md'), spec);
+    const { by } = await checks();
+    expect(by['beats-baseline']).toMatchObject({ status: 'fail', message: expect.stringContaining('required 0.9') });
+    expect(by['criterion:accuracy>0.95']).toMatchObject({ status: 'fail', message: 'Accuracy > 95%: random-forest has accuracy=0.8.' });
+    expect(by['criterion:unparsed']).toMatchObject({ status: 'warn', message: expect.stringContaining('be delightful') });
+  });
+
+  it('fails an unstable cross-validation and a missing model or explanation', async () => {
+    editJson(path.join(incDir, 'metadata.json'), (o) => (o.ml.thresholds.max_cv_std = 0.001));
+    fs.rmSync(path.join(incDir, 'experiments/random-forest/model.pkl'));
+    fs.rmSync(path.join(incDir, 'experiments/random-forest/feature_importance.csv'));
+    await c.ok('track_experiment', { increment: inc, name: 'random-forest', note: 'files removed' });
+    // Recorded artifacts count as saved (they may live in git LFS), so clear the list as well.
+    const yamlFile = path.join(incDir, 'experiments/random-forest/metadata.yaml');
+    fs.writeFileSync(yamlFile, fs.readFileSync(yamlFile, 'utf8').replace(/artifacts:\n(?: {2}.*\n)+/, 'artifacts: []\n'));
+    const { by } = await checks();
+    expect(by['cv-stability']).toMatchObject({ status: 'fail' });
+    expect(by['model-saved']).toMatchObject({ status: 'fail', message: expect.stringContaining('random-forest has no saved model') });
+    expect(by.explainability).toMatchObject({ status: 'fail' });
+  });
+
+  it('reports broken metadata and missing files as failed gates, not as an error', async () => {
+    fs.writeFileSync(path.join(incDir, 'metadata.json'), '{"id": "wrong", "status": "done"');
+    fs.rmSync(path.join(incDir, 'plan.md'));
+    const { v, by } = await checks();
+    expect(v.verdict).toBe('fail');
+    expect(by.metadata).toMatchObject({ status: 'fail', message: expect.stringContaining('not valid JSON') });
+    expect(by['required-files']).toMatchObject({ status: 'fail', message: expect.stringContaining('plan.md') });
+    fs.writeFileSync(path.join(incDir, 'metadata.json'), '{"id": "wrong", "status": "done"}');
+    expect((await checks()).by.metadata!.message).toMatch(/id is "wrong".*status "done" is not a SpecWeave status.*type is missing/);
+  });
+
+  it('changes no file', async () => {
+    const before = snapshot(incDir);
+    await checks();
+    expect(snapshot(incDir)).toEqual(before);
+  });
+});
+
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) {
+      const p = path.join(e.parentPath ?? (e as any).path, e.name);
+      out[path.relative(dir, p)] = fs.readFileSync(p, 'utf8');
+    }
+  }
+  return out;
+}
