@@ -1,0 +1,28 @@
+"""specweave_ml: record ML experiments as plain files in your repository.
+
+Experiments live in ``.specweave/increments/NNNN-slug/experiments/<name>/`` as ``params.json``,
+``metrics.json``, ``metadata.yaml``, ``history.jsonl`` and artifact files, in the format of docs/format.md that the
+specweave-ml MCP server reads and writes too. Standard library only.
+
+    from specweave_ml import track_experiment
+
+    with track_experiment("random-forest", params={"n_estimators": 300}) as exp:
+        ...
+        exp.log_metric("accuracy", 0.93)
+        exp.save_model(model, "model")
+"""
+
+from .errors import (FormatError, IncrementNotFoundError, InvalidNameError, LockTimeoutError,
+                     SpecweaveError)
+from .mlflow_integration import configure_mlflow
+from ._project import find_project_root, resolve_increment
+from .sklearn_cv import track_cross_validation
+from .tracking import Experiment, read_experiment, track_experiment
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "track_experiment", "track_cross_validation", "configure_mlflow", "read_experiment", "Experiment",
+    "find_project_root", "resolve_increment", "SpecweaveError", "IncrementNotFoundError", "InvalidNameError",
+    "FormatError", "LockTimeoutError", "__version__",
+]

@@ -1,0 +1,75 @@
+"""Where a run happened: git commit/branch/dirty of the project and the Python environment."""
+
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Optional
+
+_git_cache: Dict[str, Optional[dict]] = {}
+_env_cache: Optional[dict] = None
+
+#: Libraries whose versions are recorded when installed (by distribution name; nothing is imported).
+LIBRARIES = ("numpy", "pandas", "scikit-learn", "torch", "xgboost")
+
+_ARCH = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64", "i386": "ia32", "i686": "ia32",
+         "x86": "ia32", "armv7l": "arm", "ppc64le": "ppc64", "s390x": "s390x"}
+
+
+def _git(root: str, *args: str) -> Optional[str]:
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=15, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.decode("utf-8", "replace")
+
+
+def git_info(root: Path) -> Optional[dict]:
+    """``{commit, branch, dirty}`` of the repository holding ``root``, or ``None`` outside git (or without git).
+
+    ``branch`` is ``None`` on a detached HEAD, ``commit`` before the first commit. ``dirty`` is true when files
+    under the project root, other than ``.specweave/``, differ from HEAD (untracked files that are not ignored
+    count). Computed once per process and root.
+    """
+    key = str(root)
+    if key in _git_cache:
+        return _git_cache[key]
+    info = None
+    inside = _git(key, "rev-parse", "--is-inside-work-tree")
+    if inside is not None and inside.strip() == "true":
+        commit = (_git(key, "rev-parse", "--verify", "-q", "HEAD") or "").strip() or None
+        branch = (_git(key, "rev-parse", "--abbrev-ref", "HEAD") or "").strip() or None
+        if branch == "HEAD":
+            branch = None
+        status = _git(key, "status", "--porcelain", "--untracked-files=normal", "--", ".", ":(exclude).specweave")
+        info = {"commit": commit, "branch": branch, "dirty": bool(status and status.strip())}
+    _git_cache[key] = info
+    return info
+
+
+def _version(dist: str) -> Optional[str]:
+    try:
+        from importlib import metadata
+    except ImportError:  # pragma: no cover - Python < 3.8
+        return None
+    try:
+        return metadata.version(dist)
+    except Exception:
+        return None
+
+
+def environment_info() -> dict:
+    """``python``, ``platform`` (``linux-x64``, as Node names it) and the installed versions of numpy, pandas,
+    scikit-learn, torch and xgboost, read from package metadata (nothing heavy is imported)."""
+    global _env_cache
+    if _env_cache is None:
+        machine = platform.machine().lower()
+        env = {"python": platform.python_version(), "platform": "%s-%s" % (sys.platform, _ARCH.get(machine, machine))}
+        for dist in LIBRARIES:
+            v = _version(dist)
+            if v:
+                env[dist] = v
+        _env_cache = env
+    return dict(_env_cache)

@@ -1,0 +1,136 @@
+"""The project root, increments and names, as docs/format.md defines them."""
+
+import os
+import re
+from pathlib import Path
+from typing import List, Optional, Tuple, Union
+
+from ._fs import FileLock, now_iso, write_atomic
+from ._jsonfmt import dumps_canonical, loads_lenient
+from .errors import FormatError, IncrementNotFoundError, InvalidNameError
+
+EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_INCREMENT_DIR = re.compile(r"^(\d{3,4})[A-Za-z]?-")
+OPEN_STATUSES = ("active", "planning")
+
+
+def find_project_root(start: Optional[Union[str, Path]] = None) -> Path:
+    """The project root: ``SPECWEAVE_ROOT`` if set, else the nearest ancestor of ``start`` (default: the working
+    directory) that holds a ``.specweave/`` folder, else ``start`` itself."""
+    cwd = Path(start) if start is not None else Path.cwd()
+    explicit = os.environ.get("SPECWEAVE_ROOT")
+    if explicit:
+        return (cwd / explicit).resolve()
+    cwd = cwd.resolve()
+    for d in [cwd, *cwd.parents]:
+        if (d / ".specweave").exists():
+            return d
+    return cwd
+
+
+def check_experiment_name(name: str) -> str:
+    """Returns ``name`` if it is a valid experiment name, else raises :class:`InvalidNameError`."""
+    if not isinstance(name, str) or not EXPERIMENT_NAME.match(name) or ".." in name:
+        raise InvalidNameError(
+            "Invalid experiment name %r: use 1-100 characters (letters, digits, '.', '_' or '-'), starting with a "
+            "letter or digit, without '..', e.g. 'xgboost-depth6'." % (name,))
+    return name
+
+
+def increments_dir(root: Path) -> Path:
+    return Path(root) / ".specweave" / "increments"
+
+
+def list_increments(root: Path) -> List[str]:
+    """Folder names of the increments directly under ``.specweave/increments/``, sorted."""
+    d = increments_dir(root)
+    try:
+        names = [e.name for e in os.scandir(d) if e.is_dir() and not e.name.startswith((".", "_"))]
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if _INCREMENT_DIR.match(n))
+
+
+def read_increment_metadata(inc_dir: Path) -> Optional[dict]:
+    """An increment's metadata.json, or ``None`` when it is missing or unreadable."""
+    try:
+        data = loads_lenient((Path(inc_dir) / "metadata.json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def increment_status(inc_dir: Path) -> Optional[str]:
+    meta = read_increment_metadata(inc_dir)
+    status = meta.get("status") if meta else None
+    return "planning" if status == "planned" else status
+
+
+def _describe(root: Path, names: List[str]) -> str:
+    if not names:
+        return "none"
+    return ", ".join("%s (%s)" % (n, increment_status(increments_dir(root) / n) or "no status") for n in names)
+
+
+def _match(root: Path, ref: str, names: List[str], origin: str) -> str:
+    ref = ref.strip()
+    if ref in names:
+        return ref
+    if re.match(r"^\d+$", ref):
+        number = int(ref)
+        hits = [n for n in names if int(_INCREMENT_DIR.match(n).group(1)) == number]
+    else:
+        hits = [n for n in names if n.startswith(ref)]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise IncrementNotFoundError("Increment %r%s is ambiguous: it matches %s. Pass the full folder name."
+                                     % (ref, origin, ", ".join(hits)))
+    raise IncrementNotFoundError("No increment %r%s in %s. Increments: %s."
+                                 % (ref, origin, increments_dir(root), _describe(root, names)))
+
+
+def resolve_increment(root: Path, increment: Optional[Union[str, int]] = None) -> Tuple[str, Path]:
+    """(folder name, path) of the increment to write to.
+
+    ``increment`` may be the folder name, the number (``"0042"``, ``"42"``, ``42``) or a unique prefix of the
+    folder name. Without it, ``SPECWEAVE_INCREMENT`` is used; without that, the single increment whose status is
+    ``active`` or ``planning``. Raises :class:`IncrementNotFoundError` listing the candidates otherwise.
+    """
+    names = list_increments(root)
+    if increment is not None and str(increment).strip() != "":
+        name = _match(root, str(increment), names, "")
+    elif os.environ.get("SPECWEAVE_INCREMENT", "").strip():
+        name = _match(root, os.environ["SPECWEAVE_INCREMENT"], names, " (from SPECWEAVE_INCREMENT)")
+    else:
+        open_ = [n for n in names if increment_status(increments_dir(root) / n) in OPEN_STATUSES]
+        if len(open_) != 1:
+            what = "No increment is active or planning" if not open_ else "Several increments are active or planning"
+            raise IncrementNotFoundError(
+                "%s in %s, so the increment cannot be chosen automatically. Pass increment=... or set "
+                "SPECWEAVE_INCREMENT. %s: %s." % (
+                    what, increments_dir(root), "Candidates" if open_ else "Increments",
+                    _describe(root, open_ or names)))
+        name = open_[0]
+    return name, increments_dir(root) / name
+
+
+def touch_increment(inc_dir: Path) -> None:
+    """Marks experiment activity on the increment: ``planning`` becomes ``active`` and ``lastActivity`` is set.
+
+    Holds the increment lock. A missing metadata.json is left missing; an unreadable one is left untouched.
+    """
+    path = Path(inc_dir) / "metadata.json"
+    if not path.exists():
+        return
+    with FileLock(str(Path(inc_dir) / ".lock")):
+        try:
+            meta = loads_lenient(path.read_bytes())
+        except (OSError, ValueError) as e:
+            raise FormatError("%s cannot be parsed (%s); fix the file, it was not changed." % (path, e))
+        if not isinstance(meta, dict):
+            raise FormatError("%s must hold a JSON object; fix the file, it was not changed." % path)
+        if meta.get("status") in ("planning", "planned"):
+            meta["status"] = "active"
+        meta["lastActivity"] = now_iso()
+        write_atomic(str(path), dumps_canonical(meta).encode("utf-8"))

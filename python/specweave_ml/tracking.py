@@ -1,0 +1,419 @@
+"""Experiment tracking: :func:`track_experiment` and the :class:`Experiment` it returns."""
+
+import os
+import pickle
+import secrets
+import shutil
+import traceback
+import warnings
+import hashlib
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+
+from ._fs import FileLock, append_lines, now_iso, parse_iso, write_atomic
+from ._gitenv import environment_info, git_info
+from ._project import check_experiment_name, find_project_root, resolve_increment, touch_increment
+from ._store import (RESERVED, STATUSES, HistoryIndex, history_line, json_safe, metric_value, normalize_metadata,
+                     read_experiment_dir, read_json_object, read_metadata, write_json, write_metadata)
+from .errors import InvalidNameError
+
+__all__ = ["Experiment", "track_experiment", "read_experiment"]
+
+_TRACEBACK_LINES = 12
+
+
+def _check_step(step) -> int:
+    if isinstance(step, bool):
+        raise TypeError("step must be an integer >= 0, not a bool")
+    try:
+        as_int = int(step)
+    except (TypeError, ValueError):
+        raise TypeError("step must be an integer >= 0, not %r" % (step,))
+    if as_int != step:
+        raise ValueError("step must be an integer >= 0, not %r" % (step,))
+    if as_int < 0:
+        raise ValueError("step must be >= 0, not %d" % as_int)
+    return as_int
+
+
+def _check_metric_name(name) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("a metric name must be a non-empty string, not %r" % (name,))
+    return name
+
+
+def _check_artifact_name(name: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise InvalidNameError("an artifact name must be a non-empty relative path")
+    norm = name.replace("\\", "/")
+    parts = norm.split("/")
+    if norm.startswith("/") or any(p in ("", ".", "..") for p in parts) or ":" in parts[0] or "\0" in norm:
+        raise InvalidNameError("artifact name %r must be a relative path inside the experiment folder" % name)
+    if any(p.startswith(".") for p in parts):
+        raise InvalidNameError("artifact name %r: names starting with '.' are reserved (locks, temp files)" % name)
+    if len(parts) == 1 and parts[0] in RESERVED:
+        raise InvalidNameError("artifact name %r is one of the experiment's own files" % name)
+    return norm
+
+
+def _digest_file(path: Path):
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+    return size, h.hexdigest()
+
+
+class Experiment:
+    """One experiment folder, ``.specweave/increments/<increment>/experiments/<name>/``.
+
+    Every ``log_*`` call (and ``add_tag``, ``set_status``, ``save_*``) is written to disk before it returns,
+    under the experiment lock, merged with whatever other writers (other processes, the MCP server) wrote in the
+    meantime. Use it through :func:`track_experiment` as a context manager, or call :meth:`start` and
+    :meth:`end` yourself.
+
+    Attributes: ``name``, ``increment`` (folder name), ``root`` (project root), ``increment_dir``, ``path``
+    (the experiment folder), ``status`` (last status this object wrote).
+    """
+
+    def __init__(self, name: str, increment: Optional[Union[str, int]] = None, params: Optional[Mapping] = None,
+                 baseline: bool = False, tags: Optional[Iterable[str]] = None, root: Optional[Union[str, Path]] = None):
+        self.name = check_experiment_name(name)
+        self.root = Path(root).resolve() if root is not None else find_project_root()
+        self.increment, self.increment_dir = resolve_increment(self.root, increment)
+        self.path = self.increment_dir / "experiments" / self.name
+        self.baseline = bool(baseline)
+        self._initial_params = dict(params) if params else {}
+        self._initial_tags = [tags] if isinstance(tags, str) else list(tags or [])
+        self._lock = None
+        self._history = HistoryIndex()
+        self._started_at: Optional[str] = None
+        self._status_choice: Optional[str] = None
+        self.status: Optional[str] = None
+        self._active = False
+        self._ended = False
+
+    def __repr__(self):
+        return "Experiment(%r, increment=%r, status=%r)" % (self.name, self.increment, self.status)
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def __enter__(self) -> "Experiment":
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None or (issubclass(exc_type, SystemExit) and exc.code in (None, 0)):
+            self.end()
+        else:
+            status = "killed" if issubclass(exc_type, (KeyboardInterrupt, GeneratorExit, SystemExit)) else "failed"
+            try:
+                self.end(status, note=self._failure_note(exc_type, exc, tb, status))
+            except Exception as e:  # never hide the user's exception behind ours
+                warnings.warn("specweave_ml could not record the %s status of %r: %s" % (status, self.name, e))
+        return False  # re-raise
+
+    @staticmethod
+    def _failure_note(exc_type, exc, tb, what: str) -> str:
+        lines = "".join(traceback.format_exception(exc_type, exc, tb)).rstrip("\n").split("\n")
+        tail = lines[-_TRACEBACK_LINES:]
+        head = "%s: %s" % (exc_type.__name__, str(exc).split("\n")[0]) if str(exc) else exc_type.__name__
+        return "%s with %s\n%s" % (what.capitalize(), head, "\n".join(tail))
+
+    def start(self) -> "Experiment":
+        """Creates or reopens the folder and marks the run ``running`` (``started`` now, ``ended`` null).
+        Merges the constructor's ``params`` and ``tags``; moves a ``planning`` increment to ``active``."""
+        if self._active:
+            return self
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(self.path / ".lock"))
+        self._started_at = now_iso()
+        self._active = True
+        self._ended = False
+
+        def change(meta):
+            meta["name"] = self.name
+            meta["status"] = "running"
+            meta["baseline"] = self.baseline
+            for t in self._initial_tags:
+                if t not in meta["tags"]:
+                    meta["tags"].append(str(t))
+            meta.setdefault("created", self._started_at)
+            meta["started"] = self._started_at
+            meta["ended"] = None
+            meta["duration_seconds"] = None
+            if not isinstance(meta.get("source"), dict) or not meta["source"].get("tool"):
+                meta["source"] = {"tool": "python"}
+
+        self._commit(params=json_safe(self._initial_params) if self._initial_params else None, meta_change=change)
+        self.status = "running"
+        touch_increment(self.increment_dir)
+        return self
+
+    def end(self, status: Optional[str] = None, note: Optional[str] = None) -> None:
+        """Ends the run: ``status`` (default: what :meth:`set_status` chose if ``failed``/``killed``, else
+        ``completed``), ``ended`` now and ``duration_seconds``; ``note`` is appended to the notes."""
+        self._require_active()
+        if status is None:
+            status = self._status_choice if self._status_choice in ("failed", "killed") else "completed"
+        if status not in STATUSES:
+            raise ValueError("status must be one of %s, not %r" % (", ".join(STATUSES), status))
+        ended = now_iso()
+
+        def change(meta):
+            self._set_end(meta, status, ended)
+            if note:
+                meta["notes"].append({"time": ended, "text": note})
+
+        self._commit(meta_change=change)
+        self.status = status
+        self._active = False
+        self._ended = True
+
+    def _set_end(self, meta, status: str, ended: Optional[str]) -> None:
+        meta["status"] = status
+        if status == "running":
+            meta["ended"] = None
+            meta["duration_seconds"] = None
+            return
+        meta["ended"] = ended
+        start = parse_iso(meta.get("started")) or parse_iso(self._started_at)
+        end = parse_iso(ended)
+        meta["duration_seconds"] = round((end - start).total_seconds(), 3) if start and end else None
+
+    def _require_active(self) -> None:
+        if not self._active:
+            raise RuntimeError("experiment %r is not running: use it inside `with track_experiment(...)` or call "
+                               "start() first" % self.name if not self._ended else
+                               "experiment %r has ended; open it again with track_experiment()" % self.name)
+
+    # -- the one write path ---------------------------------------------------------------------------------
+    def _commit(self, params: Optional[Dict[str, Any]] = None, metrics: Optional[Dict[str, Any]] = None,
+                points: Optional[List[tuple]] = None, meta_change=None) -> None:
+        """Under the experiment lock: read the current files, merge, write atomically, append history."""
+        with self._lock:
+            meta_path = self.path / "metadata.yaml"
+            meta = normalize_metadata(read_metadata(meta_path))  # refuses (raises) before anything is written
+            now = now_iso()
+            if params:
+                current = read_json_object(self.path / "params.json")
+                current.update(params)
+                write_json(self.path / "params.json", current)
+            summary = {}
+            if points:
+                # the summary of a metric logged per step is its point with the highest step (ties: the latest)
+                self._history.refresh(self.path / "history.jsonl")
+                lines = [history_line(metric, value, step, now) for metric, value, step in points]
+                append_lines(str(self.path / "history.jsonl"), ("\n".join(lines) + "\n").encode("utf-8"))
+                for metric, value, step in points:
+                    self._history.add(metric, step, value)
+                for metric in dict.fromkeys(m for m, _, _ in points):
+                    summary[metric] = self._history.latest[metric][1]
+            summary.update(metrics or {})  # an explicit summary in the same call wins
+            if summary or not (self.path / "metrics.json").exists():
+                current = read_json_object(self.path / "metrics.json")
+                current.update(summary)
+                write_json(self.path / "metrics.json", current)
+            if not (self.path / "params.json").exists():
+                write_json(self.path / "params.json", {})
+            if meta_change is not None:
+                meta_change(meta)
+            meta.setdefault("name", self.name)
+            meta.setdefault("created", now)
+            meta["updated"] = now
+            meta["git"] = git_info(self.root)
+            env = meta.get("environment") if isinstance(meta.get("environment"), dict) else {}
+            env.update(environment_info())
+            meta["environment"] = env
+            write_metadata(meta_path, meta)
+
+    # -- logging --------------------------------------------------------------------------------------------
+    def log_param(self, key: str, value: Any) -> None:
+        """Records one hyper-parameter (merged into params.json; a key sent again replaces the old value)."""
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Records several hyper-parameters at once (values converted to JSON data, see :func:`json_safe`)."""
+        self._require_active()
+        if params:
+            self._commit(params=json_safe(dict(params)))
+
+    def log_metric(self, name: str, value: Any, step: Optional[int] = None) -> None:
+        """Records a metric. Without ``step`` it sets the summary value in metrics.json. With ``step`` it appends
+        a history.jsonl point and the summary becomes the point with the highest step (ties: the latest).
+        NaN and infinities are recorded as ``"NaN"``, ``"Infinity"``, ``"-Infinity"``."""
+        self.log_metrics({name: value}, step=step)
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: Optional[int] = None) -> None:
+        """Records several metrics in one write (all at ``step`` when given); see :meth:`log_metric`."""
+        self._require_active()
+        if not metrics:
+            return
+        values = {_check_metric_name(k): metric_value(v) for k, v in metrics.items()}
+        if step is None:
+            self._commit(metrics=values)
+        else:
+            s = _check_step(step)
+            self._commit(points=[(k, v, s) for k, v in values.items()])
+
+    def log_note(self, text: str) -> None:
+        """Appends a timestamped note."""
+        self._require_active()
+        note = {"time": now_iso(), "text": str(text)}
+        self._commit(meta_change=lambda meta: meta["notes"].append(note))
+
+    def add_tag(self, tag: str) -> None:
+        """Adds a tag (each tag is kept once, in the order first added)."""
+        self._require_active()
+        tag = str(tag)
+
+        def change(meta):
+            if tag not in meta["tags"]:
+                meta["tags"].append(tag)
+
+        self._commit(meta_change=change)
+
+    def set_status(self, status: str) -> None:
+        """Writes ``status`` now (``running``, ``completed``, ``failed`` or ``killed``). A ``failed`` or ``killed``
+        status chosen here is kept when the ``with`` block ends normally."""
+        self._require_active()
+        if status not in STATUSES:
+            raise ValueError("status must be one of %s, not %r" % (", ".join(STATUSES), status))
+        self._status_choice = status
+        ended = now_iso()
+        self._commit(meta_change=lambda meta: self._set_end(meta, status, ended))
+        self.status = status
+
+    # -- artifacts ------------------------------------------------------------------------------------------
+    def save_artifact(self, path_or_bytes: Union[str, os.PathLike, bytes, bytearray, memoryview],
+                      name: Optional[str] = None) -> Path:
+        """Stores an artifact in the experiment folder and records ``{path, bytes, sha256}`` in metadata.yaml.
+
+        ``path_or_bytes`` is a file to copy (``name`` defaults to its file name) or the bytes to write (``name``
+        required). ``name`` may contain ``/`` for sub-folders. A file already inside the experiment folder is
+        recorded where it is. Recording a path again refreshes its size and hash. Returns the stored file's path.
+        """
+        self._require_active()
+        if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+            if name is None:
+                raise ValueError("save_artifact(bytes, name): a name is required for bytes")
+            rel = _check_artifact_name(name)
+            dest = self.path / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            data = bytes(path_or_bytes)
+            write_atomic(str(dest), data)
+            size, sha = len(data), hashlib.sha256(data).hexdigest()
+        else:
+            src = Path(path_or_bytes)
+            if not src.is_file():
+                raise FileNotFoundError("artifact %s is not a file" % src)
+            rel = _check_artifact_name(name if name is not None else src.name)
+            dest = self.path / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if not (dest.exists() and os.path.samefile(src, dest)):
+                tmp = dest.parent / (".%s.%d.%s.tmp" % (dest.name, os.getpid(), secrets.token_hex(4)))
+                try:
+                    with open(src, "rb") as fin, open(tmp, "xb") as fout:
+                        shutil.copyfileobj(fin, fout, 1 << 20)
+                        fout.flush()
+                        os.fsync(fout.fileno())
+                    os.replace(tmp, dest)
+                except BaseException:
+                    if tmp.exists():
+                        tmp.unlink()
+                    raise
+            size, sha = _digest_file(dest)
+        self._record_artifact(rel, size, sha)
+        return dest
+
+    def _record_artifact(self, rel: str, size: int, sha: str) -> None:
+        entry = {"path": rel, "bytes": size, "sha256": sha}
+
+        def change(meta):
+            for i, a in enumerate(meta["artifacts"]):
+                if a.get("path") == rel:
+                    merged = dict(a)
+                    merged.update(entry)
+                    meta["artifacts"][i] = merged
+                    return
+            meta["artifacts"].append(entry)
+
+        self._commit(meta_change=change)
+
+    def save_model(self, model: Any, name: str = "model") -> Path:
+        """Serialises ``model`` into the experiment folder and records it as an artifact. Returns its path.
+
+        ``name`` ending in ``.joblib`` uses joblib, ending in ``.pkl``/``.pickle`` uses pickle; without a suffix,
+        joblib is used (``<name>.joblib``) where it is installed, else pickle (``<name>.pkl``).
+        """
+        self._require_active()
+        suffix = Path(name).suffix.lower()
+        use_joblib = False
+        if suffix == ".joblib":
+            use_joblib = True
+        elif suffix not in (".pkl", ".pickle"):
+            try:
+                import joblib  # noqa: F401
+                use_joblib = True
+                name += ".joblib"
+            except ImportError:
+                name += ".pkl"
+        rel = _check_artifact_name(name)
+        dest = self.path / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.parent / (".%s.%d.%s.tmp" % (dest.name, os.getpid(), secrets.token_hex(4)))
+        try:
+            if use_joblib:
+                import joblib
+                joblib.dump(model, str(tmp))
+            else:
+                with open(tmp, "wb") as f:
+                    pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            if tmp.exists():
+                tmp.unlink()
+            raise
+        size, sha = _digest_file(dest)
+        self._record_artifact(rel, size, sha)
+        return dest
+
+    # -- reading --------------------------------------------------------------------------------------------
+    def read(self) -> Dict[str, Any]:
+        """What is stored for this experiment now (see :func:`read_experiment`)."""
+        return read_experiment_dir(self.path)
+
+
+def track_experiment(name: str, increment: Optional[Union[str, int]] = None, params: Optional[Mapping] = None,
+                     baseline: bool = False, tags: Optional[Iterable[str]] = None) -> Experiment:
+    """Tracks one experiment run; use as a context manager::
+
+        with track_experiment("random-forest", params={"n_estimators": 300}, tags=["candidate"]) as exp:
+            model.fit(X, y)
+            exp.log_metric("accuracy", acc)
+            exp.save_model(model, "model")
+
+    ``name`` is the experiment folder name (``^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$``, no ``..``). ``increment`` is
+    the increment folder name, number (``"0042"``, ``"42"``) or unique prefix; without it ``SPECWEAVE_INCREMENT``,
+    else the single increment that is ``active`` or ``planning``. ``baseline=True`` marks a reference model.
+
+    On entering, status is ``running``. On a normal exit, status becomes ``completed`` (unless
+    :meth:`Experiment.set_status` chose ``failed`` or ``killed``) with ``ended`` and ``duration_seconds``. An
+    exception marks the run ``failed`` (``KeyboardInterrupt``: ``killed``), keeps the end of the traceback as a
+    note, and propagates.
+    """
+    return Experiment(name, increment=increment, params=params, baseline=baseline, tags=tags)
+
+
+def read_experiment(name: str, increment: Optional[Union[str, int]] = None) -> Dict[str, Any]:
+    """Reads an experiment without locking: ``{params, metrics, metadata, history, history_skipped}``.
+
+    Metric values come back as numbers (``"NaN"`` -> ``float('nan')``); history is a list of
+    ``{metric, value, step, timestamp}`` in file order.
+    """
+    check_experiment_name(name)
+    _, inc_dir = resolve_increment(find_project_root(), increment)
+    return read_experiment_dir(inc_dir / "experiments" / name)
