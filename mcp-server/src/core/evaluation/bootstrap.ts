@@ -4,7 +4,7 @@
  * Intervals are percentile intervals (numpy "linear" quantiles of the resampled values). Resamples on which a
  * metric is undefined (e.g. a resample with one class for ROC AUC) are left out and counted.
  */
-import { mulberry32, resampleCounts } from "./prng.js";
+import { Mulberry32 } from "./prng.js";
 import { quantileSorted } from "./sort.js";
 import type { ConfidenceInterval } from "./types.js";
 
@@ -57,11 +57,11 @@ export function bootstrapCI(
 
 /** Draws `resamples` weight vectors and returns, per statistic, its defined values in draw order. */
 export function runResamples(n: number, stats: WeightedStatistic[], resamples: number, seed: number): number[][] {
-  const rng = mulberry32(seed);
+  const rng = new Mulberry32(seed);
   const counts = new Float64Array(n);
   const values: number[][] = stats.map(() => []);
   for (let r = 0; r < resamples; r++) {
-    resampleCounts(rng, counts);
+    rng.resampleCounts(counts);
     stats.forEach((stat, j) => {
       const v = stat(counts);
       if (v !== null && Number.isFinite(v)) values[j]!.push(v);

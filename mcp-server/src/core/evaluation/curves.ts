@@ -7,25 +7,56 @@ const MAX_POINTS = 1000;
 
 export function rocCurve(so: ScoreOrder, y: Uint8Array, label: string, area: MetricValue): Curve {
   const { P, N } = classTotals(y);
-  const x: number[] = [0];
-  const yy: number[] = [0];
-  walk(so, y, (tp, fp) => {
-    x.push(N > 0 ? fp / N : 0);
-    yy.push(P > 0 ? tp / P : 0);
-  });
-  return thin({ label, x, y: yy, area });
+  const c = new ThinCurve(label, area, 0, 0);
+  walk(so, y, (tp, fp) => c.add(N > 0 ? fp / N : 0, P > 0 ? tp / P : 0));
+  return c.done();
 }
 
 /** Starts at (recall 0, precision 1) like sklearn's precision_recall_curve. */
 export function prCurve(so: ScoreOrder, y: Uint8Array, label: string, area: MetricValue): Curve {
   const { P } = classTotals(y);
-  const x: number[] = [0];
-  const yy: number[] = [1];
-  walk(so, y, (tp, fp) => {
-    x.push(P > 0 ? tp / P : 0);
-    yy.push(tp + fp > 0 ? tp / (tp + fp) : 1);
-  });
-  return thin({ label, x, y: yy, area });
+  const c = new ThinCurve(label, area, 0, 1);
+  walk(so, y, (tp, fp) => c.add(P > 0 ? tp / P : 0, tp + fp > 0 ? tp / (tp + fp) : 1));
+  return c.done();
+}
+
+/**
+ * Collects points, keeping one only when it moved at least 1/MAX_POINTS (in x or y) from the last kept one;
+ * the first and last points are always kept. Thinning as we go keeps a million-row curve cheap.
+ */
+class ThinCurve {
+  private readonly x: number[];
+  private readonly y: number[];
+  private lastX = NaN;
+  private lastY = NaN;
+  private pending = false;
+
+  constructor(private readonly label: string, private readonly area: MetricValue, x0: number, y0: number) {
+    this.x = [x0];
+    this.y = [y0];
+  }
+
+  add(x: number, y: number): void {
+    const kx = this.x[this.x.length - 1]!;
+    const ky = this.y[this.y.length - 1]!;
+    if (Math.abs(x - kx) >= 1 / MAX_POINTS || Math.abs(y - ky) >= 1 / MAX_POINTS) {
+      this.x.push(x);
+      this.y.push(y);
+      this.pending = false;
+    } else {
+      this.lastX = x;
+      this.lastY = y;
+      this.pending = true;
+    }
+  }
+
+  done(): Curve {
+    if (this.pending) {
+      this.x.push(this.lastX);
+      this.y.push(this.lastY);
+    }
+    return { label: this.label, x: this.x, y: this.y, area: this.area };
+  }
 }
 
 function classTotals(y: Uint8Array): { P: number; N: number } {
@@ -50,20 +81,3 @@ function walk(so: ScoreOrder, y: Uint8Array, at: (tp: number, fp: number) => voi
   }
 }
 
-/** Keeps a point only when it moved at least 1/MAX_POINTS from the last kept one (always keeps the ends). */
-function thin(curve: Curve): Curve {
-  if (curve.x.length <= MAX_POINTS) return curve;
-  const minStep = 1 / MAX_POINTS;
-  const x = [curve.x[0]!];
-  const y = [curve.y[0]!];
-  const last = curve.x.length - 1;
-  for (let i = 1; i < last; i++) {
-    if (Math.abs(curve.x[i]! - x[x.length - 1]!) >= minStep || Math.abs(curve.y[i]! - y[y.length - 1]!) >= minStep) {
-      x.push(curve.x[i]!);
-      y.push(curve.y[i]!);
-    }
-  }
-  x.push(curve.x[last]!);
-  y.push(curve.y[last]!);
-  return { ...curve, x, y };
-}

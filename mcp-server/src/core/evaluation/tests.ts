@@ -4,7 +4,7 @@
  */
 import { DEFAULT_BOOTSTRAP, type BootstrapOptions, type WeightedStatistic } from "./bootstrap.js";
 import { binomialHalfCdf, chi2Sf, normalSf, studentTTwoSided } from "./distributions.js";
-import { mulberry32, resampleCounts } from "./prng.js";
+import { Mulberry32 } from "./prng.js";
 import { averageRanks, quantileSorted } from "./sort.js";
 
 export interface McNemarResult {
@@ -73,11 +73,11 @@ export function pairedBootstrap(
   const a0 = statA(ones);
   const b0 = statB(ones);
   if (a0 === null || b0 === null) return null;
-  const rng = mulberry32(seed);
+  const rng = new Mulberry32(seed);
   const counts = new Float64Array(n);
   const diffs: number[] = [];
   for (let r = 0; r < resamples; r++) {
-    resampleCounts(rng, counts);
+    rng.resampleCounts(counts);
     const a = statA(counts);
     const b = statB(counts);
     if (a !== null && b !== null && Number.isFinite(a) && Number.isFinite(b)) diffs.push(b - a);
