@@ -1,0 +1,149 @@
+"""Interop with the TypeScript MCP server: both write one experiment at the same time and nothing is lost.
+
+Runs only when ``node`` and the server bundle (mcp-server/dist/server.mjs, built by ``npm run build``) exist.
+The Node side is a raw JSON-RPC exchange over stdio (no npm packages needed).
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import unittest
+from pathlib import Path
+
+from helpers import PYTHON_DIR, ProjectTestCase, subprocess_env
+from specweave_ml._store import read_experiment_dir
+
+BUNDLE = PYTHON_DIR.parent / "mcp-server" / "dist" / "server.mjs"
+NODE = shutil.which("node")
+WORKER = str(Path(__file__).with_name("_worker.py"))
+
+CLIENT_JS = r"""
+// usage: node client.mjs <bundle> <root> <calls as JSON> [window]
+import { spawn } from 'node:child_process';
+const [bundle, root, callsJson, windowArg] = process.argv.slice(2);
+const calls = JSON.parse(callsJson);
+const windowSize = Number(windowArg || 1);
+const server = spawn(process.execPath, [bundle, '--root', root], { stdio: ['pipe', 'pipe', 'inherit'] });
+let buffer = '';
+const pending = new Map();
+server.stdout.on('data', (chunk) => {
+  buffer += chunk;
+  let nl;
+  while ((nl = buffer.indexOf('\n')) >= 0) {
+    const line = buffer.slice(0, nl).trim();
+    buffer = buffer.slice(nl + 1);
+    if (!line) continue;
+    const msg = JSON.parse(line);
+    if (msg.id !== undefined && pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); }
+  }
+});
+let nextId = 1;
+const request = (method, params) => new Promise((resolve) => {
+  const id = nextId++;
+  pending.set(id, resolve);
+  server.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
+});
+const init = await request('initialize', {
+  protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'specweave-ml-python-tests', version: '0' },
+});
+if (init.error) { console.error(JSON.stringify(init.error)); process.exit(2); }
+server.stdin.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
+const results = new Array(calls.length);
+let next = 0;
+async function worker() {
+  while (next < calls.length) {
+    const i = next++;
+    const res = await request('tools/call', { name: calls[i].name, arguments: calls[i].arguments });
+    results[i] = res;
+  }
+}
+await Promise.all(Array.from({ length: windowSize }, worker));
+server.stdin.end();
+server.kill();
+let failed = 0;
+for (const r of results) if (r.error || r.result?.isError) failed += 1;
+process.stdout.write(JSON.stringify({ failed, results }) + '\n');
+process.exit(failed ? 1 : 0);
+"""
+
+
+@unittest.skipUnless(NODE and BUNDLE.exists(), "node or mcp-server/dist/server.mjs is missing (npm run build)")
+class ServerInteropTest(ProjectTestCase):
+    def setUp(self):
+        super().setUp()
+        shutil.rmtree(self.root / ".specweave")
+        (self.root / ".specweave").mkdir()
+        self.client = self.tmp / "client.mjs"
+        self.client.write_text(CLIENT_JS, encoding="utf-8")
+
+    def call_server(self, calls, window=1, timeout=120):
+        out = subprocess.run([NODE, str(self.client), str(BUNDLE), str(self.root), json.dumps(calls), str(window)],
+                             capture_output=True, timeout=timeout)
+        self.assertEqual(out.returncode, 0, out.stdout.decode()[-3000:] + out.stderr.decode()[-3000:])
+        return json.loads(out.stdout.decode().strip().splitlines()[-1])["results"]
+
+    def test_server_and_python_write_one_experiment_concurrently(self):
+        created = self.call_server([{"name": "create_increment",
+                                     "arguments": {"title": "Interop check", "primary_metric": "accuracy"}}])
+        inc = created[0]["result"]["structuredContent"]["increment"]
+        self.assertRegex(inc, r"^0001-")
+
+        n_node, n_py, per_py = 120, 4, 50
+        calls = [{"name": "track_experiment", "arguments": {
+            "increment": inc, "name": "shared", "params": {"node_p%d" % i: i}, "metrics": {"node_m%d" % i: i / 100},
+            "history": [{"metric": "node_loss", "value": i, "step": i}], "tags": ["node_t%d" % i],
+            "note": "node note %d" % i}} for i in range(n_node)]
+        env = subprocess_env(self.root)
+        t0 = time.monotonic()
+        node = subprocess.Popen([NODE, str(self.client), str(BUNDLE), str(self.root), json.dumps(calls), "8"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        pys = [subprocess.Popen([sys.executable, WORKER, "mixed", inc, "shared", str(w), str(per_py)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for w in range(n_py)]
+        node_out, node_err = node.communicate(timeout=180)
+        py_errs = [p.communicate(timeout=180)[1] for p in pys]
+        elapsed = time.monotonic() - t0
+        self.assertEqual(node.returncode, 0, node_out.decode()[-3000:] + node_err.decode()[-3000:])
+        for p, err in zip(pys, py_errs):
+            self.assertEqual(p.returncode, 0, err.decode())
+
+        r = read_experiment_dir(self.root / ".specweave" / "increments" / inc / "experiments" / "shared")
+        notes = [n["text"] for n in r["metadata"]["notes"]]
+        for i in range(n_node):
+            self.assertEqual(r["params"]["node_p%d" % i], i)
+            self.assertEqual(r["metrics"]["node_m%d" % i], i / 100)
+            self.assertIn("node_t%d" % i, r["metadata"]["tags"])
+            self.assertIn("node note %d" % i, notes)
+        for w in range(n_py):
+            for j in range(per_py):
+                kind = j % 5
+                if kind == 0:
+                    self.assertEqual(r["params"]["w%d_p%d" % (w, j)], j)
+                elif kind == 1:
+                    self.assertEqual(r["metrics"]["w%d_m%d" % (w, j)], j / 10)
+                elif kind == 3:
+                    self.assertIn("w%d note %d" % (w, j), notes)
+                elif kind == 4:
+                    self.assertIn("w%d_t%d" % (w, j), r["metadata"]["tags"])
+        steps = sorted((p["metric"], p["step"]) for p in r["history"])
+        expected = sorted([("node_loss", i) for i in range(n_node)] +
+                          [("shared_loss", w * 1000 + j) for w in range(n_py) for j in range(per_py) if j % 5 == 2])
+        self.assertEqual(steps, expected)
+        self.assertEqual(r["history_skipped"], 0)
+        self.assertEqual(r["metrics"]["node_loss"], n_node - 1)
+        env_keys = set(r["metadata"]["environment"])
+        self.assertTrue({"node", "python", "platform"} <= env_keys, env_keys)
+        self.assertEqual(r["metadata"]["source"]["tool"] in ("mcp", "python"), True)
+
+        # the server reads back what both wrote
+        got = self.call_server([{"name": "get_experiment", "arguments": {"increment": inc, "name": "shared"}}])
+        text = json.dumps(got[0]["result"])
+        self.assertIn("w3_m46", text)
+        self.assertIn("node_m119", text)
+        if __import__("os").environ.get("SPECWEAVE_TEST_VERBOSE"):
+            print("\nserver %d calls + %d python processes x %d calls: %.2f s" % (n_node, n_py, per_py, elapsed))
+
+
+if __name__ == "__main__":
+    unittest.main()
