@@ -22747,8 +22747,18 @@ async function tryAcquire(file2, owner) {
     throw e;
   }
 }
-var sleep = (ms2) => new Promise((r2) => setTimeout(r2, ms2));
-async function withLock(lockFile, fn2, { waitMs = LOCK_WAIT_MS } = {}) {
+var sleep = (ms2) => new Promise((r2) => setTimeout(r2, ms2)), localQueues = /* @__PURE__ */ new Map();
+async function withLock(lockFile, fn2, opts = {}) {
+  let run = (localQueues.get(lockFile) ?? Promise.resolve()).then(() => withFileLock(lockFile, fn2, opts)), settled = run.catch(() => {
+  });
+  localQueues.set(lockFile, settled);
+  try {
+    return await run;
+  } finally {
+    localQueues.get(lockFile) === settled && localQueues.delete(lockFile);
+  }
+}
+async function withFileLock(lockFile, fn2, { waitMs = LOCK_WAIT_MS } = {}) {
   await fs.mkdir(path.dirname(lockFile), { recursive: !0 });
   let owner = {
     host: HOST,

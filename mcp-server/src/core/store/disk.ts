@@ -210,11 +210,27 @@ async function tryAcquire(file: string, owner: LockOwner): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Callers in this process queue here first, so only one of them at a time competes for the lock file. */
+const localQueues = new Map<string, Promise<unknown>>();
+
 /**
  * Runs fn while holding the lock file `lockFile` (created exclusively). Waits for a live holder, breaks a stale
- * one, and gives up after 10 s with an error that names the holder.
+ * one, and gives up after 10 s with an error that names the holder. Callers within one process are served in
+ * order without polling the file; the file lock coordinates between processes.
  */
-export async function withLock<T>(lockFile: string, fn: () => Promise<T>, { waitMs = LOCK_WAIT_MS } = {}): Promise<T> {
+export async function withLock<T>(lockFile: string, fn: () => Promise<T>, opts: { waitMs?: number } = {}): Promise<T> {
+  const previous = localQueues.get(lockFile) ?? Promise.resolve();
+  const run = previous.then(() => withFileLock(lockFile, fn, opts));
+  const settled = run.catch(() => undefined);
+  localQueues.set(lockFile, settled);
+  try {
+    return await run;
+  } finally {
+    if (localQueues.get(lockFile) === settled) localQueues.delete(lockFile);
+  }
+}
+
+async function withFileLock<T>(lockFile: string, fn: () => Promise<T>, { waitMs = LOCK_WAIT_MS } = {}): Promise<T> {
   await fs.mkdir(path.dirname(lockFile), { recursive: true });
   const owner: LockOwner = {
     host: HOST,
