@@ -400,24 +400,41 @@ export function parseMetricFile(text: string): { points: MetricPoint[]; bad: num
   const points: MetricPoint[] = [];
   let bad = 0;
   for (const rawLine of text.split('\n')) {
-    const line = rawLine.trim();
-    if (!line) continue;
-    const fields = line.split(/\s+/);
-    if (fields.length < 2) {
-      bad += 1;
-      continue;
-    }
-    const timeMs = Number(fields[0]);
-    const value = parseNumberText(fields[1]!);
-    const step = fields.length >= 3 ? Number(fields[2]) : 0;
-    const iso = Number.isInteger(timeMs) ? isoFromEpochMs(timeMs) : null;
-    if (iso === null || value === undefined || !Number.isSafeInteger(step)) {
-      bad += 1;
-      continue;
-    }
-    points.push({ value, step, timeMs, iso });
+    const point = parseMetricLineFast(rawLine) ?? parseMetricLine(rawLine);
+    if (point === null) continue;
+    if (point === undefined) bad += 1;
+    else points.push(point);
   }
   return { points, bad };
+}
+
+/** The common case, `<int> <number> <int>[ …]` separated by single spaces, without regular expressions. */
+function parseMetricLineFast(line: string): MetricPoint | undefined {
+  const a = line.indexOf(' ');
+  if (a <= 0) return undefined;
+  const b = line.indexOf(' ', a + 1);
+  const end = line.endsWith('\r') ? line.length - 1 : line.length;
+  const c = b < 0 ? -1 : line.indexOf(' ', b + 1);
+  const timeMs = Number(line.slice(0, a));
+  const value = parseNumberText(line.slice(a + 1, b < 0 ? end : b));
+  const step = b < 0 ? 0 : Number(line.slice(b + 1, c < 0 ? end : c));
+  if (!Number.isInteger(timeMs) || value === undefined || !Number.isSafeInteger(step) || (b >= 0 && b + 1 === (c < 0 ? end : c))) return undefined;
+  const iso = isoFromEpochMs(timeMs);
+  return iso === null ? undefined : { value, step, timeMs, iso };
+}
+
+/** Any whitespace between fields; null for a blank line, undefined for a malformed one. */
+function parseMetricLine(rawLine: string): MetricPoint | null | undefined {
+  const line = rawLine.trim();
+  if (!line) return null;
+  const fields = line.split(/\s+/);
+  if (fields.length < 2) return undefined;
+  const timeMs = Number(fields[0]);
+  const value = parseNumberText(fields[1]!);
+  const step = fields.length >= 3 ? Number(fields[2]) : 0;
+  const iso = Number.isInteger(timeMs) ? isoFromEpochMs(timeMs) : null;
+  if (iso === null || value === undefined || !Number.isSafeInteger(step)) return undefined;
+  return { value, step, timeMs, iso };
 }
 
 /** Registered model versions by the run they came from (models/<name>/version-N/meta.yaml). */
