@@ -57,6 +57,7 @@ describe("bad predictions files", () => {
     fails({ text: '{"label":1,"score":0.5}\n{"label":0,\n', fileName: "p.jsonl" }, /^p\.jsonl line 2: not valid JSON/);
     fails({ text: "[1,2]\n", fileName: "p.jsonl" }, "p.jsonl line 1: expected a JSON object");
     fails({ text: "", fileName: "p.csv" }, /p\.csv is empty/);
+    fails({ text: "label,score\r\n", fileName: "p.csv" }, "p.csv has no data rows");
     fails({ text: "a,a\n1,2\n", fileName: "p.csv" }, /column "a" appears twice/);
   });
 

@@ -92,4 +92,14 @@ describe("compare_predictions", () => {
     expect(r.direction).toBe("minimize");
     expect(r.better).toBe("b");
   });
+
+  it("compares multiclass predictions with a label only one model predicts, and 1 = 1.0 in the truth", () => {
+    const a = `id,label,pred\n${Array.from({ length: 60 }, (_, i) => `${i},${i % 3},${i % 3}`).join("\n")}\n`;
+    const b = `id,label,pred\n${Array.from({ length: 60 }, (_, i) => `${i},${(i % 3).toFixed(1)},${i % 5 === 0 ? 7 : i % 3}`).join("\n")}\n`;
+    const r = comparePredictions({ a: { name: "A", table: parsePredictions(a, "a.csv") }, b: { name: "B", table: parsePredictions(b, "b.csv") }, task: "multiclass" });
+    expect(r.values).toEqual({ a: 1, b: 0.8 });
+    expect(r.mcnemar).toMatchObject({ aOnly: 12, bOnly: 0, method: "exact" });
+    expect(r.better).toBe("a");
+    expect(r.verdict).toMatch(/^A is better than B on accuracy: 1\.0000 vs 0\.8000/);
+  });
 });

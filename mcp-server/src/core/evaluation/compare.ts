@@ -10,7 +10,7 @@ import { averagePrecisionSorted, confusionMatrix, labelMetrics, rocAucSorted, sc
 import { PredictionsError } from "./errors.js";
 import { encodeBinary, encodeMulticlass, weightedMean, type EvaluateOptions } from "./evaluate.js";
 import { textColumn, type PredictionsTable } from "./predictions-file.js";
-import { DEFAULT_COLUMNS, pick, readClassification, readRanking, readRegression, type ClassificationColumns, type ColumnOptions } from "./prepare.js";
+import { canonicaliser, DEFAULT_COLUMNS, pick, readClassification, readRanking, readRegression, sortLabels, type ClassificationColumns, type ColumnOptions } from "./prepare.js";
 import { rankingMetrics, type RankingQuery } from "./ranking.js";
 import { maeWeighted, r2Weighted, rmseWeighted } from "./regression.js";
 import { mcnemar, pairedBootstrap, pairedTTest, wilcoxonSignedRank, type McNemarResult, type PairedBootstrapResult, type PairedTTestResult, type WilcoxonResult } from "./tests.js";
@@ -123,12 +123,14 @@ function decide(r: ComparisonResult): void {
   if (boot && r.difference !== null) {
     const bBetter = r.direction === "maximize" ? r.difference > 0 : r.difference < 0;
     const ci = `${Math.round(boot.confidence * 100)}% CI of B − A [${fmt(boot.lower)}, ${fmt(boot.upper)}]`;
+    // A p-value of 0 from resampling only means "below 1/resamples".
+    const p = boot.pValue === 0 ? `< ${fmt(1 / boot.validResamples)}` : `= ${fmt(boot.pValue)}`;
     if (boot.pValue < r.alpha && r.difference !== 0) {
       r.better = bBetter ? "b" : "a";
-      const [w, l] = bBetter ? [r.b, r.a] : [r.a, r.b];
-      parts.push(`${w} is better than ${l} on ${r.metric}: ${fmt(r.values.b)} vs ${fmt(r.values.a)} (B − A = ${fmt(r.difference)}, ${ci}, paired bootstrap p = ${fmt(boot.pValue)}).`);
+      const [w, l, wv, lv] = bBetter ? [r.b, r.a, r.values.b, r.values.a] : [r.a, r.b, r.values.a, r.values.b];
+      parts.push(`${w} is better than ${l} on ${r.metric}: ${fmt(wv)} vs ${fmt(lv)} (B − A = ${fmt(r.difference)}, ${ci}, paired bootstrap p ${p}).`);
     } else {
-      parts.push(`No significant difference on ${r.metric}: ${r.b} ${fmt(r.values.b)} vs ${r.a} ${fmt(r.values.a)} (B − A = ${fmt(r.difference)}, ${ci}, paired bootstrap p = ${fmt(boot.pValue)} ≥ ${r.alpha}).`);
+      parts.push(`No significant difference on ${r.metric}: ${r.b} ${fmt(r.values.b)} vs ${r.a} ${fmt(r.values.a)} (B − A = ${fmt(r.difference)}, ${ci}, paired bootstrap p ${p}, not below ${r.alpha}).`);
     }
   } else {
     parts.push(`${r.metric} could not be compared (undefined on these predictions).`);
@@ -220,27 +222,30 @@ function classificationScorer(input: CompareInput, warnings: string[]): Scorer {
   const { permB } = alignRows(input);
   const readA = readClassification(input.a.table, cols, task);
   const readB0 = readClassification(input.b.table, cols, task);
-  checkSameTruth(input, readA.yTrue, readB0.yTrue, permB, String(readA.used.y_true));
+  const canon = canonicaliser([...readA.yTrue, ...readB0.yTrue]);
+  checkSameTruth(input, readA.yTrue.map(canon), readB0.yTrue.map(canon), permB, String(readA.used.y_true));
   const readB = permuteRead(readB0, permB);
   const opts: EvaluateOptions = { task, ...(input.positiveLabel !== undefined ? { positiveLabel: input.positiveLabel } : {}) };
   if (task === "binary") return binaryScorer(input, readA, readB, opts, warnings);
   const ea = encodeMulticlass(input.a.table, readA);
   const eb = encodeMulticlass(input.b.table, readB);
-  if (ea.labels.join("\u0000") !== eb.labels.join("\u0000")) warnings.push("the two files list different classes; labels are compared as text");
-  const predA = ea.yPred ?? argmax(ea.proba!);
-  const predB = eb.yPred ?? argmax(eb.proba!);
+  // One class list for both, so a label only one model predicts still counts as a (wrong) class.
+  const labels = sortLabels([...ea.labels, ...eb.labels]);
+  const reindex = (codes: Int32Array, own: string[]) => Int32Array.from(codes, (c) => labels.indexOf(own[c]!));
+  const yTrue = reindex(ea.yTrue, ea.labels);
+  const predA = reindex(ea.yPred ?? argmax(ea.proba!), ea.labels);
+  const predB = reindex(eb.yPred ?? argmax(eb.proba!), eb.labels);
   const metric = input.metric ?? "accuracy";
-  const k = ea.labels.length;
-  const statOf = (pred: Int32Array): WeightedStatistic => (w) => labelMetrics(confusionMatrix(ea.yTrue, pred, k, w), k).metrics[metric] ?? unknownMetric(metric, ["accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "f1_weighted", "mcc", "cohen_kappa"]);
-  const labelsB = eb.labels;
-  const predBText = Array.from(predB, (c) => labelsB[c]!);
-  const yText = Array.from(ea.yTrue, (c) => ea.labels[c]!);
+  const k = labels.length;
+  const known = ["accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "f1_weighted", "mcc", "cohen_kappa"];
+  if (!known.includes(metric)) unknownMetric(metric, known);
+  const statOf = (pred: Int32Array): WeightedStatistic => (w) => labelMetrics(confusionMatrix(yTrue, pred, k, w), k).metrics[metric] ?? null;
   return {
-    n: ea.yTrue.length,
+    n: yTrue.length,
     metric,
     statA: statOf(predA),
-    statB: statOf(Int32Array.from(predBText, (l) => Math.max(0, ea.labels.indexOf(l)))),
-    correct: { a: Uint8Array.from(predA, (c, i) => (c === ea.yTrue[i] ? 1 : 0)), b: Uint8Array.from(predBText, (l, i) => (l === yText[i] ? 1 : 0)) },
+    statB: statOf(predB),
+    correct: { a: Uint8Array.from(predA, (c, i) => (c === yTrue[i] ? 1 : 0)), b: Uint8Array.from(predB, (c, i) => (c === yTrue[i] ? 1 : 0)) },
   };
 }
 
@@ -272,9 +277,11 @@ function binaryScorer(input: CompareInput, readA: ClassificationColumns, readB: 
       const so = scoreOrder(score);
       return metric === "roc_auc" ? (w) => rocAucSorted(so, y, w) : (w) => averagePrecisionSorted(so, y, w);
     }
+    const known = ["roc_auc", "average_precision", "accuracy", "balanced_accuracy", "f1", "precision", "recall", "mcc", "cohen_kappa", "f1_macro"];
+    if (!known.includes(metric)) unknownMetric(metric, known);
     const yt = Int32Array.from(y);
     const yp = Int32Array.from(pred);
-    return (w) => labelMetrics(confusionMatrix(yt, yp, 2, w), 2, 1).metrics[metric] ?? unknownMetric(metric, ["roc_auc", "average_precision", "accuracy", "balanced_accuracy", "f1", "precision", "recall", "mcc", "cohen_kappa", "f1_macro"]);
+    return (w) => labelMetrics(confusionMatrix(yt, yp, 2, w), 2, 1).metrics[metric] ?? null;
   };
   if ((!ea.yPred || !eb.yPred) && !input.metric) warnings.push(`McNemar uses predicted labels derived from score ≥ ${t} where a file has no predicted-label column`);
   return {

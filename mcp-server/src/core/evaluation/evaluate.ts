@@ -80,6 +80,7 @@ export function evaluatePredictionsFile(input: EvaluateFileInput): EvaluationRes
 
 export function evaluateTable(table: PredictionsTable, opts: EvaluateOptions): EvaluationResult {
   validateOptions(table.fileName, opts);
+  if (table.rowCount === 0) throw new PredictionsError(`${table.fileName} has no data rows`, { file: table.fileName });
   const cols = opts.columns ?? {};
   switch (opts.task) {
     case "binary": {
@@ -547,3 +548,13 @@ export function weightedMean(v: Float64Array, w: Float64Array): number {
 }
 
 export { PredictionsError };
+
+/**
+ * The metrics to write to metrics.json: the defined ones. Undefined (null) metrics are left out rather than
+ * written as "NaN", so an undefined ROC AUC never ranks an experiment; the report's warnings say why it is missing.
+ */
+export function definedMetrics(metrics: Metrics): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(metrics)) if (typeof v === "number" && Number.isFinite(v)) out[k] = v;
+  return out;
+}

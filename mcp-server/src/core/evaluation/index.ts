@@ -11,6 +11,7 @@ export {
   evaluateRegression,
   evaluateRanking,
   bootstrapRocAuc,
+  definedMetrics,
   type EvaluateOptions,
   type EvaluateFileInput,
   type BinaryInput,
