@@ -28,7 +28,7 @@ with track_experiment(name, increment=increment, tags=["w%d" % wid]) as exp:
     else:
         j = 0
         while True:
-            exp.log_metric("loss", 1.0 / (j + 1), step=j)
+            exp.log_metric("loss%d" % wid, 1.0 / (j + 1), step=j)
             exp.log_params({"last_j": j, "blob": "x" * 2000})
             exp.log_note("note %d" % j)
             j += 1
