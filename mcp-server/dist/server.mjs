@@ -22620,7 +22620,7 @@ ${this.hint}` : this.message;
 
 // mcp-server/src/core/store/disk.ts
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -22632,6 +22632,19 @@ async function readText(file2) {
     if (isErrno(e, "ENOENT") || isErrno(e, "ENOTDIR")) return;
     throw e;
   }
+}
+async function readTexts(files, chunk = 300) {
+  let out = new Array(files.length);
+  for (let i = 0; i < files.length; i += 1) {
+    try {
+      out[i] = readFileSync(files[i], "utf8");
+    } catch (e) {
+      if (!isErrno(e, "ENOENT") && !isErrno(e, "ENOTDIR")) throw e;
+      out[i] = void 0;
+    }
+    i % chunk === chunk - 1 && await new Promise((r2) => setImmediate(r2));
+  }
+  return out;
 }
 async function isFile(file2) {
   return (await fs.stat(file2).catch(() => {
@@ -34714,7 +34727,88 @@ function stringifyMetadataYaml(meta3) {
 `)}
 `;
 }
+var KEY = /^( *)([A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*"):(?: (.+))?$/, ITEM = /^( *)-(?: (.+))?$/, NOT_RESTRICTED = /* @__PURE__ */ Symbol("not restricted");
+function restrictedScalar(text) {
+  if (text === "[]") return [];
+  if (text === "{}") return {};
+  let c3 = text[0];
+  if (c3 === '"' || c3 === "-" || c3 >= "0" && c3 <= "9" || text === "true" || text === "false" || text === "null")
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw NOT_RESTRICTED;
+    }
+  throw NOT_RESTRICTED;
+}
+function restrictedKey(raw) {
+  return raw.startsWith('"') ? JSON.parse(raw) : raw;
+}
+var RestrictedReader = class {
+  constructor(lines) {
+    this.lines = lines;
+  }
+  lines;
+  i = 0;
+  document() {
+    let out = this.mapping(0, {});
+    if (this.i !== this.lines.length) throw NOT_RESTRICTED;
+    return out;
+  }
+  /** Keys at exactly `indent`, added to `into` (a sequence item's first key is already there). */
+  mapping(indent, into) {
+    for (; this.i < this.lines.length; ) {
+      let m2 = KEY.exec(this.lines[this.i]);
+      if (!m2 || m2[1].length !== indent) break;
+      this.i += 1, into[restrictedKey(m2[2])] = m2[3] !== void 0 ? restrictedScalar(m2[3]) : this.block(indent);
+    }
+    return into;
+  }
+  /** The value of a key with nothing after its colon: a sequence at the same or deeper indent, or a mapping. */
+  block(parentIndent) {
+    let next = this.lines[this.i];
+    if (next === void 0) throw NOT_RESTRICTED;
+    let item = ITEM.exec(next);
+    if (item && item[1].length === parentIndent + 2) return this.sequence(parentIndent + 2);
+    let key = KEY.exec(next);
+    if (key && key[1].length === parentIndent + 2) return this.mapping(parentIndent + 2, {});
+    throw NOT_RESTRICTED;
+  }
+  sequence(indent) {
+    let out = [];
+    for (; this.i < this.lines.length; ) {
+      let m2 = ITEM.exec(this.lines[this.i]);
+      if (!m2 || m2[1].length !== indent) break;
+      if (this.i += 1, m2[2] === void 0) {
+        let nested = this.lines[this.i] === void 0 ? void 0 : ITEM.exec(this.lines[this.i]);
+        if (!nested || nested[1].length !== indent + 2) throw NOT_RESTRICTED;
+        out.push(this.sequence(indent + 2));
+        continue;
+      }
+      let first = KEY.exec(`${" ".repeat(indent + 2)}${m2[2]}`);
+      if (first) {
+        let item = {};
+        item[restrictedKey(first[2])] = first[3] !== void 0 ? restrictedScalar(first[3]) : this.block(indent + 2), out.push(this.mapping(indent + 2, item));
+      } else
+        out.push(restrictedScalar(m2[2]));
+    }
+    return out;
+  }
+};
+function parseRestrictedYaml(text) {
+  if (text.includes("\r") || text.includes("#") && /(^|\s)#/.test(text.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) return;
+  let lines = text.split(`
+`);
+  lines[lines.length - 1] === "" && lines.pop();
+  try {
+    return new RestrictedReader(lines).document();
+  } catch (e) {
+    if (e === NOT_RESTRICTED) return;
+    throw e;
+  }
+}
 function parseYamlMapping(text, fileLabel) {
+  let fast = parseRestrictedYaml(stripBom(text));
+  if (fast) return fast;
   let data;
   try {
     data = load(stripBom(text));
@@ -34732,8 +34826,7 @@ var EXPERIMENT_STATUSES = ["running", "completed", "failed", "killed"], ENVIRONM
 function experimentDir(inc, name) {
   return path5.join(experimentsDir(inc), assertExperimentName(name));
 }
-async function readJsonObject(project, file2) {
-  let text = await readText(file2);
+function parseJsonObject(project, file2, text) {
   if (text === void 0) return;
   let data;
   try {
@@ -34780,12 +34873,9 @@ function readMeta(name, raw) {
     extra
   };
 }
-async function readExperiment(project, inc, name) {
-  let dir = experimentDir(inc, name), [params, metricsRaw, metaText] = await Promise.all([
-    readJsonObject(project, path5.join(dir, "params.json")),
-    readJsonObject(project, path5.join(dir, "metrics.json")),
-    readText(path5.join(dir, "metadata.yaml"))
-  ]);
+var SUMMARY_FILES = ["params.json", "metrics.json", "metadata.yaml"];
+function parseExperiment(project, inc, name, [paramsText, metricsText, metaText]) {
+  let dir = experimentDir(inc, name), params = parseJsonObject(project, path5.join(dir, "params.json"), paramsText), metricsRaw = parseJsonObject(project, path5.join(dir, "metrics.json"), metricsText);
   if (params === void 0 && metricsRaw === void 0 && metaText === void 0)
     throw notFound(`No experiment ${JSON.stringify(name)} in ${inc.id}.`, "Call list_experiments to see the names, or track_experiment to create it.");
   let metaRaw = metaText === void 0 ? {} : parseYamlMapping(metaText, project.relative(path5.join(dir, "metadata.yaml"))), meta3 = readMeta(name, metaRaw);
@@ -34799,25 +34889,22 @@ async function readExperiment(project, inc, name) {
     status: meta3.status
   };
 }
+async function readExperiment(project, inc, name) {
+  let dir = experimentDir(inc, name), texts = await Promise.all(SUMMARY_FILES.map((f3) => readText(path5.join(dir, f3))));
+  return parseExperiment(project, inc, name, texts);
+}
 async function listExperimentNames(inc) {
   return (await listDirectories(experimentsDir(inc))).filter((n) => !n.startsWith(".") && !n.startsWith("_"));
 }
 async function readAllExperiments(project, inc) {
-  let names = await listExperimentNames(inc), experiments = [], broken = [], next = 0, worker = async () => {
-    for (; next < names.length; ) {
-      let name = names[next++];
-      if (!isExperimentName(name)) {
-        broken.push({ name, reason: "the folder name is not a valid experiment name" });
-        continue;
-      }
-      try {
-        experiments.push(await readExperiment(project, inc, name));
-      } catch (e) {
-        broken.push({ name, reason: e instanceof MlError ? e.message : String(e) });
-      }
+  let names = await listExperimentNames(inc), experiments = [], broken = [], valid = names.filter((name) => isExperimentName(name) ? !0 : (broken.push({ name, reason: "the folder name is not a valid experiment name" }), !1)), texts = await readTexts(valid.flatMap((name) => SUMMARY_FILES.map((f3) => path5.join(experimentsDir(inc), name, f3))));
+  return valid.forEach((name, i) => {
+    try {
+      experiments.push(parseExperiment(project, inc, name, texts.slice(i * 3, i * 3 + 3)));
+    } catch (e) {
+      broken.push({ name, reason: e instanceof MlError ? e.message : String(e) });
     }
-  };
-  return await Promise.all(Array.from({ length: Math.min(64, names.length) }, worker)), experiments.sort((a, b3) => a.name < b3.name ? -1 : 1), broken.sort((a, b3) => a.name < b3.name ? -1 : 1), { experiments, broken };
+  }), broken.sort((a, b3) => a.name < b3.name ? -1 : 1), { experiments, broken };
 }
 async function readHistory(dir) {
   let text = await readText(path5.join(dir, "history.jsonl")), points = [], skippedLines = 0;
@@ -34898,7 +34985,12 @@ async function trackExperiment(project, inc, update, ctx) {
       let i = meta3.artifacts.findIndex((a) => a.path === d2.path);
       i >= 0 ? meta3.artifacts[i] = d2 : meta3.artifacts.push(d2);
     }
-    return meta3.source = update.source ?? (Object.keys(meta3.source).length ? meta3.source : { tool: "mcp" }), await writeAtomic(path5.join(dir, "params.json"), stringifyCanonical(params)), await writeAtomic(path5.join(dir, "metrics.json"), stringifyCanonical(metrics)), await writeAtomic(path5.join(dir, "metadata.yaml"), stringifyMetadataYaml(metaToYaml(meta3))), await appendLines(path5.join(dir, "history.jsonl"), newPoints.map((p2) => stringifyLine({ metric: p2.metric, value: p2.value, step: p2.step, timestamp: p2.timestamp }))), {
+    return meta3.source = update.source ?? (Object.keys(meta3.source).length ? meta3.source : { tool: "mcp" }), await Promise.all([
+      writeAtomic(path5.join(dir, "params.json"), stringifyCanonical(params)),
+      writeAtomic(path5.join(dir, "metrics.json"), stringifyCanonical(metrics)),
+      writeAtomic(path5.join(dir, "metadata.yaml"), stringifyMetadataYaml(metaToYaml(meta3))),
+      appendLines(path5.join(dir, "history.jsonl"), newPoints.map((p2) => stringifyLine({ metric: p2.metric, value: p2.value, step: p2.step, timestamp: p2.timestamp })))
+    ]), {
       experiment: update.name,
       path: project.relative(dir),
       created,

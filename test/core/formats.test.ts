@@ -1,7 +1,7 @@
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { decodeNumber, parseLenientJson, stringifyCanonical, stringifyLine } from '../../mcp-server/src/core/json.js';
-import { parseYamlMapping, stringifyMetadataYaml } from '../../mcp-server/src/core/yaml.js';
+import { parseRestrictedYaml, parseYamlMapping, stringifyMetadataYaml } from '../../mcp-server/src/core/yaml.js';
 
 describe('canonical JSON', () => {
   it('sorts keys at every level, indents by two, ends with a newline', () => {
@@ -71,5 +71,32 @@ describe('metadata.yaml', () => {
   it('reports a broken file by name instead of guessing', () => {
     expect(() => parseYamlMapping('name: [unclosed', 'x/metadata.yaml')).toThrow(/x\/metadata.yaml is not valid YAML/);
     expect(() => parseYamlMapping('- a list', 'x/metadata.yaml')).toThrow(/must hold a YAML mapping/);
+  });
+});
+
+describe('the fast reader for the restricted style', () => {
+  it('agrees with js-yaml on everything the writer produces', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const word = () => ['a', 'Zé', 'x: y', '- dash', '"q"', '#hash', 'tab\t', 'nl\n', '\u2028', '[1]', '{}', 'null', '12', ''][Math.floor(rnd() * 14)]!;
+    const value = (depth: number): unknown => {
+      const r = rnd();
+      if (depth > 2 || r < 0.4) return [word(), rnd() * 1e6 - 5e5, Math.floor(rnd() * 100), true, false, null, 1e-7, 1e21][Math.floor(rnd() * 8)];
+      if (r < 0.7) return Array.from({ length: Math.floor(rnd() * 3) }, () => value(depth + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 3) }, (_, i) => [i % 2 ? `k${i}` : `${word()}${i}`, value(depth + 1)]));
+    };
+    for (let n = 0; n < 300; n += 1) {
+      const doc = { name: word(), tags: [word(), word()], notes: [{ time: 't', text: word() }], artifacts: [{ path: 'p', bytes: 1, sha256: 'h' }], extra: value(0), [`${word()}x`]: value(0) };
+      const text = stringifyMetadataYaml(doc);
+      const fast = parseRestrictedYaml(text);
+      expect(fast, text).toBeDefined();
+      expect(fast).toEqual(load(text));
+    }
+  });
+  it('hands anything else to the full parser', () => {
+    for (const text of ['name: rf  # a comment\n', 'name: rf\n', 'tags: [a, b]\n', 'name: "a"\r\nstatus: "b"\r\n', 'tags:\n- "a"\n', 'x: \'single\'\n']) {
+      expect(parseRestrictedYaml(text), text).toBeUndefined();
+      expect(parseYamlMapping(text, 'f')).toEqual(load(text));
+    }
   });
 });

@@ -10,7 +10,7 @@ import { experimentsDir, updateIncrementMetadata, type Increment } from './incre
 import { decodeNumber, parseLenientJson, stringifyCanonical, stringifyLine } from './json.js';
 import { assertExperimentName, isExperimentName } from './names.js';
 import type { Project } from './project.js';
-import { appendLines, fileDigest, isFile, listDirectories, readText, withLock, writeAtomic } from './store/disk.js';
+import { appendLines, fileDigest, isFile, listDirectories, readText, readTexts, withLock, writeAtomic } from './store/disk.js';
 import { parseYamlMapping, stringifyMetadataYaml } from './yaml.js';
 
 export const EXPERIMENT_STATUSES = ['running', 'completed', 'failed', 'killed'] as const;
@@ -108,8 +108,7 @@ export function experimentDir(inc: Increment, name: string): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Reading
 
-async function readJsonObject(project: Project, file: string): Promise<Record<string, unknown> | undefined> {
-  const text = await readText(file);
+function parseJsonObject(project: Project, file: string, text: string | undefined): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
   let data: unknown;
   try {
@@ -169,14 +168,13 @@ function readMeta(name: string, raw: Record<string, unknown>): ExperimentMeta {
   };
 }
 
-/** Reads one experiment's summary files (not its history). Throws CORRUPT for a broken file, naming it. */
-export async function readExperiment(project: Project, inc: Increment, name: string): Promise<Experiment> {
+const SUMMARY_FILES = ['params.json', 'metrics.json', 'metadata.yaml'] as const;
+
+/** An experiment from the texts of its three summary files. Throws CORRUPT for a broken file, naming it. */
+function parseExperiment(project: Project, inc: Increment, name: string, [paramsText, metricsText, metaText]: (string | undefined)[]): Experiment {
   const dir = experimentDir(inc, name);
-  const [params, metricsRaw, metaText] = await Promise.all([
-    readJsonObject(project, path.join(dir, 'params.json')),
-    readJsonObject(project, path.join(dir, 'metrics.json')),
-    readText(path.join(dir, 'metadata.yaml')),
-  ]);
+  const params = parseJsonObject(project, path.join(dir, 'params.json'), paramsText);
+  const metricsRaw = parseJsonObject(project, path.join(dir, 'metrics.json'), metricsText);
   if (params === undefined && metricsRaw === undefined && metaText === undefined) {
     throw notFound(`No experiment ${JSON.stringify(name)} in ${inc.id}.`, 'Call list_experiments to see the names, or track_experiment to create it.');
   }
@@ -191,6 +189,13 @@ export async function readExperiment(project: Project, inc: Increment, name: str
     baseline: meta.baseline,
     status: meta.status,
   };
+}
+
+/** Reads one experiment's summary files (not its history). Throws CORRUPT for a broken file, naming it. */
+export async function readExperiment(project: Project, inc: Increment, name: string): Promise<Experiment> {
+  const dir = experimentDir(inc, name);
+  const texts = await Promise.all(SUMMARY_FILES.map((f) => readText(path.join(dir, f))));
+  return parseExperiment(project, inc, name, texts);
 }
 
 export interface BrokenExperiment {
@@ -209,24 +214,19 @@ export async function readAllExperiments(project: Project, inc: Increment): Prom
   const names = await listExperimentNames(inc);
   const experiments: Experiment[] = [];
   const broken: BrokenExperiment[] = [];
-  let next = 0;
-  // Bounded concurrency: enough to keep the disk busy, few enough not to exhaust file descriptors.
-  const worker = async () => {
-    while (next < names.length) {
-      const name = names[next++]!;
-      if (!isExperimentName(name)) {
-        broken.push({ name, reason: 'the folder name is not a valid experiment name' });
-        continue;
-      }
-      try {
-        experiments.push(await readExperiment(project, inc, name));
-      } catch (e) {
-        broken.push({ name, reason: e instanceof MlError ? e.message : String(e) });
-      }
+  const valid = names.filter((name) => {
+    if (isExperimentName(name)) return true;
+    broken.push({ name, reason: 'the folder name is not a valid experiment name' });
+    return false;
+  });
+  const texts = await readTexts(valid.flatMap((name) => SUMMARY_FILES.map((f) => path.join(experimentsDir(inc), name, f))));
+  valid.forEach((name, i) => {
+    try {
+      experiments.push(parseExperiment(project, inc, name, texts.slice(i * 3, i * 3 + 3)));
+    } catch (e) {
+      broken.push({ name, reason: e instanceof MlError ? e.message : String(e) });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(64, names.length) }, worker));
-  experiments.sort((a, b) => (a.name < b.name ? -1 : 1));
+  });
   broken.sort((a, b) => (a.name < b.name ? -1 : 1));
   return { experiments, broken };
 }
@@ -339,10 +339,13 @@ export async function trackExperiment(project: Project, inc: Increment, update: 
     }
     meta.source = update.source ?? (Object.keys(meta.source).length ? meta.source : { tool: 'mcp' });
 
-    await writeAtomic(path.join(dir, 'params.json'), stringifyCanonical(params));
-    await writeAtomic(path.join(dir, 'metrics.json'), stringifyCanonical(metrics));
-    await writeAtomic(path.join(dir, 'metadata.yaml'), stringifyMetadataYaml(metaToYaml(meta)));
-    await appendLines(path.join(dir, 'history.jsonl'), newPoints.map((p) => stringifyLine({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp })));
+    // Independent files: their flushes to disk overlap instead of queueing. Each is still atomic on its own.
+    await Promise.all([
+      writeAtomic(path.join(dir, 'params.json'), stringifyCanonical(params)),
+      writeAtomic(path.join(dir, 'metrics.json'), stringifyCanonical(metrics)),
+      writeAtomic(path.join(dir, 'metadata.yaml'), stringifyMetadataYaml(metaToYaml(meta))),
+      appendLines(path.join(dir, 'history.jsonl'), newPoints.map((p) => stringifyLine({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp }))),
+    ]);
     return {
       experiment: update.name,
       path: project.relative(dir),

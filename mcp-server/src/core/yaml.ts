@@ -81,8 +81,109 @@ export function stringifyMetadataYaml(meta: Record<string, unknown>): string {
   return `${emitMapping(meta, '', METADATA_KEY_ORDER).join('\n')}\n`;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Reading. Files in the restricted style (what every writer of the format emits) take a fast line-based path;
+// anything else — comments, plain scalars, flow collections a person typed — goes to the full YAML parser.
+// The fast path matters when comparing thousands of experiments: it is several times faster than js-yaml.
+
+const KEY = /^( *)([A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*"):(?: (.+))?$/;
+const ITEM = /^( *)-(?: (.+))?$/;
+const NOT_RESTRICTED = Symbol('not restricted');
+
+function restrictedScalar(text: string): unknown {
+  if (text === '[]') return [];
+  if (text === '{}') return {};
+  const c = text[0];
+  // JSON.parse is exact for JSON-quoted strings, numbers, true, false and null; YAML reads them the same way.
+  if (c === '"' || c === '-' || (c! >= '0' && c! <= '9') || text === 'true' || text === 'false' || text === 'null') {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw NOT_RESTRICTED;
+    }
+  }
+  throw NOT_RESTRICTED;
+}
+
+function restrictedKey(raw: string): string {
+  return raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+}
+
+class RestrictedReader {
+  private i = 0;
+  constructor(private readonly lines: string[]) {}
+
+  document(): Record<string, unknown> {
+    const out = this.mapping(0, {});
+    if (this.i !== this.lines.length) throw NOT_RESTRICTED;
+    return out;
+  }
+
+  /** Keys at exactly `indent`, added to `into` (a sequence item's first key is already there). */
+  private mapping(indent: number, into: Record<string, unknown>): Record<string, unknown> {
+    while (this.i < this.lines.length) {
+      const m = KEY.exec(this.lines[this.i]!);
+      if (!m || m[1]!.length !== indent) break;
+      this.i += 1;
+      into[restrictedKey(m[2]!)] = m[3] !== undefined ? restrictedScalar(m[3]) : this.block(indent);
+    }
+    return into;
+  }
+
+  /** The value of a key with nothing after its colon: a sequence at the same or deeper indent, or a mapping. */
+  private block(parentIndent: number): unknown {
+    const next = this.lines[this.i];
+    if (next === undefined) throw NOT_RESTRICTED;
+    const item = ITEM.exec(next);
+    if (item && item[1]!.length === parentIndent + 2) return this.sequence(parentIndent + 2);
+    const key = KEY.exec(next);
+    if (key && key[1]!.length === parentIndent + 2) return this.mapping(parentIndent + 2, {});
+    throw NOT_RESTRICTED;
+  }
+
+  private sequence(indent: number): unknown[] {
+    const out: unknown[] = [];
+    while (this.i < this.lines.length) {
+      const m = ITEM.exec(this.lines[this.i]!);
+      if (!m || m[1]!.length !== indent) break;
+      this.i += 1;
+      if (m[2] === undefined) {
+        // A bare dash: the item is a nested sequence on the following lines.
+        const nested = this.lines[this.i] === undefined ? undefined : ITEM.exec(this.lines[this.i]!);
+        if (!nested || nested[1]!.length !== indent + 2) throw NOT_RESTRICTED;
+        out.push(this.sequence(indent + 2));
+        continue;
+      }
+      const first = KEY.exec(`${' '.repeat(indent + 2)}${m[2]}`);
+      if (first) {
+        const item: Record<string, unknown> = {};
+        item[restrictedKey(first[2]!)] = first[3] !== undefined ? restrictedScalar(first[3]) : this.block(indent + 2);
+        out.push(this.mapping(indent + 2, item));
+      } else {
+        out.push(restrictedScalar(m[2]!));
+      }
+    }
+    return out;
+  }
+}
+
+/** The mapping if the text is in the restricted style, else undefined. */
+export function parseRestrictedYaml(text: string): Record<string, unknown> | undefined {
+  if (text.includes('\r') || text.includes('#') && /(^|\s)#/.test(text.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) return undefined;
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  try {
+    return new RestrictedReader(lines).document();
+  } catch (e) {
+    if (e === NOT_RESTRICTED) return undefined;
+    throw e;
+  }
+}
+
 /** Parses a YAML mapping; anything else is a CORRUPT error naming the file. */
 export function parseYamlMapping(text: string, fileLabel: string): Record<string, unknown> {
+  const fast = parseRestrictedYaml(stripBom(text));
+  if (fast) return fast;
   let data: unknown;
   try {
     data = load(stripBom(text));

@@ -222,7 +222,7 @@ function classificationScorer(input: CompareInput, warnings: string[]): Scorer {
   const { permB } = alignRows(input);
   const readA = readClassification(input.a.table, cols, task);
   const readB0 = readClassification(input.b.table, cols, task);
-  const canon = canonicaliser([...readA.yTrue, ...readB0.yTrue]);
+  const canon = canonicaliser(readA.yTrue, readB0.yTrue);
   checkSameTruth(input, readA.yTrue.map(canon), readB0.yTrue.map(canon), permB, String(readA.used.y_true));
   const readB = permuteRead(readB0, permB);
   const opts: EvaluateOptions = { task, ...(input.positiveLabel !== undefined ? { positiveLabel: input.positiveLabel } : {}) };

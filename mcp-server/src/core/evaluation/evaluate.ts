@@ -285,13 +285,12 @@ function confusionOf(labels: string[], yT: Int32Array, yP: Int32Array): Confusio
 
 /** Binary labels from file columns: canonical classes, the positive class, score (or its probability column). */
 export function encodeBinary(table: PredictionsTable, read: ClassificationColumns, opts: EvaluateOptions): BinaryInput {
-  const all = [...read.yTrue, ...(read.yPred ?? []), ...read.proba.keys()];
-  const canon = canonicaliser([...all, ...(opts.positiveLabel !== undefined ? [String(opts.positiveLabel)] : [])]);
+  const canon = canonicaliser(read.yTrue, read.yPred ?? [], read.proba.keys(), opts.positiveLabel !== undefined ? [String(opts.positiveLabel)] : []);
   const yTrue = read.yTrue.map(canon);
   const yPred = read.yPred?.map(canon);
-  const classes = sortLabels([...yTrue, ...(yPred ?? [])]);
+  const classes = sortLabels(new Set([...new Set(yTrue), ...new Set(yPred ?? [])]));
   if (classes.length > 2) {
-    const col = String(sortLabels(yTrue).length > 2 ? read.used.y_true : read.used.y_pred);
+    const col = String(new Set(yTrue).size > 2 ? read.used.y_true : read.used.y_pred);
     throw columnError(table, col, `has ${classes.length} distinct labels (${classes.slice(0, 6).map((c) => JSON.stringify(c)).join(", ")}${classes.length > 6 ? ", …" : ""}); task "binary" needs at most 2 — use task "multiclass"`);
   }
   const positive = positiveOf(table, classes, opts.positiveLabel === undefined ? undefined : canon(String(opts.positiveLabel)), String(read.used.y_true));
@@ -448,9 +447,9 @@ function multiclassBootstrap(yTrue: Int32Array, yPred: Int32Array, k: number, ov
 
 /** Multiclass labels from file columns. With probability columns, their classes are the class list. */
 export function encodeMulticlass(table: PredictionsTable, read: ClassificationColumns): MulticlassInput {
-  const canon = canonicaliser([...read.yTrue, ...(read.yPred ?? []), ...read.proba.keys()]);
+  const canon = canonicaliser(read.yTrue, read.yPred ?? [], read.proba.keys());
   const probaClasses = [...read.proba.keys()].map(canon);
-  const labels = probaClasses.length > 0 ? sortLabels(probaClasses) : sortLabels([...read.yTrue, ...(read.yPred ?? [])].map(canon));
+  const labels = probaClasses.length > 0 ? sortLabels(probaClasses) : sortLabels([...new Set([...new Set(read.yTrue), ...new Set(read.yPred ?? [])])].map(canon));
   if (probaClasses.length > 0 && probaClasses.length < 2)
     throw columnError(table, String([read.used.proba].flat()[0]), "multiclass probabilities need one column per class (at least 2)");
   const index = new Map(labels.map((l, i) => [l, i]));

@@ -211,9 +211,10 @@ function toNumber(table: PredictionsTable, i: number, column: string, cell: Cell
   if (typeof cell === "number") {
     if (Number.isFinite(cell)) return cell;
   } else if (typeof cell === "string") {
+    // Number() skips surrounding whitespace itself; only "" and blanks (which it reads as 0) need a closer look.
+    const fast = Number(cell);
+    if (Number.isFinite(fast) && (fast !== 0 || cell.trim() !== "")) return fast;
     const s = cell.trim();
-    const v = s === "" ? NaN : Number(s);
-    if (Number.isFinite(v)) return v;
     if (s === "") throw cellError(table, i, column, "is empty; a number is required");
     if (/^[+-]?nan$/i.test(s)) throw cellError(table, i, column, "is NaN; predictions must be finite numbers");
     if (/^[+-]?(inf|infinity)$/i.test(s)) throw cellError(table, i, column, `is ${s}; predictions must be finite numbers`);
@@ -234,13 +235,14 @@ export function labelColumn(table: PredictionsTable, name: string, role: string)
   for (let i = 0; i < cells.length; i++) {
     const c = cells[i];
     let s: string;
-    if (typeof c === "string") s = c.trim();
+    if (typeof c === "string") s = c.length > 0 && c.charCodeAt(0) > 32 && c.charCodeAt(c.length - 1) > 32 ? c : c.trim();
     else if (typeof c === "number" && Number.isFinite(c)) s = String(c);
     else if (typeof c === "boolean") s = String(c);
     else if (c === undefined || c === null) throw cellError(table, i, name, `is ${c === null ? "null" : "missing"}; a label is required`);
     else throw cellError(table, i, name, `${JSON.stringify(c)} is not a class label`);
     if (s === "") throw cellError(table, i, name, "is empty; a label is required");
-    if (/^(true|false)$/i.test(s)) s = s.toLowerCase();
+    const f = s.charCodeAt(0) | 32; // lower-case first letter: only t/f can start a boolean
+    if ((f === 116 || f === 102) && /^(true|false)$/i.test(s)) s = s.toLowerCase();
     out[i] = s;
   }
   return out;

@@ -1,0 +1,240 @@
+/**
+ * Benchmarks, not timed tests: each figure is the median of several runs, reported beside a baseline timed in the
+ * same run, because the machine is shared and noisy. Writes docs/benchmarks.md.
+ *   node scripts/bench.mjs            all benchmarks
+ *   node scripts/bench.mjs --quick    fewer repetitions (for a smoke run)
+ *   node scripts/bench.mjs --only=track,compare   some of them (docs/benchmarks.md is left alone)
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { load } from 'js-yaml';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { stringifyCanonical } from '../mcp-server/src/core/json.js';
+import { parseYamlMapping, stringifyMetadataYaml } from '../mcp-server/src/core/yaml.js';
+import { createMcpServer } from '../mcp-server/src/mcp/server.js';
+
+const QUICK = process.argv.includes('--quick');
+const ROOT = path.resolve(import.meta.dirname ?? '.', '..');
+const BUNDLE = path.join(ROOT, 'mcp-server/dist/server.mjs');
+
+interface Row {
+  name: string;
+  median: number;
+  unit: string;
+  baselineName: string;
+  baseline: number;
+  target: string;
+  ok: boolean;
+  note?: string;
+}
+const rows: Row[] = [];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+/** Runs candidate and baseline alternately, so both see the same machine load. */
+async function paired(reps: number, candidate: () => Promise<unknown>, baseline: () => Promise<unknown>) {
+  const c: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < reps; i += 1) {
+    globalThis.gc?.();
+    b.push(await timeIt(baseline));
+    globalThis.gc?.();
+    c.push(await timeIt(candidate));
+  }
+  return { candidate: median(c), baseline: median(b) };
+}
+
+function scratch(): string {
+  return fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'swml-bench-')));
+}
+
+function gitInit(dir: string) {
+  const env = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.com' };
+  execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir });
+  fs.writeFileSync(path.join(dir, 'train.py'), 'pass\n');
+  execFileSync('git', ['add', '.'], { cwd: dir, env });
+  execFileSync('git', ['commit', '-qm', 'init'], { cwd: dir, env });
+}
+
+async function memoryClient(root: string) {
+  const server = createMcpServer(root);
+  const client = new Client({ name: 'bench', version: '0' });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(b), client.connect(a)]);
+  return client;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Writes N experiments the way the writers do: 20 params, 10 metrics, 100 history points each. */
+function makeLargeIncrement(root: string, n: number): string {
+  const incDir = path.join(root, '.specweave/increments/0001-large');
+  fs.mkdirSync(path.join(incDir, 'experiments'), { recursive: true });
+  fs.writeFileSync(path.join(incDir, 'metadata.json'), stringifyCanonical({ id: '0001-large', status: 'active', type: 'feature', created: '2026-01-01T00:00:00Z', lastActivity: '2026-01-01T00:00:00Z', ml: { primary_metric: 'metric_0', direction: 'maximize' } }));
+  let seed = 1;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < n; i += 1) {
+    const name = `exp-${String(i).padStart(5, '0')}`;
+    const dir = path.join(incDir, 'experiments', name);
+    fs.mkdirSync(dir);
+    const params = Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`param_${k}`, k % 3 ? rnd() : `value-${k}`]));
+    const metrics = Object.fromEntries(Array.from({ length: 10 }, (_, k) => [`metric_${k}`, rnd()]));
+    fs.writeFileSync(path.join(dir, 'params.json'), stringifyCanonical(params));
+    fs.writeFileSync(path.join(dir, 'metrics.json'), stringifyCanonical(metrics));
+    fs.writeFileSync(path.join(dir, 'metadata.yaml'), stringifyMetadataYaml({
+      name, status: 'completed', baseline: i < 3, tags: ['bench'], notes: [], created: '2026-01-01T00:00:00.000Z', started: '2026-01-01T00:00:00.000Z',
+      ended: '2026-01-01T00:01:00.000Z', duration_seconds: 60, updated: '2026-01-01T00:01:00.000Z', git: { branch: 'main', commit: 'a'.repeat(40), dirty: false },
+      environment: { node: process.version, platform: 'linux-x64' }, artifacts: [{ path: 'model.pkl', bytes: 100, sha256: 'b'.repeat(64) }], source: { tool: 'mcp' },
+    }));
+    const lines = Array.from({ length: 100 }, (_, s) => JSON.stringify({ metric: 'loss', value: 1 / (s + 1), step: s, timestamp: '2026-01-01T00:00:00.000Z' }));
+    fs.writeFileSync(path.join(dir, 'history.jsonl'), `${lines.join('\n')}\n`);
+  }
+  return incDir;
+}
+
+/**
+ * The baseline: a bare loop that only reads and parses each experiment's three summary files, the fastest way
+ * Node offers (synchronous reads) and with the same YAML reader as the store. With `fullYaml` it parses
+ * metadata.yaml with js-yaml instead, to show what the restricted-style fast path saves.
+ */
+async function bareRead(incDir: string, fullYaml = false): Promise<number> {
+  const names = fs.readdirSync(path.join(incDir, 'experiments'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  for (const name of names) {
+    const dir = path.join(incDir, 'experiments', name);
+    JSON.parse(fs.readFileSync(path.join(dir, 'params.json'), 'utf8'));
+    JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
+    const yaml = fs.readFileSync(path.join(dir, 'metadata.yaml'), 'utf8');
+    if (fullYaml) load(yaml);
+    else parseYamlMapping(yaml, name);
+  }
+  return names.length;
+}
+
+async function benchCompare() {
+  const n = QUICK ? 2000 : 10_000;
+  const root = scratch();
+  const t0 = performance.now();
+  const incDir = makeLargeIncrement(root, n);
+  console.error(`  generated ${n} experiments in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const client = await memoryClient(root);
+  let textBytes = 0;
+  const { candidate, baseline } = await paired(QUICK ? 3 : 5, async () => {
+    const r = await client.callTool({ name: 'compare_experiments', arguments: { increment: '1' } });
+    if (r.isError) throw new Error(JSON.stringify(r.content));
+    textBytes = Buffer.byteLength((r.content as { text: string }[])[0]!.text);
+  }, () => bareRead(incDir));
+  const jsYaml = median(await Promise.all([0, 1, 2].map(() => timeIt(() => bareRead(incDir, true)))));
+  await client.close();
+  rows.push({ name: `compare_experiments, ${n.toLocaleString('en')} experiments`, median: candidate, unit: 'ms', baselineName: 'bare read + parse of the 3 summary files', baseline, target: '< 1500 ms and ≤ 2× baseline', ok: candidate < 1500 && candidate <= 2 * baseline, note: `the same bare loop parsing metadata.yaml with js-yaml instead of the store's restricted-style reader: ${jsYaml.toFixed(0)} ms` });
+  rows.push({ name: 'compare_experiments text result', median: textBytes, unit: 'bytes', baselineName: '—', baseline: Number.NaN, target: '< 8192 bytes', ok: textBytes < 8192 });
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+async function benchTrack() {
+  const root = scratch();
+  gitInit(root);
+  const client = await memoryClient(root);
+  await client.callTool({ name: 'create_increment', arguments: { title: 'Latency' } });
+  const calls = QUICK ? 50 : 200;
+  const track: number[] = [];
+  const bare: number[] = [];
+  const dir = path.join(root, 'bare');
+  fs.mkdirSync(dir);
+  for (let i = 0; i < calls; i += 1) {
+    // Baseline: what any correct writer must do at least — three atomic file replacements.
+    bare.push(await timeIt(async () => {
+      for (const f of ['params.json', 'metrics.json', 'metadata.yaml']) {
+        const tmp = path.join(dir, `.${f}.tmp`);
+        const h = await fs.promises.open(tmp, 'w');
+        await h.writeFile(`{"i": ${i}}\n`);
+        await h.datasync();
+        await h.close();
+        await fs.promises.rename(tmp, path.join(dir, f));
+      }
+    }));
+    track.push(await timeIt(async () => {
+      const r = await client.callTool({ name: 'track_experiment', arguments: { increment: '1', name: `e${i % 20}`, params: { lr: 0.1, i }, metrics: { acc: i / calls }, history: [{ metric: 'loss', value: 1 / (i + 1), step: i }] } });
+      if (r.isError) throw new Error(JSON.stringify(r.content));
+    }));
+  }
+  await client.close();
+  const gitSpawn: number[] = [];
+  for (let i = 0; i < 10; i += 1) gitSpawn.push(await timeIt(async () => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root })));
+  rows.push({ name: 'track_experiment latency (git metadata on, in-process client)', median: median(track), unit: 'ms', baselineName: 'three bare atomic writes', baseline: median(bare), target: '< 15 ms', ok: median(track) < 15, note: `one \`git rev-parse HEAD\` spawn alone: ${median(gitSpawn).toFixed(1)} ms — cached, not run per call` });
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+async function benchStartup() {
+  const root = scratch();
+  const reps = QUICK ? 3 : 10;
+  const { candidate, baseline } = await paired(reps, async () => {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [BUNDLE, '--root', root], stderr: 'ignore' });
+    const client = new Client({ name: 'bench', version: '0' });
+    await client.connect(transport);
+    await client.listTools();
+    await client.close();
+  }, async () => {
+    spawnSync(process.execPath, ['-e', '']);
+  });
+  rows.push({ name: 'server start to answered tools/list (spawned bundle)', median: candidate, unit: 'ms', baselineName: 'bare `node -e ""` start and exit', baseline, target: '< 500 ms', ok: candidate < 500 });
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function fmt(v: number, unit: string): string {
+  if (Number.isNaN(v)) return '—';
+  return unit === 'bytes' ? `${Math.round(v)} B` : `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ${unit}`;
+}
+
+function report(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    '# Benchmarks',
+    '',
+    'Produced by `npm run bench` (scripts/bench.ts), which rewrites this file. Each figure is the **median** of',
+    'several runs; each has a **baseline timed in the same run**, alternating with it, because the machine is shared',
+    'and noisy. Compare the ratio more than the absolute number.',
+    '',
+    `Last run: ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB${QUICK ? ', **quick mode** (fewer experiments and repetitions)' : ''}.`,
+    '',
+    '| benchmark | median | baseline (same run) | baseline median | ratio | target | met |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.name} | ${fmt(r.median, r.unit)} | ${r.baselineName} | ${fmt(r.baseline, r.unit)} | ${Number.isNaN(r.baseline) ? '—' : `${(r.median / r.baseline).toFixed(2)}×`} | ${r.target} | ${r.ok ? 'yes' : '**no**'} |`),
+    '',
+    ...rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}.`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+const benches: [string, () => Promise<void>][] = [
+  ['startup', benchStartup],
+  ['track', benchTrack],
+  ['compare', benchCompare],
+];
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+for (const [name, fn] of benches) {
+  if (only && !only.includes(name)) continue;
+  console.error(`bench: ${name}`);
+  await fn();
+}
+const md = report();
+// A partial run (--only) prints its figures but leaves the committed report alone.
+if (!only) fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), md);
+process.stdout.write(md);
+if (rows.some((r) => !r.ok)) process.exitCode = 1;
