@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `npm test`: everything CI checks, on any machine. Installs the Debian packages the cross-checks need when it
+# can (root with apt-get), rebuilds the bundle and checks the committed copy matches, type-checks, then runs the
+# vitest suite, the Python client's unittest suite and Claude Code's plugin validator. Ends with one line
+# "N passed, N failed" over all of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .test-results
+status=0
+step() { printf '\n== %s\n' "$*"; }
+
+step "Debian packages (scikit-learn for the example and the metric cross-checks)"
+if /usr/bin/python3 -c 'import sklearn, pandas' 2>/dev/null; then
+  echo "present: $(/usr/bin/python3 -c 'import sklearn; print("scikit-learn", sklearn.__version__)')"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn python3-pandas python3-xgboost >/dev/null \
+    && echo "installed: python3-sklearn python3-pandas python3-xgboost" || { echo "apt-get failed"; status=1; }
+else
+  echo "not installed and not root: tests that need scikit-learn will be skipped (apt-get install python3-sklearn)"
+fi
+
+step "Bundle is rebuilt from the sources and matches the committed copy"
+npm run --silent build || status=1
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && git ls-files --error-unmatch mcp-server/dist/server.mjs >/dev/null 2>&1; then
+  if git diff --quiet -- mcp-server/dist/server.mjs; then echo "mcp-server/dist/server.mjs is up to date"
+  else echo "mcp-server/dist/server.mjs differs from the sources: run npm run build and commit it"; status=1; fi
+fi
+
+step "Type check"
+npm run --silent typecheck && echo "tsc: no errors" || status=1
+
+step "vitest"
+npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json || status=1
+
+step "Python client (unittest)"
+py=/usr/bin/python3; [ -x "$py" ] || py=python3
+if [ -d python/tests ]; then
+  (cd python && "$py" -m unittest discover -s tests -t . 2>&1) | tee .test-results/python.txt
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+fi
+
+step "Claude Code plugin validator"
+if [ -f scripts/validate-plugin.sh ]; then
+  bash scripts/validate-plugin.sh 2>&1 | tee .test-results/plugin.txt
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+fi
+
+step "Summary"
+node scripts/test-summary.mjs "$status"
+exit "$status"
