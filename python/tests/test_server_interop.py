@@ -144,6 +144,24 @@ class ServerInteropTest(ProjectTestCase):
         if __import__("os").environ.get("SPECWEAVE_TEST_VERBOSE"):
             print("\nserver %d calls + %d python processes x %d calls: %.2f s" % (n_node, n_py, per_py, elapsed))
 
+    def test_python_rewrites_server_files_byte_for_byte(self):
+        calls = [{"name": "create_increment", "arguments": {"title": "Bytes"}},
+                 {"name": "track_experiment", "arguments": {
+                     "increment": "1", "name": "s", "status": "running", "tags": ["t", "ü"],
+                     "params": {"lr": 1e-7, "n": 100, "big": 2e21, "nested": {"z": [1.5, 0.1], "a": "é\u2028\"q\""}},
+                     "metrics": {"a": 0.1, "b": 1e-7, "c": 100, "d": "NaN"}, "note": "x\u007fy\nz\u0085",
+                     "history": [{"metric": "loss", "value": 0.25, "step": 0}]}}]
+        self.call_server(calls)
+        from specweave_ml._store import (normalize_metadata, read_json_object, read_metadata, write_json,
+                                         write_metadata)
+        d = next((self.root / ".specweave" / "increments").glob("0001-*")) / "experiments" / "s"
+        before = {f: (d / f).read_bytes() for f in ("params.json", "metrics.json", "metadata.yaml")}
+        write_json(d / "params.json", read_json_object(d / "params.json"))
+        write_json(d / "metrics.json", read_json_object(d / "metrics.json"))
+        write_metadata(d / "metadata.yaml", normalize_metadata(read_metadata(d / "metadata.yaml")))
+        for f, data in before.items():
+            self.assertEqual((d / f).read_bytes().decode("utf-8"), data.decode("utf-8"), f)
+
 
 if __name__ == "__main__":
     unittest.main()
