@@ -2,12 +2,13 @@
 
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
 from ._fs import FileLock, now_iso, write_atomic
 from ._jsonfmt import dumps_canonical, loads_lenient
-from .errors import FormatError, IncrementNotFoundError, InvalidNameError
+from .errors import IncrementNotFoundError, InvalidNameError
 
 EXPERIMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _INCREMENT_DIR = re.compile(r"^(\d{3,4})[A-Za-z]?-")
@@ -116,21 +117,23 @@ def resolve_increment(root: Path, increment: Optional[Union[str, int]] = None) -
 
 
 def touch_increment(inc_dir: Path) -> None:
-    """Marks experiment activity on the increment: ``planning`` becomes ``active`` and ``lastActivity`` is set.
+    """The first tracked experiment moves a ``planning`` increment to ``active`` (and sets ``lastActivity``).
 
-    Holds the increment lock. A missing metadata.json is left missing; an unreadable one is left untouched.
+    Holds the increment lock. Other statuses, a missing metadata.json and an unreadable one are left alone (an
+    unreadable one with a warning: ``validate_increment`` reports it, tracking goes on).
     """
     path = Path(inc_dir) / "metadata.json"
-    if not path.exists():
+    if increment_status(inc_dir) != "planning":
+        if path.exists() and read_increment_metadata(inc_dir) is None:
+            warnings.warn("%s cannot be parsed; its status was not updated." % path)
         return
     with FileLock(str(Path(inc_dir) / ".lock")):
         try:
             meta = loads_lenient(path.read_bytes())
-        except (OSError, ValueError) as e:
-            raise FormatError("%s cannot be parsed (%s); fix the file, it was not changed." % (path, e))
-        if not isinstance(meta, dict):
-            raise FormatError("%s must hold a JSON object; fix the file, it was not changed." % path)
-        if meta.get("status") in ("planning", "planned"):
-            meta["status"] = "active"
+        except (OSError, ValueError):
+            return
+        if not isinstance(meta, dict) or meta.get("status") not in ("planning", "planned"):
+            return
+        meta["status"] = "active"
         meta["lastActivity"] = now_iso()
         write_atomic(str(path), dumps_canonical(meta).encode("utf-8"))

@@ -87,5 +87,27 @@ class RootTest(unittest.TestCase):
                 self.assertEqual(find_project_root(tmp / "proj"), tmp / "elsewhere")
 
 
+
+class IncrementStatusTest(ProjectTestCase):
+    def test_planning_becomes_active_once_others_untouched(self):
+        from specweave_ml import track_experiment
+        with track_experiment("a"):
+            pass
+        meta_path = self.inc / "metadata.json"
+        self.assertIn('"status": "active"', meta_path.read_text())
+        before = meta_path.read_bytes()
+        with track_experiment("b"):
+            pass
+        self.assertEqual(meta_path.read_bytes(), before)  # active stays as it is, no rewrite
+        meta_path.write_text("{broken")
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with track_experiment("c", increment="1"):
+                pass
+        self.assertTrue(any("cannot be parsed" in str(w.message) for w in caught))
+        self.assertEqual(meta_path.read_text(), "{broken")
+
+
 if __name__ == "__main__":
     unittest.main()
