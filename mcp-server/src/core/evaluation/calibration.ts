@@ -36,14 +36,10 @@ export function calibrationBins(
   return { bins, nBins, ece, kind };
 }
 
-/** Number of inner edges strictly below p (searchsorted left), by binary search. */
+/** Number of inner edges strictly below p (searchsorted left): a guess from p · nBins, corrected at the edges. */
 function binIndex(inner: Float64Array, p: number): number {
-  let lo = 0;
-  let hi = inner.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (inner[mid]! < p) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  let b = Math.min(inner.length, Math.max(0, Math.ceil(p * (inner.length + 1)) - 1));
+  while (b > 0 && !(inner[b - 1]! < p)) b--;
+  while (b < inner.length && inner[b]! < p) b++;
+  return b;
 }
