@@ -16,6 +16,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { stringifyCanonical } from '../mcp-server/src/core/json.js';
 import { parseYamlMapping, stringifyMetadataYaml } from '../mcp-server/src/core/yaml.js';
 import { createMcpServer } from '../mcp-server/src/mcp/server.js';
+import { makeMlflowStore } from '../test/importers/make-mlflow-store.js';
 
 const QUICK = process.argv.includes('--quick');
 const ROOT = path.resolve(import.meta.dirname ?? '.', '..');
@@ -194,6 +195,29 @@ async function benchStartup() {
   fs.rmSync(root, { recursive: true, force: true });
 }
 
+async function benchImport() {
+  const runs = QUICK ? 500 : 2000;
+  const reps = QUICK ? 2 : 3;
+  const times: number[] = [];
+  const bare: number[] = [];
+  for (let rep = 0; rep < reps; rep += 1) {
+    const root = scratch();
+    await makeMlflowStore(path.join(root, 'mlruns'), { runs, metrics: 12, params: 18, points: 5 });
+    const client = await memoryClient(root);
+    await client.callTool({ name: 'create_increment', arguments: { title: 'Imported' } });
+    // Baseline: copying the store's files (every file read once, every byte written once) with cp -r.
+    bare.push(await timeIt(async () => execFileSync('cp', ['-r', path.join(root, 'mlruns'), path.join(root, 'copy')])));
+    times.push(await timeIt(async () => {
+      const r = await client.callTool({ name: 'import_runs', arguments: { increment: '1', source: 'mlruns' } });
+      const data = r.structuredContent as { imported_count: number };
+      if (r.isError || data.imported_count !== runs) throw new Error(JSON.stringify(r.content));
+    }));
+    await client.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  rows.push({ name: `import_runs, ${runs.toLocaleString('en')} MLflow runs (12 metrics × 5 points, 18 params)`, median: median(times), unit: 'ms', baselineName: '`cp -r` of the store', baseline: median(bare), target: '< 3000 ms', ok: median(times) < 3000 });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 function fmt(v: number, unit: string): string {
@@ -226,6 +250,7 @@ const benches: [string, () => Promise<void>][] = [
   ['startup', benchStartup],
   ['track', benchTrack],
   ['compare', benchCompare],
+  ['import', benchImport],
 ];
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 for (const [name, fn] of benches) {

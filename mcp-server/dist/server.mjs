@@ -94,13 +94,13 @@ var require_code = __commonJS({
     }
     exports._ = _3;
     var plus = new _Code("+");
-    function str2(strs, ...args2) {
+    function str3(strs, ...args2) {
       let expr = [safeStringify(strs[0])], i = 0;
       for (; i < args2.length; )
         expr.push(plus), addCodeArg(expr, args2[i]), expr.push(plus, safeStringify(strs[++i]));
       return optimize(expr), new _Code(expr);
     }
-    exports.str = str2;
+    exports.str = str3;
     function addCodeArg(code, arg) {
       arg instanceof _Code ? code.push(...arg._items) : arg instanceof Name ? code.push(arg) : code.push(interpolate(arg));
     }
@@ -130,7 +130,7 @@ var require_code = __commonJS({
         return `"${a}${b3.slice(1)}`;
     }
     function strConcat(c1, c22) {
-      return c22.emptyStr() ? c1 : c1.emptyStr() ? c22 : str2`${c1}${c22}`;
+      return c22.emptyStr() ? c1 : c1.emptyStr() ? c22 : str3`${c1}${c22}`;
     }
     exports.strConcat = strConcat;
     function interpolate(x3) {
@@ -355,9 +355,9 @@ var require_codegen = __commonJS({
         let varKind = es5 ? scope_1.varKinds.var : this.varKind, rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
         return `${varKind} ${this.name}${rhs};` + _n2;
       }
-      optimizeNames(names, constants) {
+      optimizeNames(names, constants2) {
         if (names[this.name.str])
-          return this.rhs && (this.rhs = optimizeExpr(this.rhs, names, constants)), this;
+          return this.rhs && (this.rhs = optimizeExpr(this.rhs, names, constants2)), this;
       }
       get names() {
         return this.rhs instanceof code_1._CodeOrName ? this.rhs.names : {};
@@ -369,9 +369,9 @@ var require_codegen = __commonJS({
       render({ _n: _n2 }) {
         return `${this.lhs} = ${this.rhs};` + _n2;
       }
-      optimizeNames(names, constants) {
+      optimizeNames(names, constants2) {
         if (!(this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects))
-          return this.rhs = optimizeExpr(this.rhs, names, constants), this;
+          return this.rhs = optimizeExpr(this.rhs, names, constants2), this;
       }
       get names() {
         let names = this.lhs instanceof code_1.Name ? {} : { ...this.lhs.names };
@@ -418,8 +418,8 @@ var require_codegen = __commonJS({
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
       }
-      optimizeNames(names, constants) {
-        return this.code = optimizeExpr(this.code, names, constants), this;
+      optimizeNames(names, constants2) {
+        return this.code = optimizeExpr(this.code, names, constants2), this;
       }
       get names() {
         return this.code instanceof code_1._CodeOrName ? this.code.names : {};
@@ -439,11 +439,11 @@ var require_codegen = __commonJS({
         }
         return nodes.length > 0 ? this : void 0;
       }
-      optimizeNames(names, constants) {
+      optimizeNames(names, constants2) {
         let { nodes } = this, i = nodes.length;
         for (; i--; ) {
           let n = nodes[i];
-          n.optimizeNames(names, constants) || (subtractNames(names, n.names), nodes.splice(i, 1));
+          n.optimizeNames(names, constants2) || (subtractNames(names, n.names), nodes.splice(i, 1));
         }
         return nodes.length > 0 ? this : void 0;
       }
@@ -481,10 +481,10 @@ var require_codegen = __commonJS({
         if (!(cond === !1 || !this.nodes.length))
           return this;
       }
-      optimizeNames(names, constants) {
+      optimizeNames(names, constants2) {
         var _a3;
-        if (this.else = (_a3 = this.else) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants), !!(super.optimizeNames(names, constants) || this.else))
-          return this.condition = optimizeExpr(this.condition, names, constants), this;
+        if (this.else = (_a3 = this.else) === null || _a3 === void 0 ? void 0 : _a3.optimizeNames(names, constants2), !!(super.optimizeNames(names, constants2) || this.else))
+          return this.condition = optimizeExpr(this.condition, names, constants2), this;
       }
       get names() {
         let names = super.names;
@@ -502,9 +502,9 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.iteration})` + super.render(opts);
       }
-      optimizeNames(names, constants) {
-        if (super.optimizeNames(names, constants))
-          return this.iteration = optimizeExpr(this.iteration, names, constants), this;
+      optimizeNames(names, constants2) {
+        if (super.optimizeNames(names, constants2))
+          return this.iteration = optimizeExpr(this.iteration, names, constants2), this;
       }
       get names() {
         return addNames(super.names, this.iteration.names);
@@ -528,9 +528,9 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts);
       }
-      optimizeNames(names, constants) {
-        if (super.optimizeNames(names, constants))
-          return this.iterable = optimizeExpr(this.iterable, names, constants), this;
+      optimizeNames(names, constants2) {
+        if (super.optimizeNames(names, constants2))
+          return this.iterable = optimizeExpr(this.iterable, names, constants2), this;
       }
       get names() {
         return addNames(super.names, this.iterable.names);
@@ -559,9 +559,9 @@ var require_codegen = __commonJS({
         var _a3, _b;
         return super.optimizeNodes(), (_a3 = this.catch) === null || _a3 === void 0 || _a3.optimizeNodes(), (_b = this.finally) === null || _b === void 0 || _b.optimizeNodes(), this;
       }
-      optimizeNames(names, constants) {
+      optimizeNames(names, constants2) {
         var _a3, _b;
-        return super.optimizeNames(names, constants), (_a3 = this.catch) === null || _a3 === void 0 || _a3.optimizeNames(names, constants), (_b = this.finally) === null || _b === void 0 || _b.optimizeNames(names, constants), this;
+        return super.optimizeNames(names, constants2), (_a3 = this.catch) === null || _a3 === void 0 || _a3.optimizeNames(names, constants2), (_b = this.finally) === null || _b === void 0 || _b.optimizeNames(names, constants2), this;
       }
       get names() {
         let names = super.names;
@@ -801,18 +801,18 @@ var require_codegen = __commonJS({
     function addExprNames(names, from) {
       return from instanceof code_1._CodeOrName ? addNames(names, from.names) : names;
     }
-    function optimizeExpr(expr, names, constants) {
+    function optimizeExpr(expr, names, constants2) {
       if (expr instanceof code_1.Name)
         return replaceName(expr);
       if (!canOptimize(expr))
         return expr;
       return new code_1._Code(expr._items.reduce((items, c3) => (c3 instanceof code_1.Name && (c3 = replaceName(c3)), c3 instanceof code_1._Code ? items.push(...c3._items) : items.push(c3), items), []));
       function replaceName(n) {
-        let c3 = constants[n.str];
+        let c3 = constants2[n.str];
         return c3 === void 0 || names[n.str] !== 1 ? n : (delete names[n.str], c3);
       }
       function canOptimize(e) {
-        return e instanceof code_1._Code && e._items.some((c3) => c3 instanceof code_1.Name && names[c3.str] === 1 && constants[c3.str] !== void 0);
+        return e instanceof code_1._Code && e._items.some((c3) => c3 instanceof code_1.Name && names[c3.str] === 1 && constants2[c3.str] !== void 0);
       }
     }
     function subtractNames(names, from) {
@@ -897,20 +897,20 @@ var require_util = __commonJS({
       return (0, codegen_1._)`${topSchemaRef}${schemaPath}${(0, codegen_1.getProperty)(keyword)}`;
     }
     exports.schemaRefOrVal = schemaRefOrVal;
-    function unescapeFragment(str2) {
-      return unescapeJsonPointer(decodeURIComponent(str2));
+    function unescapeFragment(str3) {
+      return unescapeJsonPointer(decodeURIComponent(str3));
     }
     exports.unescapeFragment = unescapeFragment;
-    function escapeFragment(str2) {
-      return encodeURIComponent(escapeJsonPointer(str2));
+    function escapeFragment(str3) {
+      return encodeURIComponent(escapeJsonPointer(str3));
     }
     exports.escapeFragment = escapeFragment;
-    function escapeJsonPointer(str2) {
-      return typeof str2 == "number" ? `${str2}` : str2.replace(/~/g, "~0").replace(/\//g, "~1");
+    function escapeJsonPointer(str3) {
+      return typeof str3 == "number" ? `${str3}` : str3.replace(/~/g, "~0").replace(/\//g, "~1");
     }
     exports.escapeJsonPointer = escapeJsonPointer;
-    function unescapeJsonPointer(str2) {
-      return str2.replace(/~1/g, "/").replace(/~0/g, "~");
+    function unescapeJsonPointer(str3) {
+      return str3.replace(/~1/g, "/").replace(/~0/g, "~");
     }
     exports.unescapeJsonPointer = unescapeJsonPointer;
     function eachItem(xs2, f3) {
@@ -1742,8 +1742,8 @@ var require_json_schema_traverse = __commonJS({
         post(schema, jsonPtr, rootSchema, parentJsonPtr, parentKeyword, parentSchema, keyIndex);
       }
     }
-    function escapeJsonPtr(str2) {
-      return str2.replace(/~/g, "~0").replace(/\//g, "~1");
+    function escapeJsonPtr(str3) {
+      return str3.replace(/~/g, "~0").replace(/\//g, "~1");
     }
   }
 });
@@ -2476,14 +2476,14 @@ var require_utils = __commonJS({
         isIPV6: !0
       };
     }
-    function findToken(str2, token) {
+    function findToken(str3, token) {
       let ind = 0;
-      for (let i = 0; i < str2.length; i++)
-        str2[i] === token && ind++;
+      for (let i = 0; i < str3.length; i++)
+        str3[i] === token && ind++;
       return ind;
     }
-    function removeDotSegments(path10) {
-      let input2 = path10, output2 = [], nextSlash = -1, len = 0;
+    function removeDotSegments(path15) {
+      let input2 = path15, output2 = [], nextSlash = -1, len = 0;
       for (; len = input2.length; ) {
         if (len === 1) {
           if (input2 === ".")
@@ -2538,10 +2538,10 @@ var require_utils = __commonJS({
       }
       return output2.join("");
     }
-    function removeDotSegmentsRelative(path10) {
-      if (path10 === "" || path10[0] === "/")
-        return removeDotSegments(path10);
-      let segments = path10.split("/"), last = segments.length - 1, output2 = [], trailingDirectory = !1;
+    function removeDotSegmentsRelative(path15) {
+      if (path15 === "" || path15[0] === "/")
+        return removeDotSegments(path15);
+      let segments = path15.split("/"), last = segments.length - 1, output2 = [], trailingDirectory = !1;
       for (let i = 0; i <= last; i++) {
         let segment = segments[i];
         segment === "." || segment === ".." ? (segment === ".." && (output2.length !== 0 && output2[output2.length - 1] !== ".." ? output2.pop() : output2.push("..")), trailingDirectory = i === last) : output2.push(segment);
@@ -2786,8 +2786,8 @@ var require_schemes = __commonJS({
     }
     function wsSerialize(wsComponent) {
       if ((wsComponent.port === (wsIsSecure(wsComponent) ? 443 : 80) || wsComponent.port === "") && (wsComponent.port = void 0), typeof wsComponent.secure == "boolean" && (wsComponent.scheme = wsComponent.secure ? "wss" : "ws", wsComponent.secure = void 0), wsComponent.resourceName) {
-        let queryIndex = wsComponent.resourceName.indexOf("?"), path10 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path10 && path10 !== "/" ? path10 : void 0, wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1), wsComponent.resourceName = void 0;
+        let queryIndex = wsComponent.resourceName.indexOf("?"), path15 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path15 && path15 !== "/" ? path15 : void 0, wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1), wsComponent.resourceName = void 0;
       }
       return wsComponent.fragment = void 0, wsComponent;
     }
@@ -3168,7 +3168,7 @@ var require_core = __commonJS({
     Object.defineProperty(exports, "CodeGen", { enumerable: !0, get: function() {
       return codegen_1.CodeGen;
     } });
-    var validation_error_1 = require_validation_error(), ref_error_1 = require_ref_error(), rules_1 = require_rules(), compile_1 = require_compile(), codegen_2 = require_codegen(), resolve_1 = require_resolve(), dataType_1 = require_dataType(), util_1 = require_util(), $dataRefSchema = require_data(), uri_1 = require_uri(), defaultRegExp = (str2, flags) => new RegExp(str2, flags);
+    var validation_error_1 = require_validation_error(), ref_error_1 = require_ref_error(), rules_1 = require_rules(), compile_1 = require_compile(), codegen_2 = require_codegen(), resolve_1 = require_resolve(), dataType_1 = require_dataType(), util_1 = require_util(), $dataRefSchema = require_data(), uri_1 = require_uri(), defaultRegExp = (str3, flags) => new RegExp(str3, flags);
     defaultRegExp.code = "new RegExp";
     var META_IGNORE_OPTIONS = ["removeAdditional", "useDefaults", "coerceTypes"], EXT_SCOPE_NAMES = /* @__PURE__ */ new Set([
       "validate",
@@ -3770,10 +3770,10 @@ var require_ucs2length = __commonJS({
   "node_modules/ajv/dist/runtime/ucs2length.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: !0 });
-    function ucs2length(str2) {
-      let len = str2.length, length = 0, pos = 0, value;
+    function ucs2length(str3) {
+      let len = str3.length, length = 0, pos = 0, value;
       for (; pos < len; )
-        length++, value = str2.charCodeAt(pos++), value >= 55296 && value <= 56319 && pos < len && (value = str2.charCodeAt(pos), (value & 64512) === 56320 && pos++);
+        length++, value = str3.charCodeAt(pos++), value >= 55296 && value <= 56319 && pos < len && (value = str3.charCodeAt(pos), (value & 64512) === 56320 && pos++);
       return length;
     }
     exports.default = ucs2length;
@@ -5256,8 +5256,8 @@ var require_formats = __commonJS({
       return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
     }
     var DATE = /^(\d\d\d\d)-(\d\d)-(\d\d)$/, DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    function date5(str2) {
-      let matches = DATE.exec(str2);
+    function date5(str3) {
+      let matches = DATE.exec(str3);
       if (!matches)
         return !1;
       let year = +matches[1], month = +matches[2], day = +matches[3];
@@ -5269,8 +5269,8 @@ var require_formats = __commonJS({
     }
     var TIME = /^(\d\d):(\d\d):(\d\d(?:\.\d+)?)(z|([+-])(\d\d)(?::?(\d\d))?)?$/i;
     function getTime(strictTimeZone) {
-      return function(str2) {
-        let matches = TIME.exec(str2);
+      return function(str3) {
+        let matches = TIME.exec(str3);
         if (!matches)
           return !1;
         let hr2 = +matches[1], min = +matches[2], sec = +matches[3], tz = matches[4], tzSign = matches[5] === "-" ? -1 : 1, tzH = +(matches[6] || 0), tzM = +(matches[7] || 0);
@@ -5299,8 +5299,8 @@ var require_formats = __commonJS({
     var DATE_TIME_SEPARATOR = /t|\s/i;
     function getDateTime(strictTimeZone) {
       let time3 = getTime(strictTimeZone);
-      return function(str2) {
-        let dateTime = str2.split(DATE_TIME_SEPARATOR);
+      return function(str3) {
+        let dateTime = str3.split(DATE_TIME_SEPARATOR);
         return dateTime.length === 2 && date5(dateTime[0]) && time3(dateTime[1]);
       };
     }
@@ -5319,12 +5319,12 @@ var require_formats = __commonJS({
         return res || compareTime(t1, t2);
     }
     var NOT_URI_FRAGMENT = /\/|:/, URI = /^(?:[a-z][a-z0-9+\-.]*:)(?:\/?\/(?:(?:[a-z0-9\-._~!$&'()*+,;=:]|%[0-9a-f]{2})*@)?(?:\[(?:(?:(?:(?:[0-9a-f]{1,4}:){6}|::(?:[0-9a-f]{1,4}:){5}|(?:[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){4}|(?:(?:[0-9a-f]{1,4}:){0,1}[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){3}|(?:(?:[0-9a-f]{1,4}:){0,2}[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){2}|(?:(?:[0-9a-f]{1,4}:){0,3}[0-9a-f]{1,4})?::[0-9a-f]{1,4}:|(?:(?:[0-9a-f]{1,4}:){0,4}[0-9a-f]{1,4})?::)(?:[0-9a-f]{1,4}:[0-9a-f]{1,4}|(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?))|(?:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4})?::[0-9a-f]{1,4}|(?:(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})?::)|[Vv][0-9a-f]+\.[a-z0-9\-._~!$&'()*+,;=:]+)\]|(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?)|(?:[a-z0-9\-._~!$&'()*+,;=]|%[0-9a-f]{2})*)(?::\d*)?(?:\/(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})*)*|\/(?:(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})+(?:\/(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})*)*)?|(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})+(?:\/(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})*)*)(?:\?(?:[a-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9a-f]{2})*)?(?:#(?:[a-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9a-f]{2})*)?$/i;
-    function uri(str2) {
-      return NOT_URI_FRAGMENT.test(str2) && URI.test(str2);
+    function uri(str3) {
+      return NOT_URI_FRAGMENT.test(str3) && URI.test(str3);
     }
     var BYTE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/gm;
-    function byte(str2) {
-      return BYTE.lastIndex = 0, BYTE.test(str2);
+    function byte(str3) {
+      return BYTE.lastIndex = 0, BYTE.test(str3);
     }
     var MIN_INT32 = -(2 ** 31), MAX_INT32 = 2 ** 31 - 1;
     function validateInt32(value) {
@@ -5337,11 +5337,11 @@ var require_formats = __commonJS({
       return !0;
     }
     var Z_ANCHOR = /[^\\]\\Z/;
-    function regex(str2) {
-      if (Z_ANCHOR.test(str2))
+    function regex(str3) {
+      if (Z_ANCHOR.test(str3))
         return !1;
       try {
-        return new RegExp(str2), !0;
+        return new RegExp(str3), !0;
       } catch {
         return !1;
       }
@@ -5424,11 +5424,11 @@ var require_dist = __commonJS({
         throw new Error(`Unknown format "${name}"`);
       return f3;
     };
-    function addFormats(ajv, list, fs5, exportName) {
+    function addFormats(ajv, list, fs6, exportName) {
       var _a3, _b;
       (_a3 = (_b = ajv.opts.code).formats) !== null && _a3 !== void 0 || (_b.formats = (0, codegen_1._)`require("ajv-formats/dist/formats").${exportName}`);
       for (let f3 of list)
-        ajv.addFormat(f3, fs5[f3]);
+        ajv.addFormat(f3, fs6[f3]);
     }
     module.exports = exports = formatsPlugin;
     Object.defineProperty(exports, "__esModule", { value: !0 });
@@ -5451,10 +5451,10 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse3(str2) {
-      if (str2 = String(str2), !(str2.length > 100)) {
+    function parse3(str3) {
+      if (str3 = String(str3), !(str3.length > 100)) {
         var match = /^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i.exec(
-          str2
+          str3
         );
         if (match) {
           var n = parseFloat(match[1]), type = (match[2] || "ms").toLowerCase();
@@ -5898,7 +5898,7 @@ var require_node = __commonJS({
     var { formatters } = module.exports;
     formatters.o = function(v2) {
       return this.inspectOpts.colors = this.useColors, util2.inspect(v2, this.inspectOpts).split(`
-`).map((str2) => str2.trim()).join(" ");
+`).map((str3) => str3.trim()).join(" ");
     };
     formatters.O = function(v2) {
       return this.inspectOpts.colors = this.useColors, util2.inspect(v2, this.inspectOpts);
@@ -5922,19 +5922,19 @@ var require_src2 = __commonJS({
     };
     Object.defineProperty(exports, "__esModule", { value: !0 });
     var fs_1 = __require("fs"), debug_1 = __importDefault(require_src()), log = debug_1.default("@kwsites/file-exists");
-    function check3(path10, isFile2, isDirectory) {
-      log("checking %s", path10);
+    function check3(path15, isFile2, isDirectory) {
+      log("checking %s", path15);
       try {
-        let stat3 = fs_1.statSync(path10);
-        return stat3.isFile() && isFile2 ? (log("[OK] path represents a file"), !0) : stat3.isDirectory() && isDirectory ? (log("[OK] path represents a directory"), !0) : (log("[FAIL] path represents something other than a file or directory"), !1);
+        let stat4 = fs_1.statSync(path15);
+        return stat4.isFile() && isFile2 ? (log("[OK] path represents a file"), !0) : stat4.isDirectory() && isDirectory ? (log("[OK] path represents a directory"), !0) : (log("[FAIL] path represents something other than a file or directory"), !1);
       } catch (e) {
         if (e.code === "ENOENT")
           return log("[FAIL] path is not accessible: %o", e), !1;
         throw log("[FATAL] %o", e), e;
       }
     }
-    function exists(path10, type = exports.READABLE) {
-      return check3(path10, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
+    function exists(path15, type = exports.READABLE) {
+      return check3(path15, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
     }
     exports.exists = exists;
     exports.FILE = 1;
@@ -6774,8 +6774,8 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path10) {
-  return path10 ? path10.reduce((acc, key) => acc?.[key], obj) : obj;
+function getElementAtPath(obj, path15) {
+  return path15 ? path15.reduce((acc, key) => acc?.[key], obj) : obj;
 }
 function promiseAllObject(promisesObj) {
   let keys = Object.keys(promisesObj), promises = keys.map((key) => promisesObj[key]);
@@ -6787,13 +6787,13 @@ function promiseAllObject(promisesObj) {
   });
 }
 function randomString(length = 10) {
-  let chars = "abcdefghijklmnopqrstuvwxyz", str2 = "";
+  let chars = "abcdefghijklmnopqrstuvwxyz", str3 = "";
   for (let i = 0; i < length; i++)
-    str2 += chars[Math.floor(Math.random() * chars.length)];
-  return str2;
+    str3 += chars[Math.floor(Math.random() * chars.length)];
+  return str3;
 }
-function esc(str2) {
-  return JSON.stringify(str2);
+function esc(str3) {
+  return JSON.stringify(str3);
 }
 function slugify(input2) {
   return input2.toLowerCase().trim().replace(/[^\w\s-]/g, "").replace(/[\s_-]+/g, "-").replace(/^-+|-+$/g, "");
@@ -6861,8 +6861,8 @@ var getParsedType = (data) => {
   "symbol",
   "undefined"
 ]);
-function escapeRegex(str2) {
-  return str2.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+function escapeRegex(str3) {
+  return str3.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 function clone(inst, def, params) {
   let cl = new inst._zod.constr(def ?? inst._zod.def);
@@ -7013,10 +7013,10 @@ function explicitlyAborted(x3, startIndex = 0) {
       return !0;
   return !1;
 }
-function prefixIssues(path10, issues) {
+function prefixIssues(path15, issues) {
   return issues.map((iss) => {
     var _a3;
-    return (_a3 = iss).path ?? (_a3.path = []), iss.path.unshift(path10), iss;
+    return (_a3 = iss).path ?? (_a3.path = []), iss.path.unshift(path15), iss;
   });
 }
 function unwrapMessage(message) {
@@ -7051,13 +7051,13 @@ function getSizableOrigin(input2) {
   return input2 instanceof Set ? "set" : input2 instanceof Map ? "map" : input2 instanceof File ? "file" : "unknown";
 }
 var highSurrogate = /[\uD800-\uDBFF]/;
-function codePointLength(str2) {
-  let units = str2.length;
-  if (!highSurrogate.test(str2))
+function codePointLength(str3) {
+  let units = str3.length;
+  if (!highSurrogate.test(str3))
     return units;
   let count = units;
   for (let i = 0; i < units - 1; i++)
-    (str2.charCodeAt(i) & 64512) === 55296 && (str2.charCodeAt(i + 1) & 64512) === 56320 && (count--, i++);
+    (str3.charCodeAt(i) & 64512) === 55296 && (str3.charCodeAt(i + 1) & 64512) === 56320 && (count--, i++);
   return count;
 }
 function getLengthableOrigin(input2) {
@@ -7349,16 +7349,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
   return { formErrors, fieldErrors };
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
-  let fieldErrors = { _errors: [] }, processError = (error63, path10 = []) => {
+  let fieldErrors = { _errors: [] }, processError = (error63, path15 = []) => {
     for (let issue2 of error63.issues)
       if (issue2.code === "invalid_union" && issue2.errors.length)
-        issue2.errors.map((issues) => processError({ issues }, [...path10, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path15, ...issue2.path]));
       else if (issue2.code === "invalid_key")
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
       else if (issue2.code === "invalid_element")
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
       else {
-        let fullpath = [...path10, ...issue2.path];
+        let fullpath = [...path15, ...issue2.path];
         if (fullpath.length === 0)
           fieldErrors._errors.push(mapper(issue2));
         else {
@@ -7384,17 +7384,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
   return processError(error62), fieldErrors;
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
-  let result = { errors: [] }, processError = (error63, path10 = []) => {
+  let result = { errors: [] }, processError = (error63, path15 = []) => {
     var _a3;
     for (let issue2 of error63.issues)
       if (issue2.code === "invalid_union" && issue2.errors.length)
-        issue2.errors.map((issues) => processError({ issues }, [...path10, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path15, ...issue2.path]));
       else if (issue2.code === "invalid_key")
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
       else if (issue2.code === "invalid_element")
-        processError({ issues: issue2.issues }, [...path10, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
       else {
-        let fullpath = [...path10, ...issue2.path];
+        let fullpath = [...path15, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -7414,8 +7414,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
   return processError(error62), result;
 }
 function toDotPath(_path) {
-  let segs = [], path10 = _path.map((seg) => typeof seg == "object" ? seg.key : seg);
-  for (let seg of path10)
+  let segs = [], path15 = _path.map((seg) => typeof seg == "object" ? seg.key : seg);
+  for (let seg of path15)
     typeof seg == "number" ? segs.push(`[${seg}]`) : typeof seg == "symbol" ? segs.push(`[${JSON.stringify(String(seg))}]`) : /[^\w$]/.test(seg) ? segs.push(`[${JSON.stringify(seg)}]`) : (segs.length && segs.push("."), segs.push(seg));
   return segs.join("");
 }
@@ -20599,12 +20599,12 @@ function decodeJSONPointerSegment(segment) {
 function resolveRef(ref, ctx) {
   if (!ref.startsWith("#"))
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
-  let path10 = ref.slice(1).split("/").filter(Boolean);
-  if (path10.length === 0)
+  let path15 = ref.slice(1).split("/").filter(Boolean);
+  if (path15.length === 0)
     return ctx.rootSchema;
   let defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path10[0] === defsKey) {
-    let key = path10[1] === void 0 ? void 0 : decodeJSONPointerSegment(path10[1]);
+  if (path15[0] === defsKey) {
+    let key = path15[1] === void 0 ? void 0 : decodeJSONPointerSegment(path15[1]);
     if (!key || !ctx.defs[key])
       throw new Error(`Reference not found: ${ref}`);
     return ctx.defs[key];
@@ -22650,10 +22650,16 @@ async function isFile(file2) {
   return (await fs.stat(file2).catch(() => {
   }))?.isFile() ?? !1;
 }
+async function openCreating(file2, flags) {
+  try {
+    return await fs.open(file2, flags);
+  } catch (e) {
+    if (!isErrno(e, "ENOENT")) throw e;
+    return await fs.mkdir(path.dirname(file2), { recursive: !0 }), fs.open(file2, flags);
+  }
+}
 async function writeAtomic(file2, text) {
-  let dir = path.dirname(file2);
-  await fs.mkdir(dir, { recursive: !0 });
-  let tmp = path.join(dir, `.${path.basename(file2)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`), handle = await fs.open(tmp, "wx");
+  let tmp = path.join(path.dirname(file2), `.${path.basename(file2)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`), handle = await openCreating(tmp, "wx");
   try {
     await handle.writeFile(text), await handle.datasync();
   } finally {
@@ -22667,7 +22673,7 @@ async function writeAtomic(file2, text) {
 }
 async function appendLines(file2, lines) {
   if (lines.length === 0) return;
-  let handle = await fs.open(file2, "a+");
+  let handle = await openCreating(file2, "a+");
   try {
     let { size } = await handle.stat(), prefix = "";
     if (size > 0) {
@@ -22707,7 +22713,7 @@ async function realpathOrUndefined(p2) {
   return fs.realpath(p2).catch(() => {
   });
 }
-var LOCK_STALE_MS = 3e4, LOCK_WAIT_MS = 1e4, HOST = os.hostname();
+var LOCK_STALE_MS = 3e4, EMPTY_LOCK_STALE_MS = 2e3, LOCK_WAIT_MS = 1e4, HOST = os.hostname();
 function processIsAlive(pid) {
   try {
     return process.kill(pid, 0), !0;
@@ -22729,7 +22735,8 @@ async function readOwner(file2) {
   }
 }
 function isStale(info) {
-  if (Date.now() - info.mtimeMs > LOCK_STALE_MS) return !0;
+  let age = Date.now() - info.mtimeMs;
+  if (age > LOCK_STALE_MS || !info.owner.token && age > EMPTY_LOCK_STALE_MS) return !0;
   let { host, pid } = info.owner;
   return host === HOST && typeof pid == "number" && !processIsAlive(pid);
 }
@@ -22747,7 +22754,7 @@ async function breakStaleLock(file2, judged) {
 }
 async function tryAcquire(file2, owner) {
   try {
-    let handle = await fs.open(file2, "wx");
+    let handle = await openCreating(file2, "wx");
     try {
       await handle.writeFile(`${JSON.stringify(owner)}
 `);
@@ -22772,7 +22779,6 @@ async function withLock(lockFile, fn2, opts = {}) {
   }
 }
 async function withFileLock(lockFile, fn2, { waitMs = LOCK_WAIT_MS } = {}) {
-  await fs.mkdir(path.dirname(lockFile), { recursive: !0 });
   let owner = {
     host: HOST,
     pid: process.pid,
@@ -22798,7 +22804,7 @@ async function withFileLock(lockFile, fn2, { waitMs = LOCK_WAIT_MS } = {}) {
   try {
     return await fn2();
   } finally {
-    (await readOwner(lockFile))?.owner.token === owner.token && await fs.rm(lockFile, { force: !0 });
+    (await readText(lockFile))?.includes(owner.token) && await fs.rm(lockFile, { force: !0 });
   }
 }
 
@@ -23115,7 +23121,7 @@ function getErrorMap2() {
 
 // node_modules/zod/v3/helpers/parseUtil.js
 var makeIssue = (params) => {
-  let { data, path: path10, errorMaps, issueData } = params, fullPath = [...path10, ...issueData.path || []], fullIssue = {
+  let { data, path: path15, errorMaps, issueData } = params, fullPath = [...path15, ...issueData.path || []], fullIssue = {
     ...issueData,
     path: fullPath
   };
@@ -23204,8 +23210,8 @@ var errorUtil;
 
 // node_modules/zod/v3/types.js
 var ParseInputLazyPath = class {
-  constructor(parent, value, path10, key) {
-    this._cachedPath = [], this.parent = parent, this.data = value, this._path = path10, this._key = key;
+  constructor(parent, value, path15, key) {
+    this._cachedPath = [], this.parent = parent, this.data = value, this._path = path15, this._key = key;
   }
   get path() {
     return this._cachedPath.length || (Array.isArray(this._key) ? this._cachedPath.push(...this._path, ...this._key) : this._cachedPath.push(...this._path, this._key)), this._cachedPath;
@@ -25781,8 +25787,8 @@ function normalizeObjectSchema(schema) {
       return schema;
   }
 }
-function getDotPath(path10) {
-  return path10.length === 0 ? "object root" : path10.reduce((acc, seg, index) => index === 0 ? String(seg) : typeof seg == "number" ? `${acc}[${seg}]` : `${acc}.${seg}`, "");
+function getDotPath(path15) {
+  return path15.length === 0 ? "object root" : path15.reduce((acc, seg, index) => index === 0 ? String(seg) : typeof seg == "number" ? `${acc}[${seg}]` : `${acc}.${seg}`, "");
 }
 function getParseErrorMessage(error62) {
   if (error62 && typeof error62 == "object") {
@@ -32213,13 +32219,13 @@ var GitInfoCache = class {
     return this.cached = { at: now, stamp: current, info }, info;
   }
   async query() {
-    let git = wo({ baseDir: this.root, maxConcurrentProcesses: 2 });
+    let git2 = wo({ baseDir: this.root, maxConcurrentProcesses: 2 });
     try {
-      if (!await git.checkIsRepo()) return null;
+      if (!await git2.checkIsRepo()) return null;
       let [commit, branch, status] = await Promise.all([
-        git.revparse(["HEAD"]).catch(() => null),
-        git.revparse(["--abbrev-ref", "HEAD"]).catch(() => null),
-        git.raw(["status", "--porcelain", "--untracked-files=normal", "--", ".", ":(exclude).specweave"]).catch(() => "")
+        git2.revparse(["HEAD"]).catch(() => null),
+        git2.revparse(["--abbrev-ref", "HEAD"]).catch(() => null),
+        git2.raw(["status", "--porcelain", "--untracked-files=normal", "--", ".", ":(exclude).specweave"]).catch(() => "")
       ]);
       return {
         commit: commit?.trim() || null,
@@ -32256,6 +32262,19 @@ function assertExperimentName(name) {
 }
 function isExperimentName(name) {
   return EXPERIMENT_NAME.test(name) && !name.includes("..");
+}
+var WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
+function toExperimentName(raw) {
+  let name = String(raw).normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/[^A-Za-z0-9._-]+/g, "-").replace(/\.{2,}/g, ".").replace(/^[^A-Za-z0-9]+/, "").slice(0, 100).replace(/[-.]+$/, "");
+  return WINDOWS_RESERVED.test(name) && (name = `${name.slice(0, 99)}_`), EXPERIMENT_NAME.test(name) && !name.includes("..") ? name : "run";
+}
+function uniqueExperimentName(raw, takenLower) {
+  let lower = takenLower, base = toExperimentName(raw);
+  if (!lower.has(base.toLowerCase())) return base;
+  for (let i = 2; ; i += 1) {
+    let suffix = `-${i}`, candidate = `${base.slice(0, 100 - suffix.length).replace(/[-.]+$/, "")}${suffix}`;
+    if (!lower.has(candidate.toLowerCase())) return candidate;
+  }
 }
 function normalizeMetricName(name) {
   return name.toLowerCase().replace(/²/g, "2").replace(/@/g, "_at_").replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
@@ -34854,7 +34873,7 @@ function readMeta(name, raw) {
   for (let [k2, v2] of Object.entries(raw)) known.has(k2) || (extra[k2] = v2);
   let status = EXPERIMENT_STATUSES.includes(raw.status) ? raw.status : "completed", notes = (Array.isArray(raw.notes) ? raw.notes : []).map(
     (n) => n && typeof n == "object" ? { time: str(n.time) ?? "", text: String(n.text ?? "") } : { time: "", text: String(n) }
-  ), artifacts = (Array.isArray(raw.artifacts) ? raw.artifacts : []).filter((a) => !!a && typeof a == "object" && typeof a.path == "string").map((a) => ({ path: String(a.path), bytes: Number(a.bytes ?? 0), sha256: String(a.sha256 ?? "") })), git = raw.git && typeof raw.git == "object" ? raw.git : null, obj = (v2) => v2 && typeof v2 == "object" && !Array.isArray(v2) ? v2 : {};
+  ), artifacts = (Array.isArray(raw.artifacts) ? raw.artifacts : []).filter((a) => !!a && typeof a == "object" && typeof a.path == "string").map((a) => ({ path: String(a.path), bytes: Number(a.bytes ?? 0), sha256: String(a.sha256 ?? "") })), git2 = raw.git && typeof raw.git == "object" ? raw.git : null, obj = (v2) => v2 && typeof v2 == "object" && !Array.isArray(v2) ? v2 : {};
   return {
     name,
     status,
@@ -34866,7 +34885,7 @@ function readMeta(name, raw) {
     ended: str(raw.ended),
     duration_seconds: typeof raw.duration_seconds == "number" ? raw.duration_seconds : null,
     updated: str(raw.updated),
-    git: git ? { commit: str(git.commit), branch: str(git.branch), dirty: git.dirty === !0 } : null,
+    git: git2 ? { commit: str(git2.commit), branch: str(git2.branch), dirty: git2.dirty === !0 } : null,
     environment: obj(raw.environment),
     artifacts,
     source: obj(raw.source),
@@ -34948,16 +34967,10 @@ function latestByStep(points) {
 }
 async function trackExperiment(project, inc, update, ctx) {
   validateUpdate(update);
-  let dir = experimentDir(inc, update.name), stamp2 = (ctx.now ?? (() => /* @__PURE__ */ new Date()))().toISOString(), git = update.git !== void 0 ? update.git : await ctx.git(), artifactPaths = await Promise.all((update.artifacts ?? []).map((a) => resolveArtifact(project, inc, dir, a))), digests = await Promise.all(artifactPaths.map(async (abs) => ({ path: path5.relative(dir, abs).split(path5.sep).join("/"), ...await fileDigest(abs) }))), result = await withLock(path5.join(dir, ".lock"), async () => {
-    let existing;
-    try {
-      existing = await readExperiment(project, inc, update.name);
-    } catch (e) {
-      if (!(e instanceof MlError && e.code === "NOT_FOUND")) throw e;
-    }
-    let created = existing === void 0, params = { ...existing?.params ?? {}, ...update.params ?? {} }, metrics = { ...existing?.metrics ?? {} }, newPoints = (update.history ?? []).map((p2) => ({ metric: p2.metric, value: p2.value, step: p2.step, timestamp: p2.timestamp ?? stamp2 }));
+  let dir = experimentDir(inc, update.name), stamp2 = (ctx.now ?? (() => /* @__PURE__ */ new Date()))().toISOString(), git2 = update.git !== void 0 ? update.git : await ctx.git(), artifactPaths = await Promise.all((update.artifacts ?? []).map((a) => resolveArtifact(project, inc, dir, a))), digests = await Promise.all(artifactPaths.map(async (abs) => ({ path: path5.relative(dir, abs).split(path5.sep).join("/"), ...await fileDigest(abs) }))), result = await withLock(path5.join(dir, ".lock"), async () => {
+    let present = new Set(await listFiles(dir)), existing = SUMMARY_FILES.some((f3) => present.has(f3)) ? await readExperiment(project, inc, update.name) : void 0, created = existing === void 0, params = { ...existing?.params ?? {}, ...update.params ?? {} }, metrics = { ...existing?.metrics ?? {} }, newPoints = (update.history ?? []).map((p2) => ({ metric: p2.metric, value: p2.value, step: p2.step, timestamp: p2.timestamp ?? stamp2 }));
     if (newPoints.length) {
-      let { points: old } = await readHistory(dir), latest = latestByStep([...old, ...newPoints]);
+      let { points: old } = present.has("history.jsonl") ? await readHistory(dir) : { points: [] }, latest = latestByStep([...old, ...newPoints]);
       for (let metric of new Set(newPoints.map((p2) => p2.metric))) metrics[metric] = latest.get(metric).value;
     }
     Object.assign(metrics, update.metrics ?? {});
@@ -34968,7 +34981,7 @@ async function trackExperiment(project, inc, update, ctx) {
       tags: [],
       notes: [],
       created: stamp2,
-      started: update.started ?? stamp2,
+      started: update.started !== void 0 ? update.started : stamp2,
       ended: null,
       duration_seconds: null,
       updated: stamp2,
@@ -34980,7 +34993,8 @@ async function trackExperiment(project, inc, update, ctx) {
     };
     meta3.status = update.status ?? meta3.status, update.baseline != null && (meta3.baseline = update.baseline);
     for (let t2 of update.tags ?? []) meta3.tags.includes(t2.trim()) || meta3.tags.push(t2.trim());
-    update.note?.trim() && meta3.notes.push({ time: stamp2, text: update.note.trim() }), update.started && (meta3.started = update.started), meta3.status === "running" ? meta3.ended = null : update.ended ? meta3.ended = update.ended : meta3.ended || (meta3.ended = stamp2), meta3.duration_seconds = meta3.started && meta3.ended ? Math.max(0, (Date.parse(meta3.ended) - Date.parse(meta3.started)) / 1e3) : null, meta3.updated = stamp2, meta3.git = git, meta3.environment = { ...meta3.environment, ...ENVIRONMENT };
+    for (let note of [update.note, ...update.notes ?? []]) note?.trim() && meta3.notes.push({ time: stamp2, text: note.trim() });
+    update.started && (meta3.started = update.started), meta3.status === "running" ? meta3.ended = null : update.ended !== void 0 ? meta3.ended = update.ended : meta3.ended || (meta3.ended = stamp2), meta3.duration_seconds = meta3.started && meta3.ended ? Math.max(0, (Date.parse(meta3.ended) - Date.parse(meta3.started)) / 1e3) : null, meta3.updated = stamp2, meta3.git = git2, meta3.environment = { ...meta3.environment, ...ENVIRONMENT };
     for (let d2 of digests) {
       let i = meta3.artifacts.findIndex((a) => a.path === d2.path);
       i >= 0 ? meta3.artifacts[i] = d2 : meta3.artifacts.push(d2);
@@ -35002,7 +35016,7 @@ async function trackExperiment(project, inc, update, ctx) {
       artifacts: meta3.artifacts
     };
   });
-  return result.created && await markIncrementActive(project, inc, stamp2), result;
+  return result.created && !ctx.skipActivation && await markIncrementActive(project, inc, stamp2), result;
 }
 function metaToYaml(meta3) {
   let { extra, ...known } = meta3;
@@ -35299,6 +35313,1133 @@ var HistorySummary = external_exports.object({ metric: external_exports.string()
   }
 };
 
+// mcp-server/src/core/import-runs.ts
+import * as fs5 from "node:fs/promises";
+
+// mcp-server/src/core/importers/index.ts
+import { lstat as lstat3 } from "node:fs/promises";
+import path11 from "node:path";
+
+// mcp-server/src/core/importers/dvc.ts
+import { createHash as createHash2 } from "node:crypto";
+import path8 from "node:path";
+
+// mcp-server/src/core/importers/fs-read.ts
+import { closeSync, constants, openSync, readdirSync, readSync } from "node:fs";
+import { lstat as lstat2, open as open3, readdir as readdir2 } from "node:fs/promises";
+import path7 from "node:path";
+var MAX_FILE_BYTES = 256 * 1024 * 1024, FileTooLargeError = class extends Error {
+}, CHUNK = 64 * 1024;
+async function readTextNoFollow(absPath) {
+  let handle = await open3(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    let chunks = [], total = 0;
+    for (; ; ) {
+      let buffer = Buffer.allocUnsafe(CHUNK), { bytesRead } = await handle.read(buffer, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      if (total += bytesRead, total > MAX_FILE_BYTES) throw new FileTooLargeError(`larger than ${MAX_FILE_BYTES} bytes`);
+      if (chunks.push(bytesRead === CHUNK ? buffer : buffer.subarray(0, bytesRead)), bytesRead < CHUNK) break;
+    }
+    return (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)).toString("utf8");
+  } finally {
+    await handle.close();
+  }
+}
+var SHARED = Buffer.allocUnsafe(CHUNK);
+function readTextNoFollowSync(absPath) {
+  let fd = openSync(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    let first = readSync(fd, SHARED, 0, CHUNK, null);
+    if (first < CHUNK) return SHARED.toString("utf8", 0, first);
+    let chunks = [Buffer.from(SHARED)], total = first;
+    for (; ; ) {
+      let buffer = Buffer.allocUnsafe(CHUNK), bytesRead = readSync(fd, buffer, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      if (total += bytesRead, total > MAX_FILE_BYTES) throw new FileTooLargeError(`larger than ${MAX_FILE_BYTES} bytes`);
+      if (chunks.push(bytesRead === CHUNK ? buffer : buffer.subarray(0, bytesRead)), bytesRead < CHUNK) break;
+    }
+    return Buffer.concat(chunks, total).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+function listDirSync(absDir) {
+  try {
+    return readdirSync(absDir, { withFileTypes: !0 });
+  } catch (error62) {
+    let code = error62.code;
+    if (code === "ENOENT" || code === "ENOTDIR") return [];
+    throw error62;
+  }
+}
+var TimeSlicer = class {
+  constructor(sliceMs = 20) {
+    this.sliceMs = sliceMs;
+  }
+  sliceMs;
+  last = performance.now();
+  async maybeYield() {
+    performance.now() - this.last < this.sliceMs || (await new Promise((resolve2) => setImmediate(resolve2)), this.last = performance.now());
+  }
+};
+async function listDir(absDir) {
+  try {
+    return await readdir2(absDir, { withFileTypes: !0 });
+  } catch (error62) {
+    let code = error62.code;
+    if (code === "ENOENT" || code === "ENOTDIR") return [];
+    throw error62;
+  }
+}
+function describeError(error62) {
+  let e = error62;
+  return e?.code === "ELOOP" ? "is a symbolic link (not followed)" : e?.code === "ENOENT" ? "missing" : e?.code === "EISDIR" ? "is a folder, not a file" : e?.code === "EACCES" || e?.code === "EPERM" ? "not readable (permission denied)" : e?.message ?? String(error62);
+}
+async function resolveInside(root2, rel) {
+  if (path7.isAbsolute(rel)) return { error: "is an absolute path" };
+  let normalized = path7.normalize(rel);
+  if (normalized === ".." || normalized.startsWith(`..${path7.sep}`)) return { error: "points outside the source folder" };
+  let parts = normalized.split(path7.sep).filter((p2) => p2 && p2 !== "."), current = root2;
+  for (let i = 0; i < parts.length; i += 1) {
+    current = path7.join(current, parts[i]);
+    let stats;
+    try {
+      stats = await lstat2(current);
+    } catch (error62) {
+      return { error: describeError(error62) };
+    }
+    if (stats.isSymbolicLink()) return { error: "is or passes through a symbolic link (not followed)" };
+    if (i < parts.length - 1 && !stats.isDirectory()) return { error: "missing" };
+    if (i === parts.length - 1) return { abs: current, kind: stats.isDirectory() ? "dir" : "file" };
+  }
+  return { abs: root2, kind: "dir" };
+}
+
+// mcp-server/src/core/importers/git-read.ts
+import { execFile, spawn } from "node:child_process";
+var GIT_ENV = { ...process.env, GIT_OPTIONAL_LOCKS: "0", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" };
+function git(cwd, args2) {
+  return new Promise((resolve2, reject) => {
+    execFile(
+      "git",
+      ["-c", "core.fsmonitor=false", ...args2],
+      { cwd, env: GIT_ENV, encoding: "buffer", maxBuffer: 512 * 1024 * 1024, windowsHide: !0 },
+      (error62, stdout, stderr) => {
+        if (error62) {
+          let message = Buffer.isBuffer(stderr) ? stderr.toString("utf8").trim() : "";
+          reject(new Error(message || error62.message));
+        } else
+          resolve2(stdout);
+      }
+    );
+  });
+}
+async function gitText(cwd, args2) {
+  return (await git(cwd, args2)).toString("utf8");
+}
+async function lsTree(repoRoot, commit, dir) {
+  let args2 = ["ls-tree", "-r", "-z", "--full-tree", commit];
+  dir && args2.push("--", dir.endsWith("/") ? dir : `${dir}/`);
+  let out = await gitText(repoRoot, args2), entries = [];
+  for (let record2 of out.split("\0")) {
+    if (!record2) continue;
+    let tab = record2.indexOf("	"), [mode, type, oid] = record2.slice(0, tab).split(" ");
+    !mode || !type || !oid || entries.push({ mode, type, oid, path: record2.slice(tab + 1) });
+  }
+  return entries;
+}
+function catBlobs(repoRoot, oids) {
+  let unique = [...new Set(oids)];
+  return unique.length === 0 ? Promise.resolve(/* @__PURE__ */ new Map()) : new Promise((resolve2, reject) => {
+    let child = spawn("git", ["cat-file", "--batch"], { cwd: repoRoot, env: GIT_ENV, windowsHide: !0 }), chunks = [], errors = [];
+    child.stdout.on("data", (c3) => chunks.push(c3)), child.stderr.on("data", (c3) => errors.push(c3)), child.on("error", reject), child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(Buffer.concat(errors).toString("utf8").trim() || `git cat-file exited with ${code}`));
+      let out = Buffer.concat(chunks), result = /* @__PURE__ */ new Map(), pos = 0;
+      for (; pos < out.length; ) {
+        let nl = out.indexOf(10, pos);
+        if (nl < 0) break;
+        let header = out.toString("utf8", pos, nl).split(" ");
+        if (pos = nl + 1, header[1] === "missing" || header.length < 3) continue;
+        let size = Number(header[2]);
+        result.set(header[0], out.subarray(pos, pos + size)), pos += size + 1;
+      }
+      resolve2(result);
+    }), child.stdin.on("error", () => {
+    }), child.stdin.end(`${unique.join(`
+`)}
+`);
+  });
+}
+
+// mcp-server/src/core/importers/values.ts
+var DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+function parseNumberText(raw) {
+  let text = raw.trim();
+  if (DECIMAL.test(text)) return Number(text);
+  let lower = text.toLowerCase();
+  if (lower === "nan" || lower === "+nan" || lower === "-nan") return Number.NaN;
+  if (lower === "inf" || lower === "+inf" || lower === "infinity" || lower === "+infinity") return Number.POSITIVE_INFINITY;
+  if (lower === "-inf" || lower === "-infinity") return Number.NEGATIVE_INFINITY;
+}
+function metricValue2(value) {
+  if (typeof value == "number") return value;
+  if (typeof value == "string" && (value === "NaN" || value === "Infinity" || value === "-Infinity")) return parseNumberText(value);
+}
+var PARAM_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
+function coerceParamText(text) {
+  if (text === "True" || text === "true") return !0;
+  if (text === "False" || text === "false") return !1;
+  if (PARAM_NUMBER.test(text)) {
+    let n = Number(text);
+    if (Number.isFinite(n) && (Number.isSafeInteger(n) || !/^-?\d+$/.test(text))) return n;
+  }
+  return text;
+}
+function isPlainObject5(value) {
+  return typeof value == "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+function flattenObject(value, prefix = "", out = {}) {
+  if (!isPlainObject5(value))
+    return prefix && (out[prefix] = value), out;
+  let keys = Object.keys(value);
+  if (keys.length === 0 && prefix)
+    return out[prefix] = {}, out;
+  for (let key of keys) flattenObject(value[key], prefix ? `${prefix}.${key}` : key, out);
+  return out;
+}
+var MS_PER_DAY = 864e5, cachedDay = Number.NaN, cachedDayPrefix = "";
+function pad(n, width) {
+  return String(n).padStart(width, "0");
+}
+function isoFromEpochMs(ms2) {
+  let n = typeof ms2 == "string" && ms2.trim() !== "" ? Number(ms2) : ms2;
+  if (typeof n != "number" || !Number.isFinite(n) || Math.abs(n) > 864e13) return null;
+  if (!Number.isInteger(n) || n < 0 || n >= 2534023008e5) return new Date(n).toISOString();
+  let day = Math.floor(n / MS_PER_DAY);
+  day !== cachedDay && (cachedDay = day, cachedDayPrefix = new Date(day * MS_PER_DAY).toISOString().slice(0, 11));
+  let rest = n - day * MS_PER_DAY, h3 = Math.floor(rest / 36e5);
+  rest -= h3 * 36e5;
+  let m2 = Math.floor(rest / 6e4);
+  rest -= m2 * 6e4;
+  let s = Math.floor(rest / 1e3);
+  return `${cachedDayPrefix}${pad(h3, 2)}:${pad(m2, 2)}:${pad(s, 2)}.${pad(rest - s * 1e3, 3)}Z`;
+}
+function isoFromText(text) {
+  if (typeof text != "string" || text.trim() === "") return null;
+  let t2 = text.trim();
+  /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(t2) && (t2 = `${t2.replace(" ", "T")}Z`), t2 = t2.replace(/(\.\d{3})\d+/, "$1");
+  let date5 = new Date(t2);
+  return Number.isNaN(date5.getTime()) ? null : date5.toISOString();
+}
+function stripBom2(text) {
+  return text.charCodeAt(0) === 65279 ? text.slice(1) : text;
+}
+function parseLenientJson2(text) {
+  let clean = stripBom2(text);
+  try {
+    return JSON.parse(clean);
+  } catch (first) {
+    let out = "", changed = !1;
+    for (let i = 0; i < clean.length; ) {
+      let ch = clean[i];
+      if (ch === '"') {
+        let j3 = i + 1;
+        for (; j3 < clean.length && clean[j3] !== '"'; ) j3 += clean[j3] === "\\" ? 2 : 1;
+        out += clean.slice(i, j3 + 1), i = j3 + 1;
+        continue;
+      }
+      let token = ["-Infinity", "Infinity", "NaN"].find((t2) => clean.startsWith(t2, i));
+      if (token) {
+        out += `"${token}"`, i += token.length, changed = !0;
+        continue;
+      }
+      out += ch, i += 1;
+    }
+    if (!changed) throw first;
+    return JSON.parse(out);
+  }
+}
+function latestByStep2(points) {
+  let best;
+  for (let p2 of points)
+    (!best || p2.step > best.step || p2.step === best.step && p2.timeMs >= best.timeMs) && (best = p2);
+  return best;
+}
+
+// mcp-server/src/core/importers/dvc.ts
+var DEFAULT_METRICS_FILES = ["metrics.json", "metrics.yaml", "metrics.yml", "dvclive/metrics.json", "dvclive.json"], DVCLIVE_SUMMARIES = /* @__PURE__ */ new Set(["dvclive/metrics.json", "dvclive.json"]), HISTORY_DIRS = ["dvclive", "dvclive/scalars", "dvclive/plots/metrics"];
+function parseByExtension(rel, text) {
+  return rel.endsWith(".json") ? parseLenientJson2(text) : load(stripBom2(text));
+}
+async function readSnapshot(reader, where, warn) {
+  let files = [], readData = async (rel) => {
+    let text;
+    try {
+      text = await reader.read(rel);
+    } catch (error62) {
+      warn(`${where}/${rel} unreadable (${describeError(error62)}); skipped.`);
+      return;
+    }
+    if (text !== void 0) {
+      if (rel.endsWith(".toml")) {
+        warn(`${where}/${rel}: TOML files are not read; skipped.`);
+        return;
+      }
+      try {
+        let data = parseByExtension(rel, text);
+        return files.push(rel), data;
+      } catch (error62) {
+        warn(`${where}/${rel} is not valid ${rel.endsWith(".json") ? "JSON" : "YAML"} (${error62.message.split(`
+`)[0]}); skipped.`);
+        return;
+      }
+    }
+  }, paramFiles = ["params.yaml"], metricFiles = [], dvcYaml = await readData("dvc.yaml");
+  if (isPlainObject5(dvcYaml)) {
+    let addPath = (list, p2) => {
+      typeof p2 == "string" && p2 && !list.includes(path8.posix.normalize(p2)) && list.push(path8.posix.normalize(p2));
+    }, addItems = (list, items, isParams) => {
+      if (Array.isArray(items)) {
+        for (let item of items)
+          if (typeof item == "string")
+            isParams || addPath(list, item);
+          else if (isPlainObject5(item))
+            for (let key of Object.keys(item)) addPath(list, key);
+      }
+    };
+    if (addItems(paramFiles, dvcYaml.params, !0), addItems(metricFiles, dvcYaml.metrics, !1), isPlainObject5(dvcYaml.stages))
+      for (let stage of Object.values(dvcYaml.stages))
+        isPlainObject5(stage) && (addItems(paramFiles, stage.params, !0), addItems(metricFiles, stage.metrics, !1));
+  }
+  for (let f3 of DEFAULT_METRICS_FILES) metricFiles.includes(f3) || metricFiles.push(f3);
+  let params = {};
+  for (let rel of paramFiles) {
+    let data = await readData(rel);
+    if (data != null) {
+      if (!isPlainObject5(data)) {
+        warn(`${where}/${rel} is not a mapping; skipped.`);
+        continue;
+      }
+      for (let [k2, v2] of Object.entries(flattenObject(data))) k2 in params || (params[k2] = v2);
+    }
+  }
+  let metrics = {};
+  for (let rel of metricFiles) {
+    let data = await readData(rel);
+    if (data != null) {
+      if (!isPlainObject5(data)) {
+        warn(`${where}/${rel} is not a mapping; skipped.`);
+        continue;
+      }
+      for (let [k2, v2] of Object.entries(flattenObject(data))) {
+        if (DVCLIVE_SUMMARIES.has(rel) && k2 === "step") continue;
+        let n = metricValue2(v2);
+        n !== void 0 && !(k2 in metrics) && (metrics[k2] = n);
+      }
+    }
+  }
+  let history = [], seenHistory = /* @__PURE__ */ new Set(), tsvs = [], collect = async (dir, base, recursive2) => {
+    for (let entry of await reader.list(dir)) {
+      let rel = `${dir}/${entry.name}`;
+      entry.kind === "symlink" ? warn(`${where}/${rel} is a symbolic link; not followed.`) : entry.kind === "file" && entry.name.endsWith(".tsv") ? tsvs.push({ rel, metric: rel.slice(base.length + 1, -4).split("/").join(".") }) : entry.kind === "dir" && recursive2 && await collect(rel, base, !0);
+    }
+  };
+  for (let dir of HISTORY_DIRS) await collect(dir, dir, dir !== "dvclive");
+  let minMs = Number.POSITIVE_INFINITY, maxMs = Number.NEGATIVE_INFINITY;
+  for (let { rel, metric } of tsvs) {
+    if (seenHistory.has(metric)) continue;
+    let text;
+    try {
+      text = await reader.read(rel);
+    } catch (error62) {
+      warn(`${where}/${rel} unreadable (${describeError(error62)}); skipped.`);
+      continue;
+    }
+    if (text === void 0) continue;
+    let parsed = parseTsv(stripBom2(text), metric.split(".").pop(), reader.fallbackTime);
+    if (!parsed) {
+      warn(`${where}/${rel} has no header with a value column; skipped.`);
+      continue;
+    }
+    if (parsed.bad > 0 && warn(`${where}/${rel}: ${parsed.bad} malformed row${parsed.bad === 1 ? "" : "s"} skipped.`), parsed.points.length !== 0) {
+      seenHistory.add(metric), files.push(rel);
+      for (let p2 of parsed.points)
+        history.push({ metric, value: p2.value, step: p2.step, timestamp: p2.iso }), p2.hasTime && (minMs = Math.min(minMs, p2.timeMs), maxMs = Math.max(maxMs, p2.timeMs));
+      metric in metrics || (metrics[metric] = latestByStep2(parsed.points).value);
+    }
+  }
+  if (files.filter((f3) => f3 !== "dvc.yaml").length !== 0)
+    return {
+      params,
+      metrics,
+      history,
+      started: Number.isFinite(minMs) ? isoFromEpochMs(minMs) : null,
+      ended: Number.isFinite(maxMs) ? isoFromEpochMs(maxMs) : null,
+      files
+    };
+}
+function parseTsv(text, metricName, fallbackTime) {
+  let lines = text.split(/\r?\n/).filter((l3) => l3.trim() !== "");
+  if (lines.length === 0) return { points: [], bad: 0 };
+  let header = lines[0].split("	").map((h3) => h3.trim()), tIdx = header.indexOf("timestamp"), sIdx = header.indexOf("step"), vIdx = header.indexOf(metricName);
+  if (vIdx < 0 && (vIdx = header.findIndex((_3, i) => i !== tIdx && i !== sIdx)), vIdx < 0) return;
+  let fallbackMs = fallbackTime ? Date.parse(fallbackTime) : 0, points = [], bad = 0;
+  for (let row = 1; row < lines.length; row += 1) {
+    let cells = lines[row].split("	"), value = parseNumberText(cells[vIdx] ?? ""), step = sIdx >= 0 ? Number(cells[sIdx]) : row - 1, rawTime = tIdx >= 0 ? Number(cells[tIdx]) : Number.NaN, hasTime = Number.isFinite(rawTime) && (cells[tIdx] ?? "").trim() !== "", timeMs = hasTime ? rawTime : fallbackMs, iso = isoFromEpochMs(Math.round(timeMs));
+    if (value === void 0 || !Number.isSafeInteger(step) || iso === null || tIdx >= 0 && !hasTime) {
+      bad += 1;
+      continue;
+    }
+    points.push({ value, step, timeMs, hasTime, iso });
+  }
+  return { points, bad };
+}
+function fsReader(root2) {
+  return {
+    fallbackTime: null,
+    async list(rel) {
+      let target = await resolveInside(root2, rel);
+      return "error" in target || target.kind !== "dir" ? [] : (await listDir(target.abs)).map((e) => ({
+        name: e.name,
+        kind: e.isSymbolicLink() ? "symlink" : e.isDirectory() ? "dir" : e.isFile() ? "file" : "other"
+      }));
+    },
+    async read(rel) {
+      let target = await resolveInside(root2, rel);
+      if ("error" in target) {
+        if (target.error === "missing") return;
+        throw new Error(target.error);
+      }
+      if (target.kind === "file")
+        return readTextNoFollow(target.abs);
+    }
+  };
+}
+function gitReader(repoRoot, entries, prefix, fallbackTime) {
+  let byPath = /* @__PURE__ */ new Map(), children = /* @__PURE__ */ new Map(), kindOf = (e) => e.mode === "120000" ? "symlink" : e.type === "blob" ? "file" : "other";
+  for (let e of entries) {
+    if (!e.path.startsWith(prefix)) continue;
+    let rel = e.path.slice(prefix.length);
+    byPath.set(rel, e);
+    let parts = rel.split("/");
+    for (let i = 0; i < parts.length; i += 1) {
+      let dir = parts.slice(0, i).join("/"), map2 = children.get(dir) ?? /* @__PURE__ */ new Map();
+      children.set(dir, map2), map2.has(parts[i]) || map2.set(parts[i], { name: parts[i], kind: i === parts.length - 1 ? kindOf(e) : "dir" });
+    }
+  }
+  return {
+    fallbackTime,
+    async list(rel) {
+      return [...children.get(rel)?.values() ?? []];
+    },
+    async read(rel) {
+      let entry = byPath.get(path8.posix.normalize(rel));
+      if (!entry) return;
+      if (entry.mode === "120000") throw new Error("is a symbolic link (not followed)");
+      if (entry.type !== "blob") return;
+      let blob = (await catBlobs(repoRoot, [entry.oid])).get(entry.oid);
+      if (!blob) throw new Error(`object ${entry.oid} missing from the repository`);
+      return blob.toString("utf8");
+    }
+  };
+}
+function contentHash(snapshot) {
+  let stable = JSON.stringify([Object.entries(snapshot.params).sort(), Object.entries(snapshot.metrics).map(([k2, v2]) => [k2, String(v2)]).sort()]);
+  return createHash2("sha256").update(stable).digest("hex").slice(0, 12);
+}
+var EXP_REF = /^refs\/exps\/([0-9a-f]{2})\/([0-9a-f]{38})\/(.+)$/, INTERNAL_EXP_REF = /^refs\/exps\/(exec|celery|temp|runs)(\/|$)|^refs\/exps\/stash$/;
+async function scanDvc(absDir, options = {}) {
+  let sourceLabel = options.sourceLabel ?? ".", warnings = [], skipped = [], runs = [], warn = (m2) => warnings.push(m2), label = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, repoRoot, prefix = "", head = null;
+  try {
+    repoRoot = (await gitText(absDir, ["rev-parse", "--show-toplevel"])).trim(), prefix = (await gitText(absDir, ["rev-parse", "--show-prefix"])).trim();
+    let commit = (await gitText(absDir, ["rev-parse", "--verify", "-q", "HEAD"]).catch(() => "")).trim() || null, branch = (await gitText(absDir, ["symbolic-ref", "--short", "-q", "HEAD"]).catch(() => "")).trim() || null;
+    head = { commit, branch };
+  } catch {
+    repoRoot = void 0;
+  }
+  let workspace = await readSnapshot(fsReader(absDir), sourceLabel, warn);
+  workspace && runs.push({
+    key: `dvc:workspace:${sourceLabel}:${contentHash(workspace)}`,
+    suggestedName: "workspace",
+    params: workspace.params,
+    metrics: workspace.metrics,
+    history: workspace.history,
+    tags: [],
+    status: "completed",
+    started: workspace.started,
+    ended: workspace.ended,
+    git: head,
+    notes: [],
+    source: { tool: "dvc", kind: "workspace", path: sourceLabel, files: workspace.files }
+  });
+  let fromGit = /* @__PURE__ */ new Set();
+  if (repoRoot) {
+    let refs = [];
+    try {
+      refs = (await gitText(repoRoot, ["for-each-ref", "--format=%(objectname)%09%(refname)%09%(committerdate:iso-strict)", "refs/exps/"])).split(`
+`).filter(Boolean);
+    } catch (error62) {
+      warn(`Cannot list DVC experiment refs: ${error62.message}`);
+    }
+    for (let line of refs) {
+      let [sha, ref, date5] = line.split("	");
+      if (INTERNAL_EXP_REF.test(ref)) continue;
+      let m2 = EXP_REF.exec(ref);
+      if (!m2) {
+        skipped.push({ what: `git ref ${ref}`, reason: "not a DVC experiment ref (refs/exps/<baseline>/<name>)" });
+        continue;
+      }
+      let name = m2[3], baseline = `${m2[1]}${m2[2]}`, committed = isoFromTextSafe(date5), snapshot;
+      try {
+        let tree = await lsTree(repoRoot, sha, prefix);
+        snapshot = await readSnapshot(gitReader(repoRoot, tree, prefix, committed), `${ref}:${prefix}`.replace(/:$/, ""), warn);
+      } catch (error62) {
+        skipped.push({ what: `DVC experiment ${name} (${ref})`, reason: `cannot read the commit: ${error62.message}` });
+        continue;
+      }
+      if (!snapshot) {
+        skipped.push({ what: `DVC experiment ${name} (${ref})`, reason: `no params or metrics files under ${prefix || "the repository root"} in commit ${sha.slice(0, 7)}` });
+        continue;
+      }
+      fromGit.add(name), runs.push({
+        key: `dvc:exp:${sha}`,
+        suggestedName: name,
+        params: snapshot.params,
+        metrics: snapshot.metrics,
+        history: snapshot.history,
+        tags: [],
+        status: "completed",
+        started: snapshot.started,
+        ended: snapshot.ended ?? committed,
+        git: { commit: sha, branch: null },
+        notes: [],
+        source: { tool: "dvc", kind: "experiment", name, ref, baseline, commit: sha, path: sourceLabel, files: snapshot.files }
+      });
+    }
+  }
+  let expsDir = await resolveInside(absDir, "exps");
+  if (!("error" in expsDir) && expsDir.kind === "dir") {
+    let entries = (await listDir(expsDir.abs)).sort((a, b3) => a.name.localeCompare(b3.name));
+    for (let entry of entries) {
+      if (entry.isSymbolicLink()) {
+        warn(`${label(`exps/${entry.name}`)} is a symbolic link; not followed.`);
+        continue;
+      }
+      if (!entry.isDirectory() || entry.name.startsWith(".")) continue;
+      let snapshot = await readSnapshot(fsReader(path8.join(expsDir.abs, entry.name)), label(`exps/${entry.name}`), warn);
+      if (snapshot) {
+        if (fromGit.has(entry.name)) {
+          skipped.push({ what: `DVC experiment folder ${label(`exps/${entry.name}`)}`, reason: `experiment ${entry.name} is read from its git ref instead` });
+          continue;
+        }
+        runs.push({
+          key: `dvc:snapshot:${sourceLabel}/exps/${entry.name}`,
+          suggestedName: entry.name,
+          params: snapshot.params,
+          metrics: snapshot.metrics,
+          history: snapshot.history,
+          tags: [],
+          status: "completed",
+          started: snapshot.started,
+          ended: snapshot.ended,
+          git: null,
+          notes: [],
+          source: { tool: "dvc", kind: "exported-experiment", name: entry.name, path: sourceLabel, folder: label(`exps/${entry.name}`), files: snapshot.files }
+        });
+      }
+    }
+  }
+  return { format: "dvc", runs, skipped, warnings };
+}
+function isoFromTextSafe(text) {
+  if (!text) return null;
+  let t2 = Date.parse(text);
+  return Number.isNaN(t2) ? null : new Date(t2).toISOString();
+}
+
+// mcp-server/src/core/importers/mlflow.ts
+import path9 from "node:path";
+var NON_RUN_FOLDERS = /* @__PURE__ */ new Set(["tags", "models", "traces", "datasets", "logged_models", "prompts", "artifacts"]), STATUS_BY_CODE = {
+  1: "running",
+  2: "running",
+  // SCHEDULED: not finished yet
+  3: "completed",
+  4: "failed",
+  5: "killed",
+  RUNNING: "running",
+  SCHEDULED: "running",
+  FINISHED: "completed",
+  FAILED: "failed",
+  KILLED: "killed"
+}, SIMPLE_LINE = /^([A-Za-z_][\w.-]*):(?: (.*))?$/, INT = /^-?\d+$/, FLOAT = /^-?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+function parseFlatYaml(text) {
+  let out = {};
+  for (let raw of text.split(`
+`)) {
+    let line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (line === "") continue;
+    let m2 = SIMPLE_LINE.exec(line);
+    if (!m2) return;
+    let v2 = m2[2] ?? "", value;
+    if (v2 === "" || v2 === "null" || v2 === "~") value = null;
+    else if (v2 === "''" || v2 === '""') value = "";
+    else if (v2 === "[]") value = [];
+    else if (v2 === "{}") value = {};
+    else if (v2 === "true" || v2 === "false") value = v2 === "true";
+    else if (INT.test(v2)) value = Number(v2);
+    else if (FLOAT.test(v2)) value = Number(v2);
+    else if (v2.length >= 2 && v2.startsWith("'") && v2.endsWith("'") && !v2.slice(1, -1).replace(/''/g, "").includes("'"))
+      value = v2.slice(1, -1).replace(/''/g, "'");
+    else if (/^[A-Za-z0-9/_.][^#]*$/.test(v2) && !v2.includes(": ") && !/\s$/.test(v2) && !/^(?:yes|no|on|off|nan|inf|\.nan|\.inf|-\.inf|true|false|null)$/i.test(v2))
+      value = v2;
+    else
+      return;
+    if (m2[2] === void 0 && value === null)
+      return;
+    out[m2[1]] = value;
+  }
+  return out;
+}
+function parseYamlMapping2(text) {
+  let fast = parseFlatYaml(text);
+  if (fast) return fast;
+  try {
+    let value = load(text);
+    return isPlainObject5(value) ? value : void 0;
+  } catch {
+    return;
+  }
+}
+function str2(value) {
+  if (typeof value == "string") return value;
+  if (typeof value == "number" || typeof value == "bigint") return String(value);
+}
+async function scanMlflow(absDir, options = {}) {
+  let includeDeleted = options.includeDeleted ?? !1, sourceLabel = options.sourceLabel ?? ".", slicer = new TimeSlicer(), warnings = [], skipped = [], read = readTextNoFollowSync, list = listDirSync, relLabel = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, rootEntries = list(absDir), experiments = [], registryDir, rootMeta = rootEntries.find((e) => e.name === "meta.yaml" && e.isFile()), rootMetaData;
+  try {
+    rootMeta && (rootMetaData = parseYamlMapping2(read(path9.join(absDir, "meta.yaml"))));
+  } catch {
+    rootMetaData = void 0;
+  }
+  if (rootMetaData && rootMetaData.experiment_id !== void 0 && rootMetaData.run_id === void 0 && rootMetaData.run_uuid === void 0)
+    experiments.push({ id: str2(rootMetaData.experiment_id) ?? path9.basename(absDir), name: "", absDir, rel: ".", deleted: !1 });
+  else
+    for (let entry of rootEntries) {
+      if (entry.isSymbolicLink()) {
+        warnings.push(`${relLabel(entry.name)} is a symbolic link; not followed.`);
+        continue;
+      }
+      if (entry.isDirectory())
+        if (entry.name === "models")
+          registryDir = path9.join(absDir, entry.name);
+        else if (entry.name === ".trash")
+          for (let trashed of list(path9.join(absDir, ".trash")))
+            trashed.isSymbolicLink() ? warnings.push(`${relLabel(`.trash/${trashed.name}`)} is a symbolic link; not followed.`) : trashed.isDirectory() && !trashed.name.startsWith(".") && experiments.push({
+              id: trashed.name,
+              name: "",
+              absDir: path9.join(absDir, ".trash", trashed.name),
+              rel: `.trash/${trashed.name}`,
+              deleted: !0,
+              deletedWhy: "deleted experiment (under .trash)"
+            });
+        else entry.name.startsWith(".") || experiments.push({ id: entry.name, name: "", absDir: path9.join(absDir, entry.name), rel: entry.name, deleted: !1 });
+    }
+  let registry2 = registryDir ? readRegistry(registryDir, warnings, relLabel) : /* @__PURE__ */ new Map(), runJobs = [];
+  for (let exp of experiments) {
+    await slicer.maybeYield();
+    let entries;
+    try {
+      entries = list(exp.absDir);
+    } catch (error62) {
+      warnings.push(`${relLabel(exp.rel)}: cannot list (${describeError(error62)}).`);
+      continue;
+    }
+    let runDirs = [];
+    for (let entry of entries)
+      entry.isSymbolicLink() ? warnings.push(`${relLabel(`${exp.rel}/${entry.name}`)} is a symbolic link; not followed.`) : entry.isDirectory() && !entry.name.startsWith(".") && !NON_RUN_FOLDERS.has(entry.name) && runDirs.push(entry.name);
+    if (exp.deleted && !includeDeleted) {
+      for (let runDir of runDirs) skipped.push({ what: `MLflow run ${runDir} (${relLabel(`${exp.rel}/${runDir}`)})`, reason: exp.deletedWhy ?? "deleted" });
+      continue;
+    }
+    let hasMeta = entries.some((e) => e.name === "meta.yaml" && e.isFile()), meta3, problem;
+    if (!hasMeta)
+      problem = "has no meta.yaml (partly committed store?)";
+    else
+      try {
+        meta3 = parseYamlMapping2(read(path9.join(exp.absDir, "meta.yaml"))), meta3 || (problem = "has a meta.yaml that is not a YAML mapping");
+      } catch (error62) {
+        problem = `has an unreadable meta.yaml (${describeError(error62)})`;
+      }
+    if (problem || !meta3) {
+      warnings.push(
+        `Experiment folder ${relLabel(exp.rel)} ${problem}; ${runDirs.length} run folder${runDirs.length === 1 ? "" : "s"} in it not imported.`
+      );
+      for (let runDir of runDirs) skipped.push({ what: `MLflow run ${runDir} (${relLabel(`${exp.rel}/${runDir}`)})`, reason: `its experiment folder ${problem}` });
+      continue;
+    }
+    exp.name = str2(meta3.name) ?? "", meta3.experiment_id !== void 0 && (exp.id = str2(meta3.experiment_id) ?? exp.id), !exp.deleted && meta3.lifecycle_stage === "deleted" && (exp.deleted = !0, exp.deletedWhy = "deleted experiment (lifecycle_stage: deleted)");
+    for (let runDir of runDirs) runJobs.push({ exp, runDir });
+  }
+  let partials = /* @__PURE__ */ new Map(), ctx = { includeDeleted, sourceLabel, warnings, registry: registry2, relLabel }, outcomes = [];
+  for (let { exp, runDir } of runJobs) {
+    await slicer.maybeYield();
+    try {
+      outcomes.push(scanRun(exp, runDir, ctx));
+    } catch (error62) {
+      outcomes.push({ skipped: { what: `MLflow run ${runDir} (${relLabel(`${exp.rel}/${runDir}`)})`, reason: `unreadable: ${describeError(error62)}` } });
+    }
+  }
+  let runs = [];
+  outcomes.forEach((outcome, i) => {
+    if (outcome)
+      if ("run" in outcome) runs.push(outcome.run);
+      else if ("skipped" in outcome) skipped.push(outcome.skipped);
+      else {
+        let { exp } = runJobs[i], list2 = partials.get(exp) ?? [];
+        list2.push(outcome.partial), partials.set(exp, list2), skipped.push({ what: `MLflow run ${outcome.partial} (${relLabel(`${exp.rel}/${outcome.partial}`)})`, reason: "no meta.yaml (partly committed run)" });
+      }
+  });
+  for (let [exp, names] of partials) {
+    let shown = names.slice(0, 5).join(", ") + (names.length > 5 ? `, \u2026 (${names.length - 5} more)` : "");
+    warnings.push(
+      `Experiment ${exp.id}${exp.name ? ` (${exp.name})` : ""}: ${names.length} run folder${names.length === 1 ? "" : "s"} without meta.yaml skipped (partly committed store?): ${shown}.`
+    );
+  }
+  return runs.sort(
+    (a, b3) => (a.started ?? "").localeCompare(b3.started ?? "") || a.key.localeCompare(b3.key)
+  ), skipped.sort((a, b3) => a.what.localeCompare(b3.what)), { format: "mlflow", runs, skipped, warnings };
+}
+function scanRun(exp, runDir, ctx) {
+  let abs = `${exp.absDir}/${runDir}`, rel = `${exp.rel === "." ? "" : `${exp.rel}/`}${runDir}`, what = `MLflow run ${runDir} (${ctx.relLabel(rel)})`, entries = listDirSync(abs), byName = new Map(entries.map((e) => [e.name, e])), metaEntry = byName.get("meta.yaml");
+  if (!metaEntry) return { partial: runDir };
+  if (metaEntry.isSymbolicLink()) return { skipped: { what, reason: "meta.yaml is a symbolic link (not followed)" } };
+  let meta3;
+  try {
+    meta3 = parseYamlMapping2(readTextNoFollowSync(`${abs}/meta.yaml`));
+  } catch (error62) {
+    return { skipped: { what, reason: `meta.yaml unreadable (${describeError(error62)})` } };
+  }
+  if (!meta3) return { skipped: { what, reason: "meta.yaml is not a valid YAML mapping" } };
+  let runId = runDir;
+  if ((exp.deleted || meta3.lifecycle_stage === "deleted") && !ctx.includeDeleted)
+    return { skipped: { what, reason: exp.deleted ? exp.deletedWhy ?? "deleted experiment" : "deleted run (lifecycle_stage: deleted)" } };
+  let warn = (message) => ctx.warnings.push(`${ctx.relLabel(rel)}: ${message}`), [paramTexts, tagTexts, metricTexts] = ["params", "tags", "metrics"].map((folder) => {
+    let entry = byName.get(folder);
+    return entry ? entry.isSymbolicLink() ? (warn(`${folder} is a symbolic link; not followed.`), /* @__PURE__ */ new Map()) : readKeyedFolder(`${abs}/${folder}`, "", (m2) => warn(`${folder}/${m2}`)) : /* @__PURE__ */ new Map();
+  }), params = {};
+  for (let [key, text] of [...paramTexts].sort(([a], [b3]) => a.localeCompare(b3))) params[key] = coerceParamText(text);
+  let tags = [], notes = [], tagMap = tagTexts;
+  for (let [key, value] of [...tagMap].sort(([a], [b3]) => a.localeCompare(b3)))
+    key.startsWith("mlflow.") || tags.push(value === "" ? key : `${key}=${value}`);
+  let note = tagMap.get("mlflow.note.content")?.trim();
+  note && notes.push(note);
+  let metrics = {}, history = [];
+  for (let [metric, text] of [...metricTexts].sort(([a], [b3]) => a.localeCompare(b3))) {
+    let points = parseMetricFile(text);
+    points.bad > 0 && warn(`metrics/${metric}: ${points.bad} malformed line${points.bad === 1 ? "" : "s"} skipped.`);
+    let best = latestByStep2(points.points);
+    if (!best) {
+      if (points.bad > 0 || text.trim() !== "") continue;
+      warn(`metrics/${metric} is empty.`);
+      continue;
+    }
+    metrics[metric] = best.value;
+    for (let p2 of points.points) history.push({ metric, value: p2.value, step: p2.step, timestamp: p2.iso });
+  }
+  let rawStatus = str2(meta3.status), status = rawStatus && STATUS_BY_CODE[rawStatus.toUpperCase()] || "completed";
+  rawStatus && !STATUS_BY_CODE[rawStatus.toUpperCase()] && warn(`unknown status ${JSON.stringify(rawStatus)}; read as completed.`);
+  let started = isoFromEpochMs(meta3.start_time), ended = status === "running" ? null : isoFromEpochMs(meta3.end_time), commit = tagMap.get("mlflow.source.git.commit")?.trim() || null, branch = tagMap.get("mlflow.source.git.branch")?.trim() || null, runName = str2(meta3.run_name) || tagMap.get("mlflow.runName") || runId, parent = tagMap.get("mlflow.parentRunId")?.trim(), source = {
+    tool: "mlflow",
+    run_id: runId,
+    experiment_id: exp.id,
+    experiment_name: exp.name,
+    path: ctx.sourceLabel,
+    run_path: rel
+  };
+  parent && (source.parent_run_id = parent);
+  let user = tagMap.get("mlflow.user") ?? str2(meta3.user_id);
+  user && (source.user = user);
+  let entryPoint = tagMap.get("mlflow.source.name");
+  entryPoint && (source.entry_point = entryPoint), (exp.deleted || meta3.lifecycle_stage === "deleted") && (source.deleted = !0);
+  let registered = ctx.registry.get(runId);
+  return registered && (source.registered_models = registered), {
+    run: {
+      key: `mlflow:${runId}`,
+      suggestedName: runName,
+      params,
+      metrics,
+      history,
+      tags,
+      status,
+      started,
+      ended,
+      git: commit || branch ? { commit, branch } : null,
+      notes,
+      source
+    }
+  };
+}
+function readKeyedFolder(absDir, prefix, warn, out = /* @__PURE__ */ new Map()) {
+  for (let entry of listDirSync(absDir)) {
+    let key = `${prefix}${entry.name}`;
+    if (entry.isSymbolicLink())
+      warn(`${key} is a symbolic link; not followed.`);
+    else if (entry.isDirectory())
+      readKeyedFolder(`${absDir}/${entry.name}`, `${key}/`, warn, out);
+    else if (entry.isFile() && !entry.name.startsWith("."))
+      try {
+        out.set(key, readTextNoFollowSync(`${absDir}/${entry.name}`));
+      } catch (error62) {
+        warn(`${key} unreadable (${describeError(error62)}); skipped.`);
+      }
+  }
+  return out;
+}
+function parseMetricFile(text) {
+  let points = [], bad = 0;
+  for (let rawLine of text.split(`
+`)) {
+    let point = parseMetricLineFast(rawLine) ?? parseMetricLine(rawLine);
+    point !== null && (point === void 0 ? bad += 1 : points.push(point));
+  }
+  return { points, bad };
+}
+function parseMetricLineFast(line) {
+  let a = line.indexOf(" ");
+  if (a <= 0) return;
+  let b3 = line.indexOf(" ", a + 1), end2 = line.endsWith("\r") ? line.length - 1 : line.length, c3 = b3 < 0 ? -1 : line.indexOf(" ", b3 + 1), timeMs = Number(line.slice(0, a)), value = parseNumberText(line.slice(a + 1, b3 < 0 ? end2 : b3)), step = b3 < 0 ? 0 : Number(line.slice(b3 + 1, c3 < 0 ? end2 : c3));
+  if (!Number.isInteger(timeMs) || value === void 0 || !Number.isSafeInteger(step) || b3 >= 0 && b3 + 1 === (c3 < 0 ? end2 : c3)) return;
+  let iso = isoFromEpochMs(timeMs);
+  return iso === null ? void 0 : { value, step, timeMs, iso };
+}
+function parseMetricLine(rawLine) {
+  let line = rawLine.trim();
+  if (!line) return null;
+  let fields = line.split(/\s+/);
+  if (fields.length < 2) return;
+  let timeMs = Number(fields[0]), value = parseNumberText(fields[1]), step = fields.length >= 3 ? Number(fields[2]) : 0, iso = Number.isInteger(timeMs) ? isoFromEpochMs(timeMs) : null;
+  if (!(iso === null || value === void 0 || !Number.isSafeInteger(step)))
+    return { value, step, timeMs, iso };
+}
+function readRegistry(registryDir, warnings, relLabel) {
+  let byRun = /* @__PURE__ */ new Map();
+  for (let model of listDirSync(registryDir))
+    if (model.isDirectory())
+      for (let version2 of listDirSync(path9.join(registryDir, model.name))) {
+        if (!version2.isDirectory() || !version2.name.startsWith("version-")) continue;
+        let metaPath = path9.join(registryDir, model.name, version2.name, "meta.yaml"), meta3;
+        try {
+          meta3 = parseYamlMapping2(readTextNoFollowSync(metaPath));
+        } catch (error62) {
+          error62.code !== "ENOENT" && warnings.push(`${relLabel(`models/${model.name}/${version2.name}/meta.yaml`)} unreadable (${describeError(error62)}).`);
+          continue;
+        }
+        let runId = str2(meta3?.run_id);
+        if (!meta3 || !runId) continue;
+        let entry = {
+          name: str2(meta3.name) ?? model.name,
+          version: typeof meta3.version == "number" ? meta3.version : str2(meta3.version) ?? version2.name.slice(8),
+          stage: str2(meta3.current_stage) ?? null
+        }, listForRun = byRun.get(runId) ?? [];
+        listForRun.push(entry), byRun.set(runId, listForRun);
+      }
+  for (let versions of byRun.values()) versions.sort((a, b3) => a.name.localeCompare(b3.name) || Number(a.version) - Number(b3.version));
+  return byRun;
+}
+
+// mcp-server/src/core/importers/wandb.ts
+import path10 from "node:path";
+var WANDB_RUN_FOLDER = /^(offline-run|run)-(\d{8}_\d{6})-([A-Za-z0-9]+)$/, STATE2 = {
+  running: "running",
+  finished: "completed",
+  failed: "failed",
+  crashed: "failed",
+  killed: "killed"
+};
+async function scanWandb(absDir, options = {}) {
+  let sourceLabel = options.sourceLabel ?? ".", warnings = [], skipped = [], runs = [], label = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, folders = [], base = path10.basename(absDir), own2 = await listDir(absDir);
+  if (WANDB_RUN_FOLDER.test(base) || own2.some((e) => e.name === "files" && e.isDirectory()))
+    folders.push({ abs: absDir, rel: ".", name: base });
+  else
+    for (let entry of own2.sort((a, b3) => a.name.localeCompare(b3.name))) {
+      if (entry.isSymbolicLink()) {
+        entry.name !== "latest-run" && warnings.push(`${label(entry.name)} is a symbolic link; not followed.`);
+        continue;
+      }
+      entry.isDirectory() && WANDB_RUN_FOLDER.test(entry.name) && folders.push({ abs: path10.join(absDir, entry.name), rel: entry.name, name: entry.name });
+    }
+  for (let folder of folders) {
+    let what = `W&B run folder ${label(folder.rel)}`;
+    try {
+      let outcome = await scanRunFolder(folder, sourceLabel, (m2) => warnings.push(`${label(folder.rel)}: ${m2}`));
+      "run" in outcome ? runs.push(outcome.run) : skipped.push({ what, reason: outcome.reason });
+    } catch (error62) {
+      skipped.push({ what, reason: `unreadable: ${describeError(error62)}` });
+    }
+  }
+  return runs.sort((a, b3) => (a.started ?? "").localeCompare(b3.started ?? "") || a.key.localeCompare(b3.key)), { format: "wandb", runs, skipped, warnings };
+}
+async function scanRunFolder(folder, sourceLabel, warn) {
+  let filesEntry = (await listDir(folder.abs)).find((e) => e.name === "files");
+  if (!filesEntry) return { reason: "no files/ folder" };
+  if (filesEntry.isSymbolicLink()) return { reason: "files/ is a symbolic link (not followed)" };
+  let filesDir = path10.join(folder.abs, "files"), present = new Map((await listDir(filesDir)).map((e) => [e.name, e])), readFile2 = async (name2) => {
+    let entry = present.get(name2);
+    if (entry) {
+      if (entry.isSymbolicLink()) {
+        warn(`files/${name2} is a symbolic link; not followed.`);
+        return;
+      }
+      try {
+        return stripBom2(await readTextNoFollow(path10.join(filesDir, name2)));
+      } catch (error62) {
+        warn(`files/${name2} unreadable (${describeError(error62)}); skipped.`);
+        return;
+      }
+    }
+  }, parse3 = (name2, text, parser) => {
+    if (text !== void 0)
+      try {
+        return parser(text);
+      } catch (error62) {
+        warn(`files/${name2} is malformed (${error62.message.split(`
+`)[0]}); skipped.`);
+        return;
+      }
+  }, config2 = parse3("config.yaml", await readFile2("config.yaml"), (t2) => load(t2)), summary = parse3("wandb-summary.json", await readFile2("wandb-summary.json"), parseLenientJson2), metadata = parse3("wandb-metadata.json", await readFile2("wandb-metadata.json"), parseLenientJson2), historyText = await readFile2("wandb-history.jsonl");
+  if (!isPlainObject5(config2) && !isPlainObject5(summary) && !isPlainObject5(metadata) && historyText === void 0)
+    return { reason: "no readable files/config.yaml, files/wandb-summary.json or files/wandb-metadata.json" };
+  let params = {};
+  if (isPlainObject5(config2))
+    for (let [key, raw] of Object.entries(config2)) {
+      if (key === "_wandb" || key === "wandb_version") continue;
+      let value = isPlainObject5(raw) && "value" in raw ? raw.value : raw;
+      isPlainObject5(value) ? Object.assign(params, flattenObject(value, key)) : params[key] = value;
+    }
+  else config2 != null && warn("files/config.yaml is not a mapping; skipped.");
+  let metrics = {}, runtimeSeconds;
+  if (isPlainObject5(summary)) {
+    for (let [key, raw] of Object.entries(summary)) {
+      if (key.startsWith("_")) continue;
+      if (isPlainObject5(raw)) {
+        if ("_type" in raw) continue;
+        for (let [k2, v2] of Object.entries(flattenObject(raw, key))) {
+          let n2 = metricValue2(v2);
+          n2 !== void 0 && !k2.split(".").some((part) => part.startsWith("_")) && (metrics[k2] = n2);
+        }
+        continue;
+      }
+      let n = metricValue2(raw);
+      n !== void 0 && (metrics[key] = n);
+    }
+    let wb = summary._wandb, rt = isPlainObject5(wb) && typeof wb.runtime == "number" ? wb.runtime : summary._runtime;
+    typeof rt == "number" && Number.isFinite(rt) && (runtimeSeconds = rt);
+  }
+  let history = [];
+  if (historyText !== void 0) {
+    let perMetric = /* @__PURE__ */ new Map(), bad = 0;
+    historyText.split(`
+`).forEach((line, index) => {
+      if (!line.trim()) return;
+      let row;
+      try {
+        row = parseLenientJson2(line);
+      } catch {
+        bad += 1;
+        return;
+      }
+      if (!isPlainObject5(row)) {
+        bad += 1;
+        return;
+      }
+      let step = typeof row._step == "number" && Number.isSafeInteger(row._step) ? row._step : index, timeMs = typeof row._timestamp == "number" ? Math.round(row._timestamp * 1e3) : Number.NaN, iso = isoFromEpochMs(timeMs);
+      if (iso === null) {
+        bad += 1;
+        return;
+      }
+      for (let [key, raw] of Object.entries(row)) {
+        if (key.startsWith("_")) continue;
+        let value = metricValue2(raw);
+        if (value === void 0) continue;
+        history.push({ metric: key, value, step, timestamp: iso });
+        let list = perMetric.get(key) ?? [];
+        list.push({ value, step, timeMs }), perMetric.set(key, list);
+      }
+    }), bad > 0 && warn(`files/wandb-history.jsonl: ${bad} malformed line${bad === 1 ? "" : "s"} skipped.`);
+    for (let [metric, points] of perMetric) metric in metrics || (metrics[metric] = latestByStep2(points).value);
+  }
+  let meta3 = isPlainObject5(metadata) ? metadata : {}, match = WANDB_RUN_FOLDER.exec(folder.name), runId = (match?.[3] ?? (typeof meta3.id == "string" ? meta3.id : void 0) ?? folder.name).toString(), started = isoFromText(meta3.startedAt);
+  if (!started && match) {
+    let t2 = match[2];
+    started = isoFromText(`${t2.slice(0, 4)}-${t2.slice(4, 6)}-${t2.slice(6, 8)}T${t2.slice(9, 11)}:${t2.slice(11, 13)}:${t2.slice(13, 15)}`);
+  }
+  let state = typeof meta3.state == "string" ? STATE2[meta3.state.toLowerCase()] : void 0, exitcode = typeof meta3.exitcode == "number" ? meta3.exitcode : void 0, status = state ?? (exitcode === void 0 || exitcode === 0 ? "completed" : "failed"), ended = null;
+  status !== "running" && (started && runtimeSeconds !== void 0 ? ended = new Date(Date.parse(started) + Math.round(runtimeSeconds * 1e3)).toISOString() : ended = isoFromText(meta3.heartbeatAt));
+  let gitMeta = isPlainObject5(meta3.git) ? meta3.git : void 0, commit = typeof gitMeta?.commit == "string" && gitMeta.commit ? gitMeta.commit : null, branch = typeof gitMeta?.branch == "string" && gitMeta.branch ? gitMeta.branch : null, source = { tool: "wandb", run_id: runId, path: sourceLabel, run_folder: folder.rel === "." ? folder.name : folder.rel };
+  folder.name.startsWith("offline-") && (source.offline = !0);
+  for (let key of ["program", "codePath", "host", "username", "python", "os"])
+    typeof meta3[key] == "string" && meta3[key] && (source[key === "codePath" ? "code_path" : key] = meta3[key]);
+  gitMeta && typeof gitMeta.remote == "string" && gitMeta.remote && (source.git_remote = gitMeta.remote);
+  let name = [meta3.display_name, meta3.name].find((v2) => typeof v2 == "string" && v2.trim() !== ""), notes = typeof meta3.notes == "string" && meta3.notes.trim() ? [meta3.notes.trim()] : [], tags = Array.isArray(meta3.tags) ? meta3.tags.filter((t2) => typeof t2 == "string") : [];
+  return {
+    run: {
+      key: `wandb:${runId}`,
+      suggestedName: name ?? runId,
+      params,
+      metrics,
+      history,
+      tags,
+      status,
+      started,
+      ended,
+      git: commit || branch ? { commit, branch } : null,
+      notes,
+      source
+    }
+  };
+}
+
+// mcp-server/src/core/importers/index.ts
+var LOOKED_FOR = [
+  "MLflow: a file store (mlruns/) with <experiment id>/meta.yaml folders or .trash/",
+  "DVC: dvc.yaml, dvc.lock, .dvc/, params.yaml, dvclive/ or dvclive.json",
+  "W&B: an offline-run-*/run-* folder with files/, or a wandb/ folder holding such folders"
+];
+async function detectFormat(absDir, sourceLabel = absDir) {
+  if (!(await lstat3(absDir).catch(() => {
+  }))?.isDirectory())
+    throw invalid(`The import source ${sourceLabel} is not a folder.`, 'Pass a folder inside the project, such as "mlruns", "wandb" or the DVC project folder.');
+  let entries = await listDir(absDir), names = new Map(entries.map((e) => [e.name, e])), isDir = (name) => names.get(name)?.isDirectory() === !0, isFile2 = (name) => names.get(name)?.isFile() === !0;
+  if (WANDB_RUN_FOLDER.test(path11.basename(absDir)) && isDir("files") || entries.some((e) => e.isDirectory() && WANDB_RUN_FOLDER.test(e.name)) || isDir("files") && await hasAny(path11.join(absDir, "files"), ["wandb-metadata.json", "wandb-summary.json"])) return "wandb";
+  if (isDir(".trash") || isFile2("meta.yaml") && await looksLikeMlflowMeta(path11.join(absDir, "meta.yaml"))) return "mlflow";
+  for (let e of entries)
+    if (e.isDirectory() && !e.name.startsWith(".") && await looksLikeMlflowMeta(path11.join(absDir, e.name, "meta.yaml"))) return "mlflow";
+  if (isFile2("dvc.yaml") || isFile2("dvc.lock") || isDir(".dvc") || isFile2("params.yaml") || isDir("dvclive") || isFile2("dvclive.json")) return "dvc";
+  let hints = ["mlruns", "wandb"].filter(isDir);
+  throw invalid(
+    `No MLflow, DVC or W&B data found in ${sourceLabel}. Looked for:
+- ${LOOKED_FOR.join(`
+- `)}`,
+    hints.length ? `It holds ${hints.map((h3) => `${h3}/`).join(" and ")}: pass ${hints.map((h3) => JSON.stringify(sourceLabel === "." ? h3 : `${sourceLabel}/${h3}`)).join(" or ")} as the source.` : 'Pass the store folder itself (e.g. "mlruns"), or give format explicitly.'
+  );
+}
+async function hasAny(absDir, names) {
+  return (await listDir(absDir)).some((e) => e.isFile() && names.includes(e.name));
+}
+async function looksLikeMlflowMeta(absPath) {
+  try {
+    let text = await readTextNoFollow(absPath);
+    return /^experiment_id:/m.test(text) && !/^run_(?:id|uuid):/m.test(text);
+  } catch {
+    return !1;
+  }
+}
+async function scanSource(absDir, options = {}) {
+  let sourceLabel = options.sourceLabel ?? ".", format = options.format ?? await detectFormat(absDir, sourceLabel);
+  switch (format) {
+    case "mlflow":
+      return scanMlflow(absDir, { sourceLabel, includeDeleted: options.includeDeleted ?? !1 });
+    case "dvc":
+      return scanDvc(absDir, { sourceLabel, projectRoot: options.projectRoot });
+    case "wandb":
+      return scanWandb(absDir, { sourceLabel });
+    default:
+      throw invalid(`Unknown import format ${JSON.stringify(format)}.`, 'Use "mlflow", "dvc" or "wandb", or leave it out to detect it.');
+  }
+}
+
+// mcp-server/src/core/import-runs.ts
+var WRITERS = 16;
+async function sourceDir(project, source) {
+  let dir = await project.resolveReadable(source, "source");
+  if (!(await fs5.stat(dir).catch(() => {
+  }))?.isDirectory())
+    throw invalid(`The source ${JSON.stringify(source)} is not a folder in the project.`, 'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".".');
+  return dir;
+}
+async function importRuns(project, inc, opts, ctx) {
+  let dir = await sourceDir(project, opts.source), label = project.relative(dir) || ".", scan = await scanSource(dir, { format: opts.format ?? void 0, includeDeleted: opts.include_deleted === !0, projectRoot: project.root, sourceLabel: label }), { experiments } = await readAllExperiments(project, inc), importedKeys = new Set(experiments.map((e) => e.meta.source.key).filter((k2) => typeof k2 == "string")), taken = new Set(experiments.map((e) => e.name.toLowerCase())), warnings = [...scan.warnings], todo = [], already = 0;
+  for (let run of scan.runs) {
+    if (importedKeys.has(run.key)) {
+      already += 1;
+      continue;
+    }
+    let name = uniqueExperimentName(run.suggestedName, taken);
+    taken.add(name.toLowerCase()), todo.push({ run, name });
+  }
+  let imported = [], skipped = [...scan.skipped], next = 0, writer = async () => {
+    for (; next < todo.length; ) {
+      let { run, name } = todo[next++], history = run.history.filter((p2) => Number.isInteger(p2.step) && p2.step >= 0);
+      history.length < run.history.length && warnings.push(`${name}: ${run.history.length - history.length} history points with a negative or fractional step were left out`);
+      try {
+        await trackExperiment(project, inc, {
+          name,
+          params: run.params,
+          metrics: run.metrics,
+          history,
+          tags: run.tags.filter((t2) => t2.trim()),
+          notes: run.notes,
+          status: run.status,
+          started: run.started,
+          ended: run.ended,
+          git: run.git ? { commit: run.git.commit, branch: run.git.branch ?? null, dirty: !1 } : null,
+          source: { ...run.source, key: run.key }
+        }, { ...ctx, skipActivation: !0 }), imported.push({ experiment: name, run: run.key });
+      } catch (e) {
+        skipped.push({ what: run.key, reason: e.message });
+      }
+    }
+  };
+  return await Promise.all(Array.from({ length: Math.min(WRITERS, todo.length) }, writer)), imported.length && await markIncrementActive(project, inc, (/* @__PURE__ */ new Date()).toISOString()), imported.sort((a, b3) => a.experiment < b3.experiment ? -1 : 1), { increment: inc.id, source: label, format: scan.format, imported, already_imported: already, skipped, warnings };
+}
+
+// mcp-server/src/tools/import-runs.ts
+var LIST_LIMIT = 25, importRunsTool = {
+  name: "import_runs",
+  title: "Import MLflow / DVC / W&B runs",
+  description: `Bring runs recorded by another tracker into an increment as experiments, keeping the team's existing code. source is a folder inside the project, relative to its root: an MLflow file store ("mlruns"), a DVC project (params.yaml, metrics files, dvclive/ histories, and committed experiments under git refs/exps), or a W&B offline run folder ("wandb"). format is detected when omitted. Each run keeps its params, latest metrics, full histories, tags, status, times and git commit. Deleted MLflow runs are skipped unless include_deleted. Re-importing skips runs already imported. Only reads the source; writes only into the increment.`,
+  input: {
+    increment: IncrementRef,
+    source: external_exports.string().min(1).describe('Folder relative to the project root, e.g. "mlruns".'),
+    format: external_exports.enum(["mlflow", "dvc", "wandb"]).nullish(),
+    include_deleted: external_exports.boolean().nullish()
+  },
+  output: {
+    increment: external_exports.string(),
+    source: external_exports.string(),
+    format: external_exports.enum(["mlflow", "dvc", "wandb"]),
+    imported_count: external_exports.number(),
+    already_imported: external_exports.number(),
+    skipped_count: external_exports.number(),
+    imported: external_exports.array(external_exports.object({ experiment: external_exports.string(), run: external_exports.string() })),
+    skipped: external_exports.array(external_exports.object({ what: external_exports.string(), reason: external_exports.string() })),
+    warnings: external_exports.array(external_exports.string()),
+    warnings_count: external_exports.number()
+  },
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
+  async run(args2, { project, git: git2 }) {
+    let inc = await resolveIncrement(project, args2.increment), r2 = await importRuns(project, inc, args2, { git: git2 }), data = {
+      increment: r2.increment,
+      source: r2.source,
+      format: r2.format,
+      imported_count: r2.imported.length,
+      already_imported: r2.already_imported,
+      skipped_count: r2.skipped.length,
+      imported: r2.imported.slice(0, LIST_LIMIT),
+      skipped: r2.skipped.slice(0, LIST_LIMIT),
+      warnings: r2.warnings.slice(0, LIST_LIMIT),
+      warnings_count: r2.warnings.length
+    }, lines = [
+      `Imported ${r2.imported.length} ${r2.format} runs from ${r2.source} into ${r2.increment}; ${r2.already_imported} already imported; ${r2.skipped.length} skipped; ${r2.warnings.length} warnings.`,
+      ...data.skipped.map((s) => `skipped ${s.what}: ${s.reason}`),
+      ...data.warnings.map((w2) => `warning: ${w2}`),
+      r2.imported.length > LIST_LIMIT || r2.skipped.length > LIST_LIMIT ? `(lists cut at ${LIST_LIMIT}; call list_experiments for all experiments)` : ""
+    ].filter(Boolean);
+    return { data, text: lines.join(`
+`) };
+  }
+};
+
 // mcp-server/src/tools/list-experiments.ts
 var listExperimentsTool = {
   name: "list_experiments",
@@ -35358,8 +36499,8 @@ var listIncrementsTool = {
     let incs = await listIncrements(project), increments = await Promise.all(incs.map(async (inc) => {
       let experiments = (await listExperimentNames(inc)).length;
       try {
-        let { raw, ml } = await readIncrementMetadata(project, inc), str2 = (v2) => typeof v2 == "string" ? v2 : null;
-        return { increment: inc.id, title: str2(raw.title), status: str2(raw.status), problem_type: ml.problem_type, primary_metric: ml.primary_metric, experiments };
+        let { raw, ml } = await readIncrementMetadata(project, inc), str3 = (v2) => typeof v2 == "string" ? v2 : null;
+        return { increment: inc.id, title: str3(raw.title), status: str3(raw.status), problem_type: ml.problem_type, primary_metric: ml.primary_metric, experiments };
       } catch (e) {
         return { increment: inc.id, title: null, status: null, problem_type: null, primary_metric: null, experiments, error: e.message };
       }
@@ -35373,7 +36514,7 @@ var listIncrementsTool = {
 };
 
 // mcp-server/src/core/docs-sync.ts
-import * as path7 from "node:path";
+import * as path12 from "node:path";
 
 // mcp-server/src/render/living-docs.ts
 var begin = (key) => `<!-- specweave-ml:begin ${key} -->`, end = (key) => `<!-- specweave-ml:end ${key} -->`;
@@ -35528,20 +36669,20 @@ function flatten(obj, prefix = "") {
 async function locateAdr(adrDir, incId) {
   let files = (await listFiles(adrDir)).filter((f3) => f3.endsWith(".md"));
   for (let f3 of files) {
-    let text = await readText(path7.join(adrDir, f3));
-    if (text && hasSection(text, `adr ${incId}`)) return { file: path7.join(adrDir, f3), existing: text, number: ADR_NUMBER.exec(f3)?.[1] ?? "0000" };
+    let text = await readText(path12.join(adrDir, f3));
+    if (text && hasSection(text, `adr ${incId}`)) return { file: path12.join(adrDir, f3), existing: text, number: ADR_NUMBER.exec(f3)?.[1] ?? "0000" };
   }
   let max = files.reduce((m2, f3) => Math.max(m2, Number(ADR_NUMBER.exec(f3)?.[1] ?? 0)), 0), number4 = String(max + 1).padStart(4, "0"), slug = `ml-model-choice-${slugify2(incId.replace(/^\d+[A-Z]?-/, ""), 60)}`;
-  return { file: path7.join(adrDir, `${number4}-${slug}.md`), number: number4 };
+  return { file: path12.join(adrDir, `${number4}-${slug}.md`), number: number4 };
 }
 async function syncDocs(project, inc, opts = {}) {
-  let dryRun = opts.dry_run === !0, archDir = path7.join(project.docsDir, "architecture"), adrDir = path7.join(archDir, "adr");
-  return withLock(path7.join(project.docsDir, ".sync.lock"), async () => {
+  let dryRun = opts.dry_run === !0, archDir = path12.join(project.docsDir, "architecture"), adrDir = path12.join(archDir, "adr");
+  return withLock(path12.join(project.docsDir, ".sync.lock"), async () => {
     let [meta3, loaded, spec] = await Promise.all([
       readIncrementMetadata(project, inc),
       readAllExperiments(project, inc),
-      readText(path7.join(inc.dir, "spec.md"))
-    ]), comparison = rankExperiments(inc, meta3.ml, loaded), best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment), adr = await locateAdr(adrDir, inc.id), runbookFile = path7.join(project.docsDir, "operations", `runbook-${slugify2(inc.id.replace(/^\d+[A-Z]?-/, ""), 60)}-retraining.md`), modelsFile = path7.join(archDir, "ml-models.md"), title = typeof meta3.raw.title == "string" ? meta3.raw.title : inc.id, rel = (abs) => path7.relative(project.docsDir, abs).split(path7.sep).join("/"), facts = {
+      readText(path12.join(inc.dir, "spec.md"))
+    ]), comparison = rankExperiments(inc, meta3.ml, loaded), best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment), adr = await locateAdr(adrDir, inc.id), runbookFile = path12.join(project.docsDir, "operations", `runbook-${slugify2(inc.id.replace(/^\d+[A-Z]?-/, ""), 60)}-retraining.md`), modelsFile = path12.join(archDir, "ml-models.md"), title = typeof meta3.raw.title == "string" ? meta3.raw.title : inc.id, rel = (abs) => path12.relative(project.docsDir, abs).split(path12.sep).join("/"), facts = {
       increment: inc.id,
       title,
       problemType: meta3.ml.problem_type,
@@ -35554,7 +36695,7 @@ async function syncDocs(project, inc, opts = {}) {
       adrTitle: `Model choice for ${title}`,
       runbookPath: rel(runbookFile),
       modelsDocPath: rel(modelsFile),
-      comparisonPath: path7.relative(project.docsDir, path7.join(inc.dir, "experiments", "comparison.md")).split(path7.sep).join("/")
+      comparisonPath: path12.relative(project.docsDir, path12.join(inc.dir, "experiments", "comparison.md")).split(path12.sep).join("/")
     }, date5 = (opts.now ?? /* @__PURE__ */ new Date()).toISOString().slice(0, 10), plans = [], modelsBefore = await readText(modelsFile);
     plans.push({
       file: modelsFile,
@@ -35632,7 +36773,7 @@ var Artifact = external_exports.object({ path: external_exports.string(), bytes:
     artifacts: external_exports.array(Artifact)
   },
   annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !1, openWorldHint: !1 },
-  async run(args2, { project, git }) {
+  async run(args2, { project, git: git2 }) {
     let inc = await resolveIncrement(project, args2.increment), result = await trackExperiment(
       project,
       inc,
@@ -35641,7 +36782,7 @@ var Artifact = external_exports.object({ path: external_exports.string(), bytes:
         metrics: decodeMetricMap(args2.metrics),
         history: args2.history?.map((p2) => ({ ...p2, value: decodeNumber(p2.value) }))
       },
-      { git }
+      { git: git2 }
     ), metricText = Object.entries(toWire(result.metrics)).map(([k2, v2]) => `${k2}=${v2}`).join(", ") || "none";
     return {
       data: toWire(result),
@@ -35651,7 +36792,7 @@ var Artifact = external_exports.object({ path: external_exports.string(), bytes:
 };
 
 // mcp-server/src/core/tasks.ts
-import * as path8 from "node:path";
+import * as path13 from "node:path";
 var HEADER = /^#{2,4}\s+(T-\d{3,}E?):\s*(.*)$/, STATUS = /\*\*Status\*\*:\s*\[([ xX~-])\]\s*([A-Za-z_ -]*)/, CHECKLIST = /^\s*[-*]\s+\[([ xX~-])\]\s+\*{0,2}(T-\d{3,}E?)\*{0,2}:?\s*(.*)$/;
 function statusWord(mark, word) {
   let w2 = word.trim().split(/\s+/)[0]?.toLowerCase();
@@ -35679,8 +36820,8 @@ var MARK = { pending: " ", in_progress: "~", completed: "x", canceled: "-" };
 async function setTaskStatus(inc, taskId, status) {
   let id = taskId.trim().toUpperCase();
   if (!/^T-\d{3,}E?$/.test(id)) throw invalid(`Invalid task id ${JSON.stringify(taskId)}.`, 'Task ids look like "T-003".');
-  let file2 = path8.join(inc.dir, "tasks.md");
-  return withLock(path8.join(inc.dir, ".lock"), async () => {
+  let file2 = path13.join(inc.dir, "tasks.md");
+  return withLock(path13.join(inc.dir, ".lock"), async () => {
     let text = await readText(file2);
     if (text === void 0) throw notFound(`${inc.id} has no tasks.md.`, "Create the increment with create_increment, or write tasks.md.");
     let lines = text.split(`
@@ -35721,7 +36862,7 @@ var updateTaskTool = {
 };
 
 // mcp-server/src/core/validation.ts
-import * as path9 from "node:path";
+import * as path14 from "node:path";
 var SPECWEAVE_STATUSES = ["planning", "planned", "active", "backlog", "paused", "ready_for_review", "completed", "abandoned"], STANDARD_FILES = /* @__PURE__ */ new Set(["params.json", "metrics.json", "metadata.yaml", "history.jsonl"]), EXPLAIN_FILE = /shap|lime|explain|importance|interpret/i, EXPLAIN_ASKED = /explainab|interpretab|\bshap\b|\blime\b|feature importance/i, check2 = (id, status, message) => ({ id, status, message });
 function stripComments(markdown) {
   return markdown.replace(/<!--[\s\S]*?-->/g, "");
@@ -35791,7 +36932,7 @@ async function checkCrossValidation(best, maxStd) {
 }
 async function checkArtifacts(inc, spec, best) {
   if (!best) return [check2("model-saved", "fail", "No best experiment, so no saved model.")];
-  let files = (await listEntries(best.dir)).filter((f3) => !STANDARD_FILES.has(f3) && !f3.endsWith("/")), models = (await listEntries(path9.join(inc.dir, "models"))).filter((f3) => !f3.endsWith("/")), recorded = best.meta.artifacts.map((a) => a.path), all = [.../* @__PURE__ */ new Set([...recorded, ...files])], checks = [
+  let files = (await listEntries(best.dir)).filter((f3) => !STANDARD_FILES.has(f3) && !f3.endsWith("/")), models = (await listEntries(path14.join(inc.dir, "models"))).filter((f3) => !f3.endsWith("/")), recorded = best.meta.artifacts.map((a) => a.path), all = [.../* @__PURE__ */ new Set([...recorded, ...files])], checks = [
     all.length > 0 || models.length > 0 ? check2("model-saved", "pass", `${best.name} artifacts: ${[...all, ...models.map((m2) => `models/${m2}`)].slice(0, 8).join(", ")}.`) : check2("model-saved", "fail", `${best.name} has no saved model: save it into the experiment folder (or models/) and list it in artifacts.`)
   ], asked = spec !== void 0 && EXPLAIN_ASKED.test(stripComments(spec)), explain = [...all, ...models].filter((f3) => EXPLAIN_FILE.test(f3));
   return asked ? explain.length ? checks.push(check2("explainability", "pass", `Explanation artifacts: ${explain.join(", ")}.`)) : checks.push(check2("explainability", "fail", `spec.md asks for explainability but ${best.name} has no explanation artifact (a file named like shap_*, *importance*, *explain*).`)) : checks.push(check2("explainability", "pass", "spec.md does not ask for explainability.")), checks;
@@ -35800,15 +36941,15 @@ function checkTasks(tasksMd) {
   if (tasksMd === void 0) return check2("tasks-done", "fail", "tasks.md is missing.");
   let tasks = parseTasks(tasksMd);
   if (tasks.length === 0) return check2("tasks-done", "warn", "tasks.md lists no tasks (### T-001: \u2026).");
-  let open3 = tasks.filter((t2) => !t2.done && t2.status !== "canceled");
-  return open3.length === 0 ? check2("tasks-done", "pass", `All ${tasks.length} tasks completed.`) : check2("tasks-done", "fail", `${open3.length} of ${tasks.length} tasks not completed: ${open3.slice(0, 10).map((t2) => `${t2.id} ${t2.title}`).join("; ")}${open3.length > 10 ? "; \u2026" : ""}.`);
+  let open4 = tasks.filter((t2) => !t2.done && t2.status !== "canceled");
+  return open4.length === 0 ? check2("tasks-done", "pass", `All ${tasks.length} tasks completed.`) : check2("tasks-done", "fail", `${open4.length} of ${tasks.length} tasks not completed: ${open4.slice(0, 10).map((t2) => `${t2.id} ${t2.title}`).join("; ")}${open4.length > 10 ? "; \u2026" : ""}.`);
 }
 async function validateIncrement(project, inc) {
   let [meta3, present, spec, tasksMd, loaded] = await Promise.all([
     readIncrementMetadata(project, inc).catch((e) => e instanceof MlError ? e : Promise.reject(e)),
     listEntries(inc.dir).then((l3) => new Set(l3)),
-    readText(path9.join(inc.dir, "spec.md")),
-    readText(path9.join(inc.dir, "tasks.md")),
+    readText(path14.join(inc.dir, "spec.md")),
+    readText(path14.join(inc.dir, "tasks.md")),
     readAllExperiments(project, inc)
   ]), { experiments, broken } = loaded, okMeta = meta3 instanceof MlError ? void 0 : meta3, comparison;
   try {
@@ -35869,7 +37010,8 @@ var TOOLS = [
   compareExperimentsTool,
   validateIncrementTool,
   syncDocsTool,
-  updateTaskTool
+  updateTaskTool,
+  importRunsTool
 ];
 
 // mcp-server/src/mcp/server.ts
@@ -35887,8 +37029,8 @@ async function runTool(tool, args2, ctx) {
   }
 }
 function createContext(root2) {
-  let project = new Project(root2), git = new GitInfoCache(project.root);
-  return { project, git: () => git.get() };
+  let project = new Project(root2), git2 = new GitInfoCache(project.root);
+  return { project, git: () => git2.get() };
 }
 function createMcpServer(root2, tools = TOOLS) {
   let ctx = createContext(root2), server2 = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions: INSTRUCTIONS });

@@ -15,6 +15,8 @@ from typing import Optional, Tuple
 from .errors import LockTimeoutError
 
 LOCK_STALE_SECONDS = 30.0
+# A writer fills its lock microseconds after creating it; one still empty after this long belongs to a dead writer.
+EMPTY_LOCK_STALE_SECONDS = 2.0
 LOCK_WAIT_SECONDS = 10.0
 HOST = socket.gethostname()
 
@@ -144,7 +146,10 @@ def _read_owner(path: str) -> Optional[Tuple[dict, float]]:
 
 
 def _is_stale(owner: dict, mtime: float) -> bool:
-    if time.time() - mtime > LOCK_STALE_SECONDS:
+    age = time.time() - mtime
+    if age > LOCK_STALE_SECONDS:
+        return True
+    if not owner.get("token") and age > EMPTY_LOCK_STALE_SECONDS:
         return True
     pid = owner.get("pid")
     return owner.get("host") == HOST and isinstance(pid, int) and not isinstance(pid, bool) and not _pid_alive(pid)

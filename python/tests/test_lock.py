@@ -57,6 +57,19 @@ class LockTest(ProjectTestCase):
                 exp.log_metric("a", 1)
             self.assertFalse(path.exists())
 
+    def test_empty_lock_is_broken_after_two_seconds_not_before(self):
+        # A writer killed between creating the lock and writing its owner line leaves it empty.
+        path = self.lock_path()
+        path.write_text("")
+        old = time.time() - 3
+        os.utime(path, (old, old))
+        with _fs.FileLock(str(path), timeout=0.5):
+            pass
+        self.assertFalse(path.exists())
+        path.write_text("")  # fresh: possibly a live writer filling it, so it is waited for
+        with self.assertRaises(LockTimeoutError):
+            _fs.FileLock(str(path), timeout=0.2).acquire()
+
     def test_live_lock_is_waited_for_then_named(self):
         path = self.lock_path()
         path.write_text(json.dumps({"host": "other-host", "pid": 4242, "time": "2026-11-26T10:00:00.000Z",

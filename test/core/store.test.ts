@@ -108,3 +108,16 @@ describe('locks', () => {
     expect(fs.readFileSync(lock, 'utf8')).toContain('4242');
   });
 });
+
+describe('a lock left empty by a writer killed between creating and filling it', () => {
+  it('is broken once it is two seconds old, not after thirty', async () => {
+    const dir = scratchDir();
+    const lock = path.join(dir, '.lock');
+    fs.writeFileSync(lock, '');
+    const old = new Date(Date.now() - 3_000);
+    fs.utimesSync(lock, old, old);
+    expect(await withLock(lock, async () => 'ok', { waitMs: 500 })).toBe('ok');
+    fs.writeFileSync(lock, ''); // a fresh empty lock may still be a live writer filling it: wait
+    await expect(withLock(lock, async () => 'no', { waitMs: 200 })).rejects.toMatchObject({ code: 'LOCKED' });
+  });
+});

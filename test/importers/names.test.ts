@@ -25,10 +25,10 @@ describe('toExperimentName', () => {
 
 describe('uniqueExperimentName', () => {
   it('appends -2, -3 … comparing case-insensitively, within 100 characters', () => {
-    expect(uniqueExperimentName('run', [])).toBe('run');
-    expect(uniqueExperimentName('Run', ['run'])).toBe('Run-2');
-    expect(uniqueExperimentName('run', ['run', 'run-2'])).toBe('run-3');
-    const long = uniqueExperimentName('y'.repeat(120), ['y'.repeat(100)]);
+    expect(uniqueExperimentName('run', new Set())).toBe('run');
+    expect(uniqueExperimentName('RUN', new Set(['run']))).toBe('RUN-2');
+    expect(uniqueExperimentName('run', new Set(['run', 'run-2']))).toBe('run-3');
+    const long = uniqueExperimentName('y'.repeat(120), new Set(['y'.repeat(100)]));
     expect(long).toBe(`${'y'.repeat(98)}-2`);
     expect(long).toMatch(VALID);
   });

@@ -10,7 +10,7 @@ import { experimentsDir, updateIncrementMetadata, type Increment } from './incre
 import { decodeNumber, parseLenientJson, stringifyCanonical, stringifyLine } from './json.js';
 import { assertExperimentName, isExperimentName } from './names.js';
 import type { Project } from './project.js';
-import { appendLines, fileDigest, isFile, listDirectories, readText, readTexts, withLock, writeAtomic } from './store/disk.js';
+import { appendLines, fileDigest, isFile, listDirectories, listFiles, readText, readTexts, withLock, writeAtomic } from './store/disk.js';
 import { parseYamlMapping, stringifyMetadataYaml } from './yaml.js';
 
 export const EXPERIMENT_STATUSES = ['running', 'completed', 'failed', 'killed'] as const;
@@ -80,11 +80,15 @@ export interface ExperimentUpdate {
   ended?: string | null;
   /** Importers: the run's own git commit instead of the project's. */
   git?: GitInfo | null;
+  /** Importers: several notes at once (note appends one). */
+  notes?: string[] | null;
 }
 
 export interface TrackContext {
   git: () => Promise<GitInfo | null>;
   now?: () => Date;
+  /** Bulk writers (the importer) move the increment to active once themselves instead of per experiment. */
+  skipActivation?: boolean;
 }
 
 export interface TrackResult {
@@ -297,36 +301,34 @@ export async function trackExperiment(project: Project, inc: Increment, update: 
   const digests = await Promise.all(artifactPaths.map(async (abs) => ({ path: path.relative(dir, abs).split(path.sep).join('/'), ...(await fileDigest(abs)) })));
 
   const result = await withLock(path.join(dir, '.lock'), async () => {
-    let existing: Experiment | undefined;
-    try {
-      existing = await readExperiment(project, inc, update.name);
-    } catch (e) {
-      if (!(e instanceof MlError && e.code === 'NOT_FOUND')) throw e;
-    }
+    // One directory listing tells a new experiment (nothing to read) from an existing one.
+    const present = new Set(await listFiles(dir));
+    const existing = SUMMARY_FILES.some((f) => present.has(f)) ? await readExperiment(project, inc, update.name) : undefined;
     const created = existing === undefined;
     const params = { ...(existing?.params ?? {}), ...(update.params ?? {}) };
     const metrics = { ...(existing?.metrics ?? {}) };
 
     const newPoints: HistoryPoint[] = (update.history ?? []).map((p) => ({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp ?? stamp }));
     if (newPoints.length) {
-      const { points: old } = await readHistory(dir);
+      const { points: old } = present.has('history.jsonl') ? await readHistory(dir) : { points: [] };
       const latest = latestByStep([...old, ...newPoints]);
       for (const metric of new Set(newPoints.map((p) => p.metric))) metrics[metric] = latest.get(metric)!.value;
     }
     Object.assign(metrics, update.metrics ?? {});
 
     const meta: ExperimentMeta = existing?.meta ?? {
-      name: update.name, status: 'completed', baseline: false, tags: [], notes: [], created: stamp, started: update.started ?? stamp,
+      name: update.name, status: 'completed', baseline: false, tags: [], notes: [], created: stamp, started: update.started !== undefined ? update.started : stamp,
       ended: null, duration_seconds: null, updated: stamp, git: null, environment: {}, artifacts: [], source: {}, extra: {},
     };
     // A new experiment without a status was tracked after the fact: it is complete.
     meta.status = update.status ?? meta.status;
     if (update.baseline != null) meta.baseline = update.baseline;
     for (const t of update.tags ?? []) if (!meta.tags.includes(t.trim())) meta.tags.push(t.trim());
-    if (update.note?.trim()) meta.notes.push({ time: stamp, text: update.note.trim() });
+    for (const note of [update.note, ...(update.notes ?? [])]) if (note?.trim()) meta.notes.push({ time: stamp, text: note.trim() });
     if (update.started) meta.started = update.started;
     if (meta.status === 'running') meta.ended = null;
-    else if (update.ended) meta.ended = update.ended;
+    // An importer passes the run's own end, null when the source does not know it.
+    else if (update.ended !== undefined) meta.ended = update.ended;
     else if (!meta.ended) meta.ended = stamp;
     meta.duration_seconds = meta.started && meta.ended ? Math.max(0, (Date.parse(meta.ended) - Date.parse(meta.started)) / 1000) : null;
     meta.updated = stamp;
@@ -358,7 +360,7 @@ export async function trackExperiment(project: Project, inc: Increment, update: 
       artifacts: meta.artifacts,
     };
   });
-  if (result.created) await markIncrementActive(project, inc, stamp);
+  if (result.created && !ctx.skipActivation) await markIncrementActive(project, inc, stamp);
   return result;
 }
 
@@ -368,7 +370,7 @@ function metaToYaml(meta: ExperimentMeta): Record<string, unknown> {
 }
 
 /** The first experiment turns a planned increment into an active one (SpecWeave's planning → active). */
-async function markIncrementActive(project: Project, inc: Increment, stamp: string): Promise<void> {
+export async function markIncrementActive(project: Project, inc: Increment, stamp: string): Promise<void> {
   await updateIncrementMetadata(project, inc, (raw) => {
     const status = raw.status === 'planned' ? 'planning' : raw.status;
     if (status !== 'planning') return undefined;

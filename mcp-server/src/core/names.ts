@@ -28,24 +28,39 @@ export function isExperimentName(name: string): boolean {
   return EXPERIMENT_NAME.test(name) && !name.includes('..');
 }
 
-/** Turns any text into a valid experiment name (for imported runs). */
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
+
+/**
+ * Any text as a valid experiment name: accents dropped, every run of other characters becomes "-", ".." collapses,
+ * leading punctuation and trailing "-"/"." go, at most 100 characters; "run" when nothing is left.
+ * "My run #3 (best)" → "My-run-3-best"; "ŝtep/α=0.1" → "step-0.1".
+ */
 export function toExperimentName(raw: string): string {
-  const cleaned = raw
+  let name = String(raw)
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^A-Za-z0-9._-]+/g, '-')
     .replace(/\.{2,}/g, '.')
     .replace(/^[^A-Za-z0-9]+/, '')
     .slice(0, 100)
     .replace(/[-.]+$/, '');
-  return cleaned || 'run';
+  if (WINDOWS_RESERVED.test(name)) name = `${name.slice(0, 99)}_`;
+  return EXPERIMENT_NAME.test(name) && !name.includes('..') ? name : 'run';
 }
 
-/** A name made unique against `taken` by appending -2, -3, … */
-export function uniqueName(base: string, taken: Set<string>): string {
-  if (!taken.has(base)) return base;
+/**
+ * A valid name for `raw` that is not taken, comparing case-insensitively (folders on macOS and Windows): the
+ * sanitised name, else "-2", "-3", … appended (the base shortened to keep 100 characters). `takenLower` holds the
+ * taken names in lower case; nothing is added to it — the caller records the name it uses.
+ */
+export function uniqueExperimentName(raw: string, takenLower: ReadonlySet<string>): string {
+  const lower = takenLower;
+  const base = toExperimentName(raw);
+  if (!lower.has(base.toLowerCase())) return base;
   for (let i = 2; ; i += 1) {
     const suffix = `-${i}`;
-    const candidate = `${base.slice(0, 100 - suffix.length)}${suffix}`;
-    if (!taken.has(candidate)) return candidate;
+    const candidate = `${base.slice(0, 100 - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
+    if (!lower.has(candidate.toLowerCase())) return candidate;
   }
 }
 

@@ -3,6 +3,7 @@ import { compareExperimentsTool } from './compare-experiments.js';
 import { createIncrementTool } from './create-increment.js';
 import type { ToolDefinition } from './define.js';
 import { getExperimentTool } from './get-experiment.js';
+import { importRunsTool } from './import-runs.js';
 import { listExperimentsTool } from './list-experiments.js';
 import { listIncrementsTool } from './list-increments.js';
 import { syncDocsTool } from './sync-docs.js';
@@ -21,4 +22,5 @@ export const TOOLS = [
   validateIncrementTool,
   syncDocsTool,
   updateTaskTool,
+  importRunsTool,
 ] as unknown as ToolDefinition[];

@@ -14,7 +14,7 @@ import { scanWandb, WANDB_RUN_FOLDER } from './wandb.js';
 export type * from './types.js';
 export { scanDvc } from './dvc.js';
 export { scanMlflow } from './mlflow.js';
-export { toExperimentName, uniqueExperimentName } from './names.js';
+export { toExperimentName, uniqueExperimentName } from '../names.js';
 export { scanWandb } from './wandb.js';
 
 const LOOKED_FOR = [

@@ -55,12 +55,21 @@ export async function isFile(file: string): Promise<boolean> {
   return st?.isFile() ?? false;
 }
 
+/** Opens a file for writing, creating its folder only when it is missing (the common case needs no mkdir call). */
+async function openCreating(file: string, flags: string): Promise<fs.FileHandle> {
+  try {
+    return await fs.open(file, flags);
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    return fs.open(file, flags);
+  }
+}
+
 /** Writes the whole file or nothing: readers see the old content or the new, never a mix. */
 export async function writeAtomic(file: string, text: string | Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await fs.open(tmp, 'wx');
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await openCreating(tmp, 'wx');
   try {
     await handle.writeFile(text);
     await handle.datasync();
@@ -81,7 +90,7 @@ export async function writeAtomic(file: string, text: string | Uint8Array): Prom
  */
 export async function appendLines(file: string, lines: string[]): Promise<void> {
   if (lines.length === 0) return;
-  const handle = await fs.open(file, 'a+');
+  const handle = await openCreating(file, 'a+');
   try {
     const { size } = await handle.stat();
     let prefix = '';
@@ -154,6 +163,8 @@ export async function lstatOrUndefined(p: string) {
 // Locks
 
 export const LOCK_STALE_MS = 30_000;
+/** A writer fills its lock microseconds after creating it; one still empty after this long belongs to a dead writer. */
+export const EMPTY_LOCK_STALE_MS = 2_000;
 const LOCK_WAIT_MS = 10_000;
 const HOST = os.hostname();
 
@@ -190,7 +201,9 @@ async function readOwner(file: string): Promise<{ owner: Partial<LockOwner>; mti
 }
 
 function isStale(info: { owner: Partial<LockOwner>; mtimeMs: number }): boolean {
-  if (Date.now() - info.mtimeMs > LOCK_STALE_MS) return true;
+  const age = Date.now() - info.mtimeMs;
+  if (age > LOCK_STALE_MS) return true;
+  if (!info.owner.token && age > EMPTY_LOCK_STALE_MS) return true;
   const { host, pid } = info.owner;
   return host === HOST && typeof pid === 'number' && !processIsAlive(pid);
 }
@@ -214,7 +227,7 @@ async function breakStaleLock(file: string, judged: Partial<LockOwner>): Promise
 
 async function tryAcquire(file: string, owner: LockOwner): Promise<boolean> {
   try {
-    const handle = await fs.open(file, 'wx');
+    const handle = await openCreating(file, 'wx');
     try {
       await handle.writeFile(`${JSON.stringify(owner)}\n`);
     } finally {
@@ -250,7 +263,6 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>, opts: 
 }
 
 async function withFileLock<T>(lockFile: string, fn: () => Promise<T>, { waitMs = LOCK_WAIT_MS } = {}): Promise<T> {
-  await fs.mkdir(path.dirname(lockFile), { recursive: true });
   const owner: LockOwner = {
     host: HOST,
     pid: process.pid,
@@ -279,7 +291,7 @@ async function withFileLock<T>(lockFile: string, fn: () => Promise<T>, { waitMs 
     return await fn();
   } finally {
     // Only remove the lock if it is still ours (it may have been broken as stale after a very long hold).
-    const now = await readOwner(lockFile);
-    if (now?.owner.token === owner.token) await fs.rm(lockFile, { force: true });
+    const now = await readText(lockFile);
+    if (now?.includes(owner.token)) await fs.rm(lockFile, { force: true });
   }
 }

@@ -1,0 +1,69 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { load } from 'js-yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inMemoryClient, type TestClient } from '../helpers/client.js';
+import { scratchDir } from '../helpers/project.js';
+import { copyFixture, SHARED_FIXTURES } from '../importers/helpers.js';
+
+let c: TestClient;
+let root: string;
+let incDir: string;
+beforeEach(async () => {
+  root = scratchDir();
+  c = await inMemoryClient(root);
+  incDir = path.join(root, (await c.ok('create_increment', { title: 'Imported' })).path);
+});
+afterEach(async () => c.close());
+
+describe('import_runs', () => {
+  it('imports a real MLflow store once: runs become experiments, deleted runs are skipped with reasons', async () => {
+    await copyFixture(path.join(SHARED_FIXTURES, 'mlflow-trash-nested/mlruns'), path.join(root, 'mlruns'));
+    const r = await c.ok('import_runs', { increment: '1', source: 'mlruns', format: null });
+    expect(r).toMatchObject({ format: 'mlflow', source: 'mlruns', imported_count: 2, already_imported: 0, skipped_count: 17 });
+    expect(r.skipped.some((s: any) => /deleted/.test(s.reason))).toBe(true);
+    const names = r.imported.map((i: any) => i.experiment);
+    const child = r.imported.find((i: any) => /CHILD/i.test(i.experiment));
+    expect(child).toBeTruthy();
+    const meta = load(fs.readFileSync(path.join(incDir, 'experiments', child.experiment, 'metadata.yaml'), 'utf8')) as any;
+    expect(meta.source).toMatchObject({ tool: 'mlflow', key: child.run, parent_run_id: expect.stringMatching(/^a3112407/) });
+    const metrics = JSON.parse(fs.readFileSync(path.join(incDir, 'experiments', names.find((n: string) => /PARENT/i.test(n)), 'metrics.json'), 'utf8'));
+    expect(Object.keys(metrics).length).toBeGreaterThan(0);
+
+    const again = await c.ok('import_runs', { increment: '1', source: 'mlruns' });
+    expect(again).toMatchObject({ imported_count: 0, already_imported: 2 });
+    expect(fs.readdirSync(path.join(incDir, 'experiments'))).toHaveLength(2);
+    expect(JSON.parse(fs.readFileSync(path.join(incDir, 'metadata.json'), 'utf8')).status).toBe('active');
+  });
+
+  it('takes the latest value by step from a long MLflow history, and the run\'s own git commit', async () => {
+    await copyFixture(path.join(SHARED_FIXTURES, 'mlflow-long-histories/mlruns'), path.join(root, 'tracking', 'mlruns'));
+    const r = await c.ok('import_runs', { increment: '1', source: 'tracking/mlruns', format: 'mlflow' });
+    expect(r.imported_count).toBe(3);
+    const run = r.imported.find((i: any) => i.run.includes('319885fb'));
+    const dir = path.join(incDir, 'experiments', run.experiment);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'))).toMatchObject({ valid_loss: 2.497098207473755, epoch: 300 });
+    expect((load(fs.readFileSync(path.join(dir, 'metadata.yaml'), 'utf8')) as any).git.commit).toMatch(/^e9c9ded4/);
+    expect(fs.readFileSync(path.join(dir, 'history.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(33742);
+  });
+
+  it('imports a DVC project with its committed experiment snapshots, flattening nested params', async () => {
+    await copyFixture(path.join(SHARED_FIXTURES, 'dvc-experiments'), path.join(root, 'dvc'));
+    const r = await c.ok('import_runs', { increment: '1', source: 'dvc' });
+    expect(r.format).toBe('dvc');
+    expect(r.imported.map((i: any) => i.experiment).sort()).toEqual(['cnn-128', 'cnn-32', 'cnn-64', 'cnn-96', 'exp-ab780', 'workspace']);
+    const params = JSON.parse(fs.readFileSync(path.join(incDir, 'experiments/cnn-64/params.json'), 'utf8'));
+    expect(Object.keys(params).some((k) => k.includes('.'))).toBe(true);
+  });
+
+  it('refuses sources outside the project and says what a source is', async () => {
+    const outside = scratchDir();
+    expect(await c.fails('import_runs', { increment: '1', source: outside })).toMatch(/Refused source/);
+    expect(await c.fails('import_runs', { increment: '1', source: '../' })).toMatch(/Refused source/);
+    fs.symlinkSync(outside, path.join(root, 'link'));
+    expect(await c.fails('import_runs', { increment: '1', source: 'link' })).toMatch(/symlink/);
+    expect(await c.fails('import_runs', { increment: '1', source: 'nope' })).toMatch(/not a folder in the project[^]*"mlruns"/);
+    fs.mkdirSync(path.join(root, 'empty'));
+    expect(await c.fails('import_runs', { increment: '1', source: 'empty' })).toMatch(/mlflow|MLflow/);
+  });
+});
