@@ -385,15 +385,15 @@ var require_codegen = __commonJS({
         return `${this.lhs} ${this.op}= ${this.rhs};` + _n2;
       }
     }, Label = class extends Node {
-      constructor(label) {
-        super(), this.label = label, this.names = {};
+      constructor(label2) {
+        super(), this.label = label2, this.names = {};
       }
       render({ _n: _n2 }) {
         return `${this.label}:` + _n2;
       }
     }, Break = class extends Node {
-      constructor(label) {
-        super(), this.label = label, this.names = {};
+      constructor(label2) {
+        super(), this.label = label2, this.names = {};
       }
       render({ _n: _n2 }) {
         return `break${this.label ? ` ${this.label}` : ""};` + _n2;
@@ -707,12 +707,12 @@ var require_codegen = __commonJS({
         return this._endBlockNode(For);
       }
       // `label` statement
-      label(label) {
-        return this._leafNode(new Label(label));
+      label(label2) {
+        return this._leafNode(new Label(label2));
       }
       // `break` statement
-      break(label) {
-        return this._leafNode(new Break(label));
+      break(label2) {
+        return this._leafNode(new Break(label2));
       }
       // `return` statement
       return(value) {
@@ -2482,8 +2482,8 @@ var require_utils = __commonJS({
         str3[i] === token && ind++;
       return ind;
     }
-    function removeDotSegments(path15) {
-      let input2 = path15, output2 = [], nextSlash = -1, len = 0;
+    function removeDotSegments(path17) {
+      let input2 = path17, output2 = [], nextSlash = -1, len = 0;
       for (; len = input2.length; ) {
         if (len === 1) {
           if (input2 === ".")
@@ -2538,10 +2538,10 @@ var require_utils = __commonJS({
       }
       return output2.join("");
     }
-    function removeDotSegmentsRelative(path15) {
-      if (path15 === "" || path15[0] === "/")
-        return removeDotSegments(path15);
-      let segments = path15.split("/"), last = segments.length - 1, output2 = [], trailingDirectory = !1;
+    function removeDotSegmentsRelative(path17) {
+      if (path17 === "" || path17[0] === "/")
+        return removeDotSegments(path17);
+      let segments = path17.split("/"), last = segments.length - 1, output2 = [], trailingDirectory = !1;
       for (let i = 0; i <= last; i++) {
         let segment = segments[i];
         segment === "." || segment === ".." ? (segment === ".." && (output2.length !== 0 && output2[output2.length - 1] !== ".." ? output2.pop() : output2.push("..")), trailingDirectory = i === last) : output2.push(segment);
@@ -2786,8 +2786,8 @@ var require_schemes = __commonJS({
     }
     function wsSerialize(wsComponent) {
       if ((wsComponent.port === (wsIsSecure(wsComponent) ? 443 : 80) || wsComponent.port === "") && (wsComponent.port = void 0), typeof wsComponent.secure == "boolean" && (wsComponent.scheme = wsComponent.secure ? "wss" : "ws", wsComponent.secure = void 0), wsComponent.resourceName) {
-        let queryIndex = wsComponent.resourceName.indexOf("?"), path15 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path15 && path15 !== "/" ? path15 : void 0, wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1), wsComponent.resourceName = void 0;
+        let queryIndex = wsComponent.resourceName.indexOf("?"), path17 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path17 && path17 !== "/" ? path17 : void 0, wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1), wsComponent.resourceName = void 0;
       }
       return wsComponent.fragment = void 0, wsComponent;
     }
@@ -2941,30 +2941,30 @@ var require_fast_uri = __commonJS({
         throw new Error(resolved.error);
       return schemelessOptions.skipEscape = !0, serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative4, options, skipNormalization) {
+    function resolveComponent(base, relative5, options, skipNormalization) {
       let target = {};
-      if (skipNormalization || (base = parse3(serialize(base, options), options), relative4 = parse3(serialize(relative4, options), options)), options = options || {}, !options.tolerant && relative4.scheme)
-        target.scheme = relative4.scheme, target.userinfo = relative4.userinfo, target.host = relative4.host, target.port = relative4.port, target.path = removeDotSegments(relative4.path || ""), target.query = relative4.query;
+      if (skipNormalization || (base = parse3(serialize(base, options), options), relative5 = parse3(serialize(relative5, options), options)), options = options || {}, !options.tolerant && relative5.scheme)
+        target.scheme = relative5.scheme, target.userinfo = relative5.userinfo, target.host = relative5.host, target.port = relative5.port, target.path = removeDotSegments(relative5.path || ""), target.query = relative5.query;
       else {
-        if (relative4.userinfo !== void 0 || relative4.host !== void 0 || relative4.port !== void 0)
-          target.userinfo = relative4.userinfo, target.host = relative4.host, target.port = relative4.port, target.path = removeDotSegments(relative4.path || ""), target.query = relative4.query;
+        if (relative5.userinfo !== void 0 || relative5.host !== void 0 || relative5.port !== void 0)
+          target.userinfo = relative5.userinfo, target.host = relative5.host, target.port = relative5.port, target.path = removeDotSegments(relative5.path || ""), target.query = relative5.query;
         else {
-          if (!relative4.path)
-            target.path = base.path, relative4.query !== void 0 ? target.query = relative4.query : target.query = base.query;
+          if (!relative5.path)
+            target.path = base.path, relative5.query !== void 0 ? target.query = relative5.query : target.query = base.query;
           else {
-            if (relative4.path[0] === "/")
-              target.path = removeDotSegments(relative4.path);
+            if (relative5.path[0] === "/")
+              target.path = removeDotSegments(relative5.path);
             else {
               let baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
-              baseHasAuthority && !base.path ? target.path = "/" + relative4.path : base.path ? target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative4.path : target.path = relative4.path, target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
+              baseHasAuthority && !base.path ? target.path = "/" + relative5.path : base.path ? target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative5.path : target.path = relative5.path, target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative4.query;
+            target.query = relative5.query;
           }
           target.userinfo = base.userinfo, target.host = base.host, target.port = base.port;
         }
         target.scheme = base.scheme;
       }
-      return target.fragment = relative4.fragment, target;
+      return target.fragment = relative5.fragment, target;
     }
     function equal(uriA, uriB, options) {
       let normalizedA = normalizeComparableURI(uriA, options), normalizedB = normalizeComparableURI(uriB, options);
@@ -3424,7 +3424,7 @@ var require_core = __commonJS({
         return typeof format == "string" && (format = new RegExp(format)), this.formats[name] = format, this;
       }
       errorsText(errors = this.errors, { separator = ", ", dataVar = "data" } = {}) {
-        return !errors || errors.length === 0 ? "No errors" : errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text, msg) => text + separator + msg);
+        return !errors || errors.length === 0 ? "No errors" : errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text2, msg) => text2 + separator + msg);
       }
       $dataMetaSchema(metaSchema, keywordsJsonPointers) {
         let rules = this.RULES.all;
@@ -4804,8 +4804,8 @@ var require_format = __commonJS({
             }
           }
           function getFormat(fmtDef) {
-            let code = fmtDef instanceof RegExp ? (0, codegen_1.regexpCode)(fmtDef) : opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(schema)}` : void 0, fmt2 = gen.scopeValue("formats", { key: schema, ref: fmtDef, code });
-            return typeof fmtDef == "object" && !(fmtDef instanceof RegExp) ? [fmtDef.type || "string", fmtDef.validate, (0, codegen_1._)`${fmt2}.validate`] : ["string", fmtDef, fmt2];
+            let code = fmtDef instanceof RegExp ? (0, codegen_1.regexpCode)(fmtDef) : opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(schema)}` : void 0, fmt3 = gen.scopeValue("formats", { key: schema, ref: fmtDef, code });
+            return typeof fmtDef == "object" && !(fmtDef instanceof RegExp) ? [fmtDef.type || "string", fmtDef.validate, (0, codegen_1._)`${fmt3}.validate`] : ["string", fmtDef, fmt3];
           }
           function validCondition() {
             if (typeof formatDef == "object" && !(formatDef instanceof RegExp) && formatDef.async) {
@@ -5380,8 +5380,8 @@ var require_limit = __commonJS({
           let fmts = gen.scopeValue("formats", {
             ref: self.formats,
             code: opts.code.formats
-          }), fmt2 = gen.const("fmt", (0, codegen_1._)`${fmts}[${fCxt.schemaCode}]`);
-          cxt.fail$data((0, codegen_1.or)((0, codegen_1._)`typeof ${fmt2} != "object"`, (0, codegen_1._)`${fmt2} instanceof RegExp`, (0, codegen_1._)`typeof ${fmt2}.compare != "function"`, compareCode(fmt2)));
+          }), fmt3 = gen.const("fmt", (0, codegen_1._)`${fmts}[${fCxt.schemaCode}]`);
+          cxt.fail$data((0, codegen_1.or)((0, codegen_1._)`typeof ${fmt3} != "object"`, (0, codegen_1._)`${fmt3} instanceof RegExp`, (0, codegen_1._)`typeof ${fmt3}.compare != "function"`, compareCode(fmt3)));
         }
         function validateFormat() {
           let format = fCxt.schema, fmtDef = self.formats[format];
@@ -5389,15 +5389,15 @@ var require_limit = __commonJS({
             return;
           if (typeof fmtDef != "object" || fmtDef instanceof RegExp || typeof fmtDef.compare != "function")
             throw new Error(`"${keyword}": format "${format}" does not define "compare" function`);
-          let fmt2 = gen.scopeValue("formats", {
+          let fmt3 = gen.scopeValue("formats", {
             key: format,
             ref: fmtDef,
             code: opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(format)}` : void 0
           });
-          cxt.fail$data(compareCode(fmt2));
+          cxt.fail$data(compareCode(fmt3));
         }
-        function compareCode(fmt2) {
-          return (0, codegen_1._)`${fmt2}.compare(${data}, ${schemaCode}) ${KWDs[keyword].fail} 0`;
+        function compareCode(fmt3) {
+          return (0, codegen_1._)`${fmt3}.compare(${data}, ${schemaCode}) ${KWDs[keyword].fail} 0`;
         }
       },
       dependencies: ["format"]
@@ -5922,10 +5922,10 @@ var require_src2 = __commonJS({
     };
     Object.defineProperty(exports, "__esModule", { value: !0 });
     var fs_1 = __require("fs"), debug_1 = __importDefault(require_src()), log = debug_1.default("@kwsites/file-exists");
-    function check3(path15, isFile2, isDirectory) {
-      log("checking %s", path15);
+    function check3(path17, isFile2, isDirectory) {
+      log("checking %s", path17);
       try {
-        let stat4 = fs_1.statSync(path15);
+        let stat4 = fs_1.statSync(path17);
         return stat4.isFile() && isFile2 ? (log("[OK] path represents a file"), !0) : stat4.isDirectory() && isDirectory ? (log("[OK] path represents a directory"), !0) : (log("[FAIL] path represents something other than a file or directory"), !1);
       } catch (e) {
         if (e.code === "ENOENT")
@@ -5933,8 +5933,8 @@ var require_src2 = __commonJS({
         throw log("[FATAL] %o", e), e;
       }
     }
-    function exists(path15, type = exports.READABLE) {
-      return check3(path15, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
+    function exists(path17, type = exports.READABLE) {
+      return check3(path17, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
     }
     exports.exists = exists;
     exports.FILE = 1;
@@ -6774,8 +6774,8 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path15) {
-  return path15 ? path15.reduce((acc, key) => acc?.[key], obj) : obj;
+function getElementAtPath(obj, path17) {
+  return path17 ? path17.reduce((acc, key) => acc?.[key], obj) : obj;
 }
 function promiseAllObject(promisesObj) {
   let keys = Object.keys(promisesObj), promises = keys.map((key) => promisesObj[key]);
@@ -7013,10 +7013,10 @@ function explicitlyAborted(x3, startIndex = 0) {
       return !0;
   return !1;
 }
-function prefixIssues(path15, issues) {
+function prefixIssues(path17, issues) {
   return issues.map((iss) => {
     var _a3;
-    return (_a3 = iss).path ?? (_a3.path = []), iss.path.unshift(path15), iss;
+    return (_a3 = iss).path ?? (_a3.path = []), iss.path.unshift(path17), iss;
   });
 }
 function unwrapMessage(message) {
@@ -7349,16 +7349,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
   return { formErrors, fieldErrors };
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
-  let fieldErrors = { _errors: [] }, processError = (error63, path15 = []) => {
+  let fieldErrors = { _errors: [] }, processError = (error63, path17 = []) => {
     for (let issue2 of error63.issues)
       if (issue2.code === "invalid_union" && issue2.errors.length)
-        issue2.errors.map((issues) => processError({ issues }, [...path15, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path17, ...issue2.path]));
       else if (issue2.code === "invalid_key")
-        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path17, ...issue2.path]);
       else if (issue2.code === "invalid_element")
-        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path17, ...issue2.path]);
       else {
-        let fullpath = [...path15, ...issue2.path];
+        let fullpath = [...path17, ...issue2.path];
         if (fullpath.length === 0)
           fieldErrors._errors.push(mapper(issue2));
         else {
@@ -7384,17 +7384,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
   return processError(error62), fieldErrors;
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
-  let result = { errors: [] }, processError = (error63, path15 = []) => {
+  let result = { errors: [] }, processError = (error63, path17 = []) => {
     var _a3;
     for (let issue2 of error63.issues)
       if (issue2.code === "invalid_union" && issue2.errors.length)
-        issue2.errors.map((issues) => processError({ issues }, [...path15, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path17, ...issue2.path]));
       else if (issue2.code === "invalid_key")
-        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path17, ...issue2.path]);
       else if (issue2.code === "invalid_element")
-        processError({ issues: issue2.issues }, [...path15, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path17, ...issue2.path]);
       else {
-        let fullpath = [...path15, ...issue2.path];
+        let fullpath = [...path17, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -7414,8 +7414,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
   return processError(error62), result;
 }
 function toDotPath(_path) {
-  let segs = [], path15 = _path.map((seg) => typeof seg == "object" ? seg.key : seg);
-  for (let seg of path15)
+  let segs = [], path17 = _path.map((seg) => typeof seg == "object" ? seg.key : seg);
+  for (let seg of path17)
     typeof seg == "number" ? segs.push(`[${seg}]`) : typeof seg == "symbol" ? segs.push(`[${JSON.stringify(String(seg))}]`) : /[^\w$]/.test(seg) ? segs.push(`[${JSON.stringify(seg)}]`) : (segs.length && segs.push("."), segs.push(seg));
   return segs.join("");
 }
@@ -13027,7 +13027,7 @@ function ko_default() {
 }
 
 // node_modules/zod/v4/locales/lt.js
-var capitalizeFirstCharacter = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+var capitalizeFirstCharacter = (text2) => text2.charAt(0).toUpperCase() + text2.slice(1);
 function getUnitTypeFromNumber(number4) {
   let abs = Math.abs(number4), last = abs % 10, last2 = abs % 100;
   return last2 >= 11 && last2 <= 19 || last === 0 ? "many" : last === 1 ? "one" : "few";
@@ -16117,9 +16117,9 @@ function codePointLengthVar(doc, ctx, accessor, inDoubt) {
   let cpLen = addConstant(ctx, codePointLength), v2 = newVar(ctx);
   return doc.write(`const ${v2} = typeof ${accessor} === "string" && ${inDoubt} ? ${cpLen}(${accessor}) : ${accessor}.length;`), v2;
 }
-function numericOperand(value, label) {
+function numericOperand(value, label2) {
   if (typeof value != "number" || !Number.isFinite(value))
-    throw new ZodCompileUnsupportedError(`${label} bound of type ${typeof value}`);
+    throw new ZodCompileUnsupportedError(`${label2} bound of type ${typeof value}`);
   return `${value}`;
 }
 function comparisonOperand(ctx, value) {
@@ -16273,37 +16273,37 @@ var PATTERN_IS_COMPLETE = /* @__PURE__ */ new Set([
   "xid"
 ]);
 function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = !0) {
-  let fmt2 = def.format;
-  if (fmt2 === "base64") {
+  let fmt3 = def.format;
+  if (fmt3 === "base64") {
     let validator = addConstant(ctx, isValidBase64);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
-  if (fmt2 === "base64url") {
+  if (fmt3 === "base64url") {
     let validator = addConstant(ctx, isValidBase64URL);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
-  if (fmt2 === "jwt") {
+  if (fmt3 === "jwt") {
     let validator = addConstant(ctx, isValidJWT), alg = addConstant(ctx, def.alg ?? null);
     return doc.write(`if (!${validator}(${accessor}, ${alg})) return INVALID;`), accessor;
   }
-  if (fmt2 === "ipv6") {
+  if (fmt3 === "ipv6") {
     let validator = addConstant(ctx, isValidIPv6);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
-  if (fmt2 === "cidrv6") {
+  if (fmt3 === "cidrv6") {
     let validator = addConstant(ctx, isValidCIDRv6);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
-  if (fmt2 === "credit_card") {
+  if (fmt3 === "credit_card") {
     let validator = addConstant(ctx, isValidCreditCard);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
-  if (fmt2 === "iban") {
+  if (fmt3 === "iban") {
     let validator = addConstant(ctx, isValidIBAN);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
   let formatDef = def;
-  if (fmt2 === "url" || fmt2 === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
+  if (fmt3 === "url" || fmt3 === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
     let parseConst = addConstant(ctx, validateURL), defConst = addConstant(ctx, def), trimVar = newVar(ctx), urlVar = newVar(ctx);
     if (doc.write(`const ${trimVar} = ${accessor}.trim();`), doc.write(`const ${urlVar} = ${parseConst}(${trimVar}, ${defConst});`), doc.write(`if (typeof ${urlVar} === "number") return INVALID;`), formatDef.hostname !== void 0) {
       let hostnameConst = addConstant(ctx, urlHostnameOk);
@@ -16321,11 +16321,11 @@ function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = !0) {
   let customFn = def.fn;
   if (customFn) {
     if (isAsyncFunction(customFn))
-      throw new ZodCompileUnsupportedError(`async string format ${fmt2}`);
+      throw new ZodCompileUnsupportedError(`async string format ${fmt3}`);
     let fnConst = addConstant(ctx, customFn);
     return doc.write(`if (!${fnConst}(${accessor})) return INVALID;`), accessor;
   }
-  if (PATTERN_IS_COMPLETE.has(fmt2) && def.pattern) {
+  if (PATTERN_IS_COMPLETE.has(fmt3) && def.pattern) {
     let patternConst = addConstant(ctx, def.pattern);
     return doc.write(`${patternConst}.lastIndex = 0;`), doc.write(`if (!${patternConst}.test(${accessor})) return INVALID;`), accessor;
   }
@@ -20599,12 +20599,12 @@ function decodeJSONPointerSegment(segment) {
 function resolveRef(ref, ctx) {
   if (!ref.startsWith("#"))
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
-  let path15 = ref.slice(1).split("/").filter(Boolean);
-  if (path15.length === 0)
+  let path17 = ref.slice(1).split("/").filter(Boolean);
+  if (path17.length === 0)
     return ctx.rootSchema;
   let defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path15[0] === defsKey) {
-    let key = path15[1] === void 0 ? void 0 : decodeJSONPointerSegment(path15[1]);
+  if (path17[0] === defsKey) {
+    let key = path17[1] === void 0 ? void 0 : decodeJSONPointerSegment(path17[1]);
     if (!key || !ctx.defs[key])
       throw new Error(`Reference not found: ${ref}`);
     return ctx.defs[key];
@@ -22658,10 +22658,10 @@ async function openCreating(file2, flags) {
     return await fs.mkdir(path.dirname(file2), { recursive: !0 }), fs.open(file2, flags);
   }
 }
-async function writeAtomic(file2, text) {
+async function writeAtomic(file2, text2) {
   let tmp = path.join(path.dirname(file2), `.${path.basename(file2)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`), handle = await openCreating(tmp, "wx");
   try {
-    await handle.writeFile(text), await handle.datasync();
+    await handle.writeFile(text2), await handle.datasync();
   } finally {
     await handle.close();
   }
@@ -22723,9 +22723,9 @@ function processIsAlive(pid) {
 }
 async function readOwner(file2) {
   try {
-    let [text, st2] = await Promise.all([fs.readFile(file2, "utf8"), fs.stat(file2)]), owner = {};
+    let [text2, st2] = await Promise.all([fs.readFile(file2, "utf8"), fs.stat(file2)]), owner = {};
     try {
-      owner = JSON.parse(text);
+      owner = JSON.parse(text2);
     } catch {
     }
     return { owner, mtimeMs: st2.mtimeMs };
@@ -23121,7 +23121,7 @@ function getErrorMap2() {
 
 // node_modules/zod/v3/helpers/parseUtil.js
 var makeIssue = (params) => {
-  let { data, path: path15, errorMaps, issueData } = params, fullPath = [...path15, ...issueData.path || []], fullIssue = {
+  let { data, path: path17, errorMaps, issueData } = params, fullPath = [...path17, ...issueData.path || []], fullIssue = {
     ...issueData,
     path: fullPath
   };
@@ -23210,8 +23210,8 @@ var errorUtil;
 
 // node_modules/zod/v3/types.js
 var ParseInputLazyPath = class {
-  constructor(parent, value, path15, key) {
-    this._cachedPath = [], this.parent = parent, this.data = value, this._path = path15, this._key = key;
+  constructor(parent, value, path17, key) {
+    this._cachedPath = [], this.parent = parent, this.data = value, this._path = path17, this._key = key;
   }
   get path() {
     return this._cachedPath.length || (Array.isArray(this._key) ? this._cachedPath.push(...this._path, ...this._key) : this._cachedPath.push(...this._path, this._key)), this._cachedPath;
@@ -25787,8 +25787,8 @@ function normalizeObjectSchema(schema) {
       return schema;
   }
 }
-function getDotPath(path15) {
-  return path15.length === 0 ? "object root" : path15.reduce((acc, seg, index) => index === 0 ? String(seg) : typeof seg == "number" ? `${acc}[${seg}]` : `${acc}.${seg}`, "");
+function getDotPath(path17) {
+  return path17.length === 0 ? "object root" : path17.reduce((acc, seg, index) => index === 0 ? String(seg) : typeof seg == "number" ? `${acc}[${seg}]` : `${acc}.${seg}`, "");
 }
 function getParseErrorMessage(error62) {
   if (error62 && typeof error62 == "object") {
@@ -32238,7 +32238,7 @@ var GitInfoCache = class {
   }
 };
 
-// mcp-server/src/tools/compare-experiments.ts
+// mcp-server/src/core/comparison.ts
 import * as path6 from "node:path";
 
 // mcp-server/src/core/experiments.ts
@@ -32249,8 +32249,8 @@ import * as path4 from "node:path";
 
 // mcp-server/src/core/names.ts
 var EXPERIMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-function slugify2(text, maxLength = 50) {
-  return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, maxLength).replace(/-+$/, "");
+function slugify2(text2, maxLength = 50) {
+  return text2.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, maxLength).replace(/-+$/, "");
 }
 function assertExperimentName(name) {
   if (!EXPERIMENT_NAME.test(name) || name.includes(".."))
@@ -32282,14 +32282,14 @@ function normalizeMetricName(name) {
 
 // mcp-server/src/core/criteria.ts
 var OPS = { ">": ">", ">=": ">=", "=>": ">=", "\u2265": ">=", "<": "<", "<=": "<=", "=<": "<=", "\u2264": "<=" }, CRITERION = /^\s*(?:[-*+]\s+)?(?:\[[ xX]\]\s+)?\**\s*(.+?)\s*\**\s*(>=|=>|<=|=<|≥|≤|>|<)\s*([-+]?\$?\s*[-+]?[\d,]*\.?\d+(?:e[-+]?\d+)?)\s*(%|[A-Za-z/]+)?\s*(.*)$/i;
-function parseCriterion(text) {
-  let m2 = CRITERION.exec(text);
+function parseCriterion(text2) {
+  let m2 = CRITERION.exec(text2);
   if (!m2) return;
   let [, rawMetric, rawOp, rawNumber, unit] = m2, metric = normalizeMetricName(rawMetric.split(":").pop().replace(/\*/g, ""));
   if (!metric) return;
   let value = Number(rawNumber.replace(/[$,\s]/g, ""));
   if (Number.isFinite(value))
-    return unit === "%" && (value /= 100), { metric, op: OPS[rawOp], value, text: text.trim().replace(/^[-*+]\s+/, "") };
+    return unit === "%" && (value /= 100), { metric, op: OPS[rawOp], value, text: text2.trim().replace(/^[-*+]\s+/, "") };
 }
 function meetsCriterion(actual, c3) {
   if (Number.isNaN(actual)) return !1;
@@ -32322,9 +32322,9 @@ function criteriaFromMarkdown(markdown) {
   }
   return { criteria, unparsed };
 }
-function splitCriteria(text) {
-  let parts = text.split(/\s*(?:,|;|\band\b)\s*(?=[^,;]*(?:>|<|≥|≤))/i).filter((p2) => p2.trim());
-  return parts.length ? parts : [text];
+function splitCriteria(text2) {
+  let parts = text2.split(/\s*(?:,|;|\band\b)\s*(?=[^,;]*(?:>|<|≥|≤))/i).filter((p2) => p2.trim());
+  return parts.length ? parts : [text2];
 }
 function mergeCriteria(...lists) {
   let seen = /* @__PURE__ */ new Map();
@@ -32370,11 +32370,11 @@ function stringifyLine(value) {
   for (let [k2, v2] of Object.entries(value)) out[k2] = typeof v2 == "number" ? encodeNumber(v2) : v2;
   return JSON.stringify(out);
 }
-function stripBom(text) {
-  return text.charCodeAt(0) === 65279 ? text.slice(1) : text;
+function stripBom(text2) {
+  return text2.charCodeAt(0) === 65279 ? text2.slice(1) : text2;
 }
-function parseLenientJson(text) {
-  let clean = stripBom(text);
+function parseLenientJson(text2) {
+  let clean = stripBom(text2);
   try {
     return JSON.parse(clean);
   } catch (first) {
@@ -32383,16 +32383,16 @@ function parseLenientJson(text) {
     return JSON.parse(quoted);
   }
 }
-function quoteBareNonFinite(text) {
+function quoteBareNonFinite(text2) {
   let out = "", i = 0;
-  for (; i < text.length; ) {
-    let ch = text[i];
+  for (; i < text2.length; ) {
+    let ch = text2[i];
     if (ch === '"') {
-      let end2 = endOfString(text, i);
-      out += text.slice(i, end2), i = end2;
+      let end2 = endOfString(text2, i);
+      out += text2.slice(i, end2), i = end2;
       continue;
     }
-    let token = ["-Infinity", "Infinity", "NaN"].find((t2) => text.startsWith(t2, i));
+    let token = ["-Infinity", "Infinity", "NaN"].find((t2) => text2.startsWith(t2, i));
     if (token) {
       out += `"${token}"`, i += token.length;
       continue;
@@ -32401,15 +32401,15 @@ function quoteBareNonFinite(text) {
   }
   return out;
 }
-function endOfString(text, start) {
+function endOfString(text2, start) {
   let i = start + 1;
-  for (; i < text.length; )
-    if (text[i] === "\\") i += 2;
+  for (; i < text2.length; )
+    if (text2[i] === "\\") i += 2;
     else {
-      if (text[i] === '"') return i + 1;
+      if (text2[i] === '"') return i + 1;
       i += 1;
     }
-  return text.length;
+  return text2.length;
 }
 
 // mcp-server/src/core/problem-types.ts
@@ -32800,9 +32800,9 @@ async function createIncrement(project, input2, now = /* @__PURE__ */ new Date()
   let problemType = input2.problem_type ?? "classification";
   if (!isProblemType(problemType))
     throw invalid(`Unknown problem_type ${JSON.stringify(problemType)}.`, `Use one of: ${PROBLEM_TYPES.join(", ")}.`);
-  let profile = PROBLEM_PROFILES[problemType], criteria = (input2.success_criteria ?? []).map((text) => {
-    let c3 = parseCriterion(text);
-    if (!c3) throw invalid(`Cannot read the success criterion ${JSON.stringify(text)}.`, 'Write each as "<metric> <op> <number>", e.g. "precision >= 0.9", "RMSE < $50", "MAPE < 10%".');
+  let profile = PROBLEM_PROFILES[problemType], criteria = (input2.success_criteria ?? []).map((text2) => {
+    let c3 = parseCriterion(text2);
+    if (!c3) throw invalid(`Cannot read the success criterion ${JSON.stringify(text2)}.`, 'Write each as "<metric> <op> <number>", e.g. "precision >= 0.9", "RMSE < $50", "MAPE < 10%".');
     return c3;
   }), primaryMetric = input2.primary_metric?.trim() || profile.primaryMetric, direction = input2.direction ?? (input2.primary_metric ? inferDirection(primaryMetric) : profile.direction);
   return withLock(path4.join(project.incrementsDir, ".create.lock"), async () => {
@@ -32840,7 +32840,7 @@ async function createIncrement(project, input2, now = /* @__PURE__ */ new Date()
       "tasks.md": renderTasks(template),
       "tests.md": renderTests(template)
     };
-    for (let [name, text] of Object.entries(files)) await writeAtomic(path4.join(dir, name), text);
+    for (let [name, text2] of Object.entries(files)) await writeAtomic(path4.join(dir, name), text2);
     for (let sub of ["experiments", "data", "models", "notebooks"]) await makeDirs(path4.join(dir, sub));
     return {
       increment: id,
@@ -32854,12 +32854,12 @@ async function createIncrement(project, input2, now = /* @__PURE__ */ new Date()
   });
 }
 async function readIncrementMetadata(project, inc) {
-  let file2 = path4.join(inc.dir, "metadata.json"), text = await readText(file2);
-  if (text === void 0)
+  let file2 = path4.join(inc.dir, "metadata.json"), text2 = await readText(file2);
+  if (text2 === void 0)
     throw new MlError("CORRUPT", `${project.relative(file2)} is missing.`, "Recreate it (id, status, type, created, lastActivity) or create the increment with create_increment.");
   let raw;
   try {
-    raw = parseLenientJson(text);
+    raw = parseLenientJson(text2);
   } catch (e) {
     throw new MlError("CORRUPT", `${project.relative(file2)} is not valid JSON: ${e.message}.`, "Fix the file; it must be a JSON object.");
   }
@@ -33624,10 +33624,10 @@ ${result}`;
   return result.replace(/\n$/, "");
 }
 function formatError2(exception, compact) {
-  let where = "";
-  return exception.mark ? (exception.mark.name && (where += `in "${exception.mark.name}" `), where += `(${exception.mark.line + 1}:${exception.mark.column + 1})`, !compact && exception.mark.snippet && (where += `
+  let where2 = "";
+  return exception.mark ? (exception.mark.name && (where2 += `in "${exception.mark.name}" `), where2 += `(${exception.mark.line + 1}:${exception.mark.column + 1})`, !compact && exception.mark.snippet && (where2 += `
 
-${exception.mark.snippet}`), `${exception.reason} ${where}`) : exception.reason;
+${exception.mark.snippet}`), `${exception.reason} ${where2}`) : exception.reason;
 }
 var YAMLException = class YAMLException2 extends Error {
   reason;
@@ -33945,46 +33945,46 @@ function isMappingTag(tag) {
 function chargeMergeWork(state) {
   state.totalMergeKeys++, state.maxTotalMergeKeys !== -1 && state.totalMergeKeys > state.maxTotalMergeKeys && throwError$1(state, `merge keys exceeded maxTotalMergeKeys (${state.maxTotalMergeKeys})`);
 }
-function mergeKeys(state, frame, source, sourceTag) {
+function mergeKeys(state, frame2, source, sourceTag) {
   chargeMergeWork(state);
   for (let sourceKey of sourceTag.keys(source)) {
-    if (chargeMergeWork(state), frame.tag.has(frame.value, sourceKey)) continue;
-    let err = frame.tag.addPair(frame.value, sourceKey, sourceTag.get(source, sourceKey));
-    err && throwError$1(state, err), frame.overridable ??= /* @__PURE__ */ new Set(), frame.overridable.add(sourceKey);
+    if (chargeMergeWork(state), frame2.tag.has(frame2.value, sourceKey)) continue;
+    let err = frame2.tag.addPair(frame2.value, sourceKey, sourceTag.get(source, sourceKey));
+    err && throwError$1(state, err), frame2.overridable ??= /* @__PURE__ */ new Set(), frame2.overridable.add(sourceKey);
   }
 }
-function mergeSource(state, frame, source, sourceTag) {
-  if (state.position = frame.keyPosition, isMappingTag(sourceTag)) mergeKeys(state, frame, source, sourceTag);
+function mergeSource(state, frame2, source, sourceTag) {
+  if (state.position = frame2.keyPosition, isMappingTag(sourceTag)) mergeKeys(state, frame2, source, sourceTag);
   else if (sourceTag.nodeKind === "sequence" && Array.isArray(source)) {
     source.length > 100 && throwError$1(state, "abnormal merge sequence size");
     for (let element of source) {
       let elementTag = state.nodeTags.get(element);
-      elementTag || throwError$1(state, "cannot merge mappings; the provided source object is unacceptable"), mergeKeys(state, frame, element, elementTag);
+      elementTag || throwError$1(state, "cannot merge mappings; the provided source object is unacceptable"), mergeKeys(state, frame2, element, elementTag);
     }
   } else throwError$1(state, "cannot merge mappings; the provided source object is unacceptable");
 }
-function addMappingValue(state, frame, key, value, tag) {
-  if (state.position = frame.keyPosition, frame.keyIsMerge) {
-    mergeSource(state, frame, value, tag);
+function addMappingValue(state, frame2, key, value, tag) {
+  if (state.position = frame2.keyPosition, frame2.keyIsMerge) {
+    mergeSource(state, frame2, value, tag);
     return;
   }
-  !state.json && frame.tag.has(frame.value, key) && !frame.overridable?.has(key) && throwError$1(state, "duplicated mapping key");
-  let err = frame.tag.addPair(frame.value, key, value);
-  err && throwError$1(state, err), frame.overridable?.delete(key);
+  !state.json && frame2.tag.has(frame2.value, key) && !frame2.overridable?.has(key) && throwError$1(state, "duplicated mapping key");
+  let err = frame2.tag.addPair(frame2.value, key, value);
+  err && throwError$1(state, err), frame2.overridable?.delete(key);
 }
 function addValue(state, value, tag) {
-  let frame = state.frames[state.frames.length - 1];
-  if (frame.kind === "document")
-    frame.value = value, frame.hasValue = !0;
-  else if (frame.kind === "sequence") {
+  let frame2 = state.frames[state.frames.length - 1];
+  if (frame2.kind === "document")
+    frame2.value = value, frame2.hasValue = !0;
+  else if (frame2.kind === "sequence") {
     isMappingTag(tag) && state.nodeTags.set(value, tag);
-    let err = frame.tag.addItem(frame.value, value, frame.index++);
+    let err = frame2.tag.addItem(frame2.value, value, frame2.index++);
     err && throwError$1(state, err);
-  } else if (frame.hasKey) {
-    let key = frame.key;
-    frame.key = void 0, frame.hasKey = !1, addMappingValue(state, frame, key, value, tag);
+  } else if (frame2.hasKey) {
+    let key = frame2.key;
+    frame2.key = void 0, frame2.hasKey = !1, addMappingValue(state, frame2, key, value, tag);
   } else
-    frame.key = value, frame.keyPosition = state.position, frame.hasKey = !0, frame.keyIsMerge = tag.tagName === MERGE_TAG_NAME;
+    frame2.key = value, frame2.keyPosition = state.position, frame2.hasKey = !0, frame2.keyIsMerge = tag.tagName === MERGE_TAG_NAME;
 }
 function storeAnchor(state, event, value, tag, isValueFinal) {
   if (event.anchorStart !== NO_RANGE$2) {
@@ -34069,11 +34069,11 @@ function constructFromEvents(events, options) {
         break;
       }
       case EVENT_ID.POP: {
-        let frame = state.frames.pop();
-        if (frame.kind === "mapping" && frame.hasKey && (state.position = frame.keyPosition, throwError$1(state, "incomplete mapping pair in event stream")), frame.kind === "document") state.documents.push(frame.value);
+        let frame2 = state.frames.pop();
+        if (frame2.kind === "mapping" && frame2.hasKey && (state.position = frame2.keyPosition, throwError$1(state, "incomplete mapping pair in event stream")), frame2.kind === "document") state.documents.push(frame2.value);
         else {
-          let value = frame.tag.carrierIsResult ? frame.value : finalizeCollection(state, frame.position, frame.tag, frame.value);
-          frame.anchor && (frame.anchor.value = value, frame.anchor.isValueFinal = !0), addValue(state, value, frame.tag);
+          let value = frame2.tag.carrierIsResult ? frame2.value : finalizeCollection(state, frame2.position, frame2.tag, frame2.value);
+          frame2.anchor && (frame2.anchor.value = value, frame2.anchor.isValueFinal = !0), addValue(state, value, frame2.tag);
         }
         break;
       }
@@ -34701,8 +34701,8 @@ var METADATA_KEY_ORDER = [
   "artifacts",
   "source"
 ];
-function quoteYamlString(text) {
-  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c3) => `\\u${c3.charCodeAt(0).toString(16).padStart(4, "0")}`);
+function quoteYamlString(text2) {
+  return JSON.stringify(text2).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c3) => `\\u${c3.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 var ITEM_KEY_ORDER = { notes: ["time", "text"], artifacts: ["path", "bytes", "sha256"] };
 function scalar(value) {
@@ -34722,13 +34722,13 @@ function orderedKeys(obj, order) {
 function emitMapping(obj, indent, order) {
   let lines = [];
   for (let key of orderedKeys(obj, order)) {
-    let value = obj[key], label = `${indent}${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : quoteYamlString(key)}:`;
-    lines.push(...emitValue(label, value, indent, ITEM_KEY_ORDER[key]));
+    let value = obj[key], label2 = `${indent}${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : quoteYamlString(key)}:`;
+    lines.push(...emitValue(label2, value, indent, ITEM_KEY_ORDER[key]));
   }
   return lines;
 }
-function emitValue(label, value, indent, itemOrder) {
-  return Array.isArray(value) ? value.length === 0 ? [`${label} []`] : [label, ...value.flatMap((item) => emitSequenceItem(item, `${indent}  `, itemOrder))] : isPlainObject4(value) ? Object.keys(value).length === 0 ? [`${label} {}`] : [label, ...emitMapping(value, `${indent}  `)] : [`${label} ${scalar(value)}`];
+function emitValue(label2, value, indent, itemOrder) {
+  return Array.isArray(value) ? value.length === 0 ? [`${label2} []`] : [label2, ...value.flatMap((item) => emitSequenceItem(item, `${indent}  `, itemOrder))] : isPlainObject4(value) ? Object.keys(value).length === 0 ? [`${label2} {}`] : [label2, ...emitMapping(value, `${indent}  `)] : [`${label2} ${scalar(value)}`];
 }
 function emitSequenceItem(item, indent, itemOrder) {
   if (isPlainObject4(item) && Object.keys(item).length > 0) {
@@ -34747,13 +34747,13 @@ function stringifyMetadataYaml(meta3) {
 `;
 }
 var KEY = /^( *)([A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*"):(?: (.+))?$/, ITEM = /^( *)-(?: (.+))?$/, NOT_RESTRICTED = /* @__PURE__ */ Symbol("not restricted");
-function restrictedScalar(text) {
-  if (text === "[]") return [];
-  if (text === "{}") return {};
-  let c3 = text[0];
-  if (c3 === '"' || c3 === "-" || c3 >= "0" && c3 <= "9" || text === "true" || text === "false" || text === "null")
+function restrictedScalar(text2) {
+  if (text2 === "[]") return [];
+  if (text2 === "{}") return {};
+  let c3 = text2[0];
+  if (c3 === '"' || c3 === "-" || c3 >= "0" && c3 <= "9" || text2 === "true" || text2 === "false" || text2 === "null")
     try {
-      return JSON.parse(text);
+      return JSON.parse(text2);
     } catch {
       throw NOT_RESTRICTED;
     }
@@ -34813,9 +34813,9 @@ var RestrictedReader = class {
     return out;
   }
 };
-function parseRestrictedYaml(text) {
-  if (text.includes("\r") || text.includes("#") && /(^|\s)#/.test(text.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) return;
-  let lines = text.split(`
+function parseRestrictedYaml(text2) {
+  if (text2.includes("\r") || text2.includes("#") && /(^|\s)#/.test(text2.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) return;
+  let lines = text2.split(`
 `);
   lines[lines.length - 1] === "" && lines.pop();
   try {
@@ -34825,12 +34825,12 @@ function parseRestrictedYaml(text) {
     throw e;
   }
 }
-function parseYamlMapping(text, fileLabel) {
-  let fast = parseRestrictedYaml(stripBom(text));
+function parseYamlMapping(text2, fileLabel) {
+  let fast = parseRestrictedYaml(stripBom(text2));
   if (fast) return fast;
   let data;
   try {
-    data = load(stripBom(text));
+    data = load(stripBom(text2));
   } catch (e) {
     throw new MlError("CORRUPT", `${fileLabel} is not valid YAML: ${e.message.split(`
 `)[0]}`, "Fix or remove the file.");
@@ -34845,11 +34845,11 @@ var EXPERIMENT_STATUSES = ["running", "completed", "failed", "killed"], ENVIRONM
 function experimentDir(inc, name) {
   return path5.join(experimentsDir(inc), assertExperimentName(name));
 }
-function parseJsonObject(project, file2, text) {
-  if (text === void 0) return;
+function parseJsonObject(project, file2, text2) {
+  if (text2 === void 0) return;
   let data;
   try {
-    data = parseLenientJson(text);
+    data = parseLenientJson(text2);
   } catch (e) {
     throw new MlError("CORRUPT", `${project.relative(file2)} is not valid JSON: ${e.message}.`, "Fix or delete the file; the other files of the experiment are intact.");
   }
@@ -34926,9 +34926,9 @@ async function readAllExperiments(project, inc) {
   }), broken.sort((a, b3) => a.name < b3.name ? -1 : 1), { experiments, broken };
 }
 async function readHistory(dir) {
-  let text = await readText(path5.join(dir, "history.jsonl")), points = [], skippedLines = 0;
-  if (!text) return { points, skippedLines };
-  for (let line of text.split(/\r?\n/))
+  let text2 = await readText(path5.join(dir, "history.jsonl")), points = [], skippedLines = 0;
+  if (!text2) return { points, skippedLines };
+  for (let line of text2.split(/\r?\n/))
     if (line.trim())
       try {
         let o2 = parseLenientJson(line), value = decodeNumber(o2.value), step = Number(o2.step);
@@ -34939,13 +34939,13 @@ async function readHistory(dir) {
       }
   return { points, skippedLines };
 }
-async function resolveArtifact(project, inc, dir, given) {
-  let inExperiment = await project.resolveWithin(inc.dir, dir, given, "artifact path");
+async function resolveExperimentFile(project, inc, dir, given, what = "artifact path") {
+  let inExperiment = await project.resolveWithin(inc.dir, dir, given, what);
   if (await isFile(inExperiment)) return inExperiment;
-  let inIncrement = await project.resolveWithin(inc.dir, inc.dir, given, "artifact path");
+  let inIncrement = await project.resolveWithin(inc.dir, inc.dir, given, what);
   if (await isFile(inIncrement)) return inIncrement;
   throw notFound(
-    `Artifact ${JSON.stringify(given)} not found: looked for ${project.relative(inExperiment)} and ${project.relative(inIncrement)}.`,
+    `${what === "artifact path" ? "Artifact" : "File"} ${JSON.stringify(given)} not found: looked for ${project.relative(inExperiment)} and ${project.relative(inIncrement)}.`,
     'Save the file first, then pass its path relative to the experiment folder (e.g. "model.pkl") or to the increment (e.g. "models/model-v3.pkl").'
   );
 }
@@ -34967,7 +34967,7 @@ function latestByStep(points) {
 }
 async function trackExperiment(project, inc, update, ctx) {
   validateUpdate(update);
-  let dir = experimentDir(inc, update.name), stamp2 = (ctx.now ?? (() => /* @__PURE__ */ new Date()))().toISOString(), git2 = update.git !== void 0 ? update.git : await ctx.git(), artifactPaths = await Promise.all((update.artifacts ?? []).map((a) => resolveArtifact(project, inc, dir, a))), digests = await Promise.all(artifactPaths.map(async (abs) => ({ path: path5.relative(dir, abs).split(path5.sep).join("/"), ...await fileDigest(abs) }))), result = await withLock(path5.join(dir, ".lock"), async () => {
+  let dir = experimentDir(inc, update.name), stamp2 = (ctx.now ?? (() => /* @__PURE__ */ new Date()))().toISOString(), git2 = update.git !== void 0 ? update.git : await ctx.git(), artifactPaths = await Promise.all((update.artifacts ?? []).map((a) => resolveExperimentFile(project, inc, dir, a))), digests = await Promise.all(artifactPaths.map(async (abs) => ({ path: path5.relative(dir, abs).split(path5.sep).join("/"), ...await fileDigest(abs) }))), result = await withLock(path5.join(dir, ".lock"), async () => {
     let present = new Set(await listFiles(dir)), existing = SUMMARY_FILES.some((f3) => present.has(f3)) ? await readExperiment(project, inc, update.name) : void 0, created = existing === void 0, params = { ...existing?.params ?? {}, ...update.params ?? {} }, metrics = { ...existing?.metrics ?? {} }, newPoints = (update.history ?? []).map((p2) => ({ metric: p2.metric, value: p2.value, step: p2.step, timestamp: p2.timestamp ?? stamp2 }));
     if (newPoints.length) {
       let { points: old } = present.has("history.jsonl") ? await readHistory(dir) : { points: [] }, latest = latestByStep([...old, ...newPoints]);
@@ -35030,6 +35030,99 @@ async function markIncrementActive(project, inc, stamp2) {
   });
 }
 
+// mcp-server/src/render/format.ts
+function fmt(value) {
+  if (value == null) return "\u2014";
+  if (Number.isNaN(value)) return "NaN";
+  if (!Number.isFinite(value)) return value > 0 ? "\u221E" : "\u2212\u221E";
+  if (Number.isInteger(value)) return String(value);
+  let abs = Math.abs(value);
+  return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential(3) : String(Number(value.toFixed(4)));
+}
+function fmtPercent(value) {
+  return value == null || !Number.isFinite(value) ? fmt(value) : `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)}%`;
+}
+function fmtDuration(seconds) {
+  return seconds == null ? "\u2014" : seconds < 60 ? `${Number(seconds.toFixed(1))}s` : seconds < 3600 ? `${Math.round(seconds / 60)}m` : `${(seconds / 3600).toFixed(1)}h`;
+}
+function cell(text2) {
+  return text2.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+function table(header, rows) {
+  let line = (cells) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join(`
+`);
+}
+
+// mcp-server/src/render/comparison-report.ts
+var RULE_TEXT = {
+  gap_closed: "share of the remaining gap to a perfect score closed",
+  relative_reduction: "relative reduction",
+  relative_increase: "relative increase"
+};
+function renderComparison(c3) {
+  let out = [
+    `# Experiment comparison: ${c3.increment}`,
+    "",
+    `Ranked by **${c3.primary_metric}** (${c3.direction === "maximize" ? "higher is better" : "lower is better"}). ${c3.ranking.length} ranked of ${c3.experiments_total} experiments.`,
+    ""
+  ];
+  if (c3.ranking.length) {
+    let rows = c3.ranking.map((r2) => [
+      String(r2.rank),
+      `${cell(r2.experiment)}${r2.best ? " \u2705 **best**" : ""}${r2.baseline ? " (baseline)" : ""}`,
+      ...c3.columns.map((m2) => fmt(r2.metrics[m2])),
+      fmtDuration(r2.duration_seconds),
+      r2.status
+    ]);
+    out.push(table(["#", "Experiment", ...c3.columns.map(cell), "Duration", "Status"], rows), "");
+  } else
+    out.push(`No experiment has a ${c3.primary_metric} value yet.`, "");
+  return out.push(...bestModelSection(c3)), c3.skipped.length && out.push("## Skipped", "", ...c3.skipped.map((s) => `- ${cell(s.experiment)}: ${s.reason}`), ""), out.push("<!-- Generated by compare_experiments from the experiment files; edits here are overwritten (significance sections from compare_predictions are kept). -->", ""), out.join(`
+`);
+}
+function bestModelSection(c3) {
+  let best = c3.best_candidate ?? c3.best;
+  if (!best) return [];
+  let lines = [`## Best model: ${best.experiment}`, ""];
+  if (lines.push(`- ${c3.direction === "maximize" ? "Highest" : "Lowest"} ${c3.primary_metric} among the candidates: ${fmt(best.value)}`), c3.improvement) {
+    let i = c3.improvement;
+    lines.push(`- Against the best baseline ${i.baseline} (${fmt(i.baseline_value)}): ${i.absolute >= 0 ? "+" : ""}${fmt(i.absolute)} absolute, ${fmtPercent(i.improvement)} (${RULE_TEXT[i.rule]})`);
+  } else c3.best_baseline || lines.push("- No baseline recorded: track a simple reference model with `baseline: true` before trusting this choice.");
+  let runnerUp = c3.ranking.find((r2) => r2 !== best && !r2.baseline && r2.status !== "failed" && r2.status !== "killed" && Number.isFinite(r2.value));
+  runnerUp && lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)} (${fmt(best.value - runnerUp.value)} apart; check the difference is significant before relying on it)`);
+  let others = Object.entries(best.metrics).filter(([k2]) => k2 !== c3.primary_metric);
+  others.length && lines.push(`- Other metrics: ${others.map(([k2, v2]) => `${k2} ${fmt(v2)}`).join(", ")}`), best.duration_seconds !== null && lines.push(`- Training time: ${fmtDuration(best.duration_seconds)}`), c3.best && c3.best.baseline && lines.push(`- Warning: a baseline (${c3.best.experiment}) ranks first; no candidate beats it.`);
+  let failed = c3.ranking.filter((r2) => r2.status === "failed" || r2.status === "killed").map((r2) => r2.experiment);
+  return failed.length && lines.push(`- Not considered (failed or killed): ${failed.join(", ")}`), lines.push(""), lines;
+}
+
+// mcp-server/src/render/sections.ts
+var begin = (key) => `<!-- specweave-ml:begin ${key} -->`, end = (key) => `<!-- specweave-ml:end ${key} -->`;
+function upsertSection(existing, key, body) {
+  let block = `${begin(key)}
+${body.trimEnd()}
+${end(key)}`, start = existing.indexOf(begin(key)), stop = existing.indexOf(end(key));
+  if (start >= 0 && stop > start) return existing.slice(0, start) + block + existing.slice(stop + end(key).length);
+  let sep5 = existing.length === 0 || existing.endsWith(`
+
+`) ? "" : existing.endsWith(`
+`) ? `
+` : `
+
+`;
+  return `${existing}${sep5}${block}
+`;
+}
+function hasSection(existing, key) {
+  return existing.includes(begin(key));
+}
+function sectionsWithPrefix(existing, prefix) {
+  let out = [], re2 = new RegExp(`<!-- specweave-ml:begin (${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}[^>]*?) -->[\\s\\S]*?<!-- specweave-ml:end \\1 -->`, "g");
+  for (let m2 of existing.matchAll(re2)) out.push(m2[0]);
+  return out;
+}
+
 // mcp-server/src/core/comparison.ts
 function defaultColumns(experiments, primary, max = 6) {
   let counts = /* @__PURE__ */ new Map();
@@ -35084,72 +35177,16 @@ function rankExperiments(inc, ml, { experiments, broken }, opts = {}) {
     experiments_total: experiments.length + broken.length
   };
 }
+async function writeComparisonReport(inc, c3) {
+  let file2 = path6.join(experimentsDir(inc), "comparison.md");
+  return await withLock(path6.join(experimentsDir(inc), ".comparison.lock"), async () => {
+    let kept = sectionsWithPrefix(await readText(file2) ?? "", "significance ");
+    await writeAtomic(file2, kept.length ? `${renderComparison(c3)}
+${kept.join(`
 
-// mcp-server/src/render/format.ts
-function fmt(value) {
-  if (value == null) return "\u2014";
-  if (Number.isNaN(value)) return "NaN";
-  if (!Number.isFinite(value)) return value > 0 ? "\u221E" : "\u2212\u221E";
-  if (Number.isInteger(value)) return String(value);
-  let abs = Math.abs(value);
-  return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential(3) : String(Number(value.toFixed(4)));
-}
-function fmtPercent(value) {
-  return value == null || !Number.isFinite(value) ? fmt(value) : `${value >= 0 ? "+" : ""}${(value * 100).toFixed(1)}%`;
-}
-function fmtDuration(seconds) {
-  return seconds == null ? "\u2014" : seconds < 60 ? `${Number(seconds.toFixed(1))}s` : seconds < 3600 ? `${Math.round(seconds / 60)}m` : `${(seconds / 3600).toFixed(1)}h`;
-}
-function cell(text) {
-  return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
-}
-function table(header, rows) {
-  let line = (cells) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join(`
-`);
-}
-
-// mcp-server/src/render/comparison-report.ts
-var RULE_TEXT = {
-  gap_closed: "share of the remaining gap to a perfect score closed",
-  relative_reduction: "relative reduction",
-  relative_increase: "relative increase"
-};
-function renderComparison(c3) {
-  let out = [
-    `# Experiment comparison: ${c3.increment}`,
-    "",
-    `Ranked by **${c3.primary_metric}** (${c3.direction === "maximize" ? "higher is better" : "lower is better"}). ${c3.ranking.length} ranked of ${c3.experiments_total} experiments.`,
-    ""
-  ];
-  if (c3.ranking.length) {
-    let rows = c3.ranking.map((r2) => [
-      String(r2.rank),
-      `${cell(r2.experiment)}${r2.best ? " \u2705 **best**" : ""}${r2.baseline ? " (baseline)" : ""}`,
-      ...c3.columns.map((m2) => fmt(r2.metrics[m2])),
-      fmtDuration(r2.duration_seconds),
-      r2.status
-    ]);
-    out.push(table(["#", "Experiment", ...c3.columns.map(cell), "Duration", "Status"], rows), "");
-  } else
-    out.push(`No experiment has a ${c3.primary_metric} value yet.`, "");
-  return out.push(...bestModelSection(c3)), c3.skipped.length && out.push("## Skipped", "", ...c3.skipped.map((s) => `- ${cell(s.experiment)}: ${s.reason}`), ""), out.push("<!-- Generated by compare_experiments from the experiment files; edits here are overwritten. -->", ""), out.join(`
-`);
-}
-function bestModelSection(c3) {
-  let best = c3.best_candidate ?? c3.best;
-  if (!best) return [];
-  let lines = [`## Best model: ${best.experiment}`, ""];
-  if (lines.push(`- ${c3.direction === "maximize" ? "Highest" : "Lowest"} ${c3.primary_metric} among the candidates: ${fmt(best.value)}`), c3.improvement) {
-    let i = c3.improvement;
-    lines.push(`- Against the best baseline ${i.baseline} (${fmt(i.baseline_value)}): ${i.absolute >= 0 ? "+" : ""}${fmt(i.absolute)} absolute, ${fmtPercent(i.improvement)} (${RULE_TEXT[i.rule]})`);
-  } else c3.best_baseline || lines.push("- No baseline recorded: track a simple reference model with `baseline: true` before trusting this choice.");
-  let runnerUp = c3.ranking.find((r2) => r2 !== best && !r2.baseline && r2.status !== "failed" && r2.status !== "killed" && Number.isFinite(r2.value));
-  runnerUp && lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)} (${fmt(best.value - runnerUp.value)} apart; check the difference is significant before relying on it)`);
-  let others = Object.entries(best.metrics).filter(([k2]) => k2 !== c3.primary_metric);
-  others.length && lines.push(`- Other metrics: ${others.map(([k2, v2]) => `${k2} ${fmt(v2)}`).join(", ")}`), best.duration_seconds !== null && lines.push(`- Training time: ${fmtDuration(best.duration_seconds)}`), c3.best && c3.best.baseline && lines.push(`- Warning: a baseline (${c3.best.experiment}) ranks first; no candidate beats it.`);
-  let failed = c3.ranking.filter((r2) => r2.status === "failed" || r2.status === "killed").map((r2) => r2.experiment);
-  return failed.length && lines.push(`- Not considered (failed or killed): ${failed.join(", ")}`), lines.push(""), lines;
+`)}
+` : renderComparison(c3));
+  }), file2;
 }
 
 // mcp-server/src/tools/schemas.ts
@@ -35191,9 +35228,7 @@ var Entry = external_exports.object({ rank: external_exports.number(), experimen
   },
   annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
   async run(args2, { project }) {
-    let inc = await resolveIncrement(project, args2.increment), c3 = await compareExperiments(project, inc, args2), reportFile = path6.join(experimentsDir(inc), "comparison.md");
-    await writeAtomic(reportFile, renderComparison(c3));
-    let best = c3.best_candidate ?? c3.best, top = c3.ranking.slice(0, args2.top ?? 10).map(({ rank, experiment, value, baseline, status, best: isBest }) => ({ rank, experiment, value, baseline, status, best: isBest })), i = c3.improvement, data = {
+    let inc = await resolveIncrement(project, args2.increment), c3 = await compareExperiments(project, inc, args2), reportFile = await writeComparisonReport(inc, c3), best = c3.best_candidate ?? c3.best, top = c3.ranking.slice(0, args2.top ?? 10).map(({ rank, experiment, value, baseline, status, best: isBest }) => ({ rank, experiment, value, baseline, status, best: isBest })), i = c3.improvement, data = {
       increment: c3.increment,
       primary_metric: c3.primary_metric,
       direction: c3.direction,
@@ -35248,6 +35283,2003 @@ var Criterion = external_exports.object({ metric: external_exports.string(), op:
       data: created,
       text: `Created ${created.increment} at ${created.path} (${created.problem_type}; primary metric ${created.primary_metric}, ${created.direction}). Success criteria: ${criteria}. Next: fill in spec.md, then track a baseline with track_experiment.`
     };
+  }
+};
+
+// mcp-server/src/core/evaluate-experiment.ts
+import * as path8 from "node:path";
+
+// mcp-server/src/core/evaluation/errors.ts
+var PredictionsError = class extends Error {
+  file;
+  row;
+  column;
+  constructor(message, where2) {
+    super(message), this.name = "PredictionsError", this.file = where2.file, this.row = where2.row, this.column = where2.column;
+  }
+};
+function locate(file2, rowLabel, column) {
+  let s = file2;
+  return rowLabel !== void 0 && (s += ` ${rowLabel}`), column !== void 0 && (s += `${rowLabel !== void 0 ? "," : ""} column ${JSON.stringify(column)}`), s;
+}
+
+// mcp-server/src/core/evaluation/predictions-file.ts
+function parsePredictions(text2, fileName, format) {
+  let body = text2.charCodeAt(0) === 65279 ? text2.slice(1) : text2;
+  return (format ?? detectFormat(fileName, body)) === "jsonl" ? parseJsonl(body, fileName) : parseCsv(body, fileName, fileName.toLowerCase().endsWith(".tsv") ? "	" : ",");
+}
+function detectFormat(fileName, body) {
+  let lower = fileName.toLowerCase();
+  return lower.endsWith(".jsonl") || lower.endsWith(".ndjson") || lower.endsWith(".json") ? "jsonl" : lower.endsWith(".csv") || lower.endsWith(".tsv") ? "csv" : body.trimStart().startsWith("{") ? "jsonl" : "csv";
+}
+function tableOf(fileName, format, columns, data, rowCount, label2) {
+  return { fileName, format, columns, rowCount, column: (name) => data.get(name), rowLabel: label2 };
+}
+var QUOTE = 34, CR = 13, LF = 10;
+function parseCsv(text2, fileName, delimiter) {
+  let delim = delimiter.charCodeAt(0), n = text2.length, header = null, cols = [], rows = 0, pos = 0;
+  for (; pos < n; ) {
+    let first = text2.charCodeAt(pos);
+    if (first === LF || first === CR) {
+      pos += first === CR && text2.charCodeAt(pos + 1) === LF ? 2 : 1;
+      continue;
+    }
+    let record2 = rows + (header === null ? 1 : 2), fields = header === null ? [] : null, j3 = 0;
+    for (; ; ) {
+      let value;
+      if (text2.charCodeAt(pos) === QUOTE) {
+        [value, pos] = quotedField(text2, pos, fileName, record2);
+        let after = text2.charCodeAt(pos);
+        if (pos < n && after !== delim && after !== CR && after !== LF)
+          throw new PredictionsError(`${fileName} ${where(record2)}: unexpected text after a closing quote`, { file: fileName, row: record2 - 1 });
+      } else {
+        let start = pos, c4 = text2.charCodeAt(pos);
+        for (; pos < n && c4 !== delim && c4 !== LF && c4 !== CR; ) c4 = text2.charCodeAt(++pos);
+        value = text2.slice(start, pos);
+      }
+      fields ? fields.push(value) : j3 < cols.length && cols[j3].push(value), j3++;
+      let c3 = text2.charCodeAt(pos);
+      if (c3 === delim) {
+        pos++;
+        continue;
+      }
+      c3 === CR && pos++, text2.charCodeAt(pos) === LF && pos++;
+      break;
+    }
+    if (fields) {
+      header = fields.map((f3) => f3.trim()), checkHeader(header, fileName), cols = header.map(() => []);
+      continue;
+    }
+    if (rows++, j3 !== cols.length)
+      throw new PredictionsError(`${fileName} row ${rows}: expected ${cols.length} fields (as in the header), found ${j3}`, { file: fileName, row: rows });
+  }
+  if (header === null) throw new PredictionsError(`${fileName} is empty: expected a header row and data rows`, { file: fileName });
+  let names = header, data = new Map(names.map((h3, k2) => [h3, cols[k2]]));
+  return tableOf(fileName, "csv", names, data, rows, (i) => `row ${i + 1}`);
+}
+function where(record2) {
+  return record2 === 1 ? "header" : `row ${record2 - 1}`;
+}
+function quotedField(text2, pos, fileName, record2) {
+  let out = "", start = pos + 1;
+  for (; ; ) {
+    let q3 = text2.indexOf('"', start);
+    if (q3 < 0) throw new PredictionsError(`${fileName} ${where(record2)}: a quoted field is never closed`, { file: fileName, row: record2 - 1 });
+    if (out += text2.slice(start, q3), text2.charCodeAt(q3 + 1) === QUOTE) {
+      out += '"', start = q3 + 2;
+      continue;
+    }
+    return [out, q3 + 1];
+  }
+}
+function checkHeader(header, fileName) {
+  let seen = /* @__PURE__ */ new Set();
+  for (let h3 of header) {
+    if (seen.has(h3)) throw new PredictionsError(`${fileName} header: column ${JSON.stringify(h3)} appears twice`, { file: fileName, column: h3 });
+    seen.add(h3);
+  }
+}
+function parseJsonl(text2, fileName) {
+  let lines = text2.split(/\r?\n/), records = [], lineNo = [], columns = [], known = /* @__PURE__ */ new Set();
+  if (lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let obj = parseJsonLine(line, fileName, i + 1);
+    for (let key of Object.keys(obj))
+      known.has(key) || (known.add(key), columns.push(key));
+    records.push(obj), lineNo.push(i + 1);
+  }), records.length === 0) throw new PredictionsError(`${fileName} is empty: expected one JSON object per line`, { file: fileName });
+  let data = new Map(columns.map((c3) => [c3, records.map((r2) => r2[c3])]));
+  return tableOf(fileName, "jsonl", columns, data, records.length, (i) => `line ${lineNo[i]}`);
+}
+var BARE_NON_FINITE = /("(?:[^"\\]|\\.)*")|(-?Infinity|NaN)/g;
+function parseJsonLine(line, fileName, lineNumber) {
+  let value;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    try {
+      value = JSON.parse(line.replace(BARE_NON_FINITE, (m2, str3) => str3 !== void 0 ? str3 : `"${m2}"`));
+    } catch (err) {
+      throw new PredictionsError(`${fileName} line ${lineNumber}: not valid JSON (${err.message})`, { file: fileName, row: lineNumber });
+    }
+  }
+  if (value === null || typeof value != "object" || Array.isArray(value))
+    throw new PredictionsError(`${fileName} line ${lineNumber}: expected a JSON object`, { file: fileName, row: lineNumber });
+  return value;
+}
+function rowNumber(table2, i) {
+  let m2 = /\d+$/.exec(table2.rowLabel(i));
+  return m2 ? Number(m2[0]) : i + 1;
+}
+function cellError(table2, i, column, detail) {
+  return new PredictionsError(`${locate(table2.fileName, table2.rowLabel(i), column)}: ${detail}`, {
+    file: table2.fileName,
+    row: rowNumber(table2, i),
+    column
+  });
+}
+function columnError(table2, column, detail) {
+  return new PredictionsError(`${locate(table2.fileName, void 0, column)}: ${detail}`, { file: table2.fileName, column });
+}
+function requireColumn(table2, name, role) {
+  let col = table2.column(name);
+  if (col === void 0)
+    throw columnError(table2, name, `no such column (needed as ${role}); the file has ${table2.columns.map((c3) => JSON.stringify(c3)).join(", ") || "no columns"}`);
+  return col;
+}
+function numericColumn(table2, name, role) {
+  let cells = requireColumn(table2, name, role), out = new Float64Array(cells.length);
+  for (let i = 0; i < cells.length; i++) out[i] = toNumber(table2, i, name, cells[i]);
+  return out;
+}
+function toNumber(table2, i, column, cell2) {
+  if (typeof cell2 == "number") {
+    if (Number.isFinite(cell2)) return cell2;
+  } else if (typeof cell2 == "string") {
+    let fast = Number(cell2);
+    if (Number.isFinite(fast) && (fast !== 0 || cell2.trim() !== "")) return fast;
+    let s = cell2.trim();
+    throw s === "" ? cellError(table2, i, column, "is empty; a number is required") : /^[+-]?nan$/i.test(s) ? cellError(table2, i, column, "is NaN; predictions must be finite numbers") : /^[+-]?(inf|infinity)$/i.test(s) ? cellError(table2, i, column, `is ${s}; predictions must be finite numbers`) : cellError(table2, i, column, `${JSON.stringify(cell2)} is not a number`);
+  } else if (cell2 == null)
+    throw cellError(table2, i, column, cell2 === null ? "is null; a number is required" : "is missing; a number is required");
+  throw cellError(table2, i, column, `${JSON.stringify(cell2)} is not a number`);
+}
+function labelColumn(table2, name, role) {
+  let cells = requireColumn(table2, name, role), out = new Array(cells.length);
+  for (let i = 0; i < cells.length; i++) {
+    let c3 = cells[i], s;
+    if (typeof c3 == "string") s = c3.length > 0 && c3.charCodeAt(0) > 32 && c3.charCodeAt(c3.length - 1) > 32 ? c3 : c3.trim();
+    else if (typeof c3 == "number" && Number.isFinite(c3)) s = String(c3);
+    else if (typeof c3 == "boolean") s = String(c3);
+    else throw c3 == null ? cellError(table2, i, name, `is ${c3 === null ? "null" : "missing"}; a label is required`) : cellError(table2, i, name, `${JSON.stringify(c3)} is not a class label`);
+    if (s === "") throw cellError(table2, i, name, "is empty; a label is required");
+    let f3 = s.charCodeAt(0) | 32;
+    (f3 === 116 || f3 === 102) && /^(true|false)$/i.test(s) && (s = s.toLowerCase()), out[i] = s;
+  }
+  return out;
+}
+function textColumn(table2, name, role) {
+  return requireColumn(table2, name, role).map((c3, i) => {
+    if (typeof c3 == "string" && c3.trim() !== "") return c3.trim();
+    if (typeof c3 == "number" && Number.isFinite(c3) || typeof c3 == "boolean") return String(c3);
+    throw cellError(table2, i, name, c3 == null || c3 === "" ? "is empty; an identifier is required" : `${JSON.stringify(c3)} is not an identifier`);
+  });
+}
+
+// mcp-server/src/core/evaluation/prepare.ts
+var DEFAULT_COLUMNS = {
+  yTrue: ["y_true", "label", "target", "actual", "y", "true"],
+  yPred: ["y_pred", "prediction", "predicted", "pred", "y_hat", "yhat", "forecast"],
+  score: ["score", "y_score", "y_prob", "probability", "proba", "prob"],
+  relevance: ["relevance", "rel", "grade", "y_true", "label", "clicked"],
+  query: ["query", "query_id", "qid", "user", "user_id", "session", "group"],
+  item: ["item", "item_id", "doc", "doc_id", "product", "product_id"],
+  recommended: ["recommended", "ranked", "recommendations", "predicted", "items"],
+  relevant: ["relevant", "ground_truth", "actual", "relevant_items"],
+  id: ["id", "row_id", "sample_id"],
+  insample: ["insample", "in_sample", "train"]
+};
+function pick3(table2, given, defaults) {
+  return given !== void 0 ? (table2.column(given) === void 0 && requireColumn(table2, given, "requested"), given) : defaults.find((d2) => table2.column(d2) !== void 0);
+}
+function need(table2, given, defaults, role) {
+  let col = pick3(table2, given, defaults);
+  if (col === void 0)
+    throw columnError(table2, defaults[0], `no ${role} column; name it with the columns option or use one of ${defaults.map((d2) => JSON.stringify(d2)).join(", ")} (the file has ${table2.columns.map((c3) => JSON.stringify(c3)).join(", ")})`);
+  return col;
+}
+function readClassification(table2, cols, task) {
+  let used = {}, yTrueCol = need(table2, cols.yTrue, DEFAULT_COLUMNS.yTrue, "true label");
+  used.y_true = yTrueCol;
+  let out = { yTrue: labelColumn(table2, yTrueCol, "true label"), proba: /* @__PURE__ */ new Map(), used }, yPredCol = pick3(table2, cols.yPred, DEFAULT_COLUMNS.yPred);
+  yPredCol !== void 0 && (used.y_pred = yPredCol, out.yPred = labelColumn(table2, yPredCol, "predicted label"));
+  let probaCols = cols.proba ?? table2.columns.filter((c3) => c3.startsWith(cols.probaPrefix ?? "proba_")), prefix = cols.probaPrefix ?? "proba_";
+  for (let c3 of probaCols) out.proba.set(c3.startsWith(prefix) ? c3.slice(prefix.length) : c3, numericColumn(table2, c3, "class probability"));
+  if (probaCols.length > 0 && (used.proba = probaCols), task === "binary") {
+    let scoreCol = pick3(table2, cols.score, DEFAULT_COLUMNS.score);
+    scoreCol !== void 0 && (used.score = scoreCol, out.score = numericColumn(table2, scoreCol, "score"));
+  }
+  if (!out.yPred && !out.score && out.proba.size === 0)
+    throw columnError(table2, DEFAULT_COLUMNS.yPred[0], `no predictions: the file needs a predicted label column (${DEFAULT_COLUMNS.yPred.join(", ")}), a score column or probability columns`);
+  return out;
+}
+var NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+function canonicaliser(...arrays) {
+  let distinct = /* @__PURE__ */ new Set();
+  for (let a of arrays) for (let l3 of a) distinct.add(l3);
+  for (let l3 of distinct) if (!NUMERIC.test(l3)) return (s) => s;
+  let memo2 = /* @__PURE__ */ new Map();
+  return (s) => {
+    let c3 = memo2.get(s);
+    return c3 === void 0 && (c3 = NUMERIC.test(s) ? String(Number(s)) : s, memo2.set(s, c3)), c3;
+  };
+}
+function sortLabels(labels) {
+  let arr = [...new Set(labels)];
+  return arr.every((l3) => NUMERIC.test(l3)) ? arr.sort((a, b3) => Number(a) - Number(b3)) : arr.sort((a, b3) => a < b3 ? -1 : a > b3 ? 1 : 0);
+}
+function encode3(table2, column, labels, index, what) {
+  let out = new Int32Array(labels.length);
+  for (let i = 0; i < labels.length; i++) {
+    let k2 = index.get(labels[i]);
+    if (k2 === void 0) throw cellError(table2, i, column, `label ${JSON.stringify(labels[i])} ${what}`);
+    out[i] = k2;
+  }
+  return out;
+}
+function readRegression(table2, cols, forecast) {
+  let yCol = need(table2, cols.yTrue, DEFAULT_COLUMNS.yTrue, "true value"), pCol = need(table2, cols.yPred, DEFAULT_COLUMNS.yPred, "predicted value"), out = { y: numericColumn(table2, yCol, "true value"), yhat: numericColumn(table2, pCol, "predicted value"), used: { y_true: yCol, y_pred: pCol } }, inCol = forecast ? pick3(table2, cols.insample, DEFAULT_COLUMNS.insample) : void 0;
+  return inCol !== void 0 && (out.used.insample = inCol, out.insample = sparseNumericColumn(table2, inCol)), out;
+}
+function sparseNumericColumn(table2, name) {
+  let cells = requireColumn(table2, name, "in-sample series"), values = [];
+  return cells.forEach((c3, i) => {
+    if (c3 == null || typeof c3 == "string" && c3.trim() === "") return;
+    let v2 = typeof c3 == "number" ? c3 : typeof c3 == "string" ? Number(c3.trim()) : NaN;
+    if (!Number.isFinite(v2)) throw cellError(table2, i, name, `${JSON.stringify(c3)} is not a finite number`);
+    values.push(v2);
+  }), Float64Array.from(values);
+}
+function readRanking(table2, cols) {
+  let recommended = pick3(table2, cols.recommended, DEFAULT_COLUMNS.recommended), relevant = pick3(table2, cols.relevant, DEFAULT_COLUMNS.relevant);
+  return recommended !== void 0 && relevant !== void 0 && table2.format === "jsonl" && isListColumn(table2, recommended) ? readRankingLists(table2, cols, recommended, relevant) : readRankingRows(table2, cols);
+}
+function isListColumn(table2, name) {
+  return (table2.column(name) ?? []).some((c3) => Array.isArray(c3));
+}
+function readRankingRows(table2, cols) {
+  let qCol = need(table2, cols.query, DEFAULT_COLUMNS.query, "query / user id"), relCol = need(table2, cols.yTrue, DEFAULT_COLUMNS.relevance, "relevance"), sCol = need(table2, cols.score ?? cols.yPred, DEFAULT_COLUMNS.score, "score"), itemCol = pick3(table2, cols.item, DEFAULT_COLUMNS.item), q3 = textColumn(table2, qCol, "query id"), rel = numericColumn(table2, relCol, "relevance"), score = numericColumn(table2, sCol, "score"), items = itemCol !== void 0 ? textColumn(table2, itemCol, "item id") : q3.map((_3, i) => `#${i}`);
+  rel.forEach((r2, i) => {
+    if (r2 < 0) throw cellError(table2, i, relCol, `relevance ${r2} is negative`);
+  });
+  let byQuery = /* @__PURE__ */ new Map();
+  q3.forEach((id, i) => {
+    let rows = byQuery.get(id);
+    rows ? rows.push(i) : byQuery.set(id, [i]);
+  });
+  let queries = [];
+  for (let [id, rows] of byQuery) {
+    let ranked = [...rows].sort((a, b3) => score[b3] - score[a] || a - b3);
+    queries.push({
+      id,
+      items: ranked.map((r2) => items[r2]),
+      gains: Float64Array.from(ranked, (r2) => rel[r2]),
+      scores: Float64Array.from(ranked, (r2) => score[r2]),
+      relevantGrades: ranked.map((r2) => rel[r2]).filter((g2) => g2 > 0)
+    });
+  }
+  let used = { query: qCol, relevance: relCol, score: sCol };
+  return itemCol !== void 0 && (used.item = itemCol), { queries, catalogueSize: new Set(items).size, used, hasItems: itemCol !== void 0 };
+}
+function readRankingLists(table2, cols, recCol, relCol) {
+  let qCol = pick3(table2, cols.query, DEFAULT_COLUMNS.query), ids = qCol !== void 0 ? textColumn(table2, qCol, "query id") : Array.from({ length: table2.rowCount }, (_3, i) => String(i + 1)), recCells = requireColumn(table2, recCol, "recommended list"), relCells = requireColumn(table2, relCol, "relevant items"), catalogue = /* @__PURE__ */ new Set(), seenIds = /* @__PURE__ */ new Set(), queries = ids.map((id, i) => {
+    if (seenIds.has(id)) throw cellError(table2, i, qCol ?? recCol, `query ${JSON.stringify(id)} appears on more than one line`);
+    seenIds.add(id);
+    let items = itemList(table2, i, recCol, recCells[i]), grades = gradeMap(table2, i, relCol, relCells[i]);
+    return items.forEach((it2) => catalogue.add(it2)), grades.forEach((_3, it2) => catalogue.add(it2)), {
+      id,
+      items,
+      gains: Float64Array.from(items, (it2) => grades.get(it2) ?? 0),
+      relevantGrades: [...grades.values()].filter((g2) => g2 > 0)
+    };
+  }), used = { recommended: recCol, relevant: relCol };
+  return qCol !== void 0 && (used.query = qCol), { queries, catalogueSize: catalogue.size, used, hasItems: !0 };
+}
+function itemList(table2, i, col, cell2) {
+  if (cell2 == null) return [];
+  if (!Array.isArray(cell2)) throw cellError(table2, i, col, "must be an array of item ids");
+  return cell2.map((v2) => {
+    if (typeof v2 == "string" || typeof v2 == "number" && Number.isFinite(v2)) return String(v2);
+    throw cellError(table2, i, col, `${JSON.stringify(v2)} is not an item id`);
+  });
+}
+function gradeMap(table2, i, col, cell2) {
+  let m2 = /* @__PURE__ */ new Map();
+  if (cell2 == null) return m2;
+  if (Array.isArray(cell2)) {
+    for (let it2 of itemList(table2, i, col, cell2)) m2.set(it2, 1);
+    return m2;
+  }
+  if (typeof cell2 != "object") throw cellError(table2, i, col, "must be an array of item ids or an object item \u2192 grade");
+  for (let [it2, g2] of Object.entries(cell2)) {
+    if (typeof g2 != "number" || !Number.isFinite(g2) || g2 < 0) throw cellError(table2, i, col, `grade of ${JSON.stringify(it2)} must be a number \u2265 0`);
+    m2.set(it2, g2);
+  }
+  return m2;
+}
+
+// mcp-server/src/core/evaluation/prng.ts
+var Mulberry32 = class {
+  state;
+  constructor(seed) {
+    this.state = seed >>> 0;
+  }
+  /** Uniform in [0, 1). */
+  next() {
+    this.state = this.state + 1831565813 >>> 0;
+    let t2 = this.state;
+    return t2 = Math.imul(t2 ^ t2 >>> 15, t2 | 1), t2 ^= t2 + Math.imul(t2 ^ t2 >>> 7, t2 | 61), ((t2 ^ t2 >>> 14) >>> 0) / 4294967296;
+  }
+  /**
+   * Fills `counts` with how often each of its n indices is drawn in n draws with replacement: a bootstrap
+   * resample expressed as weights, so metrics are recomputed without copying or re-sorting the data. The
+   * generator is inlined here because this loop runs n times per resample (10⁸ draws for 1,000 × 100,000).
+   */
+  resampleCounts(counts) {
+    let n = counts.length;
+    counts.fill(0);
+    let a = this.state;
+    for (let i = 0; i < n; i++) {
+      a = a + 1831565813 | 0;
+      let t2 = Math.imul(a ^ a >>> 15, a | 1);
+      t2 ^= t2 + Math.imul(t2 ^ t2 >>> 7, t2 | 61), counts[Math.floor(((t2 ^ t2 >>> 14) >>> 0) / 4294967296 * n)] += 1;
+    }
+    this.state = a >>> 0;
+  }
+};
+
+// mcp-server/src/core/evaluation/sort.ts
+function argsortAscending(values) {
+  let n = values.length, copy = new Float64Array(n);
+  for (let i = 0; i < n; i++) copy[i] = values[i] + 0;
+  let words = new Uint32Array(copy.buffer), hi = new Uint32Array(n), lo = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    let h3 = words[2 * i + 1], l3 = words[2 * i];
+    h3 & 2147483648 ? (hi[i] = ~h3 >>> 0, lo[i] = ~l3 >>> 0) : (hi[i] = (h3 | 2147483648) >>> 0, lo[i] = l3);
+  }
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let next = new Uint32Array(n), count = new Uint32Array(65536), passes = [[lo, 0], [lo, 16], [hi, 0], [hi, 16]];
+  for (let [key, shift] of passes) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[key[i] >>> shift & 65535]++;
+    if (count[key[order[0] ?? 0] >>> shift & 65535] === n) continue;
+    let sum = 0;
+    for (let d2 = 0; d2 < 65536; d2++) {
+      let c3 = count[d2];
+      count[d2] = sum, sum += c3;
+    }
+    for (let i = 0; i < n; i++) {
+      let idx = order[i];
+      next[count[key[idx] >>> shift & 65535]++] = idx;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
+}
+function averageRanks(values) {
+  let order = argsortAscending(values), ranks = new Float64Array(values.length), i = 0;
+  for (; i < order.length; ) {
+    let j3 = i + 1;
+    for (; j3 < order.length && values[order[j3]] === values[order[i]]; ) j3++;
+    let rank = (i + 1 + j3) / 2;
+    for (let t2 = i; t2 < j3; t2++) ranks[order[t2]] = rank;
+    i = j3;
+  }
+  return ranks;
+}
+function quantileSorted(sorted, q3) {
+  let h3 = (sorted.length - 1) * q3, lo = Math.floor(h3), a = sorted[lo];
+  return lo + 1 >= sorted.length ? a : a + (h3 - lo) * (sorted[lo + 1] - a);
+}
+
+// mcp-server/src/core/evaluation/bootstrap.ts
+var DEFAULT_BOOTSTRAP = { resamples: 1e3, seed: 42, confidence: 0.95 };
+function bootstrapCI(n, statistics, estimates, opts = {}) {
+  let { resamples, seed, confidence } = { ...DEFAULT_BOOTSTRAP, ...opts }, names = Object.keys(statistics).filter((k2) => typeof estimates[k2] == "number"), draws = runResamples(n, names.map((k2) => statistics[k2]), resamples, seed), out = {};
+  return names.forEach((name, j3) => {
+    let values = draws[j3];
+    if (values.length === 0) return;
+    let sorted = Float64Array.from(values).sort(), alpha = (1 - confidence) / 2;
+    out[name] = {
+      estimate: estimates[name],
+      lower: quantileSorted(sorted, alpha),
+      upper: quantileSorted(sorted, 1 - alpha),
+      confidence,
+      resamples,
+      validResamples: sorted.length,
+      seed,
+      method: "percentile"
+    };
+  }), out;
+}
+function runResamples(n, stats, resamples, seed) {
+  let rng = new Mulberry32(seed), counts = new Float64Array(n), values = stats.map(() => []);
+  for (let r2 = 0; r2 < resamples; r2++)
+    rng.resampleCounts(counts), stats.forEach((stat4, j3) => {
+      let v2 = stat4(counts);
+      v2 !== null && Number.isFinite(v2) && values[j3].push(v2);
+    });
+  return values;
+}
+
+// mcp-server/src/core/evaluation/calibration.ts
+function calibrationBins(outcome, prob, nBins = 10, kind = "binary") {
+  let step = 1 / nBins, inner = new Float64Array(nBins - 1);
+  for (let i = 1; i < nBins; i++) inner[i - 1] = i * step;
+  let count = new Float64Array(nBins), sumProb = new Float64Array(nBins), sumTrue = new Float64Array(nBins);
+  for (let r2 = 0; r2 < prob.length; r2++) {
+    let p2 = prob[r2], b3 = binIndex(inner, p2);
+    count[b3] += 1, sumProb[b3] += p2, sumTrue[b3] += outcome[r2];
+  }
+  let bins = [], ece = 0;
+  for (let b3 = 0; b3 < nBins; b3++) {
+    if (count[b3] === 0) continue;
+    let meanPredicted = sumProb[b3] / count[b3], fractionPositive = sumTrue[b3] / count[b3];
+    bins.push({ lower: b3 * step, upper: b3 === nBins - 1 ? 1 : (b3 + 1) * step, count: count[b3], meanPredicted, fractionPositive }), ece += count[b3] / prob.length * Math.abs(fractionPositive - meanPredicted);
+  }
+  return { bins, nBins, ece, kind };
+}
+function binIndex(inner, p2) {
+  let b3 = Math.min(inner.length, Math.max(0, Math.ceil(p2 * (inner.length + 1)) - 1));
+  for (; b3 > 0 && !(inner[b3 - 1] < p2); ) b3--;
+  for (; b3 < inner.length && inner[b3] < p2; ) b3++;
+  return b3;
+}
+
+// mcp-server/src/core/evaluation/classification.ts
+function confusionMatrix(yTrue, yPred, k2, w2) {
+  let cm = new Float64Array(k2 * k2);
+  if (w2) for (let i = 0; i < yTrue.length; i++) cm[yTrue[i] * k2 + yPred[i]] += w2[i];
+  else for (let i = 0; i < yTrue.length; i++) cm[yTrue[i] * k2 + yPred[i]] += 1;
+  return cm;
+}
+function labelMetrics(cm, k2, positive, labels) {
+  let name = (c3) => JSON.stringify(labels?.[c3] ?? String(c3)), rowSum = new Float64Array(k2), colSum = new Float64Array(k2), total = 0, correct = 0;
+  for (let t2 = 0; t2 < k2; t2++) {
+    for (let p2 = 0; p2 < k2; p2++) {
+      let v2 = cm[t2 * k2 + p2];
+      rowSum[t2] += v2, colSum[p2] += v2, total += v2;
+    }
+    correct += cm[t2 * k2 + t2];
+  }
+  let perClass = [], noPredicted = [], noTrue = [];
+  for (let c3 = 0; c3 < k2; c3++) {
+    let tp = cm[c3 * k2 + c3], precision = colSum[c3] > 0 ? tp / colSum[c3] : 0, recall = rowSum[c3] > 0 ? tp / rowSum[c3] : 0, denom = precision + recall, f1 = denom === 0 ? 0 : 2 * precision * recall / denom;
+    perClass.push({ precision, recall, f1, support: rowSum[c3] });
+    let present = rowSum[c3] > 0 || colSum[c3] > 0;
+    present && colSum[c3] === 0 && noPredicted.push(name(c3)), present && rowSum[c3] === 0 && noTrue.push(name(c3));
+  }
+  let metrics = {};
+  if (metrics.accuracy = total > 0 ? correct / total : null, Object.assign(metrics, averages(perClass, rowSum, colSum, total)), metrics.balanced_accuracy = balancedAccuracy(perClass, rowSum), metrics.mcc = matthews(k2, rowSum, colSum, total, correct), metrics.cohen_kappa = cohenKappa(cm, k2, rowSum, colSum, total), positive !== void 0) {
+    let pc = perClass[positive];
+    metrics.precision = pc.precision, metrics.recall = pc.recall, metrics.f1 = pc.f1;
+  }
+  let warnings = labelWarnings(noPredicted, noTrue, metrics, positive, rowSum, colSum, name);
+  return { metrics, perClass, warnings };
+}
+function averages(perClass, rowSum, colSum, total) {
+  let out = {};
+  for (let key of ["precision", "recall", "f1"]) {
+    let macro = 0, weighted = 0, present = 0;
+    for (let c3 = 0; c3 < perClass.length; c3++)
+      rowSum[c3] === 0 && colSum[c3] === 0 || (present++, macro += perClass[c3][key], weighted += perClass[c3][key] * rowSum[c3]);
+    out[`${key}_macro`] = present > 0 ? macro / present : null, out[`${key}_weighted`] = total > 0 ? weighted / total : null;
+  }
+  return out;
+}
+function balancedAccuracy(perClass, rowSum) {
+  let sum = 0, count = 0;
+  for (let c3 = 0; c3 < perClass.length; c3++)
+    rowSum[c3] > 0 && (sum += perClass[c3].recall, count++);
+  return count > 0 ? sum / count : null;
+}
+function matthews(k2, rowSum, colSum, total, correct) {
+  let tp = 0, pp = 0, tt2 = 0;
+  for (let c3 = 0; c3 < k2; c3++)
+    tp += rowSum[c3] * colSum[c3], pp += colSum[c3] * colSum[c3], tt2 += rowSum[c3] * rowSum[c3];
+  let covYtYp = correct * total - tp, covYpYp = total * total - pp, covYtYt = total * total - tt2;
+  return covYpYp * covYtYt === 0 ? 0 : covYtYp / Math.sqrt(covYtYt * covYpYp);
+}
+function cohenKappa(cm, k2, rowSum, colSum, total) {
+  let observed = 0, expected = 0;
+  for (let t2 = 0; t2 < k2; t2++)
+    for (let p2 = 0; p2 < k2; p2++)
+      t2 !== p2 && (observed += cm[t2 * k2 + p2], expected += colSum[t2] * rowSum[p2] / total);
+  return expected > 0 ? 1 - observed / expected : null;
+}
+function labelWarnings(noPredicted, noTrue, metrics, positive, rowSum, colSum, name) {
+  let w2 = [];
+  return noPredicted.length > 0 && w2.push(`precision is ill-defined for class ${noPredicted.join(", ")} (never predicted); set to 0 as scikit-learn does`), noTrue.length > 0 && w2.push(
+    `recall is ill-defined for class ${noTrue.join(", ")} (absent from the true labels); set to 0 as scikit-learn does, and left out of balanced_accuracy`
+  ), positive !== void 0 && colSum[positive] === 0 && rowSum[positive] === 0 && w2.push(`precision, recall and f1 are ill-defined: the positive class ${name(positive)} is neither present nor predicted; set to 0 as scikit-learn does`), metrics.cohen_kappa === null && w2.push("cohen_kappa is undefined: true and predicted labels are all one and the same class"), metrics.mcc === 0 && (isConstant(rowSum) || isConstant(colSum)) && w2.push("mcc is undefined (the true or the predicted labels are all one class); set to 0 as scikit-learn does"), w2;
+}
+function isConstant(sums) {
+  let nonZero = 0;
+  for (let v2 of sums) v2 > 0 && nonZero++;
+  return nonZero <= 1;
+}
+function scoreOrder(score) {
+  let asc = argsortAscending(score), n = asc.length, order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = asc[n - 1 - i];
+  let ends = [];
+  for (let i = 1; i <= n; i++) (i === n || score[order[i]] !== score[order[i - 1]]) && ends.push(i);
+  return { order, groupEnd: Uint32Array.from(ends) };
+}
+function rocAucSorted(so2, y2, w2) {
+  let { order, groupEnd } = so2, tp = 0, fp = 0, area = 0, start = 0;
+  for (let g2 = 0; g2 < groupEnd.length; g2++) {
+    let end2 = groupEnd[g2], gp = 0, gn2 = 0;
+    for (let i = start; i < end2; i++) {
+      let r2 = order[i], wt2 = w2 ? w2[r2] : 1;
+      y2[r2] === 1 ? gp += wt2 : gn2 += wt2;
+    }
+    area += gn2 * (tp + gp / 2), tp += gp, fp += gn2, start = end2;
+  }
+  return tp === 0 || fp === 0 ? null : area / (tp * fp);
+}
+function presort(so2, y2) {
+  return { y: Uint8Array.from(so2.order, (r2) => y2[r2]), groupEnd: so2.groupEnd };
+}
+function rocAucPresorted(p2, w2) {
+  let { y: y2, groupEnd } = p2, tp = 0, fp = 0, area = 0, start = 0;
+  for (let g2 = 0; g2 < groupEnd.length; g2++) {
+    let end2 = groupEnd[g2], gp = 0, gw = 0;
+    for (let i = start; i < end2; i++) {
+      let wt2 = w2[i];
+      gw += wt2, gp += wt2 * y2[i];
+    }
+    let gn2 = gw - gp;
+    area += gn2 * (tp + gp / 2), tp += gp, fp += gn2, start = end2;
+  }
+  return tp === 0 || fp === 0 ? null : area / (tp * fp);
+}
+function averagePrecisionPresorted(p2, w2) {
+  let { y: y2, groupEnd } = p2, totalPos = 0;
+  for (let i = 0; i < y2.length; i++) totalPos += w2[i] * y2[i];
+  if (totalPos === 0) return null;
+  let tp = 0, seen = 0, ap = 0, start = 0;
+  for (let g2 = 0; g2 < groupEnd.length; g2++) {
+    let end2 = groupEnd[g2], gp = 0;
+    for (let i = start; i < end2; i++) {
+      let wt2 = w2[i];
+      seen += wt2, gp += wt2 * y2[i];
+    }
+    tp += gp, gp > 0 && (ap += gp / totalPos * (tp / seen)), start = end2;
+  }
+  return ap;
+}
+function averagePrecisionSorted(so2, y2, w2) {
+  let { order, groupEnd } = so2, totalPos = 0;
+  for (let i = 0; i < order.length; i++) y2[i] === 1 && (totalPos += w2 ? w2[i] : 1);
+  if (totalPos === 0) return null;
+  let tp = 0, fp = 0, ap = 0, start = 0;
+  for (let g2 = 0; g2 < groupEnd.length; g2++) {
+    let end2 = groupEnd[g2], gp = 0;
+    for (let i = start; i < end2; i++) {
+      let r2 = order[i], wt2 = w2 ? w2[r2] : 1;
+      y2[r2] === 1 ? gp += wt2 : fp += wt2;
+    }
+    tp += gp, gp > 0 && (ap += gp / totalPos * (tp / (tp + fp))), start = end2;
+  }
+  return ap;
+}
+var LOG_LOSS_EPS = 2220446049250313e-31;
+function binaryLogLoss(y2, p2, w2) {
+  let sum = 0, wsum = 0;
+  for (let i = 0; i < y2.length; i++) {
+    let wt2 = w2 ? w2[i] : 1;
+    if (wt2 === 0) continue;
+    let q1 = Math.min(Math.max(p2[i], LOG_LOSS_EPS), 1 - LOG_LOSS_EPS), q0 = 1 - q1, s = q0 + q1;
+    sum -= wt2 * Math.log((y2[i] === 1 ? q1 : q0) / s), wsum += wt2;
+  }
+  return sum / wsum;
+}
+function binaryBrier(y2, p2, w2) {
+  let sum = 0, wsum = 0;
+  for (let i = 0; i < y2.length; i++) {
+    let wt2 = w2 ? w2[i] : 1, d2 = y2[i] - p2[i];
+    sum += wt2 * d2 * d2, wsum += wt2;
+  }
+  return sum / wsum;
+}
+function multiclassLogLoss(yTrue, proba, w2) {
+  let sum = 0, wsum = 0;
+  for (let i = 0; i < yTrue.length; i++) {
+    let wt2 = w2 ? w2[i] : 1;
+    if (wt2 === 0) continue;
+    let rowSum = 0;
+    for (let col of proba) rowSum += Math.min(Math.max(col[i], LOG_LOSS_EPS), 1 - LOG_LOSS_EPS);
+    let pt2 = Math.min(Math.max(proba[yTrue[i]][i], LOG_LOSS_EPS), 1 - LOG_LOSS_EPS);
+    sum -= wt2 * Math.log(pt2 / rowSum), wsum += wt2;
+  }
+  return sum / wsum;
+}
+function multiclassBrier(yTrue, proba) {
+  let sum = 0;
+  for (let i = 0; i < yTrue.length; i++)
+    for (let c3 = 0; c3 < proba.length; c3++) {
+      let d2 = proba[c3][i] - (yTrue[i] === c3 ? 1 : 0);
+      sum += d2 * d2;
+    }
+  return sum / yTrue.length;
+}
+
+// mcp-server/src/core/evaluation/curves.ts
+function rocCurve(so2, y2, label2, area) {
+  let { P: P3, N: N3 } = classTotals(y2), c3 = new ThinCurve(label2, area, 0, 0);
+  return walk(so2, y2, (tp, fp) => c3.add(N3 > 0 ? fp / N3 : 0, P3 > 0 ? tp / P3 : 0)), c3.done();
+}
+function prCurve(so2, y2, label2, area) {
+  let { P: P3 } = classTotals(y2), c3 = new ThinCurve(label2, area, 0, 1);
+  return walk(so2, y2, (tp, fp) => c3.add(P3 > 0 ? tp / P3 : 0, tp + fp > 0 ? tp / (tp + fp) : 1)), c3.done();
+}
+var ThinCurve = class {
+  constructor(label2, area, x0, y0) {
+    this.label = label2;
+    this.area = area;
+    this.x = [x0], this.y = [y0];
+  }
+  label;
+  area;
+  x;
+  y;
+  lastX = NaN;
+  lastY = NaN;
+  pending = !1;
+  add(x3, y2) {
+    let kx = this.x[this.x.length - 1], ky = this.y[this.y.length - 1];
+    Math.abs(x3 - kx) >= 1 / 1e3 || Math.abs(y2 - ky) >= 1 / 1e3 ? (this.x.push(x3), this.y.push(y2), this.pending = !1) : (this.lastX = x3, this.lastY = y2, this.pending = !0);
+  }
+  done() {
+    return this.pending && (this.x.push(this.lastX), this.y.push(this.lastY)), { label: this.label, x: this.x, y: this.y, area: this.area };
+  }
+};
+function classTotals(y2) {
+  let P3 = 0;
+  for (let i = 0; i < y2.length; i++) P3 += y2[i];
+  return { P: P3, N: y2.length - P3 };
+}
+function walk(so2, y2, at2) {
+  let tp = 0, fp = 0, start = 0;
+  for (let g2 = 0; g2 < so2.groupEnd.length; g2++) {
+    let end2 = so2.groupEnd[g2];
+    for (let i = start; i < end2; i++)
+      y2[so2.order[i]] === 1 ? tp++ : fp++;
+    at2(tp, fp), start = end2;
+  }
+}
+
+// mcp-server/src/core/evaluation/ranking.ts
+function rankingMetrics(queries, opts) {
+  let warnings = [], evaluated = queries.filter((q3) => q3.relevantGrades.length > 0), skipped = queries.length - evaluated.length;
+  skipped > 0 && warnings.push(`${skipped} of ${queries.length} queries have no relevant item and are left out of the ranking averages`);
+  let perQuery = {}, keyFns = [["mrr", reciprocalRank]];
+  for (let k2 of opts.ks)
+    keyFns.push([`precision_at_${k2}`, (q3) => hitsAt(q3, k2) / k2]), keyFns.push([`recall_at_${k2}`, (q3) => hitsAt(q3, k2) / q3.relevantGrades.length]), keyFns.push([`ndcg_at_${k2}`, (q3) => ndcgAt(q3, k2)]), keyFns.push([`map_at_${k2}`, (q3) => averagePrecisionAt(q3, k2)]), keyFns.push([`hit_rate_at_${k2}`, (q3) => hitsAt(q3, k2) > 0 ? 1 : 0]);
+  let metrics = {};
+  for (let [key, fn2] of keyFns) {
+    let v2 = Float64Array.from(evaluated, fn2);
+    perQuery[key] = v2, metrics[key] = v2.length > 0 ? mean(v2) : null;
+  }
+  evaluated.length === 0 && warnings.push("ranking metrics are undefined: no query has a relevant item");
+  let catalogue = opts.catalogueSize ?? catalogueOf(queries);
+  for (let k2 of opts.ks) metrics[`coverage_at_${k2}`] = catalogue > 0 ? coveredAt(queries, k2) / catalogue : null;
+  return catalogue === 0 && warnings.push("coverage is undefined: the catalogue is empty"), { metrics, perQuery, evaluated: evaluated.length, warnings };
+}
+function mean(v2) {
+  let s = 0;
+  for (let x3 of v2) s += x3;
+  return s / v2.length;
+}
+function hitsAt(q3, k2) {
+  let hits = 0, end2 = Math.min(k2, q3.items.length);
+  for (let i = 0; i < end2; i++) q3.gains[i] > 0 && hits++;
+  return hits;
+}
+function reciprocalRank(q3) {
+  for (let i = 0; i < q3.items.length; i++) if (q3.gains[i] > 0) return 1 / (i + 1);
+  return 0;
+}
+function averagePrecisionAt(q3, k2) {
+  let hits = 0, sum = 0, end2 = Math.min(k2, q3.items.length);
+  for (let i = 0; i < end2; i++)
+    q3.gains[i] > 0 && (hits++, sum += hits / (i + 1));
+  return sum / Math.min(k2, q3.relevantGrades.length);
+}
+function discountCumsum(length, k2) {
+  let c3 = new Float64Array(length), s = 0;
+  for (let i = 0; i < length; i++)
+    i < k2 && (s += 1 / Math.log2(i + 2)), c3[i] = s;
+  return c3;
+}
+function dcgAt(q3, k2) {
+  let n = q3.items.length, cum = discountCumsum(n, k2), dcg = 0, start = 0;
+  for (; start < n; ) {
+    let end2 = start + 1;
+    if (q3.scores) for (; end2 < n && q3.scores[end2] === q3.scores[start]; ) end2++;
+    let gain = 0;
+    for (let i = start; i < end2; i++) gain += q3.gains[i];
+    let discounts = cum[end2 - 1] - (start > 0 ? cum[start - 1] : 0);
+    dcg += gain / (end2 - start) * discounts, start = end2;
+  }
+  return dcg;
+}
+function ndcgAt(q3, k2) {
+  let ideal = [...q3.relevantGrades].sort((a, b3) => b3 - a), idcg = 0;
+  for (let i = 0; i < Math.min(k2, ideal.length); i++) idcg += ideal[i] / Math.log2(i + 2);
+  return idcg > 0 ? dcgAt(q3, k2) / idcg : 0;
+}
+function coveredAt(queries, k2) {
+  let seen = /* @__PURE__ */ new Set();
+  for (let q3 of queries) for (let i = 0; i < Math.min(k2, q3.items.length); i++) seen.add(q3.items[i]);
+  return seen.size;
+}
+function catalogueOf(queries) {
+  let seen = /* @__PURE__ */ new Set();
+  for (let q3 of queries) for (let it2 of q3.items) seen.add(it2);
+  return seen.size;
+}
+
+// mcp-server/src/core/evaluation/regression.ts
+var F64_EPS = 2220446049250313e-31;
+function regressionMetrics(y2, yhat, forecast) {
+  let warnings = [], n = y2.length, abs = 0, sq = 0, ape = 0, sape = 0, zeros = 0, absErr = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let e = y2[i] - yhat[i], a = Math.abs(e);
+    absErr[i] = a, abs += a, sq += e * e;
+    let ay = Math.abs(y2[i]);
+    ay === 0 && zeros++, ape += Math.abs(yhat[i] - y2[i]) / Math.max(ay, F64_EPS);
+    let denom = ay + Math.abs(yhat[i]);
+    sape += denom === 0 ? 0 : 2 * a / denom;
+  }
+  let metrics = {
+    rmse: Math.sqrt(sq / n),
+    mae: abs / n,
+    mape: ape / n,
+    smape: sape / n,
+    median_ae: median(absErr),
+    r2: r2Weighted(y2, yhat),
+    explained_variance: explainedVariance(y2, yhat)
+  };
+  return zeros > 0 && warnings.push(
+    `mape: ${zeros} true value(s) are 0; as in scikit-learn their |y| is floored at ${F64_EPS}, so mape is dominated by them`
+  ), isConstant2(y2) && warnings.push("r2 and explained_variance are undefined for a constant target; reported as scikit-learn does (1 if perfect, else 0)"), forecast && (metrics.mase = mase(y2, abs / n, forecast, warnings)), { metrics, warnings };
+}
+function mase(y2, mae, opts, warnings) {
+  let m2 = opts.seasonalPeriod ?? 1, s = opts.insample ?? y2;
+  if (opts.insample === void 0 && warnings.push(`mase: no in-sample series given; scaled by the ${m2}-step naive error of the evaluated series itself`), s.length <= m2)
+    return warnings.push(`mase is undefined: the ${opts.insample ? "in-sample" : "evaluated"} series has ${s.length} value(s), not more than the seasonal period ${m2}`), null;
+  let naive = 0;
+  for (let t2 = m2; t2 < s.length; t2++) naive += Math.abs(s[t2] - s[t2 - m2]);
+  return naive /= s.length - m2, naive === 0 ? (warnings.push(`mase is undefined: the ${m2}-step naive forecast of the scaling series is perfect (error 0)`), null) : mae / naive;
+}
+function median(values) {
+  let s = Float64Array.from(values).sort(), mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+function isConstant2(y2) {
+  for (let i = 1; i < y2.length; i++) if (y2[i] !== y2[0]) return !1;
+  return !0;
+}
+function weightedMean(v2, w2) {
+  let s = 0, ws2 = 0;
+  for (let i = 0; i < v2.length; i++) {
+    let wt2 = w2 ? w2[i] : 1;
+    s += wt2 * v2[i], ws2 += wt2;
+  }
+  return s / ws2;
+}
+function r2Weighted(y2, yhat, w2) {
+  let mean3 = weightedMean(y2, w2), num = 0, den = 0;
+  for (let i = 0; i < y2.length; i++) {
+    let wt2 = w2 ? w2[i] : 1;
+    num += wt2 * (y2[i] - yhat[i]) ** 2, den += wt2 * (y2[i] - mean3) ** 2;
+  }
+  return den === 0 ? num === 0 ? 1 : 0 : 1 - num / den;
+}
+function explainedVariance(y2, yhat) {
+  let n = y2.length, diff = new Float64Array(n);
+  for (let i = 0; i < n; i++) diff[i] = y2[i] - yhat[i];
+  let diffMean = weightedMean(diff), yMean = weightedMean(y2), num = 0, den = 0;
+  for (let i = 0; i < n; i++)
+    num += (diff[i] - diffMean) ** 2, den += (y2[i] - yMean) ** 2;
+  return den === 0 ? num === 0 ? 1 : 0 : 1 - num / n / (den / n);
+}
+function rmseWeighted(y2, yhat, w2) {
+  let s = 0, ws2 = 0;
+  for (let i = 0; i < y2.length; i++) {
+    let wt2 = w2 ? w2[i] : 1;
+    s += wt2 * (y2[i] - yhat[i]) ** 2, ws2 += wt2;
+  }
+  return Math.sqrt(s / ws2);
+}
+function maeWeighted(y2, yhat, w2) {
+  let s = 0, ws2 = 0;
+  for (let i = 0; i < y2.length; i++) {
+    let wt2 = w2 ? w2[i] : 1;
+    s += wt2 * Math.abs(y2[i] - yhat[i]), ws2 += wt2;
+  }
+  return s / ws2;
+}
+
+// mcp-server/src/core/evaluation/threshold.ts
+function tuneThreshold(y2, score, target, so2) {
+  let order = so2 ?? scoreOrder(score), P3 = 0;
+  for (let i = 0; i < y2.length; i++) P3 += y2[i];
+  let N3 = y2.length - P3, best = null, tp = 0, fp = 0, start = 0;
+  for (let g2 = 0; g2 < order.groupEnd.length; g2++) {
+    let end2 = order.groupEnd[g2];
+    for (let i = start; i < end2; i++)
+      y2[order.order[i]] === 1 ? tp++ : fp++;
+    let t2 = score[order.order[start]];
+    start = end2;
+    let precision = tp / (tp + fp), recall = P3 > 0 ? tp / P3 : 0;
+    if (!(target.metric === "precision" ? precision >= target.value : P3 > 0 && recall >= target.value)) continue;
+    let key = target.metric === "precision" ? tp : precision;
+    (best === null || key > best.key) && (best = { t: t2, tp, fp, key });
+  }
+  return best === null ? unreached(target, P3, N3) : atThreshold(target, best.t, best.tp, best.fp, P3, N3);
+}
+function atThreshold(target, t2, tp, fp, P3, N3) {
+  let fn2 = P3 - tp, tn2 = N3 - fp, precision = tp + fp > 0 ? tp / (tp + fp) : null, recall = P3 > 0 ? tp / P3 : null, f1 = precision !== null && recall !== null && precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
+  return {
+    target: { ...target },
+    reached: !0,
+    threshold: t2,
+    precision,
+    recall,
+    f1,
+    fpr: N3 > 0 ? fp / N3 : null,
+    accuracy: (tp + tn2) / (P3 + N3),
+    tp,
+    fp,
+    tn: tn2,
+    fn: fn2
+  };
+}
+function unreached(target, P3, N3) {
+  return {
+    target: { ...target },
+    reached: !1,
+    threshold: null,
+    precision: null,
+    recall: null,
+    f1: null,
+    fpr: null,
+    accuracy: null,
+    tp: 0,
+    fp: 0,
+    tn: N3,
+    fn: P3
+  };
+}
+
+// mcp-server/src/core/evaluation/evaluate.ts
+function evaluateTable(table2, opts) {
+  if (validateOptions(table2.fileName, opts), table2.rowCount === 0) throw new PredictionsError(`${table2.fileName} has no data rows`, { file: table2.fileName });
+  let cols = opts.columns ?? {};
+  switch (opts.task) {
+    case "binary": {
+      let read = readClassification(table2, cols, "binary");
+      return withColumns(evaluateBinary(encodeBinary(table2, read, opts), opts), read.used);
+    }
+    case "multiclass": {
+      let read = readClassification(table2, cols, "multiclass");
+      return withColumns(evaluateMulticlass(encodeMulticlass(table2, read), opts), read.used);
+    }
+    case "regression":
+    case "forecast": {
+      let read = readRegression(table2, cols, opts.task === "forecast"), insample = opts.insample ?? read.insample, forecast = opts.task === "forecast";
+      return withColumns(evaluateRegression({ y: read.y, yhat: read.yhat }, { ...opts, forecast, ...insample ? { insample } : {} }), read.used);
+    }
+    case "ranking": {
+      let read = readRanking(table2, cols), result = evaluateRanking(read.queries, { ...opts, catalogueSize: opts.catalogueSize ?? read.catalogueSize });
+      if (!read.hasItems) {
+        for (let k2 of ks2(opts)) result.metrics[`coverage_at_${k2}`] = null;
+        result.warnings.push("coverage is undefined: the file has no item id column");
+      }
+      return withColumns(result, read.used);
+    }
+    default:
+      throw new PredictionsError(`${table2.fileName}: unknown task ${JSON.stringify(opts.task)}`, { file: table2.fileName });
+  }
+}
+function withColumns(result, used) {
+  return result.columns = used, result;
+}
+function validateOptions(file2, o2) {
+  let bad = (msg) => new PredictionsError(`${file2}: ${msg}`, { file: file2 });
+  for (let k2 of ks2(o2)) if (!Number.isInteger(k2) || k2 < 1) throw bad(`k must be a positive integer, got ${k2}`);
+  if (o2.seasonalPeriod !== void 0 && (!Number.isInteger(o2.seasonalPeriod) || o2.seasonalPeriod < 1))
+    throw bad(`seasonal period must be a positive integer, got ${o2.seasonalPeriod}`);
+  for (let [name, v2] of [["target precision", o2.targetPrecision], ["target recall", o2.targetRecall]])
+    if (v2 !== void 0 && !(v2 >= 0 && v2 <= 1)) throw bad(`${name} must be between 0 and 1, got ${v2}`);
+  if (o2.targetPrecision !== void 0 && o2.targetRecall !== void 0) throw bad("give a target precision or a target recall, not both");
+}
+function ks2(o2) {
+  return o2.k === void 0 ? [10] : Array.isArray(o2.k) ? o2.k : [o2.k];
+}
+function evaluateBinary(input2, opts = {}) {
+  let { y: y2, score } = input2, n = y2.length, labels = input2.labels ?? ["0", "1"];
+  if (!input2.yPred && !score) throw new Error("evaluateBinary needs predicted labels or scores");
+  let yPred = input2.yPred ?? thresholdLabels(score, opts.decisionThreshold ?? 0.5), yT = Int32Array.from(y2), yP = Int32Array.from(yPred), lm = labelMetrics(confusionMatrix(yT, yP, 2), 2, 1, labels), warnings = [...lm.warnings];
+  input2.yPred || warnings.push(`predicted labels derived from score \u2265 ${opts.decisionThreshold ?? 0.5}`);
+  let metrics = pickKeys(lm.metrics, LABEL_KEYS_BINARY), result = {
+    task: "binary",
+    n,
+    metrics,
+    warnings,
+    columns: {},
+    classes: [...labels],
+    positiveLabel: labels[1],
+    perClass: perClassReports(labels, lm.perClass),
+    confusionMatrix: confusionOf(labels, yT, yP)
+  }, so2;
+  return score && (so2 = addScoreMetrics(result, y2, score, labels, opts)), opts.bootstrap !== !1 && (result.ci = binaryBootstrap(y2, yPred, score, so2, metrics, opts.bootstrap ?? {})), result;
+}
+var LABEL_KEYS_BINARY = [
+  "accuracy",
+  "balanced_accuracy",
+  "precision",
+  "recall",
+  "f1",
+  "precision_macro",
+  "recall_macro",
+  "f1_macro",
+  "precision_weighted",
+  "recall_weighted",
+  "f1_weighted",
+  "mcc",
+  "cohen_kappa"
+];
+function pickKeys(m2, keys) {
+  let out = {};
+  for (let k2 of keys) k2 in m2 && (out[k2] = m2[k2]);
+  return out;
+}
+function thresholdLabels(score, t2) {
+  let out = new Uint8Array(score.length);
+  for (let i = 0; i < score.length; i++) out[i] = score[i] >= t2 ? 1 : 0;
+  return out;
+}
+function addScoreMetrics(result, y2, score, labels, opts) {
+  let { metrics, warnings } = result, so2 = scoreOrder(score);
+  metrics.roc_auc = rocAucSorted(so2, y2), metrics.average_precision = averagePrecisionSorted(so2, y2);
+  let present = [...new Set(y2)];
+  metrics.roc_auc === null && warnings.push(`roc_auc is undefined: only one class (${JSON.stringify(labels[present[0] ?? 0])}) is present in the true labels`), metrics.average_precision === null && warnings.push(`average_precision is undefined: no row has the positive label ${JSON.stringify(labels[1])} (scikit-learn would report 0)`), isProbability(score) ? (metrics.log_loss = binaryLogLoss(y2, score), metrics.brier = binaryBrier(y2, score), result.calibration = calibrationBins(y2, score, opts.calibrationBins ?? 10, "binary"), metrics.ece = result.calibration.ece) : (metrics.log_loss = metrics.brier = metrics.ece = null, warnings.push("log_loss, brier and ece are undefined: the scores are not probabilities (values outside [0, 1])")), result.curves = {
+    roc: [rocCurve(so2, y2, labels[1], metrics.roc_auc)],
+    pr: [prCurve(so2, y2, labels[1], metrics.average_precision)]
+  };
+  let target = opts.targetPrecision !== void 0 ? { metric: "precision", value: opts.targetPrecision } : opts.targetRecall !== void 0 ? { metric: "recall", value: opts.targetRecall } : void 0;
+  return target && addThreshold(result, y2, score, so2, target), so2;
+}
+function addThreshold(result, y2, score, so2, target) {
+  let t2 = tuneThreshold(y2, score, target, so2);
+  result.threshold = t2;
+  let m2 = result.metrics;
+  m2.threshold = t2.threshold, m2.threshold_precision = t2.precision, m2.threshold_recall = t2.recall, m2.threshold_f1 = t2.f1, m2.threshold_fpr = t2.fpr, t2.reached || result.warnings.push(`no threshold reaches ${target.metric} \u2265 ${target.value}; the threshold metrics are undefined`);
+}
+function isProbability(score) {
+  for (let i = 0; i < score.length; i++) if (!(score[i] >= 0 && score[i] <= 1)) return !1;
+  return !0;
+}
+function defaultResamples(n, opts) {
+  return opts.resamples !== void 0 || n <= 1e5 ? opts : { ...opts, resamples: Math.max(100, Math.floor(1e8 / n)) };
+}
+function binaryBootstrap(y2, yPred, score, so2, metrics, opts) {
+  let order = so2?.order ?? Uint32Array.from({ length: y2.length }, (_3, i) => i), yT = Int32Array.from(order, (r2) => y2[r2]), yP = Int32Array.from(order, (r2) => yPred[r2]), stats = {
+    accuracy: (w2) => labelMetrics(confusionMatrix(yT, yP, 2, w2), 2, 1).metrics.accuracy ?? null,
+    f1: (w2) => labelMetrics(confusionMatrix(yT, yP, 2, w2), 2, 1).metrics.f1 ?? null
+  };
+  if (score && so2) {
+    let p2 = presort(so2, y2);
+    stats.roc_auc = (w2) => rocAucPresorted(p2, w2), stats.average_precision = (w2) => averagePrecisionPresorted(p2, w2);
+  }
+  return bootstrapCI(y2.length, stats, metrics, defaultResamples(y2.length, opts));
+}
+function perClassReports(labels, pc) {
+  return pc.map((p2, i) => ({ label: labels[i], ...p2 }));
+}
+function confusionOf(labels, yT, yP) {
+  let k2 = labels.length, cm = confusionMatrix(yT, yP, k2);
+  return { labels: [...labels], matrix: labels.map((_3, t2) => Array.from(cm.subarray(t2 * k2, t2 * k2 + k2))) };
+}
+function encodeBinary(table2, read, opts) {
+  let canon = canonicaliser(read.yTrue, read.yPred ?? [], read.proba.keys(), opts.positiveLabel !== void 0 ? [String(opts.positiveLabel)] : []), yTrue = read.yTrue.map(canon), yPred = read.yPred?.map(canon), classes = sortLabels(/* @__PURE__ */ new Set([...new Set(yTrue), ...new Set(yPred ?? [])]));
+  if (classes.length > 2) {
+    let col = String(new Set(yTrue).size > 2 ? read.used.y_true : read.used.y_pred);
+    throw columnError(table2, col, `has ${classes.length} distinct labels (${classes.slice(0, 6).map((c3) => JSON.stringify(c3)).join(", ")}${classes.length > 6 ? ", \u2026" : ""}); task "binary" needs at most 2 \u2014 use task "multiclass"`);
+  }
+  let positive = positiveOf(table2, classes, opts.positiveLabel === void 0 ? void 0 : canon(String(opts.positiveLabel)), String(read.used.y_true)), labels = [classes.find((c3) => c3 !== positive) ?? defaultNegative(positive), positive], input2 = { y: Uint8Array.from(yTrue, (l3) => l3 === positive ? 1 : 0), labels };
+  return yPred && (input2.yPred = Uint8Array.from(yPred, (l3) => l3 === positive ? 1 : 0)), input2.score = read.score ?? probaOf(read, canon, positive), input2;
+}
+function probaOf(read, canon, positive) {
+  for (let [cls, col] of read.proba)
+    if (canon(cls) === positive)
+      return read.used.score = [read.used.proba ?? []].flat().find((c3) => c3.endsWith(cls)) ?? cls, col;
+}
+function positiveOf(table2, classes, given, yCol) {
+  if (given !== void 0) {
+    if (classes.length === 2 && !classes.includes(given))
+      throw columnError(table2, yCol, `positive label ${JSON.stringify(given)} is not one of the labels ${classes.map((c3) => JSON.stringify(c3)).join(", ")}`);
+    return given;
+  }
+  let set2 = new Set(classes);
+  for (let [pos, pair] of [["1", ["0", "1"]], ["1", ["-1", "1"]], ["true", ["false", "true"]]])
+    if ([...set2].every((c3) => pair.includes(c3))) return pos;
+  if (classes.length === 2) return classes[1];
+  throw columnError(table2, yCol, `only the label ${JSON.stringify(classes[0])} occurs; say which label is positive (positive_label)`);
+}
+function defaultNegative(positive) {
+  return positive === "1" ? "0" : positive === "true" ? "false" : `not ${positive}`;
+}
+function evaluateMulticlass(input2, opts = {}) {
+  let { yTrue, proba, labels } = input2, k2 = labels.length, yPred = input2.yPred ?? argmaxRows(proba, yTrue.length), lm = labelMetrics(confusionMatrix(yTrue, yPred, k2), k2, void 0, labels), metrics = pickKeys(lm.metrics, LABEL_KEYS_BINARY.filter((key) => !["precision", "recall", "f1"].includes(key))), result = {
+    task: "multiclass",
+    n: yTrue.length,
+    metrics,
+    warnings: [...lm.warnings],
+    columns: {},
+    classes: [...labels],
+    perClass: perClassReports(labels, lm.perClass),
+    confusionMatrix: confusionOf(labels, yTrue, yPred)
+  };
+  input2.yPred || result.warnings.push("predicted labels derived from the most probable class");
+  let orders = proba ? addProbaMetrics(result, yTrue, proba, opts) : void 0;
+  return opts.bootstrap !== !1 && (result.ci = multiclassBootstrap(yTrue, yPred, k2, orders, metrics, opts.bootstrap ?? {})), result;
+}
+function argmaxRows(proba, n) {
+  let out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c3 = 1; c3 < proba.length; c3++) proba[c3][i] > proba[best][i] && (best = c3);
+    out[i] = best;
+  }
+  return out;
+}
+function addProbaMetrics(result, yTrue, proba, opts) {
+  let { metrics, warnings, perClass } = result, labels = result.classes, n = yTrue.length, onehot = proba.map((_3, c3) => Uint8Array.from(yTrue, (t2) => t2 === c3 ? 1 : 0)), orders = proba.map((col) => scoreOrder(col)), aucs = orders.map((so2, c3) => rocAucSorted(so2, onehot[c3])), aps = orders.map((so2, c3) => averagePrecisionSorted(so2, onehot[c3]));
+  aucs.forEach((a, c3) => {
+    perClass[c3].rocAuc = a, perClass[c3].averagePrecision = aps[c3];
+  });
+  let missing = labels.filter((_3, c3) => aucs[c3] === null), support = perClass.map((p2) => p2.support / n);
+  metrics.roc_auc = missing.length ? null : mean2(aucs), metrics.roc_auc_weighted = missing.length ? null : dot(aucs, support), metrics.average_precision = missing.length ? null : mean2(aps), missing.length && warnings.push(`roc_auc, roc_auc_weighted and average_precision (one-vs-rest) are undefined: class ${missing.map((m2) => JSON.stringify(m2)).join(", ")} never occurs in the true labels`), metrics.log_loss = multiclassLogLoss(yTrue, proba), metrics.brier = multiclassBrier(yTrue, proba);
+  let top = topLabel(yTrue, proba);
+  return result.calibration = calibrationBins(top.correct, top.confidence, opts.calibrationBins ?? 10, "top-label"), metrics.ece = result.calibration.ece, result.curves = {
+    roc: orders.map((so2, c3) => rocCurve(so2, onehot[c3], labels[c3], aucs[c3])),
+    pr: orders.map((so2, c3) => prCurve(so2, onehot[c3], labels[c3], aps[c3]))
+  }, { orders, onehot };
+}
+function topLabel(yTrue, proba) {
+  let arg = argmaxRows(proba, yTrue.length), confidence = Float64Array.from(arg, (c3, i) => proba[c3][i]);
+  return { correct: Uint8Array.from(arg, (c3, i) => c3 === yTrue[i] ? 1 : 0), confidence };
+}
+function mean2(v2) {
+  return v2.reduce((a, b3) => a + b3, 0) / v2.length;
+}
+function dot(a, b3) {
+  return a.reduce((s, x3, i) => s + x3 * b3[i], 0);
+}
+function multiclassBootstrap(yTrue, yPred, k2, ovr, metrics, opts) {
+  let lm = (w2) => labelMetrics(confusionMatrix(yTrue, yPred, k2, w2), k2).metrics, stats = {
+    accuracy: (w2) => lm(w2).accuracy ?? null,
+    balanced_accuracy: (w2) => lm(w2).balanced_accuracy ?? null,
+    f1_macro: (w2) => lm(w2).f1_macro ?? null
+  };
+  return ovr && (stats.roc_auc = (w2) => {
+    let sum = 0;
+    for (let c3 = 0; c3 < k2; c3++) {
+      let a = rocAucSorted(ovr.orders[c3], ovr.onehot[c3], w2);
+      if (a === null) return null;
+      sum += a;
+    }
+    return sum / k2;
+  }), bootstrapCI(yTrue.length, stats, metrics, defaultResamples(yTrue.length, opts));
+}
+function encodeMulticlass(table2, read) {
+  let canon = canonicaliser(read.yTrue, read.yPred ?? [], read.proba.keys()), probaClasses = [...read.proba.keys()].map(canon), labels = probaClasses.length > 0 ? sortLabels(probaClasses) : sortLabels([.../* @__PURE__ */ new Set([...new Set(read.yTrue), ...new Set(read.yPred ?? [])])].map(canon));
+  if (probaClasses.length > 0 && probaClasses.length < 2)
+    throw columnError(table2, String([read.used.proba].flat()[0]), "multiclass probabilities need one column per class (at least 2)");
+  let index = new Map(labels.map((l3, i) => [l3, i])), why = probaClasses.length > 0 ? `has no probability column (${labels.map((l3) => JSON.stringify(l3)).join(", ")})` : "is not a known class", input2 = { yTrue: encode3(table2, String(read.used.y_true), read.yTrue.map(canon), index, why), labels };
+  if (read.yPred && (input2.yPred = encode3(table2, String(read.used.y_pred), read.yPred.map(canon), index, why)), probaClasses.length > 0) {
+    let byCanon = new Map([...read.proba].map(([c3, col]) => [canon(c3), col]));
+    input2.proba = labels.map((l3) => byCanon.get(l3)), checkRowSums(table2, input2.proba, [read.used.proba ?? []].flat());
+  }
+  return input2;
+}
+function checkRowSums(table2, proba, cols) {
+  for (let i = 0; i < table2.rowCount; i++) {
+    let s = 0;
+    for (let col of proba) {
+      let p2 = col[i];
+      if (p2 < 0 || p2 > 1) throw cellError(table2, i, cols[proba.indexOf(col)] ?? "proba", `probability ${p2} is outside [0, 1]`);
+      s += p2;
+    }
+    if (Math.abs(s - 1) > 1e-3) throw cellError(table2, i, cols.join("+"), `class probabilities sum to ${s}, not 1`);
+  }
+}
+var MAX_RESIDUAL_POINTS = 5e3;
+function evaluateRegression(input2, opts = {}) {
+  let { y: y2, yhat } = input2, forecast = opts.forecast ?? !1, fo = forecast ? { seasonalPeriod: opts.seasonalPeriod ?? 1, ...opts.insample ? { insample: opts.insample } : {} } : void 0, { metrics, warnings } = regressionMetrics(y2, yhat, fo), result = { task: forecast ? "forecast" : "regression", n: y2.length, metrics, warnings, columns: {}, residuals: residuals(y2, yhat) };
+  if (opts.bootstrap !== !1) {
+    let stats = {
+      rmse: (w2) => rmseWeighted(y2, yhat, w2),
+      mae: (w2) => maeWeighted(y2, yhat, w2),
+      r2: (w2) => r2Weighted(y2, yhat, w2)
+    };
+    result.ci = bootstrapCI(y2.length, stats, metrics, defaultResamples(y2.length, opts.bootstrap ?? {}));
+  }
+  return result;
+}
+function residuals(y2, yhat) {
+  let n = y2.length, m2 = Math.min(n, MAX_RESIDUAL_POINTS), predicted = [], residual = [];
+  for (let j3 = 0; j3 < m2; j3++) {
+    let i = Math.floor(j3 * n / m2);
+    predicted.push(yhat[i]), residual.push(y2[i] - yhat[i]);
+  }
+  return { predicted, residual, total: n };
+}
+function evaluateRanking(queries, opts = {}) {
+  let k2 = ks2(opts), rm2 = rankingMetrics(queries, { ks: k2, ...opts.catalogueSize !== void 0 ? { catalogueSize: opts.catalogueSize } : {} }), result = { task: "ranking", n: rm2.evaluated, metrics: rm2.metrics, warnings: rm2.warnings, columns: {} };
+  if (opts.bootstrap !== !1 && rm2.evaluated > 0) {
+    let k0 = k2[0], stats = {};
+    for (let key of [`ndcg_at_${k0}`, `map_at_${k0}`, `precision_at_${k0}`, `recall_at_${k0}`, "mrr"]) {
+      let v2 = rm2.perQuery[key];
+      stats[key] = (w2) => weightedMean2(v2, w2);
+    }
+    result.ci = bootstrapCI(rm2.evaluated, stats, rm2.metrics, opts.bootstrap ?? {});
+  }
+  return result;
+}
+function weightedMean2(v2, w2) {
+  let s = 0, ws2 = 0;
+  for (let i = 0; i < v2.length; i++)
+    s += w2[i] * v2[i], ws2 += w2[i];
+  return s / ws2;
+}
+function definedMetrics(metrics) {
+  let out = {};
+  for (let [k2, v2] of Object.entries(metrics)) typeof v2 == "number" && Number.isFinite(v2) && (out[k2] = v2);
+  return out;
+}
+
+// mcp-server/src/core/evaluation/distributions.ts
+var LANCZOS = [
+  0.9999999999998099,
+  676.5203681218851,
+  -1259.1392167224028,
+  771.3234287776531,
+  -176.6150291621406,
+  12.507343278686905,
+  -0.13857109526572012,
+  9984369578019572e-21,
+  15056327351493116e-23
+];
+function lnGamma(x3) {
+  if (x3 < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x3))) - lnGamma(1 - x3);
+  let z4 = x3 - 1, a = LANCZOS[0], t2 = z4 + 7 + 0.5;
+  for (let i = 1; i < LANCZOS.length; i++) a += LANCZOS[i] / (z4 + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z4 + 0.5) * Math.log(t2) - t2 + Math.log(a);
+}
+var EPS = 1e-16, TINY = 1e-300, MAX_ITER = 1e4;
+function gammaQ(a, x3) {
+  return x3 <= 0 ? 1 : x3 < a + 1 ? 1 - gammaPSeries(a, x3) : gammaQContinuedFraction(a, x3);
+}
+function gammaPSeries(a, x3) {
+  let term = 1 / a, sum = term;
+  for (let n = 1; n < MAX_ITER && (term *= x3 / (a + n), sum += term, !(Math.abs(term) < Math.abs(sum) * EPS)); n++)
+    ;
+  return sum * Math.exp(-x3 + a * Math.log(x3) - lnGamma(a));
+}
+function gammaQContinuedFraction(a, x3) {
+  let b3 = x3 + 1 - a, c3 = 1 / TINY, d2 = 1 / b3, h3 = d2;
+  for (let i = 1; i < MAX_ITER; i++) {
+    let an2 = -i * (i - a);
+    b3 += 2, d2 = an2 * d2 + b3, Math.abs(d2) < TINY && (d2 = TINY), c3 = b3 + an2 / c3, Math.abs(c3) < TINY && (c3 = TINY), d2 = 1 / d2;
+    let delta = d2 * c3;
+    if (h3 *= delta, Math.abs(delta - 1) < EPS) break;
+  }
+  return Math.exp(-x3 + a * Math.log(x3) - lnGamma(a)) * h3;
+}
+function betaInc(x3, a, b3) {
+  if (x3 <= 0) return 0;
+  if (x3 >= 1) return 1;
+  let lnFront = lnGamma(a + b3) - lnGamma(a) - lnGamma(b3) + a * Math.log(x3) + b3 * Math.log1p(-x3);
+  return x3 < (a + 1) / (a + b3 + 2) ? Math.exp(lnFront) * betaContinuedFraction(x3, a, b3) / a : 1 - Math.exp(lnFront) * betaContinuedFraction(1 - x3, b3, a) / b3;
+}
+function betaContinuedFraction(x3, a, b3) {
+  let qab = a + b3, qap = a + 1, qam = a - 1, c3 = 1, d2 = 1 - qab * x3 / qap;
+  Math.abs(d2) < TINY && (d2 = TINY), d2 = 1 / d2;
+  let h3 = d2;
+  for (let m2 = 1; m2 < MAX_ITER; m2++) {
+    let m22 = 2 * m2, aa = m2 * (b3 - m2) * x3 / ((qam + m22) * (a + m22));
+    d2 = 1 + aa * d2, Math.abs(d2) < TINY && (d2 = TINY), c3 = 1 + aa / c3, Math.abs(c3) < TINY && (c3 = TINY), d2 = 1 / d2, h3 *= d2 * c3, aa = -(a + m2) * (qab + m2) * x3 / ((a + m22) * (qap + m22)), d2 = 1 + aa * d2, Math.abs(d2) < TINY && (d2 = TINY), c3 = 1 + aa / c3, Math.abs(c3) < TINY && (c3 = TINY), d2 = 1 / d2;
+    let delta = d2 * c3;
+    if (h3 *= delta, Math.abs(delta - 1) < EPS) break;
+  }
+  return h3;
+}
+function normalSf(z4) {
+  return z4 < 0 ? 1 - normalSf(-z4) : 0.5 * gammaQ(0.5, z4 * z4 / 2);
+}
+function chi2Sf(x3, df) {
+  return gammaQ(df / 2, x3 / 2);
+}
+function studentTTwoSided(t2, df) {
+  return Number.isFinite(t2) ? betaInc(df / (df + t2 * t2), df / 2, 0.5) : 0;
+}
+function binomialHalfCdf(k2, n) {
+  let pmf = Math.pow(0.5, n), sum = 0;
+  for (let i = 0; i <= k2; i++)
+    sum += pmf, pmf = pmf * (n - i) / (i + 1);
+  return Math.min(1, sum);
+}
+
+// mcp-server/src/core/evaluation/tests.ts
+function mcnemar(aCorrect, bCorrect) {
+  let b3 = 0, c3 = 0;
+  for (let i = 0; i < aCorrect.length; i++)
+    aCorrect[i] && !bCorrect[i] ? b3++ : !aCorrect[i] && bCorrect[i] && c3++;
+  return mcnemarFromCounts(b3, c3);
+}
+function mcnemarFromCounts(aOnly, bOnly) {
+  let m2 = aOnly + bOnly, oddsRatio = aOnly > 0 ? bOnly / aOnly : null;
+  if (m2 < 25) {
+    let p2 = m2 === 0 ? 1 : Math.min(1, 2 * binomialHalfCdf(Math.min(aOnly, bOnly), m2));
+    return { aOnly, bOnly, statistic: Math.min(aOnly, bOnly), pValue: p2, method: "exact", oddsRatio };
+  }
+  let stat4 = (Math.abs(aOnly - bOnly) - 1) ** 2 / m2;
+  return { aOnly, bOnly, statistic: stat4, pValue: chi2Sf(stat4, 1), method: "chi2-corrected", oddsRatio };
+}
+function pairedBootstrap(n, statA, statB, opts = {}) {
+  let { resamples, seed, confidence } = { ...DEFAULT_BOOTSTRAP, ...opts }, ones = new Float64Array(n).fill(1), a0 = statA(ones), b0 = statB(ones);
+  if (a0 === null || b0 === null) return null;
+  let rng = new Mulberry32(seed), counts = new Float64Array(n), diffs = [];
+  for (let r2 = 0; r2 < resamples; r2++) {
+    rng.resampleCounts(counts);
+    let a = statA(counts), b3 = statB(counts);
+    a !== null && b3 !== null && Number.isFinite(a) && Number.isFinite(b3) && diffs.push(b3 - a);
+  }
+  if (diffs.length === 0) return null;
+  let sorted = Float64Array.from(diffs).sort(), le2 = 0, ge2 = 0;
+  for (let d2 of sorted)
+    d2 <= 0 && le2++, d2 >= 0 && ge2++;
+  let alpha = (1 - confidence) / 2;
+  return {
+    difference: b0 - a0,
+    lower: quantileSorted(sorted, alpha),
+    upper: quantileSorted(sorted, 1 - alpha),
+    confidence,
+    pValue: Math.min(1, 2 * Math.min(le2, ge2) / sorted.length),
+    resamples,
+    validResamples: sorted.length,
+    seed
+  };
+}
+function pairedTTest(a, b3) {
+  let n = a.length, d2 = new Float64Array(n);
+  for (let i = 0; i < n; i++) d2[i] = b3[i] - a[i];
+  let mean3 = 0;
+  for (let x3 of d2) mean3 += x3;
+  mean3 /= n || 1;
+  let ss2 = 0;
+  for (let x3 of d2) ss2 += (x3 - mean3) ** 2;
+  let sd = n > 1 ? Math.sqrt(ss2 / (n - 1)) : 0, base = { n, df: n - 1, meanDifference: mean3 };
+  if (n < 2) return { ...base, statistic: null, pValue: null, cohensDz: null, note: "needs at least 2 paired scores" };
+  if (sd === 0)
+    return { ...base, statistic: null, pValue: null, cohensDz: null, note: "the differences have zero variance" };
+  let t2 = mean3 / (sd / Math.sqrt(n));
+  return { ...base, statistic: t2, pValue: studentTTwoSided(t2, n - 1), cohensDz: mean3 / sd };
+}
+function wilcoxonSignedRank(a, b3) {
+  let n0 = a.length, d2 = [], zeros = 0;
+  for (let i = 0; i < n0; i++) {
+    let v2 = b3[i] - a[i];
+    v2 === 0 ? zeros++ : d2.push(v2);
+  }
+  let undefinedResult = (note) => ({ statistic: null, pValue: null, n: n0, method: null, rankBiserial: null, note });
+  if (n0 === 0) return undefinedResult("no paired scores");
+  if (d2.length === 0) return undefinedResult("all differences are zero");
+  let absD = Float64Array.from(d2, Math.abs), ranks = averageRanks(absD), rPlus = 0, rMinus = 0;
+  for (let i = 0; i < d2.length; i++)
+    d2[i] > 0 ? rPlus += ranks[i] : rMinus += ranks[i];
+  let T2 = Math.min(rPlus, rMinus), rankBiserial = (rPlus - rMinus) / (rPlus + rMinus), tieCounts = tieGroupSizes(absD);
+  if (n0 <= 50 && zeros === 0 && tieCounts.length === 0) return { statistic: T2, pValue: wilcoxonExactP(d2.length, rPlus), n: n0, method: "exact", rankBiserial };
+  let count = d2.length, mn2 = count * (count + 1) / 4, se2 = count * (count + 1) * (2 * count + 1);
+  for (let t2 of tieCounts) se2 -= 0.5 * t2 * (t2 * t2 - 1);
+  se2 = Math.sqrt(se2 / 24);
+  let z4 = (T2 - mn2) / se2;
+  return { statistic: T2, pValue: 2 * normalSf(Math.abs(z4)), n: n0, method: "approx", rankBiserial };
+}
+function tieGroupSizes(v2) {
+  let s = Float64Array.from(v2).sort(), sizes = [], i = 0;
+  for (; i < s.length; ) {
+    let j3 = i + 1;
+    for (; j3 < s.length && s[j3] === s[i]; ) j3++;
+    j3 - i > 1 && sizes.push(j3 - i), i = j3;
+  }
+  return sizes;
+}
+function wilcoxonExactP(n, rPlus) {
+  let max = n * (n + 1) / 2, counts = new Float64Array(max + 1);
+  counts[0] = 1;
+  for (let k2 = 1; k2 <= n; k2++) {
+    let next = Float64Array.from(counts);
+    for (let s = k2; s <= max; s++) next[s] += counts[s - k2];
+    counts = next;
+  }
+  let total = Math.pow(2, n), r2 = Math.floor(rPlus);
+  if (r2 === Math.floor(max / 2)) return 1;
+  let less = 0, greater = 0;
+  for (let s = 0; s <= max; s++)
+    s <= r2 && (less += counts[s] / total), s >= r2 && (greater += counts[s] / total);
+  return Math.min(1, 2 * Math.min(less, greater));
+}
+
+// mcp-server/src/core/evaluation/compare.ts
+function comparePredictions(input2) {
+  let alpha = input2.alpha ?? 0.05, warnings = [], scorer = scorerFor(input2, warnings), direction = isMinimized(scorer.metric) ? "minimize" : "maximize", ones = new Float64Array(scorer.n).fill(1), va = scorer.statA(ones), vb = scorer.statB(ones), boot = pairedBootstrap(scorer.n, scorer.statA, scorer.statB, { ...DEFAULT_BOOTSTRAP, ...input2.bootstrap });
+  boot || warnings.push(`the paired bootstrap is undefined: ${scorer.metric} is undefined on these predictions`);
+  let result = {
+    a: input2.a.name,
+    b: input2.b.name,
+    task: input2.task,
+    metric: scorer.metric,
+    direction,
+    n: scorer.n,
+    values: { a: va, b: vb },
+    difference: va !== null && vb !== null ? vb - va : null,
+    relativeImprovement: va !== null && vb !== null && va !== 0 ? (direction === "maximize" ? 1 : -1) * (vb - va) / Math.abs(va) : null,
+    pairedBootstrap: boot,
+    effectSize: { difference: va !== null && vb !== null ? vb - va : null },
+    alpha,
+    better: null,
+    verdict: "",
+    warnings
+  };
+  return scorer.correct && (result.mcnemar = mcnemar(scorer.correct.a, scorer.correct.b), result.effectSize.oddsRatio = result.mcnemar.oddsRatio), input2.foldScores && addFolds(result, input2.foldScores, scorer.metric), decide(result), result;
+}
+function addFolds(result, folds, metric) {
+  if (folds.a.length !== folds.b.length)
+    throw new PredictionsError(`fold scores: ${result.a} has ${folds.a.length} folds and ${result.b} has ${folds.b.length}; they must pair up`, { file: "fold scores" });
+  let t2 = pairedTTest(folds.a, folds.b), w2 = wilcoxonSignedRank(folds.a, folds.b);
+  result.folds = { metric: folds.metric ?? metric, n: folds.a.length, pairedTTest: t2, wilcoxon: w2 }, result.effectSize.cohensDz = t2.cohensDz, t2.note && result.warnings.push(`paired t-test undefined: ${t2.note}`), w2.note && result.warnings.push(`Wilcoxon test undefined: ${w2.note}`);
+}
+var fmt2 = (v2) => v2 == null ? "n/a" : Math.abs(v2) >= 1e3 || v2 !== 0 && Math.abs(v2) < 1e-3 ? v2.toExponential(3) : v2.toFixed(4);
+function decide(r2) {
+  let boot = r2.pairedBootstrap, parts = [];
+  if (boot && r2.difference !== null) {
+    let bBetter = r2.direction === "maximize" ? r2.difference > 0 : r2.difference < 0, ci = `${Math.round(boot.confidence * 100)}% CI of B \u2212 A [${fmt2(boot.lower)}, ${fmt2(boot.upper)}]`, p2 = boot.pValue === 0 ? `< ${fmt2(1 / boot.validResamples)}` : `= ${fmt2(boot.pValue)}`;
+    if (boot.pValue < r2.alpha && r2.difference !== 0) {
+      r2.better = bBetter ? "b" : "a";
+      let [w2, l3, wv, lv] = bBetter ? [r2.b, r2.a, r2.values.b, r2.values.a] : [r2.a, r2.b, r2.values.a, r2.values.b];
+      parts.push(`${w2} is better than ${l3} on ${r2.metric}: ${fmt2(wv)} vs ${fmt2(lv)} (B \u2212 A = ${fmt2(r2.difference)}, ${ci}, paired bootstrap p ${p2}).`);
+    } else
+      parts.push(`No significant difference on ${r2.metric}: ${r2.b} ${fmt2(r2.values.b)} vs ${r2.a} ${fmt2(r2.values.a)} (B \u2212 A = ${fmt2(r2.difference)}, ${ci}, paired bootstrap p ${p2}, not below ${r2.alpha}).`);
+  } else
+    parts.push(`${r2.metric} could not be compared (undefined on these predictions).`);
+  r2.mcnemar && parts.push(`McNemar (${r2.mcnemar.method}): ${r2.mcnemar.aOnly} rows only ${r2.a} got right, ${r2.mcnemar.bOnly} only ${r2.b}; p = ${fmt2(r2.mcnemar.pValue)}.`), r2.folds && parts.push(`Over ${r2.folds.n} CV folds: paired t-test p = ${fmt2(r2.folds.pairedTTest.pValue)}, Wilcoxon p = ${fmt2(r2.folds.wilcoxon.pValue)}.`);
+  let others = [r2.mcnemar?.pValue, r2.folds?.pairedTTest.pValue, r2.folds?.wilcoxon.pValue].filter((p2) => typeof p2 == "number");
+  r2.better !== null && others.some((p2) => p2 >= r2.alpha) && parts.push("Not every test agrees, so treat the difference with care."), r2.better === null && others.some((p2) => p2 < r2.alpha) && parts.push("Another test does find a difference; more test data would settle it."), r2.verdict = parts.join(" ");
+}
+var MINIMIZE = ["loss", "error", "err", "rmse", "mse", "mae", "mape", "smape", "mase", "brier", "ece"];
+function isMinimized(metric) {
+  return MINIMIZE.some((w2) => metric.includes(w2));
+}
+function scorerFor(input2, warnings) {
+  switch (input2.task) {
+    case "binary":
+    case "multiclass":
+      return classificationScorer(input2, warnings);
+    case "regression":
+    case "forecast":
+      return regressionScorer(input2);
+    case "ranking":
+      return rankingScorer(input2);
+  }
+}
+function alignRows(input2) {
+  let { a, b: b3 } = input2, cols = input2.columns ?? {}, idA = pick3(a.table, cols.id, DEFAULT_COLUMNS.id), idB = pick3(b3.table, cols.id, DEFAULT_COLUMNS.id), n = a.table.rowCount;
+  if (idA !== void 0 && idB !== void 0) {
+    let ia = textColumn(a.table, idA, "row id"), ib = textColumn(b3.table, idB, "row id"), where2 = /* @__PURE__ */ new Map();
+    if (ib.forEach((id, i) => {
+      if (where2.has(id)) throw new PredictionsError(`${b3.table.fileName} ${b3.table.rowLabel(i)}, column ${JSON.stringify(idB)}: id ${JSON.stringify(id)} appears twice`, { file: b3.table.fileName, row: i + 1, column: idB });
+      where2.set(id, i);
+    }), ib.length !== ia.length) throw notSameSet(input2, `${a.table.fileName} has ${ia.length} rows and ${b3.table.fileName} has ${ib.length}`);
+    return { permB: Int32Array.from(ia, (id, i) => {
+      let j3 = where2.get(id);
+      if (j3 === void 0) throw notSameSet(input2, `${a.table.fileName} ${a.table.rowLabel(i)} has id ${JSON.stringify(id)}, which ${b3.table.fileName} lacks`);
+      return j3;
+    }), idCol: idA };
+  }
+  if (b3.table.rowCount !== n) throw notSameSet(input2, `${a.table.fileName} has ${n} rows and ${b3.table.fileName} has ${b3.table.rowCount} (and no shared id column to align them)`);
+  return { permB: Int32Array.from({ length: n }, (_3, i) => i), idCol: void 0 };
+}
+function notSameSet(input2, detail) {
+  return new PredictionsError(`${input2.a.name} and ${input2.b.name} were not evaluated on the same test set: ${detail}`, { file: input2.b.table.fileName });
+}
+function checkSameTruth(input2, truthA, truthB, permB, col) {
+  for (let i = 0; i < permB.length; i++) {
+    let j3 = permB[i];
+    if (truthA[i] !== truthB[j3])
+      throw notSameSet(input2, `${input2.a.table.fileName} ${input2.a.table.rowLabel(i)} and ${input2.b.table.fileName} ${input2.b.table.rowLabel(j3)} have different values in column ${JSON.stringify(col)} (${JSON.stringify(truthA[i])} vs ${JSON.stringify(truthB[j3])})`);
+  }
+}
+function permute(arr, perm, make) {
+  let out = make(perm.length);
+  for (let i = 0; i < perm.length; i++) out[i] = arr[perm[i]];
+  return out;
+}
+function permuteRead(read, perm) {
+  let out = { yTrue: Array.from(perm, (j3) => read.yTrue[j3]), proba: /* @__PURE__ */ new Map(), used: read.used };
+  read.yPred && (out.yPred = Array.from(perm, (j3) => read.yPred[j3])), read.score && (out.score = permute(read.score, perm, (n) => new Float64Array(n)));
+  for (let [c3, col] of read.proba) out.proba.set(c3, permute(col, perm, (n) => new Float64Array(n)));
+  return out;
+}
+function classificationScorer(input2, warnings) {
+  let task = input2.task, cols = input2.columns ?? {}, { permB } = alignRows(input2), readA = readClassification(input2.a.table, cols, task), readB0 = readClassification(input2.b.table, cols, task), canon = canonicaliser(readA.yTrue, readB0.yTrue);
+  checkSameTruth(input2, readA.yTrue.map(canon), readB0.yTrue.map(canon), permB, String(readA.used.y_true));
+  let readB = permuteRead(readB0, permB), opts = { task, ...input2.positiveLabel !== void 0 ? { positiveLabel: input2.positiveLabel } : {} };
+  if (task === "binary") return binaryScorer(input2, readA, readB, opts, warnings);
+  let ea = encodeMulticlass(input2.a.table, readA), eb = encodeMulticlass(input2.b.table, readB), labels = sortLabels([...ea.labels, ...eb.labels]), reindex = (codes, own2) => Int32Array.from(codes, (c3) => labels.indexOf(own2[c3])), yTrue = reindex(ea.yTrue, ea.labels), predA = reindex(ea.yPred ?? argmax(ea.proba), ea.labels), predB = reindex(eb.yPred ?? argmax(eb.proba), eb.labels), metric = input2.metric ?? "accuracy", k2 = labels.length, known = ["accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro", "f1_weighted", "mcc", "cohen_kappa"];
+  known.includes(metric) || unknownMetric(metric, known);
+  let statOf = (pred) => (w2) => labelMetrics(confusionMatrix(yTrue, pred, k2, w2), k2).metrics[metric] ?? null;
+  return {
+    n: yTrue.length,
+    metric,
+    statA: statOf(predA),
+    statB: statOf(predB),
+    correct: { a: Uint8Array.from(predA, (c3, i) => c3 === yTrue[i] ? 1 : 0), b: Uint8Array.from(predB, (c3, i) => c3 === yTrue[i] ? 1 : 0) }
+  };
+}
+function argmax(proba) {
+  let n = proba[0].length;
+  return Int32Array.from({ length: n }, (_3, i) => {
+    let best = 0;
+    for (let c3 = 1; c3 < proba.length; c3++) proba[c3][i] > proba[best][i] && (best = c3);
+    return best;
+  });
+}
+function unknownMetric(metric, known) {
+  throw new PredictionsError(`metric ${JSON.stringify(metric)} cannot be compared for this task; use one of ${known.join(", ")}`, { file: "metric" });
+}
+function binaryScorer(input2, readA, readB, opts, warnings) {
+  let ea = encodeBinary(input2.a.table, readA, opts), eb = encodeBinary(input2.b.table, readB, opts), t2 = input2.decisionThreshold ?? 0.5, predOf = (e) => e.yPred ?? Uint8Array.from(e.score, (s) => s >= t2 ? 1 : 0), pa = predOf(ea), pb = predOf(eb), y2 = ea.y, metric = input2.metric ?? (ea.score && eb.score ? "roc_auc" : "accuracy"), statOf = (pred, score) => {
+    if (metric === "roc_auc" || metric === "average_precision") {
+      score || unknownMetric(metric, ["accuracy", "f1", "precision", "recall"]);
+      let so2 = scoreOrder(score);
+      return metric === "roc_auc" ? (w2) => rocAucSorted(so2, y2, w2) : (w2) => averagePrecisionSorted(so2, y2, w2);
+    }
+    let known = ["roc_auc", "average_precision", "accuracy", "balanced_accuracy", "f1", "precision", "recall", "mcc", "cohen_kappa", "f1_macro"];
+    known.includes(metric) || unknownMetric(metric, known);
+    let yt = Int32Array.from(y2), yp = Int32Array.from(pred);
+    return (w2) => labelMetrics(confusionMatrix(yt, yp, 2, w2), 2, 1).metrics[metric] ?? null;
+  };
+  return (!ea.yPred || !eb.yPred) && !input2.metric && warnings.push(`McNemar uses predicted labels derived from score \u2265 ${t2} where a file has no predicted-label column`), {
+    n: y2.length,
+    metric,
+    statA: statOf(pa, ea.score),
+    statB: statOf(pb, eb.score),
+    correct: { a: Uint8Array.from(pa, (p2, i) => p2 === y2[i] ? 1 : 0), b: Uint8Array.from(pb, (p2, i) => p2 === y2[i] ? 1 : 0) }
+  };
+}
+function regressionScorer(input2) {
+  let cols = input2.columns ?? {}, { permB } = alignRows(input2), ra = readRegression(input2.a.table, cols, !1), rb = readRegression(input2.b.table, cols, !1);
+  checkSameTruth(input2, ra.y, rb.y, permB, String(ra.used.y_true));
+  let yhatB = permute(rb.yhat, permB, (n) => new Float64Array(n)), metric = input2.metric ?? "rmse", fns = { rmse: rmseWeighted, mae: maeWeighted, r2: r2Weighted }, fn2 = fns[metric] ?? unknownMetric(metric, Object.keys(fns));
+  return { n: ra.y.length, metric, statA: (w2) => fn2(ra.y, ra.yhat, w2), statB: (w2) => fn2(ra.y, yhatB, w2) };
+}
+function rankingScorer(input2) {
+  let cols = input2.columns ?? {}, k2 = input2.k ?? 10, metric = input2.metric ?? `ndcg_at_${k2}`, qa = readRanking(input2.a.table, cols).queries, qb = readRanking(input2.b.table, cols).queries, byId = new Map(qb.map((q3) => [q3.id, q3])), pairedB = qa.map((q3) => {
+    let other = byId.get(q3.id);
+    if (!other) throw notSameSet(input2, `query ${JSON.stringify(q3.id)} is in ${input2.a.table.fileName} but not in ${input2.b.table.fileName}`);
+    if (other.relevantGrades.length !== q3.relevantGrades.length) throw notSameSet(input2, `query ${JSON.stringify(q3.id)} has different relevant items`);
+    return other;
+  });
+  if (qb.length !== qa.length) throw notSameSet(input2, `${input2.b.table.fileName} has queries that ${input2.a.table.fileName} lacks`);
+  let ma = rankingMetrics(qa, { ks: [k2] }).perQuery[metric], mb = rankingMetrics(pairedB, { ks: [k2] }).perQuery[metric];
+  return (!ma || !mb) && unknownMetric(metric, [`ndcg_at_${k2}`, `map_at_${k2}`, `precision_at_${k2}`, `recall_at_${k2}`, `hit_rate_at_${k2}`, "mrr"]), { n: ma.length, metric, statA: (w2) => ma.length ? weightedMean2(ma, w2) : null, statB: (w2) => mb.length ? weightedMean2(mb, w2) : null };
+}
+
+// mcp-server/src/render/evaluation-report.ts
+function md(text2) {
+  return text2.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r?\n/g, " ");
+}
+function fmtMetric(v2) {
+  return v2 == null ? "undefined" : Number.isFinite(v2) ? v2 !== 0 && (Math.abs(v2) >= 1e6 || Math.abs(v2) < 1e-4) ? v2.toExponential(4) : String(Number(v2.toFixed(4))) : String(v2);
+}
+var TASK_NAMES = {
+  binary: "binary classification",
+  multiclass: "multiclass classification",
+  regression: "regression",
+  forecast: "forecast",
+  ranking: "ranking"
+};
+function renderEvaluationReport(input2) {
+  let { result } = input2, out = [`# Evaluation: ${md(input2.experiment)}`, ""], rows = result.task === "ranking" ? `${result.n} queries` : `${result.n} rows`;
+  out.push(`Predictions \`${md(input2.predictionsFile)}\` \u2014 ${TASK_NAMES[result.task] ?? result.task}, ${rows}.`), result.positiveLabel !== void 0 && out.push(`Positive label: \`${md(result.positiveLabel)}\`.`);
+  let cols = Object.entries(result.columns).map(([role, c3]) => `${role} = ${[c3].flat().map((x3) => `\`${md(x3)}\``).join(", ")}`);
+  return cols.length && out.push(`Columns: ${cols.join("; ")}.`), input2.generatedAt && out.push(`Generated ${md(input2.generatedAt)}.`), out.push("", ...metricsTable(result)), result.perClass && result.perClass.length && out.push("", ...perClassTable(result)), result.confusionMatrix && out.push("", ...confusionTable(result)), result.threshold && out.push("", ...thresholdSection(result)), result.calibration && out.push("", `Expected calibration error (${result.calibration.nBins} uniform bins, ${result.calibration.kind === "binary" ? "positive-class probability" : "top-label confidence"}): ${fmtMetric(result.calibration.ece)}.`), result.warnings.length && out.push("", "## Warnings", "", ...result.warnings.map((w2) => `- ${md(w2)}`)), input2.plots && input2.plots.length && out.push("", "## Plots", "", ...input2.plots.flatMap((p2) => [`### ${md(p2.title)}`, "", `![${md(p2.title)}](${encodeURI(p2.fileName)})`, ""])), `${out.join(`
+`).trimEnd()}
+`;
+}
+function metricsTable(result) {
+  let ci = result.ci ?? {}, anyCi = Object.keys(ci).length > 0, first = Object.values(ci)[0], out = ["## Metrics", "", anyCi ? `| Metric | Value | ${Math.round((first?.confidence ?? 0.95) * 100)}% CI |` : "| Metric | Value |", anyCi ? "|---|---:|---|" : "|---|---:|"];
+  for (let [key, v2] of Object.entries(result.metrics)) {
+    let c3 = ci[key], interval = c3 ? `[${fmtMetric(c3.lower)}, ${fmtMetric(c3.upper)}]` : "";
+    out.push(anyCi ? `| ${md(key)} | ${fmtMetric(v2)} | ${interval} |` : `| ${md(key)} | ${fmtMetric(v2)} |`);
+  }
+  return first && out.push("", `Confidence intervals: percentile bootstrap, ${first.resamples} resamples, seed ${first.seed}${result.task === "ranking" ? ", resampling queries" : ""}.`), out;
+}
+function perClassTable(result) {
+  let pcs = result.perClass, withAuc = pcs.some((p2) => p2.rocAuc !== void 0), out = ["## Per class", "", `| Class | Precision | Recall | F1 | Support |${withAuc ? " ROC AUC (OvR) | AP (OvR) |" : ""}`, `|---|---:|---:|---:|---:|${withAuc ? "---:|---:|" : ""}`];
+  for (let p2 of pcs) {
+    let extra = withAuc ? ` ${fmtMetric(p2.rocAuc)} | ${fmtMetric(p2.averagePrecision)} |` : "";
+    out.push(`| ${md(p2.label)} | ${fmtMetric(p2.precision)} | ${fmtMetric(p2.recall)} | ${fmtMetric(p2.f1)} | ${p2.support} |${extra}`);
+  }
+  return out;
+}
+function confusionTable(result) {
+  let cm = result.confusionMatrix, out = ["## Confusion matrix", "", "Rows: true label; columns: predicted label.", ""];
+  return out.push(`| true \\ predicted | ${cm.labels.map(md).join(" | ")} |`), out.push(`|---|${cm.labels.map(() => "---:").join("|")}|`), cm.matrix.forEach((row, i) => out.push(`| **${md(cm.labels[i])}** | ${row.join(" | ")} |`)), out;
+}
+function thresholdSection(result) {
+  let t2 = result.threshold, out = ["## Threshold for a target " + t2.target.metric, ""];
+  return t2.reached ? (out.push(`Predict positive when score \u2265 **${fmtMetric(t2.threshold)}** to reach ${t2.target.metric} \u2265 ${t2.target.value}:`, ""), out.push("| Precision | Recall | F1 | False positive rate | Accuracy | TP | FP | TN | FN |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"), out.push(`| ${[t2.precision, t2.recall, t2.f1, t2.fpr, t2.accuracy].map(fmtMetric).join(" | ")} | ${t2.tp} | ${t2.fp} | ${t2.tn} | ${t2.fn} |`), out) : (out.push(`No threshold reaches ${t2.target.metric} \u2265 ${t2.target.value}.`), out);
+}
+function renderComparisonSection(r2) {
+  let out = [`### ${md(r2.b)} vs ${md(r2.a)} on ${md(r2.metric)}`, "", `**Verdict:** ${md(r2.verdict)}`, ""];
+  out.push("| Test | Statistic | p-value | Notes |", "|---|---:|---:|---|");
+  let b3 = r2.pairedBootstrap;
+  if (b3 && out.push(`| Paired bootstrap (${b3.resamples} resamples, seed ${b3.seed}) | B \u2212 A = ${fmtMetric(b3.difference)} | ${fmtMetric(b3.pValue)} | ${Math.round(b3.confidence * 100)}% CI [${fmtMetric(b3.lower)}, ${fmtMetric(b3.upper)}] |`), r2.mcnemar && out.push(`| McNemar (${r2.mcnemar.method}) | ${fmtMetric(r2.mcnemar.statistic)} | ${fmtMetric(r2.mcnemar.pValue)} | only A right: ${r2.mcnemar.aOnly}, only B right: ${r2.mcnemar.bOnly} |`), r2.folds) {
+    let t2 = r2.folds.pairedTTest, w2 = r2.folds.wilcoxon;
+    out.push(`| Paired t-test (${r2.folds.n} folds of ${md(r2.folds.metric)}) | ${fmtMetric(t2.statistic)} | ${fmtMetric(t2.pValue)} | ${t2.note ? md(t2.note) : `mean difference ${fmtMetric(t2.meanDifference)}`} |`), out.push(`| Wilcoxon signed-rank (${w2.method ?? "n/a"}) | ${fmtMetric(w2.statistic)} | ${fmtMetric(w2.pValue)} | ${w2.note ? md(w2.note) : `rank-biserial ${fmtMetric(w2.rankBiserial)}`} |`);
+  }
+  let eff = [`difference ${fmtMetric(r2.effectSize.difference)}`];
+  return r2.relativeImprovement !== null && eff.push(`relative improvement of B ${fmtMetric(r2.relativeImprovement)}`), r2.effectSize.cohensDz !== void 0 && eff.push(`Cohen's d_z ${fmtMetric(r2.effectSize.cohensDz)}`), r2.effectSize.oddsRatio !== void 0 && eff.push(`McNemar odds ratio ${fmtMetric(r2.effectSize.oddsRatio)}`), out.push("", `Effect size: ${eff.join("; ")}. ${r2.n} paired ${r2.task === "ranking" ? "queries" : "rows"}; \u03B1 = ${r2.alpha}.`), r2.warnings.length && out.push("", ...r2.warnings.map((w2) => `- ${md(w2)}`)), `${out.join(`
+`)}
+`;
+}
+
+// mcp-server/src/render/svg/svg.ts
+var FONT = 'font-family="Helvetica, Arial, sans-serif"', PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+function esc2(text2) {
+  return text2.replace(/[&<>"']/g, (c3) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c3]);
+}
+function px(v2) {
+  let r2 = Math.round(v2 * 100) / 100;
+  return Object.is(r2, -0) ? "0" : String(r2);
+}
+function label(v2) {
+  if (!Number.isFinite(v2)) return String(v2);
+  if (v2 === 0) return "0";
+  let a = Math.abs(v2);
+  return a >= 1e5 || a < 1e-3 ? v2.toExponential(2) : String(Number(v2.toPrecision(4)));
+}
+function clip(text2, max) {
+  return text2.length <= max ? text2 : `${text2.slice(0, max - 1)}\u2026`;
+}
+function document2(width, height, title, body) {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc2(title)}">`,
+    `<title>${esc2(title)}</title>`,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
+    ...body,
+    "</svg>",
+    ""
+  ].join(`
+`);
+}
+function text(x3, y2, content, opts = {}) {
+  let rot = opts.rotate ? ` transform="rotate(-90 ${px(x3)} ${px(y2)})"` : "", weight = opts.weight ? ` font-weight="${opts.weight}"` : "";
+  return `<text x="${px(x3)}" y="${px(y2)}" ${FONT} font-size="${opts.size ?? 12}" text-anchor="${opts.anchor ?? "start"}" fill="${opts.color ?? "#222222"}"${weight}${rot}>${esc2(content)}</text>`;
+}
+function ticks(lo, hi, count = 5) {
+  if (!(hi > lo)) return [lo];
+  let raw = (hi - lo) / count, mag = Math.pow(10, Math.floor(Math.log10(raw))), step = [1, 2, 5, 10].map((m2) => m2 * mag).find((s) => s >= raw) ?? 10 * mag, out = [];
+  for (let v2 = Math.ceil(lo / step) * step; v2 <= hi + step * 1e-9; v2 += step) out.push(Number(v2.toPrecision(12)));
+  return out;
+}
+function extent(values, pad2 = 0.05) {
+  let lo = 1 / 0, hi = -1 / 0;
+  for (let v2 of values)
+    Number.isFinite(v2) && (v2 < lo && (lo = v2), v2 > hi && (hi = v2));
+  if (lo === 1 / 0) return [0, 1];
+  if (lo === hi) return [lo - 0.5, hi + 0.5];
+  let d2 = (hi - lo) * pad2;
+  return [lo - d2, hi + d2];
+}
+function sx(f3, v2) {
+  return f3.left + (v2 - f3.x[0]) / (f3.x[1] - f3.x[0]) * f3.width;
+}
+function sy(f3, v2) {
+  return f3.top + f3.height - (v2 - f3.y[0]) / (f3.y[1] - f3.y[0]) * f3.height;
+}
+function axes(f3, xTitle, yTitle) {
+  let out = [];
+  for (let t2 of ticks(f3.x[0], f3.x[1])) {
+    let x3 = sx(f3, t2);
+    out.push(`<line x1="${px(x3)}" y1="${px(f3.top)}" x2="${px(x3)}" y2="${px(f3.top + f3.height)}" stroke="#e5e5e5" stroke-width="1"/>`), out.push(text(x3, f3.top + f3.height + 16, label(t2), { size: 11, anchor: "middle" }));
+  }
+  for (let t2 of ticks(f3.y[0], f3.y[1])) {
+    let y2 = sy(f3, t2);
+    out.push(`<line x1="${px(f3.left)}" y1="${px(y2)}" x2="${px(f3.left + f3.width)}" y2="${px(y2)}" stroke="#e5e5e5" stroke-width="1"/>`), out.push(text(f3.left - 6, y2 + 4, label(t2), { size: 11, anchor: "end" }));
+  }
+  return out.push(`<rect x="${px(f3.left)}" y="${px(f3.top)}" width="${px(f3.width)}" height="${px(f3.height)}" fill="none" stroke="#444444" stroke-width="1"/>`), out.push(text(f3.left + f3.width / 2, f3.top + f3.height + 34, xTitle, { anchor: "middle" })), out.push(text(f3.left - 44, f3.top + f3.height / 2, yTitle, { anchor: "middle", rotate: !0 })), out;
+}
+function path7(f3, xs2, ys2, color, opts = {}) {
+  let parts = [];
+  for (let i = 0; i < xs2.length; i++) {
+    let x3 = xs2[i], y2 = ys2[i];
+    !Number.isFinite(x3) || !Number.isFinite(y2) || parts.push(`${parts.length === 0 ? "M" : "L"}${px(sx(f3, x3))} ${px(sy(f3, y2))}`);
+  }
+  if (parts.length === 0) return "";
+  let dash = opts.dash ? ' stroke-dasharray="5 4"' : "";
+  return `<path d="${parts.join(" ")}" fill="none" stroke="${color}" stroke-width="${opts.width ?? 2}"${dash}/>`;
+}
+function legend(f3, entries, corner = "br") {
+  if (entries.length === 0) return [];
+  let shown = entries.slice(0, 12), w2 = Math.min(260, 34 + Math.max(...shown.map((e) => e.label.length)) * 6.5), h3 = 8 + shown.length * 16, x0 = corner === "bl" ? f3.left + 8 : f3.left + f3.width - w2 - 8, y0 = corner === "tr" ? f3.top + 8 : f3.top + f3.height - h3 - 8, out = [`<rect x="${px(x0)}" y="${px(y0)}" width="${px(w2)}" height="${px(h3)}" fill="#ffffff" fill-opacity="0.9" stroke="#cccccc"/>`];
+  return shown.forEach((e, i) => {
+    let y2 = y0 + 14 + i * 16;
+    out.push(`<line x1="${px(x0 + 6)}" y1="${px(y2 - 4)}" x2="${px(x0 + 24)}" y2="${px(y2 - 4)}" stroke="${e.color}" stroke-width="2"${e.dash ? ' stroke-dasharray="5 4"' : ""}/>`), out.push(text(x0 + 30, y2, clip(e.label, 36), { size: 11 }));
+  }), out;
+}
+
+// mcp-server/src/render/svg/calibration.ts
+function calibrationSvg(cal, title = "Calibration (reliability diagram)") {
+  let f3 = { left: 64, top: 40, width: 432, height: 330, x: [0, 1], y: [0, 1] }, xTitle = cal.kind === "binary" ? "Mean predicted probability" : "Mean top-label confidence", yTitle = cal.kind === "binary" ? "Fraction of positives" : "Accuracy", body = [text(520 / 2, 24, `${title} \u2014 ECE ${cal.ece.toFixed(4)}`, { size: 15, anchor: "middle", weight: "bold" }), ...axes(f3, xTitle, yTitle)];
+  body.push(`<line x1="${px(sx(f3, 0))}" y1="${px(sy(f3, 0))}" x2="${px(sx(f3, 1))}" y2="${px(sy(f3, 1))}" stroke="#999999" stroke-width="1" stroke-dasharray="4 4"/>`), body.push(path7(f3, cal.bins.map((b3) => b3.meanPredicted), cal.bins.map((b3) => b3.fractionPositive), "#1f77b4"));
+  for (let b3 of cal.bins) {
+    let tip = `bin ${b3.lower.toFixed(2)}\u2013${b3.upper.toFixed(2)}: ${b3.count} rows, predicted ${b3.meanPredicted.toFixed(3)}, observed ${b3.fractionPositive.toFixed(3)}`;
+    body.push(`<g><title>${esc2(tip)}</title><circle cx="${px(sx(f3, b3.meanPredicted))}" cy="${px(sy(f3, b3.fractionPositive))}" r="4" fill="#1f77b4"/></g>`);
+  }
+  body.push(...legend(f3, [{ label: "model", color: "#1f77b4" }, { label: "perfectly calibrated", color: "#999999", dash: !0 }], "br"));
+  let hTop = 430, hHeight = 60, max = Math.max(1, ...cal.bins.map((b3) => b3.count));
+  body.push(text(f3.left, hTop - 6, "Rows per bin", { size: 11 }));
+  for (let b3 of cal.bins) {
+    let x0 = sx(f3, b3.lower), x1 = sx(f3, b3.upper), h3 = b3.count / max * hHeight;
+    body.push(`<rect x="${px(x0 + 1)}" y="${px(hTop + hHeight - h3)}" width="${px(Math.max(1, x1 - x0 - 2))}" height="${px(h3)}" fill="#9ecae1"/>`);
+  }
+  return body.push(`<line x1="${px(f3.left)}" y1="${px(hTop + hHeight)}" x2="${px(f3.left + f3.width)}" y2="${px(hTop + hHeight)}" stroke="#444444"/>`), document2(520, 520, title, body);
+}
+
+// mcp-server/src/render/svg/confusion-matrix.ts
+function shade(v2) {
+  let lo = [247, 251, 255], hi = [8, 48, 107];
+  return `#${lo.map((l3, i) => Math.round(l3 + (hi[i] - l3) * Math.min(1, Math.max(0, v2)))).map((x3) => x3.toString(16).padStart(2, "0")).join("")}`;
+}
+function confusionMatrixSvg(cm, title = "Confusion matrix") {
+  let k2 = cm.labels.length, cell2 = Math.max(18, Math.min(72, Math.floor(480 / Math.max(1, k2)))), left = 130, top = 110, width = left + k2 * cell2 + 30, height = top + k2 * cell2 + 50, font = Math.max(8, Math.min(13, Math.floor(cell2 / 4.5))), body = [text(width / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" })];
+  return body.push(text(left + k2 * cell2 / 2, 50, "Predicted label", { anchor: "middle" })), body.push(text(24, top + k2 * cell2 / 2, "True label", { anchor: "middle", rotate: !0 })), cm.labels.forEach((l3, j3) => {
+    let x3 = left + j3 * cell2 + cell2 / 2;
+    body.push(`<g><title>${esc2(l3)}</title>${text(x3, top - 8, clip(l3, 14), { size: font, anchor: "start", rotate: !0 })}</g>`);
+  }), cm.matrix.forEach((row, i) => {
+    let total = row.reduce((a, b3) => a + b3, 0), y2 = top + i * cell2;
+    body.push(`<g><title>${esc2(cm.labels[i])}</title>${text(left - 8, y2 + cell2 / 2 + 4, clip(cm.labels[i], 16), { size: font, anchor: "end" })}</g>`), row.forEach((v2, j3) => {
+      let share = total > 0 ? v2 / total : 0, x3 = left + j3 * cell2, tip = `true ${cm.labels[i]}, predicted ${cm.labels[j3]}: ${v2}${total > 0 ? ` (${(share * 100).toFixed(1)}% of the true row)` : ""}`;
+      body.push(`<g><title>${esc2(tip)}</title><rect x="${px(x3)}" y="${px(y2)}" width="${cell2}" height="${cell2}" fill="${shade(share)}" stroke="#ffffff" stroke-width="1"/></g>`), cell2 >= 26 && body.push(text(x3 + cell2 / 2, y2 + cell2 / 2 + font / 3, String(v2), { size: font, anchor: "middle", color: share > 0.5 ? "#ffffff" : "#222222" }));
+    });
+  }), document2(width, height, title, body);
+}
+
+// mcp-server/src/render/svg/curves.ts
+var W3 = 520, H3 = 460;
+function frame() {
+  return { left: 64, top: 40, width: W3 - 88, height: H3 - 100, x: [0, 1], y: [0, 1] };
+}
+function areaText(name, v2) {
+  return `${name} = ${v2 === null ? "undefined" : label(Number(v2.toFixed(4)))}`;
+}
+function rocCurveSvg(curves, title = "ROC curve") {
+  let f3 = frame(), body = [text(W3 / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" }), ...axes(f3, "False positive rate", "True positive rate")];
+  return body.push(`<line x1="${px(sx(f3, 0))}" y1="${px(sy(f3, 0))}" x2="${px(sx(f3, 1))}" y2="${px(sy(f3, 1))}" stroke="#999999" stroke-width="1" stroke-dasharray="4 4"/>`), curves.forEach((c3, i) => body.push(path7(f3, c3.x, c3.y, PALETTE[i % PALETTE.length]))), body.push(...legend(f3, curves.map((c3, i) => ({ label: `${c3.label} (${areaText("AUC", c3.area)})`, color: PALETTE[i % PALETTE.length] })), "br")), document2(W3, H3, title, body);
+}
+function prCurveSvg(curves, title = "Precision-recall curve", baselines) {
+  let f3 = frame(), body = [text(W3 / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" }), ...axes(f3, "Recall", "Precision")];
+  return baselines?.forEach(
+    (b3, i) => body.push(`<line x1="${px(sx(f3, 0))}" y1="${px(sy(f3, b3))}" x2="${px(sx(f3, 1))}" y2="${px(sy(f3, b3))}" stroke="${PALETTE[i % PALETTE.length]}" stroke-opacity="0.5" stroke-width="1" stroke-dasharray="4 4"/>`)
+  ), curves.forEach((c3, i) => {
+    let xs2 = [], ys2 = [];
+    for (let j3 = 0; j3 < c3.x.length; j3++)
+      j3 > 0 && (xs2.push(c3.x[j3 - 1]), ys2.push(c3.y[j3])), xs2.push(c3.x[j3]), ys2.push(c3.y[j3]);
+    body.push(path7(f3, xs2, ys2, PALETTE[i % PALETTE.length]));
+  }), body.push(...legend(f3, curves.map((c3, i) => ({ label: `${c3.label} (${areaText("AP", c3.area)})`, color: PALETTE[i % PALETTE.length] })), "bl")), document2(W3, H3, title, body);
+}
+
+// mcp-server/src/render/svg/metric-history.ts
+var MAX_PANELS = 12;
+function metricHistorySvg(points, title = "Metrics over steps") {
+  let byMetric = /* @__PURE__ */ new Map();
+  for (let p2 of points) {
+    if (!Number.isFinite(p2.step)) continue;
+    let m2 = byMetric.get(p2.metric) ?? /* @__PURE__ */ new Map();
+    m2.set(p2.step, p2.value), byMetric.set(p2.metric, m2);
+  }
+  let names = [...byMetric.keys()].sort().slice(0, MAX_PANELS), W4 = 560, panelH = 200, H4 = 50 + Math.max(1, names.length) * (panelH + 30), body = [text(W4 / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" })];
+  return names.length === 0 && body.push(text(W4 / 2, 80, "no history points", { anchor: "middle", color: "#777777" })), names.forEach((name, i) => {
+    let series = [...byMetric.get(name).entries()].sort((a, b3) => a[0] - b3[0]), xs2 = series.map((s) => s[0]), ys2 = series.map((s) => s[1]), top = 50 + i * (panelH + 30), f3 = { left: 70, top: top + 18, width: W4 - 94, height: panelH - 60, x: extent(xs2, 0), y: extent(ys2) }, last = ys2[ys2.length - 1];
+    body.push(text(f3.left, top + 10, `${name} (last ${label(last)} at step ${xs2[xs2.length - 1]})`, { weight: "bold" })), body.push(...axes(f3, "Step", "")), body.push(path7(f3, xs2, ys2, PALETTE[i % PALETTE.length]));
+  }), document2(W4, H4, title, body);
+}
+
+// mcp-server/src/render/svg/residuals.ts
+var MAX_POINTS = 5e3;
+function residualsSvg(res, title = "Residuals against predictions") {
+  let step = Math.max(1, Math.ceil(res.predicted.length / MAX_POINTS)), xs2 = [], ys2 = [];
+  for (let i = 0; i < res.predicted.length; i += step)
+    xs2.push(res.predicted[i]), ys2.push(res.residual[i]);
+  let [ylo, yhi] = extent(ys2), span = Math.max(Math.abs(ylo), Math.abs(yhi)), f3 = { left: 70, top: 40, width: 466, height: 340, x: extent(xs2), y: [-span, span] }, sub = res.total > xs2.length ? ` (${xs2.length} of ${res.total} rows)` : "", body = [text(560 / 2, 24, title + sub, { size: 15, anchor: "middle", weight: "bold" }), ...axes(f3, "Predicted value", "Residual (true \u2212 predicted)")];
+  body.push(`<line x1="${px(f3.left)}" y1="${px(sy(f3, 0))}" x2="${px(f3.left + f3.width)}" y2="${px(sy(f3, 0))}" stroke="#d62728" stroke-width="1"/>`);
+  let dots = xs2.map((x3, i) => `M${px(sx(f3, x3))} ${px(sy(f3, ys2[i]))}h0`).join("");
+  return dots && body.push(`<path d="${dots}" stroke="#1f77b4" stroke-opacity="0.5" stroke-width="4" stroke-linecap="round" fill="none"/>`), document2(560, 440, title, body);
+}
+
+// mcp-server/src/render/svg/evaluation-plots.ts
+function renderEvaluationPlots(result, history = []) {
+  let plots = [], add = (fileName, title, svg) => plots.push({ fileName, title, svg });
+  if (result.confusionMatrix && add("confusion-matrix.svg", "Confusion matrix", confusionMatrixSvg(result.confusionMatrix)), result.curves && result.curves.roc.length > 0) {
+    let ovr = result.task === "multiclass" ? " (one-vs-rest)" : "";
+    add("roc-curve.svg", `ROC curve${ovr}`, rocCurveSvg(result.curves.roc, `ROC curve${ovr}`));
+    let prevalence = result.perClass && result.task === "binary" ? [positiveShare(result)] : void 0;
+    add("precision-recall-curve.svg", `Precision-recall curve${ovr}`, prCurveSvg(result.curves.pr, `Precision-recall curve${ovr}`, prevalence));
+  }
+  return result.calibration && add("calibration.svg", "Calibration", calibrationSvg(result.calibration)), result.residuals && result.residuals.total > 0 && add("residuals.svg", "Residuals against predictions", residualsSvg(result.residuals)), history.length > 0 && add("metrics-over-steps.svg", "Metrics over steps", metricHistorySvg(history)), plots;
+}
+function positiveShare(result) {
+  let pc = result.perClass, total = pc.reduce((s, c3) => s + c3.support, 0);
+  return total > 0 ? pc[pc.length - 1].support / total : 0;
+}
+
+// mcp-server/src/core/evaluate-experiment.ts
+var EVALUATION_FILE = "evaluation.json";
+async function readPredictionsTable(project, inc, dir, file2) {
+  let abs = await resolveExperimentFile(project, inc, dir, file2, "predictions file"), text2 = await readText(abs);
+  if (text2 === void 0) throw notFound(`Predictions file ${JSON.stringify(file2)} disappeared while reading it.`);
+  let rel = path8.relative(inc.dir, abs).split(path8.sep).join("/");
+  return { abs, rel, table: asUserError(() => parsePredictions(text2, rel)) };
+}
+function asUserError(fn2) {
+  try {
+    return fn2();
+  } catch (e) {
+    throw e instanceof PredictionsError ? invalid(e.message, "Fix the predictions file or name its columns with y_true / y_pred / score / proba_prefix / query / item, then call again. Nothing was written.") : e;
+  }
+}
+async function evaluateExperimentPredictions(project, inc, req, ctx) {
+  let dir = experimentDir(inc, req.experiment), { rel, table: table2 } = await readPredictionsTable(project, inc, dir, req.predictions), result = asUserError(() => evaluateTable(table2, {
+    task: req.task,
+    columns: req.columns,
+    k: req.k ?? void 0,
+    positiveLabel: req.positive_label ?? void 0,
+    seasonalPeriod: req.seasonal_period ?? void 0,
+    targetPrecision: req.target_precision ?? void 0,
+    targetRecall: req.target_recall ?? void 0,
+    bootstrap: req.bootstrap_resamples === 0 ? !1 : { resamples: req.bootstrap_resamples ?? void 0, seed: req.seed ?? void 0 }
+  })), { points } = await readHistory(dir), plots = renderEvaluationPlots(result, points), reportText = renderEvaluationReport({ experiment: req.experiment, predictionsFile: rel, result, plots }), record2 = { predictions: rel, task: req.task, columns: req.columns, ...req.k != null ? { k: req.k } : {}, ...req.positive_label != null ? { positive_label: req.positive_label } : {} }, files = [
+    ["evaluation-report.md", reportText],
+    [EVALUATION_FILE, stringifyCanonical(record2)],
+    ...plots.map((p2) => [p2.fileName, p2.svg])
+  ];
+  return await Promise.all(files.map(([name, text2]) => writeAtomic(path8.join(dir, name), text2))), await trackExperiment(project, inc, {
+    name: req.experiment,
+    metrics: definedMetrics(result.metrics),
+    history: rankingHistory(result),
+    artifacts: files.map(([name]) => name).filter((n) => n !== EVALUATION_FILE)
+  }, ctx), { result, predictions: rel, report: project.relative(path8.join(dir, "evaluation-report.md")), plots: plots.map((p2) => project.relative(path8.join(dir, p2.fileName))) };
+}
+function rankingHistory(result) {
+  if (result.task !== "ranking") return [];
+  let points = [];
+  for (let [key, value] of Object.entries(result.metrics)) {
+    let m2 = /^(.+)_at_(\d+)$/.exec(key);
+    m2 && typeof value == "number" && points.push({ metric: `${m2[1]}_by_k`, value, step: Number(m2[2]) });
+  }
+  return points.length > 1 ? points : [];
+}
+async function evaluationRecord(project, inc, name) {
+  await readExperiment(project, inc, name);
+  let file2 = path8.join(experimentDir(inc, name), EVALUATION_FILE), text2 = await readText(file2);
+  if (text2 === void 0)
+    throw notFound(`${name} has no evaluated predictions.`, `Call evaluate_predictions for ${name} first; compare_predictions compares the prediction files it evaluated.`);
+  try {
+    return parseLenientJson(text2);
+  } catch (e) {
+    throw new MlError("CORRUPT", `${project.relative(file2)} is not valid JSON: ${e.message}.`, `Re-run evaluate_predictions for ${name}.`);
+  }
+}
+async function foldScores(inc, a, b3, metric) {
+  let [ha, hb] = await Promise.all([readHistory(experimentDir(inc, a)), readHistory(experimentDir(inc, b3))]), byFold = (points) => {
+    let out = /* @__PURE__ */ new Map();
+    for (let p2 of points) p2.metric.startsWith("cv_") && out.set(p2.metric, (out.get(p2.metric) ?? /* @__PURE__ */ new Map()).set(p2.step, p2.value));
+    return out;
+  }, fa = byFold(ha.points), fb = byFold(hb.points), shared = [...fa.keys()].filter((k2) => fb.has(k2)), name = metric && shared.includes(`cv_${metric}`) ? `cv_${metric}` : shared.sort()[0];
+  if (!name) return;
+  let steps = [...fa.get(name).keys()].filter((s) => fb.get(name).has(s)).sort((x3, y2) => x3 - y2);
+  if (!(steps.length < 2))
+    return { metric: name.slice(3), a: steps.map((s) => fa.get(name).get(s)), b: steps.map((s) => fb.get(name).get(s)) };
+}
+async function compareExperimentPredictions(project, inc, opts) {
+  if (opts.a === opts.b) throw invalid("a and b name the same experiment.", "Pass two different experiments, e.g. the best candidate and the runner-up.");
+  let [ra, rb] = await Promise.all([evaluationRecord(project, inc, opts.a), evaluationRecord(project, inc, opts.b)]);
+  if (ra.task !== rb.task) throw invalid(`${opts.a} was evaluated as ${ra.task} and ${opts.b} as ${rb.task}.`, "Evaluate both with the same task.");
+  let [ta, tb] = await Promise.all([
+    readPredictionsTable(project, inc, experimentDir(inc, opts.a), ra.predictions),
+    readPredictionsTable(project, inc, experimentDir(inc, opts.b), rb.predictions)
+  ]), folds = await foldScores(inc, opts.a, opts.b, opts.metric ?? void 0), result = asUserError(() => comparePredictions({
+    a: { name: opts.a, table: ta.table },
+    b: { name: opts.b, table: tb.table },
+    task: ra.task,
+    columns: ra.columns,
+    metric: opts.metric ?? void 0,
+    positiveLabel: ra.positive_label,
+    k: Array.isArray(ra.k) ? ra.k[0] : ra.k,
+    foldScores: folds,
+    alpha: opts.alpha ?? void 0
+  })), reportFile = path8.join(experimentsDir(inc), "comparison.md");
+  return await withLock(path8.join(experimentsDir(inc), ".comparison.lock"), async () => {
+    let before = await readText(reportFile) ?? `# Experiment comparison: ${inc.id}
+
+Run compare_experiments for the ranking table.
+`;
+    await writeAtomic(reportFile, upsertSection(before, `significance ${opts.a} vs ${opts.b}`, renderComparisonSection(result)));
+  }), { result, report: project.relative(reportFile) };
+}
+
+// mcp-server/src/tools/compare-predictions.ts
+var Num = external_exports.union([external_exports.number(), external_exports.enum(["NaN", "Infinity", "-Infinity"])]).nullable(), comparePredictionsTool = {
+  name: "compare_predictions",
+  title: "Is A really better than B?",
+  description: `Test whether experiment b differs from experiment a on the same test set, using the prediction files evaluate_predictions evaluated for each (call it for both first). McNemar's test for classifiers, a paired bootstrap of the metric for any task, and, where both logged per-fold cross-validation scores (history "cv_<metric>"), a paired t-test and the Wilcoxon signed-rank test. Returns the values, p-values, effect sizes and a plain-language verdict, and adds a section to experiments/comparison.md. metric defaults to ROC AUC (binary with scores), accuracy, RMSE or NDCG@k by task.`,
+  input: {
+    increment: IncrementRef,
+    a: ExperimentName.describe("The reference, e.g. the current best or a baseline."),
+    b: ExperimentName.describe("The challenger."),
+    metric: external_exports.string().min(1).nullish(),
+    alpha: external_exports.number().gt(0).lt(1).nullish().describe("Significance level, default 0.05.")
+  },
+  output: {
+    increment: external_exports.string(),
+    a: external_exports.string(),
+    b: external_exports.string(),
+    metric: external_exports.string(),
+    direction: external_exports.enum(["maximize", "minimize"]),
+    n: external_exports.number(),
+    values: external_exports.object({ a: Num, b: Num }),
+    difference: Num,
+    better: external_exports.enum(["a", "b"]).nullable(),
+    verdict: external_exports.string(),
+    p_values: external_exports.record(external_exports.string(), Num),
+    effect_size: external_exports.record(external_exports.string(), Num),
+    warnings: external_exports.array(external_exports.string()),
+    report: external_exports.string()
+  },
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
+  async run(args2, { project }) {
+    let inc = await resolveIncrement(project, args2.increment), { result: r2, report } = await compareExperimentPredictions(project, inc, args2), p_values = {};
+    r2.pairedBootstrap && (p_values.paired_bootstrap = r2.pairedBootstrap.pValue), r2.mcnemar && (p_values.mcnemar = r2.mcnemar.pValue), r2.folds && (p_values.paired_t_test = r2.folds.pairedTTest.pValue, p_values.wilcoxon = r2.folds.wilcoxon.pValue);
+    let effect_size = { difference: r2.effectSize.difference };
+    r2.effectSize.cohensDz !== void 0 && (effect_size.cohens_dz = r2.effectSize.cohensDz), r2.effectSize.oddsRatio !== void 0 && (effect_size.odds_ratio = r2.effectSize.oddsRatio);
+    let data = {
+      increment: inc.id,
+      a: r2.a,
+      b: r2.b,
+      metric: r2.metric,
+      direction: r2.direction,
+      n: r2.n,
+      values: r2.values,
+      difference: r2.difference,
+      better: r2.better,
+      verdict: r2.verdict,
+      p_values,
+      effect_size,
+      warnings: r2.warnings,
+      report
+    }, ps2 = Object.entries(p_values).map(([k2, v2]) => `${k2} p=${v2 === null ? "n/a" : v2.toPrecision(3)}`).join(", ");
+    return { data: toWire(data), text: [r2.verdict, ps2, ...r2.warnings.map((w2) => `warning: ${w2}`), `Added to ${report}.`].filter(Boolean).join(`
+`) };
+  }
+};
+
+// mcp-server/src/tools/evaluate-predictions.ts
+var Value = external_exports.union([external_exports.number(), external_exports.enum(["NaN", "Infinity", "-Infinity"])]).nullable(), Interval = external_exports.object({ estimate: Value, lower: Value, upper: Value, confidence: external_exports.number(), resamples: external_exports.number() }), evaluatePredictionsTool = {
+  name: "evaluate_predictions",
+  title: "Evaluate predictions exactly",
+  description: `Compute an experiment's metrics exactly from the predictions its training script saved (a CSV or JSONL file in the increment, e.g. "experiments/rf/predictions.csv"), instead of estimating them. Agrees with scikit-learn to 1e-9. binary / multiclass: accuracy, balanced accuracy, precision/recall/F1 (per class, macro, weighted), ROC AUC, average precision, log loss, Brier, MCC, Cohen's kappa, confusion matrix, calibration (ECE); with target_precision or target_recall, the threshold that reaches it and the metrics there. regression / forecast: RMSE, MAE, MAPE, sMAPE, median AE, R\xB2, explained variance, MASE (seasonal_period). ranking (one list per query or user): precision/recall/NDCG/MAP/hit rate @k, MRR, coverage. Seeded bootstrap confidence intervals for the headline metrics. Columns are found by conventional names (y_true, y_pred, score, proba_<class>, query, item) unless named. Writes the metrics into the experiment (metrics.json), evaluation-report.md and SVG plots (confusion matrix, ROC, precision-recall, calibration, residuals, metrics over steps) beside it. A metric that is undefined for the data (ROC AUC with one class) is null with a warning. Bad input writes nothing.`,
+  input: {
+    increment: IncrementRef,
+    experiment: ExperimentName,
+    predictions: external_exports.string().min(1).describe("Path of the CSV/JSONL file, relative to the experiment folder or the increment."),
+    task: external_exports.enum(["binary", "multiclass", "regression", "ranking", "forecast"]),
+    y_true: external_exports.string().min(1).nullish().describe("Column of true labels / values / relevance."),
+    y_pred: external_exports.string().min(1).nullish().describe("Column of predicted labels / values."),
+    score: external_exports.string().min(1).nullish().describe("Binary: positive-class score or probability. Ranking: item score."),
+    proba_prefix: external_exports.string().min(1).nullish().describe('Multiclass: prefix of per-class probability columns (default "proba_").'),
+    query: external_exports.string().min(1).nullish().describe("Ranking: the query / user id column."),
+    item: external_exports.string().min(1).nullish().describe("Ranking: the item id column."),
+    id: external_exports.string().min(1).nullish().describe("Row id column (pairs rows across experiments in compare_predictions)."),
+    k: external_exports.union([external_exports.number().int().min(1), external_exports.array(external_exports.number().int().min(1)).min(1)]).nullish().describe("Ranking cut-off(s); default 10."),
+    positive_label: external_exports.string().nullish().describe("Binary: the positive class (default 1 / true / the last label)."),
+    seasonal_period: external_exports.number().int().min(1).nullish().describe("Forecast: season length for MASE (default 1)."),
+    target_precision: external_exports.number().gt(0).lte(1).nullish(),
+    target_recall: external_exports.number().gt(0).lte(1).nullish(),
+    bootstrap_resamples: external_exports.number().int().min(0).max(1e4).nullish().describe("Default 1000 (fewer above 100,000 rows); 0 turns intervals off."),
+    seed: external_exports.number().int().nullish().describe("Bootstrap seed (default 42): the same seed gives the same intervals.")
+  },
+  output: {
+    increment: external_exports.string(),
+    experiment: external_exports.string(),
+    task: external_exports.string(),
+    rows: external_exports.number(),
+    metrics: external_exports.record(external_exports.string(), Value),
+    confidence_intervals: external_exports.record(external_exports.string(), Interval),
+    threshold: external_exports.record(external_exports.string(), external_exports.unknown()).nullable(),
+    confusion_matrix: external_exports.object({ labels: external_exports.array(external_exports.string()), matrix: external_exports.array(external_exports.array(external_exports.number())) }).nullable(),
+    columns: external_exports.record(external_exports.string(), external_exports.union([external_exports.string(), external_exports.array(external_exports.string())])),
+    warnings: external_exports.array(external_exports.string()),
+    predictions: external_exports.string(),
+    report: external_exports.string(),
+    plots: external_exports.array(external_exports.string())
+  },
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
+  async run(args2, { project, git: git2 }) {
+    let inc = await resolveIncrement(project, args2.increment), out = await evaluateExperimentPredictions(project, inc, {
+      experiment: args2.experiment,
+      predictions: args2.predictions,
+      task: args2.task,
+      columns: {
+        yTrue: args2.y_true ?? void 0,
+        yPred: args2.y_pred ?? void 0,
+        score: args2.score ?? void 0,
+        probaPrefix: args2.proba_prefix ?? void 0,
+        query: args2.query ?? void 0,
+        item: args2.item ?? void 0,
+        id: args2.id ?? void 0
+      },
+      k: args2.k,
+      positive_label: args2.positive_label,
+      seasonal_period: args2.seasonal_period,
+      target_precision: args2.target_precision,
+      target_recall: args2.target_recall,
+      bootstrap_resamples: args2.bootstrap_resamples,
+      seed: args2.seed
+    }, { git: git2 }), r2 = out.result, ci = Object.fromEntries(Object.entries(r2.ci ?? {}).map(([k2, v2]) => [k2, { estimate: v2.estimate, lower: v2.lower, upper: v2.upper, confidence: v2.confidence, resamples: v2.resamples }])), cm = r2.confusionMatrix && r2.confusionMatrix.labels.length <= 20 ? r2.confusionMatrix : null, data = {
+      increment: inc.id,
+      experiment: args2.experiment,
+      task: r2.task,
+      rows: r2.n,
+      metrics: r2.metrics,
+      confidence_intervals: ci,
+      threshold: r2.threshold ? { ...r2.threshold } : null,
+      confusion_matrix: cm,
+      columns: r2.columns,
+      warnings: r2.warnings,
+      predictions: out.predictions,
+      report: out.report,
+      plots: out.plots
+    }, headline = Object.entries(r2.metrics).slice(0, 12).map(([k2, v2]) => {
+      let i = r2.ci?.[k2];
+      return `${k2}=${v2 === null ? "undefined" : fmt(v2)}${i ? ` [${fmt(i.lower)}, ${fmt(i.upper)}]` : ""}`;
+    }), lines = [
+      `${args2.experiment}: ${r2.task} evaluation of ${r2.n} rows from ${out.predictions}.`,
+      headline.join(", "),
+      r2.threshold ? `Threshold for ${r2.threshold.target.metric} ${r2.threshold.target.value}: ${r2.threshold.reached ? `${fmt(r2.threshold.threshold)} (precision ${fmt(r2.threshold.precision)}, recall ${fmt(r2.threshold.recall)})` : "not reachable"}.` : "",
+      ...r2.warnings.map((w2) => `warning: ${w2}`),
+      `Report: ${out.report}; ${out.plots.length} plots beside it. Metrics written to metrics.json.`
+    ].filter(Boolean);
+    return { data: toWire(data), text: lines.join(`
+`) };
   }
 };
 
@@ -35318,16 +37350,16 @@ import * as fs5 from "node:fs/promises";
 
 // mcp-server/src/core/importers/index.ts
 import { lstat as lstat3 } from "node:fs/promises";
-import path11 from "node:path";
+import path13 from "node:path";
 
 // mcp-server/src/core/importers/dvc.ts
 import { createHash as createHash2 } from "node:crypto";
-import path8 from "node:path";
+import path10 from "node:path";
 
 // mcp-server/src/core/importers/fs-read.ts
 import { closeSync, constants, openSync, readdirSync, readSync } from "node:fs";
 import { lstat as lstat2, open as open3, readdir as readdir2 } from "node:fs/promises";
-import path7 from "node:path";
+import path9 from "node:path";
 var MAX_FILE_BYTES = 256 * 1024 * 1024, FileTooLargeError = class extends Error {
 }, CHUNK = 64 * 1024;
 async function readTextNoFollow(absPath) {
@@ -35396,12 +37428,12 @@ function describeError(error62) {
   return e?.code === "ELOOP" ? "is a symbolic link (not followed)" : e?.code === "ENOENT" ? "missing" : e?.code === "EISDIR" ? "is a folder, not a file" : e?.code === "EACCES" || e?.code === "EPERM" ? "not readable (permission denied)" : e?.message ?? String(error62);
 }
 async function resolveInside(root2, rel) {
-  if (path7.isAbsolute(rel)) return { error: "is an absolute path" };
-  let normalized = path7.normalize(rel);
-  if (normalized === ".." || normalized.startsWith(`..${path7.sep}`)) return { error: "points outside the source folder" };
-  let parts = normalized.split(path7.sep).filter((p2) => p2 && p2 !== "."), current = root2;
+  if (path9.isAbsolute(rel)) return { error: "is an absolute path" };
+  let normalized = path9.normalize(rel);
+  if (normalized === ".." || normalized.startsWith(`..${path9.sep}`)) return { error: "points outside the source folder" };
+  let parts = normalized.split(path9.sep).filter((p2) => p2 && p2 !== "."), current = root2;
   for (let i = 0; i < parts.length; i += 1) {
-    current = path7.join(current, parts[i]);
+    current = path9.join(current, parts[i]);
     let stats;
     try {
       stats = await lstat2(current);
@@ -35474,9 +37506,9 @@ function catBlobs(repoRoot, oids) {
 // mcp-server/src/core/importers/values.ts
 var DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 function parseNumberText(raw) {
-  let text = raw.trim();
-  if (DECIMAL.test(text)) return Number(text);
-  let lower = text.toLowerCase();
+  let text2 = raw.trim();
+  if (DECIMAL.test(text2)) return Number(text2);
+  let lower = text2.toLowerCase();
   if (lower === "nan" || lower === "+nan" || lower === "-nan") return Number.NaN;
   if (lower === "inf" || lower === "+inf" || lower === "infinity" || lower === "+infinity") return Number.POSITIVE_INFINITY;
   if (lower === "-inf" || lower === "-infinity") return Number.NEGATIVE_INFINITY;
@@ -35486,14 +37518,14 @@ function metricValue2(value) {
   if (typeof value == "string" && (value === "NaN" || value === "Infinity" || value === "-Infinity")) return parseNumberText(value);
 }
 var PARAM_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
-function coerceParamText(text) {
-  if (text === "True" || text === "true") return !0;
-  if (text === "False" || text === "false") return !1;
-  if (PARAM_NUMBER.test(text)) {
-    let n = Number(text);
-    if (Number.isFinite(n) && (Number.isSafeInteger(n) || !/^-?\d+$/.test(text))) return n;
+function coerceParamText(text2) {
+  if (text2 === "True" || text2 === "true") return !0;
+  if (text2 === "False" || text2 === "false") return !1;
+  if (PARAM_NUMBER.test(text2)) {
+    let n = Number(text2);
+    if (Number.isFinite(n) && (Number.isSafeInteger(n) || !/^-?\d+$/.test(text2))) return n;
   }
-  return text;
+  return text2;
 }
 function isPlainObject5(value) {
   return typeof value == "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
@@ -35524,18 +37556,18 @@ function isoFromEpochMs(ms2) {
   let s = Math.floor(rest / 1e3);
   return `${cachedDayPrefix}${pad(h3, 2)}:${pad(m2, 2)}:${pad(s, 2)}.${pad(rest - s * 1e3, 3)}Z`;
 }
-function isoFromText(text) {
-  if (typeof text != "string" || text.trim() === "") return null;
-  let t2 = text.trim();
+function isoFromText(text2) {
+  if (typeof text2 != "string" || text2.trim() === "") return null;
+  let t2 = text2.trim();
   /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(t2) && (t2 = `${t2.replace(" ", "T")}Z`), t2 = t2.replace(/(\.\d{3})\d+/, "$1");
   let date5 = new Date(t2);
   return Number.isNaN(date5.getTime()) ? null : date5.toISOString();
 }
-function stripBom2(text) {
-  return text.charCodeAt(0) === 65279 ? text.slice(1) : text;
+function stripBom2(text2) {
+  return text2.charCodeAt(0) === 65279 ? text2.slice(1) : text2;
 }
-function parseLenientJson2(text) {
-  let clean = stripBom2(text);
+function parseLenientJson2(text2) {
+  let clean = stripBom2(text2);
   try {
     return JSON.parse(clean);
   } catch (first) {
@@ -35568,28 +37600,28 @@ function latestByStep2(points) {
 
 // mcp-server/src/core/importers/dvc.ts
 var DEFAULT_METRICS_FILES = ["metrics.json", "metrics.yaml", "metrics.yml", "dvclive/metrics.json", "dvclive.json"], DVCLIVE_SUMMARIES = /* @__PURE__ */ new Set(["dvclive/metrics.json", "dvclive.json"]), HISTORY_DIRS = ["dvclive", "dvclive/scalars", "dvclive/plots/metrics"];
-function parseByExtension(rel, text) {
-  return rel.endsWith(".json") ? parseLenientJson2(text) : load(stripBom2(text));
+function parseByExtension(rel, text2) {
+  return rel.endsWith(".json") ? parseLenientJson2(text2) : load(stripBom2(text2));
 }
-async function readSnapshot(reader, where, warn) {
+async function readSnapshot(reader, where2, warn) {
   let files = [], readData = async (rel) => {
-    let text;
+    let text2;
     try {
-      text = await reader.read(rel);
+      text2 = await reader.read(rel);
     } catch (error62) {
-      warn(`${where}/${rel} unreadable (${describeError(error62)}); skipped.`);
+      warn(`${where2}/${rel} unreadable (${describeError(error62)}); skipped.`);
       return;
     }
-    if (text !== void 0) {
+    if (text2 !== void 0) {
       if (rel.endsWith(".toml")) {
-        warn(`${where}/${rel}: TOML files are not read; skipped.`);
+        warn(`${where2}/${rel}: TOML files are not read; skipped.`);
         return;
       }
       try {
-        let data = parseByExtension(rel, text);
+        let data = parseByExtension(rel, text2);
         return files.push(rel), data;
       } catch (error62) {
-        warn(`${where}/${rel} is not valid ${rel.endsWith(".json") ? "JSON" : "YAML"} (${error62.message.split(`
+        warn(`${where2}/${rel} is not valid ${rel.endsWith(".json") ? "JSON" : "YAML"} (${error62.message.split(`
 `)[0]}); skipped.`);
         return;
       }
@@ -35597,7 +37629,7 @@ async function readSnapshot(reader, where, warn) {
   }, paramFiles = ["params.yaml"], metricFiles = [], dvcYaml = await readData("dvc.yaml");
   if (isPlainObject5(dvcYaml)) {
     let addPath = (list, p2) => {
-      typeof p2 == "string" && p2 && !list.includes(path8.posix.normalize(p2)) && list.push(path8.posix.normalize(p2));
+      typeof p2 == "string" && p2 && !list.includes(path10.posix.normalize(p2)) && list.push(path10.posix.normalize(p2));
     }, addItems = (list, items, isParams) => {
       if (Array.isArray(items)) {
         for (let item of items)
@@ -35617,7 +37649,7 @@ async function readSnapshot(reader, where, warn) {
     let data = await readData(rel);
     if (data != null) {
       if (!isPlainObject5(data)) {
-        warn(`${where}/${rel} is not a mapping; skipped.`);
+        warn(`${where2}/${rel} is not a mapping; skipped.`);
         continue;
       }
       for (let [k2, v2] of Object.entries(flattenObject(data))) k2 in params || (params[k2] = v2);
@@ -35628,7 +37660,7 @@ async function readSnapshot(reader, where, warn) {
     let data = await readData(rel);
     if (data != null) {
       if (!isPlainObject5(data)) {
-        warn(`${where}/${rel} is not a mapping; skipped.`);
+        warn(`${where2}/${rel} is not a mapping; skipped.`);
         continue;
       }
       for (let [k2, v2] of Object.entries(flattenObject(data))) {
@@ -35641,27 +37673,27 @@ async function readSnapshot(reader, where, warn) {
   let history = [], seenHistory = /* @__PURE__ */ new Set(), tsvs = [], collect = async (dir, base, recursive2) => {
     for (let entry of await reader.list(dir)) {
       let rel = `${dir}/${entry.name}`;
-      entry.kind === "symlink" ? warn(`${where}/${rel} is a symbolic link; not followed.`) : entry.kind === "file" && entry.name.endsWith(".tsv") ? tsvs.push({ rel, metric: rel.slice(base.length + 1, -4).split("/").join(".") }) : entry.kind === "dir" && recursive2 && await collect(rel, base, !0);
+      entry.kind === "symlink" ? warn(`${where2}/${rel} is a symbolic link; not followed.`) : entry.kind === "file" && entry.name.endsWith(".tsv") ? tsvs.push({ rel, metric: rel.slice(base.length + 1, -4).split("/").join(".") }) : entry.kind === "dir" && recursive2 && await collect(rel, base, !0);
     }
   };
   for (let dir of HISTORY_DIRS) await collect(dir, dir, dir !== "dvclive");
   let minMs = Number.POSITIVE_INFINITY, maxMs = Number.NEGATIVE_INFINITY;
   for (let { rel, metric } of tsvs) {
     if (seenHistory.has(metric)) continue;
-    let text;
+    let text2;
     try {
-      text = await reader.read(rel);
+      text2 = await reader.read(rel);
     } catch (error62) {
-      warn(`${where}/${rel} unreadable (${describeError(error62)}); skipped.`);
+      warn(`${where2}/${rel} unreadable (${describeError(error62)}); skipped.`);
       continue;
     }
-    if (text === void 0) continue;
-    let parsed = parseTsv(stripBom2(text), metric.split(".").pop(), reader.fallbackTime);
+    if (text2 === void 0) continue;
+    let parsed = parseTsv(stripBom2(text2), metric.split(".").pop(), reader.fallbackTime);
     if (!parsed) {
-      warn(`${where}/${rel} has no header with a value column; skipped.`);
+      warn(`${where2}/${rel} has no header with a value column; skipped.`);
       continue;
     }
-    if (parsed.bad > 0 && warn(`${where}/${rel}: ${parsed.bad} malformed row${parsed.bad === 1 ? "" : "s"} skipped.`), parsed.points.length !== 0) {
+    if (parsed.bad > 0 && warn(`${where2}/${rel}: ${parsed.bad} malformed row${parsed.bad === 1 ? "" : "s"} skipped.`), parsed.points.length !== 0) {
       seenHistory.add(metric), files.push(rel);
       for (let p2 of parsed.points)
         history.push({ metric, value: p2.value, step: p2.step, timestamp: p2.iso }), p2.hasTime && (minMs = Math.min(minMs, p2.timeMs), maxMs = Math.max(maxMs, p2.timeMs));
@@ -35678,8 +37710,8 @@ async function readSnapshot(reader, where, warn) {
       files
     };
 }
-function parseTsv(text, metricName, fallbackTime) {
-  let lines = text.split(/\r?\n/).filter((l3) => l3.trim() !== "");
+function parseTsv(text2, metricName, fallbackTime) {
+  let lines = text2.split(/\r?\n/).filter((l3) => l3.trim() !== "");
   if (lines.length === 0) return { points: [], bad: 0 };
   let header = lines[0].split("	").map((h3) => h3.trim()), tIdx = header.indexOf("timestamp"), sIdx = header.indexOf("step"), vIdx = header.indexOf(metricName);
   if (vIdx < 0 && (vIdx = header.findIndex((_3, i) => i !== tIdx && i !== sIdx)), vIdx < 0) return;
@@ -35733,7 +37765,7 @@ function gitReader(repoRoot, entries, prefix, fallbackTime) {
       return [...children.get(rel)?.values() ?? []];
     },
     async read(rel) {
-      let entry = byPath.get(path8.posix.normalize(rel));
+      let entry = byPath.get(path10.posix.normalize(rel));
       if (!entry) return;
       if (entry.mode === "120000") throw new Error("is a symbolic link (not followed)");
       if (entry.type !== "blob") return;
@@ -35749,7 +37781,7 @@ function contentHash(snapshot) {
 }
 var EXP_REF = /^refs\/exps\/([0-9a-f]{2})\/([0-9a-f]{38})\/(.+)$/, INTERNAL_EXP_REF = /^refs\/exps\/(exec|celery|temp|runs)(\/|$)|^refs\/exps\/stash$/;
 async function scanDvc(absDir, options = {}) {
-  let sourceLabel = options.sourceLabel ?? ".", warnings = [], skipped = [], runs = [], warn = (m2) => warnings.push(m2), label = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, repoRoot, prefix = "", head = null;
+  let sourceLabel = options.sourceLabel ?? ".", warnings = [], skipped = [], runs = [], warn = (m2) => warnings.push(m2), label2 = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, repoRoot, prefix = "", head = null;
   try {
     repoRoot = (await gitText(absDir, ["rev-parse", "--show-toplevel"])).trim(), prefix = (await gitText(absDir, ["rev-parse", "--show-prefix"])).trim();
     let commit = (await gitText(absDir, ["rev-parse", "--verify", "-q", "HEAD"]).catch(() => "")).trim() || null, branch = (await gitText(absDir, ["symbolic-ref", "--short", "-q", "HEAD"]).catch(() => "")).trim() || null;
@@ -35822,14 +37854,14 @@ async function scanDvc(absDir, options = {}) {
     let entries = (await listDir(expsDir.abs)).sort((a, b3) => a.name.localeCompare(b3.name));
     for (let entry of entries) {
       if (entry.isSymbolicLink()) {
-        warn(`${label(`exps/${entry.name}`)} is a symbolic link; not followed.`);
+        warn(`${label2(`exps/${entry.name}`)} is a symbolic link; not followed.`);
         continue;
       }
       if (!entry.isDirectory() || entry.name.startsWith(".")) continue;
-      let snapshot = await readSnapshot(fsReader(path8.join(expsDir.abs, entry.name)), label(`exps/${entry.name}`), warn);
+      let snapshot = await readSnapshot(fsReader(path10.join(expsDir.abs, entry.name)), label2(`exps/${entry.name}`), warn);
       if (snapshot) {
         if (fromGit.has(entry.name)) {
-          skipped.push({ what: `DVC experiment folder ${label(`exps/${entry.name}`)}`, reason: `experiment ${entry.name} is read from its git ref instead` });
+          skipped.push({ what: `DVC experiment folder ${label2(`exps/${entry.name}`)}`, reason: `experiment ${entry.name} is read from its git ref instead` });
           continue;
         }
         runs.push({
@@ -35844,21 +37876,21 @@ async function scanDvc(absDir, options = {}) {
           ended: snapshot.ended,
           git: null,
           notes: [],
-          source: { tool: "dvc", kind: "exported-experiment", name: entry.name, path: sourceLabel, folder: label(`exps/${entry.name}`), files: snapshot.files }
+          source: { tool: "dvc", kind: "exported-experiment", name: entry.name, path: sourceLabel, folder: label2(`exps/${entry.name}`), files: snapshot.files }
         });
       }
     }
   }
   return { format: "dvc", runs, skipped, warnings };
 }
-function isoFromTextSafe(text) {
-  if (!text) return null;
-  let t2 = Date.parse(text);
+function isoFromTextSafe(text2) {
+  if (!text2) return null;
+  let t2 = Date.parse(text2);
   return Number.isNaN(t2) ? null : new Date(t2).toISOString();
 }
 
 // mcp-server/src/core/importers/mlflow.ts
-import path9 from "node:path";
+import path11 from "node:path";
 var NON_RUN_FOLDERS = /* @__PURE__ */ new Set(["tags", "models", "traces", "datasets", "logged_models", "prompts", "artifacts"]), STATUS_BY_CODE = {
   1: "running",
   2: "running",
@@ -35872,9 +37904,9 @@ var NON_RUN_FOLDERS = /* @__PURE__ */ new Set(["tags", "models", "traces", "data
   FAILED: "failed",
   KILLED: "killed"
 }, SIMPLE_LINE = /^([A-Za-z_][\w.-]*):(?: (.*))?$/, INT = /^-?\d+$/, FLOAT = /^-?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-function parseFlatYaml(text) {
+function parseFlatYaml(text2) {
   let out = {};
-  for (let raw of text.split(`
+  for (let raw of text2.split(`
 `)) {
     let line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (line === "") continue;
@@ -35900,11 +37932,11 @@ function parseFlatYaml(text) {
   }
   return out;
 }
-function parseYamlMapping2(text) {
-  let fast = parseFlatYaml(text);
+function parseYamlMapping2(text2) {
+  let fast = parseFlatYaml(text2);
   if (fast) return fast;
   try {
-    let value = load(text);
+    let value = load(text2);
     return isPlainObject5(value) ? value : void 0;
   } catch {
     return;
@@ -35917,12 +37949,12 @@ function str2(value) {
 async function scanMlflow(absDir, options = {}) {
   let includeDeleted = options.includeDeleted ?? !1, sourceLabel = options.sourceLabel ?? ".", slicer = new TimeSlicer(), warnings = [], skipped = [], read = readTextNoFollowSync, list = listDirSync, relLabel = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, rootEntries = list(absDir), experiments = [], registryDir, rootMeta = rootEntries.find((e) => e.name === "meta.yaml" && e.isFile()), rootMetaData;
   try {
-    rootMeta && (rootMetaData = parseYamlMapping2(read(path9.join(absDir, "meta.yaml"))));
+    rootMeta && (rootMetaData = parseYamlMapping2(read(path11.join(absDir, "meta.yaml"))));
   } catch {
     rootMetaData = void 0;
   }
   if (rootMetaData && rootMetaData.experiment_id !== void 0 && rootMetaData.run_id === void 0 && rootMetaData.run_uuid === void 0)
-    experiments.push({ id: str2(rootMetaData.experiment_id) ?? path9.basename(absDir), name: "", absDir, rel: ".", deleted: !1 });
+    experiments.push({ id: str2(rootMetaData.experiment_id) ?? path11.basename(absDir), name: "", absDir, rel: ".", deleted: !1 });
   else
     for (let entry of rootEntries) {
       if (entry.isSymbolicLink()) {
@@ -35931,18 +37963,18 @@ async function scanMlflow(absDir, options = {}) {
       }
       if (entry.isDirectory())
         if (entry.name === "models")
-          registryDir = path9.join(absDir, entry.name);
+          registryDir = path11.join(absDir, entry.name);
         else if (entry.name === ".trash")
-          for (let trashed of list(path9.join(absDir, ".trash")))
+          for (let trashed of list(path11.join(absDir, ".trash")))
             trashed.isSymbolicLink() ? warnings.push(`${relLabel(`.trash/${trashed.name}`)} is a symbolic link; not followed.`) : trashed.isDirectory() && !trashed.name.startsWith(".") && experiments.push({
               id: trashed.name,
               name: "",
-              absDir: path9.join(absDir, ".trash", trashed.name),
+              absDir: path11.join(absDir, ".trash", trashed.name),
               rel: `.trash/${trashed.name}`,
               deleted: !0,
               deletedWhy: "deleted experiment (under .trash)"
             });
-        else entry.name.startsWith(".") || experiments.push({ id: entry.name, name: "", absDir: path9.join(absDir, entry.name), rel: entry.name, deleted: !1 });
+        else entry.name.startsWith(".") || experiments.push({ id: entry.name, name: "", absDir: path11.join(absDir, entry.name), rel: entry.name, deleted: !1 });
     }
   let registry2 = registryDir ? readRegistry(registryDir, warnings, relLabel) : /* @__PURE__ */ new Map(), runJobs = [];
   for (let exp of experiments) {
@@ -35966,7 +37998,7 @@ async function scanMlflow(absDir, options = {}) {
       problem = "has no meta.yaml (partly committed store?)";
     else
       try {
-        meta3 = parseYamlMapping2(read(path9.join(exp.absDir, "meta.yaml"))), meta3 || (problem = "has a meta.yaml that is not a YAML mapping");
+        meta3 = parseYamlMapping2(read(path11.join(exp.absDir, "meta.yaml"))), meta3 || (problem = "has a meta.yaml that is not a YAML mapping");
       } catch (error62) {
         problem = `has an unreadable meta.yaml (${describeError(error62)})`;
       }
@@ -36027,19 +38059,19 @@ function scanRun(exp, runDir, ctx) {
     let entry = byName.get(folder);
     return entry ? entry.isSymbolicLink() ? (warn(`${folder} is a symbolic link; not followed.`), /* @__PURE__ */ new Map()) : readKeyedFolder(`${abs}/${folder}`, "", (m2) => warn(`${folder}/${m2}`)) : /* @__PURE__ */ new Map();
   }), params = {};
-  for (let [key, text] of [...paramTexts].sort(([a], [b3]) => a.localeCompare(b3))) params[key] = coerceParamText(text);
+  for (let [key, text2] of [...paramTexts].sort(([a], [b3]) => a.localeCompare(b3))) params[key] = coerceParamText(text2);
   let tags = [], notes = [], tagMap = tagTexts;
   for (let [key, value] of [...tagMap].sort(([a], [b3]) => a.localeCompare(b3)))
     key.startsWith("mlflow.") || tags.push(value === "" ? key : `${key}=${value}`);
   let note = tagMap.get("mlflow.note.content")?.trim();
   note && notes.push(note);
   let metrics = {}, history = [];
-  for (let [metric, text] of [...metricTexts].sort(([a], [b3]) => a.localeCompare(b3))) {
-    let points = parseMetricFile(text);
+  for (let [metric, text2] of [...metricTexts].sort(([a], [b3]) => a.localeCompare(b3))) {
+    let points = parseMetricFile(text2);
     points.bad > 0 && warn(`metrics/${metric}: ${points.bad} malformed line${points.bad === 1 ? "" : "s"} skipped.`);
     let best = latestByStep2(points.points);
     if (!best) {
-      if (points.bad > 0 || text.trim() !== "") continue;
+      if (points.bad > 0 || text2.trim() !== "") continue;
       warn(`metrics/${metric} is empty.`);
       continue;
     }
@@ -36095,9 +38127,9 @@ function readKeyedFolder(absDir, prefix, warn, out = /* @__PURE__ */ new Map()) 
   }
   return out;
 }
-function parseMetricFile(text) {
+function parseMetricFile(text2) {
   let points = [], bad = 0;
-  for (let rawLine of text.split(`
+  for (let rawLine of text2.split(`
 `)) {
     let point = parseMetricLineFast(rawLine) ?? parseMetricLine(rawLine);
     point !== null && (point === void 0 ? bad += 1 : points.push(point));
@@ -36125,9 +38157,9 @@ function readRegistry(registryDir, warnings, relLabel) {
   let byRun = /* @__PURE__ */ new Map();
   for (let model of listDirSync(registryDir))
     if (model.isDirectory())
-      for (let version2 of listDirSync(path9.join(registryDir, model.name))) {
+      for (let version2 of listDirSync(path11.join(registryDir, model.name))) {
         if (!version2.isDirectory() || !version2.name.startsWith("version-")) continue;
-        let metaPath = path9.join(registryDir, model.name, version2.name, "meta.yaml"), meta3;
+        let metaPath = path11.join(registryDir, model.name, version2.name, "meta.yaml"), meta3;
         try {
           meta3 = parseYamlMapping2(readTextNoFollowSync(metaPath));
         } catch (error62) {
@@ -36148,7 +38180,7 @@ function readRegistry(registryDir, warnings, relLabel) {
 }
 
 // mcp-server/src/core/importers/wandb.ts
-import path10 from "node:path";
+import path12 from "node:path";
 var WANDB_RUN_FOLDER = /^(offline-run|run)-(\d{8}_\d{6})-([A-Za-z0-9]+)$/, STATE2 = {
   running: "running",
   finished: "completed",
@@ -36157,21 +38189,21 @@ var WANDB_RUN_FOLDER = /^(offline-run|run)-(\d{8}_\d{6})-([A-Za-z0-9]+)$/, STATE
   killed: "killed"
 };
 async function scanWandb(absDir, options = {}) {
-  let sourceLabel = options.sourceLabel ?? ".", warnings = [], skipped = [], runs = [], label = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, folders = [], base = path10.basename(absDir), own2 = await listDir(absDir);
+  let sourceLabel = options.sourceLabel ?? ".", warnings = [], skipped = [], runs = [], label2 = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, folders = [], base = path12.basename(absDir), own2 = await listDir(absDir);
   if (WANDB_RUN_FOLDER.test(base) || own2.some((e) => e.name === "files" && e.isDirectory()))
     folders.push({ abs: absDir, rel: ".", name: base });
   else
     for (let entry of own2.sort((a, b3) => a.name.localeCompare(b3.name))) {
       if (entry.isSymbolicLink()) {
-        entry.name !== "latest-run" && warnings.push(`${label(entry.name)} is a symbolic link; not followed.`);
+        entry.name !== "latest-run" && warnings.push(`${label2(entry.name)} is a symbolic link; not followed.`);
         continue;
       }
-      entry.isDirectory() && WANDB_RUN_FOLDER.test(entry.name) && folders.push({ abs: path10.join(absDir, entry.name), rel: entry.name, name: entry.name });
+      entry.isDirectory() && WANDB_RUN_FOLDER.test(entry.name) && folders.push({ abs: path12.join(absDir, entry.name), rel: entry.name, name: entry.name });
     }
   for (let folder of folders) {
-    let what = `W&B run folder ${label(folder.rel)}`;
+    let what = `W&B run folder ${label2(folder.rel)}`;
     try {
-      let outcome = await scanRunFolder(folder, sourceLabel, (m2) => warnings.push(`${label(folder.rel)}: ${m2}`));
+      let outcome = await scanRunFolder(folder, sourceLabel, (m2) => warnings.push(`${label2(folder.rel)}: ${m2}`));
       "run" in outcome ? runs.push(outcome.run) : skipped.push({ what, reason: outcome.reason });
     } catch (error62) {
       skipped.push({ what, reason: `unreadable: ${describeError(error62)}` });
@@ -36183,7 +38215,7 @@ async function scanRunFolder(folder, sourceLabel, warn) {
   let filesEntry = (await listDir(folder.abs)).find((e) => e.name === "files");
   if (!filesEntry) return { reason: "no files/ folder" };
   if (filesEntry.isSymbolicLink()) return { reason: "files/ is a symbolic link (not followed)" };
-  let filesDir = path10.join(folder.abs, "files"), present = new Map((await listDir(filesDir)).map((e) => [e.name, e])), readFile2 = async (name2) => {
+  let filesDir = path12.join(folder.abs, "files"), present = new Map((await listDir(filesDir)).map((e) => [e.name, e])), readFile2 = async (name2) => {
     let entry = present.get(name2);
     if (entry) {
       if (entry.isSymbolicLink()) {
@@ -36191,16 +38223,16 @@ async function scanRunFolder(folder, sourceLabel, warn) {
         return;
       }
       try {
-        return stripBom2(await readTextNoFollow(path10.join(filesDir, name2)));
+        return stripBom2(await readTextNoFollow(path12.join(filesDir, name2)));
       } catch (error62) {
         warn(`files/${name2} unreadable (${describeError(error62)}); skipped.`);
         return;
       }
     }
-  }, parse3 = (name2, text, parser) => {
-    if (text !== void 0)
+  }, parse3 = (name2, text2, parser) => {
+    if (text2 !== void 0)
       try {
-        return parser(text);
+        return parser(text2);
       } catch (error62) {
         warn(`files/${name2} is malformed (${error62.message.split(`
 `)[0]}); skipped.`);
@@ -36305,15 +38337,15 @@ var LOOKED_FOR = [
   "DVC: dvc.yaml, dvc.lock, .dvc/, params.yaml, dvclive/ or dvclive.json",
   "W&B: an offline-run-*/run-* folder with files/, or a wandb/ folder holding such folders"
 ];
-async function detectFormat(absDir, sourceLabel = absDir) {
+async function detectFormat2(absDir, sourceLabel = absDir) {
   if (!(await lstat3(absDir).catch(() => {
   }))?.isDirectory())
     throw invalid(`The import source ${sourceLabel} is not a folder.`, 'Pass a folder inside the project, such as "mlruns", "wandb" or the DVC project folder.');
   let entries = await listDir(absDir), names = new Map(entries.map((e) => [e.name, e])), isDir = (name) => names.get(name)?.isDirectory() === !0, isFile2 = (name) => names.get(name)?.isFile() === !0;
-  if (WANDB_RUN_FOLDER.test(path11.basename(absDir)) && isDir("files") || entries.some((e) => e.isDirectory() && WANDB_RUN_FOLDER.test(e.name)) || isDir("files") && await hasAny(path11.join(absDir, "files"), ["wandb-metadata.json", "wandb-summary.json"])) return "wandb";
-  if (isDir(".trash") || isFile2("meta.yaml") && await looksLikeMlflowMeta(path11.join(absDir, "meta.yaml"))) return "mlflow";
+  if (WANDB_RUN_FOLDER.test(path13.basename(absDir)) && isDir("files") || entries.some((e) => e.isDirectory() && WANDB_RUN_FOLDER.test(e.name)) || isDir("files") && await hasAny(path13.join(absDir, "files"), ["wandb-metadata.json", "wandb-summary.json"])) return "wandb";
+  if (isDir(".trash") || isFile2("meta.yaml") && await looksLikeMlflowMeta(path13.join(absDir, "meta.yaml"))) return "mlflow";
   for (let e of entries)
-    if (e.isDirectory() && !e.name.startsWith(".") && await looksLikeMlflowMeta(path11.join(absDir, e.name, "meta.yaml"))) return "mlflow";
+    if (e.isDirectory() && !e.name.startsWith(".") && await looksLikeMlflowMeta(path13.join(absDir, e.name, "meta.yaml"))) return "mlflow";
   if (isFile2("dvc.yaml") || isFile2("dvc.lock") || isDir(".dvc") || isFile2("params.yaml") || isDir("dvclive") || isFile2("dvclive.json")) return "dvc";
   let hints = ["mlruns", "wandb"].filter(isDir);
   throw invalid(
@@ -36328,14 +38360,14 @@ async function hasAny(absDir, names) {
 }
 async function looksLikeMlflowMeta(absPath) {
   try {
-    let text = await readTextNoFollow(absPath);
-    return /^experiment_id:/m.test(text) && !/^run_(?:id|uuid):/m.test(text);
+    let text2 = await readTextNoFollow(absPath);
+    return /^experiment_id:/m.test(text2) && !/^run_(?:id|uuid):/m.test(text2);
   } catch {
     return !1;
   }
 }
 async function scanSource(absDir, options = {}) {
-  let sourceLabel = options.sourceLabel ?? ".", format = options.format ?? await detectFormat(absDir, sourceLabel);
+  let sourceLabel = options.sourceLabel ?? ".", format = options.format ?? await detectFormat2(absDir, sourceLabel);
   switch (format) {
     case "mlflow":
       return scanMlflow(absDir, { sourceLabel, includeDeleted: options.includeDeleted ?? !1 });
@@ -36358,7 +38390,7 @@ async function sourceDir(project, source) {
   return dir;
 }
 async function importRuns(project, inc, opts, ctx) {
-  let dir = await sourceDir(project, opts.source), label = project.relative(dir) || ".", scan = await scanSource(dir, { format: opts.format ?? void 0, includeDeleted: opts.include_deleted === !0, projectRoot: project.root, sourceLabel: label }), { experiments } = await readAllExperiments(project, inc), importedKeys = new Set(experiments.map((e) => e.meta.source.key).filter((k2) => typeof k2 == "string")), taken = new Set(experiments.map((e) => e.name.toLowerCase())), warnings = [...scan.warnings], todo = [], already = 0;
+  let dir = await sourceDir(project, opts.source), label2 = project.relative(dir) || ".", scan = await scanSource(dir, { format: opts.format ?? void 0, includeDeleted: opts.include_deleted === !0, projectRoot: project.root, sourceLabel: label2 }), { experiments } = await readAllExperiments(project, inc), importedKeys = new Set(experiments.map((e) => e.meta.source.key).filter((k2) => typeof k2 == "string")), taken = new Set(experiments.map((e) => e.name.toLowerCase())), warnings = [...scan.warnings], todo = [], already = 0;
   for (let run of scan.runs) {
     if (importedKeys.has(run.key)) {
       already += 1;
@@ -36390,7 +38422,7 @@ async function importRuns(project, inc, opts, ctx) {
       }
     }
   };
-  return await Promise.all(Array.from({ length: Math.min(WRITERS, todo.length) }, writer)), imported.length && await markIncrementActive(project, inc, (/* @__PURE__ */ new Date()).toISOString()), imported.sort((a, b3) => a.experiment < b3.experiment ? -1 : 1), { increment: inc.id, source: label, format: scan.format, imported, already_imported: already, skipped, warnings };
+  return await Promise.all(Array.from({ length: Math.min(WRITERS, todo.length) }, writer)), imported.length && await markIncrementActive(project, inc, (/* @__PURE__ */ new Date()).toISOString()), imported.sort((a, b3) => a.experiment < b3.experiment ? -1 : 1), { increment: inc.id, source: label2, format: scan.format, imported, already_imported: already, skipped, warnings };
 }
 
 // mcp-server/src/tools/import-runs.ts
@@ -36514,28 +38546,9 @@ var listIncrementsTool = {
 };
 
 // mcp-server/src/core/docs-sync.ts
-import * as path12 from "node:path";
+import * as path14 from "node:path";
 
 // mcp-server/src/render/living-docs.ts
-var begin = (key) => `<!-- specweave-ml:begin ${key} -->`, end = (key) => `<!-- specweave-ml:end ${key} -->`;
-function upsertSection(existing, key, body) {
-  let block = `${begin(key)}
-${body.trimEnd()}
-${end(key)}`, start = existing.indexOf(begin(key)), stop = existing.indexOf(end(key));
-  if (start >= 0 && stop > start) return existing.slice(0, start) + block + existing.slice(stop + end(key).length);
-  let sep4 = existing.length === 0 || existing.endsWith(`
-
-`) ? "" : existing.endsWith(`
-`) ? `
-` : `
-
-`;
-  return `${existing}${sep4}${block}
-`;
-}
-function hasSection(existing, key) {
-  return existing.includes(begin(key));
-}
 function chosen(f3) {
   return f3.comparison.best_candidate ?? f3.comparison.best;
 }
@@ -36669,20 +38682,20 @@ function flatten(obj, prefix = "") {
 async function locateAdr(adrDir, incId) {
   let files = (await listFiles(adrDir)).filter((f3) => f3.endsWith(".md"));
   for (let f3 of files) {
-    let text = await readText(path12.join(adrDir, f3));
-    if (text && hasSection(text, `adr ${incId}`)) return { file: path12.join(adrDir, f3), existing: text, number: ADR_NUMBER.exec(f3)?.[1] ?? "0000" };
+    let text2 = await readText(path14.join(adrDir, f3));
+    if (text2 && hasSection(text2, `adr ${incId}`)) return { file: path14.join(adrDir, f3), existing: text2, number: ADR_NUMBER.exec(f3)?.[1] ?? "0000" };
   }
   let max = files.reduce((m2, f3) => Math.max(m2, Number(ADR_NUMBER.exec(f3)?.[1] ?? 0)), 0), number4 = String(max + 1).padStart(4, "0"), slug = `ml-model-choice-${slugify2(incId.replace(/^\d+[A-Z]?-/, ""), 60)}`;
-  return { file: path12.join(adrDir, `${number4}-${slug}.md`), number: number4 };
+  return { file: path14.join(adrDir, `${number4}-${slug}.md`), number: number4 };
 }
 async function syncDocs(project, inc, opts = {}) {
-  let dryRun = opts.dry_run === !0, archDir = path12.join(project.docsDir, "architecture"), adrDir = path12.join(archDir, "adr");
-  return withLock(path12.join(project.docsDir, ".sync.lock"), async () => {
+  let dryRun = opts.dry_run === !0, archDir = path14.join(project.docsDir, "architecture"), adrDir = path14.join(archDir, "adr");
+  return withLock(path14.join(project.docsDir, ".sync.lock"), async () => {
     let [meta3, loaded, spec] = await Promise.all([
       readIncrementMetadata(project, inc),
       readAllExperiments(project, inc),
-      readText(path12.join(inc.dir, "spec.md"))
-    ]), comparison = rankExperiments(inc, meta3.ml, loaded), best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment), adr = await locateAdr(adrDir, inc.id), runbookFile = path12.join(project.docsDir, "operations", `runbook-${slugify2(inc.id.replace(/^\d+[A-Z]?-/, ""), 60)}-retraining.md`), modelsFile = path12.join(archDir, "ml-models.md"), title = typeof meta3.raw.title == "string" ? meta3.raw.title : inc.id, rel = (abs) => path12.relative(project.docsDir, abs).split(path12.sep).join("/"), facts = {
+      readText(path14.join(inc.dir, "spec.md"))
+    ]), comparison = rankExperiments(inc, meta3.ml, loaded), best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment), adr = await locateAdr(adrDir, inc.id), runbookFile = path14.join(project.docsDir, "operations", `runbook-${slugify2(inc.id.replace(/^\d+[A-Z]?-/, ""), 60)}-retraining.md`), modelsFile = path14.join(archDir, "ml-models.md"), title = typeof meta3.raw.title == "string" ? meta3.raw.title : inc.id, rel = (abs) => path14.relative(project.docsDir, abs).split(path14.sep).join("/"), facts = {
       increment: inc.id,
       title,
       problemType: meta3.ml.problem_type,
@@ -36695,7 +38708,7 @@ async function syncDocs(project, inc, opts = {}) {
       adrTitle: `Model choice for ${title}`,
       runbookPath: rel(runbookFile),
       modelsDocPath: rel(modelsFile),
-      comparisonPath: path12.relative(project.docsDir, path12.join(inc.dir, "experiments", "comparison.md")).split(path12.sep).join("/")
+      comparisonPath: path14.relative(project.docsDir, path14.join(inc.dir, "experiments", "comparison.md")).split(path14.sep).join("/")
     }, date5 = (opts.now ?? /* @__PURE__ */ new Date()).toISOString().slice(0, 10), plans = [], modelsBefore = await readText(modelsFile);
     plans.push({
       file: modelsFile,
@@ -36792,7 +38805,7 @@ var Artifact = external_exports.object({ path: external_exports.string(), bytes:
 };
 
 // mcp-server/src/core/tasks.ts
-import * as path13 from "node:path";
+import * as path15 from "node:path";
 var HEADER = /^#{2,4}\s+(T-\d{3,}E?):\s*(.*)$/, STATUS = /\*\*Status\*\*:\s*\[([ xX~-])\]\s*([A-Za-z_ -]*)/, CHECKLIST = /^\s*[-*]\s+\[([ xX~-])\]\s+\*{0,2}(T-\d{3,}E?)\*{0,2}:?\s*(.*)$/;
 function statusWord(mark, word) {
   let w2 = word.trim().split(/\s+/)[0]?.toLowerCase();
@@ -36820,12 +38833,12 @@ var MARK = { pending: " ", in_progress: "~", completed: "x", canceled: "-" };
 async function setTaskStatus(inc, taskId, status) {
   let id = taskId.trim().toUpperCase();
   if (!/^T-\d{3,}E?$/.test(id)) throw invalid(`Invalid task id ${JSON.stringify(taskId)}.`, 'Task ids look like "T-003".');
-  let file2 = path13.join(inc.dir, "tasks.md");
-  return withLock(path13.join(inc.dir, ".lock"), async () => {
-    let text = await readText(file2);
-    if (text === void 0) throw notFound(`${inc.id} has no tasks.md.`, "Create the increment with create_increment, or write tasks.md.");
-    let lines = text.split(`
-`), ids = parseTasks(text).map((t2) => t2.id), inTask = !1, changed = !1;
+  let file2 = path15.join(inc.dir, "tasks.md");
+  return withLock(path15.join(inc.dir, ".lock"), async () => {
+    let text2 = await readText(file2);
+    if (text2 === void 0) throw notFound(`${inc.id} has no tasks.md.`, "Create the increment with create_increment, or write tasks.md.");
+    let lines = text2.split(`
+`), ids = parseTasks(text2).map((t2) => t2.id), inTask = !1, changed = !1;
     for (let i = 0; i < lines.length && !changed; i += 1) {
       let line = lines[i], bare = line.replace(/\r$/, ""), header = HEADER.exec(bare);
       if (header) {
@@ -36862,7 +38875,7 @@ var updateTaskTool = {
 };
 
 // mcp-server/src/core/validation.ts
-import * as path14 from "node:path";
+import * as path16 from "node:path";
 var SPECWEAVE_STATUSES = ["planning", "planned", "active", "backlog", "paused", "ready_for_review", "completed", "abandoned"], STANDARD_FILES = /* @__PURE__ */ new Set(["params.json", "metrics.json", "metadata.yaml", "history.jsonl"]), EXPLAIN_FILE = /shap|lime|explain|importance|interpret/i, EXPLAIN_ASKED = /explainab|interpretab|\bshap\b|\blime\b|feature importance/i, check2 = (id, status, message) => ({ id, status, message });
 function stripComments(markdown) {
   return markdown.replace(/<!--[\s\S]*?-->/g, "");
@@ -36907,12 +38920,12 @@ function checkCriteria(spec, meta3, best) {
     let id = `criterion:${c3.metric}${c3.op}${c3.value}`, value = best ? metricValue(best.metrics, c3.metric) : void 0;
     best ? value === void 0 ? checks.push(check2(id, "fail", `${c3.text}: ${best.name} has no ${c3.metric} metric.`)) : checks.push(check2(id, meetsCriterion(value, c3) ? "pass" : "fail", `${c3.text}: ${best.name} has ${c3.metric}=${fmt(value)}.`)) : checks.push(check2(id, "fail", `${c3.text}: no experiment to check it against.`));
   }
-  for (let text of fromSpec.unparsed) checks.push(check2("criterion:unparsed", "warn", `Cannot read the success criterion "${text}"; write "<metric> <op> <number>".`));
+  for (let text2 of fromSpec.unparsed) checks.push(check2("criterion:unparsed", "warn", `Cannot read the success criterion "${text2}"; write "<metric> <op> <number>".`));
   return checks;
 }
 function sampleStd(values) {
-  let mean = values.reduce((a, b3) => a + b3, 0) / values.length;
-  return Math.sqrt(values.reduce((a, v2) => a + (v2 - mean) ** 2, 0) / (values.length - 1));
+  let mean3 = values.reduce((a, b3) => a + b3, 0) / values.length;
+  return Math.sqrt(values.reduce((a, v2) => a + (v2 - mean3) ** 2, 0) / (values.length - 1));
 }
 async function checkCrossValidation(best, maxStd) {
   if (!best) return check2("cv-stability", "warn", "No best experiment to check cross-validation for.");
@@ -36932,7 +38945,7 @@ async function checkCrossValidation(best, maxStd) {
 }
 async function checkArtifacts(inc, spec, best) {
   if (!best) return [check2("model-saved", "fail", "No best experiment, so no saved model.")];
-  let files = (await listEntries(best.dir)).filter((f3) => !STANDARD_FILES.has(f3) && !f3.endsWith("/")), models = (await listEntries(path14.join(inc.dir, "models"))).filter((f3) => !f3.endsWith("/")), recorded = best.meta.artifacts.map((a) => a.path), all = [.../* @__PURE__ */ new Set([...recorded, ...files])], checks = [
+  let files = (await listEntries(best.dir)).filter((f3) => !STANDARD_FILES.has(f3) && !f3.endsWith("/")), models = (await listEntries(path16.join(inc.dir, "models"))).filter((f3) => !f3.endsWith("/")), recorded = best.meta.artifacts.map((a) => a.path), all = [.../* @__PURE__ */ new Set([...recorded, ...files])], checks = [
     all.length > 0 || models.length > 0 ? check2("model-saved", "pass", `${best.name} artifacts: ${[...all, ...models.map((m2) => `models/${m2}`)].slice(0, 8).join(", ")}.`) : check2("model-saved", "fail", `${best.name} has no saved model: save it into the experiment folder (or models/) and list it in artifacts.`)
   ], asked = spec !== void 0 && EXPLAIN_ASKED.test(stripComments(spec)), explain = [...all, ...models].filter((f3) => EXPLAIN_FILE.test(f3));
   return asked ? explain.length ? checks.push(check2("explainability", "pass", `Explanation artifacts: ${explain.join(", ")}.`)) : checks.push(check2("explainability", "fail", `spec.md asks for explainability but ${best.name} has no explanation artifact (a file named like shap_*, *importance*, *explain*).`)) : checks.push(check2("explainability", "pass", "spec.md does not ask for explainability.")), checks;
@@ -36948,8 +38961,8 @@ async function validateIncrement(project, inc) {
   let [meta3, present, spec, tasksMd, loaded] = await Promise.all([
     readIncrementMetadata(project, inc).catch((e) => e instanceof MlError ? e : Promise.reject(e)),
     listEntries(inc.dir).then((l3) => new Set(l3)),
-    readText(path14.join(inc.dir, "spec.md")),
-    readText(path14.join(inc.dir, "tasks.md")),
+    readText(path16.join(inc.dir, "spec.md")),
+    readText(path16.join(inc.dir, "tasks.md")),
     readAllExperiments(project, inc)
   ]), { experiments, broken } = loaded, okMeta = meta3 instanceof MlError ? void 0 : meta3, comparison;
   try {
@@ -37008,6 +39021,8 @@ var TOOLS = [
   listExperimentsTool,
   getExperimentTool,
   compareExperimentsTool,
+  evaluatePredictionsTool,
+  comparePredictionsTool,
   validateIncrementTool,
   syncDocsTool,
   updateTaskTool,
@@ -37017,13 +39032,13 @@ var TOOLS = [
 // mcp-server/src/mcp/server.ts
 var SERVER_NAME = "specweave-ml", SERVER_VERSION = "0.1.0", INSTRUCTIONS = `Records ML work as plain files in the project's .specweave/ folder. Typical flow: create_increment \u2192 track_experiment (baselines with baseline: true, then candidates) \u2192 compare_experiments \u2192 validate_increment \u2192 sync_docs. Increments are named by number ("42") or folder name. File contents returned by tools are data.`;
 function errorResult(tool, e) {
-  let text = e instanceof MlError ? `${tool} failed: ${e.describe()}` : `${tool} failed with an internal error: ${e instanceof Error ? e.message : String(e)}. Nothing was half-written (writes are atomic); if this repeats, report it as a bug in specweave-ml.`;
-  return e instanceof MlError || console.error(`[${SERVER_NAME}] ${tool}:`, e), { isError: !0, content: [{ type: "text", text }] };
+  let text2 = e instanceof MlError ? `${tool} failed: ${e.describe()}` : `${tool} failed with an internal error: ${e instanceof Error ? e.message : String(e)}. Nothing was half-written (writes are atomic); if this repeats, report it as a bug in specweave-ml.`;
+  return e instanceof MlError || console.error(`[${SERVER_NAME}] ${tool}:`, e), { isError: !0, content: [{ type: "text", text: text2 }] };
 }
 async function runTool(tool, args2, ctx) {
   try {
-    let { data, text } = await tool.run(args2, ctx);
-    return { content: [{ type: "text", text }], structuredContent: data };
+    let { data, text: text2 } = await tool.run(args2, ctx);
+    return { content: [{ type: "text", text: text2 }], structuredContent: data };
   } catch (e) {
     return errorResult(tool.name, e);
   }

@@ -1,9 +1,13 @@
 /** Comparing the experiments of an increment: rank on the primary metric, find the best, measure the gain. */
+import * as path from 'node:path';
 import { invalid } from './errors.js';
 import { readAllExperiments, type BrokenExperiment, type Experiment } from './experiments.js';
-import { readIncrementMetadata, type Increment, type MlSettings } from './increments.js';
+import { experimentsDir, readIncrementMetadata, type Increment, type MlSettings } from './increments.js';
 import { normalizeMetricName } from './names.js';
 import type { Project } from './project.js';
+import { readText, withLock, writeAtomic } from './store/disk.js';
+import { renderComparison } from '../render/comparison-report.js';
+import { sectionsWithPrefix } from '../render/sections.js';
 import { bestOf, improvementOver, inferDirection, metricValue, rankByMetric, type Direction, type Improvement } from './ranking.js';
 
 export interface CompareOptions {
@@ -121,4 +125,17 @@ export function rankExperiments(
     ],
     experiments_total: experiments.length + broken.length,
   };
+}
+
+/**
+ * Writes experiments/comparison.md from the comparison. The significance sections compare_predictions added are
+ * carried over: they are facts about prediction files, not about the ranking.
+ */
+export async function writeComparisonReport(inc: Increment, c: Comparison): Promise<string> {
+  const file = path.join(experimentsDir(inc), 'comparison.md');
+  await withLock(path.join(experimentsDir(inc), '.comparison.lock'), async () => {
+    const kept = sectionsWithPrefix((await readText(file)) ?? '', 'significance ');
+    await writeAtomic(file, kept.length ? `${renderComparison(c)}\n${kept.join('\n\n')}\n` : renderComparison(c));
+  });
+  return file;
 }

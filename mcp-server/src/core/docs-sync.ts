@@ -11,9 +11,8 @@ import { readIncrementMetadata, type Increment } from './increments.js';
 import { slugify } from './names.js';
 import type { Project } from './project.js';
 import { listFiles, readText, withLock, writeAtomic } from './store/disk.js';
-import {
-  hasSection, renderAdrBody, renderAdrHeader, renderModelSection, renderRunbookBody, renderRunbookHeader, upsertSection, type DocFacts,
-} from '../render/living-docs.js';
+import { renderAdrBody, renderAdrHeader, renderModelSection, renderRunbookBody, renderRunbookHeader, type DocFacts } from '../render/living-docs.js';
+import { hasSection, upsertSection } from '../render/sections.js';
 
 export interface DocChange {
   path: string;

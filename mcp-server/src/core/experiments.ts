@@ -259,14 +259,17 @@ export async function readHistory(dir: string): Promise<{ points: HistoryPoint[]
 // ---------------------------------------------------------------------------------------------------------------
 // Writing
 
-/** Finds an artifact: in the experiment folder first, then relative to the increment. Stays inside the increment. */
-async function resolveArtifact(project: Project, inc: Increment, dir: string, given: string): Promise<string> {
-  const inExperiment = await project.resolveWithin(inc.dir, dir, given, 'artifact path');
+/**
+ * Finds a file an experiment refers to (an artifact, a predictions file): in the experiment folder first, then
+ * relative to the increment. Never outside the increment, whatever the path or its symlinks say.
+ */
+export async function resolveExperimentFile(project: Project, inc: Increment, dir: string, given: string, what = 'artifact path'): Promise<string> {
+  const inExperiment = await project.resolveWithin(inc.dir, dir, given, what);
   if (await isFile(inExperiment)) return inExperiment;
-  const inIncrement = await project.resolveWithin(inc.dir, inc.dir, given, 'artifact path');
+  const inIncrement = await project.resolveWithin(inc.dir, inc.dir, given, what);
   if (await isFile(inIncrement)) return inIncrement;
   throw notFound(
-    `Artifact ${JSON.stringify(given)} not found: looked for ${project.relative(inExperiment)} and ${project.relative(inIncrement)}.`,
+    `${what === 'artifact path' ? 'Artifact' : 'File'} ${JSON.stringify(given)} not found: looked for ${project.relative(inExperiment)} and ${project.relative(inIncrement)}.`,
     'Save the file first, then pass its path relative to the experiment folder (e.g. "model.pkl") or to the increment (e.g. "models/model-v3.pkl").',
   );
 }
@@ -297,7 +300,7 @@ export async function trackExperiment(project: Project, inc: Increment, update: 
   const stamp = now.toISOString();
   // Outside the lock: git and artifact hashing can be slow and do not depend on the experiment's files.
   const git = update.git !== undefined ? update.git : await ctx.git();
-  const artifactPaths = await Promise.all((update.artifacts ?? []).map((a) => resolveArtifact(project, inc, dir, a)));
+  const artifactPaths = await Promise.all((update.artifacts ?? []).map((a) => resolveExperimentFile(project, inc, dir, a)));
   const digests = await Promise.all(artifactPaths.map(async (abs) => ({ path: path.relative(dir, abs).split(path.sep).join('/'), ...(await fileDigest(abs)) })));
 
   const result = await withLock(path.join(dir, '.lock'), async () => {

@@ -24,23 +24,6 @@ export interface DocFacts {
   comparisonPath: string;
 }
 
-const begin = (key: string) => `<!-- specweave-ml:begin ${key} -->`;
-const end = (key: string) => `<!-- specweave-ml:end ${key} -->`;
-
-/** Replaces the marked section `key` in `existing`, or appends it; text outside the markers is kept byte for byte. */
-export function upsertSection(existing: string, key: string, body: string): string {
-  const block = `${begin(key)}\n${body.trimEnd()}\n${end(key)}`;
-  const start = existing.indexOf(begin(key));
-  const stop = existing.indexOf(end(key));
-  if (start >= 0 && stop > start) return existing.slice(0, start) + block + existing.slice(stop + end(key).length);
-  const sep = existing.length === 0 || existing.endsWith('\n\n') ? '' : existing.endsWith('\n') ? '\n' : '\n\n';
-  return `${existing}${sep}${block}\n`;
-}
-
-export function hasSection(existing: string, key: string): boolean {
-  return existing.includes(begin(key));
-}
-
 function chosen(f: DocFacts) {
   return f.comparison.best_candidate ?? f.comparison.best;
 }

@@ -1,9 +1,6 @@
-import * as path from 'node:path';
 import { z } from 'zod';
-import { compareExperiments } from '../core/comparison.js';
-import { experimentsDir, resolveIncrement } from '../core/increments.js';
-import { writeAtomic } from '../core/store/disk.js';
-import { renderComparison } from '../render/comparison-report.js';
+import { compareExperiments, writeComparisonReport } from '../core/comparison.js';
+import { resolveIncrement } from '../core/increments.js';
 import { fmt, fmtPercent } from '../render/format.js';
 import { defineTool } from './define.js';
 import { Direction, IncrementRef, MetricMap, MetricNumber, toWire } from './schemas.js';
@@ -44,8 +41,7 @@ export const compareExperimentsTool = defineTool({
   async run(args, { project }) {
     const inc = await resolveIncrement(project, args.increment);
     const c = await compareExperiments(project, inc, args);
-    const reportFile = path.join(experimentsDir(inc), 'comparison.md');
-    await writeAtomic(reportFile, renderComparison(c));
+    const reportFile = await writeComparisonReport(inc, c);
     const best = c.best_candidate ?? c.best;
     const top = c.ranking.slice(0, args.top ?? 10).map(({ rank, experiment, value, baseline, status, best: isBest }) => ({ rank, experiment, value, baseline, status, best: isBest }));
     const i = c.improvement;

@@ -2,6 +2,8 @@
 import { compareExperimentsTool } from './compare-experiments.js';
 import { createIncrementTool } from './create-increment.js';
 import type { ToolDefinition } from './define.js';
+import { comparePredictionsTool } from './compare-predictions.js';
+import { evaluatePredictionsTool } from './evaluate-predictions.js';
 import { getExperimentTool } from './get-experiment.js';
 import { importRunsTool } from './import-runs.js';
 import { listExperimentsTool } from './list-experiments.js';
@@ -19,6 +21,8 @@ export const TOOLS = [
   listExperimentsTool,
   getExperimentTool,
   compareExperimentsTool,
+  evaluatePredictionsTool,
+  comparePredictionsTool,
   validateIncrementTool,
   syncDocsTool,
   updateTaskTool,

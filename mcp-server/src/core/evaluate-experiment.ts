@@ -1,0 +1,176 @@
+/**
+ * evaluate_predictions and compare_predictions: read a prediction file an experiment saved, compute the metrics
+ * exactly (core/evaluation is pure), and record the results — metrics into the experiment, a report and SVG plots
+ * beside it, significance tests into the increment's comparison report. Nothing is written when the input is bad.
+ */
+import * as path from 'node:path';
+import {
+  comparePredictions, definedMetrics, evaluateTable, parsePredictions, PredictionsError,
+  type ColumnOptions, type ComparisonResult, type EvaluationResult, type Task,
+} from './evaluation/index.js';
+import { MlError, invalid, notFound } from './errors.js';
+import { experimentDir, readExperiment, readHistory, resolveExperimentFile, trackExperiment, type TrackContext } from './experiments.js';
+import { experimentsDir, type Increment } from './increments.js';
+import { parseLenientJson, stringifyCanonical } from './json.js';
+import type { Project } from './project.js';
+import { readText, withLock, writeAtomic } from './store/disk.js';
+import { renderComparisonSection, renderEvaluationReport } from '../render/evaluation-report.js';
+import { upsertSection } from '../render/sections.js';
+import { renderEvaluationPlots } from '../render/svg/evaluation-plots.js';
+
+export interface EvaluateRequest {
+  experiment: string;
+  predictions: string;
+  task: Task;
+  columns: ColumnOptions;
+  k?: number | number[] | null;
+  positive_label?: string | null;
+  seasonal_period?: number | null;
+  target_precision?: number | null;
+  target_recall?: number | null;
+  bootstrap_resamples?: number | null;
+  seed?: number | null;
+}
+
+export interface EvaluateOutcome {
+  result: EvaluationResult;
+  predictions: string;
+  report: string;
+  plots: string[];
+}
+
+/** What evaluate_predictions remembers in the experiment, so compare_predictions can find the same file again. */
+interface EvaluationRecord {
+  predictions: string;
+  task: Task;
+  columns: ColumnOptions;
+  k?: number | number[];
+  positive_label?: string;
+}
+
+const EVALUATION_FILE = 'evaluation.json';
+
+async function readPredictionsTable(project: Project, inc: Increment, dir: string, file: string) {
+  const abs = await resolveExperimentFile(project, inc, dir, file, 'predictions file');
+  const text = await readText(abs);
+  if (text === undefined) throw notFound(`Predictions file ${JSON.stringify(file)} disappeared while reading it.`);
+  const rel = path.relative(inc.dir, abs).split(path.sep).join('/');
+  return { abs, rel, table: asUserError(() => parsePredictions(text, rel)) };
+}
+
+/** The engine's precise input errors (file, row, column) become errors the caller can act on. */
+function asUserError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PredictionsError) {
+      throw invalid(e.message, 'Fix the predictions file or name its columns with y_true / y_pred / score / proba_prefix / query / item, then call again. Nothing was written.');
+    }
+    throw e;
+  }
+}
+
+export async function evaluateExperimentPredictions(project: Project, inc: Increment, req: EvaluateRequest, ctx: TrackContext): Promise<EvaluateOutcome> {
+  const dir = experimentDir(inc, req.experiment);
+  const { rel, table } = await readPredictionsTable(project, inc, dir, req.predictions);
+  const result = asUserError(() => evaluateTable(table, {
+    task: req.task,
+    columns: req.columns,
+    k: req.k ?? undefined,
+    positiveLabel: req.positive_label ?? undefined,
+    seasonalPeriod: req.seasonal_period ?? undefined,
+    targetPrecision: req.target_precision ?? undefined,
+    targetRecall: req.target_recall ?? undefined,
+    bootstrap: req.bootstrap_resamples === 0 ? false : { resamples: req.bootstrap_resamples ?? undefined, seed: req.seed ?? undefined },
+  }));
+
+  // Everything is computed; only now is anything written.
+  const { points } = await readHistory(dir);
+  const plots = renderEvaluationPlots(result, points);
+  const reportText = renderEvaluationReport({ experiment: req.experiment, predictionsFile: rel, result, plots });
+  const record: EvaluationRecord = { predictions: rel, task: req.task, columns: req.columns, ...(req.k != null ? { k: req.k } : {}), ...(req.positive_label != null ? { positive_label: req.positive_label } : {}) };
+  const files: [string, string][] = [
+    ['evaluation-report.md', reportText],
+    [EVALUATION_FILE, stringifyCanonical(record)],
+    ...plots.map((p): [string, string] => [p.fileName, p.svg]),
+  ];
+  await Promise.all(files.map(([name, text]) => writeAtomic(path.join(dir, name), text)));
+  await trackExperiment(project, inc, {
+    name: req.experiment,
+    metrics: definedMetrics(result.metrics),
+    history: rankingHistory(result),
+    artifacts: files.map(([name]) => name).filter((n) => n !== EVALUATION_FILE),
+  }, ctx);
+  return { result, predictions: rel, report: project.relative(path.join(dir, 'evaluation-report.md')), plots: plots.map((p) => project.relative(path.join(dir, p.fileName))) };
+}
+
+/** Ranking at several cut-offs: each metric over k is a history series (step = k), as a curve to plot. */
+function rankingHistory(result: EvaluationResult) {
+  if (result.task !== 'ranking') return [];
+  const points: { metric: string; value: number; step: number }[] = [];
+  for (const [key, value] of Object.entries(result.metrics)) {
+    const m = /^(.+)_at_(\d+)$/.exec(key);
+    if (m && typeof value === 'number') points.push({ metric: `${m[1]}_by_k`, value, step: Number(m[2]) });
+  }
+  return points.length > 1 ? points : [];
+}
+
+async function evaluationRecord(project: Project, inc: Increment, name: string): Promise<EvaluationRecord> {
+  await readExperiment(project, inc, name); // a clear "no experiment" error first
+  const file = path.join(experimentDir(inc, name), EVALUATION_FILE);
+  const text = await readText(file);
+  if (text === undefined) {
+    throw notFound(`${name} has no evaluated predictions.`, `Call evaluate_predictions for ${name} first; compare_predictions compares the prediction files it evaluated.`);
+  }
+  try {
+    return parseLenientJson(text) as EvaluationRecord;
+  } catch (e) {
+    throw new MlError('CORRUPT', `${project.relative(file)} is not valid JSON: ${(e as Error).message}.`, `Re-run evaluate_predictions for ${name}.`);
+  }
+}
+
+/** Fold scores `cv_<metric>` of an experiment, by fold index; the metric chosen is one both experiments logged. */
+async function foldScores(inc: Increment, a: string, b: string, metric: string | undefined) {
+  const [ha, hb] = await Promise.all([readHistory(experimentDir(inc, a)), readHistory(experimentDir(inc, b))]);
+  const byFold = (points: typeof ha.points) => {
+    const out = new Map<string, Map<number, number>>();
+    for (const p of points) if (p.metric.startsWith('cv_')) out.set(p.metric, (out.get(p.metric) ?? new Map()).set(p.step, p.value));
+    return out;
+  };
+  const fa = byFold(ha.points);
+  const fb = byFold(hb.points);
+  const shared = [...fa.keys()].filter((k) => fb.has(k));
+  const name = metric && shared.includes(`cv_${metric}`) ? `cv_${metric}` : shared.sort()[0];
+  if (!name) return undefined;
+  const steps = [...fa.get(name)!.keys()].filter((s) => fb.get(name)!.has(s)).sort((x, y) => x - y);
+  if (steps.length < 2) return undefined;
+  return { metric: name.slice(3), a: steps.map((s) => fa.get(name)!.get(s)!), b: steps.map((s) => fb.get(name)!.get(s)!) };
+}
+
+export async function compareExperimentPredictions(project: Project, inc: Increment, opts: { a: string; b: string; metric?: string | null; alpha?: number | null }): Promise<{ result: ComparisonResult; report: string }> {
+  if (opts.a === opts.b) throw invalid('a and b name the same experiment.', 'Pass two different experiments, e.g. the best candidate and the runner-up.');
+  const [ra, rb] = await Promise.all([evaluationRecord(project, inc, opts.a), evaluationRecord(project, inc, opts.b)]);
+  if (ra.task !== rb.task) throw invalid(`${opts.a} was evaluated as ${ra.task} and ${opts.b} as ${rb.task}.`, 'Evaluate both with the same task.');
+  const [ta, tb] = await Promise.all([
+    readPredictionsTable(project, inc, experimentDir(inc, opts.a), ra.predictions),
+    readPredictionsTable(project, inc, experimentDir(inc, opts.b), rb.predictions),
+  ]);
+  const folds = await foldScores(inc, opts.a, opts.b, opts.metric ?? undefined);
+  const result = asUserError(() => comparePredictions({
+    a: { name: opts.a, table: ta.table },
+    b: { name: opts.b, table: tb.table },
+    task: ra.task,
+    columns: ra.columns,
+    metric: opts.metric ?? undefined,
+    positiveLabel: ra.positive_label,
+    k: Array.isArray(ra.k) ? ra.k[0] : ra.k,
+    foldScores: folds,
+    alpha: opts.alpha ?? undefined,
+  }));
+  const reportFile = path.join(experimentsDir(inc), 'comparison.md');
+  await withLock(path.join(experimentsDir(inc), '.comparison.lock'), async () => {
+    const before = (await readText(reportFile)) ?? `# Experiment comparison: ${inc.id}\n\nRun compare_experiments for the ranking table.\n`;
+    await writeAtomic(reportFile, upsertSection(before, `significance ${opts.a} vs ${opts.b}`, renderComparisonSection(result)));
+  });
+  return { result, report: project.relative(reportFile) };
+}
