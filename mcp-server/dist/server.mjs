@@ -32411,6 +32411,16 @@ function endOfString(text2, start) {
     }
   return text2.length;
 }
+function parseJsonObject(text2, fileLabel, hint = "Fix or delete the file.") {
+  let data;
+  try {
+    data = parseLenientJson(text2);
+  } catch (e) {
+    throw new MlError("CORRUPT", `${fileLabel} is not valid JSON: ${e.message}.`, hint);
+  }
+  if (!data || typeof data != "object" || Array.isArray(data)) throw new MlError("CORRUPT", `${fileLabel} must hold a JSON object.`, hint);
+  return data;
+}
 
 // mcp-server/src/core/problem-types.ts
 var PROBLEM_TYPES = [
@@ -32857,14 +32867,7 @@ async function readIncrementMetadata(project, inc) {
   let file2 = path4.join(inc.dir, "metadata.json"), text2 = await readText(file2);
   if (text2 === void 0)
     throw new MlError("CORRUPT", `${project.relative(file2)} is missing.`, "Recreate it (id, status, type, created, lastActivity) or create the increment with create_increment.");
-  let raw;
-  try {
-    raw = parseLenientJson(text2);
-  } catch (e) {
-    throw new MlError("CORRUPT", `${project.relative(file2)} is not valid JSON: ${e.message}.`, "Fix the file; it must be a JSON object.");
-  }
-  if (!raw || typeof raw != "object" || Array.isArray(raw))
-    throw new MlError("CORRUPT", `${project.relative(file2)} must hold a JSON object.`, "Fix the file.");
+  let raw = parseJsonObject(text2, project.relative(file2), "Fix the file; it must be a JSON object (id, status, type, created, lastActivity, ml).");
   return { raw, ml: readMlSettings(raw.ml) };
 }
 function readMlSettings(value) {
@@ -34845,17 +34848,8 @@ var EXPERIMENT_STATUSES = ["running", "completed", "failed", "killed"], ENVIRONM
 function experimentDir(inc, name) {
   return path5.join(experimentsDir(inc), assertExperimentName(name));
 }
-function parseJsonObject(project, file2, text2) {
-  if (text2 === void 0) return;
-  let data;
-  try {
-    data = parseLenientJson(text2);
-  } catch (e) {
-    throw new MlError("CORRUPT", `${project.relative(file2)} is not valid JSON: ${e.message}.`, "Fix or delete the file; the other files of the experiment are intact.");
-  }
-  if (!data || typeof data != "object" || Array.isArray(data))
-    throw new MlError("CORRUPT", `${project.relative(file2)} must hold a JSON object.`, "Fix or delete the file.");
-  return data;
+function readJsonObject(project, file2, text2) {
+  return text2 === void 0 ? void 0 : parseJsonObject(text2, project.relative(file2), "Fix or delete the file; the other files of the experiment are intact.");
 }
 function decodeMetrics(project, file2, raw) {
   let out = {};
@@ -34894,7 +34888,7 @@ function readMeta(name, raw) {
 }
 var SUMMARY_FILES = ["params.json", "metrics.json", "metadata.yaml"];
 function parseExperiment(project, inc, name, [paramsText, metricsText, metaText]) {
-  let dir = experimentDir(inc, name), params = parseJsonObject(project, path5.join(dir, "params.json"), paramsText), metricsRaw = parseJsonObject(project, path5.join(dir, "metrics.json"), metricsText);
+  let dir = experimentDir(inc, name), params = readJsonObject(project, path5.join(dir, "params.json"), paramsText), metricsRaw = readJsonObject(project, path5.join(dir, "metrics.json"), metricsText);
   if (params === void 0 && metricsRaw === void 0 && metaText === void 0)
     throw notFound(`No experiment ${JSON.stringify(name)} in ${inc.id}.`, "Call list_experiments to see the names, or track_experiment to create it.");
   let metaRaw = metaText === void 0 ? {} : parseYamlMapping(metaText, project.relative(path5.join(dir, "metadata.yaml"))), meta3 = readMeta(name, metaRaw);
@@ -37093,11 +37087,7 @@ async function evaluationRecord(project, inc, name) {
   let file2 = path8.join(experimentDir(inc, name), EVALUATION_FILE), text2 = await readText(file2);
   if (text2 === void 0)
     throw notFound(`${name} has no evaluated predictions.`, `Call evaluate_predictions for ${name} first; compare_predictions compares the prediction files it evaluated.`);
-  try {
-    return parseLenientJson(text2);
-  } catch (e) {
-    throw new MlError("CORRUPT", `${project.relative(file2)} is not valid JSON: ${e.message}.`, `Re-run evaluate_predictions for ${name}.`);
-  }
+  return parseJsonObject(text2, project.relative(file2), `Re-run evaluate_predictions for ${name}.`);
 }
 async function foldScores(inc, a, b3, metric) {
   let [ha, hb] = await Promise.all([readHistory(experimentDir(inc, a)), readHistory(experimentDir(inc, b3))]), byFold = (points) => {
@@ -37563,34 +37553,6 @@ function isoFromText(text2) {
   let date5 = new Date(t2);
   return Number.isNaN(date5.getTime()) ? null : date5.toISOString();
 }
-function stripBom2(text2) {
-  return text2.charCodeAt(0) === 65279 ? text2.slice(1) : text2;
-}
-function parseLenientJson2(text2) {
-  let clean = stripBom2(text2);
-  try {
-    return JSON.parse(clean);
-  } catch (first) {
-    let out = "", changed = !1;
-    for (let i = 0; i < clean.length; ) {
-      let ch = clean[i];
-      if (ch === '"') {
-        let j3 = i + 1;
-        for (; j3 < clean.length && clean[j3] !== '"'; ) j3 += clean[j3] === "\\" ? 2 : 1;
-        out += clean.slice(i, j3 + 1), i = j3 + 1;
-        continue;
-      }
-      let token = ["-Infinity", "Infinity", "NaN"].find((t2) => clean.startsWith(t2, i));
-      if (token) {
-        out += `"${token}"`, i += token.length, changed = !0;
-        continue;
-      }
-      out += ch, i += 1;
-    }
-    if (!changed) throw first;
-    return JSON.parse(out);
-  }
-}
 function latestByStep2(points) {
   let best;
   for (let p2 of points)
@@ -37601,7 +37563,7 @@ function latestByStep2(points) {
 // mcp-server/src/core/importers/dvc.ts
 var DEFAULT_METRICS_FILES = ["metrics.json", "metrics.yaml", "metrics.yml", "dvclive/metrics.json", "dvclive.json"], DVCLIVE_SUMMARIES = /* @__PURE__ */ new Set(["dvclive/metrics.json", "dvclive.json"]), HISTORY_DIRS = ["dvclive", "dvclive/scalars", "dvclive/plots/metrics"];
 function parseByExtension(rel, text2) {
-  return rel.endsWith(".json") ? parseLenientJson2(text2) : load(stripBom2(text2));
+  return rel.endsWith(".json") ? parseLenientJson(text2) : load(stripBom(text2));
 }
 async function readSnapshot(reader, where2, warn) {
   let files = [], readData = async (rel) => {
@@ -37688,7 +37650,7 @@ async function readSnapshot(reader, where2, warn) {
       continue;
     }
     if (text2 === void 0) continue;
-    let parsed = parseTsv(stripBom2(text2), metric.split(".").pop(), reader.fallbackTime);
+    let parsed = parseTsv(stripBom(text2), metric.split(".").pop(), reader.fallbackTime);
     if (!parsed) {
       warn(`${where2}/${rel} has no header with a value column; skipped.`);
       continue;
@@ -38223,7 +38185,7 @@ async function scanRunFolder(folder, sourceLabel, warn) {
         return;
       }
       try {
-        return stripBom2(await readTextNoFollow(path12.join(filesDir, name2)));
+        return stripBom(await readTextNoFollow(path12.join(filesDir, name2)));
       } catch (error62) {
         warn(`files/${name2} unreadable (${describeError(error62)}); skipped.`);
         return;
@@ -38238,7 +38200,7 @@ async function scanRunFolder(folder, sourceLabel, warn) {
 `)[0]}); skipped.`);
         return;
       }
-  }, config2 = parse3("config.yaml", await readFile2("config.yaml"), (t2) => load(t2)), summary = parse3("wandb-summary.json", await readFile2("wandb-summary.json"), parseLenientJson2), metadata = parse3("wandb-metadata.json", await readFile2("wandb-metadata.json"), parseLenientJson2), historyText = await readFile2("wandb-history.jsonl");
+  }, config2 = parse3("config.yaml", await readFile2("config.yaml"), (t2) => load(t2)), summary = parse3("wandb-summary.json", await readFile2("wandb-summary.json"), parseLenientJson), metadata = parse3("wandb-metadata.json", await readFile2("wandb-metadata.json"), parseLenientJson), historyText = await readFile2("wandb-history.jsonl");
   if (!isPlainObject5(config2) && !isPlainObject5(summary) && !isPlainObject5(metadata) && historyText === void 0)
     return { reason: "no readable files/config.yaml, files/wandb-summary.json or files/wandb-metadata.json" };
   let params = {};
@@ -38275,7 +38237,7 @@ async function scanRunFolder(folder, sourceLabel, warn) {
       if (!line.trim()) return;
       let row;
       try {
-        row = parseLenientJson2(line);
+        row = parseLenientJson(line);
       } catch {
         bad += 1;
         return;

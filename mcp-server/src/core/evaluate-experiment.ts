@@ -8,10 +8,10 @@ import {
   comparePredictions, definedMetrics, evaluateTable, parsePredictions, PredictionsError,
   type ColumnOptions, type ComparisonResult, type EvaluationResult, type Task,
 } from './evaluation/index.js';
-import { MlError, invalid, notFound } from './errors.js';
+import { invalid, notFound } from './errors.js';
 import { experimentDir, readExperiment, readHistory, resolveExperimentFile, trackExperiment, type TrackContext } from './experiments.js';
 import { experimentsDir, type Increment } from './increments.js';
-import { parseLenientJson, stringifyCanonical } from './json.js';
+import { parseJsonObject, stringifyCanonical } from './json.js';
 import type { Project } from './project.js';
 import { readText, withLock, writeAtomic } from './store/disk.js';
 import { renderComparisonSection, renderEvaluationReport } from '../render/evaluation-report.js';
@@ -122,11 +122,7 @@ async function evaluationRecord(project: Project, inc: Increment, name: string):
   if (text === undefined) {
     throw notFound(`${name} has no evaluated predictions.`, `Call evaluate_predictions for ${name} first; compare_predictions compares the prediction files it evaluated.`);
   }
-  try {
-    return parseLenientJson(text) as EvaluationRecord;
-  } catch (e) {
-    throw new MlError('CORRUPT', `${project.relative(file)} is not valid JSON: ${(e as Error).message}.`, `Re-run evaluate_predictions for ${name}.`);
-  }
+  return parseJsonObject(text, project.relative(file), `Re-run evaluate_predictions for ${name}.`) as unknown as EvaluationRecord;
 }
 
 /** Fold scores `cv_<metric>` of an experiment, by fold index; the metric chosen is one both experiments logged. */

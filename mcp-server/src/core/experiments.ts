@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { MlError, invalid, notFound } from './errors.js';
 import type { GitInfo } from './git-info.js';
 import { experimentsDir, updateIncrementMetadata, type Increment } from './increments.js';
-import { decodeNumber, parseLenientJson, stringifyCanonical, stringifyLine } from './json.js';
+import { decodeNumber, parseJsonObject, parseLenientJson, stringifyCanonical, stringifyLine } from './json.js';
 import { assertExperimentName, isExperimentName } from './names.js';
 import type { Project } from './project.js';
 import { appendLines, fileDigest, isFile, listDirectories, listFiles, readText, readTexts, withLock, writeAtomic } from './store/disk.js';
@@ -112,18 +112,8 @@ export function experimentDir(inc: Increment, name: string): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Reading
 
-function parseJsonObject(project: Project, file: string, text: string | undefined): Record<string, unknown> | undefined {
-  if (text === undefined) return undefined;
-  let data: unknown;
-  try {
-    data = parseLenientJson(text);
-  } catch (e) {
-    throw new MlError('CORRUPT', `${project.relative(file)} is not valid JSON: ${(e as Error).message}.`, 'Fix or delete the file; the other files of the experiment are intact.');
-  }
-  if (!data || typeof data !== 'object' || Array.isArray(data)) {
-    throw new MlError('CORRUPT', `${project.relative(file)} must hold a JSON object.`, 'Fix or delete the file.');
-  }
-  return data as Record<string, unknown>;
+function readJsonObject(project: Project, file: string, text: string | undefined): Record<string, unknown> | undefined {
+  return text === undefined ? undefined : parseJsonObject(text, project.relative(file), 'Fix or delete the file; the other files of the experiment are intact.');
 }
 
 function decodeMetrics(project: Project, file: string, raw: Record<string, unknown>): Record<string, number> {
@@ -177,8 +167,8 @@ const SUMMARY_FILES = ['params.json', 'metrics.json', 'metadata.yaml'] as const;
 /** An experiment from the texts of its three summary files. Throws CORRUPT for a broken file, naming it. */
 function parseExperiment(project: Project, inc: Increment, name: string, [paramsText, metricsText, metaText]: (string | undefined)[]): Experiment {
   const dir = experimentDir(inc, name);
-  const params = parseJsonObject(project, path.join(dir, 'params.json'), paramsText);
-  const metricsRaw = parseJsonObject(project, path.join(dir, 'metrics.json'), metricsText);
+  const params = readJsonObject(project, path.join(dir, 'params.json'), paramsText);
+  const metricsRaw = readJsonObject(project, path.join(dir, 'metrics.json'), metricsText);
   if (params === undefined && metricsRaw === undefined && metaText === undefined) {
     throw notFound(`No experiment ${JSON.stringify(name)} in ${inc.id}.`, 'Call list_experiments to see the names, or track_experiment to create it.');
   }

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { parseCriterion, type Criterion } from './criteria.js';
 import { MlError, invalid, notFound } from './errors.js';
-import { parseLenientJson, stringifyCanonical } from './json.js';
+import { parseJsonObject, stringifyCanonical } from './json.js';
 import { slugify } from './names.js';
 import { PROBLEM_PROFILES, PROBLEM_TYPES, isProblemType, type ProblemType } from './problem-types.js';
 import type { Project } from './project.js';
@@ -180,16 +180,8 @@ export async function readIncrementMetadata(project: Project, inc: Increment): P
   if (text === undefined) {
     throw new MlError('CORRUPT', `${project.relative(file)} is missing.`, 'Recreate it (id, status, type, created, lastActivity) or create the increment with create_increment.');
   }
-  let raw: unknown;
-  try {
-    raw = parseLenientJson(text);
-  } catch (e) {
-    throw new MlError('CORRUPT', `${project.relative(file)} is not valid JSON: ${(e as Error).message}.`, 'Fix the file; it must be a JSON object.');
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new MlError('CORRUPT', `${project.relative(file)} must hold a JSON object.`, 'Fix the file.');
-  }
-  return { raw: raw as Record<string, unknown>, ml: readMlSettings((raw as Record<string, unknown>).ml) };
+  const raw = parseJsonObject(text, project.relative(file), 'Fix the file; it must be a JSON object (id, status, type, created, lastActivity, ml).');
+  return { raw, ml: readMlSettings(raw.ml) };
 }
 
 function readMlSettings(value: unknown): MlSettings {

@@ -2,6 +2,7 @@
  * JSON as the format defines it: canonical on write (sorted keys, 2 spaces, trailing newline, non-finite numbers
  * as the strings "NaN" / "Infinity" / "-Infinity"), lenient on read (BOM, CRLF, Python's bare NaN tokens).
  */
+import { MlError } from './errors.js';
 
 const NON_FINITE_STRINGS: Record<string, number> = {
   NaN: Number.NaN,
@@ -100,4 +101,16 @@ function endOfString(text: string, start: number): number {
     else i += 1;
   }
   return text.length;
+}
+
+/** A file that must hold a JSON object; anything else is a CORRUPT error naming the file, with how to recover. */
+export function parseJsonObject(text: string, fileLabel: string, hint = 'Fix or delete the file.'): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = parseLenientJson(text);
+  } catch (e) {
+    throw new MlError('CORRUPT', `${fileLabel} is not valid JSON: ${(e as Error).message}.`, hint);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new MlError('CORRUPT', `${fileLabel} must hold a JSON object.`, hint);
+  return data as Record<string, unknown>;
 }

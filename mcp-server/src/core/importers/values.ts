@@ -102,41 +102,8 @@ export function isoFromText(text: unknown): string | null {
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
-export function stripBom(text: string): string {
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-/** JSON as Python writes it: bare NaN / Infinity / -Infinity tokens outside strings become the format's strings. */
-export function parseLenientJson(text: string): unknown {
-  const clean = stripBom(text);
-  try {
-    return JSON.parse(clean);
-  } catch (first) {
-    let out = '';
-    let changed = false;
-    for (let i = 0; i < clean.length; ) {
-      const ch = clean[i]!;
-      if (ch === '"') {
-        let j = i + 1;
-        while (j < clean.length && clean[j] !== '"') j += clean[j] === '\\' ? 2 : 1;
-        out += clean.slice(i, j + 1);
-        i = j + 1;
-        continue;
-      }
-      const token = ['-Infinity', 'Infinity', 'NaN'].find((t) => clean.startsWith(t, i));
-      if (token) {
-        out += `"${token}"`;
-        i += token.length;
-        changed = true;
-        continue;
-      }
-      out += ch;
-      i += 1;
-    }
-    if (!changed) throw first;
-    return JSON.parse(out);
-  }
-}
+// JSON as Python writes it (BOM, bare NaN / Infinity) is read by the format's own reader.
+export { parseLenientJson, stripBom } from '../json.js';
 
 /** The summary of a history: the point with the highest step, ties going to the latest timestamp, then the later one. */
 export function latestByStep<T extends { step: number; timeMs: number }>(points: readonly T[]): T | undefined {
