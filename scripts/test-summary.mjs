@@ -39,6 +39,14 @@ if (plugin !== undefined) {
   console.log(`plugin validator: ${ok ? 'passed' : 'failed'}`);
 }
 
+const install = read('.test-results/install.txt');
+if (install !== undefined) {
+  const ok = /plugin install check passed/i.test(install);
+  if (ok) passed += 1;
+  else failed += 1;
+  console.log(`offline plugin install: ${ok ? 'passed' : 'failed'}`);
+}
+
 // Steps without a count of their own (bundle up to date, type check) fail the run through the exit status.
 if (process.argv[2] !== '0' && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

@@ -45,6 +45,12 @@ if [ -f scripts/validate-plugin.sh ]; then
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fi
 
+step "Offline install in Claude Code: the MCP server connects"
+if [ -f scripts/check-plugin-install.sh ]; then
+  bash scripts/check-plugin-install.sh 2>&1 | tee .test-results/install.txt
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+fi
+
 step "Summary"
 node scripts/test-summary.mjs "$status"
 exit "$status"

@@ -10,6 +10,31 @@ import { describe, expect, it } from 'vitest';
 import { stdioClient } from '../helpers/client.js';
 import { BUNDLE, scratchDir } from '../helpers/project.js';
 
+describe('.mcp.json, as Claude Code starts it', () => {
+  const REPO = path.resolve(__dirname, '../..');
+  const config = JSON.parse(fs.readFileSync(path.join(REPO, '.mcp.json'), 'utf8')).mcpServers.ml as { command: string; args: string[] };
+
+  async function listToolsVia(args: string[], cwd: string, env: Record<string, string> = {}) {
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+    const client = new Client({ name: 'launcher-test', version: '0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args, cwd, env: { PATH: process.env.PATH ?? '', ...env }, stderr: 'pipe' }));
+    const { tools } = await client.listTools();
+    await client.close();
+    return tools.map((t) => t.name);
+  }
+
+  it('starts the bundle from an installed plugin (the root substituted), from any working directory', async () => {
+    expect(config.command).toBe('node');
+    const args = config.args.map((a) => a.replace('${CLAUDE_PLUGIN_ROOT}', REPO));
+    expect(await listToolsVia(args, scratchDir())).toContain('track_experiment');
+  });
+
+  it('starts the bundle when this repository itself is opened (the variable left unresolved)', async () => {
+    expect(await listToolsVia(config.args, REPO)).toContain('validate_increment');
+  });
+});
+
 describe('the bundle over stdio', () => {
   it('serves every tool from a project root given by --root', async () => {
     const root = scratchDir();
