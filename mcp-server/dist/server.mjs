@@ -2482,8 +2482,8 @@ var require_utils = __commonJS({
         str3[i] === token && ind++;
       return ind;
     }
-    function removeDotSegments(path17) {
-      let input2 = path17, output2 = [], nextSlash = -1, len = 0;
+    function removeDotSegments(path18) {
+      let input2 = path18, output2 = [], nextSlash = -1, len = 0;
       for (; len = input2.length; ) {
         if (len === 1) {
           if (input2 === ".")
@@ -2538,10 +2538,10 @@ var require_utils = __commonJS({
       }
       return output2.join("");
     }
-    function removeDotSegmentsRelative(path17) {
-      if (path17 === "" || path17[0] === "/")
-        return removeDotSegments(path17);
-      let segments = path17.split("/"), last = segments.length - 1, output2 = [], trailingDirectory = !1;
+    function removeDotSegmentsRelative(path18) {
+      if (path18 === "" || path18[0] === "/")
+        return removeDotSegments(path18);
+      let segments = path18.split("/"), last = segments.length - 1, output2 = [], trailingDirectory = !1;
       for (let i = 0; i <= last; i++) {
         let segment = segments[i];
         segment === "." || segment === ".." ? (segment === ".." && (output2.length !== 0 && output2[output2.length - 1] !== ".." ? output2.pop() : output2.push("..")), trailingDirectory = i === last) : output2.push(segment);
@@ -2786,8 +2786,8 @@ var require_schemes = __commonJS({
     }
     function wsSerialize(wsComponent) {
       if ((wsComponent.port === (wsIsSecure(wsComponent) ? 443 : 80) || wsComponent.port === "") && (wsComponent.port = void 0), typeof wsComponent.secure == "boolean" && (wsComponent.scheme = wsComponent.secure ? "wss" : "ws", wsComponent.secure = void 0), wsComponent.resourceName) {
-        let queryIndex = wsComponent.resourceName.indexOf("?"), path17 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path17 && path17 !== "/" ? path17 : void 0, wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1), wsComponent.resourceName = void 0;
+        let queryIndex = wsComponent.resourceName.indexOf("?"), path18 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path18 && path18 !== "/" ? path18 : void 0, wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1), wsComponent.resourceName = void 0;
       }
       return wsComponent.fragment = void 0, wsComponent;
     }
@@ -5424,11 +5424,11 @@ var require_dist = __commonJS({
         throw new Error(`Unknown format "${name}"`);
       return f3;
     };
-    function addFormats(ajv, list, fs6, exportName) {
+    function addFormats(ajv, list, fs5, exportName) {
       var _a3, _b;
       (_a3 = (_b = ajv.opts.code).formats) !== null && _a3 !== void 0 || (_b.formats = (0, codegen_1._)`require("ajv-formats/dist/formats").${exportName}`);
       for (let f3 of list)
-        ajv.addFormat(f3, fs6[f3]);
+        ajv.addFormat(f3, fs5[f3]);
     }
     module.exports = exports = formatsPlugin;
     Object.defineProperty(exports, "__esModule", { value: !0 });
@@ -5922,19 +5922,19 @@ var require_src2 = __commonJS({
     };
     Object.defineProperty(exports, "__esModule", { value: !0 });
     var fs_1 = __require("fs"), debug_1 = __importDefault(require_src()), log = debug_1.default("@kwsites/file-exists");
-    function check3(path17, isFile2, isDirectory) {
-      log("checking %s", path17);
+    function check3(path18, isFile2, isDirectory2) {
+      log("checking %s", path18);
       try {
-        let stat4 = fs_1.statSync(path17);
-        return stat4.isFile() && isFile2 ? (log("[OK] path represents a file"), !0) : stat4.isDirectory() && isDirectory ? (log("[OK] path represents a directory"), !0) : (log("[FAIL] path represents something other than a file or directory"), !1);
+        let stat3 = fs_1.statSync(path18);
+        return stat3.isFile() && isFile2 ? (log("[OK] path represents a file"), !0) : stat3.isDirectory() && isDirectory2 ? (log("[OK] path represents a directory"), !0) : (log("[FAIL] path represents something other than a file or directory"), !1);
       } catch (e) {
         if (e.code === "ENOENT")
           return log("[FAIL] path is not accessible: %o", e), !1;
         throw log("[FATAL] %o", e), e;
       }
     }
-    function exists(path17, type = exports.READABLE) {
-      return check3(path17, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
+    function exists(path18, type = exports.READABLE) {
+      return check3(path18, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
     }
     exports.exists = exists;
     exports.FILE = 1;
@@ -6774,8 +6774,8 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path17) {
-  return path17 ? path17.reduce((acc, key) => acc?.[key], obj) : obj;
+function getElementAtPath(obj, path18) {
+  return path18 ? path18.reduce((acc, key) => acc?.[key], obj) : obj;
 }
 function promiseAllObject(promisesObj) {
   let keys = Object.keys(promisesObj), promises = keys.map((key) => promisesObj[key]);
@@ -7013,10 +7013,10 @@ function explicitlyAborted(x3, startIndex = 0) {
       return !0;
   return !1;
 }
-function prefixIssues(path17, issues) {
+function prefixIssues(path18, issues) {
   return issues.map((iss) => {
     var _a3;
-    return (_a3 = iss).path ?? (_a3.path = []), iss.path.unshift(path17), iss;
+    return (_a3 = iss).path ?? (_a3.path = []), iss.path.unshift(path18), iss;
   });
 }
 function unwrapMessage(message) {
@@ -7349,16 +7349,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
   return { formErrors, fieldErrors };
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
-  let fieldErrors = { _errors: [] }, processError = (error63, path17 = []) => {
+  let fieldErrors = { _errors: [] }, processError = (error63, path18 = []) => {
     for (let issue2 of error63.issues)
       if (issue2.code === "invalid_union" && issue2.errors.length)
-        issue2.errors.map((issues) => processError({ issues }, [...path17, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path18, ...issue2.path]));
       else if (issue2.code === "invalid_key")
-        processError({ issues: issue2.issues }, [...path17, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path18, ...issue2.path]);
       else if (issue2.code === "invalid_element")
-        processError({ issues: issue2.issues }, [...path17, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path18, ...issue2.path]);
       else {
-        let fullpath = [...path17, ...issue2.path];
+        let fullpath = [...path18, ...issue2.path];
         if (fullpath.length === 0)
           fieldErrors._errors.push(mapper(issue2));
         else {
@@ -7384,17 +7384,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
   return processError(error62), fieldErrors;
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
-  let result = { errors: [] }, processError = (error63, path17 = []) => {
+  let result = { errors: [] }, processError = (error63, path18 = []) => {
     var _a3;
     for (let issue2 of error63.issues)
       if (issue2.code === "invalid_union" && issue2.errors.length)
-        issue2.errors.map((issues) => processError({ issues }, [...path17, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path18, ...issue2.path]));
       else if (issue2.code === "invalid_key")
-        processError({ issues: issue2.issues }, [...path17, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path18, ...issue2.path]);
       else if (issue2.code === "invalid_element")
-        processError({ issues: issue2.issues }, [...path17, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path18, ...issue2.path]);
       else {
-        let fullpath = [...path17, ...issue2.path];
+        let fullpath = [...path18, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -7414,8 +7414,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
   return processError(error62), result;
 }
 function toDotPath(_path) {
-  let segs = [], path17 = _path.map((seg) => typeof seg == "object" ? seg.key : seg);
-  for (let seg of path17)
+  let segs = [], path18 = _path.map((seg) => typeof seg == "object" ? seg.key : seg);
+  for (let seg of path18)
     typeof seg == "number" ? segs.push(`[${seg}]`) : typeof seg == "symbol" ? segs.push(`[${JSON.stringify(String(seg))}]`) : /[^\w$]/.test(seg) ? segs.push(`[${JSON.stringify(seg)}]`) : (segs.length && segs.push("."), segs.push(seg));
   return segs.join("");
 }
@@ -20599,12 +20599,12 @@ function decodeJSONPointerSegment(segment) {
 function resolveRef(ref, ctx) {
   if (!ref.startsWith("#"))
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
-  let path17 = ref.slice(1).split("/").filter(Boolean);
-  if (path17.length === 0)
+  let path18 = ref.slice(1).split("/").filter(Boolean);
+  if (path18.length === 0)
     return ctx.rootSchema;
   let defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path17[0] === defsKey) {
-    let key = path17[1] === void 0 ? void 0 : decodeJSONPointerSegment(path17[1]);
+  if (path18[0] === defsKey) {
+    let key = path18[1] === void 0 ? void 0 : decodeJSONPointerSegment(path18[1]);
     if (!key || !ctx.defs[key])
       throw new Error(`Reference not found: ${ref}`);
     return ctx.defs[key];
@@ -22658,6 +22658,10 @@ async function openCreating(file2, flags) {
     return await fs.mkdir(path.dirname(file2), { recursive: !0 }), fs.open(file2, flags);
   }
 }
+async function isDirectory(p2) {
+  return (await fs.stat(p2).catch(() => {
+  }))?.isDirectory() ?? !1;
+}
 async function writeAtomic(file2, text2) {
   let tmp = path.join(path.dirname(file2), `.${path.basename(file2)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`), handle = await openCreating(tmp, "wx");
   try {
@@ -22670,6 +22674,25 @@ async function writeAtomic(file2, text2) {
   } catch (e) {
     throw await fs.rm(tmp, { force: !0 }), e;
   }
+}
+async function writeNewFile(file2, text2) {
+  let handle = await openCreating(file2, "wx");
+  try {
+    await handle.writeFile(text2), await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+async function moveDirectoryIntoPlace(from, to2) {
+  try {
+    return await fs.rename(from, to2), !0;
+  } catch (e) {
+    if (isErrno(e, "ENOTEMPTY") || isErrno(e, "EEXIST")) return !1;
+    throw e;
+  }
+}
+async function removeTree(dir) {
+  await fs.rm(dir, { recursive: !0, force: !0 });
 }
 async function appendLines(file2, lines) {
   if (lines.length === 0) return;
@@ -23121,7 +23144,7 @@ function getErrorMap2() {
 
 // node_modules/zod/v3/helpers/parseUtil.js
 var makeIssue = (params) => {
-  let { data, path: path17, errorMaps, issueData } = params, fullPath = [...path17, ...issueData.path || []], fullIssue = {
+  let { data, path: path18, errorMaps, issueData } = params, fullPath = [...path18, ...issueData.path || []], fullIssue = {
     ...issueData,
     path: fullPath
   };
@@ -23210,8 +23233,8 @@ var errorUtil;
 
 // node_modules/zod/v3/types.js
 var ParseInputLazyPath = class {
-  constructor(parent, value, path17, key) {
-    this._cachedPath = [], this.parent = parent, this.data = value, this._path = path17, this._key = key;
+  constructor(parent, value, path18, key) {
+    this._cachedPath = [], this.parent = parent, this.data = value, this._path = path18, this._key = key;
   }
   get path() {
     return this._cachedPath.length || (Array.isArray(this._key) ? this._cachedPath.push(...this._path, ...this._key) : this._cachedPath.push(...this._path, this._key)), this._cachedPath;
@@ -25787,8 +25810,8 @@ function normalizeObjectSchema(schema) {
       return schema;
   }
 }
-function getDotPath(path17) {
-  return path17.length === 0 ? "object root" : path17.reduce((acc, seg, index) => index === 0 ? String(seg) : typeof seg == "number" ? `${acc}[${seg}]` : `${acc}.${seg}`, "");
+function getDotPath(path18) {
+  return path18.length === 0 ? "object root" : path18.reduce((acc, seg, index) => index === 0 ? String(seg) : typeof seg == "number" ? `${acc}[${seg}]` : `${acc}.${seg}`, "");
 }
 function getParseErrorMessage(error62) {
   if (error62 && typeof error62 == "object") {
@@ -32412,13 +32435,13 @@ function endOfString(text2, start) {
   return text2.length;
 }
 function parseJsonObject(text2, fileLabel, hint = "Fix or delete the file.") {
-  let data;
+  let label2 = () => typeof fileLabel == "string" ? fileLabel : fileLabel(), data;
   try {
     data = parseLenientJson(text2);
   } catch (e) {
-    throw new MlError("CORRUPT", `${fileLabel} is not valid JSON: ${e.message}.`, hint);
+    throw new MlError("CORRUPT", `${label2()} is not valid JSON: ${e.message}.`, hint);
   }
-  if (!data || typeof data != "object" || Array.isArray(data)) throw new MlError("CORRUPT", `${fileLabel} must hold a JSON object.`, hint);
+  if (!data || typeof data != "object" || Array.isArray(data)) throw new MlError("CORRUPT", `${label2()} must hold a JSON object.`, hint);
   return data;
 }
 
@@ -34829,17 +34852,17 @@ function parseRestrictedYaml(text2) {
   }
 }
 function parseYamlMapping(text2, fileLabel) {
-  let fast = parseRestrictedYaml(stripBom(text2));
+  let label2 = () => typeof fileLabel == "string" ? fileLabel : fileLabel(), fast = parseRestrictedYaml(stripBom(text2));
   if (fast) return fast;
   let data;
   try {
     data = load(stripBom(text2));
   } catch (e) {
-    throw new MlError("CORRUPT", `${fileLabel} is not valid YAML: ${e.message.split(`
+    throw new MlError("CORRUPT", `${label2()} is not valid YAML: ${e.message.split(`
 `)[0]}`, "Fix or remove the file.");
   }
   if (data == null) return {};
-  if (!isPlainObject4(data)) throw new MlError("CORRUPT", `${fileLabel} must hold a YAML mapping.`, "Fix or remove the file.");
+  if (!isPlainObject4(data)) throw new MlError("CORRUPT", `${label2()} must hold a YAML mapping.`, "Fix or remove the file.");
   return data;
 }
 
@@ -34849,14 +34872,14 @@ function experimentDir(inc, name) {
   return path5.join(experimentsDir(inc), assertExperimentName(name));
 }
 function readJsonObject(project, file2, text2) {
-  return text2 === void 0 ? void 0 : parseJsonObject(text2, project.relative(file2), "Fix or delete the file; the other files of the experiment are intact.");
+  return text2 === void 0 ? void 0 : parseJsonObject(text2, () => project.relative(file2()), "Fix or delete the file; the other files of the experiment are intact.");
 }
 function decodeMetrics(project, file2, raw) {
   let out = {};
   for (let [k2, v2] of Object.entries(raw)) {
     let n = decodeNumber(v2);
     if (n === void 0)
-      throw new MlError("CORRUPT", `${project.relative(file2)}: metric ${JSON.stringify(k2)} has the non-numeric value ${JSON.stringify(v2)}.`, 'Metric values are numbers or "NaN", "Infinity", "-Infinity".');
+      throw new MlError("CORRUPT", `${project.relative(file2())}: metric ${JSON.stringify(k2)} has the non-numeric value ${JSON.stringify(v2)}.`, 'Metric values are numbers or "NaN", "Infinity", "-Infinity".');
     out[k2] = n;
   }
   return out;
@@ -34887,16 +34910,16 @@ function readMeta(name, raw) {
   };
 }
 var SUMMARY_FILES = ["params.json", "metrics.json", "metadata.yaml"];
-function parseExperiment(project, inc, name, [paramsText, metricsText, metaText]) {
-  let dir = experimentDir(inc, name), params = readJsonObject(project, path5.join(dir, "params.json"), paramsText), metricsRaw = readJsonObject(project, path5.join(dir, "metrics.json"), metricsText);
+function parseExperiment(project, inc, dir, name, [paramsText, metricsText, metaText]) {
+  let file2 = (f3) => () => path5.join(dir, f3), params = readJsonObject(project, file2("params.json"), paramsText), metricsRaw = readJsonObject(project, file2("metrics.json"), metricsText);
   if (params === void 0 && metricsRaw === void 0 && metaText === void 0)
     throw notFound(`No experiment ${JSON.stringify(name)} in ${inc.id}.`, "Call list_experiments to see the names, or track_experiment to create it.");
-  let metaRaw = metaText === void 0 ? {} : parseYamlMapping(metaText, project.relative(path5.join(dir, "metadata.yaml"))), meta3 = readMeta(name, metaRaw);
+  let metaRaw = metaText === void 0 ? {} : parseYamlMapping(metaText, () => project.relative(path5.join(dir, "metadata.yaml"))), meta3 = readMeta(name, metaRaw);
   return {
     name,
     dir,
     params: params ?? {},
-    metrics: decodeMetrics(project, path5.join(dir, "metrics.json"), metricsRaw ?? {}),
+    metrics: decodeMetrics(project, file2("metrics.json"), metricsRaw ?? {}),
     meta: meta3,
     baseline: meta3.baseline,
     status: meta3.status
@@ -34904,16 +34927,16 @@ function parseExperiment(project, inc, name, [paramsText, metricsText, metaText]
 }
 async function readExperiment(project, inc, name) {
   let dir = experimentDir(inc, name), texts = await Promise.all(SUMMARY_FILES.map((f3) => readText(path5.join(dir, f3))));
-  return parseExperiment(project, inc, name, texts);
+  return parseExperiment(project, inc, dir, name, texts);
 }
 async function listExperimentNames(inc) {
   return (await listDirectories(experimentsDir(inc))).filter((n) => !n.startsWith(".") && !n.startsWith("_"));
 }
 async function readAllExperiments(project, inc) {
-  let names = await listExperimentNames(inc), experiments = [], broken = [], valid = names.filter((name) => isExperimentName(name) ? !0 : (broken.push({ name, reason: "the folder name is not a valid experiment name" }), !1)), texts = await readTexts(valid.flatMap((name) => SUMMARY_FILES.map((f3) => path5.join(experimentsDir(inc), name, f3))));
+  let names = await listExperimentNames(inc), experiments = [], broken = [], valid = names.filter((name) => isExperimentName(name) ? !0 : (broken.push({ name, reason: "the folder name is not a valid experiment name" }), !1)), root2 = experimentsDir(inc), dirs = valid.map((name) => `${root2}${path5.sep}${name}`), texts = await readTexts(dirs.flatMap((dir) => SUMMARY_FILES.map((f3) => `${dir}${path5.sep}${f3}`)));
   return valid.forEach((name, i) => {
     try {
-      experiments.push(parseExperiment(project, inc, name, texts.slice(i * 3, i * 3 + 3)));
+      experiments.push(parseExperiment(project, inc, dirs[i], name, texts.slice(i * 3, i * 3 + 3)));
     } catch (e) {
       broken.push({ name, reason: e instanceof MlError ? e.message : String(e) });
     }
@@ -34959,58 +34982,83 @@ function latestByStep(points) {
   }
   return latest;
 }
+function mergeUpdate(existing, oldPoints, update, stamp2, git2, digests) {
+  let params = { ...existing?.params ?? {}, ...update.params ?? {} }, metrics = { ...existing?.metrics ?? {} }, newPoints = (update.history ?? []).map((p2) => ({ metric: p2.metric, value: p2.value, step: p2.step, timestamp: p2.timestamp ?? stamp2 }));
+  if (newPoints.length) {
+    let latest = latestByStep([...oldPoints, ...newPoints]);
+    for (let metric of new Set(newPoints.map((p2) => p2.metric))) metrics[metric] = latest.get(metric).value;
+  }
+  Object.assign(metrics, update.metrics ?? {});
+  let meta3 = existing?.meta ?? {
+    name: update.name,
+    status: "completed",
+    baseline: !1,
+    tags: [],
+    notes: [],
+    created: stamp2,
+    started: update.started !== void 0 ? update.started : stamp2,
+    ended: null,
+    duration_seconds: null,
+    updated: stamp2,
+    git: null,
+    environment: {},
+    artifacts: [],
+    source: {},
+    extra: {}
+  };
+  meta3.status = update.status ?? meta3.status, update.baseline != null && (meta3.baseline = update.baseline);
+  for (let t2 of update.tags ?? []) meta3.tags.includes(t2.trim()) || meta3.tags.push(t2.trim());
+  for (let note of [update.note, ...update.notes ?? []]) note?.trim() && meta3.notes.push({ time: stamp2, text: note.trim() });
+  update.started && (meta3.started = update.started), meta3.status === "running" ? meta3.ended = null : update.ended !== void 0 ? meta3.ended = update.ended : meta3.ended || (meta3.ended = stamp2), meta3.duration_seconds = meta3.started && meta3.ended ? Math.max(0, (Date.parse(meta3.ended) - Date.parse(meta3.started)) / 1e3) : null, meta3.updated = stamp2, meta3.git = git2, meta3.environment = { ...meta3.environment, ...ENVIRONMENT };
+  for (let d2 of digests) {
+    let i = meta3.artifacts.findIndex((a) => a.path === d2.path);
+    i >= 0 ? meta3.artifacts[i] = d2 : meta3.artifacts.push(d2);
+  }
+  return meta3.source = update.source ?? (Object.keys(meta3.source).length ? meta3.source : { tool: "mcp" }), { created: existing === void 0, params, metrics, meta: meta3, newPoints };
+}
+function summaryFiles(m2) {
+  return [
+    ["params.json", stringifyCanonical(m2.params)],
+    ["metrics.json", stringifyCanonical(m2.metrics)],
+    ["metadata.yaml", stringifyMetadataYaml(metaToYaml(m2.meta))]
+  ];
+}
+var historyLines = (points) => points.map((p2) => stringifyLine({ metric: p2.metric, value: p2.value, step: p2.step, timestamp: p2.timestamp }));
+function trackResult(project, dir, name, m2) {
+  return {
+    experiment: name,
+    path: project.relative(dir),
+    created: m2.created,
+    status: m2.meta.status,
+    baseline: m2.meta.baseline,
+    metrics: m2.metrics,
+    params_count: Object.keys(m2.params).length,
+    history_points_added: m2.newPoints.length,
+    artifacts: m2.meta.artifacts
+  };
+}
 async function trackExperiment(project, inc, update, ctx) {
   validateUpdate(update);
   let dir = experimentDir(inc, update.name), stamp2 = (ctx.now ?? (() => /* @__PURE__ */ new Date()))().toISOString(), git2 = update.git !== void 0 ? update.git : await ctx.git(), artifactPaths = await Promise.all((update.artifacts ?? []).map((a) => resolveExperimentFile(project, inc, dir, a))), digests = await Promise.all(artifactPaths.map(async (abs) => ({ path: path5.relative(dir, abs).split(path5.sep).join("/"), ...await fileDigest(abs) }))), result = await withLock(path5.join(dir, ".lock"), async () => {
-    let present = new Set(await listFiles(dir)), existing = SUMMARY_FILES.some((f3) => present.has(f3)) ? await readExperiment(project, inc, update.name) : void 0, created = existing === void 0, params = { ...existing?.params ?? {}, ...update.params ?? {} }, metrics = { ...existing?.metrics ?? {} }, newPoints = (update.history ?? []).map((p2) => ({ metric: p2.metric, value: p2.value, step: p2.step, timestamp: p2.timestamp ?? stamp2 }));
-    if (newPoints.length) {
-      let { points: old } = present.has("history.jsonl") ? await readHistory(dir) : { points: [] }, latest = latestByStep([...old, ...newPoints]);
-      for (let metric of new Set(newPoints.map((p2) => p2.metric))) metrics[metric] = latest.get(metric).value;
-    }
-    Object.assign(metrics, update.metrics ?? {});
-    let meta3 = existing?.meta ?? {
-      name: update.name,
-      status: "completed",
-      baseline: !1,
-      tags: [],
-      notes: [],
-      created: stamp2,
-      started: update.started !== void 0 ? update.started : stamp2,
-      ended: null,
-      duration_seconds: null,
-      updated: stamp2,
-      git: null,
-      environment: {},
-      artifacts: [],
-      source: {},
-      extra: {}
-    };
-    meta3.status = update.status ?? meta3.status, update.baseline != null && (meta3.baseline = update.baseline);
-    for (let t2 of update.tags ?? []) meta3.tags.includes(t2.trim()) || meta3.tags.push(t2.trim());
-    for (let note of [update.note, ...update.notes ?? []]) note?.trim() && meta3.notes.push({ time: stamp2, text: note.trim() });
-    update.started && (meta3.started = update.started), meta3.status === "running" ? meta3.ended = null : update.ended !== void 0 ? meta3.ended = update.ended : meta3.ended || (meta3.ended = stamp2), meta3.duration_seconds = meta3.started && meta3.ended ? Math.max(0, (Date.parse(meta3.ended) - Date.parse(meta3.started)) / 1e3) : null, meta3.updated = stamp2, meta3.git = git2, meta3.environment = { ...meta3.environment, ...ENVIRONMENT };
-    for (let d2 of digests) {
-      let i = meta3.artifacts.findIndex((a) => a.path === d2.path);
-      i >= 0 ? meta3.artifacts[i] = d2 : meta3.artifacts.push(d2);
-    }
-    return meta3.source = update.source ?? (Object.keys(meta3.source).length ? meta3.source : { tool: "mcp" }), await Promise.all([
-      writeAtomic(path5.join(dir, "params.json"), stringifyCanonical(params)),
-      writeAtomic(path5.join(dir, "metrics.json"), stringifyCanonical(metrics)),
-      writeAtomic(path5.join(dir, "metadata.yaml"), stringifyMetadataYaml(metaToYaml(meta3))),
-      appendLines(path5.join(dir, "history.jsonl"), newPoints.map((p2) => stringifyLine({ metric: p2.metric, value: p2.value, step: p2.step, timestamp: p2.timestamp })))
-    ]), {
-      experiment: update.name,
-      path: project.relative(dir),
-      created,
-      status: meta3.status,
-      baseline: meta3.baseline,
-      metrics,
-      params_count: Object.keys(params).length,
-      history_points_added: newPoints.length,
-      artifacts: meta3.artifacts
-    };
+    let present = new Set(await listFiles(dir)), existing = SUMMARY_FILES.some((f3) => present.has(f3)) ? await readExperiment(project, inc, update.name) : void 0, oldPoints = update.history?.length && present.has("history.jsonl") ? (await readHistory(dir)).points : [], merged = mergeUpdate(existing, oldPoints, update, stamp2, git2, digests);
+    return await Promise.all([
+      ...summaryFiles(merged).map(([name, text2]) => writeAtomic(path5.join(dir, name), text2)),
+      appendLines(path5.join(dir, "history.jsonl"), historyLines(merged.newPoints))
+    ]), trackResult(project, dir, update.name, merged);
   });
   return result.created && !ctx.skipActivation && await markIncrementActive(project, inc, stamp2), result;
+}
+async function createExperimentStaged(project, inc, stagingRoot, update, ctx) {
+  validateUpdate(update);
+  let dir = experimentDir(inc, update.name), stamp2 = (ctx.now ?? (() => /* @__PURE__ */ new Date()))().toISOString(), git2 = update.git !== void 0 ? update.git : await ctx.git(), merged = mergeUpdate(void 0, [], update, stamp2, git2, []), staged = path5.join(stagingRoot, update.name), lines = historyLines(merged.newPoints);
+  if (await Promise.all([
+    ...summaryFiles(merged).map(([name, text2]) => writeNewFile(path5.join(staged, name), text2)),
+    ...lines.length ? [writeNewFile(path5.join(staged, "history.jsonl"), `${lines.join(`
+`)}
+`)] : []
+  ]), !await moveDirectoryIntoPlace(staged, dir))
+    throw new MlError("CONFLICT", `An experiment named ${JSON.stringify(update.name)} appeared while importing.`, "Import again; the run gets another name.");
+  return trackResult(project, dir, update.name, merged);
 }
 function metaToYaml(meta3) {
   let { extra, ...known } = meta3;
@@ -35700,8 +35748,8 @@ function bootstrapCI(n, statistics, estimates, opts = {}) {
 function runResamples(n, stats, resamples, seed) {
   let rng = new Mulberry32(seed), counts = new Float64Array(n), values = stats.map(() => []);
   for (let r2 = 0; r2 < resamples; r2++)
-    rng.resampleCounts(counts), stats.forEach((stat4, j3) => {
-      let v2 = stat4(counts);
+    rng.resampleCounts(counts), stats.forEach((stat3, j3) => {
+      let v2 = stat3(counts);
       v2 !== null && Number.isFinite(v2) && values[j3].push(v2);
     });
   return values;
@@ -36533,8 +36581,8 @@ function mcnemarFromCounts(aOnly, bOnly) {
     let p2 = m2 === 0 ? 1 : Math.min(1, 2 * binomialHalfCdf(Math.min(aOnly, bOnly), m2));
     return { aOnly, bOnly, statistic: Math.min(aOnly, bOnly), pValue: p2, method: "exact", oddsRatio };
   }
-  let stat4 = (Math.abs(aOnly - bOnly) - 1) ** 2 / m2;
-  return { aOnly, bOnly, statistic: stat4, pValue: chi2Sf(stat4, 1), method: "chi2-corrected", oddsRatio };
+  let stat3 = (Math.abs(aOnly - bOnly) - 1) ** 2 / m2;
+  return { aOnly, bOnly, statistic: stat3, pValue: chi2Sf(stat3, 1), method: "chi2-corrected", oddsRatio };
 }
 function pairedBootstrap(n, statA, statB, opts = {}) {
   let { resamples, seed, confidence } = { ...DEFAULT_BOOTSTRAP, ...opts }, ones = new Float64Array(n).fill(1), a0 = statA(ones), b0 = statB(ones);
@@ -37336,7 +37384,8 @@ var HistorySummary = external_exports.object({ metric: external_exports.string()
 };
 
 // mcp-server/src/core/import-runs.ts
-import * as fs5 from "node:fs/promises";
+import { randomBytes as randomBytes2 } from "node:crypto";
+import * as path14 from "node:path";
 
 // mcp-server/src/core/importers/index.ts
 import { lstat as lstat3 } from "node:fs/promises";
@@ -38346,8 +38395,7 @@ async function scanSource(absDir, options = {}) {
 var WRITERS = 16;
 async function sourceDir(project, source) {
   let dir = await project.resolveReadable(source, "source");
-  if (!(await fs5.stat(dir).catch(() => {
-  }))?.isDirectory())
+  if (!await isDirectory(dir))
     throw invalid(`The source ${JSON.stringify(source)} is not a folder in the project.`, 'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".".');
   return dir;
 }
@@ -38361,30 +38409,42 @@ async function importRuns(project, inc, opts, ctx) {
     let name = uniqueExperimentName(run.suggestedName, taken);
     taken.add(name.toLowerCase()), todo.push({ run, name });
   }
-  let imported = [], skipped = [...scan.skipped], next = 0, writer = async () => {
+  let imported = [], skipped = [...scan.skipped], staging = path14.join(experimentsDir(inc), `.staging-${process.pid}-${randomBytes2(4).toString("hex")}`), next = 0, writer = async () => {
     for (; next < todo.length; ) {
-      let { run, name } = todo[next++], history = run.history.filter((p2) => Number.isInteger(p2.step) && p2.step >= 0);
+      let { run } = todo[next++], { name } = todo[next - 1], history = run.history.filter((p2) => Number.isInteger(p2.step) && p2.step >= 0);
       history.length < run.history.length && warnings.push(`${name}: ${run.history.length - history.length} history points with a negative or fractional step were left out`);
-      try {
-        await trackExperiment(project, inc, {
-          name,
-          params: run.params,
-          metrics: run.metrics,
-          history,
-          tags: run.tags.filter((t2) => t2.trim()),
-          notes: run.notes,
-          status: run.status,
-          started: run.started,
-          ended: run.ended,
-          git: run.git ? { commit: run.git.commit, branch: run.git.branch ?? null, dirty: !1 } : null,
-          source: { ...run.source, key: run.key }
-        }, { ...ctx, skipActivation: !0 }), imported.push({ experiment: name, run: run.key });
-      } catch (e) {
-        skipped.push({ what: run.key, reason: e.message });
-      }
+      let update = {
+        params: run.params,
+        metrics: run.metrics,
+        history,
+        tags: run.tags.filter((t2) => t2.trim()),
+        notes: run.notes,
+        status: run.status,
+        started: run.started,
+        ended: run.ended,
+        git: run.git ? { commit: run.git.commit, branch: run.git.branch ?? null, dirty: !1 } : null,
+        source: { ...run.source, key: run.key }
+      };
+      for (let attempt = 0; ; attempt += 1)
+        try {
+          await createExperimentStaged(project, inc, staging, { ...update, name }, ctx), imported.push({ experiment: name, run: run.key });
+          break;
+        } catch (e) {
+          if (e instanceof MlError && e.code === "CONFLICT" && attempt < 3) {
+            name = uniqueExperimentName(run.suggestedName, taken), taken.add(name.toLowerCase());
+            continue;
+          }
+          skipped.push({ what: run.key, reason: e instanceof MlError ? e.message : String(e) });
+          break;
+        }
     }
   };
-  return await Promise.all(Array.from({ length: Math.min(WRITERS, todo.length) }, writer)), imported.length && await markIncrementActive(project, inc, (/* @__PURE__ */ new Date()).toISOString()), imported.sort((a, b3) => a.experiment < b3.experiment ? -1 : 1), { increment: inc.id, source: label2, format: scan.format, imported, already_imported: already, skipped, warnings };
+  try {
+    await Promise.all(Array.from({ length: Math.min(WRITERS, todo.length) }, writer));
+  } finally {
+    await removeTree(staging);
+  }
+  return imported.length && await markIncrementActive(project, inc, (/* @__PURE__ */ new Date()).toISOString()), imported.sort((a, b3) => a.experiment < b3.experiment ? -1 : 1), { increment: inc.id, source: label2, format: scan.format, imported, already_imported: already, skipped, warnings };
 }
 
 // mcp-server/src/tools/import-runs.ts
@@ -38508,7 +38568,7 @@ var listIncrementsTool = {
 };
 
 // mcp-server/src/core/docs-sync.ts
-import * as path14 from "node:path";
+import * as path15 from "node:path";
 
 // mcp-server/src/render/living-docs.ts
 function chosen(f3) {
@@ -38644,20 +38704,20 @@ function flatten(obj, prefix = "") {
 async function locateAdr(adrDir, incId) {
   let files = (await listFiles(adrDir)).filter((f3) => f3.endsWith(".md"));
   for (let f3 of files) {
-    let text2 = await readText(path14.join(adrDir, f3));
-    if (text2 && hasSection(text2, `adr ${incId}`)) return { file: path14.join(adrDir, f3), existing: text2, number: ADR_NUMBER.exec(f3)?.[1] ?? "0000" };
+    let text2 = await readText(path15.join(adrDir, f3));
+    if (text2 && hasSection(text2, `adr ${incId}`)) return { file: path15.join(adrDir, f3), existing: text2, number: ADR_NUMBER.exec(f3)?.[1] ?? "0000" };
   }
   let max = files.reduce((m2, f3) => Math.max(m2, Number(ADR_NUMBER.exec(f3)?.[1] ?? 0)), 0), number4 = String(max + 1).padStart(4, "0"), slug = `ml-model-choice-${slugify2(incId.replace(/^\d+[A-Z]?-/, ""), 60)}`;
-  return { file: path14.join(adrDir, `${number4}-${slug}.md`), number: number4 };
+  return { file: path15.join(adrDir, `${number4}-${slug}.md`), number: number4 };
 }
 async function syncDocs(project, inc, opts = {}) {
-  let dryRun = opts.dry_run === !0, archDir = path14.join(project.docsDir, "architecture"), adrDir = path14.join(archDir, "adr");
-  return withLock(path14.join(project.docsDir, ".sync.lock"), async () => {
+  let dryRun = opts.dry_run === !0, archDir = path15.join(project.docsDir, "architecture"), adrDir = path15.join(archDir, "adr");
+  return withLock(path15.join(project.docsDir, ".sync.lock"), async () => {
     let [meta3, loaded, spec] = await Promise.all([
       readIncrementMetadata(project, inc),
       readAllExperiments(project, inc),
-      readText(path14.join(inc.dir, "spec.md"))
-    ]), comparison = rankExperiments(inc, meta3.ml, loaded), best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment), adr = await locateAdr(adrDir, inc.id), runbookFile = path14.join(project.docsDir, "operations", `runbook-${slugify2(inc.id.replace(/^\d+[A-Z]?-/, ""), 60)}-retraining.md`), modelsFile = path14.join(archDir, "ml-models.md"), title = typeof meta3.raw.title == "string" ? meta3.raw.title : inc.id, rel = (abs) => path14.relative(project.docsDir, abs).split(path14.sep).join("/"), facts = {
+      readText(path15.join(inc.dir, "spec.md"))
+    ]), comparison = rankExperiments(inc, meta3.ml, loaded), best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment), adr = await locateAdr(adrDir, inc.id), runbookFile = path15.join(project.docsDir, "operations", `runbook-${slugify2(inc.id.replace(/^\d+[A-Z]?-/, ""), 60)}-retraining.md`), modelsFile = path15.join(archDir, "ml-models.md"), title = typeof meta3.raw.title == "string" ? meta3.raw.title : inc.id, rel = (abs) => path15.relative(project.docsDir, abs).split(path15.sep).join("/"), facts = {
       increment: inc.id,
       title,
       problemType: meta3.ml.problem_type,
@@ -38670,7 +38730,7 @@ async function syncDocs(project, inc, opts = {}) {
       adrTitle: `Model choice for ${title}`,
       runbookPath: rel(runbookFile),
       modelsDocPath: rel(modelsFile),
-      comparisonPath: path14.relative(project.docsDir, path14.join(inc.dir, "experiments", "comparison.md")).split(path14.sep).join("/")
+      comparisonPath: path15.relative(project.docsDir, path15.join(inc.dir, "experiments", "comparison.md")).split(path15.sep).join("/")
     }, date5 = (opts.now ?? /* @__PURE__ */ new Date()).toISOString().slice(0, 10), plans = [], modelsBefore = await readText(modelsFile);
     plans.push({
       file: modelsFile,
@@ -38767,7 +38827,7 @@ var Artifact = external_exports.object({ path: external_exports.string(), bytes:
 };
 
 // mcp-server/src/core/tasks.ts
-import * as path15 from "node:path";
+import * as path16 from "node:path";
 var HEADER = /^#{2,4}\s+(T-\d{3,}E?):\s*(.*)$/, STATUS = /\*\*Status\*\*:\s*\[([ xX~-])\]\s*([A-Za-z_ -]*)/, CHECKLIST = /^\s*[-*]\s+\[([ xX~-])\]\s+\*{0,2}(T-\d{3,}E?)\*{0,2}:?\s*(.*)$/;
 function statusWord(mark, word) {
   let w2 = word.trim().split(/\s+/)[0]?.toLowerCase();
@@ -38795,8 +38855,8 @@ var MARK = { pending: " ", in_progress: "~", completed: "x", canceled: "-" };
 async function setTaskStatus(inc, taskId, status) {
   let id = taskId.trim().toUpperCase();
   if (!/^T-\d{3,}E?$/.test(id)) throw invalid(`Invalid task id ${JSON.stringify(taskId)}.`, 'Task ids look like "T-003".');
-  let file2 = path15.join(inc.dir, "tasks.md");
-  return withLock(path15.join(inc.dir, ".lock"), async () => {
+  let file2 = path16.join(inc.dir, "tasks.md");
+  return withLock(path16.join(inc.dir, ".lock"), async () => {
     let text2 = await readText(file2);
     if (text2 === void 0) throw notFound(`${inc.id} has no tasks.md.`, "Create the increment with create_increment, or write tasks.md.");
     let lines = text2.split(`
@@ -38837,7 +38897,7 @@ var updateTaskTool = {
 };
 
 // mcp-server/src/core/validation.ts
-import * as path16 from "node:path";
+import * as path17 from "node:path";
 var SPECWEAVE_STATUSES = ["planning", "planned", "active", "backlog", "paused", "ready_for_review", "completed", "abandoned"], STANDARD_FILES = /* @__PURE__ */ new Set(["params.json", "metrics.json", "metadata.yaml", "history.jsonl"]), EXPLAIN_FILE = /shap|lime|explain|importance|interpret/i, EXPLAIN_ASKED = /explainab|interpretab|\bshap\b|\blime\b|feature importance/i, check2 = (id, status, message) => ({ id, status, message });
 function stripComments(markdown) {
   return markdown.replace(/<!--[\s\S]*?-->/g, "");
@@ -38907,7 +38967,7 @@ async function checkCrossValidation(best, maxStd) {
 }
 async function checkArtifacts(inc, spec, best) {
   if (!best) return [check2("model-saved", "fail", "No best experiment, so no saved model.")];
-  let files = (await listEntries(best.dir)).filter((f3) => !STANDARD_FILES.has(f3) && !f3.endsWith("/")), models = (await listEntries(path16.join(inc.dir, "models"))).filter((f3) => !f3.endsWith("/")), recorded = best.meta.artifacts.map((a) => a.path), all = [.../* @__PURE__ */ new Set([...recorded, ...files])], checks = [
+  let files = (await listEntries(best.dir)).filter((f3) => !STANDARD_FILES.has(f3) && !f3.endsWith("/")), models = (await listEntries(path17.join(inc.dir, "models"))).filter((f3) => !f3.endsWith("/")), recorded = best.meta.artifacts.map((a) => a.path), all = [.../* @__PURE__ */ new Set([...recorded, ...files])], checks = [
     all.length > 0 || models.length > 0 ? check2("model-saved", "pass", `${best.name} artifacts: ${[...all, ...models.map((m2) => `models/${m2}`)].slice(0, 8).join(", ")}.`) : check2("model-saved", "fail", `${best.name} has no saved model: save it into the experiment folder (or models/) and list it in artifacts.`)
   ], asked = spec !== void 0 && EXPLAIN_ASKED.test(stripComments(spec)), explain = [...all, ...models].filter((f3) => EXPLAIN_FILE.test(f3));
   return asked ? explain.length ? checks.push(check2("explainability", "pass", `Explanation artifacts: ${explain.join(", ")}.`)) : checks.push(check2("explainability", "fail", `spec.md asks for explainability but ${best.name} has no explanation artifact (a file named like shap_*, *importance*, *explain*).`)) : checks.push(check2("explainability", "pass", "spec.md does not ask for explainability.")), checks;
@@ -38923,8 +38983,8 @@ async function validateIncrement(project, inc) {
   let [meta3, present, spec, tasksMd, loaded] = await Promise.all([
     readIncrementMetadata(project, inc).catch((e) => e instanceof MlError ? e : Promise.reject(e)),
     listEntries(inc.dir).then((l3) => new Set(l3)),
-    readText(path16.join(inc.dir, "spec.md")),
-    readText(path16.join(inc.dir, "tasks.md")),
+    readText(path17.join(inc.dir, "spec.md")),
+    readText(path17.join(inc.dir, "tasks.md")),
     readAllExperiments(project, inc)
   ]), { experiments, broken } = loaded, okMeta = meta3 instanceof MlError ? void 0 : meta3, comparison;
   try {

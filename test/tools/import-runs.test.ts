@@ -30,6 +30,7 @@ describe('import_runs', () => {
     const metrics = JSON.parse(fs.readFileSync(path.join(incDir, 'experiments', names.find((n: string) => /PARENT/i.test(n)), 'metrics.json'), 'utf8'));
     expect(Object.keys(metrics).length).toBeGreaterThan(0);
 
+    expect(fs.readdirSync(path.join(incDir, 'experiments')).filter((d) => d.startsWith('.'))).toEqual([]); // no staging left
     const again = await c.ok('import_runs', { increment: '1', source: 'mlruns' });
     expect(again).toMatchObject({ imported_count: 0, already_imported: 2 });
     expect(fs.readdirSync(path.join(incDir, 'experiments'))).toHaveLength(2);
@@ -65,5 +66,22 @@ describe('import_runs', () => {
     expect(await c.fails('import_runs', { increment: '1', source: 'nope' })).toMatch(/not a folder in the project[^]*"mlruns"/);
     fs.mkdirSync(path.join(root, 'empty'));
     expect(await c.fails('import_runs', { increment: '1', source: 'empty' })).toMatch(/mlflow|MLflow/);
+  });
+});
+
+describe('writing a new experiment whole (the importer\'s path)', () => {
+  it('refuses to replace an experiment that appeared meanwhile, and leaves it untouched', async () => {
+    const { Project } = await import('../../mcp-server/src/core/project.js');
+    const { createExperimentStaged } = await import('../../mcp-server/src/core/experiments.js');
+    await c.ok('track_experiment', { increment: '1', name: 'taken', params: { mine: true } });
+    const inc = { id: path.basename(incDir), dir: incDir };
+    const staging = path.join(incDir, 'experiments', '.staging-test');
+    const err = await createExperimentStaged(new Project(root), inc, staging, { name: 'taken', params: { theirs: true } }, { git: async () => null }).catch((e) => e);
+    expect(err.code).toBe('CONFLICT');
+    expect(JSON.parse(fs.readFileSync(path.join(incDir, 'experiments/taken/params.json'), 'utf8'))).toEqual({ mine: true });
+    const ok = await createExperimentStaged(new Project(root), inc, staging, { name: 'fresh', metrics: { auc: 0.9 }, history: [{ metric: 'loss', value: 1, step: 0 }] }, { git: async () => null });
+    expect(ok).toMatchObject({ created: true, experiment: 'fresh', metrics: { auc: 0.9, loss: 1 } });
+    const got = await c.ok('get_experiment', { increment: '1', name: 'fresh' });
+    expect(got.history).toEqual([expect.objectContaining({ metric: 'loss', points: 1 })]);
   });
 });

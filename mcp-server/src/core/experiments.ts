@@ -10,7 +10,7 @@ import { experimentsDir, updateIncrementMetadata, type Increment } from './incre
 import { decodeNumber, parseJsonObject, parseLenientJson, stringifyCanonical, stringifyLine } from './json.js';
 import { assertExperimentName, isExperimentName } from './names.js';
 import type { Project } from './project.js';
-import { appendLines, fileDigest, isFile, listDirectories, listFiles, readText, readTexts, withLock, writeAtomic } from './store/disk.js';
+import { appendLines, fileDigest, isFile, listDirectories, listFiles, moveDirectoryIntoPlace, readText, readTexts, withLock, writeAtomic, writeNewFile } from './store/disk.js';
 import { parseYamlMapping, stringifyMetadataYaml } from './yaml.js';
 
 export const EXPERIMENT_STATUSES = ['running', 'completed', 'failed', 'killed'] as const;
@@ -112,16 +112,16 @@ export function experimentDir(inc: Increment, name: string): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Reading
 
-function readJsonObject(project: Project, file: string, text: string | undefined): Record<string, unknown> | undefined {
-  return text === undefined ? undefined : parseJsonObject(text, project.relative(file), 'Fix or delete the file; the other files of the experiment are intact.');
+function readJsonObject(project: Project, file: () => string, text: string | undefined): Record<string, unknown> | undefined {
+  return text === undefined ? undefined : parseJsonObject(text, () => project.relative(file()), 'Fix or delete the file; the other files of the experiment are intact.');
 }
 
-function decodeMetrics(project: Project, file: string, raw: Record<string, unknown>): Record<string, number> {
+function decodeMetrics(project: Project, file: () => string, raw: Record<string, unknown>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(raw)) {
     const n = decodeNumber(v);
     if (n === undefined) {
-      throw new MlError('CORRUPT', `${project.relative(file)}: metric ${JSON.stringify(k)} has the non-numeric value ${JSON.stringify(v)}.`, 'Metric values are numbers or "NaN", "Infinity", "-Infinity".');
+      throw new MlError('CORRUPT', `${project.relative(file())}: metric ${JSON.stringify(k)} has the non-numeric value ${JSON.stringify(v)}.`, 'Metric values are numbers or "NaN", "Infinity", "-Infinity".');
     }
     out[k] = n;
   }
@@ -165,20 +165,21 @@ function readMeta(name: string, raw: Record<string, unknown>): ExperimentMeta {
 const SUMMARY_FILES = ['params.json', 'metrics.json', 'metadata.yaml'] as const;
 
 /** An experiment from the texts of its three summary files. Throws CORRUPT for a broken file, naming it. */
-function parseExperiment(project: Project, inc: Increment, name: string, [paramsText, metricsText, metaText]: (string | undefined)[]): Experiment {
-  const dir = experimentDir(inc, name);
-  const params = readJsonObject(project, path.join(dir, 'params.json'), paramsText);
-  const metricsRaw = readJsonObject(project, path.join(dir, 'metrics.json'), metricsText);
+function parseExperiment(project: Project, inc: Increment, dir: string, name: string, [paramsText, metricsText, metaText]: (string | undefined)[]): Experiment {
+  // File names for messages are built only when a file turns out to be broken.
+  const file = (f: string) => () => path.join(dir, f);
+  const params = readJsonObject(project, file('params.json'), paramsText);
+  const metricsRaw = readJsonObject(project, file('metrics.json'), metricsText);
   if (params === undefined && metricsRaw === undefined && metaText === undefined) {
     throw notFound(`No experiment ${JSON.stringify(name)} in ${inc.id}.`, 'Call list_experiments to see the names, or track_experiment to create it.');
   }
-  const metaRaw = metaText === undefined ? {} : parseYamlMapping(metaText, project.relative(path.join(dir, 'metadata.yaml')));
+  const metaRaw = metaText === undefined ? {} : parseYamlMapping(metaText, () => project.relative(path.join(dir, 'metadata.yaml')));
   const meta = readMeta(name, metaRaw);
   return {
     name,
     dir,
     params: params ?? {},
-    metrics: decodeMetrics(project, path.join(dir, 'metrics.json'), metricsRaw ?? {}),
+    metrics: decodeMetrics(project, file('metrics.json'), metricsRaw ?? {}),
     meta,
     baseline: meta.baseline,
     status: meta.status,
@@ -189,7 +190,7 @@ function parseExperiment(project: Project, inc: Increment, name: string, [params
 export async function readExperiment(project: Project, inc: Increment, name: string): Promise<Experiment> {
   const dir = experimentDir(inc, name);
   const texts = await Promise.all(SUMMARY_FILES.map((f) => readText(path.join(dir, f))));
-  return parseExperiment(project, inc, name, texts);
+  return parseExperiment(project, inc, dir, name, texts);
 }
 
 export interface BrokenExperiment {
@@ -213,10 +214,12 @@ export async function readAllExperiments(project: Project, inc: Increment): Prom
     broken.push({ name, reason: 'the folder name is not a valid experiment name' });
     return false;
   });
-  const texts = await readTexts(valid.flatMap((name) => SUMMARY_FILES.map((f) => path.join(experimentsDir(inc), name, f))));
+  const root = experimentsDir(inc);
+  const dirs = valid.map((name) => `${root}${path.sep}${name}`);
+  const texts = await readTexts(dirs.flatMap((dir) => SUMMARY_FILES.map((f) => `${dir}${path.sep}${f}`)));
   valid.forEach((name, i) => {
     try {
-      experiments.push(parseExperiment(project, inc, name, texts.slice(i * 3, i * 3 + 3)));
+      experiments.push(parseExperiment(project, inc, dirs[i]!, name, texts.slice(i * 3, i * 3 + 3)));
     } catch (e) {
       broken.push({ name, reason: e instanceof MlError ? e.message : String(e) });
     }
@@ -283,11 +286,91 @@ function latestByStep(points: HistoryPoint[]): Map<string, HistoryPoint> {
   return latest;
 }
 
+interface Merged {
+  created: boolean;
+  params: Record<string, unknown>;
+  metrics: Record<string, number>;
+  meta: ExperimentMeta;
+  newPoints: HistoryPoint[];
+}
+
+/**
+ * The merge rules of an update, as a pure function of what is on disk: params and metrics merge, tags, notes and
+ * history append, the summary of a logged metric is its highest-step point, times follow the status.
+ */
+function mergeUpdate(
+  existing: Experiment | undefined,
+  oldPoints: HistoryPoint[],
+  update: ExperimentUpdate,
+  stamp: string,
+  git: GitInfo | null,
+  digests: Artifact[],
+): Merged {
+  const params = { ...(existing?.params ?? {}), ...(update.params ?? {}) };
+  const metrics = { ...(existing?.metrics ?? {}) };
+  const newPoints: HistoryPoint[] = (update.history ?? []).map((p) => ({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp ?? stamp }));
+  if (newPoints.length) {
+    const latest = latestByStep([...oldPoints, ...newPoints]);
+    for (const metric of new Set(newPoints.map((p) => p.metric))) metrics[metric] = latest.get(metric)!.value;
+  }
+  Object.assign(metrics, update.metrics ?? {});
+
+  const meta: ExperimentMeta = existing?.meta ?? {
+    name: update.name, status: 'completed', baseline: false, tags: [], notes: [], created: stamp, started: update.started !== undefined ? update.started : stamp,
+    ended: null, duration_seconds: null, updated: stamp, git: null, environment: {}, artifacts: [], source: {}, extra: {},
+  };
+  // A new experiment without a status was tracked after the fact: it is complete.
+  meta.status = update.status ?? meta.status;
+  if (update.baseline != null) meta.baseline = update.baseline;
+  for (const t of update.tags ?? []) if (!meta.tags.includes(t.trim())) meta.tags.push(t.trim());
+  for (const note of [update.note, ...(update.notes ?? [])]) if (note?.trim()) meta.notes.push({ time: stamp, text: note.trim() });
+  if (update.started) meta.started = update.started;
+  if (meta.status === 'running') meta.ended = null;
+  // An importer passes the run's own end, null when the source does not know it.
+  else if (update.ended !== undefined) meta.ended = update.ended;
+  else if (!meta.ended) meta.ended = stamp;
+  meta.duration_seconds = meta.started && meta.ended ? Math.max(0, (Date.parse(meta.ended) - Date.parse(meta.started)) / 1000) : null;
+  meta.updated = stamp;
+  meta.git = git;
+  meta.environment = { ...meta.environment, ...ENVIRONMENT };
+  for (const d of digests) {
+    const i = meta.artifacts.findIndex((a) => a.path === d.path);
+    if (i >= 0) meta.artifacts[i] = d;
+    else meta.artifacts.push(d);
+  }
+  meta.source = update.source ?? (Object.keys(meta.source).length ? meta.source : { tool: 'mcp' });
+  return { created: existing === undefined, params, metrics, meta, newPoints };
+}
+
+/** The three summary files of a merged experiment, as file name and text. */
+function summaryFiles(m: Merged): [string, string][] {
+  return [
+    ['params.json', stringifyCanonical(m.params)],
+    ['metrics.json', stringifyCanonical(m.metrics)],
+    ['metadata.yaml', stringifyMetadataYaml(metaToYaml(m.meta))],
+  ];
+}
+
+const historyLines = (points: HistoryPoint[]) => points.map((p) => stringifyLine({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp }));
+
+function trackResult(project: Project, dir: string, name: string, m: Merged): TrackResult {
+  return {
+    experiment: name,
+    path: project.relative(dir),
+    created: m.created,
+    status: m.meta.status,
+    baseline: m.meta.baseline,
+    metrics: m.metrics,
+    params_count: Object.keys(m.params).length,
+    history_points_added: m.newPoints.length,
+    artifacts: m.meta.artifacts,
+  };
+}
+
 export async function trackExperiment(project: Project, inc: Increment, update: ExperimentUpdate, ctx: TrackContext): Promise<TrackResult> {
   validateUpdate(update);
   const dir = experimentDir(inc, update.name);
-  const now = (ctx.now ?? (() => new Date()))();
-  const stamp = now.toISOString();
+  const stamp = (ctx.now ?? (() => new Date()))().toISOString();
   // Outside the lock: git and artifact hashing can be slow and do not depend on the experiment's files.
   const git = update.git !== undefined ? update.git : await ctx.git();
   const artifactPaths = await Promise.all((update.artifacts ?? []).map((a) => resolveExperimentFile(project, inc, dir, a)));
@@ -297,64 +380,41 @@ export async function trackExperiment(project: Project, inc: Increment, update: 
     // One directory listing tells a new experiment (nothing to read) from an existing one.
     const present = new Set(await listFiles(dir));
     const existing = SUMMARY_FILES.some((f) => present.has(f)) ? await readExperiment(project, inc, update.name) : undefined;
-    const created = existing === undefined;
-    const params = { ...(existing?.params ?? {}), ...(update.params ?? {}) };
-    const metrics = { ...(existing?.metrics ?? {}) };
-
-    const newPoints: HistoryPoint[] = (update.history ?? []).map((p) => ({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp ?? stamp }));
-    if (newPoints.length) {
-      const { points: old } = present.has('history.jsonl') ? await readHistory(dir) : { points: [] };
-      const latest = latestByStep([...old, ...newPoints]);
-      for (const metric of new Set(newPoints.map((p) => p.metric))) metrics[metric] = latest.get(metric)!.value;
-    }
-    Object.assign(metrics, update.metrics ?? {});
-
-    const meta: ExperimentMeta = existing?.meta ?? {
-      name: update.name, status: 'completed', baseline: false, tags: [], notes: [], created: stamp, started: update.started !== undefined ? update.started : stamp,
-      ended: null, duration_seconds: null, updated: stamp, git: null, environment: {}, artifacts: [], source: {}, extra: {},
-    };
-    // A new experiment without a status was tracked after the fact: it is complete.
-    meta.status = update.status ?? meta.status;
-    if (update.baseline != null) meta.baseline = update.baseline;
-    for (const t of update.tags ?? []) if (!meta.tags.includes(t.trim())) meta.tags.push(t.trim());
-    for (const note of [update.note, ...(update.notes ?? [])]) if (note?.trim()) meta.notes.push({ time: stamp, text: note.trim() });
-    if (update.started) meta.started = update.started;
-    if (meta.status === 'running') meta.ended = null;
-    // An importer passes the run's own end, null when the source does not know it.
-    else if (update.ended !== undefined) meta.ended = update.ended;
-    else if (!meta.ended) meta.ended = stamp;
-    meta.duration_seconds = meta.started && meta.ended ? Math.max(0, (Date.parse(meta.ended) - Date.parse(meta.started)) / 1000) : null;
-    meta.updated = stamp;
-    meta.git = git;
-    meta.environment = { ...meta.environment, ...ENVIRONMENT };
-    for (const d of digests) {
-      const i = meta.artifacts.findIndex((a) => a.path === d.path);
-      if (i >= 0) meta.artifacts[i] = d;
-      else meta.artifacts.push(d);
-    }
-    meta.source = update.source ?? (Object.keys(meta.source).length ? meta.source : { tool: 'mcp' });
-
+    const oldPoints = update.history?.length && present.has('history.jsonl') ? (await readHistory(dir)).points : [];
+    const merged = mergeUpdate(existing, oldPoints, update, stamp, git, digests);
     // Independent files: their flushes to disk overlap instead of queueing. Each is still atomic on its own.
     await Promise.all([
-      writeAtomic(path.join(dir, 'params.json'), stringifyCanonical(params)),
-      writeAtomic(path.join(dir, 'metrics.json'), stringifyCanonical(metrics)),
-      writeAtomic(path.join(dir, 'metadata.yaml'), stringifyMetadataYaml(metaToYaml(meta))),
-      appendLines(path.join(dir, 'history.jsonl'), newPoints.map((p) => stringifyLine({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp }))),
+      ...summaryFiles(merged).map(([name, text]) => writeAtomic(path.join(dir, name), text)),
+      appendLines(path.join(dir, 'history.jsonl'), historyLines(merged.newPoints)),
     ]);
-    return {
-      experiment: update.name,
-      path: project.relative(dir),
-      created,
-      status: meta.status,
-      baseline: meta.baseline,
-      metrics,
-      params_count: Object.keys(params).length,
-      history_points_added: newPoints.length,
-      artifacts: meta.artifacts,
-    };
+    return trackResult(project, dir, update.name, merged);
   });
   if (result.created && !ctx.skipActivation) await markIncrementActive(project, inc, stamp);
   return result;
+}
+
+/**
+ * Creates a new experiment whole, for bulk writers (the importer): its files are written in a private staging
+ * folder (`experiments/.staging-*`, which readers ignore) and the folder is renamed into place, so the experiment
+ * appears complete or not at all, with no lock and about half the file operations of trackExperiment. Fails with
+ * CONFLICT when an experiment of that name appeared meanwhile; the caller picks another name.
+ */
+export async function createExperimentStaged(project: Project, inc: Increment, stagingRoot: string, update: ExperimentUpdate, ctx: TrackContext): Promise<TrackResult> {
+  validateUpdate(update);
+  const dir = experimentDir(inc, update.name);
+  const stamp = (ctx.now ?? (() => new Date()))().toISOString();
+  const git = update.git !== undefined ? update.git : await ctx.git();
+  const merged = mergeUpdate(undefined, [], update, stamp, git, []);
+  const staged = path.join(stagingRoot, update.name);
+  const lines = historyLines(merged.newPoints);
+  await Promise.all([
+    ...summaryFiles(merged).map(([name, text]) => writeNewFile(path.join(staged, name), text)),
+    ...(lines.length ? [writeNewFile(path.join(staged, 'history.jsonl'), `${lines.join('\n')}\n`)] : []),
+  ]);
+  if (!(await moveDirectoryIntoPlace(staged, dir))) {
+    throw new MlError('CONFLICT', `An experiment named ${JSON.stringify(update.name)} appeared while importing.`, 'Import again; the run gets another name.');
+  }
+  return trackResult(project, dir, update.name, merged);
 }
 
 function metaToYaml(meta: ExperimentMeta): Record<string, unknown> {

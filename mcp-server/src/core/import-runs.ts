@@ -3,13 +3,15 @@
  * as experiments. The importers only read the source; this module writes, through the same code path as
  * track_experiment. Re-importing a source creates no duplicates: each experiment remembers its run's key.
  */
-import * as fs from 'node:fs/promises';
-import { invalid } from './errors.js';
-import { markIncrementActive, readAllExperiments, trackExperiment, type TrackContext } from './experiments.js';
-import type { Increment } from './increments.js';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { MlError, invalid } from './errors.js';
+import { createExperimentStaged, markIncrementActive, readAllExperiments, type TrackContext } from './experiments.js';
+import { experimentsDir, type Increment } from './increments.js';
 import { scanSource, type ImportFormat, type ImportedRun } from './importers/index.js';
 import { uniqueExperimentName } from './names.js';
 import type { Project } from './project.js';
+import { isDirectory, removeTree } from './store/disk.js';
 
 export interface ImportOptions {
   source: string;
@@ -31,8 +33,7 @@ const WRITERS = 16;
 
 async function sourceDir(project: Project, source: string): Promise<string> {
   const dir = await project.resolveReadable(source, 'source');
-  const st = await fs.stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) {
+  if (!(await isDirectory(dir))) {
     throw invalid(`The source ${JSON.stringify(source)} is not a folder in the project.`, 'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".".');
   }
   return dir;
@@ -61,33 +62,50 @@ export async function importRuns(project: Project, inc: Increment, opts: ImportO
 
   const imported: ImportResult['imported'] = [];
   const skipped = [...scan.skipped];
+  // Each run is written whole into a private staging folder and renamed into place (createExperimentStaged).
+  const staging = path.join(experimentsDir(inc), `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
   let next = 0;
   const writer = async () => {
     while (next < todo.length) {
-      const { run, name } = todo[next++]!;
+      const { run } = todo[next++]!;
+      let { name } = todo[next - 1]!;
       const history = run.history.filter((p) => Number.isInteger(p.step) && p.step >= 0);
       if (history.length < run.history.length) warnings.push(`${name}: ${run.history.length - history.length} history points with a negative or fractional step were left out`);
-      try {
-        await trackExperiment(project, inc, {
-          name,
-          params: run.params,
-          metrics: run.metrics,
-          history,
-          tags: run.tags.filter((t) => t.trim()),
-          notes: run.notes,
-          status: run.status,
-          started: run.started,
-          ended: run.ended,
-          git: run.git ? { commit: run.git.commit, branch: run.git.branch ?? null, dirty: false } : null,
-          source: { ...run.source, key: run.key },
-        }, { ...ctx, skipActivation: true });
-        imported.push({ experiment: name, run: run.key });
-      } catch (e) {
-        skipped.push({ what: run.key, reason: (e as Error).message });
+      const update = {
+        params: run.params,
+        metrics: run.metrics,
+        history,
+        tags: run.tags.filter((t) => t.trim()),
+        notes: run.notes,
+        status: run.status,
+        started: run.started,
+        ended: run.ended,
+        git: run.git ? { commit: run.git.commit, branch: run.git.branch ?? null, dirty: false } : null,
+        source: { ...run.source, key: run.key },
+      };
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await createExperimentStaged(project, inc, staging, { ...update, name }, ctx);
+          imported.push({ experiment: name, run: run.key });
+          break;
+        } catch (e) {
+          if (e instanceof MlError && e.code === 'CONFLICT' && attempt < 3) {
+            // Another writer created this name meanwhile: take the next free one.
+            name = uniqueExperimentName(run.suggestedName, taken);
+            taken.add(name.toLowerCase());
+            continue;
+          }
+          skipped.push({ what: run.key, reason: e instanceof MlError ? e.message : String(e) });
+          break;
+        }
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(WRITERS, todo.length) }, writer));
+  try {
+    await Promise.all(Array.from({ length: Math.min(WRITERS, todo.length) }, writer));
+  } finally {
+    await removeTree(staging);
+  }
   if (imported.length) await markIncrementActive(project, inc, new Date().toISOString());
   imported.sort((a, b) => (a.experiment < b.experiment ? -1 : 1));
   return { increment: inc.id, source: label, format: scan.format, imported, already_imported: already, skipped, warnings };

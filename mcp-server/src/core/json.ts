@@ -103,14 +103,18 @@ function endOfString(text: string, start: number): number {
   return text.length;
 }
 
-/** A file that must hold a JSON object; anything else is a CORRUPT error naming the file, with how to recover. */
-export function parseJsonObject(text: string, fileLabel: string, hint = 'Fix or delete the file.'): Record<string, unknown> {
+/**
+ * A file that must hold a JSON object; anything else is a CORRUPT error naming the file, with how to recover.
+ * The label may be a function: scans of thousands of files only pay for it when a file is broken.
+ */
+export function parseJsonObject(text: string, fileLabel: string | (() => string), hint = 'Fix or delete the file.'): Record<string, unknown> {
+  const label = () => (typeof fileLabel === 'string' ? fileLabel : fileLabel());
   let data: unknown;
   try {
     data = parseLenientJson(text);
   } catch (e) {
-    throw new MlError('CORRUPT', `${fileLabel} is not valid JSON: ${(e as Error).message}.`, hint);
+    throw new MlError('CORRUPT', `${label()} is not valid JSON: ${(e as Error).message}.`, hint);
   }
-  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new MlError('CORRUPT', `${fileLabel} must hold a JSON object.`, hint);
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new MlError('CORRUPT', `${label()} must hold a JSON object.`, hint);
   return data as Record<string, unknown>;
 }

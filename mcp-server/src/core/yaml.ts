@@ -181,16 +181,17 @@ export function parseRestrictedYaml(text: string): Record<string, unknown> | und
 }
 
 /** Parses a YAML mapping; anything else is a CORRUPT error naming the file. */
-export function parseYamlMapping(text: string, fileLabel: string): Record<string, unknown> {
+export function parseYamlMapping(text: string, fileLabel: string | (() => string)): Record<string, unknown> {
+  const label = () => (typeof fileLabel === 'string' ? fileLabel : fileLabel());
   const fast = parseRestrictedYaml(stripBom(text));
   if (fast) return fast;
   let data: unknown;
   try {
     data = load(stripBom(text));
   } catch (e) {
-    throw new MlError('CORRUPT', `${fileLabel} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'Fix or remove the file.');
+    throw new MlError('CORRUPT', `${label()} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'Fix or remove the file.');
   }
   if (data === undefined || data === null) return {};
-  if (!isPlainObject(data)) throw new MlError('CORRUPT', `${fileLabel} must hold a YAML mapping.`, 'Fix or remove the file.');
+  if (!isPlainObject(data)) throw new MlError('CORRUPT', `${label()} must hold a YAML mapping.`, 'Fix or remove the file.');
   return data;
 }

@@ -66,6 +66,11 @@ async function openCreating(file: string, flags: string): Promise<fs.FileHandle>
   }
 }
 
+export async function isDirectory(p: string): Promise<boolean> {
+  const st = await fs.stat(p).catch(() => undefined);
+  return st?.isDirectory() ?? false;
+}
+
 /** Writes the whole file or nothing: readers see the old content or the new, never a mix. */
 export async function writeAtomic(file: string, text: string | Uint8Array): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -82,6 +87,38 @@ export async function writeAtomic(file: string, text: string | Uint8Array): Prom
     await fs.rm(tmp, { force: true });
     throw e;
   }
+}
+
+/**
+ * Writes a file that must not exist yet, flushed to disk, for folders no other writer can see (a staging folder
+ * renamed into place once complete). Not atomic by itself: the rename of the folder is.
+ */
+export async function writeNewFile(file: string, text: string): Promise<void> {
+  const handle = await openCreating(file, 'wx');
+  try {
+    await handle.writeFile(text);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Renames a complete folder into place. False when the target already exists with content (another writer got
+ * there first); an empty target, which a writer creates just before taking a lock in it, is replaced.
+ */
+export async function moveDirectoryIntoPlace(from: string, to: string): Promise<boolean> {
+  try {
+    await fs.rename(from, to);
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'ENOTEMPTY') || isErrno(e, 'EEXIST')) return false;
+    throw e;
+  }
+}
+
+export async function removeTree(dir: string): Promise<void> {
+  await fs.rm(dir, { recursive: true, force: true });
 }
 
 /**
