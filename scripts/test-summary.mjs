@@ -25,10 +25,10 @@ if (py) {
   const skip = Number(/skipped=(\d+)/.exec(py)?.[1] ?? 0);
   const ok = /\nOK\b/.test(py);
   const pyFailed = ok ? 0 : Math.max(bad, 1);
-  passed += ran - pyFailed - skip;
+  passed += Math.max(0, ran - pyFailed - skip);
   failed += pyFailed;
   skipped += skip;
-  console.log(`python: ${ran - pyFailed - skip} passed, ${pyFailed} failed, ${skip} skipped`);
+  console.log(`python: ${Math.max(0, ran - pyFailed - skip)} passed, ${pyFailed} failed, ${skip} skipped`);
 }
 
 const plugin = read('.test-results/plugin.txt');

@@ -35,7 +35,7 @@ npx vitest run --reporter=default --reporter=json --outputFile.json=.test-result
 step "Python client (unittest)"
 py=/usr/bin/python3; [ -x "$py" ] || py=python3
 if [ -d python/tests ]; then
-  (cd python && "$py" -m unittest discover -s tests -t . 2>&1) | tee .test-results/python.txt
+  (cd python && "$py" -m unittest discover -s tests 2>&1) | tee .test-results/python.txt
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
 fi
 
