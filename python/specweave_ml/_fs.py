@@ -81,6 +81,28 @@ def write_atomic(path: str, data: bytes) -> None:
         raise
 
 
+def replace_with(path: str, write) -> None:
+    """Like write_atomic, for content that a function writes to a path (a copied file, a pickled or joblib-dumped
+    model): ``write(tmp_path)`` fills a temporary file in the same folder, which is flushed and renamed over
+    ``path``; on any failure the temporary file is removed and the target is untouched."""
+    folder, base = os.path.split(path)
+    tmp = os.path.join(folder, ".%s.%d.%s.tmp" % (base, os.getpid(), secrets.token_hex(4)))
+    try:
+        write(tmp)
+        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            _fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def append_lines(path: str, data: bytes) -> None:
     """Appends whole lines (``data`` ends in a newline) with one ``write`` call. If the file does not end in a
     newline (an earlier writer died mid-line), a newline goes first so the broken line stays on its own."""

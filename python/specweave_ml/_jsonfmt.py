@@ -92,7 +92,9 @@ def _key(k) -> str:
     return str(k)
 
 
-def _scalar(value) -> str:
+def scalar_text(value, quote) -> str:
+    """A scalar as JSON (and the restricted YAML) writes it; ``quote`` formats strings, including the
+    non-finite numbers, which are stored as the strings "NaN", "Infinity" and "-Infinity"."""
     if value is None:
         return "null"
     if value is True:
@@ -100,13 +102,17 @@ def _scalar(value) -> str:
     if value is False:
         return "false"
     if isinstance(value, str):
-        return quote_string(value)
+        return quote(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
         enc = encode_float(value)
-        return quote_string(enc) if isinstance(enc, str) else format_number(enc)
+        return quote(enc) if isinstance(enc, str) else format_number(enc)
     raise TypeError("not JSON data: %r" % (type(value).__name__,))
+
+
+def _scalar(value) -> str:
+    return scalar_text(value, quote_string)
 
 
 def _pretty(value, indent: str, out: list) -> None:

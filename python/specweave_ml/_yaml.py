@@ -15,7 +15,7 @@ import math
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._jsonfmt import encode_float, format_number, quote_string
+from ._jsonfmt import encode_float, format_number, quote_string, scalar_text
 
 __all__ = ["YamlError", "emit_metadata", "parse_yaml", "METADATA_KEY_ORDER"]
 
@@ -52,19 +52,8 @@ def quote_yaml_string(text: str) -> str:
 
 
 def _scalar(value) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return quote_yaml_string(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        enc = encode_float(value)
-        return quote_yaml_string(enc) if isinstance(enc, str) else format_number(enc)
+    if isinstance(value, (str, int, float)) or value is None:
+        return scalar_text(value, quote_yaml_string)
     return quote_yaml_string(str(value))
 
 
@@ -274,20 +263,8 @@ class _Parser:
         return resolve_plain(key) if key else None, content[m.end():].strip(" \t")
 
     def _quoted_single_line(self, content: str):
-        q = content[0]
-        j = 1
-        while j < len(content):
-            c = content[j]
-            if q == '"' and c == "\\":
-                j += 2
-                continue
-            if c == q:
-                if q == "'" and content[j + 1:j + 2] == "'":
-                    j += 2
-                    continue
-                return self._unquote(content[:j + 1]), j + 1
-            j += 1
-        return None, None
+        end = self._quoted_end(content)
+        return (self._unquote(content[:end]), end) if end is not None else (None, None)
 
     def parse_mapping(self, indent: int) -> dict:
         result: Dict[Any, Any] = {}

@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
 
-from ._fs import FileLock, append_lines, now_iso, parse_iso, write_atomic
+from ._fs import FileLock, append_lines, now_iso, parse_iso, replace_with, write_atomic
 from ._gitenv import environment_info, git_info
 from ._project import check_experiment_name, find_project_root, resolve_increment, touch_increment
 from ._store import (RESERVED, STATUSES, HistoryIndex, history_line, json_safe, metric_value, normalize_metadata,
@@ -312,17 +312,10 @@ class Experiment:
             dest = self.path / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             if not (dest.exists() and os.path.samefile(src, dest)):
-                tmp = dest.parent / (".%s.%d.%s.tmp" % (dest.name, os.getpid(), secrets.token_hex(4)))
-                try:
+                def copy(tmp: str) -> None:
                     with open(src, "rb") as fin, open(tmp, "xb") as fout:
                         shutil.copyfileobj(fin, fout, 1 << 20)
-                        fout.flush()
-                        os.fsync(fout.fileno())
-                    os.replace(tmp, dest)
-                except BaseException:
-                    if tmp.exists():
-                        tmp.unlink()
-                    raise
+                replace_with(str(dest), copy)
             size, sha = _digest_file(dest)
         self._record_artifact(rel, size, sha)
         return dest
@@ -362,21 +355,14 @@ class Experiment:
         rel = _check_artifact_name(name)
         dest = self.path / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.parent / (".%s.%d.%s.tmp" % (dest.name, os.getpid(), secrets.token_hex(4)))
-        try:
+        def dump(tmp: str) -> None:
             if use_joblib:
                 import joblib
-                joblib.dump(model, str(tmp))
+                joblib.dump(model, tmp)
             else:
-                with open(tmp, "wb") as f:
+                with open(tmp, "xb") as f:
                     pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            if tmp.exists():
-                tmp.unlink()
-            raise
+        replace_with(str(dest), dump)
         size, sha = _digest_file(dest)
         self._record_artifact(rel, size, sha)
         return dest
