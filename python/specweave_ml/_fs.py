@@ -60,25 +60,16 @@ def _fsync(fd: int) -> None:
 def write_atomic(path: str, data: bytes) -> None:
     """Writes ``data`` to ``path`` whole or not at all: a ``.<name>.<pid>.<random>.tmp`` file in the same folder,
     flushed to disk, renamed over the target."""
-    folder, base = os.path.split(path)
-    tmp = os.path.join(folder, ".%s.%d.%s.tmp" % (base, os.getpid(), secrets.token_hex(4)))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
+    def write(tmp: str) -> None:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         try:
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            _fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    replace_with(path, write)
 
 
 def replace_with(path: str, write) -> None:

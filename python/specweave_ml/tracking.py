@@ -2,7 +2,6 @@
 
 import os
 import pickle
-import secrets
 import shutil
 import traceback
 import warnings
