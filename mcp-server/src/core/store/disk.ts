@@ -192,10 +192,6 @@ export async function realpathOrUndefined(p: string): Promise<string | undefined
   return fs.realpath(p).catch(() => undefined);
 }
 
-export async function lstatOrUndefined(p: string) {
-  return fs.lstat(p).catch(() => undefined);
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Locks
 
