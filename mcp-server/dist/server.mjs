@@ -35046,7 +35046,7 @@ async function trackExperiment(project, inc, update, ctx) {
       appendLines(path5.join(dir, "history.jsonl"), historyLines(merged.newPoints))
     ]), trackResult(project, dir, update.name, merged);
   });
-  return result.created && !ctx.skipActivation && await markIncrementActive(project, inc, stamp2), result;
+  return result.created && await markIncrementActive(project, inc, stamp2), result;
 }
 async function createExperimentStaged(project, inc, stagingRoot, update, ctx) {
   validateUpdate(update);

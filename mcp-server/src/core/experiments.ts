@@ -1,7 +1,8 @@
 /**
  * Experiments: create or update one (params and metrics merge, notes and history append), read one, read all.
  * Every change happens under the experiment's lock so concurrent writers — several servers, the Python client —
- * lose nothing (docs/format.md, "Writing safely").
+ * lose nothing; bulk writers create new experiments whole in a staging folder instead (docs/format.md, "Writing
+ * safely").
  */
 import * as path from 'node:path';
 import { MlError, invalid, notFound } from './errors.js';
@@ -87,8 +88,6 @@ export interface ExperimentUpdate {
 export interface TrackContext {
   git: () => Promise<GitInfo | null>;
   now?: () => Date;
-  /** Bulk writers (the importer) move the increment to active once themselves instead of per experiment. */
-  skipActivation?: boolean;
 }
 
 export interface TrackResult {
@@ -389,7 +388,7 @@ export async function trackExperiment(project: Project, inc: Increment, update: 
     ]);
     return trackResult(project, dir, update.name, merged);
   });
-  if (result.created && !ctx.skipActivation) await markIncrementActive(project, inc, stamp);
+  if (result.created) await markIncrementActive(project, inc, stamp);
   return result;
 }
 
