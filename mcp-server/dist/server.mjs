@@ -35051,7 +35051,7 @@ async function trackExperiment(project, inc, update, ctx) {
 async function createExperimentStaged(project, inc, stagingRoot, update, ctx) {
   validateUpdate(update);
   let dir = experimentDir(inc, update.name), stamp2 = (ctx.now ?? (() => /* @__PURE__ */ new Date()))().toISOString(), git2 = update.git !== void 0 ? update.git : await ctx.git(), merged = mergeUpdate(void 0, [], update, stamp2, git2, []), staged = path5.join(stagingRoot, update.name), lines = historyLines(merged.newPoints);
-  if (await Promise.all([
+  if (await makeDirs(staged), await Promise.all([
     ...summaryFiles(merged).map(([name, text2]) => writeNewFile(path5.join(staged, name), text2)),
     ...lines.length ? [writeNewFile(path5.join(staged, "history.jsonl"), `${lines.join(`
 `)}

@@ -11,7 +11,7 @@ import { experimentsDir, updateIncrementMetadata, type Increment } from './incre
 import { decodeNumber, parseJsonObject, parseLenientJson, stringifyCanonical, stringifyLine } from './json.js';
 import { assertExperimentName, isExperimentName } from './names.js';
 import type { Project } from './project.js';
-import { appendLines, fileDigest, isFile, listDirectories, listFiles, moveDirectoryIntoPlace, readText, readTexts, withLock, writeAtomic, writeNewFile } from './store/disk.js';
+import { appendLines, fileDigest, isFile, listDirectories, listFiles, makeDirs, moveDirectoryIntoPlace, readText, readTexts, withLock, writeAtomic, writeNewFile } from './store/disk.js';
 import { parseYamlMapping, stringifyMetadataYaml } from './yaml.js';
 
 export const EXPERIMENT_STATUSES = ['running', 'completed', 'failed', 'killed'] as const;
@@ -406,6 +406,7 @@ export async function createExperimentStaged(project: Project, inc: Increment, s
   const merged = mergeUpdate(undefined, [], update, stamp, git, []);
   const staged = path.join(stagingRoot, update.name);
   const lines = historyLines(merged.newPoints);
+  await makeDirs(staged); // once, rather than each file discovering the folder is missing
   await Promise.all([
     ...summaryFiles(merged).map(([name, text]) => writeNewFile(path.join(staged, name), text)),
     ...(lines.length ? [writeNewFile(path.join(staged, 'history.jsonl'), `${lines.join('\n')}\n`)] : []),
