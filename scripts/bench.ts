@@ -141,9 +141,10 @@ async function benchCompare() {
   }, () => bareRead(incDir));
   const jsYaml = median(await Promise.all([0, 1, 2].map(() => timeIt(() => bareRead(incDir, true)))));
   await client.close();
+  fs.rmSync(root, { recursive: true, force: true });
+  execFileSync('sync');
   rows.push({ name: `compare_experiments, ${n.toLocaleString('en')} experiments`, median: candidate, unit: 'ms', baselineName: 'bare read + parse of the 3 summary files', baseline, target: '< 1500 ms and ≤ 2× baseline', ok: candidate < 1500 && candidate <= 2 * baseline, note: `the same bare loop parsing metadata.yaml with js-yaml instead of the store's restricted-style reader: ${jsYaml.toFixed(0)} ms` });
   rows.push({ name: 'compare_experiments text result', median: textBytes, unit: 'bytes', baselineName: '—', baseline: Number.NaN, target: '< 8192 bytes', ok: textBytes < 8192 });
-  fs.rmSync(root, { recursive: true, force: true });
 }
 
 async function benchTrack() {
@@ -196,6 +197,16 @@ async function benchStartup() {
   fs.rmSync(root, { recursive: true, force: true });
 }
 
+function readEveryFile(dir: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) n += readEveryFile(p);
+    else if (e.isFile()) n += fs.readFileSync(p).length;
+  }
+  return n;
+}
+
 async function benchImport() {
   const runs = QUICK ? 500 : 2000;
   const reps = QUICK ? 2 : 3;
@@ -213,13 +224,13 @@ async function benchImport() {
       const data = r.structuredContent as { imported_count: number };
       if (r.isError || data.imported_count !== runs) throw new Error(JSON.stringify(r.content));
     }));
-    execFileSync('sync');
-    // Baseline: copying the store's files (every file read once, every byte written once) with cp -r.
-    bare.push(await timeIt(async () => execFileSync('cp', ['-r', path.join(root, 'mlruns'), path.join(root, 'copy')])));
+    // Baseline: reading every file of the store once, the least any importer must do.
+    bare.push(await timeIt(async () => readEveryFile(path.join(root, 'mlruns'))));
     await client.close();
     fs.rmSync(root, { recursive: true, force: true });
+    execFileSync('sync'); // the deletion's write-back must not land in the next repetition
   }
-  rows.push({ name: `import_runs, ${runs.toLocaleString('en')} MLflow runs (12 metrics × 5 points, 18 params)`, median: median(times), unit: 'ms', baselineName: '`cp -r` of the store', baseline: median(bare), target: '< 3000 ms', ok: median(times) < 3000 });
+  rows.push({ name: `import_runs, ${runs.toLocaleString('en')} MLflow runs (12 metrics × 5 points, 18 params)`, median: median(times), unit: 'ms', baselineName: 'reading every file of the store once', baseline: median(bare), target: '< 3000 ms', ok: median(times) < 3000, note: `each repetition: ${times.map((t) => `${t.toFixed(0)} ms`).join(', ')}; most of an import is waiting for the disk to create and flush files (about 10,000 per 2,000 runs), so this figure moves with the load on the machine's shared disk` });
 }
 
 /** Binary labels with informative, partly tied scores, reproducible. */
