@@ -207,6 +207,29 @@ function readEveryFile(dir: string): number {
   return n;
 }
 
+/**
+ * The unavoidable I/O of an import, bare: read every file of the store once, then create and flush one folder
+ * with four files per run, with the same concurrency as the importer.
+ */
+async function bareImport(store: string, runs: number, target: string): Promise<void> {
+  readEveryFile(store);
+  const text = 'x'.repeat(600);
+  let next = 0;
+  const worker = async () => {
+    while (next < runs) {
+      const dir = path.join(target, `run-${next++}`);
+      await fs.promises.mkdir(dir, { recursive: true });
+      await Promise.all([0, 1, 2, 3].map(async (k) => {
+        const h = await fs.promises.open(path.join(dir, `f${k}`), 'wx');
+        await h.writeFile(text);
+        await h.datasync();
+        await h.close();
+      }));
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
 async function benchImport() {
   const runs = QUICK ? 500 : 2000;
   const reps = QUICK ? 2 : 3;
@@ -224,13 +247,12 @@ async function benchImport() {
       const data = r.structuredContent as { imported_count: number };
       if (r.isError || data.imported_count !== runs) throw new Error(JSON.stringify(r.content));
     }));
-    // Baseline: reading every file of the store once, the least any importer must do.
-    bare.push(await timeIt(async () => readEveryFile(path.join(root, 'mlruns'))));
+    bare.push(await timeIt(() => bareImport(path.join(root, 'mlruns'), runs, path.join(root, 'bare'))));
     await client.close();
     fs.rmSync(root, { recursive: true, force: true });
     execFileSync('sync'); // the deletion's write-back must not land in the next repetition
   }
-  rows.push({ name: `import_runs, ${runs.toLocaleString('en')} MLflow runs (12 metrics × 5 points, 18 params)`, median: median(times), unit: 'ms', baselineName: 'reading every file of the store once', baseline: median(bare), target: '< 3000 ms', ok: median(times) < 3000, note: `each repetition: ${times.map((t) => `${t.toFixed(0)} ms`).join(', ')}; most of an import is waiting for the disk to create and flush files (about 10,000 per 2,000 runs), so this figure moves with the load on the machine's shared disk` });
+  rows.push({ name: `import_runs, ${runs.toLocaleString('en')} MLflow runs (12 metrics × 5 points, 18 params)`, median: median(times), unit: 'ms', baselineName: 'the same I/O bare: read every store file once, create and flush 4 files per run', baseline: median(bare), target: '< 3000 ms', ok: median(times) < 3000, note: `each repetition: ${times.map((t) => `${t.toFixed(0)} ms`).join(', ')}; bare I/O: ${bare.map((t) => `${t.toFixed(0)} ms`).join(', ')}. An import is mostly waiting for the disk to create files, and this machine's shared disk creates the same 10,000 files in anywhere from under 1 s to over 4 s from one minute to the next, so compare the ratio` });
 }
 
 /** Binary labels with informative, partly tied scores, reproducible. */
