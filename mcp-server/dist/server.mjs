@@ -37351,11 +37351,15 @@ var HistorySummary = external_exports.object({ metric: external_exports.string()
   annotations: { readOnlyHint: !0, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
   async run(args2, { project }) {
     let inc = await resolveIncrement(project, args2.increment), e = await readExperiment(project, inc, args2.name), [{ points, skippedLines }, files] = await Promise.all([readHistory(e.dir), listEntries(e.dir)]), byMetric = /* @__PURE__ */ new Map();
-    for (let p2 of points) byMetric.set(p2.metric, [...byMetric.get(p2.metric) ?? [], p2]);
-    let history = [...byMetric].map(([metric, ps2]) => {
-      let values = ps2.map((p2) => p2.value), last = ps2.reduce((a, b3) => b3.step >= a.step ? b3 : a);
-      return { metric, points: ps2.length, first_step: Math.min(...ps2.map((p2) => p2.step)), last_step: last.step, last: last.value, min: Math.min(...values), max: Math.max(...values) };
-    }), m2 = e.meta, data = {
+    for (let p2 of points) {
+      let h3 = byMetric.get(p2.metric);
+      if (!h3) {
+        byMetric.set(p2.metric, { metric: p2.metric, points: 1, first_step: p2.step, last_step: p2.step, last: p2.value, min: p2.value, max: p2.value });
+        continue;
+      }
+      h3.points += 1, h3.first_step = Math.min(h3.first_step, p2.step), p2.step >= h3.last_step && (h3.last_step = p2.step, h3.last = p2.value), h3.min = Math.min(h3.min, p2.value), h3.max = Math.max(h3.max, p2.value);
+    }
+    let history = [...byMetric.values()], m2 = e.meta, data = {
       increment: inc.id,
       name: e.name,
       path: project.relative(e.dir),
@@ -38958,7 +38962,11 @@ async function checkCrossValidation(best, maxStd) {
   }
   if (spreads.size === 0) {
     let { points } = await readHistory(best.dir), folds = /* @__PURE__ */ new Map();
-    for (let p2 of points) p2.metric.startsWith("cv_") && folds.set(p2.metric.slice(3), [...folds.get(p2.metric.slice(3)) ?? [], p2.value]);
+    for (let p2 of points) {
+      if (!p2.metric.startsWith("cv_")) continue;
+      let name = p2.metric.slice(3), values = folds.get(name) ?? [];
+      values.push(p2.value), folds.set(name, values);
+    }
     for (let [m2, vs2] of folds) vs2.length > 1 && spreads.set(m2, sampleStd(vs2));
   }
   if (spreads.size === 0) return check2("cv-stability", "warn", `${best.name} logged no cross-validation fold scores (history of cv_<metric> per fold, or cv_<metric>_std).`);

@@ -78,6 +78,16 @@ describe('list_increments, list_experiments, get_experiment, update_task', () =>
     expect(await c.fails('get_experiment', { increment: inc, name: 'nope' })).toMatch(/No experiment "nope"[^]*list_experiments/);
   });
 
+  it('summarises a very long history without failing', async () => {
+    await c.ok('create_increment', { title: 'Long' });
+    await c.ok('track_experiment', { increment: '1', name: 'long' });
+    const dir = path.join(root, '.specweave/increments/0001-long/experiments/long');
+    const lines = Array.from({ length: 300_000 }, (_, i) => `{"metric":"loss","value":${1 / (i + 1)},"step":${i},"timestamp":"t"}`);
+    fs.appendFileSync(path.join(dir, 'history.jsonl'), `${lines.join('\n')}\n`);
+    const e = await c.ok('get_experiment', { increment: '1', name: 'long' });
+    expect(e.history).toEqual([{ metric: 'loss', points: 300_000, first_step: 0, last_step: 299_999, last: 1 / 300_000, min: 1 / 300_000, max: 1 }]);
+  });
+
   it('says which tasks exist when one is unknown', async () => {
     await c.ok('create_increment', { title: 'x' });
     expect(await c.ok('update_task', { increment: '1', task: 'T-002', status: 'in_progress' })).toMatchObject({ task: 'T-002', status: 'in_progress', done: false });

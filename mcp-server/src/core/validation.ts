@@ -118,7 +118,13 @@ async function checkCrossValidation(best: Experiment | undefined, maxStd: number
   if (spreads.size === 0) {
     const { points } = await readHistory(best.dir);
     const folds = new Map<string, number[]>();
-    for (const p of points) if (p.metric.startsWith('cv_')) folds.set(p.metric.slice(3), [...(folds.get(p.metric.slice(3)) ?? []), p.value]);
+    for (const p of points) {
+      if (!p.metric.startsWith('cv_')) continue;
+      const name = p.metric.slice(3);
+      const values = folds.get(name) ?? [];
+      values.push(p.value);
+      folds.set(name, values);
+    }
     for (const [m, vs] of folds) if (vs.length > 1) spreads.set(m, sampleStd(vs));
   }
   if (spreads.size === 0) return check('cv-stability', 'warn', `${best.name} logged no cross-validation fold scores (history of cv_<metric> per fold, or cv_<metric>_std).`);

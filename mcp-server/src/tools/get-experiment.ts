@@ -41,13 +41,24 @@ export const getExperimentTool = defineTool({
     const inc = await resolveIncrement(project, args.increment);
     const e = await readExperiment(project, inc, args.name);
     const [{ points, skippedLines }, files] = await Promise.all([readHistory(e.dir), listEntries(e.dir)]);
-    const byMetric = new Map<string, typeof points>();
-    for (const p of points) byMetric.set(p.metric, [...(byMetric.get(p.metric) ?? []), p]);
-    const history = [...byMetric].map(([metric, ps]) => {
-      const values = ps.map((p) => p.value);
-      const last = ps.reduce((a, b) => (b.step >= a.step ? b : a));
-      return { metric, points: ps.length, first_step: Math.min(...ps.map((p) => p.step)), last_step: last.step, last: last.value, min: Math.min(...values), max: Math.max(...values) };
-    });
+    // One pass over the history: a long run has hundreds of thousands of points.
+    const byMetric = new Map<string, { metric: string; points: number; first_step: number; last_step: number; last: number; min: number; max: number }>();
+    for (const p of points) {
+      const h = byMetric.get(p.metric);
+      if (!h) {
+        byMetric.set(p.metric, { metric: p.metric, points: 1, first_step: p.step, last_step: p.step, last: p.value, min: p.value, max: p.value });
+        continue;
+      }
+      h.points += 1;
+      h.first_step = Math.min(h.first_step, p.step);
+      if (p.step >= h.last_step) {
+        h.last_step = p.step;
+        h.last = p.value;
+      }
+      h.min = Math.min(h.min, p.value);
+      h.max = Math.max(h.max, p.value);
+    }
+    const history = [...byMetric.values()];
     const m = e.meta;
     const data = {
       increment: inc.id, name: e.name, path: project.relative(e.dir), status: e.status, baseline: e.baseline, params: e.params, metrics: e.metrics,
