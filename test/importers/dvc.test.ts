@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectFormat, scanDvc, scanSource } from '../../mcp-server/src/core/importers/index.js';
 import { parseTsv } from '../../mcp-server/src/core/importers/dvc.js';
 import type { ImportScan } from '../../mcp-server/src/core/importers/types.js';
-import { cleanTemps, copyFixture, SHARED_FIXTURES, tempDir } from './helpers.js';
+import { cleanTemps, copyFixture, describeWithShared, SHARED_FIXTURES, tempDir } from './helpers.js';
 
 afterAll(cleanTemps);
 
@@ -21,7 +21,7 @@ const EXPECTED: Record<string, { conv: number; acc: number; loss: number; points
   'exp-ab780': { conv: 16, acc: 0.988099992275238, loss: 0.0349835641682148, points: 0 },
 };
 
-describe('DVC workspace and exported experiment folders (dvc-experiments)', () => {
+describeWithShared('DVC workspace and exported experiment folders (dvc-experiments)', () => {
   let project: string;
   let scan: ImportScan;
   beforeAll(async () => {
@@ -88,7 +88,7 @@ function git(cwd: string, ...args: string[]): string {
   }).trim();
 }
 
-describe('DVC experiments committed as git refs (refs/exps/...)', () => {
+describeWithShared('DVC experiments committed as git refs (refs/exps/...)', () => {
   let repo: string;
   let dvcDir: string;
   let baseline: string;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectFormat, scanMlflow, scanSource } from '../../mcp-server/src/core/importers/index.js';
 import { parseMetricFile } from '../../mcp-server/src/core/importers/mlflow.js';
 import type { ImportedRun, ImportScan } from '../../mcp-server/src/core/importers/types.js';
-import { cleanTemps, copyFixture, LOCAL_FIXTURES, SHARED_FIXTURES, tempDir } from './helpers.js';
+import { cleanTemps, copyFixture, describeWithShared, LOCAL_FIXTURES, SHARED_FIXTURES, tempDir } from './helpers.js';
 
 afterAll(cleanTemps);
 
@@ -14,7 +14,7 @@ const byId = (scan: ImportScan, runId: string): ImportedRun => {
   return run;
 };
 
-describe('MLflow: deleted experiments, deleted runs and nested runs (mlflow-trash-nested)', () => {
+describeWithShared('MLflow: deleted experiments, deleted runs and nested runs (mlflow-trash-nested)', () => {
   let store: string;
   let scan: ImportScan;
   beforeAll(async () => {
@@ -87,7 +87,7 @@ describe('MLflow: deleted experiments, deleted runs and nested runs (mlflow-tras
   });
 });
 
-describe('MLflow: long histories (mlflow-long-histories)', () => {
+describeWithShared('MLflow: long histories (mlflow-long-histories)', () => {
   let scan: ImportScan;
   beforeAll(async () => {
     const store = await copyFixture(path.join(SHARED_FIXTURES, 'mlflow-long-histories/mlruns'));
@@ -134,7 +134,7 @@ describe('MLflow: long histories (mlflow-long-histories)', () => {
   });
 });
 
-describe('MLflow: model registry (mlflow-registry)', () => {
+describeWithShared('MLflow: model registry (mlflow-registry)', () => {
   let scan: ImportScan;
   beforeAll(async () => {
     const store = await copyFixture(path.join(SHARED_FIXTURES, 'mlflow-registry/mlruns'));

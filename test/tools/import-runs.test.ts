@@ -4,7 +4,7 @@ import { load } from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
-import { copyFixture, SHARED_FIXTURES } from '../importers/helpers.js';
+import { copyFixture, itWithShared, SHARED_FIXTURES } from '../importers/helpers.js';
 
 let c: TestClient;
 let root: string;
@@ -17,7 +17,7 @@ beforeEach(async () => {
 afterEach(async () => c.close());
 
 describe('import_runs', () => {
-  it('imports a real MLflow store once: runs become experiments, deleted runs are skipped with reasons', async () => {
+  itWithShared('imports a real MLflow store once: runs become experiments, deleted runs are skipped with reasons', async () => {
     await copyFixture(path.join(SHARED_FIXTURES, 'mlflow-trash-nested/mlruns'), path.join(root, 'mlruns'));
     const r = await c.ok('import_runs', { increment: '1', source: 'mlruns', format: null });
     expect(r).toMatchObject({ format: 'mlflow', source: 'mlruns', imported_count: 2, already_imported: 0, skipped_count: 17 });
@@ -37,7 +37,7 @@ describe('import_runs', () => {
     expect(JSON.parse(fs.readFileSync(path.join(incDir, 'metadata.json'), 'utf8')).status).toBe('active');
   });
 
-  it('takes the latest value by step from a long MLflow history, and the run\'s own git commit', async () => {
+  itWithShared('takes the latest value by step from a long MLflow history, and the run\'s own git commit', async () => {
     await copyFixture(path.join(SHARED_FIXTURES, 'mlflow-long-histories/mlruns'), path.join(root, 'tracking', 'mlruns'));
     const r = await c.ok('import_runs', { increment: '1', source: 'tracking/mlruns', format: 'mlflow' });
     expect(r.imported_count).toBe(3);
@@ -48,7 +48,7 @@ describe('import_runs', () => {
     expect(fs.readFileSync(path.join(dir, 'history.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(33742);
   });
 
-  it('imports a DVC project with its committed experiment snapshots, flattening nested params', async () => {
+  itWithShared('imports a DVC project with its committed experiment snapshots, flattening nested params', async () => {
     await copyFixture(path.join(SHARED_FIXTURES, 'dvc-experiments'), path.join(root, 'dvc'));
     const r = await c.ok('import_runs', { increment: '1', source: 'dvc' });
     expect(r.format).toBe('dvc');
