@@ -8,7 +8,7 @@ import {
   comparePredictions, definedMetrics, evaluateTable, parsePredictions, PredictionsError,
   type ColumnOptions, type ComparisonResult, type EvaluationResult, type Task,
 } from './evaluation/index.js';
-import { invalid, notFound } from './errors.js';
+import { invalid, MlError, notFound } from './errors.js';
 import { experimentDir, readExperiment, readHistory, resolveExperimentFile, trackExperiment, type TrackContext } from './experiments.js';
 import { experimentsDir, type Increment } from './increments.js';
 import { parseJsonObject, stringifyCanonical } from './json.js';
@@ -84,7 +84,8 @@ export async function evaluateExperimentPredictions(project: Project, inc: Incre
     bootstrap: req.bootstrap_resamples === 0 ? false : { resamples: req.bootstrap_resamples ?? undefined, seed: req.seed ?? undefined },
   }));
 
-  // Everything is computed; only now is anything written.
+  // Plan: check what is already there and render every file in memory; nothing is written until all succeeded.
+  await existingExperimentReadable(project, inc, req.experiment);
   const { points } = await readHistory(dir);
   const plots = renderEvaluationPlots(result, points);
   const reportText = renderEvaluationReport({ experiment: req.experiment, predictionsFile: rel, result, plots });
@@ -102,6 +103,19 @@ export async function evaluateExperimentPredictions(project: Project, inc: Incre
     artifacts: files.map(([name]) => name).filter((n) => n !== EVALUATION_FILE),
   }, ctx);
   return { result, predictions: rel, report: project.relative(path.join(dir, 'evaluation-report.md')), plots: plots.map((p) => project.relative(path.join(dir, p.fileName))) };
+}
+
+/**
+ * A broken metrics.json, params.json or metadata.yaml would make the final trackExperiment fail after the report
+ * and plots were written; reading the experiment first turns that into an error before any write. A folder with
+ * no summary file yet (only the predictions) is a new experiment, which trackExperiment creates.
+ */
+async function existingExperimentReadable(project: Project, inc: Increment, name: string): Promise<void> {
+  try {
+    await readExperiment(project, inc, name);
+  } catch (e) {
+    if (!(e instanceof MlError && e.code === 'NOT_FOUND')) throw e;
+  }
 }
 
 /** Ranking at several cut-offs: each metric over k is a history series (step = k), as a curve to plot. */
