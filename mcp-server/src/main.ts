@@ -2,9 +2,9 @@
  * The server's entry point: `node mcp-server/dist/server.mjs [--root DIR]`, speaking MCP over stdio.
  * stdout carries only protocol messages; everything else goes to stderr.
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { resolveProjectRoot } from './core/project.js';
 import { SERVER_NAME, SERVER_VERSION, createMcpServer } from './mcp/server.js';
+import { BoundedStdioServerTransport } from './mcp/stdio-transport.js';
 
 // A stray console.log from any dependency would corrupt the protocol stream.
 console.log = (...args: unknown[]) => console.error(...args);
@@ -36,5 +36,9 @@ if (args.version) {
 }
 const root = resolveProjectRoot({ argRoot: args.root });
 const server = createMcpServer(root);
-await server.connect(new StdioServerTransport());
+// Protocol-level problems (a refused oversized request, a line that is not JSON-RPC) are answered to the client
+// and noted here; the server goes on serving.
+server.server.onerror = (e) => process.stderr.write(`[${SERVER_NAME}] ${e.message}\n`);
+// Not the SDK's StdioServerTransport: it stops reading for good after one request over 10 MiB (see the transport).
+await server.connect(new BoundedStdioServerTransport());
 process.stderr.write(`[${SERVER_NAME}] ${SERVER_VERSION} serving ${root} on stdio\n`);
