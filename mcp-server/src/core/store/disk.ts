@@ -328,3 +328,87 @@ async function withFileLock<T>(lockFile: string, fn: () => Promise<T>, { waitMs 
     if (now?.includes(owner.token)) await fs.rm(lockFile, { force: true });
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Housekeeping primitives (issue 8, items 4–6: import lock, plan-then-write, leftovers). Additive; used by
+// core/store/leftovers.ts, core/store/write-plan.ts and core/import-runs.ts.
+
+export type EntryKind = 'file' | 'directory' | 'symlink' | 'other';
+
+const kindOf = (e: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind =>
+  e.isSymbolicLink() ? 'symlink' : e.isFile() ? 'file' : e.isDirectory() ? 'directory' : 'other';
+
+/** Every entry of dir, dotfiles included, with its own kind (symlinks are not followed); empty when dir is missing. */
+export async function listEntryKinds(dir: string): Promise<Map<string, EntryKind>> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch((e) => {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return [];
+    throw e;
+  });
+  return new Map(entries.map((e) => [e.name, kindOf(e)]));
+}
+
+/** Kind and modification time of p itself (a final symlink is not followed), or undefined when nothing is there. */
+export async function entryInfo(p: string): Promise<{ kind: EntryKind; mtimeMs: number } | undefined> {
+  try {
+    const st = await fs.lstat(p);
+    return { kind: kindOf(st), mtimeMs: st.mtimeMs };
+  } catch (e) {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ENOTDIR')) return undefined;
+    throw e;
+  }
+}
+
+/** Whether a process with this pid exists on this host (the test the lock protocol uses). */
+export function isLocalProcessAlive(pid: number): boolean {
+  return processIsAlive(pid);
+}
+
+/**
+ * Creates `file` whole with `text` only if nothing is there yet: a flushed temp file hard-linked into place, so
+ * the file appears complete or not at all and a file someone else created meanwhile is never replaced.
+ * False when the file already existed.
+ */
+export async function writeIfMissing(file: string, text: string): Promise<boolean> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  await writeNewFile(tmp, text);
+  try {
+    await fs.link(tmp, file);
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'EEXIST')) return false;
+    throw e;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+/** Refreshes the lock's modification time while this process still owns it, so long holders are not judged stale. */
+async function refreshOwnLock(lockFile: string): Promise<void> {
+  const info = await readOwner(lockFile).catch(() => undefined);
+  if (info?.owner.pid !== process.pid || info.owner.host !== HOST) return;
+  const now = new Date();
+  await fs.utimes(lockFile, now, now).catch(() => undefined);
+}
+
+/** How often a long holder refreshes its lock: well inside LOCK_STALE_MS, so a live holder is never judged stale. */
+export const LONG_LOCK_REFRESH_MS = 5_000;
+
+/**
+ * withLock for work that can outlast LOCK_STALE_MS (a bulk import): the holder refreshes the lock file's
+ * modification time every LONG_LOCK_REFRESH_MS, so waiters keep waiting while it lives, and a holder that died
+ * leaves a lock that turns stale as usual (dead pid on this host at once, else 30 s after its last refresh).
+ */
+export async function withLongLock<T>(lockFile: string, fn: () => Promise<T>, opts: { waitMs: number }): Promise<T> {
+  return withLock(
+    lockFile,
+    async () => {
+      const timer = setInterval(() => void refreshOwnLock(lockFile), LONG_LOCK_REFRESH_MS);
+      try {
+        return await fn();
+      } finally {
+        clearInterval(timer);
+      }
+    },
+    opts,
+  );
+}
