@@ -4,6 +4,40 @@
  */
 import { MlError } from './errors.js';
 
+/**
+ * Deepest nesting of arrays and objects (YAML: collections) any reader accepts: `[[1]]` is 2 levels. The format's
+ * own files nest 4 levels at most; the cap keeps a hostile file from overflowing the stack of every recursive walk
+ * that follows the parse (canonical writing, flattening, JSON.stringify of a result).
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+/**
+ * A file beyond a reader's limits: nested too deep, a YAML bomb, YAML this format never writes. The message says
+ * what is wrong but not which file: callers name the file (MlError for the project's files, a warning in imports).
+ */
+export class ParseLimitError extends Error {
+  override name = 'ParseLimitError';
+}
+
+/** V8's "Maximum call stack size exceeded": a parser or walk recursed too deep on hostile input. */
+export function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+export const TOO_DEEP = `nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep, which no file of this format does`;
+
+/** True when `value` nests deeper than `levels`. The recursion stops at the limit, so it cannot overflow. */
+function nestsDeeperThan(value: unknown, levels: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (nestsDeeperThan(item, levels - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (nestsDeeperThan((value as Record<string, unknown>)[key], levels - 1)) return true;
+  return false;
+}
+
 const NON_FINITE_STRINGS: Record<string, number> = {
   NaN: Number.NaN,
   Infinity: Number.POSITIVE_INFINITY,
@@ -56,10 +90,23 @@ export function stripBom(text: string): string {
 
 /**
  * Parses JSON written by any well-meaning writer. Python's json.dumps writes bare NaN / Infinity / -Infinity;
- * those become the format's strings so the result is ordinary data.
+ * those become the format's strings so the result is ordinary data. Throws SyntaxError for broken JSON and
+ * ParseLimitError for JSON nested deeper than MAX_NESTING_DEPTH.
  */
 export function parseLenientJson(text: string): unknown {
-  const clean = stripBom(text);
+  let value: unknown;
+  try {
+    value = parseJsonText(stripBom(text));
+  } catch (e) {
+    if (isStackOverflow(e)) throw new ParseLimitError(TOO_DEEP);
+    throw e;
+  }
+  // V8 parses a million nested arrays without trouble; what comes after (stringify, canonical writing) would not.
+  if (nestsDeeperThan(value, MAX_NESTING_DEPTH)) throw new ParseLimitError(TOO_DEEP);
+  return value;
+}
+
+function parseJsonText(clean: string): unknown {
   try {
     return JSON.parse(clean);
   } catch (first) {
@@ -113,6 +160,7 @@ export function parseJsonObject(text: string, fileLabel: string | (() => string)
   try {
     data = parseLenientJson(text);
   } catch (e) {
+    if (e instanceof ParseLimitError) throw new MlError('CORRUPT', `${label()} ${e.message}.`, hint);
     throw new MlError('CORRUPT', `${label()} is not valid JSON: ${(e as Error).message}.`, hint);
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) throw new MlError('CORRUPT', `${label()} must hold a JSON object.`, hint);

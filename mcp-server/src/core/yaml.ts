@@ -1,11 +1,13 @@
 /**
  * metadata.yaml in the restricted style of docs/format.md: block collections indented by two spaces, every
  * string double-quoted with JSON escaping, so that a standard-library reader can parse what any writer emits.
- * Reading accepts any YAML (people edit this file).
+ * Reading accepts the YAML people type (comments, plain scalars, flow collections) but refuses anchors, aliases
+ * and tags, which no writer of the format emits and which turn a few hundred bytes into gigabytes (docs/format.md,
+ * "What readers accept"). Foreign YAML read by the importers may use anchors, within bounds (parseForeignYaml).
  */
-import { load } from 'js-yaml';
+import { constructFromEvents, EVENT_ID, parseEvents, YAMLException, type Event } from 'js-yaml';
 import { MlError } from './errors.js';
-import { encodeNumber, stripBom } from './json.js';
+import { encodeNumber, isStackOverflow, MAX_NESTING_DEPTH, ParseLimitError, stripBom } from './json.js';
 
 /** Keys of an experiment's metadata.yaml in their documented order; unknown keys follow, sorted. */
 export const METADATA_KEY_ORDER = [
@@ -133,7 +135,8 @@ class RestrictedReader {
   /** The value of a key with nothing after its colon: a sequence at the same or deeper indent, or a mapping. */
   private block(parentIndent: number): unknown {
     const next = this.lines[this.i];
-    if (next === undefined) throw NOT_RESTRICTED;
+    // Each level indents by two: past the depth cap the full parser reports the nesting with a line number.
+    if (next === undefined || parentIndent >= 2 * MAX_NESTING_DEPTH) throw NOT_RESTRICTED;
     const item = ITEM.exec(next);
     if (item && item[1]!.length === parentIndent + 2) return this.sequence(parentIndent + 2);
     const key = KEY.exec(next);
@@ -149,6 +152,7 @@ class RestrictedReader {
       this.i += 1;
       if (m[2] === undefined) {
         // A bare dash: the item is a nested sequence on the following lines.
+        if (indent >= 2 * MAX_NESTING_DEPTH) throw NOT_RESTRICTED;
         const nested = this.lines[this.i] === undefined ? undefined : ITEM.exec(this.lines[this.i]!);
         if (!nested || nested[1]!.length !== indent + 2) throw NOT_RESTRICTED;
         out.push(this.sequence(indent + 2));
@@ -180,17 +184,170 @@ export function parseRestrictedYaml(text: string): Record<string, unknown> | und
   }
 }
 
+/** Most values (scalars and collections, every alias counted as all it stands for) a foreign YAML file may hold. */
+export const MAX_FOREIGN_YAML_VALUES = 100_000;
+
+const lineAt = (text: string, offset: number): number => {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) line += 1;
+  return line;
+};
+
+/** The events of a YAML text, nesting capped; ParseLimitError past the cap, YAMLException for broken YAML. */
+function yamlEvents(text: string): Event[] {
+  try {
+    // js-yaml counts the collection being opened: a cap of N + 1 accepts N nested collections.
+    return parseEvents(text, { maxDepth: MAX_NESTING_DEPTH + 1 });
+  } catch (e) {
+    if (e instanceof YAMLException && e.reason.startsWith('nesting exceeded maxDepth')) {
+      throw new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep${e.mark ? ` (line ${e.mark.line + 1})` : ''}`);
+    }
+    if (isStackOverflow(e)) throw new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep`);
+    throw e;
+  }
+}
+
+const FORMAT_NEVER_WRITES = 'which this format never writes';
+
+/** Refuses the first anchor, alias or tag: the format's own files have none (see docs/format.md). */
+function refuseAnchorsAliasesTags(text: string, events: Event[]): void {
+  for (const event of events) {
+    if (event.type === EVENT_ID.ALIAS) {
+      const name = text.slice(event.anchorStart, event.anchorEnd);
+      throw new ParseLimitError(`uses a YAML alias (*${name}, line ${lineAt(text, event.anchorStart)}), ${FORMAT_NEVER_WRITES}`);
+    }
+    if (event.type === EVENT_ID.DOCUMENT || event.type === EVENT_ID.POP) continue;
+    if (event.tagStart !== -1) {
+      const tag = text.slice(event.tagStart, event.tagEnd);
+      throw new ParseLimitError(`uses the YAML tag ${tag} (line ${lineAt(text, event.tagStart)}), ${FORMAT_NEVER_WRITES}`);
+    }
+    if (event.anchorStart !== -1) {
+      const name = text.slice(event.anchorStart, event.anchorEnd);
+      throw new ParseLimitError(`uses a YAML anchor (&${name}, line ${lineAt(text, event.anchorStart)}), ${FORMAT_NEVER_WRITES}`);
+    }
+  }
+}
+
+interface OpenCollection {
+  /** Values produced before this collection opened. */
+  producedBefore: number;
+  /** Levels of collections in this one's subtree, itself included, aliases expanded (a scalar has 0). */
+  height: number;
+  anchor: string | undefined;
+}
+
+/**
+ * Bounds what the aliases of a foreign YAML file stand for, before anything is built: at most
+ * MAX_FOREIGN_YAML_VALUES values with every alias expanded, at most MAX_NESTING_DEPTH levels with aliases expanded,
+ * and no alias inside the node it names (a cycle, which every recursive walk would follow forever).
+ */
+function boundAliasExpansion(text: string, events: Event[]): void {
+  const expanded = new Map<string, { values: number; height: number }>();
+  const openAnchors = new Map<string, number>();
+  const stack: OpenCollection[] = [];
+  let produced = 0;
+  const add = (values: number, height: number, offset: number) => {
+    produced += values;
+    if (produced > MAX_FOREIGN_YAML_VALUES) {
+      throw new ParseLimitError(`expands its YAML aliases to more than ${MAX_FOREIGN_YAML_VALUES.toLocaleString('en-US')} values (line ${lineAt(text, offset)}): a YAML bomb or a file far larger than any real one`);
+    }
+    if (stack.length + height > MAX_NESTING_DEPTH) {
+      throw new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep once its YAML aliases are expanded (line ${lineAt(text, offset)})`);
+    }
+    const parent = stack[stack.length - 1];
+    if (parent && parent.height < height + 1) parent.height = height + 1;
+  };
+  const anchorOf = (event: { anchorStart: number; anchorEnd: number }) => (event.anchorStart === -1 ? undefined : text.slice(event.anchorStart, event.anchorEnd));
+  for (const event of events) {
+    switch (event.type) {
+      case EVENT_ID.SCALAR: {
+        add(1, 0, event.valueStart);
+        const anchor = anchorOf(event);
+        if (anchor !== undefined) expanded.set(anchor, { values: 1, height: 0 });
+        break;
+      }
+      case EVENT_ID.ALIAS: {
+        const name = text.slice(event.anchorStart, event.anchorEnd);
+        if (openAnchors.get(name)) {
+          throw new ParseLimitError(`uses the YAML alias *${name} inside the node it names (line ${lineAt(text, event.anchorStart)}), a loop no reader can expand`);
+        }
+        const target = expanded.get(name) ?? { values: 1, height: 0 }; // an unknown alias: js-yaml refuses it next
+        add(target.values, target.height, event.anchorStart);
+        break;
+      }
+      case EVENT_ID.SEQUENCE:
+      case EVENT_ID.MAPPING: {
+        add(1, 1, event.start);
+        const anchor = anchorOf(event);
+        if (anchor !== undefined) openAnchors.set(anchor, (openAnchors.get(anchor) ?? 0) + 1);
+        stack.push({ producedBefore: produced - 1, height: 1, anchor });
+        break;
+      }
+      case EVENT_ID.POP: {
+        const closed = stack.pop();
+        if (!closed) break; // the end of a document
+        const parent = stack[stack.length - 1];
+        if (parent && parent.height < closed.height + 1) parent.height = closed.height + 1;
+        if (closed.anchor !== undefined) {
+          openAnchors.set(closed.anchor, openAnchors.get(closed.anchor)! - 1);
+          expanded.set(closed.anchor, { values: produced - closed.producedBefore, height: closed.height });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+/** The documents of checked events. */
+function construct(text: string, events: Event[], maxAliases: number): unknown[] {
+  try {
+    return constructFromEvents(events, { source: text, maxAliases });
+  } catch (e) {
+    if (isStackOverflow(e)) throw new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep`);
+    throw e;
+  }
+}
+
+/**
+ * YAML that another tool wrote (W&B config.yaml, DVC params.yaml / dvc.yaml / dvc.lock, MLflow meta.yaml), as
+ * js-yaml's load reads it. Anchors and aliases are legitimate there (DVC params share blocks), so they are bounded
+ * rather than refused: see boundAliasExpansion. Tags beyond the core schema are refused by js-yaml itself.
+ * Throws ParseLimitError past a bound, YAMLException for broken YAML; callers name the file.
+ */
+export function parseForeignYaml(text: string): unknown {
+  const source = stripBom(text);
+  const events = yamlEvents(source);
+  boundAliasExpansion(source, events);
+  const documents = construct(source, events, -1);
+  if (documents.length === 0) throw new YAMLException('expected a document, but the input is empty');
+  if (documents.length > 1) throw new YAMLException('expected a single document in the stream, but found more');
+  return documents[0];
+}
+
 /** Parses a YAML mapping; anything else is a CORRUPT error naming the file. */
 export function parseYamlMapping(text: string, fileLabel: string | (() => string)): Record<string, unknown> {
   const label = () => (typeof fileLabel === 'string' ? fileLabel : fileLabel());
   const fast = parseRestrictedYaml(stripBom(text));
   if (fast) return fast;
-  let data: unknown;
+  let documents: unknown[];
   try {
-    data = load(stripBom(text));
+    const source = stripBom(text);
+    const events = yamlEvents(source);
+    refuseAnchorsAliasesTags(source, events);
+    documents = construct(source, events, 0);
   } catch (e) {
+    if (e instanceof ParseLimitError) {
+      const hint = e.message.includes(FORMAT_NEVER_WRITES)
+        ? 'Rewrite the file without anchors (&), aliases (*) and tags (!): write each value out in full. Or remove the file.'
+        : 'Flatten the file or remove it.';
+      throw new MlError('CORRUPT', `${label()} ${e.message}.`, hint);
+    }
     throw new MlError('CORRUPT', `${label()} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'Fix or remove the file.');
   }
+  if (documents.length > 1) throw new MlError('CORRUPT', `${label()} holds more than one YAML document.`, 'Keep one document (remove the extra "---" lines) or remove the file.');
+  const data = documents[0];
   if (data === undefined || data === null) return {};
   if (!isPlainObject(data)) throw new MlError('CORRUPT', `${label()} must hold a YAML mapping.`, 'Fix or remove the file.');
   return data;

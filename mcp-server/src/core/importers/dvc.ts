@@ -5,11 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { load } from 'js-yaml';
 import { describeError, listDir, readTextNoFollow, resolveInside } from './fs-read.js';
 import { catBlobs, gitText, lsTree, type TreeEntry } from './git-read.js';
 import type { DvcScanOptions, HistoryPoint, ImportedRun, ImportScan, SkippedEntry } from './types.js';
-import { flattenObject, isoFromEpochMs, isPlainObject, latestByStep, metricValue, parseLenientJson, parseNumberText, stripBom } from './values.js';
+import { flattenObject, isoFromEpochMs, isPlainObject, latestByStep, metricValue, parseForeignYaml, parseLenientJson, parseNumberText, stripBom } from './values.js';
 
 /** Metrics files read when present, after those dvc.yaml declares. */
 const DEFAULT_METRICS_FILES = ['metrics.json', 'metrics.yaml', 'metrics.yml', 'dvclive/metrics.json', 'dvclive.json'];
@@ -44,7 +43,7 @@ interface Snapshot {
 
 function parseByExtension(rel: string, text: string): unknown {
   if (rel.endsWith('.json')) return parseLenientJson(text);
-  return load(stripBom(text));
+  return parseForeignYaml(text);
 }
 
 async function readSnapshot(reader: SnapshotReader, where: string, warn: (message: string) => void): Promise<Snapshot | undefined> {

@@ -7,10 +7,9 @@
  */
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
-import { load } from 'js-yaml';
 import { describeError, listDirSync, readTextNoFollowSync, TimeSlicer } from './fs-read.js';
 import type { HistoryPoint, ImportedRun, ImportedStatus, ImportScan, MlflowScanOptions, SkippedEntry } from './types.js';
-import { coerceParamText, isoFromEpochMs, isPlainObject, latestByStep, parseNumberText } from './values.js';
+import { coerceParamText, isoFromEpochMs, isPlainObject, latestByStep, parseForeignYaml, parseNumberText } from './values.js';
 
 /** Folders inside an experiment folder that are not runs. */
 const NON_RUN_FOLDERS = new Set(['tags', 'models', 'traces', 'datasets', 'logged_models', 'prompts', 'artifacts']);
@@ -52,7 +51,8 @@ const FLOAT = /^-?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 
 /**
  * MLflow writes meta.yaml with yaml.safe_dump: one `key: scalar` per line. Reading those lines directly is ~10×
- * faster than a full YAML parser, which matters at thousands of runs; anything else falls back to js-yaml.
+ * faster than a full YAML parser, which matters at thousands of runs; anything else falls back to the bounded
+ * foreign-YAML reader.
  */
 export function parseFlatYaml(text: string): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {};
@@ -90,7 +90,7 @@ function parseYamlMapping(text: string): Record<string, unknown> | undefined {
   const fast = parseFlatYaml(text);
   if (fast) return fast;
   try {
-    const value: unknown = load(text);
+    const value: unknown = parseForeignYaml(text);
     return isPlainObject(value) ? value : undefined;
   } catch {
     return undefined;

@@ -104,6 +104,8 @@ export function isoFromText(text: unknown): string | null {
 
 // JSON as Python writes it (BOM, bare NaN / Infinity) is read by the format's own reader.
 export { parseLenientJson, stripBom } from '../json.js';
+// YAML other tools wrote: anchors and aliases allowed within bounds, nesting capped (docs/format.md).
+export { parseForeignYaml } from '../yaml.js';
 
 /** The summary of a history: the point with the highest step, ties going to the latest timestamp, then the later one. */
 export function latestByStep<T extends { step: number; timeMs: number }>(points: readonly T[]): T | undefined {

@@ -6,10 +6,9 @@
  * not read.
  */
 import path from 'node:path';
-import { load } from 'js-yaml';
 import { describeError, listDir, readTextNoFollow } from './fs-read.js';
 import type { HistoryPoint, ImportedRun, ImportedStatus, ImportScan, SkippedEntry, WandbScanOptions } from './types.js';
-import { flattenObject, isoFromEpochMs, isoFromText, isPlainObject, latestByStep, metricValue, parseLenientJson, stripBom } from './values.js';
+import { flattenObject, isoFromEpochMs, isoFromText, isPlainObject, latestByStep, metricValue, parseForeignYaml, parseLenientJson, stripBom } from './values.js';
 
 export const WANDB_RUN_FOLDER = /^(offline-run|run)-(\d{8}_\d{6})-([A-Za-z0-9]+)$/;
 
@@ -93,7 +92,7 @@ async function scanRunFolder(
     }
   };
 
-  const config = parse('config.yaml', await readFile('config.yaml'), (t) => load(t));
+  const config = parse('config.yaml', await readFile('config.yaml'), parseForeignYaml);
   const summary = parse('wandb-summary.json', await readFile('wandb-summary.json'), parseLenientJson);
   const metadata = parse('wandb-metadata.json', await readFile('wandb-metadata.json'), parseLenientJson);
   const historyText = await readFile('wandb-history.jsonl');
