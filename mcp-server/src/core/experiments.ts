@@ -11,7 +11,9 @@ import { experimentsDir, updateIncrementMetadata, type Increment } from './incre
 import { decodeNumber, parseJsonObject, parseLenientJson, stringifyCanonical, stringifyLine } from './json.js';
 import { assertExperimentName, isExperimentName } from './names.js';
 import type { Project } from './project.js';
-import { appendLines, fileDigest, isFile, listDirectories, listFiles, makeDirs, moveDirectoryIntoPlace, readText, readTexts, withLock, writeAtomic, writeNewFile } from './store/disk.js';
+import { appendLines, fileDigest, isFile, listDirectories, listEntryKinds, makeDirs, moveDirectoryIntoPlace, readText, readTexts, removeTree, withLock, writeAtomic, writeNewFile } from './store/disk.js';
+import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
+import { assertPlainFilesIn } from './store/write-plan.js';
 import { parseYamlMapping, stringifyMetadataYaml } from './yaml.js';
 
 export const EXPERIMENT_STATUSES = ['running', 'completed', 'failed', 'killed'] as const;
@@ -227,6 +229,32 @@ export async function readAllExperiments(project: Project, inc: Increment): Prom
   return { experiments, broken };
 }
 
+/**
+ * The run keys (`source.key`) the experiments of an increment record, for the importer's dedupe. Reads only each
+ * metadata.yaml. One that does not parse fails the call: the run it holds could otherwise be imported twice.
+ */
+export async function readImportedRunKeys(project: Project, inc: Increment, names: string[]): Promise<Set<string>> {
+  const root = experimentsDir(inc);
+  const valid = names.filter(isExperimentName);
+  const texts = await readTexts(valid.map((name) => `${root}${path.sep}${name}${path.sep}metadata.yaml`));
+  const keys = new Set<string>();
+  valid.forEach((name, i) => {
+    const text = texts[i];
+    if (text === undefined) return;
+    let raw: Record<string, unknown>;
+    try {
+      raw = parseYamlMapping(text, () => project.relative(path.join(root, name, 'metadata.yaml')));
+    } catch (e) {
+      if (!(e instanceof MlError)) throw e;
+      throw new MlError('CORRUPT', `${e.message} import_runs cannot tell which run that experiment holds; nothing was imported.`, 'Fix or delete that metadata.yaml, then import again.');
+    }
+    const source = raw.source;
+    const key = source && typeof source === 'object' ? (source as Record<string, unknown>).key : undefined;
+    if (typeof key === 'string') keys.add(key);
+  });
+  return keys;
+}
+
 /** The history points of an experiment; lines that do not parse (a crashed writer) are counted, not fatal. */
 export async function readHistory(dir: string): Promise<{ points: HistoryPoint[]; skippedLines: number }> {
   const text = await readText(path.join(dir, 'history.jsonl'));
@@ -376,45 +404,85 @@ export async function trackExperiment(project: Project, inc: Increment, update: 
   const digests = await Promise.all(artifactPaths.map(async (abs) => ({ path: path.relative(dir, abs).split(path.sep).join('/'), ...(await fileDigest(abs)) })));
 
   const result = await withLock(path.join(dir, '.lock'), async () => {
-    // One directory listing tells a new experiment (nothing to read) from an existing one.
-    const present = new Set(await listFiles(dir));
-    const existing = SUMMARY_FILES.some((f) => present.has(f)) ? await readExperiment(project, inc, update.name) : undefined;
-    const oldPoints = update.history?.length && present.has('history.jsonl') ? (await readHistory(dir)).points : [];
+    // One directory listing tells a new experiment (nothing to read) from an existing one, shows targets that are
+    // not plain files, and finds the crash leftovers of dead writers.
+    const entries = await listEntryKinds(dir);
+    const present = (f: string) => entries.get(f) === 'file';
+    // Plan: read and parse everything, merge, render. A broken file throws here, before anything is written.
+    const existing = SUMMARY_FILES.some(present) ? await readExperiment(project, inc, update.name) : undefined;
+    const oldPoints = update.history?.length && present('history.jsonl') ? (await readHistory(dir)).points : [];
     const merged = mergeUpdate(existing, oldPoints, update, stamp, git, digests);
-    // Independent files: their flushes to disk overlap instead of queueing. Each is still atomic on its own.
-    await Promise.all([
-      ...summaryFiles(merged).map(([name, text]) => writeAtomic(path.join(dir, name), text)),
-      appendLines(path.join(dir, 'history.jsonl'), historyLines(merged.newPoints)),
-    ]);
+    const summaries = summaryFiles(merged);
+    const lines = historyLines(merged.newPoints);
+    assertPlainFilesIn(project, dir, entries, [...SUMMARY_FILES, ...(lines.length ? ['history.jsonl'] : [])]);
+    // Write: history first, then the summaries. A crash in between leaves the summary one point behind the
+    // history, the state docs/format.md allows and the next point of that metric repairs; never a summary
+    // without its point. The summaries are independent files: their flushes overlap, each atomic on its own.
+    await appendLines(path.join(dir, 'history.jsonl'), lines);
+    await Promise.all(summaries.map(([name, text]) => writeAtomic(path.join(dir, name), text)));
+    await removeDeadLeftovers(dir, entries);
     return trackResult(project, dir, update.name, merged);
   });
   if (result.created) await markIncrementActive(project, inc, stamp);
+  await ensureGitignore(project.specweaveDir);
   return result;
+}
+
+/** A new experiment rendered in full, ready to be written whole (createExperimentStaged, the importer). */
+export interface StagedExperiment {
+  name: string;
+  files: [string, string][];
+  merged: Merged;
+  update: ExperimentUpdate;
+}
+
+/** Validates and renders a new experiment without touching the disk: every file's text, in memory. */
+export async function planNewExperiment(update: ExperimentUpdate, ctx: TrackContext): Promise<StagedExperiment> {
+  validateUpdate(update);
+  const stamp = (ctx.now ?? (() => new Date()))().toISOString();
+  const git = update.git !== undefined ? update.git : await ctx.git();
+  const merged = mergeUpdate(undefined, [], update, stamp, git, []);
+  const lines = historyLines(merged.newPoints);
+  const files = summaryFiles(merged);
+  if (lines.length) files.push(['history.jsonl', `${lines.join('\n')}\n`]);
+  return { name: update.name, files, merged, update };
+}
+
+/** Writes a planned experiment's files, flushed, into `<stagingRoot>/<name>/`, a folder no reader looks at. */
+export async function writeStagedExperiment(stagingRoot: string, plan: StagedExperiment): Promise<void> {
+  const staged = path.join(stagingRoot, plan.name);
+  await makeDirs(staged); // once, rather than each file discovering the folder is missing
+  await Promise.all(plan.files.map(([name, text]) => writeNewFile(path.join(staged, name), text)));
+}
+
+/**
+ * Renames a staged experiment into `experiments/<name>`: it appears complete or not at all. Fails with CONFLICT
+ * (the staged copy stays for the caller to drop) when an experiment of that name appeared meanwhile.
+ */
+export async function publishStagedExperiment(project: Project, inc: Increment, stagingRoot: string, plan: StagedExperiment): Promise<TrackResult> {
+  const dir = experimentDir(inc, plan.name);
+  if (!(await moveDirectoryIntoPlace(path.join(stagingRoot, plan.name), dir))) {
+    throw new MlError('CONFLICT', `An experiment named ${JSON.stringify(plan.name)} appeared while importing.`, 'Import again; the run gets another name.');
+  }
+  return trackResult(project, dir, plan.name, plan.merged);
+}
+
+/** Drops a staged experiment that will not be published. */
+export async function discardStagedExperiment(stagingRoot: string, name: string): Promise<void> {
+  await removeTree(path.join(stagingRoot, name));
 }
 
 /**
  * Creates a new experiment whole, for bulk writers (the importer): its files are written in a private staging
  * folder (`experiments/.staging-*`, which readers ignore) and the folder is renamed into place, so the experiment
- * appears complete or not at all, with no lock and about half the file operations of trackExperiment. Fails with
+ * appears complete or not at all, without the experiment lock and with about half the file operations of
+ * trackExperiment. Fails with
  * CONFLICT when an experiment of that name appeared meanwhile; the caller picks another name.
  */
 export async function createExperimentStaged(project: Project, inc: Increment, stagingRoot: string, update: ExperimentUpdate, ctx: TrackContext): Promise<TrackResult> {
-  validateUpdate(update);
-  const dir = experimentDir(inc, update.name);
-  const stamp = (ctx.now ?? (() => new Date()))().toISOString();
-  const git = update.git !== undefined ? update.git : await ctx.git();
-  const merged = mergeUpdate(undefined, [], update, stamp, git, []);
-  const staged = path.join(stagingRoot, update.name);
-  const lines = historyLines(merged.newPoints);
-  await makeDirs(staged); // once, rather than each file discovering the folder is missing
-  await Promise.all([
-    ...summaryFiles(merged).map(([name, text]) => writeNewFile(path.join(staged, name), text)),
-    ...(lines.length ? [writeNewFile(path.join(staged, 'history.jsonl'), `${lines.join('\n')}\n`)] : []),
-  ]);
-  if (!(await moveDirectoryIntoPlace(staged, dir))) {
-    throw new MlError('CONFLICT', `An experiment named ${JSON.stringify(update.name)} appeared while importing.`, 'Import again; the run gets another name.');
-  }
-  return trackResult(project, dir, update.name, merged);
+  const plan = await planNewExperiment(update, ctx);
+  await writeStagedExperiment(stagingRoot, plan);
+  return publishStagedExperiment(project, inc, stagingRoot, plan);
 }
 
 function metaToYaml(meta: ExperimentMeta): Record<string, unknown> {

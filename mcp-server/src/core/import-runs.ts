@@ -6,12 +6,23 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { MlError, invalid } from './errors.js';
-import { createExperimentStaged, markIncrementActive, readAllExperiments, type TrackContext } from './experiments.js';
+import {
+  discardStagedExperiment,
+  markIncrementActive,
+  planNewExperiment,
+  publishStagedExperiment,
+  readImportedRunKeys,
+  writeStagedExperiment,
+  type ExperimentUpdate,
+  type StagedExperiment,
+  type TrackContext,
+} from './experiments.js';
 import { experimentsDir, type Increment } from './increments.js';
 import { scanSource, type ImportFormat, type ImportedRun } from './importers/index.js';
 import { uniqueExperimentName } from './names.js';
 import type { Project } from './project.js';
-import { isDirectory, removeTree } from './store/disk.js';
+import { isDirectory, listEntryKinds, removeTree, withLongLock } from './store/disk.js';
+import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 
 export interface ImportOptions {
   source: string;
@@ -30,6 +41,11 @@ export interface ImportResult {
 }
 
 const WRITERS = 16;
+/**
+ * How long a second import of the same increment waits for the first to finish. Imports of large stores take
+ * minutes; the holder refreshes the lock meanwhile, so a dead one is still noticed within 30 s (docs/format.md).
+ */
+const IMPORT_LOCK_WAIT_MS = 10 * 60 * 1000;
 
 async function sourceDir(project: Project, source: string): Promise<string> {
   const dir = await project.resolveReadable(source, 'source');
@@ -39,74 +55,132 @@ async function sourceDir(project: Project, source: string): Promise<string> {
   return dir;
 }
 
+/** The update that turns an imported run into a new experiment. */
+function runUpdate(run: ImportedRun, name: string, warnings: string[]): ExperimentUpdate {
+  const history = run.history.filter((p) => Number.isInteger(p.step) && p.step >= 0);
+  if (history.length < run.history.length) warnings.push(`${name}: ${run.history.length - history.length} history points with a negative or fractional step were left out`);
+  return {
+    name,
+    params: run.params,
+    metrics: run.metrics,
+    history,
+    tags: run.tags.filter((t) => t.trim()),
+    notes: run.notes,
+    status: run.status,
+    started: run.started,
+    ended: run.ended,
+    git: run.git ? { commit: run.git.commit, branch: run.git.branch ?? null, dirty: false } : null,
+    source: { ...run.source, key: run.key },
+  };
+}
+
+/** Runs `work` over `items` with a fixed number of concurrent workers; the first error stops further items. */
+async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITERS, items.length) }, worker));
+}
+
 export async function importRuns(project: Project, inc: Increment, opts: ImportOptions, ctx: TrackContext): Promise<ImportResult> {
   const dir = await sourceDir(project, opts.source);
   const label = project.relative(dir) || '.';
+  // Reading the source takes no lock: it only reads, and it is the slow part for large stores.
   const scan = await scanSource(dir, { format: opts.format ?? undefined, includeDeleted: opts.include_deleted === true, projectRoot: project.root, sourceLabel: label });
-
-  const { experiments } = await readAllExperiments(project, inc);
-  const importedKeys = new Set(experiments.map((e) => e.meta.source.key).filter((k): k is string => typeof k === 'string'));
-  const taken = new Set(experiments.map((e) => e.name.toLowerCase()));
+  const expDir = experimentsDir(inc);
   const warnings = [...scan.warnings];
-  const todo: { run: ImportedRun; name: string }[] = [];
-  let already = 0;
-  for (const run of scan.runs) {
-    if (importedKeys.has(run.key)) {
-      already += 1;
-      continue;
-    }
-    const name = uniqueExperimentName(run.suggestedName, taken);
-    taken.add(name.toLowerCase());
-    todo.push({ run, name });
-  }
-
-  const imported: ImportResult['imported'] = [];
   const skipped = [...scan.skipped];
-  // Each run is written whole into a private staging folder and renamed into place (createExperimentStaged).
-  const staging = path.join(experimentsDir(inc), `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
-  let next = 0;
-  const writer = async () => {
-    while (next < todo.length) {
-      const { run } = todo[next++]!;
-      let { name } = todo[next - 1]!;
-      const history = run.history.filter((p) => Number.isInteger(p.step) && p.step >= 0);
-      if (history.length < run.history.length) warnings.push(`${name}: ${run.history.length - history.length} history points with a negative or fractional step were left out`);
-      const update = {
-        params: run.params,
-        metrics: run.metrics,
-        history,
-        tags: run.tags.filter((t) => t.trim()),
-        notes: run.notes,
-        status: run.status,
-        started: run.started,
-        ended: run.ended,
-        git: run.git ? { commit: run.git.commit, branch: run.git.branch ?? null, dirty: false } : null,
-        source: { ...run.source, key: run.key },
-      };
-      for (let attempt = 0; ; attempt += 1) {
+
+  // The dedupe scan and the writes happen under one increment-level lock: two imports of the same source at once
+  // would otherwise both find a run missing and both create it.
+  const outcome = await withLongLock(
+    path.join(expDir, '.import.lock'),
+    async () => {
+      const entries = await listEntryKinds(expDir);
+      const folders = [...entries].filter(([n, k]) => k === 'directory' && !n.startsWith('.') && !n.startsWith('_')).map(([n]) => n);
+      const importedKeys = await readImportedRunKeys(project, inc, folders);
+      // Every existing folder name is taken, broken experiments' included, whatever the case.
+      const taken = new Set([...entries.keys()].map((n) => n.toLowerCase()));
+
+      // Plan: every new experiment rendered in memory. A run that cannot be rendered is skipped, with its reason.
+      const plans: StagedExperiment[] = [];
+      const suggested = new Map<string, string>();
+      let already = 0;
+      for (const run of scan.runs) {
+        if (importedKeys.has(run.key)) {
+          already += 1;
+          continue;
+        }
+        const name = uniqueExperimentName(run.suggestedName, taken);
+        taken.add(name.toLowerCase());
         try {
-          await createExperimentStaged(project, inc, staging, { ...update, name }, ctx);
-          imported.push({ experiment: name, run: run.key });
-          break;
+          plans.push(await planNewExperiment(runUpdate(run, name, warnings), ctx));
+          suggested.set(name, run.suggestedName);
         } catch (e) {
-          if (e instanceof MlError && e.code === 'CONFLICT' && attempt < 3) {
-            // Another writer created this name meanwhile: take the next free one.
-            name = uniqueExperimentName(run.suggestedName, taken);
-            taken.add(name.toLowerCase());
-            continue;
-          }
           skipped.push({ what: run.key, reason: e instanceof MlError ? e.message : String(e) });
-          break;
         }
       }
-    }
-  };
+      const imported: ImportResult['imported'] = [];
+      if (plans.length) await writeAll(project, inc, ctx, plans, suggested, taken, imported, skipped);
+      await removeDeadLeftovers(expDir, entries);
+      return { imported, already };
+    },
+    { waitMs: IMPORT_LOCK_WAIT_MS },
+  );
+
+  if (outcome.imported.length) await markIncrementActive(project, inc, new Date().toISOString());
+  await ensureGitignore(project.specweaveDir);
+  outcome.imported.sort((a, b) => (a.experiment < b.experiment ? -1 : 1));
+  return { increment: inc.id, source: label, format: scan.format, imported: outcome.imported, already_imported: outcome.already, skipped, warnings };
+}
+
+/**
+ * Writes every planned experiment whole into a private staging folder first; only when all are staged are they
+ * renamed into place. A failure while staging (disk full, a refused folder) therefore imports nothing. A rename
+ * is atomic per experiment; a crash between renames leaves some runs imported, and importing again adds the rest
+ * (the dedupe is by run key).
+ */
+async function writeAll(
+  project: Project,
+  inc: Increment,
+  ctx: TrackContext,
+  plans: StagedExperiment[],
+  suggested: Map<string, string>,
+  taken: Set<string>,
+  imported: ImportResult['imported'],
+  skipped: ImportResult['skipped'],
+): Promise<void> {
+  const staging = path.join(experimentsDir(inc), `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const keyOf = (p: StagedExperiment) => String(p.merged.meta.source.key);
   try {
-    await Promise.all(Array.from({ length: Math.min(WRITERS, todo.length) }, writer));
+    await inParallel(plans, (plan) => writeStagedExperiment(staging, plan));
+    await inParallel(plans, async (first) => {
+      let plan = first;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await publishStagedExperiment(project, inc, staging, plan);
+          imported.push({ experiment: plan.name, run: keyOf(plan) });
+          return;
+        } catch (e) {
+          if (!(e instanceof MlError && e.code === 'CONFLICT')) throw e;
+          await discardStagedExperiment(staging, plan.name);
+          if (attempt >= 3) {
+            skipped.push({ what: keyOf(plan), reason: e.message });
+            return;
+          }
+          // A writer outside the import (track_experiment, the Python client) created this name meanwhile.
+          const name = uniqueExperimentName(suggested.get(first.name) ?? plan.name, taken);
+          taken.add(name.toLowerCase());
+          plan = await planNewExperiment({ ...plan.update, name }, ctx);
+          await writeStagedExperiment(staging, plan);
+        }
+      }
+    });
+  } catch (e) {
+    if (!imported.length) throw e;
+    throw new MlError('CONFLICT', `Import stopped after ${imported.length} of ${plans.length} new runs: ${e instanceof Error ? e.message : String(e)}`, 'Fix the cause and import again; runs already imported are skipped.');
   } finally {
     await removeTree(staging);
   }
-  if (imported.length) await markIncrementActive(project, inc, new Date().toISOString());
-  imported.sort((a, b) => (a.experiment < b.experiment ? -1 : 1));
-  return { increment: inc.id, source: label, format: scan.format, imported, already_imported: already, skipped, warnings };
 }
