@@ -64,7 +64,8 @@ describe("compare_predictions", () => {
     expect(r.difference!).toBeGreaterThan(0);
     expect(r.pairedBootstrap!.pValue).toBeLessThan(0.05);
     expect(r.mcnemar).toBeDefined();
-    expect(r.folds!.pairedTTest.pValue!).toBeLessThan(0.05);
+    expect(r.folds!.correctedTTest.pValue!).toBeLessThan(0.05);
+    expect(r.findings.every((f) => f.favours === "b")).toBe(true);
     expect(r.verdict).toMatch(/^candidate is better than baseline on roc_auc/);
   });
 
@@ -100,6 +101,7 @@ describe("compare_predictions", () => {
     expect(r.values).toEqual({ a: 1, b: 0.8 });
     expect(r.mcnemar).toMatchObject({ aOnly: 12, bOnly: 0, method: "exact" });
     expect(r.better).toBe("a");
-    expect(r.verdict).toMatch(/^A is better than B on accuracy: 1\.0000 vs 0\.8000/);
+    expect(r.verdict).toMatch(/^A is better than B on accuracy \(higher is better\): 1\.0000 vs 0\.8000 on the test set/);
+    expect(r.verdict).toMatch(/McNemar \(test set\): favours A on accuracy/);
   });
 });

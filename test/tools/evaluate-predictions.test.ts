@@ -86,7 +86,10 @@ describe('compare_predictions', () => {
     }
     const r = await c.ok('compare_predictions', { increment: '1', a: 'rf', b: 'lr', metric: 'roc_auc' });
     expect(r).toMatchObject({ a: 'rf', b: 'lr', metric: 'roc_auc', n: 8 });
-    expect(Object.keys(r.p_values).sort()).toEqual(['mcnemar', 'paired_bootstrap', 'paired_t_test', 'wilcoxon']);
+    expect(Object.keys(r.p_values).sort()).toEqual(['corrected_t_test', 'mcnemar', 'paired_bootstrap', 'wilcoxon']);
+    expect(r.tests.map((t: { test: string }) => t.test)).toEqual(['paired_bootstrap', 'mcnemar', 'corrected_t_test', 'wilcoxon']);
+    // 5 untied folds: the Wilcoxon test's smallest p is 0.0625, so it is reported as unable to reach 0.05.
+    expect(r.tests.find((t: { test: string }) => t.test === 'wilcoxon')).toMatchObject({ can_reach_alpha: false, favours: 'b' });
     expect(r.verdict).toMatch(/rf|lr/);
     const file = path.join(root, r.report);
     expect(fs.readFileSync(file, 'utf8')).toMatch(/specweave-ml:begin significance rf vs lr/);

@@ -2,7 +2,7 @@
  * evaluation-report.md for one experiment, and the comparison section for the increment's comparison report.
  * Pure: data in, markdown out; the same input gives the same text (no clock unless the caller passes one).
  */
-import type { ComparisonResult } from "../core/evaluation/compare.js";
+import type { ComparisonResult, TestFinding } from "../core/evaluation/compare.js";
 import type { EvaluationResult, MetricValue } from "../core/evaluation/types.js";
 
 export interface EvaluationReportInput {
@@ -103,19 +103,26 @@ function thresholdSection(result: EvaluationResult): string[] {
   return out;
 }
 
+function findingLabel(r: ComparisonResult, f: TestFinding): string {
+  switch (f.test) {
+    case "paired_bootstrap":
+      return `Paired bootstrap of ${md(r.metric)} (${r.pairedBootstrap!.resamples} resamples, seed ${r.pairedBootstrap!.seed})`;
+    case "mcnemar":
+      return `McNemar (${r.mcnemar!.method}; accuracy; only A right ${r.mcnemar!.aOnly}, only B right ${r.mcnemar!.bOnly})`;
+    case "corrected_t_test":
+      return `Corrected resampled t-test (${r.folds!.n} folds of ${md(r.folds!.metric)}, n_test/n_train ${fmtMetric(r.folds!.correctedTTest.testTrainRatio)})`;
+    case "wilcoxon":
+      return `Wilcoxon signed-rank (${r.folds!.wilcoxon.method ?? "n/a"}; ${r.folds!.n} folds)`;
+  }
+}
+
 /** A section for the increment's comparison report: both values, the tests, the effect sizes and the verdict. */
 export function renderComparisonSection(r: ComparisonResult): string {
   const out = [`### ${md(r.b)} vs ${md(r.a)} on ${md(r.metric)}`, "", `**Verdict:** ${md(r.verdict)}`, ""];
-  out.push("| Test | Statistic | p-value | Notes |", "|---|---:|---:|---|");
-  const b = r.pairedBootstrap;
-  if (b) out.push(`| Paired bootstrap (${b.resamples} resamples, seed ${b.seed}) | B − A = ${fmtMetric(b.difference)} | ${fmtMetric(b.pValue)} | ${Math.round(b.confidence * 100)}% CI [${fmtMetric(b.lower)}, ${fmtMetric(b.upper)}] |`);
-  if (r.mcnemar) out.push(`| McNemar (${r.mcnemar.method}) | ${fmtMetric(r.mcnemar.statistic)} | ${fmtMetric(r.mcnemar.pValue)} | only A right: ${r.mcnemar.aOnly}, only B right: ${r.mcnemar.bOnly} |`);
-  if (r.folds) {
-    const t = r.folds.pairedTTest;
-    const w = r.folds.wilcoxon;
-    out.push(`| Paired t-test (${r.folds.n} folds of ${md(r.folds.metric)}) | ${fmtMetric(t.statistic)} | ${fmtMetric(t.pValue)} | ${t.note ? md(t.note) : `mean difference ${fmtMetric(t.meanDifference)}`} |`);
-    out.push(`| Wilcoxon signed-rank (${w.method ?? "n/a"}) | ${fmtMetric(w.statistic)} | ${fmtMetric(w.pValue)} | ${w.note ? md(w.note) : `rank-biserial ${fmtMetric(w.rankBiserial)}`} |`);
-  }
+  out.push("| Test | Evidence | Favours | B − A | 95% interval | p-value | Notes |", "|---|---|---|---:|---|---:|---|");
+  const side = (f: TestFinding) => (f.favours === "a" ? md(r.a) : f.favours === "b" ? md(r.b) : "neither");
+  const interval = (f: TestFinding) => (f.lower !== null && f.upper !== null ? `[${fmtMetric(f.lower)}, ${fmtMetric(f.upper)}]` : "");
+  for (const f of r.findings) out.push(`| ${findingLabel(r, f)} | ${f.evidence} | ${side(f)} | ${fmtMetric(f.difference)} | ${interval(f)} | ${fmtMetric(f.pValue)} | ${f.note ? md(f.note) : ""} |`);
   const eff = [`difference ${fmtMetric(r.effectSize.difference)}`];
   if (r.relativeImprovement !== null) eff.push(`relative improvement of B ${fmtMetric(r.relativeImprovement)}`);
   if (r.effectSize.cohensDz !== undefined) eff.push(`Cohen's d_z ${fmtMetric(r.effectSize.cohensDz)}`);

@@ -2,8 +2,9 @@
  * compare_predictions: is experiment B really better than A on the same test set? Both prediction files are read
  * with the same columns, aligned by an id column when both have one (else by row order), and must hold the same
  * true labels / values row for row. Then: a paired bootstrap of the chosen metric (every task), McNemar's test
- * (classification), and — where per-fold cross-validation scores of both are given — a paired t-test and the
- * Wilcoxon signed-rank test.
+ * (classification), and — where per-fold cross-validation scores of both are given — the corrected resampled
+ * t-test (Nadeau & Bengio) and the Wilcoxon signed-rank test. Each test is reported in the metric's direction: which
+ * model it favours, by how much, with its interval, and whether it could reach the significance level at all.
  */
 import { DEFAULT_BOOTSTRAP, type BootstrapOptions, type WeightedStatistic } from "./bootstrap.js";
 import { averagePrecisionSorted, confusionMatrix, labelMetrics, rocAucSorted, scoreOrder } from "./classification.js";
@@ -13,7 +14,7 @@ import { textColumn, type PredictionsTable } from "./predictions-file.js";
 import { canonicaliser, DEFAULT_COLUMNS, pick, readClassification, readRanking, readRegression, sortLabels, type ClassificationColumns, type ColumnOptions } from "./prepare.js";
 import { rankingMetrics, type RankingQuery } from "./ranking.js";
 import { maeWeighted, r2Weighted, rmseWeighted } from "./regression.js";
-import { mcnemar, pairedBootstrap, pairedTTest, wilcoxonSignedRank, type McNemarResult, type PairedBootstrapResult, type PairedTTestResult, type WilcoxonResult } from "./tests.js";
+import { correctedResampledTTest, mcnemar, pairedBootstrap, pairedTTest, wilcoxonSignedRank, type CorrectedTTestResult, type McNemarResult, type PairedBootstrapResult, type WilcoxonResult } from "./tests.js";
 import type { Task } from "./types.js";
 
 export interface CompareInput {
@@ -27,8 +28,11 @@ export interface CompareInput {
   positiveLabel?: EvaluateOptions["positiveLabel"];
   decisionThreshold?: number;
   k?: number;
-  /** Per-fold cross-validation scores of the same metric, fold i of A paired with fold i of B. */
-  foldScores?: { a: number[]; b: number[]; metric?: string };
+  /**
+   * Per-fold cross-validation scores of the same metric, fold i of A paired with fold i of B. `testTrainRatio` is
+   * n_test/n_train of one split, for the corrected t-test; default 1/(k−1) for k folds (plain k-fold CV).
+   */
+  foldScores?: { a: number[]; b: number[]; metric?: string; testTrainRatio?: number };
   bootstrap?: BootstrapOptions;
   /** Significance level of the verdict. Default 0.05. */
   alpha?: number;
@@ -49,7 +53,9 @@ export interface ComparisonResult {
   relativeImprovement: number | null;
   pairedBootstrap: PairedBootstrapResult | null;
   mcnemar?: McNemarResult;
-  folds?: { metric: string; n: number; pairedTTest: PairedTTestResult; wilcoxon: WilcoxonResult };
+  folds?: { metric: string; direction: "maximize" | "minimize"; n: number; correctedTTest: CorrectedTTestResult; wilcoxon: WilcoxonResult };
+  /** Every test, in the metric's direction. */
+  findings: TestFinding[];
   /** Effect sizes: metric difference b − a, Cohen's d_z over folds, McNemar odds ratio (B right / A right). */
   effectSize: { difference: number | null; cohensDz?: number | null; oddsRatio?: number | null };
   alpha: number;
@@ -57,6 +63,26 @@ export interface ComparisonResult {
   better: "a" | "b" | null;
   verdict: string;
   warnings: string[];
+}
+
+export type TestName = "paired_bootstrap" | "mcnemar" | "corrected_t_test" | "wilcoxon";
+
+/** One test's answer in the metric's direction. */
+export interface TestFinding {
+  test: TestName;
+  /** What the test looks at: the test set, or the cross-validation folds. */
+  evidence: "test set" | "cv folds";
+  /** The model the point estimate favours; null on an exact tie or when the test is undefined. */
+  favours: "a" | "b" | null;
+  /** B − A in the test's own quantity (metric, accuracy from discordant rows, mean fold difference). */
+  difference: number | null;
+  lower: number | null;
+  upper: number | null;
+  pValue: number | null;
+  significant: boolean;
+  /** False when no outcome of these data could give p < alpha (5-fold Wilcoxon: minimum p 0.0625). */
+  canReachAlpha: boolean;
+  note?: string;
 }
 
 interface Scorer {
@@ -89,34 +115,94 @@ export function comparePredictions(input: CompareInput): ComparisonResult {
     relativeImprovement: va !== null && vb !== null && va !== 0 ? ((direction === "maximize" ? 1 : -1) * (vb - va)) / Math.abs(va) : null,
     pairedBootstrap: boot,
     effectSize: { difference: va !== null && vb !== null ? vb - va : null },
+    findings: [],
     alpha,
     better: null,
     verdict: "",
     warnings,
   };
+  if (boot && result.difference !== null) {
+    result.findings.push(finding("paired_bootstrap", "test set", direction, result.difference, boot.lower, boot.upper, boot.pValue, alpha, true));
+  }
   if (scorer.correct) {
-    result.mcnemar = mcnemar(scorer.correct.a, scorer.correct.b);
-    result.effectSize.oddsRatio = result.mcnemar.oddsRatio;
+    const m = mcnemar(scorer.correct.a, scorer.correct.b);
+    result.mcnemar = m;
+    result.effectSize.oddsRatio = m.oddsRatio;
+    const ci = pairedProportionInterval(m.aOnly, m.bOnly, scorer.n);
+    // McNemar compares right/wrong per row: its quantity is accuracy, which is maximised whatever the metric.
+    result.findings.push(finding("mcnemar", "test set", "maximize", ci.difference, ci.lower, ci.upper, m.pValue, alpha, true));
   }
   if (input.foldScores) addFolds(result, input.foldScores, scorer.metric);
   decide(result);
   return result;
 }
 
+function finding(
+  test: TestName,
+  evidence: TestFinding["evidence"],
+  direction: "maximize" | "minimize",
+  difference: number | null,
+  lower: number | null,
+  upper: number | null,
+  pValue: number | null,
+  alpha: number,
+  canReachAlpha: boolean,
+  note?: string,
+): TestFinding {
+  const favours = difference === null || difference === 0 || Number.isNaN(difference) ? null : (difference > 0) === (direction === "maximize") ? "b" : "a";
+  const significant = pValue !== null && pValue < alpha && favours !== null && canReachAlpha;
+  return { test, evidence, favours, difference, lower, upper, pValue, significant, canReachAlpha, ...(note ? { note } : {}) };
+}
+
+/**
+ * Accuracy difference B − A from the discordant counts, with the Wald interval for paired proportions
+ * (Agresti, Categorical Data Analysis, §10.1): d = (c − b)/n, se = √(b + c − (c − b)²/n) / n.
+ */
+function pairedProportionInterval(aOnly: number, bOnly: number, n: number): { difference: number | null; lower: number | null; upper: number | null } {
+  if (n === 0) return { difference: null, lower: null, upper: null };
+  const d = (bOnly - aOnly) / n;
+  const se = Math.sqrt(Math.max(0, aOnly + bOnly - ((bOnly - aOnly) ** 2) / n)) / n;
+  return { difference: d, lower: d - 1.959963984540054 * se, upper: d + 1.959963984540054 * se };
+}
+
 function addFolds(result: ComparisonResult, folds: NonNullable<CompareInput["foldScores"]>, metric: string): void {
   if (folds.a.length !== folds.b.length)
     throw new PredictionsError(`fold scores: ${result.a} has ${folds.a.length} folds and ${result.b} has ${folds.b.length}; they must pair up`, { file: "fold scores" });
-  const t = pairedTTest(folds.a, folds.b);
+  const k = folds.a.length;
+  const ratio = folds.testTrainRatio ?? (k > 1 ? 1 / (k - 1) : NaN);
+  const foldMetric = folds.metric ?? metric;
+  const direction = isMinimized(foldMetric) ? "minimize" : "maximize";
+  const t = correctedResampledTTest(folds.a, folds.b, ratio);
   const w = wilcoxonSignedRank(folds.a, folds.b);
-  result.folds = { metric: folds.metric ?? metric, n: folds.a.length, pairedTTest: t, wilcoxon: w };
-  result.effectSize.cohensDz = t.cohensDz;
-  if (t.note) result.warnings.push(`paired t-test undefined: ${t.note}`);
+  result.folds = { metric: foldMetric, direction, n: k, correctedTTest: t, wilcoxon: w };
+  result.effectSize.cohensDz = pairedTTest(folds.a, folds.b).cohensDz;
+  const alpha = result.alpha;
+  result.findings.push(finding("corrected_t_test", "cv folds", direction, t.note ? null : t.meanDifference, t.lower, t.upper, t.pValue, alpha, true, t.note));
+  const wCanReach = w.minPValue === null || w.minPValue < alpha;
+  const wNote =
+    w.note ??
+    (wCanReach
+      ? undefined
+      : `with ${k} folds no exact test can give p below ${fmt(w.minPValue)}, so it cannot reach α = ${alpha}${w.pValue !== null && w.pValue < w.minPValue! ? ` (the normal approximation's p = ${fmt(w.pValue)} overstates the evidence)` : ""}`);
+  result.findings.push(finding("wilcoxon", "cv folds", direction, w.note ? null : t.meanDifference, null, null, w.pValue, alpha, wCanReach, wNote));
+  if (t.note) result.warnings.push(`corrected t-test undefined: ${t.note}`);
   if (w.note) result.warnings.push(`Wilcoxon test undefined: ${w.note}`);
+  else if (!wCanReach) result.warnings.push(`Wilcoxon test ${wNote}`);
 }
 
 const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "n/a" : Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(3) : v.toFixed(4));
 
-/** The plain-language verdict. The paired bootstrap decides; the other tests are reported beside it. */
+const TEST_LABEL: Record<TestName, string> = {
+  paired_bootstrap: "paired bootstrap",
+  mcnemar: "McNemar",
+  corrected_t_test: "corrected resampled t-test",
+  wilcoxon: "Wilcoxon signed-rank",
+};
+
+/**
+ * The plain-language verdict. The paired bootstrap on the test set decides; every other test is reported with the
+ * model it favours, and a disagreement in direction between tests is said in so many words.
+ */
 function decide(r: ComparisonResult): void {
   const boot = r.pairedBootstrap;
   const parts: string[] = [];
@@ -125,21 +211,34 @@ function decide(r: ComparisonResult): void {
     const ci = `${Math.round(boot.confidence * 100)}% CI of B − A [${fmt(boot.lower)}, ${fmt(boot.upper)}]`;
     // A p-value of 0 from resampling only means "below 1/resamples".
     const p = boot.pValue === 0 ? `< ${fmt(1 / boot.validResamples)}` : `= ${fmt(boot.pValue)}`;
+    const better = r.direction === "maximize" ? "higher is better" : "lower is better";
     if (boot.pValue < r.alpha && r.difference !== 0) {
       r.better = bBetter ? "b" : "a";
       const [w, l, wv, lv] = bBetter ? [r.b, r.a, r.values.b, r.values.a] : [r.a, r.b, r.values.a, r.values.b];
-      parts.push(`${w} is better than ${l} on ${r.metric}: ${fmt(wv)} vs ${fmt(lv)} (B − A = ${fmt(r.difference)}, ${ci}, paired bootstrap p ${p}).`);
+      parts.push(`${w} is better than ${l} on ${r.metric} (${better}): ${fmt(wv)} vs ${fmt(lv)} on the test set (B − A = ${fmt(r.difference)}, ${ci}, paired bootstrap p ${p}).`);
     } else {
-      parts.push(`No significant difference on ${r.metric}: ${r.b} ${fmt(r.values.b)} vs ${r.a} ${fmt(r.values.a)} (B − A = ${fmt(r.difference)}, ${ci}, paired bootstrap p ${p}, not below ${r.alpha}).`);
+      parts.push(`No significant difference on ${r.metric} (${better}) on the test set: ${r.b} ${fmt(r.values.b)} vs ${r.a} ${fmt(r.values.a)} (B − A = ${fmt(r.difference)}, ${ci}, paired bootstrap p ${p}, not below ${r.alpha}).`);
     }
   } else {
     parts.push(`${r.metric} could not be compared (undefined on these predictions).`);
   }
-  if (r.mcnemar) parts.push(`McNemar (${r.mcnemar.method}): ${r.mcnemar.aOnly} rows only ${r.a} got right, ${r.mcnemar.bOnly} only ${r.b}; p = ${fmt(r.mcnemar.pValue)}.`);
-  if (r.folds) parts.push(`Over ${r.folds.n} CV folds: paired t-test p = ${fmt(r.folds.pairedTTest.pValue)}, Wilcoxon p = ${fmt(r.folds.wilcoxon.pValue)}.`);
-  const others = [r.mcnemar?.pValue, r.folds?.pairedTTest.pValue, r.folds?.wilcoxon.pValue].filter((p): p is number => typeof p === "number");
-  if (r.better !== null && others.some((p) => p >= r.alpha)) parts.push("Not every test agrees, so treat the difference with care.");
-  if (r.better === null && others.some((p) => p < r.alpha)) parts.push("Another test does find a difference; more test data would settle it.");
+  const name = (side: "a" | "b" | null) => (side === "a" ? r.a : side === "b" ? r.b : "neither");
+  for (const f of r.findings) {
+    if (f.test === "paired_bootstrap") continue;
+    const what = f.test === "mcnemar" ? "accuracy" : `${r.folds?.metric ?? r.metric} over ${r.folds?.n ?? 0} folds`;
+    const interval = f.lower !== null && f.upper !== null ? `, 95% CI [${fmt(f.lower)}, ${fmt(f.upper)}]` : "";
+    const reach = f.canReachAlpha ? "" : " (cannot reach the level with this many folds)";
+    parts.push(`${TEST_LABEL[f.test]} (${f.evidence}): favours ${name(f.favours)} on ${what} (B − A = ${fmt(f.difference)}${interval}), p = ${fmt(f.pValue)}${reach}.`);
+  }
+  const directions = new Set(r.findings.filter((f) => f.favours !== null).map((f) => f.favours));
+  if (directions.size > 1) {
+    const side = (s: "a" | "b") => r.findings.filter((f) => f.favours === s).map((f) => `${TEST_LABEL[f.test]} (${f.evidence})`).join(", ");
+    parts.push(`The tests disagree in direction: ${side("a")} favour ${r.a}; ${side("b")} favour ${r.b}. Test-set tests judge these fitted models on this test set; fold tests judge the training procedure across resamples.`);
+  } else if (r.better !== null && r.findings.some((f) => f.test !== "paired_bootstrap" && f.canReachAlpha && !f.significant)) {
+    parts.push("Every test points the same way, but not every one is significant: treat the size of the difference with care.");
+  } else if (r.better === null && r.findings.some((f) => f.significant)) {
+    parts.push("Another test does find a difference; more test data would settle it.");
+  }
   r.verdict = parts.join(" ");
 }
 

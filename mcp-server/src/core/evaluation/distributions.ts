@@ -130,6 +130,18 @@ export function studentTSf(t: number, df: number): number {
   return t >= 0 ? tail : 1 - tail;
 }
 
+/** The t with P(T > t) = q (0 < q < 1), by bisection on the survival function: enough for interval ends. */
+export function studentTIsf(q: number, df: number): number {
+  let lo = -1e3;
+  let hi = 1e3;
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * Math.max(1, Math.abs(lo)); i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTSf(mid, df) > q) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
 /** P(X ≤ k) for X ~ Binomial(n, 1/2), summed exactly term by term (used for small n only). */
 export function binomialHalfCdf(k: number, n: number): number {
   let pmf = Math.pow(0.5, n);

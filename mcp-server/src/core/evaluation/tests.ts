@@ -3,7 +3,7 @@
  * Each returns a plain object; `pValue` is null (with `note`) where the test is undefined for the data.
  */
 import { DEFAULT_BOOTSTRAP, type BootstrapOptions, type WeightedStatistic } from "./bootstrap.js";
-import { binomialHalfCdf, chi2Sf, normalSf, studentTTwoSided } from "./distributions.js";
+import { binomialHalfCdf, chi2Sf, normalSf, studentTIsf, studentTTwoSided } from "./distributions.js";
 import { Mulberry32 } from "./prng.js";
 import { averageRanks, quantileSorted } from "./sort.js";
 
@@ -140,7 +140,49 @@ export function pairedTTest(a: ArrayLike<number>, b: ArrayLike<number>): PairedT
   return { ...base, statistic: t, pValue: studentTTwoSided(t, n - 1), cohensDz: mean / sd };
 }
 
+export interface CorrectedTTestResult extends PairedTestResult {
+  df: number;
+  meanDifference: number;
+  /** n_test / n_train of one resampling split (1/(k−1) for k-fold cross-validation). */
+  testTrainRatio: number;
+  /** Interval of the mean difference b − a from the corrected standard error, at `confidence`. */
+  lower: number | null;
+  upper: number | null;
+  confidence: number;
+}
+
+/**
+ * The corrected resampled t-test of Nadeau & Bengio (2003) on per-split scores d = b − a. The J splits of
+ * cross-validation share training rows, so their scores are positively correlated and the plain paired t-test's
+ * variance σ²/J is too small (it rejects far too often). The correction replaces 1/J with 1/J + n_test/n_train:
+ * t = mean(d) / sqrt((1/J + n_test/n_train) · var(d)), with J − 1 degrees of freedom. For k-fold CV,
+ * n_test/n_train = 1/(k−1). It is still approximate (Bouckaert & Frank 2004), but no longer anti-conservative.
+ */
+export function correctedResampledTTest(a: ArrayLike<number>, b: ArrayLike<number>, testTrainRatio: number, confidence = 0.95): CorrectedTTestResult {
+  const n = a.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += b[i]! - a[i]!;
+  mean /= n || 1;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (b[i]! - a[i]! - mean) ** 2;
+  const variance = n > 1 ? ss / (n - 1) : 0;
+  const base = { n, df: n - 1, meanDifference: mean, testTrainRatio, confidence, statistic: null, pValue: null, lower: null, upper: null };
+  if (n < 2) return { ...base, note: "needs at least 2 paired fold scores" };
+  if (!(testTrainRatio > 0) || !Number.isFinite(testTrainRatio)) return { ...base, note: "the test/train ratio of the splits must be a positive number" };
+  if (variance === 0) return { ...base, note: "the fold differences have zero variance" };
+  const se = Math.sqrt((1 / n + testTrainRatio) * variance);
+  const t = mean / se;
+  const half = studentTIsf((1 - confidence) / 2, n - 1) * se;
+  return { ...base, statistic: t, pValue: studentTTwoSided(t, n - 1), lower: mean - half, upper: mean + half };
+}
+
 export interface WilcoxonResult extends PairedTestResult {
+  /**
+   * The smallest two-sided p-value an exact test can give with this many nonzero differences: 2/2ⁿ, all of one sign
+   * among the 2ⁿ equally likely sign patterns. With 5 folds it is 0.0625, so such a test can never reach α = 0.05.
+   * The normal approximation (used with ties) can print a smaller p on few folds; this floor is the honest one.
+   */
+  minPValue: number | null;
   method: "exact" | "approx" | null;
   /** Matched-pairs rank-biserial correlation (r_plus − r_minus) / total rank sum, in [−1, 1]; > 0 favours b. */
   rankBiserial: number | null;
@@ -162,7 +204,7 @@ export function wilcoxonSignedRank(a: ArrayLike<number>, b: ArrayLike<number>): 
     if (v === 0) zeros++;
     else d.push(v);
   }
-  const undefinedResult = (note: string): WilcoxonResult => ({ statistic: null, pValue: null, n: n0, method: null, rankBiserial: null, note });
+  const undefinedResult = (note: string): WilcoxonResult => ({ statistic: null, pValue: null, minPValue: null, n: n0, method: null, rankBiserial: null, note });
   if (n0 === 0) return undefinedResult("no paired scores");
   if (d.length === 0) return undefinedResult("all differences are zero");
   const absD = Float64Array.from(d, Math.abs);
@@ -177,15 +219,17 @@ export function wilcoxonSignedRank(a: ArrayLike<number>, b: ArrayLike<number>): 
   const rankBiserial = (rPlus - rMinus) / (rPlus + rMinus);
   const tieCounts = tieGroupSizes(absD);
   const exact = n0 <= 50 && zeros === 0 && tieCounts.length === 0;
-  if (exact) return { statistic: T, pValue: wilcoxonExactP(d.length, rPlus), n: n0, method: "exact", rankBiserial };
+  if (exact) return { statistic: T, pValue: wilcoxonExactP(d.length, rPlus), minPValue: exactFloor(d.length), n: n0, method: "exact", rankBiserial };
   const count = d.length;
   const mn = (count * (count + 1)) / 4;
   let se = count * (count + 1) * (2 * count + 1);
   for (const t of tieCounts) se -= 0.5 * t * (t * t - 1);
   se = Math.sqrt(se / 24);
   const z = (T - mn) / se;
-  return { statistic: T, pValue: 2 * normalSf(Math.abs(z)), n: n0, method: "approx", rankBiserial };
+  return { statistic: T, pValue: 2 * normalSf(Math.abs(z)), minPValue: exactFloor(count), n: n0, method: "approx", rankBiserial };
 }
+
+const exactFloor = (nonzero: number) => Math.min(1, 2 / Math.pow(2, nonzero));
 
 /** Sizes of groups of equal values larger than 1. */
 function tieGroupSizes(v: Float64Array): number[] {
