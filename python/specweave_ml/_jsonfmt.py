@@ -6,6 +6,7 @@ JavaScript's ``JSON.stringify`` formats them (``1.0`` -> ``1``, ``1e-05`` -> ``0
 the TypeScript server produce the same bytes for the same data.
 
 Reading: a leading BOM, CRLF line ends and the bare tokens ``NaN``/``Infinity``/``-Infinity`` are accepted.
+Arrays and objects nest at most :data:`MAX_NESTING_DEPTH` levels (docs/format.md, "What readers accept").
 """
 
 import decimal
@@ -15,6 +16,19 @@ import re
 from typing import Any
 
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+#: Deepest nesting of arrays and objects (YAML: collections) the readers accept; ``[[1]]`` is 2 levels. The same
+#: cap as the server's. The format's own files nest 4 levels at most; past the cap, every recursive walk that
+#: follows (canonical writing, comparison) would hit Python's recursion limit.
+MAX_NESTING_DEPTH = 64
+
+
+class JsonLimitError(ValueError):
+    """JSON beyond the readers' limits. A ValueError, so every caller that reports an unparseable file (as a
+    :class:`~specweave_ml.errors.FormatError` naming it) reports this one too."""
+
+
+_TOO_DEEP = "nests arrays and objects more than %d levels deep, which no file of this format does" % MAX_NESTING_DEPTH
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -165,10 +179,35 @@ def _compact(value) -> str:
     return _scalar(value)
 
 
+def _nests_deeper_than(value, levels: int) -> bool:
+    """True when ``value`` nests arrays/objects deeper than ``levels``; iterative, so any depth is safe."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > levels:
+            return True
+        for child in (node.values() if isinstance(node, dict) else node):
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
+
+
 def loads_lenient(text):
-    """Parses JSON text from any well-meaning writer: BOM, CRLF and bare NaN/Infinity tokens accepted."""
+    """Parses JSON text from any well-meaning writer: BOM, CRLF and bare NaN/Infinity tokens accepted.
+
+    Raises ``ValueError`` for broken JSON and :class:`JsonLimitError` (a ``ValueError``) for JSON nested deeper
+    than :data:`MAX_NESTING_DEPTH`."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8-sig")
     if text.startswith("\ufeff"):
         text = text[1:]
-    return json.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError:  # the C decoder stops at Python's recursion limit (about 1,000 levels)
+        raise JsonLimitError(_TOO_DEEP) from None
+    # Text with no more brackets than the cap cannot nest past it: history lines, read by the hundred thousand,
+    # skip the walk.
+    if isinstance(value, (dict, list)) and text.count("[") + text.count("{") > MAX_NESTING_DEPTH \
+            and _nests_deeper_than(value, MAX_NESTING_DEPTH):
+        raise JsonLimitError(_TOO_DEEP)
+    return value

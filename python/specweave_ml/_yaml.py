@@ -8,14 +8,17 @@ scalars (also spanning lines), comments, block mappings and sequences (including
 its key), flow collections such as ``[a, b]`` and ``{k: v}``, literal and folded block scalars (``|``, ``>``), and
 ``---`` / ``...`` document markers. Scalars resolve by the YAML 1.2 core schema. Anything beyond that (anchors,
 aliases, tags, complex keys, several documents) raises :class:`YamlError` with a line number instead of being
-guessed at, so that callers can refuse to overwrite a file they cannot read.
+guessed at, so that callers can refuse to overwrite a file they cannot read. Anchors and aliases are refused on
+purpose: no writer of the format emits them, and a few hundred bytes of nested aliases stand for gigabytes.
+Collections nest at most :data:`MAX_NESTING_DEPTH` levels (``a: [1]`` is 2), as in the server's reader
+(docs/format.md, "What readers accept").
 """
 
 import math
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._jsonfmt import encode_float, format_number, quote_string, scalar_text
+from ._jsonfmt import MAX_NESTING_DEPTH, encode_float, format_number, quote_string, scalar_text
 
 __all__ = ["YamlError", "emit_metadata", "parse_yaml", "METADATA_KEY_ORDER"]
 
@@ -38,7 +41,19 @@ class YamlError(ValueError):
 
     def __init__(self, message: str, line: Optional[int] = None):
         self.line = line
+        self.reason = message
         super().__init__("line %d: %s" % (line, message) if line else message)
+
+
+_INDICATOR_NAMES = {"&": "anchor", "*": "alias", "!": "tag"}
+_TOO_DEEP = "collections nest more than %d levels deep, which no file of this format does" % MAX_NESTING_DEPTH
+
+
+def _refusal(text: str) -> str:
+    """Why ``text`` (starting with ``&``, ``*`` or ``!``) is refused, naming the anchor, alias or tag."""
+    token = text.split()[0] if text.split() else text
+    return ("a YAML %s (%s), which this format never writes; rewrite the file without anchors (&), aliases (*) "
+            "and tags (!), writing each value out in full" % (_INDICATOR_NAMES[text[0]], token.rstrip(",:]}")))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -182,6 +197,7 @@ class _Parser:
             text = text[1:]
         self.lines = [ln[:-1] if ln.endswith("\r") else ln for ln in text.split("\n")]
         self.i = 0
+        self.depth = 0  # block collections open around the current line
 
     # -- helpers --------------------------------------------------------------------------------------------
     def error(self, message: str, i: Optional[int] = None):
@@ -259,14 +275,33 @@ class _Parser:
             return None
         key = content[:m.start()].rstrip(" \t")
         if key.startswith(("&", "*", "!")):
-            raise self.error("anchors, aliases and tags are not supported")
+            raise self.error(_refusal(key))
         return resolve_plain(key) if key else None, content[m.end():].strip(" \t")
 
     def _quoted_single_line(self, content: str):
         end = self._quoted_end(content)
         return (self._unquote(content[:end]), end) if end is not None else (None, None)
 
+    def enter_collection(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING_DEPTH:
+            raise self.error(_TOO_DEEP)
+
     def parse_mapping(self, indent: int) -> dict:
+        self.enter_collection()
+        try:
+            return self._mapping_entries(indent)
+        finally:
+            self.depth -= 1
+
+    def parse_sequence(self, indent: int) -> list:
+        self.enter_collection()
+        try:
+            return self._sequence_items(indent)
+        finally:
+            self.depth -= 1
+
+    def _mapping_entries(self, indent: int) -> dict:
         result: Dict[Any, Any] = {}
         while True:
             self.skip_blank()
@@ -293,7 +328,7 @@ class _Parser:
             result[key] = self._value_after_indicator(rest, indent, key_line, allow_compact_seq=True)
         return result
 
-    def parse_sequence(self, indent: int) -> list:
+    def _sequence_items(self, indent: int) -> list:
         result: List[Any] = []
         while True:
             self.skip_blank()
@@ -344,7 +379,7 @@ class _Parser:
         if rest == "" or rest.startswith("#"):
             return self._nested_or_null(indent, allow_compact_seq)
         if rest[0] in "&*!":
-            raise self.error("anchors, aliases and tags are not supported", first_line)
+            raise self.error(_refusal(rest), first_line)
         if rest[0] in "|>":
             return self.parse_block_scalar(rest, indent, first_line)
         self.i = first_line
@@ -393,7 +428,7 @@ class _Parser:
             j = self.i
             while True:
                 try:
-                    value, end = _Flow(buf).parse()
+                    value, end = _Flow(buf, self.depth).parse()
                     break
                 except _Incomplete:
                     j += 1
@@ -410,7 +445,7 @@ class _Parser:
         if text[0] in "@`":
             raise self.error("a plain scalar cannot start with %r" % text[0])
         if text[0] in "&*!":
-            raise self.error("anchors, aliases and tags are not supported")
+            raise self.error(_refusal(text))
         first = _strip_comment(text)
         parts = [first]
         if first == text.rstrip(" \t"):  # no comment: the scalar may continue on following lines
@@ -587,9 +622,16 @@ class _Incomplete(Exception):
 class _Flow:
     """A flow collection (``[a, "b", 1]``, ``{k: v}``), possibly nested."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, depth: int = 0):
         self.s = text
         self.j = 0
+        self.depth = depth  # collections open around this one
+
+    def enter(self):
+        self.j += 1
+        self.depth += 1
+        if self.depth > MAX_NESTING_DEPTH:
+            raise YamlError(_TOO_DEEP)
 
     def parse(self):
         value = self.node()
@@ -612,7 +654,7 @@ class _Flow:
             raise _Incomplete()
         c = self.s[self.j]
         if c == "[":
-            self.j += 1
+            self.enter()
             items = []
             while True:
                 self.ws()
@@ -620,6 +662,7 @@ class _Flow:
                     raise _Incomplete()
                 if self.s[self.j] == "]":
                     self.j += 1
+                    self.depth -= 1
                     return items
                 items.append(self.node())
                 self.ws()
@@ -630,7 +673,7 @@ class _Flow:
                 elif self.s[self.j] != "]":
                     raise YamlError("expected ',' or ']' in a flow sequence")
         if c == "{":
-            self.j += 1
+            self.enter()
             out = {}
             while True:
                 self.ws()
@@ -638,6 +681,7 @@ class _Flow:
                     raise _Incomplete()
                 if self.s[self.j] == "}":
                     self.j += 1
+                    self.depth -= 1
                     return out
                 key = self.node()
                 self.ws()
@@ -671,7 +715,7 @@ class _Flow:
             self.j += end
             return p._unquote(token)
         if c in "&*!":
-            raise YamlError("anchors, aliases and tags are not supported")
+            raise YamlError(_refusal(self.s[self.j:]))
         start = self.j
         while self.j < len(self.s):
             c = self.s[self.j]
@@ -687,4 +731,7 @@ class _Flow:
 
 def parse_yaml(text: str):
     """Parses one YAML document (see the module docstring for what is supported); raises :class:`YamlError`."""
-    return _Parser(text).parse_document()
+    try:
+        return _Parser(text).parse_document()
+    except RecursionError:  # the depth caps stop well before; this is the backstop
+        raise YamlError(_TOO_DEEP) from None
