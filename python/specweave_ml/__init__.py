@@ -12,7 +12,7 @@ specweave-ml MCP server reads and writes too. Standard library only.
         exp.save_model(model, "model")
 """
 
-from .errors import (FormatError, IncrementNotFoundError, InvalidNameError, LockTimeoutError,
+from .errors import (FormatError, IncrementNotFoundError, InvalidNameError, LockTimeoutError, SandboxError,
                      SpecweaveError)
 from .mlflow_integration import configure_mlflow
 from ._project import find_project_root, resolve_increment
@@ -24,5 +24,5 @@ __version__ = "0.1.0"
 __all__ = [
     "track_experiment", "track_cross_validation", "configure_mlflow", "read_experiment", "Experiment",
     "find_project_root", "resolve_increment", "SpecweaveError", "IncrementNotFoundError", "InvalidNameError",
-    "FormatError", "LockTimeoutError", "__version__",
+    "FormatError", "LockTimeoutError", "SandboxError", "__version__",
 ]

@@ -1,24 +1,67 @@
-"""Low-level file operations of docs/format.md ("Writing safely"): atomic whole-file writes, whole-line appends,
-and lock files."""
+"""The Python client's only door to the disk: the sandbox of docs/format.md ("Symbolic links and the sandbox") and
+its safe writes ("Writing safely"): atomic whole-file writes, whole-line appends, lock files, staged artifacts, and
+the clean-up of crash leftovers.
 
+Every path given here lies in a project's ``.specweave/`` folder, its *zone*: the last path component named
+``.specweave`` (names the client builds never contain one), whose parent is the project root. Whatever the
+repository contains, nothing here reads or writes outside the zone's real path:
+
+- the zone itself may be a symbolic link only to a folder inside the project's real root;
+- the real path (``os.path.realpath``) of every folder entered must lie inside the zone's real path, so symlinked
+  folders are followed only while they stay inside;
+- the last component is opened with ``O_NOFOLLOW`` (where the platform lacks it: ``lstat`` before, ``fstat``
+  after), so a file that is a symbolic link is never read or written through;
+- folders are created one component at a time, each proved a real folder by ``lstat``.
+
+A refusal raises :class:`~specweave_ml.errors.SandboxError` naming the path relative to the project root and the
+fix, never what the link points to or holds. The one read outside a zone is :func:`has_zone` (does a folder hold a
+``.specweave`` entry), which the root finder needs.
+"""
+
+import errno
+import hashlib
 import json
 import os
 import random
+import re
 import secrets
+import shutil
 import socket
+import stat
 import sys
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
-from .errors import LockTimeoutError
+from .errors import LockTimeoutError, SandboxError
 
+ZONE = ".specweave"
 LOCK_STALE_SECONDS = 30.0
 # A writer fills its lock microseconds after creating it; one still empty after this long belongs to a dead writer.
 EMPTY_LOCK_STALE_SECONDS = 2.0
 LOCK_WAIT_SECONDS = 10.0
+# A temp file or staging folder is a crash leftover when its writer's pid is gone and it has not changed for
+# LEFTOVER_GRACE_SECONDS (names carry no host, so a writer on another machine sharing the folder gets that grace
+# while it is still writing), or when it has not changed for LEFTOVER_AGE_SECONDS whoever wrote it.
+LEFTOVER_GRACE_SECONDS = 10.0
+LEFTOVER_AGE_SECONDS = 3600.0
 HOST = socket.gethostname()
+
+#: ``.specweave/.gitignore``, written when missing (the same bytes as the server's): leftovers and locks never
+#: belong in git.
+GITIGNORE = (b"# Written by specweave-ml: crash leftovers and lock files never belong in git.\n"
+             b"*.tmp\n.staging-*\n*.lock\n.lock\n*.stale\n")
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# Opening a FIFO planted in the zone must not block the writer forever.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_LINK_ERRNOS = {errno.ELOOP, getattr(errno, "EMLINK", errno.ELOOP), getattr(errno, "EFTYPE", errno.ELOOP)}
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[0-9a-fA-F]+\.tmp$")
+_STAGING_NAME = re.compile(r"^\.staging-(\d+)-[0-9A-Za-z]+$")
+_STALE_NAME = re.compile(r"^.*\.lock\.[0-9a-fA-F]+\.stale$")
 
 
 def now_iso() -> str:
@@ -50,6 +93,366 @@ def parse_iso(text) -> Optional[datetime]:
     return dt
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# The zone
+
+
+def _norm(path: str) -> str:
+    return os.path.normcase(path)
+
+
+def _inside(child: str, parent: str) -> bool:
+    """Whether real path ``child`` is ``parent`` or below it."""
+    child, parent = _norm(child), _norm(parent)
+    return child == parent or child.startswith(parent if parent.endswith(os.sep) else parent + os.sep)
+
+
+class _Place:
+    """A path in a zone: ``path`` (absolute, lexical), ``root`` (the project root), ``zone`` (its ``.specweave``)
+    and ``real_zone``, checked to lie inside the project's real root."""
+
+    __slots__ = ("path", "root", "zone", "real_zone")
+
+    def __init__(self, path: str, root: str, zone: str, real_zone: str):
+        self.path, self.root, self.zone, self.real_zone = path, root, zone, real_zone
+
+    def rel(self, path: Optional[str] = None) -> str:
+        """``path`` (default: this one) relative to the project root, with ``/``: how messages name it."""
+        return os.path.relpath(path or self.path, self.root).replace(os.sep, "/")
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(self.path)
+
+
+def _place(path) -> _Place:
+    """Locates ``path`` in its zone and checks the zone; raises :class:`SandboxError` when there is none or when
+    ``.specweave`` leaves the project."""
+    p = os.path.abspath(os.fspath(path))
+    parts = p.split(os.sep)
+    hits = [i for i, part in enumerate(parts) if part == ZONE]
+    if not hits or hits[-1] == 0:
+        raise SandboxError("%s is not inside a project's .specweave folder; specweave_ml reads and writes nothing "
+                           "else." % p)
+    zone = os.sep.join(parts[:hits[-1] + 1])
+    root = os.path.dirname(zone)
+    real_root = os.path.realpath(root)
+    real_zone = os.path.realpath(zone)
+    if not _inside(real_zone, real_root) or _norm(real_zone) == _norm(real_root):
+        raise SandboxError("%s is a symbolic link that leaves the project; remove it (a .specweave link is allowed "
+                           "only to a folder inside the project)." % ZONE)
+    return _Place(p, root, zone, real_zone)
+
+
+def _check_folder(place: _Place, folder: str) -> None:
+    """Raises :class:`SandboxError` unless the real path of ``folder`` lies in the zone, naming the first folder
+    on the way down whose real path leaves it."""
+    if _inside(os.path.realpath(folder), place.real_zone):
+        return
+    current = place.zone
+    for part in os.path.relpath(folder, place.zone).split(os.sep):
+        current = os.path.join(current, part)
+        if not _inside(os.path.realpath(current), place.real_zone):
+            break
+    raise SandboxError(_leaves_message(place.rel(current)))
+
+
+def _leaves_message(rel: str) -> str:
+    return ("%s is a symbolic link that leaves the project; remove it (specweave_ml reads and writes only inside "
+            "the project's .specweave folder)." % rel)
+
+
+def _entered(path) -> _Place:
+    """``path`` located and its folder checked: ready to open its last component without following it."""
+    place = _place(path)
+    if place.path != place.zone:
+        _check_folder(place, place.folder)
+    return place
+
+
+def _link_refusal(place: _Place, path: Optional[str] = None) -> SandboxError:
+    """The error for a last component that is a symbolic link; it says whether the link leaves the project."""
+    target = path or place.path
+    rel = place.rel(target)
+    if not _inside(os.path.realpath(target), place.real_zone):
+        return SandboxError(_leaves_message(rel))
+    return SandboxError("%s is a symbolic link; specweave_ml does not open files through links. Replace it with the "
+                        "file it points to." % rel)
+
+
+def _is_link(path: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _open(place: _Place, flags: int, mode: int = 0o666, path: Optional[str] = None) -> int:
+    """Opens the last component of ``path`` (default: the place's) without following a symbolic link."""
+    target = path or place.path
+    if not _NOFOLLOW and _is_link(target):  # pragma: no cover - Windows: lstat before, fstat after
+        raise _link_refusal(place, target)
+    try:
+        fd = os.open(target, flags | _NOFOLLOW | _BINARY | _CLOEXEC, mode)
+    except OSError as e:
+        if e.errno in _LINK_ERRNOS and _is_link(target):
+            raise _link_refusal(place, target) from None
+        raise
+    if not _NOFOLLOW:  # pragma: no cover - Windows
+        try:
+            after, now = os.fstat(fd), os.lstat(target)
+            if (after.st_dev, after.st_ino) != (now.st_dev, now.st_ino) or stat.S_ISLNK(now.st_mode):
+                raise _link_refusal(place, target)
+        except BaseException:
+            os.close(fd)
+            raise
+    return fd
+
+
+def _open_regular(place: _Place, flags: int, mode: int = 0o666, path: Optional[str] = None) -> int:
+    """Like :func:`_open`, refusing anything but a regular file (a FIFO or device planted in the zone)."""
+    fd = _open(place, flags | _NONBLOCK, mode, path)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SandboxError("%s is not a regular file; remove it." % place.rel(path))
+        if _NONBLOCK and hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def is_user_file(path) -> bool:
+    """Whether a path the user passed explicitly (an artifact to copy) is a file. Reading the user's own file is
+    the other read outside a zone; only what is written is confined."""
+    return os.path.isfile(os.fspath(path))
+
+
+def copy_user_file(src, dest_file) -> None:
+    """Copies a file the user passed explicitly into an open (staged) file object."""
+    with open(os.fspath(src), "rb") as fin:
+        shutil.copyfileobj(fin, dest_file, 1 << 20)
+
+
+def same_file(user_path, path) -> bool:
+    """Whether ``path`` in the zone is already the user's file ``user_path`` (not through a link at ``path``)."""
+    place = _entered(path)
+    try:
+        mine, theirs = os.lstat(place.path), os.stat(os.fspath(user_path))
+    except OSError:
+        return False
+    return not stat.S_ISLNK(mine.st_mode) and (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+
+def has_zone(folder) -> bool:
+    """Whether ``folder`` holds a ``.specweave`` entry (a folder or a link to one): the root finder's question."""
+    return os.path.lexists(os.path.join(os.fspath(folder), ZONE))
+
+
+def real_path(path) -> str:
+    """The real path of a folder the user named (the project root)."""
+    return os.path.realpath(os.fspath(path))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reading
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def read_bytes(path) -> Optional[bytes]:
+    """The whole file, or ``None`` when it does not exist."""
+    place = _entered(path)
+    try:
+        fd = _open_regular(place, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        return _read_all(fd)
+    finally:
+        os.close(fd)
+
+
+def read_from(path, offset: int) -> Optional[Tuple[Tuple[int, int], int, bytes]]:
+    """``((device, inode), size, bytes from offset)`` of a file, or ``None`` when it does not exist. An offset past
+    the end (the file was replaced by a shorter one) reads nothing; the caller sees the size and starts over."""
+    place = _entered(path)
+    try:
+        fd = _open_regular(place, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        st = os.fstat(fd)
+        data = b""
+        if st.st_size > offset:
+            os.lseek(fd, offset, os.SEEK_SET)
+            data = _read_all(fd)
+        return (st.st_dev, st.st_ino), st.st_size, data
+    finally:
+        os.close(fd)
+
+
+def digest(path) -> Tuple[int, str]:
+    """``(bytes, sha256 hex)`` of a file in the zone."""
+    place = _entered(path)
+    fd = _open_regular(place, os.O_RDONLY)
+    try:
+        return _digest_fd(fd)
+    finally:
+        os.close(fd)
+
+
+def _digest_fd(fd: int) -> Tuple[int, str]:
+    h = hashlib.sha256()
+    size = 0
+    os.lseek(fd, 0, os.SEEK_SET)
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return size, h.hexdigest()
+        h.update(chunk)
+        size += len(chunk)
+
+
+def exists(path) -> bool:
+    """Whether the last component exists (a link counts: opening it is what refuses)."""
+    place = _entered(path)
+    return os.path.lexists(place.path)
+
+
+def list_folders(path) -> List[str]:
+    """Names of the entries of a folder that are folders (links to folders included: entering one checks where it
+    leads), sorted; empty when the folder does not exist."""
+    place = _place(path)
+    _check_folder(place, place.path)
+    try:
+        with os.scandir(place.path) as entries:
+            return sorted(e.name for e in entries if e.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Folders, leftovers and .gitignore
+
+_swept = set()
+_gitignored = set()
+_once_guard = threading.Lock()
+
+
+def make_dirs(path) -> List[str]:
+    """Creates the folder ``path`` and any missing parents, one component at a time, each proved a folder by
+    ``lstat`` (an existing link to a folder inside the zone is accepted). Returns the folders created, outermost
+    first, so that a failed operation can take them back with :func:`remove_empty_dirs`."""
+    place = _place(path)
+    created: List[str] = []
+    current = place.root
+    for part in os.path.relpath(place.path, place.root).split(os.sep):
+        current = os.path.join(current, part)
+        try:
+            os.mkdir(current)
+            created.append(current)
+        except FileExistsError:
+            pass
+        try:
+            st = os.lstat(current)
+        except FileNotFoundError:  # removed meanwhile by someone else: the next operation reports it
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            if not _inside(os.path.realpath(current), place.real_zone):
+                raise SandboxError(_leaves_message(place.rel(current)))
+            if not os.path.isdir(current):
+                raise SandboxError("%s is a symbolic link that does not lead to a folder; remove it." % place.rel(current))
+        elif not stat.S_ISDIR(st.st_mode):
+            raise SandboxError("%s is not a folder; remove or rename it." % place.rel(current))
+    _ready_to_write(place, place.path)
+    if place.path != place.zone:  # the zone's parent is the user's project, not ours to tidy
+        _sweep(os.path.dirname(place.path))
+    return created
+
+
+def remove_empty_dirs(created: List[str]) -> None:
+    """Takes back folders that :func:`make_dirs` created, innermost first, as long as they are still empty."""
+    for folder in reversed(created):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
+
+
+def _ready_to_write(place: _Place, folder: str) -> None:
+    """Once per process and folder: removes crash leftovers there; once per zone: writes ``.gitignore``."""
+    _sweep(folder)
+    with _once_guard:
+        if place.zone in _gitignored:
+            return
+        _gitignored.add(place.zone)
+    if os.path.isdir(place.zone):
+        _create_exclusive(place, os.path.join(place.zone, ".gitignore"), GITIGNORE)
+
+
+def _create_exclusive(place: _Place, path: str, data: bytes) -> bool:
+    """Creates ``path`` with ``data`` unless something (a file, a link) already has that name."""
+    try:
+        fd = _open(place, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, path)
+    except FileExistsError:
+        return False
+    except OSError:  # a read-only checkout: the courtesy file is not worth failing the write for
+        return False
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+    return True
+
+
+def _sweep(folder: str) -> None:
+    """Removes temp files and staging folders of dead writers from ``folder`` (once per process and folder)."""
+    with _once_guard:
+        if folder in _swept:
+            return
+        _swept.add(folder)
+    try:
+        with os.scandir(folder) as it:
+            entries = [e for e in it if e.name.startswith(".")]
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        temp, staging = _TEMP_NAME.match(entry.name), _STAGING_NAME.match(entry.name)
+        stale = _STALE_NAME.match(entry.name)
+        if not (temp or staging or stale):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        age = now - st.st_mtime
+        pid = int((temp or staging).group(1)) if (temp or staging) else None
+        dead = pid is not None and age > LEFTOVER_GRACE_SECONDS and not _pid_alive(pid)
+        if not (dead or age > LEFTOVER_AGE_SECONDS):
+            continue
+        try:
+            if staging and stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(entry.path)  # does not follow links inside
+            elif not stat.S_ISDIR(st.st_mode):
+                os.unlink(entry.path)  # a link is removed itself, never its target
+        except OSError:
+            pass
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Writing
+
+
 def _fsync(fd: int) -> None:
     if hasattr(os, "fdatasync"):
         os.fdatasync(fd)
@@ -57,47 +460,58 @@ def _fsync(fd: int) -> None:
         os.fsync(fd)
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Writes ``data`` to ``path`` whole or not at all: a ``.<name>.<pid>.<random>.tmp`` file in the same folder,
-    flushed to disk, renamed over the target."""
-    def write(tmp: str) -> None:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-        finally:
-            os.close(fd)
-    replace_with(path, write)
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
-def replace_with(path: str, write) -> None:
-    """Like write_atomic, for content that a function writes to a path (a copied file, a pickled or joblib-dumped
-    model): ``write(tmp_path)`` fills a temporary file in the same folder, which is flushed and renamed over
-    ``path``; on any failure the temporary file is removed and the target is untouched."""
+def _temp_path(path: str) -> str:
     folder, base = os.path.split(path)
-    tmp = os.path.join(folder, ".%s.%d.%s.tmp" % (base, os.getpid(), secrets.token_hex(4)))
+    return os.path.join(folder, ".%s.%d.%s.tmp" % (base, os.getpid(), secrets.token_hex(4)))
+
+
+def _replace(place: _Place, tmp: str) -> None:
+    """Renames ``tmp`` over the place, which must not be a symbolic link (the rename would not follow it, but a
+    link there is a planted one and is reported, not silently replaced)."""
+    if _is_link(place.path):
+        raise _link_refusal(place)
+    os.replace(tmp, place.path)
+
+
+def write_atomic(path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` whole or not at all: a ``.<name>.<pid>.<random>.tmp`` file in the same folder,
+    created exclusively, flushed to disk, renamed over the target."""
+    place = _entered(path)
+    _ready_to_write(place, place.folder)
+    tmp = _temp_path(place.path)
     try:
-        write(tmp)
-        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = _open(place, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, tmp)
         try:
+            _write_all(fd, data)
             _fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        _replace(place, tmp)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink_quietly(tmp)
         raise
 
 
-def append_lines(path: str, data: bytes) -> None:
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def append_lines(path, data: bytes) -> None:
     """Appends whole lines (``data`` ends in a newline) with one ``write`` call. If the file does not end in a
     newline (an earlier writer died mid-line), a newline goes first so the broken line stays on its own."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o666)
+    place = _entered(path)
+    _ready_to_write(place, place.folder)
+    fd = _open_regular(place, os.O_RDWR | os.O_CREAT | os.O_APPEND)
     try:
         size = os.fstat(fd).st_size
         if size > 0:
@@ -114,6 +528,48 @@ def append_lines(path: str, data: bytes) -> None:
         _fsync(fd)
     finally:
         os.close(fd)
+
+
+class StagedFile:
+    """A file written next to its destination under a temporary name, not yet in place: :meth:`commit` renames it
+    over the destination, :meth:`discard` removes it and the folders created for it. ``size`` and ``sha256``
+    describe the content."""
+
+    def __init__(self, place: _Place, tmp: str, created: List[str], size: int, sha256: str):
+        self._place, self._tmp, self._created = place, tmp, created
+        self.path, self.size, self.sha256 = place.path, size, sha256
+
+    def commit(self) -> None:
+        _check_folder(self._place, self._place.folder)
+        _replace(self._place, self._tmp)
+        self._tmp = None
+
+    def discard(self) -> None:
+        if self._tmp is not None:
+            _unlink_quietly(self._tmp)
+            self._tmp = None
+            remove_empty_dirs(self._created)
+
+
+def stage_file(dest, write: Callable) -> StagedFile:
+    """Writes a file for ``dest`` (a copied artifact, a pickled or joblib-dumped model) without putting it in place:
+    creates ``dest``'s folders, then a temp file there exclusively and without following links, calls
+    ``write(binary file object)``, flushes, and hashes the result. On failure nothing stays behind."""
+    place = _place(dest)
+    created = make_dirs(place.folder)
+    tmp = _temp_path(place.path)
+    try:
+        fd = _open(place, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666, tmp)
+        with os.fdopen(fd, "w+b") as f:
+            write(f)
+            f.flush()
+            _fsync(f.fileno())
+            size, sha = _digest_fd(f.fileno())
+    except BaseException:
+        _unlink_quietly(tmp)
+        remove_empty_dirs(created)
+        raise
+    return StagedFile(place, tmp, created, size, sha)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -135,20 +591,23 @@ def _pid_alive(pid: int) -> bool:
         return True
     try:  # a zombie (dead, not yet reaped by its parent) holds nothing
         with open("/proc/%d/stat" % pid, "rb") as f:
-            stat = f.read()
-        return stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] != b"Z"
+            stat_line = f.read()
+        return stat_line[stat_line.rindex(b")") + 2:stat_line.rindex(b")") + 3] != b"Z"
     except (OSError, ValueError):
         return True
 
 
-def _read_owner(path: str) -> Optional[Tuple[dict, float]]:
+def _read_owner(place: _Place, path: Optional[str] = None) -> Optional[Tuple[dict, float]]:
     """(owner, mtime) of a lock file, or ``None`` when it does not exist. An unreadable body gives ``{}``."""
     try:
-        with open(path, "rb") as f:
-            mtime = os.fstat(f.fileno()).st_mtime
-            raw = f.read()
+        fd = _open_regular(place, os.O_RDONLY, path=path)
     except FileNotFoundError:
         return None
+    try:
+        mtime = os.fstat(fd).st_mtime
+        raw = os.read(fd, 4096)  # an owner line is ~100 bytes
+    finally:
+        os.close(fd)
     try:
         owner = json.loads(raw.decode("utf-8-sig"))
         if not isinstance(owner, dict):
@@ -168,23 +627,24 @@ def _is_stale(owner: dict, mtime: float) -> bool:
     return owner.get("host") == HOST and isinstance(pid, int) and not isinstance(pid, bool) and not _pid_alive(pid)
 
 
-def _break_stale(path: str, judged: dict) -> None:
+def _break_stale(path, judged: dict) -> None:
     """Only one breaker wins the rename; a lock that was released and retaken meanwhile is put back."""
-    tomb = "%s.%s.stale" % (path, secrets.token_hex(4))
+    place = _entered(path)
+    tomb = "%s.%s.stale" % (place.path, secrets.token_hex(4))
     try:
-        os.rename(path, tomb)
+        os.rename(place.path, tomb)  # renames a link itself, never its target
     except FileNotFoundError:
         return
-    taken = _read_owner(tomb)
+    try:
+        taken = _read_owner(place, tomb)
+    except SandboxError:
+        taken = None
     if taken is not None and taken[0].get("token") != judged.get("token"):
         try:
-            os.link(tomb, path)
+            os.link(tomb, place.path)
         except OSError:
             pass
-    try:
-        os.unlink(tomb)
-    except OSError:
-        pass
+    _unlink_quietly(tomb)
 
 
 class _PathState:
@@ -201,19 +661,19 @@ _local_guard = threading.Lock()
 
 
 class FileLock:
-    """The lock protocol of docs/format.md on one lock file (``experiments/<name>/.lock``).
+    """The lock protocol of docs/format.md on one lock file (``experiments/<name>/.lock``), in a zone.
 
     Re-entrant within a thread; threads of one process queue on an in-process lock first, so only one of them
     at a time competes for the file.
     """
 
-    def __init__(self, path: str, timeout: float = LOCK_WAIT_SECONDS):
-        self.path = path
+    def __init__(self, path, timeout: float = LOCK_WAIT_SECONDS):
+        self.path = os.path.abspath(os.fspath(path))
         self.timeout = timeout
         with _local_guard:
-            state = _local_locks.get(os.path.abspath(path))
+            state = _local_locks.get(self.path)
             if state is None:
-                state = _local_locks[os.path.abspath(path)] = _PathState()
+                state = _local_locks[self.path] = _PathState()
         self._state = state
         self._rlock = state.rlock
         self._depth = state.depth
@@ -247,15 +707,17 @@ class FileLock:
         self._depth.n = 1
 
     def _acquire_file(self) -> None:
+        place = _entered(self.path)
+        _ready_to_write(place, place.folder)
         token = secrets.token_hex(8)
         owner = {"host": HOST, "pid": os.getpid(), "time": now_iso(), "token": token}
         line = (json.dumps(owner, separators=(",", ":")) + "\n").encode("utf-8")
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+                fd = _open(place, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
             except FileExistsError:
-                holder = _read_owner(self.path)
+                holder = _read_owner(place)
                 if holder is not None and _is_stale(*holder):
                     _break_stale(self.path, holder[0])
                     continue
@@ -266,7 +728,7 @@ class FileLock:
                         who = "process %s on %s since %s" % (o.get("pid", "?"), o.get("host", "?"), o.get("time", "?"))
                     raise LockTimeoutError(
                         "%s is held by %s. Another writer is updating this experiment; retry shortly. If no process "
-                        "is writing, delete the .lock file." % (self.path, who))
+                        "is writing, delete the .lock file." % (place.rel(), who))
                 time.sleep(random.uniform(0.005, 0.025))
                 continue
             try:
@@ -283,11 +745,15 @@ class FileLock:
         self._depth.n = depth - 1
         try:
             if depth == 1:
-                current = _read_owner(self.path)
+                place = _entered(self.path)
+                try:
+                    current = _read_owner(place)
+                except SandboxError:
+                    current = None  # replaced by a link meanwhile: not ours, leave it
                 # only remove the lock if it is still ours (it may have been broken as stale after a long hold)
                 if current is not None and current[0].get("token") == self._token:
                     try:
-                        os.unlink(self.path)
+                        os.unlink(place.path)
                     except FileNotFoundError:
                         pass
                 self._token = None

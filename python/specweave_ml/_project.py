@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 from typing import List, Optional, Tuple, Union
 
+from . import _fs
 from ._fs import FileLock, now_iso, write_atomic
 from ._jsonfmt import dumps_canonical, loads_lenient
 from .errors import IncrementNotFoundError, InvalidNameError
@@ -21,10 +22,10 @@ def find_project_root(start: Optional[Union[str, Path]] = None) -> Path:
     cwd = Path(start) if start is not None else Path.cwd()
     explicit = os.environ.get("SPECWEAVE_ROOT")
     if explicit:
-        return (cwd / explicit).resolve()
-    cwd = cwd.resolve()
+        return Path(_fs.real_path(cwd / explicit))
+    cwd = Path(_fs.real_path(cwd))
     for d in [cwd, *cwd.parents]:
-        if (d / ".specweave").exists():
+        if _fs.has_zone(d):  # a .specweave link counts: the sandbox decides whether it may be used
             return d
     return cwd
 
@@ -43,19 +44,18 @@ def increments_dir(root: Path) -> Path:
 
 
 def list_increments(root: Path) -> List[str]:
-    """Folder names of the increments directly under ``.specweave/increments/``, sorted."""
-    d = increments_dir(root)
-    try:
-        names = [e.name for e in os.scandir(d) if e.is_dir() and not e.name.startswith((".", "_"))]
-    except FileNotFoundError:
-        return []
-    return sorted(n for n in names if _INCREMENT_DIR.match(n))
+    """Folder names of the increments directly under ``.specweave/increments/``, sorted. A linked increment folder
+    is listed; using it is refused if the link leaves the project."""
+    names = _fs.list_folders(increments_dir(root))
+    return [n for n in names if not n.startswith((".", "_")) and _INCREMENT_DIR.match(n)]
 
 
 def read_increment_metadata(inc_dir: Path) -> Optional[dict]:
-    """An increment's metadata.json, or ``None`` when it is missing or unreadable."""
+    """An increment's metadata.json, or ``None`` when it is missing or unreadable. A metadata.json (or increment
+    folder) that is a link leaving the project raises :class:`~specweave_ml.errors.SandboxError`."""
     try:
-        data = loads_lenient((Path(inc_dir) / "metadata.json").read_bytes())
+        raw = _fs.read_bytes(Path(inc_dir) / "metadata.json")
+        data = loads_lenient(raw) if raw is not None else None
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -124,16 +124,15 @@ def touch_increment(inc_dir: Path) -> None:
     """
     path = Path(inc_dir) / "metadata.json"
     if increment_status(inc_dir) != "planning":
-        if path.exists() and read_increment_metadata(inc_dir) is None:
+        if _fs.exists(path) and read_increment_metadata(inc_dir) is None:
             warnings.warn("%s cannot be parsed; its status was not updated." % path)
         return
-    with FileLock(str(Path(inc_dir) / ".lock")):
-        try:
-            meta = loads_lenient(path.read_bytes())
-        except (OSError, ValueError):
+    with FileLock(Path(inc_dir) / ".lock"):
+        meta = read_increment_metadata(inc_dir)
+        if meta is None:
             return
         if not isinstance(meta, dict) or meta.get("status") not in ("planning", "planned"):
             return
         meta["status"] = "active"
         meta["lastActivity"] = now_iso()
-        write_atomic(str(path), dumps_canonical(meta).encode("utf-8"))
+        write_atomic(path, dumps_canonical(meta).encode("utf-8"))

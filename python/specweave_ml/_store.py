@@ -1,4 +1,5 @@
-"""Reading and writing one experiment folder (params.json, metrics.json, metadata.yaml, history.jsonl)."""
+"""Reading and writing one experiment folder (params.json, metrics.json, metadata.yaml, history.jsonl), all of it
+through the sandboxed file layer :mod:`._fs`."""
 
 import json
 import math
@@ -6,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._fs import append_lines, write_atomic
+from . import _fs
 from ._jsonfmt import NON_FINITE, decode_number, dumps_canonical, dumps_line, encode_float, loads_lenient
 from ._yaml import YamlError, emit_metadata, parse_yaml
 from .errors import FormatError
@@ -17,10 +18,16 @@ RESERVED = {"params.json", "metrics.json", "metadata.yaml", "history.jsonl"}
 
 def read_json_object(path: Path) -> Dict[str, Any]:
     """A JSON object file, ``{}`` when missing; :class:`FormatError` (naming the file) when unparseable."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}
+    data = read_json_file(path)
+    return {} if data is None else data
+
+
+def read_json_file(path: Path) -> Optional[Dict[str, Any]]:
+    """A JSON object file, ``None`` when missing (``{}`` when empty); :class:`FormatError` naming the file when
+    unparseable."""
+    raw = _fs.read_bytes(path)
+    if raw is None:
+        return None
     if not raw.strip():
         return {}
     try:
@@ -32,15 +39,19 @@ def read_json_object(path: Path) -> Dict[str, Any]:
     return data
 
 
+def json_bytes(data) -> bytes:
+    """The bytes of a summary JSON file (params.json, metrics.json) as the format writes them."""
+    return dumps_canonical(data).encode("utf-8")
+
+
 def write_json(path: Path, data) -> None:
-    write_atomic(str(path), dumps_canonical(data).encode("utf-8"))
+    _fs.write_atomic(path, json_bytes(data))
 
 
 def read_metadata(path: Path) -> Dict[str, Any]:
     """metadata.yaml as a dict, ``{}`` when missing; :class:`FormatError` naming the file when it cannot be read."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    raw = _fs.read_bytes(path)
+    if raw is None:
         return {}
     try:
         data = parse_yaml(raw.decode("utf-8-sig"))
@@ -87,8 +98,13 @@ def normalize_metadata(meta: Dict[str, Any]) -> Dict[str, Any]:
     return meta
 
 
+def metadata_bytes(meta: Dict[str, Any]) -> bytes:
+    """The bytes of metadata.yaml as the format writes it."""
+    return emit_metadata(meta).encode("utf-8")
+
+
 def write_metadata(path: Path, meta: Dict[str, Any]) -> None:
-    write_atomic(str(path), emit_metadata(meta).encode("utf-8"))
+    _fs.write_atomic(path, metadata_bytes(meta))
 
 
 def metric_value(value) -> Any:
@@ -193,18 +209,21 @@ class HistoryIndex:
 
     def refresh(self, path: Path) -> Dict[str, Tuple[int, Any]]:
         """Brings the index up to date with the file; returns ``{metric: (step, stored value)}``."""
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
+        offset = self.offset
+        found = _fs.read_from(path, offset)
+        if found is None:
             self.key, self.offset, self.latest = None, 0, {}
             return self.latest
-        key = (st.st_dev, st.st_ino)
-        if key != self.key or st.st_size < self.offset:
+        key, size, chunk = found
+        if key != self.key or size < offset:  # another file now, or truncated: index it from the start
             self.key, self.offset, self.latest = key, 0, {}
-        if st.st_size > self.offset:
-            with open(path, "rb") as f:
-                f.seek(self.offset)
-                chunk = f.read()
+            if offset:
+                found = _fs.read_from(path, 0)
+                if found is None:
+                    self.key = None
+                    return self.latest
+                self.key, _, chunk = found
+        if chunk:
             end = chunk.rfind(b"\n")
             if end >= 0:
                 for raw in chunk[:end].split(b"\n"):
@@ -220,9 +239,8 @@ def read_history(path: Path) -> Tuple[List[dict], int]:
     """(points, skipped): every valid point of a history.jsonl in file order, and how many lines were skipped."""
     points: List[dict] = []
     skipped = 0
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
+    raw = _fs.read_bytes(path)
+    if raw is None:
         return points, 0
     for line in raw.decode("utf-8-sig", "replace").split("\n"):
         if not line.strip():

@@ -19,3 +19,9 @@ class FormatError(SpecweaveError, ValueError):
 
 class LockTimeoutError(SpecweaveError, TimeoutError):
     """The experiment lock stayed held by a live writer for the whole wait; the message names the holder."""
+
+
+class SandboxError(SpecweaveError):
+    """A path would lead outside the project's ``.specweave/`` folder (a symbolic link planted in the repository) or
+    is not what the format allows there; nothing was read or written. The message names the path relative to the
+    project root and the fix, never what the link points to."""

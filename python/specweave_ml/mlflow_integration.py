@@ -3,8 +3,10 @@
 import importlib.util
 import os
 import sys
+from pathlib import Path
 from typing import Optional, Union
 
+from . import _fs
 from ._project import find_project_root, resolve_increment
 
 __all__ = ["configure_mlflow"]
@@ -19,9 +21,9 @@ def configure_mlflow(increment: Optional[Union[str, int]] = None) -> str:
     server's importer to turn them into experiments.
     """
     _, inc_dir = resolve_increment(find_project_root(), increment)
-    store = (inc_dir / "mlruns").resolve()
-    store.mkdir(parents=True, exist_ok=True)
-    uri = store.as_uri()
+    store = inc_dir / "mlruns"
+    _fs.make_dirs(store)  # refuses an mlruns (or increment) link leaving the project
+    uri = Path(_fs.real_path(store)).as_uri()
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow = sys.modules.get("mlflow")
     if mlflow is None:

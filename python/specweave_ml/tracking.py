@@ -1,19 +1,19 @@
 """Experiment tracking: :func:`track_experiment` and the :class:`Experiment` it returns."""
 
+import math
 import os
 import pickle
-import shutil
 import traceback
 import warnings
-import hashlib
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
 
-from ._fs import FileLock, append_lines, now_iso, parse_iso, replace_with, write_atomic
+from . import _fs
+from ._fs import FileLock, now_iso, parse_iso
 from ._gitenv import environment_info, git_info
-from ._project import check_experiment_name, find_project_root, resolve_increment, touch_increment
-from ._store import (RESERVED, STATUSES, HistoryIndex, history_line, json_safe, metric_value, normalize_metadata,
-                     read_experiment_dir, read_json_object, read_metadata, write_json, write_metadata)
+from ._project import check_experiment_name, find_project_root, increment_status, resolve_increment, touch_increment
+from ._store import (RESERVED, STATUSES, HistoryIndex, history_line, json_bytes, json_safe, metadata_bytes,
+                     metric_value, normalize_metadata, read_experiment_dir, read_json_object, read_metadata)
 from .errors import InvalidNameError
 
 __all__ = ["Experiment", "track_experiment", "read_experiment"]
@@ -55,14 +55,11 @@ def _check_artifact_name(name: str) -> str:
     return norm
 
 
-def _digest_file(path: Path):
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-            size += len(chunk)
-    return size, h.hexdigest()
+def _recorded_duration(value) -> Optional[float]:
+    """A ``duration_seconds`` already on disk, when it is a usable number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    return value
 
 
 class Experiment:
@@ -80,7 +77,7 @@ class Experiment:
     def __init__(self, name: str, increment: Optional[Union[str, int]] = None, params: Optional[Mapping] = None,
                  baseline: bool = False, tags: Optional[Iterable[str]] = None, root: Optional[Union[str, Path]] = None):
         self.name = check_experiment_name(name)
-        self.root = Path(root).resolve() if root is not None else find_project_root()
+        self.root = Path(_fs.real_path(root)) if root is not None else find_project_root()
         self.increment, self.increment_dir = resolve_increment(self.root, increment)
         self.path = self.increment_dir / "experiments" / self.name
         self.baseline = bool(baseline)
@@ -89,6 +86,8 @@ class Experiment:
         self._lock = None
         self._history = HistoryIndex()
         self._started_at: Optional[str] = None
+        # duration_seconds of earlier sessions of this experiment (it was reopened); None for a new one
+        self._prior_duration: Optional[float] = None
         self._status_choice: Optional[str] = None
         self.status: Optional[str] = None
         self._active = False
@@ -121,31 +120,44 @@ class Experiment:
         return "%s with %s\n%s" % (what.capitalize(), head, "\n".join(tail))
 
     def start(self) -> "Experiment":
-        """Creates or reopens the folder and marks the run ``running`` (``started`` now, ``ended`` null).
-        Merges the constructor's ``params`` and ``tags``; moves a ``planning`` increment to ``active``."""
+        """Creates or reopens the folder and marks the run ``running`` (``ended`` null). A new experiment gets
+        ``started`` now; a reopened one keeps its ``started`` and the ``duration_seconds`` recorded so far, to
+        which :meth:`end` adds this session's time. Merges the constructor's ``params`` and ``tags``; moves a
+        ``planning`` increment to ``active``."""
         if self._active:
             return self
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(self.path / ".lock"))
-        self._started_at = now_iso()
-        self._active = True
-        self._ended = False
+        # Refuses a planted link at the increment's metadata.json before anything is written.
+        increment_status(self.increment_dir)
+        created = _fs.make_dirs(self.path)
+        self._lock = FileLock(self.path / ".lock")
+        started_at = now_iso()
 
         def change(meta):
+            reopened = parse_iso(meta.get("started")) is not None
+            self._prior_duration = _recorded_duration(meta.get("duration_seconds")) if reopened else None
             meta["name"] = self.name
             meta["status"] = "running"
             meta["baseline"] = self.baseline
             for t in self._initial_tags:
                 if t not in meta["tags"]:
                     meta["tags"].append(str(t))
-            meta.setdefault("created", self._started_at)
-            meta["started"] = self._started_at
+            meta.setdefault("created", started_at)
+            if not reopened:
+                meta["started"] = started_at
             meta["ended"] = None
-            meta["duration_seconds"] = None
+            meta["duration_seconds"] = self._prior_duration
             if not isinstance(meta.get("source"), dict) or not meta["source"].get("tool"):
                 meta["source"] = {"tool": "python"}
 
-        self._commit(params=json_safe(self._initial_params) if self._initial_params else None, meta_change=change)
+        try:
+            self._commit(params=json_safe(self._initial_params) if self._initial_params else None,
+                         meta_change=change)
+        except BaseException:
+            _fs.remove_empty_dirs(created)  # a folder made for a run that never started
+            raise
+        self._started_at = started_at
+        self._active = True
+        self._ended = False
         self.status = "running"
         touch_increment(self.increment_dir)
         return self
@@ -171,15 +183,21 @@ class Experiment:
         self._ended = True
 
     def _set_end(self, meta, status: str, ended: Optional[str]) -> None:
+        """Status and times of an end (or a status change). ``duration_seconds`` is the time of the earlier
+        sessions plus this one's, so reopening an experiment never loses the duration already recorded."""
         meta["status"] = status
         if status == "running":
             meta["ended"] = None
-            meta["duration_seconds"] = None
+            meta["duration_seconds"] = self._prior_duration
             return
         meta["ended"] = ended
-        start = parse_iso(meta.get("started")) or parse_iso(self._started_at)
+        start = parse_iso(self._started_at) or parse_iso(meta.get("started"))
         end = parse_iso(ended)
-        meta["duration_seconds"] = round((end - start).total_seconds(), 3) if start and end else None
+        if start is None or end is None:
+            meta["duration_seconds"] = self._prior_duration
+            return
+        session = max(0.0, (end - start).total_seconds())
+        meta["duration_seconds"] = round((self._prior_duration or 0) + session, 3)
 
     def _require_active(self) -> None:
         if not self._active:
@@ -189,33 +207,42 @@ class Experiment:
 
     # -- the one write path ---------------------------------------------------------------------------------
     def _commit(self, params: Optional[Dict[str, Any]] = None, metrics: Optional[Dict[str, Any]] = None,
-                points: Optional[List[tuple]] = None, meta_change=None) -> None:
-        """Under the experiment lock: read the current files, merge, write atomically, append history."""
+                points: Optional[List[tuple]] = None, meta_change=None,
+                before_write: Optional[Callable[[], None]] = None) -> None:
+        """Under the experiment lock: read the current files, merge, then write (plan, then write: every read and
+        every refusal happens before the first write, so a failure changes nothing). ``before_write`` runs once
+        the plan stands, just before the first write (it puts a staged artifact in place)."""
         with self._lock:
+            params_path = self.path / "params.json"
+            metrics_path = self.path / "metrics.json"
+            history_path = self.path / "history.jsonl"
             meta_path = self.path / "metadata.yaml"
-            meta = normalize_metadata(read_metadata(meta_path))  # refuses (raises) before anything is written
-            now = now_iso()
+            meta = normalize_metadata(read_metadata(meta_path))
+            writes = []  # (path, bytes), written in order after the plan stands
             if params:
-                current = read_json_object(self.path / "params.json")
+                current = read_json_object(params_path)
                 current.update(params)
-                write_json(self.path / "params.json", current)
+                writes.append((params_path, json_bytes(current)))
+            elif not _fs.exists(params_path):
+                writes.append((params_path, json_bytes({})))
+            now = now_iso()
             summary = {}
+            history_data = None
             if points:
                 # the summary of a metric logged per step is its point with the highest step (ties: the latest)
-                self._history.refresh(self.path / "history.jsonl")
-                lines = [history_line(metric, value, step, now) for metric, value, step in points]
-                append_lines(str(self.path / "history.jsonl"), ("\n".join(lines) + "\n").encode("utf-8"))
+                latest = dict(self._history.refresh(history_path))
                 for metric, value, step in points:
-                    self._history.add(metric, step, value)
+                    if metric not in latest or step >= latest[metric][0]:
+                        latest[metric] = (step, value)
                 for metric in dict.fromkeys(m for m, _, _ in points):
-                    summary[metric] = self._history.latest[metric][1]
+                    summary[metric] = latest[metric][1]
+                lines = [history_line(metric, value, step, now) for metric, value, step in points]
+                history_data = ("\n".join(lines) + "\n").encode("utf-8")
             summary.update(metrics or {})  # an explicit summary in the same call wins
-            if summary or not (self.path / "metrics.json").exists():
-                current = read_json_object(self.path / "metrics.json")
+            if summary or not _fs.exists(metrics_path):
+                current = read_json_object(metrics_path)
                 current.update(summary)
-                write_json(self.path / "metrics.json", current)
-            if not (self.path / "params.json").exists():
-                write_json(self.path / "params.json", {})
+                writes.insert(0, (metrics_path, json_bytes(current)))
             if meta_change is not None:
                 meta_change(meta)
             meta.setdefault("name", self.name)
@@ -225,7 +252,16 @@ class Experiment:
             env = meta.get("environment") if isinstance(meta.get("environment"), dict) else {}
             env.update(environment_info())
             meta["environment"] = env
-            write_metadata(meta_path, meta)
+            writes.append((meta_path, metadata_bytes(meta)))
+
+            if before_write is not None:
+                before_write()
+            if history_data is not None:
+                _fs.append_lines(history_path, history_data)
+                for metric, value, step in points:
+                    self._history.add(metric, step, value)
+            for path, data in writes:
+                _fs.write_atomic(path, data)
 
     # -- logging --------------------------------------------------------------------------------------------
     def log_param(self, key: str, value: Any) -> None:
@@ -298,28 +334,25 @@ class Experiment:
             if name is None:
                 raise ValueError("save_artifact(bytes, name): a name is required for bytes")
             rel = _check_artifact_name(name)
-            dest = self.path / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
             data = bytes(path_or_bytes)
-            write_atomic(str(dest), data)
-            size, sha = len(data), hashlib.sha256(data).hexdigest()
+            staged = _fs.stage_file(self.path / rel, lambda f: f.write(data))
         else:
             src = Path(path_or_bytes)
-            if not src.is_file():
+            if not _fs.is_user_file(src):
                 raise FileNotFoundError("artifact %s is not a file" % src)
             rel = _check_artifact_name(name if name is not None else src.name)
             dest = self.path / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if not (dest.exists() and os.path.samefile(src, dest)):
-                def copy(tmp: str) -> None:
-                    with open(src, "rb") as fin, open(tmp, "xb") as fout:
-                        shutil.copyfileobj(fin, fout, 1 << 20)
-                replace_with(str(dest), copy)
-            size, sha = _digest_file(dest)
-        self._record_artifact(rel, size, sha)
-        return dest
+            if _fs.same_file(src, dest):  # already in place: record it where it is
+                size, sha = _fs.digest(dest)
+                self._record_artifact(rel, size, sha)
+                return dest
+            staged = _fs.stage_file(dest, lambda f: _fs.copy_user_file(src, f))
+        self._record_artifact(rel, staged.size, staged.sha256, staged)
+        return self.path / rel
 
-    def _record_artifact(self, rel: str, size: int, sha: str) -> None:
+    def _record_artifact(self, rel: str, size: int, sha: str, staged: Optional[_fs.StagedFile] = None) -> None:
+        """Records ``{path, bytes, sha256}``; a staged file is put in place only once metadata.yaml has been read
+        and merged, so a refusal leaves neither the file nor the record."""
         entry = {"path": rel, "bytes": size, "sha256": sha}
 
         def change(meta):
@@ -331,7 +364,11 @@ class Experiment:
                     return
             meta["artifacts"].append(entry)
 
-        self._commit(meta_change=change)
+        try:
+            self._commit(meta_change=change, before_write=staged.commit if staged is not None else None)
+        finally:
+            if staged is not None:
+                staged.discard()  # a no-op once committed
 
     def save_model(self, model: Any, name: str = "model") -> Path:
         """Serialises ``model`` into the experiment folder and records it as an artifact. Returns its path.
@@ -352,19 +389,17 @@ class Experiment:
             except ImportError:
                 name += ".pkl"
         rel = _check_artifact_name(name)
-        dest = self.path / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        def dump(tmp: str) -> None:
+
+        def dump(f) -> None:  # into the staged file object: neither library opens a path by itself
             if use_joblib:
                 import joblib
-                joblib.dump(model, tmp)
+                joblib.dump(model, f)
             else:
-                with open(tmp, "xb") as f:
-                    pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
-        replace_with(str(dest), dump)
-        size, sha = _digest_file(dest)
-        self._record_artifact(rel, size, sha)
-        return dest
+                pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+        staged = _fs.stage_file(self.path / rel, dump)
+        self._record_artifact(rel, staged.size, staged.sha256, staged)
+        return self.path / rel
 
     # -- reading --------------------------------------------------------------------------------------------
     def read(self) -> Dict[str, Any]:

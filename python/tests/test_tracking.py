@@ -116,17 +116,26 @@ class MergeTest(ProjectTestCase):
         self.assertEqual(meta["environment"]["node"], "v20.0.0")
         self.assertIn("python", meta["environment"])
 
-    def test_reopen_keeps_created_and_restarts(self):
+    def test_reopen_keeps_created_started_and_the_duration_so_far(self):
         clock = fixed_clock()
         with mock.patch.object(tracking, "now_iso", clock):
             with track_experiment("exp") as exp:
                 exp.log_metric("a", 1)
-            clock.second = 3
+                clock.second = 5
+            self.assertEqual(read_experiment("exp")["metadata"]["duration_seconds"], 5)
+            clock.second = 20
             with track_experiment("exp", baseline=True) as exp:
+                running = read_experiment("exp")["metadata"]
+                self.assertEqual(running["status"], "running")
+                self.assertIsNone(running["ended"])
+                self.assertEqual(running["duration_seconds"], 5)  # the first session's time is not lost
                 exp.log_metric("b", 2)
+                clock.second = 23
         meta = read_experiment("exp")["metadata"]
         self.assertEqual(meta["created"], "2026-11-26T10:00:00.000Z")
-        self.assertEqual(meta["started"], "2026-11-26T10:00:03.000Z")
+        self.assertEqual(meta["started"], "2026-11-26T10:00:00.000Z")
+        self.assertEqual(meta["ended"], "2026-11-26T10:00:23.000Z")
+        self.assertEqual(meta["duration_seconds"], 8)  # 5 s + 3 s, not the 15 s idle in between
         self.assertIs(meta["baseline"], True)
         self.assertEqual(read_experiment("exp")["metrics"], {"a": 1, "b": 2})
 
