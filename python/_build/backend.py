@@ -56,7 +56,8 @@ def _package_files():
     for dirpath, dirnames, filenames in os.walk(PACKAGE_DIR):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
         for fn in sorted(filenames):
-            if fn.endswith(".py") or fn == "py.typed":
+            # Package data ships too: metrics.json is the metric vocabulary the client shares with the server.
+            if fn.endswith((".py", ".json")) or fn == "py.typed":
                 full = os.path.join(dirpath, fn)
                 out.append((full, os.path.relpath(full, HERE).replace(os.sep, "/")))
     return out
