@@ -10,9 +10,12 @@ import { readAllExperiments } from './experiments.js';
 import { readIncrementMetadata, type Increment } from './increments.js';
 import { slugify } from './names.js';
 import type { Project } from './project.js';
-import { listFiles, readText, withLock, writeAtomic } from './store/disk.js';
+import { MlError } from './errors.js';
+import { listEntryKinds, listFiles, readText, withLock, writeAtomic } from './store/disk.js';
+import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
+import { assertWritableTargets } from './store/write-plan.js';
 import { renderAdrBody, renderAdrHeader, renderModelSection, renderRunbookBody, renderRunbookHeader, type DocFacts } from '../render/living-docs.js';
-import { hasSection, upsertSection } from '../render/sections.js';
+import { hasSection, sectionMarkerProblem, upsertSection } from '../render/sections.js';
 
 export interface DocChange {
   path: string;
@@ -49,57 +52,94 @@ async function locateAdr(adrDir: string, incId: string): Promise<{ file: string;
   return { file: path.join(adrDir, `${number}-${slug}.md`), number };
 }
 
-export async function syncDocs(project: Project, inc: Increment, opts: { dry_run?: boolean | null; now?: Date } = {}): Promise<DocSync> {
-  const dryRun = opts.dry_run === true;
+interface DocPlan {
+  file: string;
+  before: string | undefined;
+  after: string;
+}
+
+/** The new text of a living doc, refusing an existing file whose generated-section markers are broken. */
+function planDoc(project: Project, file: string, before: string | undefined, fresh: () => string, key: string, body: string): DocPlan {
+  const problem = before === undefined ? undefined : sectionMarkerProblem(before, key);
+  if (problem) {
+    throw new MlError('CORRUPT', `${project.relative(file)}: ${problem}; nothing was written.`, `Repair or remove the "<!-- specweave-ml:begin ${key} -->" / "<!-- specweave-ml:end ${key} -->" markers in that file, then call sync_docs again.`);
+  }
+  return { file, before, after: upsertSection(before ?? fresh(), key, body) };
+}
+
+/**
+ * Reads every input and renders every doc, in memory. Throws (a broken metadata.json, a doc with broken markers, a
+ * target that is not a plain file) before anything is written.
+ */
+async function planDocs(project: Project, inc: Increment, now: Date): Promise<{ plans: DocPlan[]; selected: string | null }> {
   const archDir = path.join(project.docsDir, 'architecture');
   const adrDir = path.join(archDir, 'adr');
-  // One writer at a time across the docs folder: ADR numbering must not race.
-  return withLock(path.join(project.docsDir, '.sync.lock'), async () => {
-    const [meta, loaded, spec] = await Promise.all([
-      readIncrementMetadata(project, inc),
-      readAllExperiments(project, inc),
-      readText(path.join(inc.dir, 'spec.md')),
-    ]);
-    const comparison = rankExperiments(inc, meta.ml, loaded);
-    const best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment);
-    const adr = await locateAdr(adrDir, inc.id);
-    const runbookFile = path.join(project.docsDir, 'operations', `runbook-${slugify(inc.id.replace(/^\d+[A-Z]?-/, ''), 60)}-retraining.md`);
-    const modelsFile = path.join(archDir, 'ml-models.md');
-    const title = typeof meta.raw.title === 'string' ? meta.raw.title : inc.id;
-    const rel = (abs: string) => path.relative(project.docsDir, abs).split(path.sep).join('/');
-    const facts: DocFacts = {
-      increment: inc.id,
-      title,
-      problemType: meta.ml.problem_type,
-      comparison,
-      bestParams: best ? flatten(best.params) : [],
-      notes: Object.fromEntries(loaded.experiments.filter((e) => e.meta.notes.length).map((e) => [e.name, e.meta.notes[0]!.text.split('\n')[0]!])),
-      criteria: mergeCriteria(meta.ml.success_criteria, spec ? criteriaFromMarkdown(spec).criteria : []),
-      adrPath: rel(adr.file),
-      adrTitle: `Model choice for ${title}`,
-      runbookPath: rel(runbookFile),
-      modelsDocPath: rel(modelsFile),
-      comparisonPath: path.relative(project.docsDir, path.join(inc.dir, 'experiments', 'comparison.md')).split(path.sep).join('/'),
-    };
-    const date = (opts.now ?? new Date()).toISOString().slice(0, 10);
-    const plans: { file: string; before: string | undefined; after: string }[] = [];
-    const modelsBefore = await readText(modelsFile);
-    plans.push({
-      file: modelsFile,
-      before: modelsBefore,
-      after: upsertSection(modelsBefore ?? '# ML models\n\nOne section per ML increment, kept up to date by sync_docs. Text outside the generated sections is yours.\n\n', inc.id, renderModelSection(facts)),
-    });
-    plans.push({ file: adr.file, before: adr.existing, after: upsertSection(adr.existing ?? renderAdrHeader(adr.number, facts, date), `adr ${inc.id}`, renderAdrBody(facts)) });
-    const runbookBefore = await readText(runbookFile);
-    plans.push({ file: runbookFile, before: runbookBefore, after: upsertSection(runbookBefore ?? renderRunbookHeader(facts), `runbook ${inc.id}`, renderRunbookBody(facts)) });
+  const [meta, loaded, spec] = await Promise.all([
+    readIncrementMetadata(project, inc),
+    readAllExperiments(project, inc),
+    readText(path.join(inc.dir, 'spec.md')),
+  ]);
+  const comparison = rankExperiments(inc, meta.ml, loaded);
+  const best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment);
+  const adr = await locateAdr(adrDir, inc.id);
+  const runbookFile = path.join(project.docsDir, 'operations', `runbook-${slugify(inc.id.replace(/^\d+[A-Z]?-/, ''), 60)}-retraining.md`);
+  const modelsFile = path.join(archDir, 'ml-models.md');
+  const title = typeof meta.raw.title === 'string' ? meta.raw.title : inc.id;
+  const rel = (abs: string) => path.relative(project.docsDir, abs).split(path.sep).join('/');
+  const facts: DocFacts = {
+    increment: inc.id,
+    title,
+    problemType: meta.ml.problem_type,
+    comparison,
+    bestParams: best ? flatten(best.params) : [],
+    notes: Object.fromEntries(loaded.experiments.filter((e) => e.meta.notes.length).map((e) => [e.name, e.meta.notes[0]!.text.split('\n')[0]!])),
+    criteria: mergeCriteria(meta.ml.success_criteria, spec ? criteriaFromMarkdown(spec).criteria : []),
+    adrPath: rel(adr.file),
+    adrTitle: `Model choice for ${title}`,
+    runbookPath: rel(runbookFile),
+    modelsDocPath: rel(modelsFile),
+    comparisonPath: path.relative(project.docsDir, path.join(inc.dir, 'experiments', 'comparison.md')).split(path.sep).join('/'),
+  };
+  const date = now.toISOString().slice(0, 10);
+  const [modelsBefore, runbookBefore] = await Promise.all([readText(modelsFile), readText(runbookFile)]);
+  // Written in this order: the ADR and the runbook before ml-models.md, which links to both, so a crash between
+  // files never leaves a link to a file that does not exist yet.
+  const plans = [
+    planDoc(project, adr.file, adr.existing, () => renderAdrHeader(adr.number, facts, date), `adr ${inc.id}`, renderAdrBody(facts)),
+    planDoc(project, runbookFile, runbookBefore, () => renderRunbookHeader(facts), `runbook ${inc.id}`, renderRunbookBody(facts)),
+    planDoc(project, modelsFile, modelsBefore, () => MODELS_HEADER, inc.id, renderModelSection(facts)),
+  ];
+  await assertWritableTargets(project, plans.filter((p) => p.before !== p.after).map((p) => p.file));
+  return { plans, selected: best?.name ?? null };
+}
 
-    const changes: DocChange[] = plans.map((p) => ({
-      path: project.relative(p.file),
-      action: p.before === undefined ? 'create' : p.before === p.after ? 'unchanged' : 'update',
-    }));
-    if (!dryRun) {
-      for (const p of plans) if (p.before !== p.after) await writeAtomic(p.file, p.after);
-    }
-    return { increment: inc.id, dry_run: dryRun, changes, selected_model: best?.name ?? null };
+const MODELS_HEADER = '# ML models\n\nOne section per ML increment, kept up to date by sync_docs. Text outside the generated sections is yours.\n\n';
+/** How the changes are reported: models doc, ADR, runbook, whatever the order they are written in. */
+const REPORT_ORDER = [2, 0, 1];
+
+function report(project: Project, inc: Increment, dryRun: boolean, plan: { plans: DocPlan[]; selected: string | null }): DocSync {
+  const changes: DocChange[] = REPORT_ORDER.map((i) => plan.plans[i]!).map((p) => ({
+    path: project.relative(p.file),
+    action: p.before === undefined ? 'create' : p.before === p.after ? 'unchanged' : 'update',
+  }));
+  return { increment: inc.id, dry_run: dryRun, changes, selected_model: plan.selected };
+}
+
+export async function syncDocs(project: Project, inc: Increment, opts: { dry_run?: boolean | null; now?: Date } = {}): Promise<DocSync> {
+  const dryRun = opts.dry_run === true;
+  const now = opts.now ?? new Date();
+  // Plan without the lock first: a failure then writes nothing, not even the lock's folder, and a dry run or a
+  // sync with nothing to change never blocks a writer.
+  const first = await planDocs(project, inc, now);
+  if (dryRun || first.plans.every((p) => p.before === p.after)) return report(project, inc, dryRun, first);
+  // One writer at a time across the docs folder: ADR numbering must not race. Plan again under the lock, since
+  // another sync may have changed the docs in between.
+  return withLock(path.join(project.docsDir, '.sync.lock'), async () => {
+    const plan = await planDocs(project, inc, now);
+    const changed = plan.plans.filter((p) => p.before !== p.after);
+    for (const p of changed) await writeAtomic(p.file, p.after);
+    for (const dir of new Set(changed.map((p) => path.dirname(p.file)))) await removeDeadLeftovers(dir, await listEntryKinds(dir));
+    await ensureGitignore(project.specweaveDir);
+    return report(project, inc, false, plan);
   });
 }

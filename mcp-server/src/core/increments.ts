@@ -1,4 +1,5 @@
 /** Increments: create them, find them by number or name, read and update their metadata. */
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { parseCriterion, type Criterion } from './criteria.js';
 import { MlError, invalid, notFound } from './errors.js';
@@ -7,7 +8,8 @@ import { slugify } from './names.js';
 import { PROBLEM_PROFILES, PROBLEM_TYPES, isProblemType, type ProblemType } from './problem-types.js';
 import type { Project } from './project.js';
 import { inferDirection as inferDirectionName } from './ranking.js';
-import { listDirectories, makeDirs, readText, withLock, writeAtomic } from './store/disk.js';
+import { listDirectories, listEntryKinds, makeDirs, moveDirectoryIntoPlace, readText, removeTree, withLock, writeAtomic, writeNewFile, type EntryKind } from './store/disk.js';
+import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 import { renderPlan, renderSpec, renderTasks, renderTests } from '../render/increment-templates.js';
 
 export const LIFECYCLE_FOLDERS = ['_archive', '_abandoned', '_paused', '_backlog'];
@@ -77,15 +79,17 @@ export async function resolveIncrement(project: Project, ref: string): Promise<I
   );
 }
 
-/** The highest increment number used anywhere (active and lifecycle folders). */
-async function highestNumber(project: Project): Promise<number> {
-  const folders = [project.incrementsDir, ...LIFECYCLE_FOLDERS.map((f) => path.join(project.incrementsDir, f))];
+/**
+ * The highest increment number used anywhere (active and lifecycle folders). Every numbered entry of increments/
+ * counts, files and symlinks too, so a new increment never lands on a name something already occupies.
+ */
+async function highestNumber(project: Project, top: Map<string, EntryKind>): Promise<number> {
+  const names = [...top.keys()];
+  for (const f of LIFECYCLE_FOLDERS) names.push(...(await listDirectories(path.join(project.incrementsDir, f))));
   let max = 0;
-  for (const folder of folders) {
-    for (const name of await listDirectories(folder)) {
-      const m = NUMBERED.exec(name);
-      if (m) max = Math.max(max, Number(m[1]));
-    }
+  for (const name of names) {
+    const m = NUMBERED.exec(name);
+    if (m) max = Math.max(max, Number(m[1]));
   }
   return max;
 }
@@ -125,8 +129,9 @@ export async function createIncrement(project: Project, input: CreateIncrementIn
   const primaryMetric = input.primary_metric?.trim() || profile.primaryMetric;
   const direction = input.direction ?? (input.primary_metric ? inferDirectionName(primaryMetric) : profile.direction);
 
-  return withLock(path.join(project.incrementsDir, '.create.lock'), async () => {
-    const number = (await highestNumber(project)) + 1;
+  const created = await withLock(path.join(project.incrementsDir, '.create.lock'), async () => {
+    const top = await listEntryKinds(project.incrementsDir);
+    const number = (await highestNumber(project, top)) + 1;
     if (number > 9999) throw new MlError('CONFLICT', 'All increment numbers up to 9999 are used.', 'Archive or renumber old increments.');
     const id = `${String(number).padStart(4, '0')}-${slug}`;
     const dir = path.join(project.incrementsDir, id);
@@ -152,26 +157,48 @@ export async function createIncrement(project: Project, input: CreateIncrementIn
       project: slugify(path.basename(project.root)) || 'default',
       date: stamp.slice(0, 10),
     };
-    // metadata.json first, as SpecWeave does: a folder with it is a valid increment even if later writes fail.
-    await writeAtomic(path.join(dir, 'metadata.json'), stringifyCanonical(metadata));
+    // Plan: every file rendered before anything is written.
     const files: Record<string, string> = {
+      'metadata.json': stringifyCanonical(metadata),
       'spec.md': renderSpec(template),
       'plan.md': renderPlan(template),
       'tasks.md': renderTasks(template),
       'tests.md': renderTests(template),
     };
-    for (const [name, text] of Object.entries(files)) await writeAtomic(path.join(dir, name), text);
-    for (const sub of ['experiments', 'data', 'models', 'notebooks']) await makeDirs(path.join(dir, sub));
+    await writeIncrementWhole(project, dir, files);
+    await removeDeadLeftovers(project.incrementsDir, top);
     return {
       increment: id,
       path: project.relative(dir),
-      files: ['metadata.json', ...Object.keys(files)],
+      files: Object.keys(files),
       problem_type: problemType,
       primary_metric: primaryMetric,
       direction,
       success_criteria: criteria,
     };
   });
+  await ensureGitignore(project.specweaveDir, { recheck: true });
+  return created;
+}
+
+const INCREMENT_FOLDERS = ['experiments', 'data', 'models', 'notebooks'];
+
+/**
+ * Writes the increment's files and folders in a private staging folder (`increments/.staging-<pid>-<hex>`, which
+ * nothing lists as an increment) and renames it into place: the increment appears complete or not at all, and a
+ * crash leaves at worst a staging folder that the next create_increment removes.
+ */
+async function writeIncrementWhole(project: Project, dir: string, files: Record<string, string>): Promise<void> {
+  const staging = path.join(project.incrementsDir, `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    for (const [name, text] of Object.entries(files)) await writeNewFile(path.join(staging, name), text);
+    for (const sub of INCREMENT_FOLDERS) await makeDirs(path.join(staging, sub));
+    if (!(await moveDirectoryIntoPlace(staging, dir))) {
+      throw new MlError('CONFLICT', `${project.relative(dir)} already exists.`, 'Another writer created it meanwhile; call create_increment again.');
+    }
+  } finally {
+    await removeTree(staging); // nothing left to remove after a successful rename
+  }
 }
 
 export async function readIncrementMetadata(project: Project, inc: Increment): Promise<IncrementMetadata> {
@@ -223,6 +250,8 @@ export async function updateIncrementMetadata(
   await withLock(path.join(inc.dir, '.lock'), async () => {
     const { raw } = await readIncrementMetadata(project, inc);
     const next = change(raw);
-    if (next) await writeAtomic(path.join(inc.dir, 'metadata.json'), stringifyCanonical(next));
+    if (!next) return;
+    await writeAtomic(path.join(inc.dir, 'metadata.json'), stringifyCanonical(next));
+    await removeDeadLeftovers(inc.dir, await listEntryKinds(inc.dir));
   });
 }

@@ -5,7 +5,8 @@
 import * as path from 'node:path';
 import { invalid, notFound } from './errors.js';
 import type { Increment } from './increments.js';
-import { readText, withLock, writeAtomic } from './store/disk.js';
+import { listEntryKinds, readText, withLock, writeAtomic } from './store/disk.js';
+import { removeDeadLeftovers } from './store/leftovers.js';
 
 export interface Task {
   id: string;
@@ -85,7 +86,10 @@ export async function setTaskStatus(inc: Increment, taskId: string, status: Task
     if (!changed) {
       throw notFound(`No task ${id} with a status in ${inc.id}/tasks.md.`, ids.length ? `Tasks: ${ids.join(', ')}.` : 'tasks.md lists no tasks.');
     }
-    await writeAtomic(file, lines.join('\n'));
-    return parseTasks(lines.join('\n')).find((t) => t.id === id)!;
+    // Plan, then write: the whole new text is computed above; one atomic write replaces the file.
+    const after = lines.join('\n');
+    await writeAtomic(file, after);
+    await removeDeadLeftovers(inc.dir, await listEntryKinds(inc.dir));
+    return parseTasks(after).find((t) => t.id === id)!;
   });
 }

@@ -26,3 +26,20 @@ export function sectionsWithPrefix(existing: string, prefix: string): string[] {
   for (const m of existing.matchAll(re)) out.push(m[0]);
   return out;
 }
+
+/**
+ * Why the markers of section `key` in `existing` cannot be trusted, or undefined when they can (none, or one
+ * begin followed by one end). upsertSection on broken markers would append a second copy or swallow the text
+ * between them, so writers refuse such a file instead.
+ */
+export function sectionMarkerProblem(existing: string, key: string): string | undefined {
+  const count = (marker: string) => existing.split(marker).length - 1;
+  const begins = count(begin(key));
+  const ends = count(end(key));
+  if (begins === 0 && ends === 0) return undefined;
+  if (begins > 1 || ends > 1) return `the generated section "${key}" is marked more than once`;
+  if (begins === 0) return `the generated section "${key}" has an end marker without its begin marker`;
+  if (ends === 0) return `the generated section "${key}" has a begin marker without its end marker`;
+  if (existing.indexOf(end(key)) < existing.indexOf(begin(key))) return `the generated section "${key}" ends before it begins`;
+  return undefined;
+}
