@@ -49,9 +49,17 @@ describe('the project root', () => {
   });
 });
 
+/** A folder inside a fresh project's `.specweave/`: the sandbox refuses store I/O anywhere else. */
+function storeDir(): string {
+  const project = new Project(scratchDir());
+  const dir = path.join(project.specweaveDir, 'increments');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 describe('atomic writes and appends', () => {
   it('leaves no temp files and replaces whole contents', async () => {
-    const dir = scratchDir();
+    const dir = storeDir();
     const f = path.join(dir, 'sub', 'a.json');
     await writeAtomic(f, 'one');
     await writeAtomic(f, 'two');
@@ -59,7 +67,7 @@ describe('atomic writes and appends', () => {
     expect(fs.readdirSync(path.dirname(f))).toEqual(['a.json']);
   });
   it('isolates a half-written last line behind a newline', async () => {
-    const f = path.join(scratchDir(), 'history.jsonl');
+    const f = path.join(storeDir(), 'history.jsonl');
     fs.writeFileSync(f, '{"metric":"a","value":1,"step":0}\n{"metric":"a","val');
     await appendLines(f, ['{"metric":"a","value":2,"step":1}']);
     expect(fs.readFileSync(f, 'utf8').split('\n')).toEqual(['{"metric":"a","value":1,"step":0}', '{"metric":"a","val', '{"metric":"a","value":2,"step":1}', '']);
@@ -68,7 +76,7 @@ describe('atomic writes and appends', () => {
 
 describe('locks', () => {
   it('serialises read-modify-write within a process', async () => {
-    const dir = scratchDir();
+    const dir = storeDir();
     const counter = path.join(dir, 'n');
     fs.writeFileSync(counter, '0');
     await Promise.all(Array.from({ length: 40 }, () => withLock(path.join(dir, '.lock'), async () => {
@@ -81,7 +89,7 @@ describe('locks', () => {
   });
 
   it('breaks the lock of a process that died', async () => {
-    const dir = scratchDir();
+    const dir = storeDir();
     const child = spawn(process.execPath, ['-e', '']);
     const deadPid = await new Promise<number>((r) => child.on('exit', () => r(child.pid!)));
     fs.writeFileSync(path.join(dir, '.lock'), JSON.stringify({ host: os.hostname(), pid: deadPid, time: 'x', token: 't' }));
@@ -89,7 +97,7 @@ describe('locks', () => {
   });
 
   it('breaks a lock older than 30 seconds, even from another host', async () => {
-    const dir = scratchDir();
+    const dir = storeDir();
     const lock = path.join(dir, '.lock');
     fs.writeFileSync(lock, JSON.stringify({ host: 'elsewhere', pid: 1, time: 'x', token: 't' }));
     const old = new Date(Date.now() - 60_000);
@@ -98,7 +106,7 @@ describe('locks', () => {
   });
 
   it('waits for a live holder, then names it', async () => {
-    const dir = scratchDir();
+    const dir = storeDir();
     const lock = path.join(dir, '.lock');
     fs.writeFileSync(lock, JSON.stringify({ host: 'elsewhere', pid: 4242, time: '2026-01-01T00:00:00Z', token: 't' }));
     const err = await withLock(lock, async () => 1, { waitMs: 200 }).catch((e: MlError) => e);
@@ -111,7 +119,7 @@ describe('locks', () => {
 
 describe('a lock left empty by a writer killed between creating and filling it', () => {
   it('is broken once it is two seconds old, not after thirty', async () => {
-    const dir = scratchDir();
+    const dir = storeDir();
     const lock = path.join(dir, '.lock');
     fs.writeFileSync(lock, '');
     const old = new Date(Date.now() - 3_000);

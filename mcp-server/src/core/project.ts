@@ -1,12 +1,14 @@
 /**
- * The project and its sandbox. Every path the server reads or writes is resolved here: real paths, symlinks
+ * The project and the paths callers name. Paths given by a caller are resolved here: real paths, symlinks
  * resolved, separator-aware containment. Writes are confined to `.specweave/`; the importer may additionally read
- * folders elsewhere in the project (never outside it).
+ * folders elsewhere in the project (never outside it). store/disk.ts enforces the same zones again on every read
+ * and write, whatever path reaches it, and does not follow a final symlink.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MlError } from './errors.js';
-import { realpathOrUndefined } from './store/disk.js';
+import { hasEntrySync, isInside, realpathOrResolvedSync, realpathOrUndefined, registerProject } from './store/disk.js';
+
+export { isInside };
 
 export interface RootOptions {
   /** The `--root` argument. */
@@ -20,15 +22,11 @@ export function resolveProjectRoot({ argRoot, env = process.env, cwd = process.c
   const explicit = argRoot || env.SPECWEAVE_ROOT;
   if (explicit) return path.resolve(cwd, explicit);
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, '.specweave'))) return dir;
+    // lstat, not existsSync: a `.specweave` link counts as present, so its own project is chosen and the sandbox
+    // then refuses it when it leads outside, rather than the search silently climbing to an unrelated project.
+    if (hasEntrySync(dir, '.specweave')) return dir;
     if (path.dirname(dir) === dir) return path.resolve(cwd);
   }
-}
-
-/** True when `child` is `parent` or lies below it (compares whole path segments, not string prefixes). */
-export function isInside(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel));
 }
 
 export class Project {
@@ -39,8 +37,10 @@ export class Project {
 
   constructor(root: string) {
     // Resolve symlinks in the root itself once, so containment checks compare real paths.
-    this.root = fs.existsSync(root) ? fs.realpathSync(root) : path.resolve(root);
+    this.root = realpathOrResolvedSync(root);
     this.specweaveDir = path.join(this.root, '.specweave');
+    // The sandbox (store/disk.ts) refuses every read and write outside the zones registered here.
+    registerProject(this.root);
     this.incrementsDir = path.join(this.specweaveDir, 'increments');
     this.docsDir = path.join(this.specweaveDir, 'docs', 'internal');
   }
