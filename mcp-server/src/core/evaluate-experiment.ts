@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import {
-  comparePredictions, definedMetrics, evaluateTable, parsePredictions, PredictionsError,
+  comparePredictions, definedMetrics, evaluateTable, PredictionsError,
   type ColumnOptions, type ComparisonResult, type EvaluationResult, type Task,
 } from './evaluation/index.js';
 import { invalid, MlError, notFound } from './errors.js';
@@ -13,7 +13,8 @@ import { experimentDir, readExperiment, readHistory, resolveExperimentFile, trac
 import { experimentsDir, type Increment } from './increments.js';
 import { parseJsonObject, stringifyCanonical } from './json.js';
 import type { Project } from './project.js';
-import { readText, withLock, writeAtomic } from './store/disk.js';
+import { parsePredictionChunks } from './evaluation/predictions-file.js';
+import { readChunks, readText, withLock, writeAtomic } from './store/disk.js';
 import { renderComparisonSection, renderEvaluationReport } from '../render/evaluation-report.js';
 import { upsertSection } from '../render/sections.js';
 import { renderEvaluationPlots } from '../render/svg/evaluation-plots.js';
@@ -50,12 +51,18 @@ interface EvaluationRecord {
 
 const EVALUATION_FILE = 'evaluation.json';
 
+/**
+ * Streams the predictions file through the sandboxed disk layer into typed columns: memory follows the columns
+ * (a few bytes a cell), never a copy of the whole file.
+ */
 async function readPredictionsTable(project: Project, inc: Increment, dir: string, file: string) {
   const abs = await resolveExperimentFile(project, inc, dir, file, 'predictions file');
-  const text = await readText(abs);
-  if (text === undefined) throw notFound(`Predictions file ${JSON.stringify(file)} disappeared while reading it.`);
   const rel = path.relative(inc.dir, abs).split(path.sep).join('/');
-  return { abs, rel, table: asUserError(() => parsePredictions(text, rel)) };
+  try {
+    return { abs, rel, table: await parsePredictionChunks(readChunks(abs), rel) };
+  } catch (e) {
+    throw userError(e);
+  }
 }
 
 /** The engine's precise input errors (file, row, column) become errors the caller can act on. */
@@ -63,11 +70,13 @@ function asUserError<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof PredictionsError) {
-      throw invalid(e.message, 'Fix the predictions file or name its columns with y_true / y_pred / score / proba_prefix / query / item, then call again. Nothing was written.');
-    }
-    throw e;
+    throw userError(e);
   }
+}
+
+function userError(e: unknown): unknown {
+  if (!(e instanceof PredictionsError)) return e;
+  return invalid(e.message, 'Fix the predictions file or name its columns with y_true / y_pred / score / proba_prefix / query / item, then call again. Nothing was written.');
 }
 
 export async function evaluateExperimentPredictions(project: Project, inc: Increment, req: EvaluateRequest, ctx: TrackContext): Promise<EvaluateOutcome> {

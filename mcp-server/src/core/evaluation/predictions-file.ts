@@ -1,13 +1,12 @@
 /**
- * Parses a predictions file (CSV or JSONL, given as a string: the caller reads the file) into columns, and
- * converts cells with errors that name the file, the row and the column. CSV follows RFC 4180 (quoted fields,
- * doubled quotes, newlines inside quotes) with a header row; a leading BOM and CRLF line ends are accepted; fully
- * blank lines are skipped. CSV rows are numbered 1, 2, … from the first data row; JSONL rows by physical line.
+ * A parsed predictions file (predictions-parser.ts streams it into typed columns, columns.ts) and the conversions
+ * of its columns into what the evaluation needs, with errors that name the file, the row and the column.
  */
+import { storedCell, type Cell, type StoredColumn } from "./columns.js";
 import { PredictionsError, locate } from "./errors.js";
+import { PredictionsParser, type ParsedColumns, type ParserOptions } from "./predictions-parser.js";
 
-/** A raw cell: CSV gives strings ("" for empty); JSONL gives any JSON value, `undefined` for a missing key. */
-export type Cell = unknown;
+export type { Cell };
 
 export interface PredictionsTable {
   fileName: string;
@@ -15,162 +14,47 @@ export interface PredictionsTable {
   /** Header order (CSV) or first-seen key order (JSONL). */
   columns: string[];
   rowCount: number;
-  /** The raw cells of a column, or undefined when the file has no such column. */
+  /**
+   * The raw cells of a column as a new array, or undefined when the file has no such column. This costs an array
+   * of the file's length: the conversions below read the compact storage directly.
+   */
   column(name: string): Cell[] | undefined;
+  /** The compact storage of a column (columns.ts). */
+  stored(name: string): StoredColumn | undefined;
   /** "row 17" (CSV data row) or "line 17" (JSONL line), for error messages. */
   rowLabel(index: number): string;
 }
 
+/** Parses a whole file given as text; the server streams files through PredictionsParser instead. */
 export function parsePredictions(text: string, fileName: string, format?: "csv" | "jsonl"): PredictionsTable {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const fmt = format ?? detectFormat(fileName, body);
-  return fmt === "jsonl" ? parseJsonl(body, fileName) : parseCsv(body, fileName, fileName.toLowerCase().endsWith(".tsv") ? "\t" : ",");
+  const parser = new PredictionsParser(fileName, format ? { format } : {});
+  parser.push(text);
+  return tableOf(parser.finish());
 }
 
-function detectFormat(fileName: string, body: string): "csv" | "jsonl" {
-  const lower = fileName.toLowerCase();
-  if (lower.endsWith(".jsonl") || lower.endsWith(".ndjson") || lower.endsWith(".json")) return "jsonl";
-  if (lower.endsWith(".csv") || lower.endsWith(".tsv")) return "csv";
-  return body.trimStart().startsWith("{") ? "jsonl" : "csv";
+/** Parses a file that arrives in chunks (Buffers or strings, split anywhere). */
+export async function parsePredictionChunks(chunks: AsyncIterable<Uint8Array | string>, fileName: string, opts: ParserOptions = {}): Promise<PredictionsTable> {
+  const parser = new PredictionsParser(fileName, opts);
+  for await (const chunk of chunks) parser.push(chunk);
+  return tableOf(parser.finish());
 }
 
-function tableOf(fileName: string, format: "csv" | "jsonl", columns: string[], data: Map<string, Cell[]>, rowCount: number, label: (i: number) => string): PredictionsTable {
-  return { fileName, format, columns, rowCount, column: (name) => data.get(name), rowLabel: label };
-}
-
-const QUOTE = 34;
-const CR = 13;
-const LF = 10;
-
-/**
- * One pass over the text, pushing each field straight into its column (no per-row arrays: a million-row file
- * parses in a few hundred milliseconds). Record 1 is the header; data row r is record r + 1.
- */
-function parseCsv(text: string, fileName: string, delimiter: string): PredictionsTable {
-  const delim = delimiter.charCodeAt(0);
-  const n = text.length;
-  let header: string[] | null = null;
-  let cols: string[][] = [];
-  let rows = 0;
-  let pos = 0;
-  while (pos < n) {
-    const first = text.charCodeAt(pos);
-    if (first === LF || first === CR) {
-      pos += first === CR && text.charCodeAt(pos + 1) === LF ? 2 : 1; // blank line
-      continue;
-    }
-    const record = rows + (header === null ? 1 : 2);
-    const fields: string[] | null = header === null ? [] : null;
-    let j = 0;
-    for (;;) {
-      let value: string;
-      if (text.charCodeAt(pos) === QUOTE) {
-        [value, pos] = quotedField(text, pos, fileName, record);
-        const after = text.charCodeAt(pos);
-        if (pos < n && after !== delim && after !== CR && after !== LF)
-          throw new PredictionsError(`${fileName} ${where(record)}: unexpected text after a closing quote`, { file: fileName, row: record - 1 });
-      } else {
-        const start = pos;
-        let c = text.charCodeAt(pos);
-        while (pos < n && c !== delim && c !== LF && c !== CR) c = text.charCodeAt(++pos);
-        value = text.slice(start, pos);
-      }
-      if (fields) fields.push(value);
-      else if (j < cols.length) cols[j]!.push(value);
-      j++;
-      const c = text.charCodeAt(pos);
-      if (c === delim) {
-        pos++;
-        continue;
-      }
-      if (c === CR) pos++;
-      if (text.charCodeAt(pos) === LF) pos++;
-      break;
-    }
-    if (fields) {
-      header = fields.map((f) => f.trim());
-      checkHeader(header, fileName);
-      cols = header.map(() => []);
-      continue;
-    }
-    rows++;
-    if (j !== cols.length)
-      throw new PredictionsError(`${fileName} row ${rows}: expected ${cols.length} fields (as in the header), found ${j}`, { file: fileName, row: rows });
-  }
-  if (header === null) throw new PredictionsError(`${fileName} is empty: expected a header row and data rows`, { file: fileName });
-  const names: string[] = header;
-  const data = new Map<string, Cell[]>(names.map((h, k) => [h, cols[k]!]));
-  return tableOf(fileName, "csv", names, data, rows, (i) => `row ${i + 1}`);
-}
-
-function where(record: number): string {
-  return record === 1 ? "header" : `row ${record - 1}`;
-}
-
-function quotedField(text: string, pos: number, fileName: string, record: number): [string, number] {
-  let out = "";
-  let start = pos + 1;
-  for (;;) {
-    const q = text.indexOf('"', start);
-    if (q < 0) throw new PredictionsError(`${fileName} ${where(record)}: a quoted field is never closed`, { file: fileName, row: record - 1 });
-    out += text.slice(start, q);
-    if (text.charCodeAt(q + 1) === QUOTE) {
-      out += '"';
-      start = q + 2;
-      continue;
-    }
-    return [out, q + 1];
-  }
-}
-
-function checkHeader(header: string[], fileName: string): void {
-  const seen = new Set<string>();
-  for (const h of header) {
-    if (seen.has(h)) throw new PredictionsError(`${fileName} header: column ${JSON.stringify(h)} appears twice`, { file: fileName, column: h });
-    seen.add(h);
-  }
-}
-
-function parseJsonl(text: string, fileName: string): PredictionsTable {
-  const lines = text.split(/\r?\n/);
-  const records: Array<Record<string, unknown>> = [];
-  const lineNo: number[] = [];
-  const columns: string[] = [];
-  const known = new Set<string>();
-  lines.forEach((line, i) => {
-    if (line.trim() === "") return;
-    const obj = parseJsonLine(line, fileName, i + 1);
-    for (const key of Object.keys(obj)) {
-      if (!known.has(key)) {
-        known.add(key);
-        columns.push(key);
-      }
-    }
-    records.push(obj);
-    lineNo.push(i + 1);
-  });
-  if (records.length === 0) throw new PredictionsError(`${fileName} is empty: expected one JSON object per line`, { file: fileName });
-  const data = new Map<string, Cell[]>(columns.map((c) => [c, records.map((r) => r[c])]));
-  return tableOf(fileName, "jsonl", columns, data, records.length, (i) => `line ${lineNo[i]}`);
-}
-
-/** Python's json.dumps writes bare NaN/Infinity; quote them so the value check can report them precisely. */
-const BARE_NON_FINITE = /("(?:[^"\\]|\\.)*")|(-?Infinity|NaN)/g;
-
-function parseJsonLine(line: string, fileName: string, lineNumber: number): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    try {
-      value = JSON.parse(line.replace(BARE_NON_FINITE, (m, str: string | undefined) => (str !== undefined ? str : `"${m}"`)));
-    } catch (err) {
-      throw new PredictionsError(`${fileName} line ${lineNumber}: not valid JSON (${(err as Error).message})`, { file: fileName, row: lineNumber });
-    }
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value))
-    throw new PredictionsError(`${fileName} line ${lineNumber}: expected a JSON object`, { file: fileName, row: lineNumber });
-  return value as Record<string, unknown>;
+export function tableOf(parsed: ParsedColumns): PredictionsTable {
+  const { fileName, format, columns, rowCount, data, lineNumbers } = parsed;
+  return {
+    fileName,
+    format,
+    columns,
+    rowCount,
+    column(name) {
+      const col = data.get(name);
+      if (col === undefined) return undefined;
+      if (col.kind === "cells") return col.cells.slice();
+      return Array.from({ length: col.length }, (_, i) => storedCell(col, i));
+    },
+    stored: (name) => data.get(name),
+    rowLabel: lineNumbers ? (i) => `line ${lineNumbers[i]}` : (i) => `row ${i + 1}`,
+  };
 }
 
 function rowNumber(table: PredictionsTable, i: number): number {
@@ -193,17 +77,55 @@ export function columnError(table: PredictionsTable, column: string, detail: str
 
 /** The raw cells of a column; a clear error listing the available columns when it is missing. */
 export function requireColumn(table: PredictionsTable, name: string, role: string): Cell[] {
-  const col = table.column(name);
+  requireStored(table, name, role);
+  return table.column(name)!;
+}
+
+function requireStored(table: PredictionsTable, name: string, role: string): StoredColumn {
+  const col = table.stored(name);
   if (col === undefined)
     throw columnError(table, name, `no such column (needed as ${role}); the file has ${table.columns.map((c) => JSON.stringify(c)).join(", ") || "no columns"}`);
   return col;
 }
 
+/**
+ * Converts every cell of a column into out, in row order so the first bad cell is the one reported. A "codes"
+ * column converts each distinct value once (at its first row); a "numbers" column converts only its exceptions
+ * and blanks, and numbers with `ofNumber`.
+ */
+function convertColumn<T>(col: StoredColumn, out: { [i: number]: T }, convert: (cell: Cell, i: number) => T, ofNumber: (v: number) => T): void {
+  if (col.kind === "codes") {
+    const memo = new Array<T>(col.values.length);
+    const known = new Uint8Array(col.values.length);
+    for (let i = 0; i < col.length; i++) {
+      const code = col.codes[i]!;
+      if (known[code] === 0) {
+        memo[code] = convert(col.values[code], i);
+        known[code] = 1;
+      }
+      out[i] = memo[code]!;
+    }
+  } else if (col.kind === "numbers") {
+    for (let i = 0; i < col.length; i++) {
+      const v = col.values[i]!;
+      out[i] = Number.isNaN(v) ? convert(col.exceptions.get(i) ?? "", i) : ofNumber(v);
+    }
+  } else {
+    for (let i = 0; i < col.length; i++) out[i] = convert(col.cells[i], i);
+  }
+}
+
 /** A column of finite numbers: empty cells, NaN, infinities and non-numeric text are errors naming the cell. */
 export function numericColumn(table: PredictionsTable, name: string, role: string): Float64Array {
-  const cells = requireColumn(table, name, role);
-  const out = new Float64Array(cells.length);
-  for (let i = 0; i < cells.length; i++) out[i] = toNumber(table, i, name, cells[i]);
+  const col = requireStored(table, name, role);
+  if (col.kind === "numbers") {
+    // Numbers are stored as such: only a NaN (a blank or an exception) needs a look.
+    const out = col.values.slice();
+    for (let i = 0; i < out.length; i++) if (Number.isNaN(out[i]!)) toNumber(table, i, name, col.exceptions.get(i) ?? "");
+    return out;
+  }
+  const out = new Float64Array(col.length);
+  convertColumn(col, out, (cell, i) => toNumber(table, i, name, cell), (v) => v);
   return out;
 }
 
@@ -230,31 +152,36 @@ function toNumber(table: PredictionsTable, i: number, column: string, cell: Cell
  * lower case ("True" = "true"). Numeric labels are canonicalised by `canonicalLabels` once all labels are known.
  */
 export function labelColumn(table: PredictionsTable, name: string, role: string): string[] {
-  const cells = requireColumn(table, name, role);
-  const out = new Array<string>(cells.length);
-  for (let i = 0; i < cells.length; i++) {
-    const c = cells[i];
-    let s: string;
-    if (typeof c === "string") s = c.length > 0 && c.charCodeAt(0) > 32 && c.charCodeAt(c.length - 1) > 32 ? c : c.trim();
-    else if (typeof c === "number" && Number.isFinite(c)) s = String(c);
-    else if (typeof c === "boolean") s = String(c);
-    else if (c === undefined || c === null) throw cellError(table, i, name, `is ${c === null ? "null" : "missing"}; a label is required`);
-    else throw cellError(table, i, name, `${JSON.stringify(c)} is not a class label`);
-    if (s === "") throw cellError(table, i, name, "is empty; a label is required");
-    const f = s.charCodeAt(0) | 32; // lower-case first letter: only t/f can start a boolean
-    if ((f === 116 || f === 102) && /^(true|false)$/i.test(s)) s = s.toLowerCase();
-    out[i] = s;
-  }
+  const col = requireStored(table, name, role);
+  const out = new Array<string>(col.length);
+  convertColumn(col, out, (c, i) => labelOf(table, i, name, c), String);
   return out;
+}
+
+function labelOf(table: PredictionsTable, i: number, name: string, c: Cell): string {
+  let s: string;
+  if (typeof c === "string") s = c.length > 0 && c.charCodeAt(0) > 32 && c.charCodeAt(c.length - 1) > 32 ? c : c.trim();
+  else if (typeof c === "number" && Number.isFinite(c)) s = String(c);
+  else if (typeof c === "boolean") s = String(c);
+  else if (c === undefined || c === null) throw cellError(table, i, name, `is ${c === null ? "null" : "missing"}; a label is required`);
+  else throw cellError(table, i, name, `${JSON.stringify(c)} is not a class label`);
+  if (s === "") throw cellError(table, i, name, "is empty; a label is required");
+  const f = s.charCodeAt(0) | 32; // lower-case first letter: only t/f can start a boolean
+  if ((f === 116 || f === 102) && /^(true|false)$/i.test(s)) s = s.toLowerCase();
+  return s;
 }
 
 /** Optional text column (ids, queries, items); a missing or empty cell is an error. */
 export function textColumn(table: PredictionsTable, name: string, role: string): string[] {
-  const cells = requireColumn(table, name, role);
-  return cells.map((c, i) => {
-    if (typeof c === "string" && c.trim() !== "") return c.trim();
-    if (typeof c === "number" && Number.isFinite(c)) return String(c);
-    if (typeof c === "boolean") return String(c);
-    throw cellError(table, i, name, c === undefined || c === null || c === "" ? "is empty; an identifier is required" : `${JSON.stringify(c)} is not an identifier`);
-  });
+  const col = requireStored(table, name, role);
+  const out = new Array<string>(col.length);
+  convertColumn(col, out, (c, i) => textOf(table, i, name, c), String);
+  return out;
+}
+
+function textOf(table: PredictionsTable, i: number, name: string, c: Cell): string {
+  if (typeof c === "string" && c.trim() !== "") return c.trim();
+  if (typeof c === "number" && Number.isFinite(c)) return String(c);
+  if (typeof c === "boolean") return String(c);
+  throw cellError(table, i, name, c === undefined || c === null || c === "" ? "is empty; an identifier is required" : `${JSON.stringify(c)} is not an identifier`);
 }

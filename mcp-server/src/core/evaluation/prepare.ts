@@ -56,10 +56,10 @@ export const DEFAULT_COLUMNS = {
 /** The column to use for a role: the caller's (must exist) or the first conventional name present. */
 export function pick(table: PredictionsTable, given: string | undefined, defaults: readonly string[]): string | undefined {
   if (given !== undefined) {
-    if (table.column(given) === undefined) requireColumn(table, given, "requested");
+    if (table.stored(given) === undefined) requireColumn(table, given, "requested");
     return given;
   }
-  return defaults.find((d) => table.column(d) !== undefined);
+  return defaults.find((d) => table.stored(d) !== undefined);
 }
 
 export function need(table: PredictionsTable, given: string | undefined, defaults: readonly string[], role: string): string {

@@ -1,0 +1,259 @@
+/**
+ * Prediction files stream into typed columns: a chunk may end anywhere (inside a field, a quoted field, a CRLF
+ * pair, a multi-byte character) and the table is the same; a column switches storage without changing what it
+ * reads; the row limit is a clear error; a 60 MB file evaluated by the built server stays under 4× its size.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DICTIONARY_LIMIT } from '../../mcp-server/src/core/evaluation/columns.js';
+import { evaluateTable } from '../../mcp-server/src/core/evaluation/index.js';
+import {
+  labelColumn, numericColumn, parsePredictionChunks, parsePredictions, tableOf, textColumn, type PredictionsTable,
+} from '../../mcp-server/src/core/evaluation/predictions-file.js';
+import { PredictionsParser } from '../../mcp-server/src/core/evaluation/predictions-parser.js';
+import { stdioClient } from '../helpers/client.js';
+import { scratchDir } from '../helpers/project.js';
+
+/** Everything a table says: its columns, rows, every raw cell and every row label. */
+function describeTable(t: PredictionsTable) {
+  return {
+    format: t.format,
+    columns: t.columns,
+    rowCount: t.rowCount,
+    cells: Object.fromEntries(t.columns.map((c) => [c, t.column(c)])),
+    labels: Array.from({ length: t.rowCount }, (_, i) => t.rowLabel(i)),
+  };
+}
+
+function parseChunks(chunks: (Uint8Array | string)[], fileName: string, maxRows?: number): PredictionsTable {
+  const parser = new PredictionsParser(fileName, maxRows === undefined ? {} : { maxRows });
+  for (const c of chunks) parser.push(c);
+  return tableFrom(parser);
+}
+
+async function tableFromChunks(chunks: (Uint8Array | string)[], fileName: string, maxRows?: number) {
+  async function* gen() {
+    yield* chunks;
+  }
+  return parsePredictionChunks(gen(), fileName, maxRows === undefined ? {} : { maxRows });
+}
+
+function tableFrom(parser: PredictionsParser): PredictionsTable {
+  return tableOf(parser.finish());
+}
+
+/** A small CSV with everything that can be split: BOM, CRLF, quotes, doubled quotes, newlines and commas inside quotes, 2-, 3- and 4-byte UTF-8, blank lines, no final newline. */
+const CSV =
+  '\uFEFFid,"na,me",note,score\r\n' +
+  '1,"a ""b""","x\r\ny",0.5\r\n' +
+  '\r\n' +
+  '2,café,日本,0.25\r\n' +
+  '3,"🎯, ok",,1e-3\n' +
+  '4,plain,"",-2';
+
+const CSV_EXPECTED = {
+  format: 'csv',
+  columns: ['id', 'na,me', 'note', 'score'],
+  rowCount: 4,
+  cells: {
+    id: ['1', '2', '3', '4'],
+    'na,me': ['a "b"', 'café', '🎯, ok', 'plain'],
+    note: ['x\r\ny', '日本', '', ''],
+    score: ['0.5', '0.25', '1e-3', '-2'],
+  },
+  labels: ['row 1', 'row 2', 'row 3', 'row 4'],
+};
+
+const JSONL =
+  '\uFEFF{"id": 1, "label": "é", "score": 0.5, "items": ["a", "b"]}\r\n' +
+  '\n' +
+  '{"id": 2, "label": "日本", "score": NaN, "extra": "🎯"}\r\n' +
+  '{"id": 3, "label": "x", "score": 1}';
+
+const JSONL_EXPECTED = {
+  format: 'jsonl',
+  columns: ['id', 'label', 'score', 'items', 'extra'],
+  rowCount: 3,
+  cells: {
+    id: [1, 2, 3],
+    label: ['é', '日本', 'x'],
+    score: [0.5, 'NaN', 1],
+    items: [['a', 'b'], undefined, undefined],
+    extra: [undefined, '🎯', undefined],
+  },
+  labels: ['line 1', 'line 3', 'line 4'],
+};
+
+describe('streaming parse: chunks may end anywhere', () => {
+  for (const [name, text, fileName, expected] of [
+    ['CSV', CSV, 'p.csv', CSV_EXPECTED],
+    ['JSONL', JSONL, 'p.jsonl', JSONL_EXPECTED],
+  ] as const) {
+    it(`${name}: the whole text parses as expected`, () => {
+      expect(describeTable(parsePredictions(text, fileName))).toEqual(expected);
+    });
+
+    it(`${name}: split in two at every byte offset, the table is the same`, () => {
+      const bytes = Buffer.from(text, 'utf8');
+      for (let k = 0; k <= bytes.length; k++) {
+        const t = parseChunks([bytes.subarray(0, k), bytes.subarray(k)], fileName);
+        expect(describeTable(t), `split at byte ${k}`).toEqual(expected);
+      }
+    });
+
+    it(`${name}: one byte at a time, and in three pieces at every pair of offsets, the table is the same`, async () => {
+      const bytes = Buffer.from(text, 'utf8');
+      const single = Array.from(bytes, (b) => Uint8Array.of(b));
+      expect(describeTable(await tableFromChunks(single, fileName))).toEqual(expected);
+      for (let i = 0; i <= bytes.length; i += 3) {
+        for (let j = i; j <= bytes.length; j += 5) {
+          const t = parseChunks([bytes.subarray(0, i), bytes.subarray(i, j), bytes.subarray(j)], fileName);
+          expect(describeTable(t), `split at ${i} and ${j}`).toEqual(expected);
+        }
+      }
+    });
+  }
+
+  it('a multi-byte character split across chunks is decoded whole', () => {
+    const bytes = Buffer.from('label,score\n🎯,0.5\n', 'utf8');
+    const at = bytes.indexOf(0xf0) + 2; // inside the 4-byte emoji
+    const t = parseChunks([bytes.subarray(0, at), bytes.subarray(at)], 'p.csv');
+    expect(labelColumn(t, 'label', 'label')).toEqual(['🎯']);
+  });
+
+  it('without an extension, the first character tells JSONL from CSV even when it arrives alone', () => {
+    expect(parseChunks(['  ', '\n{"a":', ' 1}\n'], 'predictions').format).toBe('jsonl');
+    expect(parseChunks(['a', ',b\n1,2\n'], 'predictions').format).toBe('csv');
+  });
+});
+
+describe('streaming parse: errors name the file, row and column whatever the chunking', () => {
+  const oneByteChunks = (text: string) => Array.from(Buffer.from(text, 'utf8'), (b) => Uint8Array.of(b));
+
+  it('a wrong field count, an unclosed quote, text after a quote', () => {
+    expect(() => parseChunks(oneByteChunks('a,b\n1,2\n3\n'), 'p.csv')).toThrow('p.csv row 2: expected 2 fields (as in the header), found 1');
+    expect(() => parseChunks(oneByteChunks('a,b\n1,"2\n'), 'p.csv')).toThrow('p.csv row 1: a quoted field is never closed');
+    expect(() => parseChunks(oneByteChunks('a,b\n1,"2"x\n'), 'p.csv')).toThrow('p.csv row 1: unexpected text after a closing quote');
+    expect(() => parseChunks(oneByteChunks('{"a": 1}\n\n{"a": \n'), 'p.jsonl')).toThrow(/p\.jsonl line 3: not valid JSON/);
+  });
+
+  it('a bad cell after many rows names its row', () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => `${i % 2},${(i % 97) / 97}`);
+    rows[4321] = '1,abc';
+    const text = `y_true,score\n${rows.join('\n')}\n`;
+    const t = parseChunks([text.slice(0, 30_001), text.slice(30_001)], 'p.csv');
+    expect(() => numericColumn(t, 'score', 'score')).toThrow('p.csv row 4322, column "score": "abc" is not a number');
+  });
+});
+
+describe('the row limit', () => {
+  const file = (n: number) => `y_true,score\n${Array.from({ length: n }, (_, i) => `${i % 2},0.${i}`).join('\n')}\n`;
+
+  it('a file of exactly the limit parses; one row more is a clear error naming the file and the limit', async () => {
+    expect((await tableFromChunks([file(5)], 'p.csv', 5)).rowCount).toBe(5);
+    await expect(tableFromChunks([file(6)], 'p.csv', 5)).rejects.toThrow('p.csv has more than 5 data rows, the most a predictions file may have');
+    const jsonl = Array.from({ length: 4 }, (_, i) => JSON.stringify({ y_true: i % 2 })).join('\n');
+    expect(() => parseChunks([jsonl], 'p.jsonl', 3)).toThrow('p.jsonl has more than 3 data rows');
+  });
+});
+
+describe('column storage', () => {
+  it('many distinct numbers are stored as numbers and read back exactly, with bad cells still quoted', () => {
+    const n = DICTIONARY_LIMIT + 5000;
+    const values = Array.from({ length: n }, (_, i) => (i * 0.618033988749895) % 1);
+    const lines = values.map((v, i) => `${i},${i % 3},${v}`);
+    const t = parsePredictions(`id,label,score\n${lines.join('\n')}\n`, 'p.csv');
+    expect(t.stored('score')!.kind).toBe('numbers');
+    expect(t.stored('id')!.kind).toBe('numbers');
+    expect(t.stored('label')!.kind).toBe('codes');
+    expect(Array.from(numericColumn(t, 'score', 'score'))).toEqual(values);
+    expect(textColumn(t, 'id', 'row id').slice(-2)).toEqual([String(n - 2), String(n - 1)]);
+    expect(labelColumn(t, 'label', 'label').slice(0, 4)).toEqual(['0', '1', '2', '0']);
+
+    // A bad cell before the switch to numbers and one after it are both reported with their row and text.
+    for (const row of [10, n - 10]) {
+      const bad = lines.slice();
+      bad[row - 1] = `${row - 1},0,oops`;
+      const tb = parsePredictions(`id,label,score\n${bad.join('\n')}\n`, 'p.csv');
+      expect(tb.stored('score')!.kind).toBe('numbers');
+      expect(() => numericColumn(tb, 'score', 'score')).toThrow(`p.csv row ${row}, column "score": "oops" is not a number`);
+    }
+    const blank = lines.slice();
+    blank[n - 3] = `${n - 3},0,`;
+    expect(() => numericColumn(parsePredictions(`id,label,score\n${blank.join('\n')}\n`, 'p.csv'), 'score', 'score')).toThrow(`p.csv row ${n - 2}, column "score": is empty; a number is required`);
+  });
+
+  it('many distinct texts are kept as cells and read back exactly', () => {
+    const n = DICTIONARY_LIMIT + 10;
+    const ids = Array.from({ length: n }, (_, i) => `user-${i}`);
+    const t = parsePredictions(`query,item,relevance,score\n${ids.map((u, i) => `${u},i${i % 7},${i % 2},${i / n}`).join('\n')}\n`, 'r.csv');
+    expect(t.stored('query')!.kind).toBe('cells');
+    expect(textColumn(t, 'query', 'query id')).toEqual(ids);
+  });
+
+  it('evaluates the same whether a column is held as codes or as numbers', () => {
+    // Scores with few distinct values stay codes; add one distinct value per row and they become numbers.
+    const n = DICTIONARY_LIMIT + 100;
+    const rows = Array.from({ length: n }, (_, i) => [i % 3 === 0 ? 1 : 0, ((i * 7919) % 1000) / 1000] as const);
+    const few = parsePredictions(`y_true,score\n${rows.map(([y, s]) => `${y},${s}`).join('\n')}\n`, 'p.csv');
+    const jitter = (i: number) => i * 1e-12;
+    const many = parsePredictions(`y_true,score\n${rows.map(([y, s], i) => `${y},${s + jitter(i)}`).join('\n')}\n`, 'p.csv');
+    expect(few.stored('score')!.kind).toBe('codes');
+    expect(many.stored('score')!.kind).toBe('numbers');
+    const a = evaluateTable(few, { task: 'binary', bootstrap: false });
+    const b = evaluateTable(many, { task: 'binary', bootstrap: false });
+    expect(a.metrics.accuracy).toBe(b.metrics.accuracy);
+    expect(b.metrics.roc_auc).toBeCloseTo(a.metrics.roc_auc as number, 6);
+  });
+});
+
+describe('memory: a 60 MB predictions file evaluated by the built server', () => {
+  it('peaks (VmHWM of the server process) under 4× the file size', async () => {
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: path.resolve(__dirname, '../..'), stdio: 'ignore' });
+    const root = scratchDir();
+    const c = await stdioClient(['--root', root]);
+    try {
+      const inc = path.join(root, (await c.ok('create_increment', { title: 'Memory' })).path);
+      const dir = path.join(inc, 'experiments', 'big');
+      fs.mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, 'predictions.csv');
+      const size = writeBinaryPredictions(file, 60 * 1024 * 1024);
+      const pid = (c.client.transport as unknown as { pid: number | null }).pid!;
+      const r = await c.ok('evaluate_predictions', { increment: '1', experiment: 'big', predictions: 'predictions.csv', task: 'binary', bootstrap_resamples: 20 });
+      const hwm = vmHwmBytes(pid);
+      expect(r.rows).toBeGreaterThan(2_000_000);
+      expect(r.metrics.roc_auc).toBeGreaterThan(0.5);
+      expect(hwm / size, `peak ${Math.round(hwm / 2 ** 20)} MiB for a ${Math.round(size / 2 ** 20)} MiB file`).toBeLessThan(4);
+    } finally {
+      await c.close();
+    }
+  }, 300_000);
+});
+
+/** A binary predictions CSV of about `bytes` bytes: y_true, y_pred and a score that mostly agrees with y_true. */
+export function writeBinaryPredictions(file: string, bytes: number): number {
+  const fd = fs.openSync(file, 'w');
+  let written = fs.writeSync(fd, 'id,y_true,y_pred,score\n');
+  let state = 12345;
+  let row = 0;
+  while (written < bytes) {
+    const lines: string[] = [];
+    for (let k = 0; k < 20000; k++, row++) {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      const y = state & 1;
+      const score = Math.min(1, Math.max(0, 0.3 * y + 0.7 * (state >>> 8) / 2 ** 24));
+      lines.push(`${row},${y},${score >= 0.5 ? 1 : 0},${score.toFixed(8)}`);
+    }
+    written += fs.writeSync(fd, `${lines.join('\n')}\n`);
+  }
+  fs.closeSync(fd);
+  return written;
+}
+
+function vmHwmBytes(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmHWM for process ${pid}`);
+  return Number(m[1]) * 1024;
+}
