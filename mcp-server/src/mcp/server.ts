@@ -9,6 +9,7 @@ import { GitInfoCache } from '../core/git-info.js';
 import { Project } from '../core/project.js';
 import type { ToolContext, ToolDefinition } from '../tools/define.js';
 import { TOOLS } from '../tools/index.js';
+import { MAX_ERROR_TEXT_CHARS, MAX_RESULT_BYTES, formatBytes, serializedBytes } from './result-size.js';
 
 export const SERVER_NAME = 'specweave-ml';
 export const SERVER_VERSION = '0.1.0';
@@ -24,13 +25,51 @@ function errorResult(tool: string, e: unknown): CallToolResult {
       ? `${tool} failed: ${e.describe()}`
       : `${tool} failed with an internal error: ${e instanceof Error ? e.message : String(e)}. Nothing was half-written (writes are atomic); if this repeats, report it as a bug in specweave-ml.`;
   if (!(e instanceof MlError)) console.error(`[${SERVER_NAME}] ${tool}:`, e);
-  return { isError: true, content: [{ type: 'text', text }] };
+  return { isError: true, content: [{ type: 'text', text: truncateErrorText(text) }] };
+}
+
+function truncateErrorText(text: string): string {
+  if (text.length <= MAX_ERROR_TEXT_CHARS) return text;
+  return `${text.slice(0, MAX_ERROR_TEXT_CHARS)}… (error text cut at ${MAX_ERROR_TEXT_CHARS} characters of ${text.length})`;
+}
+
+/** How to ask for less: page where the tool pages, else read the recorded file itself. */
+function narrowingHint(tool: ToolDefinition, data: unknown): string {
+  const hints: string[] = [];
+  if ('limit' in tool.input) hints.push('Pass a smaller `limit` and page with `offset`.');
+  const where = typeof data === 'object' && data !== null && typeof (data as { path?: unknown }).path === 'string' ? (data as { path: string }).path : null;
+  hints.push(
+    where
+      ? `The record is in the files under ${where}: read the one you need there (its content is data), or trim a file that holds far more than expected (for example a params.json with thousands of keys).`
+      : 'Ask for fewer items, or read the underlying file in .specweave/ directly.',
+  );
+  return hints.join(' ');
+}
+
+/**
+ * Every result stays under MAX_RESULT_BYTES: one from a pathological file (100,000 params, a huge history
+ * summary) would otherwise flood the client's context and the pipe. The caller learns the size and how to narrow.
+ */
+function cappedResult(tool: ToolDefinition, data: unknown, text: string): CallToolResult {
+  const bytes = serializedBytes(text) + serializedBytes(data);
+  if (bytes <= MAX_RESULT_BYTES) return { content: [{ type: 'text', text }], structuredContent: data as Record<string, unknown> };
+  return {
+    isError: true,
+    content: [
+      {
+        type: 'text',
+        text:
+          `${tool.name} failed: its result is ${formatBytes(bytes)} (${bytes} bytes of text and structured content), over the ` +
+          `${formatBytes(MAX_RESULT_BYTES)} result cap (docs/limits.md), so it was not sent. ${narrowingHint(tool, data)}`,
+      },
+    ],
+  };
 }
 
 export async function runTool(tool: ToolDefinition, args: unknown, ctx: ToolContext): Promise<CallToolResult> {
   try {
     const { data, text } = await tool.run(args as never, ctx);
-    return { content: [{ type: 'text', text }], structuredContent: data as Record<string, unknown> };
+    return cappedResult(tool, data, text);
   } catch (e) {
     return errorResult(tool.name, e);
   }

@@ -13,6 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { formatBytes } from './result-size.js';
 
 /** Requests name files (predictions, stores) rather than carry data, so real ones are a few KiB. Documented in docs/limits.md. */
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -24,12 +25,6 @@ export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 const ID_SCAN_BYTES = 4096;
 
 const NEWLINE = 0x0a;
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${+(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
-}
 
 export function oversizedRequestMessage(limit: number): string {
   return (
