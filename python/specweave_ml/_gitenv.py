@@ -16,9 +16,15 @@ _ARCH = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64", 
          "x86": "ia32", "armv7l": "arm", "ppc64le": "ppc64", "s390x": "s390x"}
 
 
+# A repository's own config could name a file-system monitor, a program that `git status` would run; the client
+# records git facts, it never runs what a repository asks for.
+_SAFE_CONFIG = ("-c", "core.fsmonitor=false")
+
+
 def _git(root: str, *args: str) -> Optional[str]:
     try:
-        out = subprocess.run(["git", *args], cwd=root, capture_output=True, timeout=15, stdin=subprocess.DEVNULL)
+        out = subprocess.run(["git", *_SAFE_CONFIG, *args], cwd=root, capture_output=True, timeout=15,
+                             stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None
     if out.returncode != 0:

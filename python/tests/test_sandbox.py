@@ -247,6 +247,28 @@ class PlanThenWriteTest(ProjectTestCase):
             self.assertEqual([p.name for p in self.exp_dir("run").iterdir() if p.name.endswith(".tmp")], [])
 
 
+class GitConfigTest(ProjectTestCase):
+    def test_a_repository_config_cannot_make_git_info_run_a_program(self):
+        import shutil
+        if shutil.which("git") is None:
+            self.skipTest("git is not installed")
+        from specweave_ml import _gitenv
+        marker = self.tmp / "ran"
+        hook = self.tmp / "hook.sh"
+        hook.write_text("#!/bin/sh\ntouch '%s'\n" % marker)
+        hook.chmod(0o755)
+        git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+        (self.root / "train.py").write_text("print(1)\n")
+        for args in (["init", "-q"], ["add", "train.py"], ["commit", "-qm", "init"],
+                     ["config", "core.fsmonitor", str(hook)]):
+            subprocess.run(git + args, cwd=self.root, check=True, capture_output=True)
+        _gitenv._git_cache.clear()
+        info = _gitenv.git_info(self.root)
+        self.assertRegex(info["commit"], r"^[0-9a-f]{40}$")
+        self.assertIs(info["dirty"], False)  # .specweave is excluded
+        self.assertFalse(marker.exists(), "git ran the program the repository's config named")
+
+
 def dead_pid() -> int:
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
