@@ -41,10 +41,12 @@ LOCK_STALE_SECONDS = 30.0
 # A writer fills its lock microseconds after creating it; one still empty after this long belongs to a dead writer.
 EMPTY_LOCK_STALE_SECONDS = 2.0
 LOCK_WAIT_SECONDS = 10.0
-# A temp file or staging folder is a crash leftover when its writer's pid is gone and it has not changed for
-# LEFTOVER_GRACE_SECONDS (names carry no host, so a writer on another machine sharing the folder gets that grace
-# while it is still writing), or when it has not changed for LEFTOVER_AGE_SECONDS whoever wrote it.
-LEFTOVER_GRACE_SECONDS = 10.0
+# Crash leftovers (the server's rules, mcp-server/src/core/store/leftovers.ts): a temp file, staging folder or lock
+# tombstone unchanged for LEFTOVER_AGE_SECONDS is dead whoever wrote it (pids are reused); one younger than
+# LEFTOVER_GRACE_SECONDS is never touched (names carry no host: a writer on another machine sharing the folder may
+# be using it); in between, it is dead when its writer's pid is not alive here (a tombstone has no pid: its breaker
+# deletes it within milliseconds, so one past the grace is abandoned).
+LEFTOVER_GRACE_SECONDS = 60.0
 LEFTOVER_AGE_SECONDS = 3600.0
 HOST = socket.gethostname()
 
@@ -59,9 +61,9 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 # Opening a FIFO planted in the zone must not block the writer forever.
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _LINK_ERRNOS = {errno.ELOOP, getattr(errno, "EMLINK", errno.ELOOP), getattr(errno, "EFTYPE", errno.ELOOP)}
-_TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[0-9a-fA-F]+\.tmp$")
-_STAGING_NAME = re.compile(r"^\.staging-(\d+)-[0-9A-Za-z]+$")
-_STALE_NAME = re.compile(r"^.*\.lock\.[0-9a-fA-F]+\.stale$")
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[0-9a-f]+\.tmp$")
+_STAGING_NAME = re.compile(r"^\.staging-(\d+)-[0-9a-f]+$")
+_TOMBSTONE_NAME = re.compile(r"^\..*lock\.[0-9a-f]+\.stale$")
 
 
 def now_iso() -> str:
@@ -370,7 +372,8 @@ def make_dirs(path) -> List[str]:
             if not _inside(os.path.realpath(current), place.real_zone):
                 raise SandboxError(_leaves_message(place.rel(current)))
             if not os.path.isdir(current):
-                raise SandboxError("%s is a symbolic link that does not lead to a folder; remove it." % place.rel(current))
+                raise SandboxError("%s is a symbolic link that does not lead to a folder; remove it."
+                                   % place.rel(current))
         elif not stat.S_ISDIR(st.st_mode):
             raise SandboxError("%s is not a folder; remove or rename it." % place.rel(current))
     _ready_to_write(place, place.path)
@@ -391,12 +394,12 @@ def remove_empty_dirs(created: List[str]) -> None:
 def _ready_to_write(place: _Place, folder: str) -> None:
     """Once per process and folder: removes crash leftovers there; once per zone: writes ``.gitignore``."""
     _sweep(folder)
-    with _once_guard:
-        if place.zone in _gitignored:
-            return
-        _gitignored.add(place.zone)
-    if os.path.isdir(place.zone):
-        _create_exclusive(place, os.path.join(place.zone, ".gitignore"), GITIGNORE)
+    if place.zone in _gitignored:
+        return
+    ignore = os.path.join(place.zone, ".gitignore")
+    if os.path.isdir(place.zone) and (_create_exclusive(place, ignore, GITIGNORE) or os.path.lexists(ignore)):
+        with _once_guard:
+            _gitignored.add(place.zone)  # otherwise the next writer tries again
 
 
 def _create_exclusive(place: _Place, path: str, data: bytes) -> bool:
@@ -415,7 +418,8 @@ def _create_exclusive(place: _Place, path: str, data: bytes) -> bool:
 
 
 def _sweep(folder: str) -> None:
-    """Removes temp files and staging folders of dead writers from ``folder`` (once per process and folder)."""
+    """Removes the temp files, staging folders and lock tombstones of dead writers from ``folder`` (once per process
+    and folder: a long run writing thousands of times lists it once)."""
     with _once_guard:
         if folder in _swept:
             return
@@ -427,26 +431,31 @@ def _sweep(folder: str) -> None:
         return
     now = time.time()
     for entry in entries:
-        temp, staging = _TEMP_NAME.match(entry.name), _STAGING_NAME.match(entry.name)
-        stale = _STALE_NAME.match(entry.name)
-        if not (temp or staging or stale):
-            continue
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        age = now - st.st_mtime
-        pid = int((temp or staging).group(1)) if (temp or staging) else None
-        dead = pid is not None and age > LEFTOVER_GRACE_SECONDS and not _pid_alive(pid)
-        if not (dead or age > LEFTOVER_AGE_SECONDS):
+        is_dir = stat.S_ISDIR(st.st_mode)
+        match = _STAGING_NAME.match(entry.name) if is_dir else (
+            _TEMP_NAME.match(entry.name) or _TOMBSTONE_NAME.match(entry.name))
+        if match is None or not _leftover_is_dead(match, now - st.st_mtime):
             continue
         try:
-            if staging and stat.S_ISDIR(st.st_mode):
-                shutil.rmtree(entry.path)  # does not follow links inside
-            elif not stat.S_ISDIR(st.st_mode):
+            if is_dir:
+                shutil.rmtree(entry.path)  # a real folder (lstat); rmtree does not follow links inside it
+            else:
                 os.unlink(entry.path)  # a link is removed itself, never its target
         except OSError:
-            pass
+            pass  # another writer removed it first, or it is not ours: cleaning never fails a write
+
+
+def _leftover_is_dead(match, age: float) -> bool:
+    if age > LEFTOVER_AGE_SECONDS:
+        return True
+    if age < LEFTOVER_GRACE_SECONDS:
+        return False
+    pid = int(match.group(1)) if match.re.groups else None
+    return pid is None or not _pid_alive(pid)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -283,8 +283,10 @@ class LeftoversTest(ProjectTestCase):
         d = self.exp_dir("run")
         d.mkdir(parents=True)
         dead = dead_pid()
-        old = time.time() - 60
+        old = time.time() - 120  # past the one-minute grace
         files = {
+            ".lock.0a1b2c41.stale": (old, False),                       # abandoned tombstone: removed
+            ".lock.0a1b2c42.stale": (time.time(), True),                # a breaker may be using it: kept
             ".params.json.%d.0a1b2c3d.tmp" % dead: (old, False),        # dead writer: removed
             ".params.json.%d.0a1b2c3e.tmp" % live.pid: (old, True),     # live writer: kept
             ".metrics.json.%d.0a1b2c3f.tmp" % dead: (time.time(), True),  # dead, but changed just now: kept
