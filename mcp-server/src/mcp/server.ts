@@ -53,13 +53,15 @@ function narrowingHint(tool: ToolDefinition, data: unknown): string {
 function cappedResult(tool: ToolDefinition, data: unknown, text: string): CallToolResult {
   const bytes = serializedBytes(text) + serializedBytes(data);
   if (bytes <= MAX_RESULT_BYTES) return { content: [{ type: 'text', text }], structuredContent: data as Record<string, unknown> };
+  // A writing tool has already written by now: say so rather than "failed", so the caller does not redo it.
+  const outcome = tool.annotations.readOnlyHint ? 'failed:' : 'ran and its changes are written, but';
   return {
     isError: true,
     content: [
       {
         type: 'text',
         text:
-          `${tool.name} failed: its result is ${formatBytes(bytes)} (${bytes} bytes of text and structured content), over the ` +
+          `${tool.name} ${outcome} its result is ${formatBytes(bytes)} (${bytes} bytes of text and structured content), over the ` +
           `${formatBytes(MAX_RESULT_BYTES)} result cap (docs/limits.md), so it was not sent. ${narrowingHint(tool, data)}`,
       },
     ],
