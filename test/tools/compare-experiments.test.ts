@@ -43,7 +43,9 @@ describe('compare_experiments', () => {
     expect(r.skipped[1].reason).toMatch(/non-numeric value "high"/);
 
     const md = fs.readFileSync(path.join(root, r.report), 'utf8');
-    expect(md).toMatch(/\| # \| Experiment \| precision@10 \| recall_at_10 \|/);
+    expect(md).toMatch(/\| # \| Experiment \| precision@10: test \| recall_at_10 \|/);
+    expect(md).toMatch(/Selected on the test set \(precision@10\), because no candidate logged cv_precision_at_10_mean; no candidate logged val_precision_at_10\./);
+    expect(r.selection).toMatchObject({ setting: 'auto', source: 'test', key: 'precision_at_10' });
     expect(md).toMatch(/\| 2 \| exp-003-xgboost ✅ \*\*best\*\* \| 0.26 \| 0.16 \|/);
     expect(md).toMatch(/exp-002-popularity \(baseline\)/);
     expect(md).toMatch(/## Best model: exp-003-xgboost/);

@@ -8,7 +8,8 @@ import type { Project } from './project.js';
 import { readText, withLock, writeAtomic } from './store/disk.js';
 import { renderComparison } from '../render/comparison-report.js';
 import { sectionsWithPrefix } from '../render/sections.js';
-import { bestOf, improvementOver, inferDirection, metricValue, rankByMetric, type Direction, type Improvement } from './ranking.js';
+import { bestOf, improvementOver, inferDirection, metricValue, rankByMetric, type Direction, type Improvement, type Tie } from './ranking.js';
+import { canonicalKey, chooseSource, MetricIndex, type Measurement, type SelectionSetting, type SelectionSource } from './selection.js';
 
 export interface CompareOptions {
   primary_metric?: string | null;
@@ -19,7 +20,12 @@ export interface CompareOptions {
 export interface RankedExperiment {
   rank: number;
   experiment: string;
+  /** The selection value the ranking used (see `selection`). */
   value: number;
+  /** The selection measurement: CV mean with its std and fold count, a validation value, or the test value. */
+  selection: Measurement;
+  /** The primary metric on the test set, for reporting; null when not logged. */
+  test_value: number | null;
   baseline: boolean;
   status: string;
   best: boolean;
@@ -38,7 +44,12 @@ export interface Comparison {
   best: RankedExperiment | null;
   best_baseline: RankedExperiment | null;
   best_candidate: RankedExperiment | null;
-  improvement: Improvement | null;
+  /** The improvement of the best candidate over the best baseline, and on what it was measured. */
+  improvement: (Improvement & { measured_on: SelectionSource }) | null;
+  /** How candidates were ranked: the setting, the source used and why. */
+  selection: { setting: SelectionSetting; source: SelectionSource; key: string; reason: string };
+  /** Tied selection values among the ranked experiments, and how each tie was broken. */
+  ties: Tie[];
   skipped: { experiment: string; reason: string }[];
   experiments_total: number;
 }
@@ -89,12 +100,25 @@ export function rankExperiments(
     ? [primary, ...opts.metrics.filter((m) => normalizeMetricName(m) !== normalizeMetricName(primary))]
     : defaultColumns(experiments, primary);
 
-  const { ranked, missing } = rankByMetric(experiments, primary, direction);
+  const key = canonicalKey(primary);
+  const indexed = new Map(experiments.map((e) => [e, new MetricIndex(e.metrics)]));
+  const usable = (e: Experiment) => e.status !== 'failed' && e.status !== 'killed';
+  const candidates = experiments.filter((e) => !e.baseline && usable(e) && hasAnyMeasure(indexed.get(e)!, key, primary, e));
+  const setting = ml?.selection ?? 'auto';
+  const choice = chooseSource(setting, key, candidates.map((e) => ({ name: e.name, index: indexed.get(e)! })));
+  const measureOf = (e: Experiment): Measurement | undefined =>
+    choice.source === 'test' ? testMeasure(e, primary, indexed.get(e)!, key) : indexed.get(e)!.measure(key, choice.source);
+  const measures = new Map(experiments.map((e) => [e, measureOf(e)]));
+  const testOf = (e: Experiment) => testMeasure(e, primary, indexed.get(e)!, key)?.value;
+
+  const { ranked, missing, ties } = rankByMetric(experiments, (e) => measures.get(e)?.value, direction, (e) => measures.get(e)?.std);
   const { best, bestBaseline, bestCandidate } = bestOf(ranked);
   const toRanked = (r: (typeof ranked)[number]): RankedExperiment => ({
     rank: r.rank,
     experiment: r.experiment.name,
     value: r.value,
+    selection: measures.get(r.experiment)!,
+    test_value: testOf(r.experiment) ?? null,
     baseline: r.experiment.baseline,
     status: r.experiment.status,
     best: r === best,
@@ -104,10 +128,9 @@ export function rankExperiments(
   });
   const ranking = ranked.map(toRanked);
   const find = (r: (typeof ranked)[number] | undefined) => (r ? ranking[r.rank - 1]! : null);
-  const improvement =
-    bestBaseline && bestCandidate
-      ? improvementOver(primary, direction, { name: bestBaseline.experiment.name, value: bestBaseline.value }, { name: bestCandidate.experiment.name, value: bestCandidate.value }, ranked.map((r) => r.value).filter(Number.isFinite))
-      : null;
+  const improvement = bestCandidate ? improvementOverBaselines(primary, direction, bestCandidate.experiment, experiments.filter((e) => e.baseline && usable(e)), testOf, (e) => measures.get(e)?.value, choice.source) : null;
+  const bestBaselineEntry = improvement ? (ranking.find((r) => r.experiment === improvement.baseline) ?? null) : find(bestBaseline);
+  const selectionName = choice.source === 'cv' ? `cv_${key}_mean` : choice.source === 'validation' ? `val_${key}` : primary;
   return {
     increment: inc.id,
     primary_metric: primary,
@@ -116,15 +139,53 @@ export function rankExperiments(
     columns,
     ranking,
     best: find(best),
-    best_baseline: find(bestBaseline),
+    best_baseline: bestBaselineEntry,
     best_candidate: find(bestCandidate),
     improvement,
+    selection: { setting, source: choice.source, key, reason: choice.reason },
+    ties: ties.filter((t) => t.experiments.some((n) => ranking.find((r) => r.experiment === n && r.status !== 'failed' && r.status !== 'killed'))),
     skipped: [
-      ...missing.map((e) => ({ experiment: e.name, reason: `no ${primary} metric` })),
+      ...missing.map((e) => ({ experiment: e.name, reason: `no ${selectionName} metric${testOf(e) !== undefined ? ` (test ${primary} ${testOf(e)})` : ''}` })),
       ...broken.map((b) => ({ experiment: b.name, reason: b.reason })),
     ],
     experiments_total: experiments.length + broken.length,
   };
+}
+
+/** Whether an experiment logged the primary metric anywhere (CV, validation or test). */
+function hasAnyMeasure(index: MetricIndex, key: string, primary: string, e: Experiment): boolean {
+  return index.measure(key, 'cv') !== undefined || index.measure(key, 'validation') !== undefined || testMeasure(e, primary, index, key) !== undefined;
+}
+
+/** The primary metric as a test (reporting) value: the exact name first, else what the vocabulary says it measures. */
+function testMeasure(e: Experiment, primary: string, index: MetricIndex, key: string): Measurement | undefined {
+  const exact = e.metrics[primary];
+  if (exact !== undefined && canonicalKey(primary) === key && !/^(cv|val|valid|validation)_/.test(primary)) return { source: 'test', name: primary, value: exact, std: null, count: null };
+  return index.measure(key, 'test');
+}
+
+/**
+ * The best candidate against the best baseline, on the test values when the candidate and a baseline have them (the
+ * test set reports; it does not select), else on the selection values.
+ */
+function improvementOverBaselines(
+  primary: string,
+  direction: Direction,
+  candidate: Experiment,
+  baselines: Experiment[],
+  testOf: (e: Experiment) => number | undefined,
+  selectionOf: (e: Experiment) => number | undefined,
+  source: SelectionSource,
+): (Improvement & { measured_on: SelectionSource }) | null {
+  const on = testOf(candidate) !== undefined && baselines.some((b) => testOf(b) !== undefined) ? 'test' : source;
+  const valueOf = on === 'test' ? testOf : selectionOf;
+  const cv = valueOf(candidate);
+  if (cv === undefined || Number.isNaN(cv)) return null;
+  const ranked = rankByMetric(baselines, valueOf, direction).ranked.filter((r) => !Number.isNaN(r.value));
+  const base = ranked[0];
+  if (!base) return null;
+  const observed = [cv, ...ranked.map((r) => r.value)].filter(Number.isFinite);
+  return { ...improvementOver(primary, direction, { name: base.experiment.name, value: base.value }, { name: candidate.name, value: cv }, observed), measured_on: on };
 }
 
 /**

@@ -8,6 +8,7 @@ import { slugify } from './names.js';
 import { PROBLEM_PROFILES, PROBLEM_TYPES, isProblemType, type ProblemType } from './problem-types.js';
 import type { Project } from './project.js';
 import { inferDirection as inferDirectionName } from './ranking.js';
+import { SELECTION_SETTINGS, type SelectionSetting } from './selection.js';
 import { listDirectories, listEntryKinds, makeDirs, moveDirectoryIntoPlace, readText, removeTree, withLock, writeAtomic, writeNewFile, type EntryKind } from './store/disk.js';
 import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 import { renderPlan, renderSpec, renderTasks, renderTests } from '../render/increment-templates.js';
@@ -35,6 +36,8 @@ export interface MlSettings {
   direction: Direction | null;
   success_criteria: Criterion[];
   thresholds: Thresholds;
+  /** How candidates are ranked (core/selection.ts); "auto" unless the increment says otherwise. */
+  selection: SelectionSetting;
 }
 
 export interface IncrementMetadata {
@@ -233,6 +236,7 @@ function readMlSettings(value: unknown): MlSettings {
     problem_type: problem,
     primary_metric: typeof ml.primary_metric === 'string' && ml.primary_metric ? ml.primary_metric : null,
     direction: ml.direction === 'maximize' || ml.direction === 'minimize' ? ml.direction : null,
+    selection: SELECTION_SETTINGS.includes(ml.selection as SelectionSetting) ? (ml.selection as SelectionSetting) : 'auto',
     success_criteria: criteria,
     thresholds: {
       min_improvement: num(thresholds.min_improvement, DEFAULT_THRESHOLDS.min_improvement),

@@ -1,5 +1,6 @@
 /** experiments/comparison.md: the ranking table and why the best model is best. Pure: comparison in, markdown out. */
-import type { Comparison } from '../core/comparison.js';
+import type { Comparison, RankedExperiment } from '../core/comparison.js';
+import type { Measurement } from '../core/selection.js';
 import { cell, fmt, fmtDuration, fmtPercent, table } from './format.js';
 
 const RULE_TEXT = {
@@ -8,26 +9,54 @@ const RULE_TEXT = {
   relative_increase: 'relative increase',
 } as const;
 
+const SOURCE_HEADING = { cv: 'CV mean ± std (folds)', validation: 'validation', test: 'test' } as const;
+
+/** "0.912 ± 0.013 (5)" for a CV mean, the plain value otherwise. */
+export function fmtMeasurement(m: Measurement): string {
+  if (m.source !== 'cv') return fmt(m.value);
+  return `${fmt(m.value)}${m.std !== null ? ` ± ${fmt(m.std)}` : ''}${m.count !== null ? ` (${m.count})` : ''}`;
+}
+
+/** Which value selected the candidates, in words, with the caveat when it is the test set. */
+export function selectionSentence(c: Comparison): string {
+  const s = c.selection;
+  if (s.source === 'test') {
+    return `Selected on the test set (${c.primary_metric}), because ${s.reason}. A model chosen on the test set has an optimistic test score: log cross-validation folds or a validation metric for every candidate.`;
+  }
+  const what = s.source === 'cv' ? `the cross-validation mean of ${s.key}` : `the validation metric val_${s.key}`;
+  return `Selected on ${what} (${s.reason}); the test set only reports.`;
+}
+
 export function renderComparison(c: Comparison): string {
   const out: string[] = [
     `# Experiment comparison: ${c.increment}`,
     '',
     `Ranked by **${c.primary_metric}** (${c.direction === 'maximize' ? 'higher is better' : 'lower is better'}). ${c.ranking.length} ranked of ${c.experiments_total} experiments.`,
     '',
+    selectionSentence(c),
+    '',
   ];
   if (c.ranking.length) {
-    const rows = c.ranking.map((r) => [
+    const testColumn = c.selection.source !== 'test';
+    const others = c.columns.filter((m) => m !== c.primary_metric);
+    const rows = c.ranking.map((r: RankedExperiment) => [
       String(r.rank),
       `${cell(r.experiment)}${r.best ? ' ✅ **best**' : ''}${r.baseline ? ' (baseline)' : ''}`,
-      ...c.columns.map((m) => fmt(r.metrics[m])),
+      fmtMeasurement(r.selection),
+      ...(testColumn ? [fmt(r.test_value)] : []),
+      ...others.map((m) => fmt(r.metrics[m])),
       fmtDuration(r.duration_seconds),
       r.status,
     ]);
-    out.push(table(['#', 'Experiment', ...c.columns.map(cell), 'Duration', 'Status'], rows), '');
+    const header = ['#', 'Experiment', `${cell(c.primary_metric)}: ${SOURCE_HEADING[c.selection.source]}`, ...(testColumn ? [`${cell(c.primary_metric)}: test`] : []), ...others.map(cell), 'Duration', 'Status'];
+    out.push(table(header, rows), '');
   } else {
     out.push(`No experiment has a ${c.primary_metric} value yet.`, '');
   }
   out.push(...bestModelSection(c));
+  if (c.ties.length) {
+    out.push('## Ties', '', ...c.ties.map((t) => `- ${t.experiments.map(cell).join(', ')} tie at ${fmt(t.value)}; ordered by ${t.broken_by}${t.broken_by === 'name order' ? ' (nothing in the evidence separates them)' : ''}.`), '');
+  }
   if (c.skipped.length) {
     out.push('## Skipped', '', ...c.skipped.map((s) => `- ${cell(s.experiment)}: ${s.reason}`), '');
   }
@@ -39,10 +68,13 @@ function bestModelSection(c: Comparison): string[] {
   const best = c.best_candidate ?? c.best;
   if (!best) return [];
   const lines = [`## Best model: ${best.experiment}`, ''];
-  lines.push(`- ${c.direction === 'maximize' ? 'Highest' : 'Lowest'} ${c.primary_metric} among the candidates: ${fmt(best.value)}`);
+  lines.push(`- ${c.direction === 'maximize' ? 'Highest' : 'Lowest'} selection value among the candidates: ${fmtMeasurement(best.selection)} (${best.selection.name})`);
+  if (c.selection.source !== 'test') lines.push(`- On the test set: ${c.primary_metric} ${fmt(best.test_value)}`);
+  const tie = c.ties.find((t) => t.experiments[0] === best.experiment);
+  if (tie) lines.push(`- Tied with ${tie.experiments.slice(1).join(', ')}; chosen by ${tie.broken_by}.`);
   if (c.improvement) {
     const i = c.improvement;
-    lines.push(`- Against the best baseline ${i.baseline} (${fmt(i.baseline_value)}): ${i.absolute >= 0 ? '+' : ''}${fmt(i.absolute)} absolute, ${fmtPercent(i.improvement)} (${RULE_TEXT[i.rule]})`);
+    lines.push(`- Against the best baseline ${i.baseline} on the ${i.measured_on === 'test' ? 'test set' : `${i.measured_on} value`} (${fmt(i.baseline_value)} vs ${fmt(i.candidate_value)}): ${i.absolute >= 0 ? '+' : ''}${fmt(i.absolute)} absolute, ${fmtPercent(i.improvement)} (${RULE_TEXT[i.rule]})`);
   } else if (!c.best_baseline) {
     lines.push('- No baseline recorded: track a simple reference model with `baseline: true` before trusting this choice.');
   }
