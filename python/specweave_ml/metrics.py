@@ -306,7 +306,8 @@ def parse_criterion(text):
     if not slug:
         return None
     resolved = resolve_metric(metric_text)
-    base = {"text": text.strip(), "metric_text": metric_text, "slug": slug}
+    shown = re.sub(r"^[-*+]\s+", "", text.strip())
+    base = {"text": shown, "metric_text": metric_text, "slug": slug}
     if observed is not None:
         base["observed"] = observed
     if resolved is None:
@@ -341,7 +342,7 @@ def parse_criterion(text):
             as_percent = " If you meant a percentage, write %s%% (= %s)." % (_format_number(value), _format_number(value / 100))
         return fail("out_of_range", '%s lies in %s, so "%s %s" %s.%s' % (
             display, format_bounds(resolved["bounds"]), op, _format_number(value), problem, as_percent))
-    out = {"ok": True, "known": True, "metric": resolved["name"], "op": op, "value": value, "text": text.strip()}
+    out = {"ok": True, "known": True, "metric": resolved["name"], "op": op, "value": value, "text": shown}
     if observed is not None:
         out["observed"] = observed
     out["resolved"] = resolved

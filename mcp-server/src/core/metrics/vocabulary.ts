@@ -349,7 +349,8 @@ export function parseCriterionText(text: string): CriterionResult | undefined {
   const slug = normalizeName(metricText);
   if (!slug) return undefined;
   const resolved = resolveMetric(metricText);
-  const base = { text: text.trim(), metric_text: metricText, slug, ...(observed !== undefined ? { observed } : {}) };
+  const shown = text.trim().replace(/^[-*+]\s+/, '');
+  const base = { text: shown, metric_text: metricText, slug, ...(observed !== undefined ? { observed } : {}) };
   if (!resolved) {
     if (percent) value /= 100;
     const suggestions = suggestMetrics(metricText);
@@ -375,7 +376,7 @@ export function parseCriterionText(text: string): CriterionResult | undefined {
     const asPercent = resolved.fraction && !percent && value > 1 && value <= 100 ? ` If you meant a percentage, write ${value}% (= ${value / 100}).` : '';
     return fail('out_of_range', `${resolved.display} lies in ${formatBounds(resolved.bounds)}, so "${op} ${value}" ${range}.${asPercent}`);
   }
-  return { ok: true, known: true, metric: resolved.name, op, value, text: text.trim(), ...(observed !== undefined ? { observed } : {}), resolved };
+  return { ok: true, known: true, metric: resolved.name, op, value, text: shown, ...(observed !== undefined ? { observed } : {}), resolved };
 }
 
 const FLIPPED: Record<Comparator, Comparator> = { '>': '<', '>=': '<=', '<': '>', '<=': '>=' };
