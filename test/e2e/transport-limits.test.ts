@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_RESULT_BYTES, serializedBytes } from '../../mcp-server/src/mcp/result-size.js';
 import { MAX_REQUEST_BYTES, recoverLeadingId, recoverTrailingId } from '../../mcp-server/src/mcp/stdio-transport.js';
-import { stdioClient } from '../helpers/client.js';
+import { inMemoryClient, stdioClient } from '../helpers/client.js';
 import { BUNDLE, scratchDir } from '../helpers/project.js';
 
 const MiB = 1024 * 1024;
@@ -218,6 +218,35 @@ describe('a result over the result cap', () => {
     // A page of list_experiments stays within the cap and keeps working.
     await s.send({ jsonrpc: '2.0', id: 62, method: 'tools/call', params: { name: 'list_experiments', arguments: { increment: '1' } } });
     expect((await s.answer(62)).result.structuredContent.total).toBe(1);
+  });
+});
+
+describe('list_experiments bounds each page by itself', () => {
+  it('shows at most 100 metrics and 50 tags per experiment and 50 broken folders, with the totals', async () => {
+    const root = scratchDir();
+    const c = await inMemoryClient(root);
+    const inc = await c.ok('create_increment', { title: 'Wide metrics' });
+    const tags = Array.from({ length: 80 }, (_, i) => `tag${i}`);
+    await c.ok('track_experiment', { increment: '1', name: 'wide', metrics: { accuracy: 0.9 }, tags });
+    const experiments = path.join(root, inc.path, 'experiments');
+    const metrics: Record<string, number> = {};
+    for (let i = 0; i < 5000; i += 1) metrics[`m${String(i).padStart(5, '0')}`] = i / 5000;
+    fs.writeFileSync(path.join(experiments, 'wide/metrics.json'), JSON.stringify(metrics));
+    for (let i = 0; i < 60; i += 1) fs.mkdirSync(path.join(experiments, `broken-${String(i).padStart(2, '0')}`));
+
+    const page = await c.ok('list_experiments', { increment: '1' });
+    const [wide] = page.experiments;
+    expect(Object.keys(wide.metrics)).toHaveLength(100);
+    expect(wide.metrics.m00099).toBeCloseTo(99 / 5000);
+    expect(wide.metrics_count).toBe(5000);
+    expect(wide.tags).toEqual(tags.slice(0, 50));
+    expect(wide.tags_count).toBe(80);
+    expect(page.broken).toHaveLength(50);
+    expect(page.broken[0].name).toBe('broken-00');
+    expect(page.broken_count).toBe(60);
+    const text = ((await c.call('list_experiments', { increment: '1' })).content[0] as { text: string }).text;
+    expect(text).toContain('(10 more unreadable not listed)');
+    await c.close();
   });
 });
 
