@@ -1,11 +1,13 @@
 /**
  * What git says about the project: commit, branch and whether code outside `.specweave/` differs from HEAD.
  * Asking git costs several milliseconds per call, so answers are cached and reused until HEAD or the index
- * changes, or for at most two seconds (edits to working files do not touch either).
+ * changes, or for at most two seconds (edits to working files do not touch either). git runs through
+ * importers/git-read.ts: only on a repository whose `.git` lies inside the project (or above it: a monorepo), with
+ * every setting that would run a program from the repository's config switched off.
  */
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { simpleGit } from 'simple-git';
+import { filterDriverOverrides, gitText } from './importers/git-read.js';
+import { statStamp } from './store/disk.js';
 
 export interface GitInfo {
   commit: string | null;
@@ -16,11 +18,11 @@ export interface GitInfo {
 const MAX_AGE_MS = 2_000;
 
 async function stamp(root: string): Promise<string> {
-  const parts = await Promise.all(
-    ['HEAD', 'index'].map((f) => fs.stat(path.join(root, '.git', f)).then((s) => `${s.mtimeMs}:${s.size}`).catch(() => '-')),
-  );
-  return parts.join('|');
+  return ['HEAD', 'index'].map((f) => statStamp(path.join(root, '.git', f))).join('|');
 }
+
+/** The project's code may live in an enclosing repository (a monorepo); its own `.git` must stay inside it. */
+const GIT_OPTIONS = { allowRepoAbove: true };
 
 export class GitInfoCache {
   private cached: { at: number; stamp: string; info: GitInfo | null } | undefined;
@@ -42,13 +44,15 @@ export class GitInfoCache {
   }
 
   private async query(): Promise<GitInfo | null> {
-    const git = simpleGit({ baseDir: this.root, maxConcurrentProcesses: 2 });
+    const git = (args: string[]) => gitText(this.root, args, GIT_OPTIONS);
     try {
-      if (!(await git.checkIsRepo())) return null;
+      if ((await git(['rev-parse', '--is-inside-work-tree'])).trim() !== 'true') return null;
+      // status may run the repository's filter drivers on changed files: switch them off.
+      const noFilters = await filterDriverOverrides(this.root, GIT_OPTIONS);
       const [commit, branch, status] = await Promise.all([
-        git.revparse(['HEAD']).catch(() => null),
-        git.revparse(['--abbrev-ref', 'HEAD']).catch(() => null),
-        git.raw(['status', '--porcelain', '--untracked-files=normal', '--', '.', ':(exclude).specweave']).catch(() => ''),
+        git(['rev-parse', 'HEAD']).catch(() => null),
+        git(['rev-parse', '--abbrev-ref', 'HEAD']).catch(() => null),
+        git([...noFilters, 'status', '--porcelain', '--untracked-files=normal', '--', '.', ':(exclude).specweave']).catch(() => ''),
       ]);
       return {
         commit: commit?.trim() || null,

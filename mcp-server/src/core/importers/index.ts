@@ -2,20 +2,38 @@
  * The reading side of `import_runs`: detect the kind of store in a folder and read its runs. Nothing here writes;
  * the store turns ImportedRun values into experiments.
  */
-import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { invalid } from '../errors.js';
-import { scanDvc } from './dvc.js';
+import { lstatChecked, withReadZone } from '../store/disk.js';
+import { scanDvc as scanDvcUnzoned } from './dvc.js';
 import { listDir, readTextNoFollow } from './fs-read.js';
-import { scanMlflow } from './mlflow.js';
-import type { ImportFormat, ImportScan, SourceScanOptions } from './types.js';
-import { scanWandb, WANDB_RUN_FOLDER } from './wandb.js';
+import { scanMlflow as scanMlflowUnzoned } from './mlflow.js';
+import type { DvcScanOptions, ImportFormat, ImportScan, MlflowScanOptions, SourceScanOptions, WandbScanOptions } from './types.js';
+import { scanWandb as scanWandbUnzoned, WANDB_RUN_FOLDER } from './wandb.js';
 
 export type * from './types.js';
-export { scanDvc } from './dvc.js';
-export { scanMlflow } from './mlflow.js';
 export { toExperimentName, uniqueExperimentName } from '../names.js';
-export { scanWandb } from './wandb.js';
+
+/**
+ * Runs a scan with the source registered as a read-only zone of its own (store/disk.ts): whatever its symlinks
+ * say, nothing read leaves the source's real folder. Every entry point of this module goes through here.
+ */
+function inSourceZone<T>(absDir: string, projectRoot: string | undefined, sourceLabel: string | undefined, fn: () => Promise<T>): Promise<T> {
+  const dir = path.resolve(absDir);
+  return withReadZone(dir, projectRoot ?? dir, `the import source ${sourceLabel ?? path.basename(dir)}`, fn);
+}
+
+export function scanMlflow(absDir: string, options: MlflowScanOptions = {}): Promise<ImportScan> {
+  return inSourceZone(absDir, undefined, options.sourceLabel, () => scanMlflowUnzoned(absDir, options));
+}
+
+export function scanDvc(absDir: string, options: DvcScanOptions = {}): Promise<ImportScan> {
+  return inSourceZone(absDir, options.projectRoot, options.sourceLabel, () => scanDvcUnzoned(absDir, options));
+}
+
+export function scanWandb(absDir: string, options: WandbScanOptions = {}): Promise<ImportScan> {
+  return inSourceZone(absDir, undefined, options.sourceLabel, () => scanWandbUnzoned(absDir, options));
+}
 
 const LOOKED_FOR = [
   'MLflow: a file store (mlruns/) with <experiment id>/meta.yaml folders or .trash/',
@@ -24,8 +42,12 @@ const LOOKED_FOR = [
 ];
 
 /** Which store the folder holds. Throws an INVALID_INPUT error listing what was looked for when none fits. */
-export async function detectFormat(absDir: string, sourceLabel = absDir): Promise<ImportFormat> {
-  const stats = await lstat(absDir).catch(() => undefined);
+export function detectFormat(absDir: string, sourceLabel = absDir): Promise<ImportFormat> {
+  return inSourceZone(absDir, undefined, sourceLabel, () => detectFormatInZone(absDir, sourceLabel));
+}
+
+async function detectFormatInZone(absDir: string, sourceLabel: string): Promise<ImportFormat> {
+  const stats = await lstatChecked(absDir).catch(() => undefined);
   if (!stats?.isDirectory()) {
     throw invalid(`The import source ${sourceLabel} is not a folder.`, 'Pass a folder inside the project, such as "mlruns", "wandb" or the DVC project folder.');
   }
@@ -74,16 +96,20 @@ async function looksLikeMlflowMeta(absPath: string): Promise<boolean> {
 }
 
 /** Detects the format (unless given) and reads the source. */
-export async function scanSource(absDir: string, options: SourceScanOptions = {}): Promise<ImportScan> {
+export function scanSource(absDir: string, options: SourceScanOptions = {}): Promise<ImportScan> {
+  return inSourceZone(absDir, options.projectRoot, options.sourceLabel ?? '.', () => scanSourceInZone(absDir, options));
+}
+
+async function scanSourceInZone(absDir: string, options: SourceScanOptions): Promise<ImportScan> {
   const sourceLabel = options.sourceLabel ?? '.';
-  const format = options.format ?? (await detectFormat(absDir, sourceLabel));
+  const format = options.format ?? (await detectFormatInZone(absDir, sourceLabel));
   switch (format) {
     case 'mlflow':
-      return scanMlflow(absDir, { sourceLabel, includeDeleted: options.includeDeleted ?? false });
+      return scanMlflowUnzoned(absDir, { sourceLabel, includeDeleted: options.includeDeleted ?? false });
     case 'dvc':
-      return scanDvc(absDir, { sourceLabel, projectRoot: options.projectRoot });
+      return scanDvcUnzoned(absDir, { sourceLabel, projectRoot: options.projectRoot });
     case 'wandb':
-      return scanWandb(absDir, { sourceLabel });
+      return scanWandbUnzoned(absDir, { sourceLabel });
     default:
       throw invalid(`Unknown import format ${JSON.stringify(format)}.`, 'Use "mlflow", "dvc" or "wandb", or leave it out to detect it.');
   }

@@ -73,20 +73,22 @@ export interface Zone {
 
 const zones = new Map<string, Zone & { users: number }>();
 
+const zoneKey = (zone: Zone) => `${zone.kind}:${zone.dir}`;
+
 function addZone(zone: Zone): Zone {
-  const known = zones.get(zone.dir);
-  if (known && known.writable === zone.writable) {
+  const known = zones.get(zoneKey(zone));
+  if (known) {
     known.users += 1;
     return known;
   }
   const entry = { ...zone, users: 1 };
-  zones.set(zone.dir, entry);
+  zones.set(zoneKey(zone), entry);
   return entry;
 }
 
 function dropZone(zone: Zone): void {
-  const known = zones.get(zone.dir);
-  if (known === zone && --known.users <= 0) zones.delete(zone.dir);
+  const known = zones.get(zoneKey(zone));
+  if (known === zone && --known.users <= 0) zones.delete(zoneKey(zone));
 }
 
 /**
@@ -104,11 +106,15 @@ export function registerProject(root: string): { specweave: Zone; project: Zone 
  * into the rest of the project. Folders proven inside are cached for the scan (stores hold thousands of folders).
  */
 export async function withReadZone<T>(dir: string, projectRoot: string, label: string, fn: () => Promise<T>): Promise<T> {
+  // The project root too (read-only), for git's look at the repository holding the source; a Project has
+  // usually registered it already.
+  const project = addZone({ dir: projectRoot, projectRoot, writable: false, label: 'the project', kind: 'project' });
   const zone = addZone({ dir, projectRoot, writable: false, label, kind: 'source', proven: new Map() });
   try {
     return await fn();
   } finally {
     dropZone(zone);
+    dropZone(project);
   }
 }
 
@@ -136,7 +142,8 @@ function notInAnyZone(p: string, writing: boolean): MlError {
 function zoneFor(p: string, writing: boolean): Zone {
   let best: Zone | undefined;
   for (const z of zones.values()) {
-    if (isInside(z.dir, p) && (!best || z.dir.length > best.dir.length)) best = z;
+    // The most specific: the longest folder; for one folder, a scan's source over the project it lies in.
+    if (isInside(z.dir, p) && (!best || z.dir.length > best.dir.length || (z.dir.length === best.dir.length && z.kind === 'source'))) best = z;
   }
   if (!best || best.kind === 'project') {
     // Paths already resolved to real paths (Project.resolveWithin) name `.specweave`'s target, not `.specweave`.
@@ -535,6 +542,9 @@ export async function isDirectory(p: string): Promise<boolean> {
   return (await lstatChecked(p))?.isDirectory() ?? false;
 }
 
+/** A directory entry with its type (fs.Dirent), for modules that must not import node:fs. */
+export type DirEntry = fsSync.Dirent;
+
 /** The entries of dir with their types (no extra stat), [] when it does not exist. Symlinks are reported, never followed. */
 export async function listDirents(dir: string): Promise<fsSync.Dirent[]> {
   const { real } = checkedFolder(dir, false);
@@ -902,6 +912,11 @@ export function gitRepositoryRefusal(dir: string, allowAbove: boolean): string |
     if (d === root || !isInside(root, d)) break;
   }
   return allowAbove ? undefined : 'no git repository inside the project';
+}
+
+/** The project root of the zone holding p (for git's ceiling). */
+export function projectRootOf(p: string): string {
+  return zoneFor(path.resolve(p), false).projectRoot;
 }
 
 function realpathOrNothing(p: string): string | undefined {
