@@ -193,30 +193,45 @@ const lineAt = (text: string, offset: number): number => {
   return line;
 };
 
-/** The events of a YAML text, nesting capped; ParseLimitError past the cap, YAMLException for broken YAML. */
+const tooDeep = (line?: number) => new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep${line ? ` (line ${line})` : ''}`);
+
+/**
+ * The events of a YAML text; ParseLimitError for nesting past the cap, YAMLException for broken YAML. js-yaml's
+ * own cap (N + 1 accepts N levels) keeps its recursive parser off the stack limit, but it undercounts flow
+ * collections inside block ones, so the readers count levels on the events too.
+ */
 function yamlEvents(text: string): Event[] {
   try {
-    // js-yaml counts the collection being opened: a cap of N + 1 accepts N nested collections.
     return parseEvents(text, { maxDepth: MAX_NESTING_DEPTH + 1 });
   } catch (e) {
-    if (e instanceof YAMLException && e.reason.startsWith('nesting exceeded maxDepth')) {
-      throw new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep${e.mark ? ` (line ${e.mark.line + 1})` : ''}`);
-    }
-    if (isStackOverflow(e)) throw new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep`);
+    if (e instanceof YAMLException && e.reason.startsWith('nesting exceeded maxDepth')) throw tooDeep(e.mark ? e.mark.line + 1 : undefined);
+    if (isStackOverflow(e)) throw tooDeep();
     throw e;
   }
 }
 
 const FORMAT_NEVER_WRITES = 'which this format never writes';
 
-/** Refuses the first anchor, alias or tag: the format's own files have none (see docs/format.md). */
+/**
+ * Refuses the first anchor, alias or tag (the format's own files have none, see docs/format.md) and nesting past
+ * MAX_NESTING_DEPTH.
+ */
 function refuseAnchorsAliasesTags(text: string, events: Event[]): void {
+  const open: number[] = []; // the event types of the open documents and collections
+  let depth = 0;
   for (const event of events) {
     if (event.type === EVENT_ID.ALIAS) {
       const name = text.slice(event.anchorStart, event.anchorEnd);
       throw new ParseLimitError(`uses a YAML alias (*${name}, line ${lineAt(text, event.anchorStart)}), ${FORMAT_NEVER_WRITES}`);
     }
-    if (event.type === EVENT_ID.DOCUMENT || event.type === EVENT_ID.POP) continue;
+    if (event.type === EVENT_ID.DOCUMENT) {
+      open.push(event.type);
+      continue;
+    }
+    if (event.type === EVENT_ID.POP) {
+      if (open.pop() !== EVENT_ID.DOCUMENT) depth -= 1;
+      continue;
+    }
     if (event.tagStart !== -1) {
       const tag = text.slice(event.tagStart, event.tagEnd);
       throw new ParseLimitError(`uses the YAML tag ${tag} (line ${lineAt(text, event.tagStart)}), ${FORMAT_NEVER_WRITES}`);
@@ -224,6 +239,11 @@ function refuseAnchorsAliasesTags(text: string, events: Event[]): void {
     if (event.anchorStart !== -1) {
       const name = text.slice(event.anchorStart, event.anchorEnd);
       throw new ParseLimitError(`uses a YAML anchor (&${name}, line ${lineAt(text, event.anchorStart)}), ${FORMAT_NEVER_WRITES}`);
+    }
+    if (event.type !== EVENT_ID.SCALAR) {
+      open.push(event.type);
+      depth += 1;
+      if (depth > MAX_NESTING_DEPTH) throw tooDeep(lineAt(text, event.start));
     }
   }
 }
@@ -252,6 +272,7 @@ function boundAliasExpansion(text: string, events: Event[]): void {
       throw new ParseLimitError(`expands its YAML aliases to more than ${MAX_FOREIGN_YAML_VALUES.toLocaleString('en-US')} values (line ${lineAt(text, offset)}): a YAML bomb or a file far larger than any real one`);
     }
     if (stack.length + height > MAX_NESTING_DEPTH) {
+      if (height === 1) throw tooDeep(lineAt(text, offset)); // a collection opened, no alias involved
       throw new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep once its YAML aliases are expanded (line ${lineAt(text, offset)})`);
     }
     const parent = stack[stack.length - 1];
@@ -305,7 +326,7 @@ function construct(text: string, events: Event[], maxAliases: number): unknown[]
   try {
     return constructFromEvents(events, { source: text, maxAliases });
   } catch (e) {
-    if (isStackOverflow(e)) throw new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep`);
+    if (isStackOverflow(e)) throw tooDeep();
     throw e;
   }
 }

@@ -9,7 +9,7 @@ import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { describeError, listDirSync, readTextNoFollowSync, TimeSlicer } from './fs-read.js';
 import type { HistoryPoint, ImportedRun, ImportedStatus, ImportScan, MlflowScanOptions, SkippedEntry } from './types.js';
-import { coerceParamText, isoFromEpochMs, isPlainObject, latestByStep, parseForeignYaml, parseNumberText } from './values.js';
+import { coerceParamText, isoFromEpochMs, isPlainObject, latestByStep, ParseLimitError, parseForeignYaml, parseNumberText } from './values.js';
 
 /** Folders inside an experiment folder that are not runs. */
 const NON_RUN_FOLDERS = new Set(['tags', 'models', 'traces', 'datasets', 'logged_models', 'prompts', 'artifacts']);
@@ -86,13 +86,15 @@ export function parseFlatYaml(text: string): Record<string, unknown> | undefined
   return out;
 }
 
+/** undefined for text that is not a YAML mapping; throws ParseLimitError (a bomb, too deep) so the reason is told. */
 function parseYamlMapping(text: string): Record<string, unknown> | undefined {
   const fast = parseFlatYaml(text);
   if (fast) return fast;
   try {
     const value: unknown = parseForeignYaml(text);
     return isPlainObject(value) ? value : undefined;
-  } catch {
+  } catch (error) {
+    if (error instanceof ParseLimitError) throw error;
     return undefined;
   }
 }

@@ -103,7 +103,7 @@ export function isoFromText(text: unknown): string | null {
 }
 
 // JSON as Python writes it (BOM, bare NaN / Infinity) is read by the format's own reader.
-export { parseLenientJson, stripBom } from '../json.js';
+export { ParseLimitError, parseLenientJson, stripBom } from '../json.js';
 // YAML other tools wrote: anchors and aliases allowed within bounds, nesting capped (docs/format.md).
 export { parseForeignYaml } from '../yaml.js';
 
