@@ -126,6 +126,16 @@ describe('a request over the read limit', () => {
     expect(await s.listsTools(12)).toContain('list_experiments');
   });
 
+  it('fails the SDK client\'s own call with the error, not a timeout, and its next call works', async () => {
+    const root = scratchDir();
+    const c = await stdioClient(['--root', root]);
+    // The server's message, not the SDK's "Request timed out": the id was read from the end of the line.
+    await expect(c.call('list_increments', { padding: 'x'.repeat(5 * MiB) })).rejects.toThrow(/read limit of 4 MiB[^]*as a file/);
+    expect((await c.ok('list_increments', {})).project_root).toBe(root);
+    await c.close();
+    expect(c.stderr()).toMatch(/discarded a message over the 4194304-byte read limit/);
+  });
+
   it('answers without an id when none can be read cheaply, and keeps serving', async () => {
     const s = await rawServer();
     await s.write(`${'['.repeat(100)}${' '.repeat(5 * MiB)}\n`);

@@ -5,8 +5,8 @@
  * Why not the SDK's transport: its ReadBuffer refuses more than 10 MiB of unread input by throwing, and the
  * transport then closes itself (stdin listener removed, stdin paused). The process stays alive but never answers
  * that request or any later one. It also concatenates every chunk onto the buffer, so memory grows with the line.
- * Here the bytes of an oversized line are dropped chunk by chunk (memory stays under the limit whatever the line's
- * size) and the next line is read as usual.
+ * Here the bytes of an oversized line are dropped chunk by chunk (what is held stays under the limit whatever the
+ * line's size) and the next line is read as usual. Limits and measurements: docs/limits.md.
  */
 import process from 'node:process';
 import type { Readable, Writable } from 'node:stream';
@@ -64,6 +64,7 @@ export class BoundedStdioServerTransport implements Transport {
     if (this.stdin.listenerCount('data') === 0) this.stdin.pause();
     this.pending = [];
     this.pendingBytes = 0;
+    this.oversized = null;
     this.onclose?.();
   }
 
@@ -137,11 +138,13 @@ export class BoundedStdioServerTransport implements Transport {
       json = JSON.parse(line);
     } catch {
       this.reply(undefined, ErrorCode.ParseError, 'Parse error: the line is not valid JSON. Send one JSON-RPC message per line.');
+      this.onerror?.(new Error('answered a line that is not JSON with a parse error'));
       return;
     }
     const parsed = JSONRPCMessageSchema.safeParse(json);
     if (!parsed.success) {
       this.reply(idOf(json), ErrorCode.InvalidRequest, 'Invalid Request: the line is JSON but not a JSON-RPC 2.0 message.');
+      this.onerror?.(new Error('answered a line that is not a JSON-RPC message with invalid request'));
       return;
     }
     try {
