@@ -44,7 +44,8 @@ async function locateAdr(adrDir: string, incId: string): Promise<{ file: string;
   const files = (await listFiles(adrDir)).filter((f) => f.endsWith('.md'));
   for (const f of files) {
     const text = await readText(path.join(adrDir, f));
-    if (text && hasSection(text, `adr ${incId}`)) return { file: path.join(adrDir, f), existing: text, number: ADR_NUMBER.exec(f)?.[1] ?? '0000' };
+    // A file with only one of the markers is still this increment's ADR: planDoc then refuses its broken markers.
+    if (text && (hasSection(text, `adr ${incId}`) || sectionMarkerProblem(text, `adr ${incId}`))) return { file: path.join(adrDir, f), existing: text, number: ADR_NUMBER.exec(f)?.[1] ?? '0000' };
   }
   const max = files.reduce((m, f) => Math.max(m, Number(ADR_NUMBER.exec(f)?.[1] ?? 0)), 0);
   const number = String(max + 1).padStart(4, '0');
