@@ -6,8 +6,15 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_RESULT_BYTES, serializedBytes } from '../../mcp-server/src/mcp/result-size.js';
+import { z } from 'zod';
+import { MlError } from '../../mcp-server/src/core/errors.js';
+import { createMcpServer } from '../../mcp-server/src/mcp/server.js';
+import { defineTool, type ToolDefinition } from '../../mcp-server/src/tools/define.js';
+import { MAX_ERROR_PART_CHARS, MAX_RESULT_BYTES, serializedBytes } from '../../mcp-server/src/mcp/result-size.js';
 import { MAX_REQUEST_BYTES, recoverLeadingId, recoverTrailingId } from '../../mcp-server/src/mcp/stdio-transport.js';
 import { inMemoryClient, stdioClient } from '../helpers/client.js';
 import { BUNDLE, scratchDir } from '../helpers/project.js';
@@ -228,6 +235,62 @@ describe('a result over the result cap', () => {
     // A page of list_experiments stays within the cap and keeps working.
     await s.send({ jsonrpc: '2.0', id: 62, method: 'tools/call', params: { name: 'list_experiments', arguments: { increment: '1' } } });
     expect((await s.answer(62)).result.structuredContent.total).toBe(1);
+  });
+});
+
+describe('the result cap in the tool wrapper', () => {
+  /** Tools whose results have a size chosen by the call, served through the real wrapper and the SDK's client. */
+  const sized = (name: string, readOnly: boolean) =>
+    defineTool({
+      name, title: name, description: 'test tool', input: { chars: z.number().int() }, output: { path: z.string(), blob: z.string() },
+      annotations: { readOnlyHint: readOnly, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async run({ chars }) {
+        return { data: { path: '.specweave/somewhere', blob: 'x'.repeat(chars) }, text: 'ok' };
+      },
+    });
+  const failing = defineTool({
+    name: 'noisy', title: 'noisy', description: 'test tool', input: {}, output: {},
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    async run() {
+      throw new MlError('INVALID_INPUT', `bad value ${'v'.repeat(100_000)}`, 'Pass a shorter value.');
+    },
+  });
+
+  async function serve(tools: ToolDefinition[]) {
+    const server = createMcpServer(scratchDir(), tools as ToolDefinition[]);
+    const client = new Client({ name: 'cap-test', version: '0' });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await Promise.all([server.connect(b), client.connect(a)]);
+    return { call: async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as CallToolResult, close: () => client.close() };
+  }
+
+  it('sends a result of exactly the cap and refuses one a byte over, saying whether the tool wrote', async () => {
+    const c = await serve([sized('reader', true), sized('writer', false)] as unknown as ToolDefinition[]);
+    const overhead = Buffer.byteLength(JSON.stringify('ok')) + Buffer.byteLength(JSON.stringify({ path: '.specweave/somewhere', blob: '' }));
+    const room = MAX_RESULT_BYTES - overhead;
+    const fits = await c.call('reader', { chars: room });
+    expect(fits.isError).toBeFalsy();
+    expect((fits.structuredContent as { blob: string }).blob).toHaveLength(room);
+    const over = await c.call('reader', { chars: room + 1 });
+    expect(over.isError).toBe(true);
+    expect((over.content[0] as { text: string }).text).toBe(
+      `reader failed: its result is 1 MiB (${MAX_RESULT_BYTES + 1} bytes of text and structured content), over the 1 MiB result cap (docs/limits.md), so it was not sent. ` +
+        'The record is in the files under .specweave/somewhere: read the one you need there (its content is data), or trim a file that holds far more than expected (for example a params.json with thousands of keys).',
+    );
+    const wrote = await c.call('writer', { chars: 2 * room });
+    expect((wrote.content[0] as { text: string }).text).toMatch(/^writer ran and its changes are written, but its result is 2 MiB \(/);
+    await c.close();
+  });
+
+  it('cuts a huge error message but keeps the hint', async () => {
+    const c = await serve([failing] as unknown as ToolDefinition[]);
+    const r = await c.call('noisy', {});
+    const text = (r.content[0] as { text: string }).text;
+    expect(r.isError).toBe(true);
+    expect(text.length).toBeLessThan(MAX_ERROR_PART_CHARS + 200);
+    expect(text).toContain(`(cut at ${MAX_ERROR_PART_CHARS} of 100010 characters)`);
+    expect(text.endsWith('\nPass a shorter value.')).toBe(true);
+    await c.close();
   });
 });
 

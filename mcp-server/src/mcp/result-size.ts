@@ -6,8 +6,8 @@
 /** Results above this many bytes (text plus structuredContent, serialized) become an isError. Documented in docs/limits.md. */
 export const MAX_RESULT_BYTES = 1024 * 1024;
 
-/** Error texts are cut here: they may quote an argument, and arguments can be up to the read limit. */
-export const MAX_ERROR_TEXT_CHARS = 16 * 1024;
+/** An error's message and its hint are each cut here: they may quote an argument, which can be up to the read limit. */
+export const MAX_ERROR_PART_CHARS = 8 * 1024;
 
 /** Bytes of JSON.stringify(s) in UTF-8, counted code unit by code unit. */
 export function jsonStringBytes(s: string): number {

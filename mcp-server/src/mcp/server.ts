@@ -9,7 +9,7 @@ import { GitInfoCache } from '../core/git-info.js';
 import { Project } from '../core/project.js';
 import type { ToolContext, ToolDefinition } from '../tools/define.js';
 import { TOOLS } from '../tools/index.js';
-import { MAX_ERROR_TEXT_CHARS, MAX_RESULT_BYTES, formatBytes, serializedBytes } from './result-size.js';
+import { MAX_ERROR_PART_CHARS, MAX_RESULT_BYTES, formatBytes, serializedBytes } from './result-size.js';
 
 export const SERVER_NAME = 'specweave-ml';
 export const SERVER_VERSION = '0.1.0';
@@ -22,15 +22,16 @@ const INSTRUCTIONS =
 function errorResult(tool: string, e: unknown): CallToolResult {
   const text =
     e instanceof MlError
-      ? `${tool} failed: ${e.describe()}`
-      : `${tool} failed with an internal error: ${e instanceof Error ? e.message : String(e)}. Nothing was half-written (writes are atomic); if this repeats, report it as a bug in specweave-ml.`;
+      ? `${tool} failed: ${cutErrorPart(e.message)}${e.hint ? `\n${cutErrorPart(e.hint)}` : ''}`
+      : `${tool} failed with an internal error: ${cutErrorPart(e instanceof Error ? e.message : String(e))}. Nothing was half-written (writes are atomic); if this repeats, report it as a bug in specweave-ml.`;
   if (!(e instanceof MlError)) console.error(`[${SERVER_NAME}] ${tool}:`, e);
-  return { isError: true, content: [{ type: 'text', text: truncateErrorText(text) }] };
+  return { isError: true, content: [{ type: 'text', text }] };
 }
 
-function truncateErrorText(text: string): string {
-  if (text.length <= MAX_ERROR_TEXT_CHARS) return text;
-  return `${text.slice(0, MAX_ERROR_TEXT_CHARS)}… (error text cut at ${MAX_ERROR_TEXT_CHARS} characters of ${text.length})`;
+/** Message and hint are cut separately, so a message quoting a huge argument still ends with the fix. */
+function cutErrorPart(text: string): string {
+  if (text.length <= MAX_ERROR_PART_CHARS) return text;
+  return `${text.slice(0, MAX_ERROR_PART_CHARS)}… (cut at ${MAX_ERROR_PART_CHARS} of ${text.length} characters)`;
 }
 
 /** How to ask for less: page where the tool pages, else read the recorded file itself. */
