@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MlError } from '../../mcp-server/src/core/errors.js';
+import { Project } from '../../mcp-server/src/core/project.js';
 import { parseTasks, setTaskStatus } from '../../mcp-server/src/core/tasks.js';
 import { scratchDir } from '../helpers/project.js';
 
@@ -29,7 +30,10 @@ describe('tasks.md', () => {
     ]);
   });
   it('changes exactly one status and keeps every other byte', async () => {
-    const dir = scratchDir();
+    // The store writes only inside a registered project's .specweave/ (the sandbox): the increment lives there.
+    const project = new Project(scratchDir());
+    const dir = path.join(project.incrementsDir, '0001-x');
+    fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'tasks.md'), MD);
     const inc = { id: '0001-x', dir };
     expect(await setTaskStatus(inc, 't-002', 'completed')).toMatchObject({ id: 'T-002', done: true, status: 'completed' });
