@@ -139,7 +139,8 @@ def _place(path) -> _Place:
     zone = os.sep.join(parts[:hits[-1] + 1])
     root = os.path.dirname(zone)
     real_root = os.path.realpath(root)
-    real_zone = os.path.realpath(zone)
+    # the common case, a plain folder, costs one lstat instead of resolving the path a second time
+    real_zone = os.path.join(real_root, ZONE) if not _is_link(zone) else os.path.realpath(zone)
     if not _inside(real_zone, real_root) or _norm(real_zone) == _norm(real_root):
         raise SandboxError("%s is a symbolic link that leaves the project; remove it (a .specweave link is allowed "
                            "only to a folder inside the project)." % ZONE)
