@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { criteriaFromMarkdown, meetsCriterion, parseCriterion } from '../../mcp-server/src/core/criteria.js';
+import { criteriaFromMarkdown, meetsCriterion, parseCriterion, readCriterion } from '../../mcp-server/src/core/criteria.js';
 import { normalizeMetricName } from '../../mcp-server/src/core/names.js';
 
 describe('success criteria', () => {
@@ -9,14 +9,24 @@ describe('success criteria', () => {
     ['MAPE < 10%', 'mape', '<', 0.1],
     ['ROC AUC ≥ 0.9', 'roc_auc', '>=', 0.9],
     ['f1 >= .8', 'f1', '>=', 0.8],
-    ['Latency <= 100ms', 'latency', '<=', 100],
     ['- **Recall** => 0.6', 'recall', '>=', 0.6],
-    ['Revenue error =< $1,250.5', 'revenue_error', '<=', 1250.5],
     ['R² > 0.7', 'r2', '>', 0.7],
+    ['R^2 > 0.4', 'r2', '>', 0.4],
+    ['macro F1 > 0.9', 'f1_macro', '>', 0.9],
+    ['AUC >= .85', 'roc_auc', '>=', 0.85],
+    ['precision@10=0.28 > 0.25 target', 'precision_at_10', '>', 0.25],
   ])('parses %j', (text, metric, op, value) => {
     const c = parseCriterion(text)!;
     expect(c).toMatchObject({ metric, op });
     expect(c.value).toBeCloseTo(value, 12);
+  });
+  it('refuses a metric nobody knows, with suggestions, unless the caller names it as a custom metric', () => {
+    const r = readCriterion('Revenue error =< $1,250.5');
+    expect(r && 'problem' in r && r.problem).toMatchObject({ unknownMetric: true, slug: 'revenue_error' });
+    expect(parseCriterion('Revenue error =< $1,250.5')).toBeUndefined();
+    expect(parseCriterion('Revenue error =< $1,250.5', ['revenue_error'])).toMatchObject({ metric: 'revenue_error', op: '<=', value: 1250.5, custom: true });
+    const typo = readCriterion('acuracy > 0.9');
+    expect(typo && 'problem' in typo && typo.problem.suggestions[0]).toBe('accuracy');
   });
   it('returns undefined for prose', () => {
     expect(parseCriterion('Explain the top-3 recommendations')).toBeUndefined();
@@ -27,7 +37,7 @@ describe('success criteria', () => {
     expect(meetsCriterion(49.9, c)).toBe(true);
     expect(meetsCriterion(50, c)).toBe(false);
     expect(meetsCriterion(Number.NaN, c)).toBe(false);
-    expect(meetsCriterion(0.25, parseCriterion('p >= 0.25')!)).toBe(true);
+    expect(meetsCriterion(0.25, parseCriterion('p >= 0.25', ['p'])!)).toBe(true);
   });
   it('reads the Success Criteria section and the seeds\' inline form, and reports what it cannot read', () => {
     const md = [

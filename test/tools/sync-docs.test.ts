@@ -31,14 +31,15 @@ describe('sync_docs', () => {
     expect(models).toMatch(/## Churn model \(increment 0001-churn-model\)/);
     expect(models).toMatch(/Selected model: \*\*random-forest\*\*/);
     expect(models).toMatch(/\[Model choice for Churn model\]\(adr\/0001-ml-model-choice-churn-model.md\)/);
-    expect(models).toMatch(/- logreg: roc_auc=0.84 — logreg trained/);
+    expect(models).toMatch(/- logreg: roc_auc=0.84 on the test set, CV mean 0.84 ± 0.0079 \(5\) — logreg trained/);
+    expect(models).toMatch(/Selected on the cross-validation mean of roc_auc/);
     expect(models).toMatch(/- mlp: roc_auc=NaN \(failed\) — diverged/);
     expect(models).toMatch(/- model: "?random-forest"?\n- seed: 42/);
     const adr = read(r.changes[1].path);
     expect(adr).toMatch(/^# ADR-0001: Model choice for Churn model\n\n\*\*Status\*\*: proposed/);
     expect(adr).toMatch(/Use \*\*random-forest\*\*/);
     expect(adr).toMatch(/It must keep meeting: roc_auc >= 0.8; recall > 0.6/);
-    expect(read(r.changes[2].path)).toMatch(/Current model: \*\*random-forest\*\* \(roc_auc=0.88\)/);
+    expect(read(r.changes[2].path)).toMatch(/Current model: \*\*random-forest\*\* \(roc_auc=0.88 on the test set\)/);
   });
 
   it('is idempotent and keeps what people wrote outside the generated sections', async () => {

@@ -50,7 +50,8 @@ export interface Comparison {
   selection: { setting: SelectionSetting; source: SelectionSource; key: string; reason: string };
   /** Tied selection values among the ranked experiments, and how each tie was broken. */
   ties: Tie[];
-  skipped: { experiment: string; reason: string }[];
+  /** Experiments not ranked: no selection value (their test value and status are kept for the record), or broken. */
+  skipped: { experiment: string; reason: string; status?: string; test_value?: number }[];
   experiments_total: number;
 }
 
@@ -145,7 +146,10 @@ export function rankExperiments(
     selection: { setting, source: choice.source, key, reason: choice.reason },
     ties: ties.filter((t) => t.experiments.some((n) => ranking.find((r) => r.experiment === n && r.status !== 'failed' && r.status !== 'killed'))),
     skipped: [
-      ...missing.map((e) => ({ experiment: e.name, reason: `no ${selectionName} metric${testOf(e) !== undefined ? ` (test ${primary} ${testOf(e)})` : ''}` })),
+      ...missing.map((e) => {
+        const test = testOf(e);
+        return { experiment: e.name, reason: `no ${selectionName} metric`, status: e.status, ...(test !== undefined ? { test_value: test } : {}) };
+      }),
       ...broken.map((b) => ({ experiment: b.name, reason: b.reason })),
     ],
     experiments_total: experiments.length + broken.length,

@@ -9,8 +9,10 @@ import { MlError, invalid, notFound } from './errors.js';
 import type { GitInfo } from './git-info.js';
 import { experimentsDir, updateIncrementMetadata, type Increment } from './increments.js';
 import { decodeNumber, parseJsonObject, parseLenientJson, stringifyCanonical, stringifyLine } from './json.js';
+import { toCanonical } from './metrics/vocabulary.js';
 import { assertExperimentName, isExperimentName } from './names.js';
 import type { Project } from './project.js';
+import { facetOf } from './selection.js';
 import { appendLines, fileDigest, isFile, listDirectories, listEntryKinds, makeDirs, moveDirectoryIntoPlace, readText, readTexts, removeTree, withLock, writeAtomic, writeNewFile } from './store/disk.js';
 import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 import { assertPlainFilesIn } from './store/write-plan.js';
@@ -303,6 +305,37 @@ function validateUpdate(u: ExperimentUpdate): void {
   for (const t of u.tags ?? []) if (!t.trim()) throw invalid('Empty tag.', 'Tags are non-empty strings such as "baseline" or "production-candidate".');
 }
 
+/**
+ * scikit-learn's neg_* scores are recorded as the metric they negate: neg_root_mean_squared_error −55 is rmse 55
+ * (docs/metrics.md). Every other name is kept as logged.
+ */
+function positiveMetric(name: string, value: number): { metric: string; value: number } {
+  if (!/(^|[_/])neg_/i.test(name)) return { metric: name, value };
+  const c = toCanonical(name, value);
+  return { metric: c.name, value: c.value };
+}
+
+/** A per-fold cross-validation score: cv_<metric> with no summary suffix; its step is the fold index. */
+function isFoldMetric(metric: string): boolean {
+  const f = facetOf(metric);
+  return f.split === 'cv' && f.stat === undefined;
+}
+
+/**
+ * The summary of a fold metric's points: cv_<m>_mean, cv_<m>_std (sample, ddof = 1; omitted for one fold) and
+ * cv_<m>_count, over one score per fold (a fold logged twice counts its last point). The Python client writes the
+ * same keys; the last fold alone is never a summary.
+ */
+export function foldSummary(metric: string, points: HistoryPoint[]): Record<string, number> {
+  const byFold = new Map<number, number>();
+  for (const p of points) if (p.metric === metric) byFold.set(p.step, p.value);
+  const values = [...byFold.values()];
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const out: Record<string, number> = { [`${metric}_mean`]: mean, [`${metric}_count`]: values.length };
+  if (values.length > 1) out[`${metric}_std`] = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
+  return out;
+}
+
 /** Summary values implied by history: per metric, the point with the highest step (ties: the last logged). */
 function latestByStep(points: HistoryPoint[]): Map<string, HistoryPoint> {
   const latest = new Map<string, HistoryPoint>();
@@ -335,12 +368,23 @@ function mergeUpdate(
 ): Merged {
   const params = { ...(existing?.params ?? {}), ...(update.params ?? {}) };
   const metrics = { ...(existing?.metrics ?? {}) };
-  const newPoints: HistoryPoint[] = (update.history ?? []).map((p) => ({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp ?? stamp }));
+  const newPoints: HistoryPoint[] = (update.history ?? []).map((p) => ({ ...positiveMetric(p.metric, p.value), step: p.step, timestamp: p.timestamp ?? stamp }));
   if (newPoints.length) {
-    const latest = latestByStep([...oldPoints, ...newPoints]);
-    for (const metric of new Set(newPoints.map((p) => p.metric))) metrics[metric] = latest.get(metric)!.value;
+    const all = [...oldPoints, ...newPoints];
+    const latest = latestByStep(all);
+    for (const metric of new Set(newPoints.map((p) => p.metric))) {
+      if (isFoldMetric(metric)) {
+        delete metrics[metric]; // an older writer's last-fold summary
+        Object.assign(metrics, foldSummary(metric, all));
+      } else {
+        metrics[metric] = latest.get(metric)!.value;
+      }
+    }
   }
-  Object.assign(metrics, update.metrics ?? {});
+  for (const [name, value] of Object.entries(update.metrics ?? {})) {
+    const m = positiveMetric(name, value);
+    metrics[m.metric] = m.value;
+  }
 
   const meta: ExperimentMeta = existing?.meta ?? {
     name: update.name, status: 'completed', baseline: false, tags: [], notes: [], created: stamp, started: update.started !== undefined ? update.started : stamp,

@@ -9,6 +9,7 @@ import { PROBLEM_PROFILES, PROBLEM_TYPES, isProblemType, type ProblemType } from
 import type { Project } from './project.js';
 import { inferDirection as inferDirectionName } from './ranking.js';
 import { SELECTION_SETTINGS, type SelectionSetting } from './selection.js';
+import { DEFAULT_THRESHOLDS, THRESHOLDS } from './gates/index.js';
 import { listDirectories, listEntryKinds, makeDirs, moveDirectoryIntoPlace, readText, removeTree, withLock, writeAtomic, writeNewFile, type EntryKind } from './store/disk.js';
 import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 import { renderPlan, renderSpec, renderTasks, renderTests } from '../render/increment-templates.js';
@@ -23,12 +24,8 @@ export interface Increment {
 
 export type Direction = 'maximize' | 'minimize';
 
-export interface Thresholds {
-  min_improvement: number;
-  max_cv_std: number;
-}
-
-export const DEFAULT_THRESHOLDS: Thresholds = { min_improvement: 0.05, max_cv_std: 0.05 };
+/** The gates' thresholds by key (core/gates/index.ts lists them with their defaults). */
+export type Thresholds = Record<string, number>;
 
 export interface MlSettings {
   problem_type: ProblemType | null;
@@ -227,7 +224,13 @@ function readMlSettings(value: unknown): MlSettings {
       const o = c as Record<string, unknown>;
       const parsed = typeof o.text === 'string' ? parseCriterion(o.text) : undefined;
       if (typeof o.metric === 'string' && typeof o.value === 'number' && ['>', '>=', '<', '<='].includes(String(o.op))) {
-        criteria.push({ metric: o.metric, op: o.op as Criterion['op'], value: o.value, text: typeof o.text === 'string' ? o.text : `${o.metric} ${o.op} ${o.value}` });
+        criteria.push({
+          metric: o.metric,
+          op: o.op as Criterion['op'],
+          value: o.value,
+          text: typeof o.text === 'string' ? o.text : `${o.metric} ${o.op} ${o.value}`,
+          ...(o.custom === true ? { custom: true as const } : {}),
+        });
       } else if (parsed) criteria.push(parsed);
     }
   }
@@ -238,10 +241,7 @@ function readMlSettings(value: unknown): MlSettings {
     direction: ml.direction === 'maximize' || ml.direction === 'minimize' ? ml.direction : null,
     selection: SELECTION_SETTINGS.includes(ml.selection as SelectionSetting) ? (ml.selection as SelectionSetting) : 'auto',
     success_criteria: criteria,
-    thresholds: {
-      min_improvement: num(thresholds.min_improvement, DEFAULT_THRESHOLDS.min_improvement),
-      max_cv_std: num(thresholds.max_cv_std, DEFAULT_THRESHOLDS.max_cv_std),
-    },
+    thresholds: Object.fromEntries(THRESHOLDS.map((t) => [t.key, num(thresholds[t.key], t.default)])),
   };
 }
 

@@ -3,9 +3,10 @@
  * the retraining runbook. Pure: facts in, markdown out. Generated text sits between markers so that everything
  * people write outside them survives every sync.
  */
-import type { Comparison } from '../core/comparison.js';
+import type { Comparison, RankedExperiment } from '../core/comparison.js';
 import type { Criterion } from '../core/criteria.js';
 import { cell, fmt, fmtPercent } from './format.js';
+import { fmtMeasurement, selectionSentence } from './comparison-report.js';
 
 export interface DocFacts {
   increment: string;
@@ -40,8 +41,8 @@ function whyLines(f: DocFacts): string[] {
   const c = f.comparison;
   const best = chosen(f);
   if (!best) return ['- No experiment has the primary metric yet.'];
-  const lines = [`- Best ${c.primary_metric} among ${c.ranking.length} ranked experiments: ${fmt(best.value)} (${c.direction}).`];
-  if (c.improvement) lines.push(`- Beats the best baseline ${c.improvement.baseline} (${fmt(c.improvement.baseline_value)}) by ${fmt(c.improvement.absolute)} absolute, ${fmtPercent(c.improvement.improvement)} by the ${c.improvement.rule.replace(/_/g, ' ')} rule.`);
+  const lines = [`- Best of ${c.ranking.length} ranked experiments on ${c.primary_metric} (${c.direction}): ${describeValues(c, best)}.`, `- ${selectionSentence(c)}`];
+  if (c.improvement) lines.push(`- Beats the best baseline ${c.improvement.baseline} (${fmt(c.improvement.baseline_value)}) on the ${c.improvement.measured_on === 'test' ? 'test set' : `${c.improvement.measured_on} value`} by ${fmt(c.improvement.absolute)} absolute, ${fmtPercent(c.improvement.improvement)} by the ${c.improvement.rule.replace(/_/g, ' ')} rule.`);
   const runnerUp = c.ranking.find((r) => r.experiment !== best.experiment && !r.baseline && r.status !== 'failed' && r.status !== 'killed' && Number.isFinite(r.value));
   if (runnerUp) lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)}.`);
   const others = Object.entries(best.metrics).filter(([k]) => k !== c.primary_metric);
@@ -51,11 +52,25 @@ function whyLines(f: DocFacts): string[] {
 
 function triedLines(f: DocFacts): string[] {
   const best = chosen(f);
-  return f.comparison.ranking.map((r) => {
+  const c = f.comparison;
+  const note = (name: string) => (f.notes[name] ? ` — ${f.notes[name]}` : '');
+  const ranked = c.ranking.map((r) => {
     const mark = r.experiment === best?.experiment ? ' **selected**' : r.baseline ? ' (baseline)' : r.status !== 'completed' ? ` (${r.status})` : '';
-    const note = f.notes[r.experiment] ? ` — ${f.notes[r.experiment]}` : '';
-    return `- ${r.experiment}: ${f.comparison.primary_metric}=${fmt(r.value)}${mark}${note}`;
-  }).concat(f.comparison.skipped.map((s) => `- ${s.experiment}: not ranked (${s.reason})`));
+    return `- ${r.experiment}: ${describeValues(c, r)}${mark}${note(r.experiment)}`;
+  });
+  const unranked = c.skipped.map((s) => {
+    const value = s.test_value !== undefined ? `${c.primary_metric}=${fmt(s.test_value)} ` : '';
+    const why = s.status === 'failed' || s.status === 'killed' ? `(${s.status})` : `(not ranked: ${s.reason})`;
+    return `- ${s.experiment}: ${value}${why}${note(s.experiment)}`;
+  });
+  return [...ranked, ...unranked];
+}
+
+/** "roc_auc=0.88 on the test set, selected on CV mean 0.88 ± 0.0079 (5)", or the one value when they are the same. */
+function describeValues(c: Comparison, r: RankedExperiment): string {
+  if (c.selection.source === 'test') return `${c.primary_metric}=${fmt(r.value)}`;
+  const sel = `${c.selection.source === 'cv' ? 'CV mean' : 'validation'} ${fmtMeasurement(r.selection)}`;
+  return `${c.primary_metric}=${fmt(r.test_value)} on the test set, ${sel}`;
 }
 
 function paramLines(f: DocFacts): string[] {
@@ -128,7 +143,7 @@ export function renderRunbookBody(f: DocFacts): string {
   const c = f.comparison;
   const criteria = f.criteria.length ? f.criteria.map((x) => `- ${cell(x.text)}`) : [`- ${c.primary_metric} no worse than the current model`];
   return [
-    `Current model: ${best ? `**${best.experiment}** (${c.primary_metric}=${fmt(best.value)})` : 'none yet'}, from increment ${f.increment}.`,
+    `Current model: ${best ? `**${best.experiment}** (${c.primary_metric}=${fmt(best.test_value ?? best.value)}${best.test_value !== null ? ' on the test set' : ''})` : 'none yet'}, from increment ${f.increment}.`,
     '',
     '## When to retrain',
     '',
