@@ -14,8 +14,9 @@ repository contains, nothing here reads or writes outside the zone's real path:
 - folders are created one component at a time, each proved a real folder by ``lstat``.
 
 A refusal raises :class:`~specweave_ml.errors.SandboxError` naming the path relative to the project root and the
-fix, never what the link points to or holds. The one read outside a zone is :func:`has_zone` (does a folder hold a
-``.specweave`` entry), which the root finder needs.
+fix, never what the link points to or holds. The reads outside a zone are few and named: :func:`has_zone` (does a
+folder hold a ``.specweave`` entry, for the root finder), :func:`git_refusal` (where the project's ``.git`` leads)
+and a file the user passes explicitly to be copied in (:func:`copy_user_file`).
 """
 
 import errno
@@ -139,11 +140,18 @@ def _place(path) -> _Place:
     zone = os.sep.join(parts[:hits[-1] + 1])
     root = os.path.dirname(zone)
     real_root = os.path.realpath(root)
-    # the common case, a plain folder, costs one lstat instead of resolving the path a second time
-    real_zone = os.path.join(real_root, ZONE) if not _is_link(zone) else os.path.realpath(zone)
-    if not _inside(real_zone, real_root) or _norm(real_zone) == _norm(real_root):
+    if not _is_link(zone):  # the common case: one lstat instead of resolving the path a second time
+        return _Place(p, root, zone, os.path.join(real_root, ZONE))
+    real_zone = os.path.realpath(zone)
+    if not _inside(real_zone, real_root):
         raise SandboxError("%s is a symbolic link that leaves the project; remove it (a .specweave link is allowed "
                            "only to a folder inside the project)." % ZONE)
+    where = ("the project root itself" if _norm(real_zone) == _norm(real_root) else
+             "a folder under .git" if _inside(real_zone, os.path.join(real_root, ".git")) else
+             "nothing" if not os.path.isdir(real_zone) else None)
+    if where is not None:
+        raise SandboxError("%s is a symbolic link to %s; replace it with a real folder (or a link to a folder inside "
+                           "the project, other than the project root and .git)." % (ZONE, where))
     return _Place(p, root, zone, real_zone)
 
 
@@ -246,6 +254,40 @@ def same_file(user_path, path) -> bool:
     except OSError:
         return False
     return not stat.S_ISLNK(mine.st_mode) and (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+
+def git_refusal(root) -> Optional[str]:
+    """Why git must not run for the project at ``root``, or ``None``: its ``.git`` is a link or a ``gitdir:`` file
+    whose real target lies outside the project (the server's rule, docs/format.md). A ``.git`` folder, or none at
+    all (a repository above the project: a monorepo), is fine. Reads at most 4 KiB of a ``.git`` file, without
+    following a link."""
+    real_root = os.path.realpath(os.fspath(root))
+    dot_git = os.path.join(real_root, ".git")
+    try:
+        st = os.lstat(dot_git)
+    except OSError:
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return None
+    target = None
+    if stat.S_ISLNK(st.st_mode):
+        target = os.path.realpath(dot_git)
+    elif stat.S_ISREG(st.st_mode):
+        try:
+            fd = os.open(dot_git, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _BINARY | _CLOEXEC)
+            try:
+                text = os.read(fd, 4096).decode("utf-8", "replace")
+            finally:
+                os.close(fd)
+        except OSError:
+            text = ""
+        found = re.search(r"^gitdir:\s*(.+?)\s*$", text, re.M)
+        if found:
+            target = os.path.realpath(os.path.join(real_root, found.group(1)))
+    if target is not None and _inside(target, real_root):
+        return None
+    return ".git is a %s leading to a git folder outside the project (not followed)" % (
+        "symbolic link" if stat.S_ISLNK(st.st_mode) else "file")
 
 
 def has_zone(folder) -> bool:

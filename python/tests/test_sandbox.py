@@ -203,12 +203,21 @@ class LinksInsideTheZoneTest(ProjectTestCase):
         self.assertEqual(json.loads((data / "increments" / "0001-demo" / "experiments" / "run" / "params.json")
                                     .read_text()), {"a": 1})
 
-    def test_specweave_linked_to_the_project_root_itself_is_refused(self):
-        (self.root / ".specweave").rename(self.root / "increments-holder")
-        (self.root / ".specweave").symlink_to(".")
-        with self.assertRaises(SandboxError) as cm:
-            track_experiment("run").__enter__()
-        self.assertIn(".specweave is a symbolic link that leaves the project", str(cm.exception))
+    def test_specweave_linked_to_the_root_to_git_or_to_nothing_is_refused(self):
+        (self.root / ".specweave").rename(self.root / "store")
+        (self.root / ".git" / "store").mkdir(parents=True)
+        for target, where in ((".", "the project root itself"), (".git/store", "a folder under .git"),
+                              ("missing", "nothing")):
+            link = self.root / ".specweave"
+            if link.is_symlink():
+                link.unlink()
+            link.symlink_to(target)
+            with self.assertRaises(SandboxError) as cm:
+                track_experiment("run", increment="0001").__enter__()
+            self.assertIn(".specweave is a symbolic link to %s; replace it with a real folder" % where,
+                          str(cm.exception))
+        self.assertEqual(sorted(p.name for p in (self.root / ".git" / "store").iterdir()), [])
+        self.assertFalse((self.root / "missing").exists())
 
 
 class PlanThenWriteTest(ProjectTestCase):
@@ -248,25 +257,59 @@ class PlanThenWriteTest(ProjectTestCase):
 
 
 class GitConfigTest(ProjectTestCase):
-    def test_a_repository_config_cannot_make_git_info_run_a_program(self):
+    GIT = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+
+    def setUp(self):
+        super().setUp()
         import shutil
         if shutil.which("git") is None:
             self.skipTest("git is not installed")
         from specweave_ml import _gitenv
-        marker = self.tmp / "ran"
-        hook = self.tmp / "hook.sh"
-        hook.write_text("#!/bin/sh\ntouch '%s'\n" % marker)
-        hook.chmod(0o755)
-        git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
-        (self.root / "train.py").write_text("print(1)\n")
-        for args in (["init", "-q"], ["add", "train.py"], ["commit", "-qm", "init"],
-                     ["config", "core.fsmonitor", str(hook)]):
-            subprocess.run(git + args, cwd=self.root, check=True, capture_output=True)
+        self.gitenv = _gitenv
         _gitenv._git_cache.clear()
-        info = _gitenv.git_info(self.root)
+        self.marker = self.tmp / "ran"
+
+    def repo(self, folder: Path, *config):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "train.py").write_text("print(1)\n")
+        for args in (["init", "-q"], ["add", "train.py"], ["commit", "-qm", "init"]) + config:
+            subprocess.run(self.GIT + list(args), cwd=folder, check=True, capture_output=True)
+
+    def program(self) -> str:
+        hook = self.tmp / "hook.sh"
+        hook.write_text("#!/bin/sh\ntouch '%s'\ncat\n" % self.marker)
+        hook.chmod(0o755)
+        return str(hook)
+
+    def test_a_repository_config_cannot_make_git_info_run_a_program(self):
+        hook = self.program()
+        self.repo(self.root, ["config", "core.fsmonitor", hook], ["config", "filter.evil.clean", hook])
+        (self.root / ".gitattributes").write_text("*.py filter=evil\n")
+        (self.root / "train.py").write_text("print(2)\n")  # changed: status must look at it
+        info = self.gitenv.git_info(self.root)
         self.assertRegex(info["commit"], r"^[0-9a-f]{40}$")
-        self.assertIs(info["dirty"], False)  # .specweave is excluded
-        self.assertFalse(marker.exists(), "git ran the program the repository's config named")
+        self.assertIs(info["dirty"], True)
+        self.assertFalse(self.marker.exists(), "git ran a program the repository's config named")
+
+    def test_a_git_pointer_leading_outside_the_project_is_not_used(self):
+        other = self.tmp / "other-repo"
+        self.repo(other)
+        for kind in ("file", "link"):
+            dot_git = self.root / ".git"
+            if kind == "file":
+                dot_git.write_text("gitdir: %s\n" % (other / ".git"))
+            else:
+                dot_git.unlink()
+                dot_git.symlink_to(other / ".git")
+            self.gitenv._git_cache.clear()
+            self.assertIsNone(self.gitenv.git_info(self.root), kind)
+            with track_experiment("run-" + kind):
+                pass
+            self.assertIsNone(read_experiment("run-" + kind)["metadata"]["git"])
+
+    def test_a_git_folder_inside_the_project_is_used(self):
+        self.repo(self.root)
+        self.assertRegex(self.gitenv.git_info(self.root)["commit"], r"^[0-9a-f]{40}$")
 
 
 def dead_pid() -> int:
