@@ -147,89 +147,114 @@ describe('kill -9 during each multi-file write', () => {
     }
   }
 
-  /** Starts the bundle, fires the call, kills the server -9 after a random share of the call's usual duration. */
-  async function killDuring(tool: string, args: Record<string, unknown>, typicalMs: number): Promise<void> {
+  /**
+   * Starts the bundle and fires the call. With `kill`, waits until `writing()` shows the write under way (its lock,
+   * staging folder), then a random share of `windowMs`, and kills the server -9. Returns whether the kill came
+   * before the answer, and how long the answer took after the write was first seen (to size the window).
+   */
+  async function runServer(tool: string, args: Record<string, unknown>, writing: () => boolean, opts: { kill: boolean; windowMs?: number }) {
     const transport = new StdioClientTransport({ command: process.execPath, args: [BUNDLE, '--root', root], env: { PATH: process.env.PATH ?? '' }, stderr: 'ignore' });
     const client = new Client({ name: 'killer', version: '0' });
     await client.connect(transport);
-    const pid = transport.pid!;
-    const call = client.callTool({ name: tool, arguments: args }).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, Math.random() * typicalMs));
-    process.kill(pid, 'SIGKILL');
+    let answered = false;
+    const call = client.callTool({ name: tool, arguments: args }).then(
+      () => void (answered = true),
+      () => undefined,
+    );
+    const start = Date.now();
+    while (!answered && !writing() && Date.now() - start < 20_000) await new Promise((r) => setImmediate(r));
+    const seen = Date.now();
+    if (opts.kill) {
+      await new Promise((r) => setTimeout(r, Math.random() * (opts.windowMs ?? 0)));
+      process.kill(transport.pid!, 'SIGKILL');
+    }
+    const hit = !answered;
     await call;
     await client.close().catch(() => undefined);
-  }
-
-  async function timed(fn: () => Promise<unknown>): Promise<number> {
-    const t = Date.now();
-    await fn();
-    return Math.max(5, Date.now() - t);
+    return { hit, answerMs: Math.max(2, Date.now() - seen) };
   }
 
   const ROUNDS = 6;
   const RUNS = 40;
+  const has = (dir: string, prefix: string) => () => fs.existsSync(dir) && fs.readdirSync(dir).some((n) => n.startsWith(prefix));
 
   it('track_experiment: the experiment always reads back, and the next update succeeds', async () => {
     await c.ok('create_increment', { title: 'Kill' });
     const history = Array.from({ length: 2000 }, (_, step) => ({ metric: 'loss', value: 1 / (step + 1), step }));
-    const ms = await timed(() => c.ok('track_experiment', { increment: '1', name: 'k', params: { p: 0 }, history }));
+    await c.ok('track_experiment', { increment: '1', name: 'k', params: { p: 0 }, history });
+    const args = (i: number) => ({ increment: '1', name: 'k', params: { p: i }, metrics: { acc: i / 10 }, history, note: `round ${i}` });
+    const { answerMs } = await runServer('track_experiment', args(0), has(expDir('k'), '.lock'), { kill: false });
+    let hits = 0;
     for (let i = 1; i <= ROUNDS; i += 1) {
-      await killDuring('track_experiment', { increment: '1', name: 'k', params: { p: i }, metrics: { acc: i / 10 }, history, note: `round ${i}` }, ms * 3);
+      hits += Number((await runServer('track_experiment', args(i), has(expDir('k'), '.lock'), { kill: true, windowMs: answerMs })).hit);
       assertEverythingParses(root);
       const next = await c.ok('track_experiment', { increment: '1', name: 'k', metrics: { after: i } });
       expect(next.created).toBe(false);
       const lines = fs.readFileSync(path.join(expDir('k'), 'history.jsonl'), 'utf8').trimEnd().split('\n');
       expect(lines.length % 2000).toBe(0); // whole appends only
     }
+    expect(hits).toBeGreaterThan(0); // at least one kill landed before the answer
   });
 
   it('create_increment: an increment appears complete or not at all', async () => {
-    const ms = await timed(() => c.ok('create_increment', { title: 'Warm up' }));
+    await c.ok('create_increment', { title: 'Warm up' });
+    const increments = path.join(root, '.specweave/increments');
+    const { answerMs } = await runServer('create_increment', { title: 'Measured' }, has(increments, '.staging-'), { kill: false });
+    let hits = 0;
     for (let i = 1; i <= ROUNDS; i += 1) {
-      await killDuring('create_increment', { title: `Round ${i}` }, ms * 3);
+      hits += Number((await runServer('create_increment', { title: `Round ${i}` }, has(increments, '.staging-'), { kill: true, windowMs: answerMs })).hit);
       assertEverythingParses(root);
       await c.ok('create_increment', { title: `After ${i}` });
-      for (const name of fs.readdirSync(path.join(root, '.specweave/increments')).filter((n) => /^\d{4}-/.test(n))) {
-        expect(fs.readdirSync(path.join(root, '.specweave/increments', name)).sort(), name).toEqual(
+      for (const name of fs.readdirSync(increments).filter((n) => /^\d{4}-/.test(n))) {
+        expect(fs.readdirSync(path.join(increments, name)).sort(), name).toEqual(
           ['data', 'experiments', 'metadata.json', 'models', 'notebooks', 'plan.md', 'spec.md', 'tasks.md', 'tests.md'],
         );
       }
     }
+    expect(hits).toBeGreaterThan(0);
   });
 
   it('import_runs: each experiment appears whole, and importing again completes the set without duplicates', async () => {
     await c.ok('create_increment', { title: 'Kill import' });
     await makeMlflowStore(path.join(root, 'mlruns'), { runs: RUNS, metrics: 3, params: 3, points: 10 });
-    const ms = await timed(async () => {
-      await c.ok('import_runs', { increment: '1', source: 'mlruns' });
-      fs.rmSync(path.join(incDir(), 'experiments'), { recursive: true });
-      fs.mkdirSync(path.join(incDir(), 'experiments'));
-    });
-    for (let i = 1; i <= ROUNDS - 2; i += 1) {
-      await killDuring('import_runs', { increment: '1', source: 'mlruns' }, ms * 2);
+    const experiments = () => path.join(incDir(), 'experiments');
+    const reset = () => {
+      fs.rmSync(experiments(), { recursive: true });
+      fs.mkdirSync(experiments());
+    };
+    const args = { increment: '1', source: 'mlruns' };
+    const { answerMs } = await runServer('import_runs', args, has(experiments(), '.staging-'), { kill: false });
+    reset();
+    let hits = 0;
+    for (let i = 1; i <= ROUNDS; i += 1) {
+      hits += Number((await runServer('import_runs', args, has(experiments(), '.staging-'), { kill: true, windowMs: answerMs })).hit);
       assertEverythingParses(root);
-      const names = fs.readdirSync(path.join(incDir(), 'experiments')).filter((n) => !n.startsWith('.'));
+      const names = fs.readdirSync(experiments()).filter((n) => !n.startsWith('.'));
       for (const n of names) expect(fs.readdirSync(expDir(n)).sort(), n).toEqual(['history.jsonl', 'metadata.yaml', 'metrics.json', 'params.json']);
-      const r = await c.ok('import_runs', { increment: '1', source: 'mlruns' });
+      const r = await c.ok('import_runs', args);
+      expect(r.already_imported).toBe(names.length);
       expect(r.already_imported + r.imported_count).toBe(RUNS);
-      expect(fs.readdirSync(path.join(incDir(), 'experiments')).filter((n) => !n.startsWith('.'))).toHaveLength(RUNS);
-      fs.rmSync(path.join(incDir(), 'experiments'), { recursive: true });
-      fs.mkdirSync(path.join(incDir(), 'experiments'));
+      expect(fs.readdirSync(experiments()).filter((n) => !n.startsWith('.'))).toHaveLength(RUNS);
+      reset();
     }
+    expect(hits).toBeGreaterThan(0);
   });
 
   it('sync_docs: the docs always parse, and the next sync succeeds', async () => {
     const inc = await passingIncrement(c, root);
     const docs = path.join(root, '.specweave/docs/internal');
-    const ms = await timed(() => c.ok('sync_docs', { increment: inc }));
+    await c.ok('track_experiment', { increment: inc, name: 'm0', metrics: { roc_auc: 0.9, recall: 0.7 } });
+    const { answerMs } = await runServer('sync_docs', { increment: inc }, has(docs, '.sync.lock'), { kill: false });
+    let hits = 0;
     for (let i = 1; i <= ROUNDS; i += 1) {
       await c.ok('track_experiment', { increment: inc, name: `m${i}`, metrics: { roc_auc: 0.9 + i / 100, recall: 0.7 } });
-      await killDuring('sync_docs', { increment: inc }, ms * 3);
+      hits += Number((await runServer('sync_docs', { increment: inc }, has(docs, '.sync.lock'), { kill: true, windowMs: answerMs })).hit);
       assertEverythingParses(root);
       const r = await c.ok('sync_docs', { increment: inc });
       expect(r.selected_model).toBe(`m${i}`);
       expect(fs.readdirSync(path.join(docs, 'architecture/adr')).filter((n) => !n.startsWith('.'))).toHaveLength(1); // never a second ADR
       expect(fs.readFileSync(path.join(root, r.changes[0].path), 'utf8')).toContain(`Selected model: **m${i}**`);
     }
+    expect(hits).toBeGreaterThan(0);
   });
 });
