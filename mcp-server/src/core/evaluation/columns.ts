@@ -2,13 +2,16 @@
  * Compact storage of one parsed column, built cell by cell while a predictions file streams in. A JS array of
  * strings costs ~40 bytes a cell (a 100 MB CSV became 1.5 GB), so a column is kept as typed arrays instead:
  *
- * - "codes": every distinct value once, and an Int32Array of value codes (4 bytes a cell). Labels, ids of
+ * - "codes": every distinct value once, and a Uint16Array of value codes (2 bytes a cell). Labels, ids of
  *   queries, relevance grades: any column with at most DICTIONARY_LIMIT distinct values.
  * - "numbers": a Float64Array (8 bytes a cell) once a column has more distinct values than that and (nearly) all
  *   of them are numbers: scores, probabilities, regression values, numeric row ids. A blank cell is NaN; the few
  *   cells that are not numbers are kept as they were in `exceptions`, so errors still quote them. Read as text
  *   (labels, ids), such a column gives each number's canonical form ("0.50" reads "0.5").
  * - "cells": the raw values, for what fits neither (many distinct texts, JSON arrays and objects).
+ *
+ * Cells go into fixed-size blocks rather than one array grown by doubling: growing copies the column and
+ * leaves the old array as garbage, which the collector frees late, so a doubling column costs up to 3× its size.
  *
  * The column builder never fails; the conversions in predictions-file.ts turn bad cells into errors later, for
  * the columns the evaluation actually uses.
@@ -17,15 +20,39 @@
 /** A raw cell: CSV gives strings ("" for empty); JSONL gives any JSON value, `undefined` for a missing key. */
 export type Cell = unknown;
 
-/** Distinct values a column may hold as codes before it becomes numbers or cells. */
+/** Distinct values a column may hold as codes before it becomes numbers or cells (codes are 16-bit). */
 export const DICTIONARY_LIMIT = 1 << 16;
 /** Cells that are not numbers a "numbers" column may hold before it becomes cells. */
 const EXCEPTION_LIMIT = 1 << 16;
+/** Cells per block: 512 KiB of numbers. */
+const BLOCK_BITS = 16;
+const BLOCK = 1 << BLOCK_BITS;
+const IN_BLOCK = BLOCK - 1;
 
 export type StoredColumn =
-  | { kind: "codes"; length: number; codes: Int32Array; values: Cell[] }
-  | { kind: "numbers"; length: number; values: Float64Array; exceptions: Map<number, Cell> }
+  | { kind: "codes"; length: number; codes: Uint16Array[]; values: Cell[] }
+  | { kind: "numbers"; length: number; values: Float64Array[]; exceptions: Map<number, Cell> }
   | { kind: "cells"; length: number; cells: Cell[] };
+
+/** Value code of cell i of a "codes" column. */
+export function codeAt(col: { codes: Uint16Array[] }, i: number): number {
+  return col.codes[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
+}
+
+/** Number of cell i of a "numbers" column (NaN for a blank or an exception). */
+export function numberAt(col: { values: Float64Array[] }, i: number): number {
+  return col.values[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
+}
+
+/** The numbers of a "numbers" column as one new array. */
+export function joinNumbers(col: { values: Float64Array[]; length: number }): Float64Array {
+  const out = new Float64Array(col.length);
+  col.values.forEach((block, b) => {
+    const at = b * BLOCK;
+    out.set(at + BLOCK <= col.length ? block : block.subarray(0, col.length - at), at);
+  });
+  return out;
+}
 
 /** The finite number a cell holds; NaN for a blank text cell; undefined when it holds anything else. */
 export function numberIn(cell: Cell): number | undefined {
@@ -44,27 +71,13 @@ function detached(cell: Cell): Cell {
   return typeof cell === "string" && cell.length >= 13 ? (cell + " ").slice(0, -1) : cell;
 }
 
-function grownInt32(a: Int32Array, need: number): Int32Array {
-  if (need <= a.length) return a;
-  const b = new Int32Array(Math.max(need, a.length * 2));
-  b.set(a);
-  return b;
-}
-
-function grownFloat64(a: Float64Array, need: number): Float64Array {
-  if (need <= a.length) return a;
-  const b = new Float64Array(Math.max(need, a.length * 2));
-  b.set(a);
-  return b;
-}
-
 export class ColumnBuilder {
   private kind: StoredColumn["kind"] = "codes";
   private length = 0;
-  private codes: Int32Array = new Int32Array(256);
+  private codes: Uint16Array[] = [];
   private dictionary = new Map<Cell, number>();
   private values: Cell[] = [];
-  private numbers: Float64Array = new Float64Array(0);
+  private numbers: Float64Array[] = [];
   private exceptions = new Map<number, Cell>();
   private cells: Cell[] = [];
 
@@ -76,29 +89,34 @@ export class ColumnBuilder {
   }
 
   push(cell: Cell): void {
-    const i = this.length++;
     if (this.kind === "codes") {
       if (cell === null || typeof cell !== "object") {
         let code = this.dictionary.get(cell);
         if (code === undefined) {
+          if (this.values.length === DICTIONARY_LIMIT) {
+            this.leaveCodes();
+            this.push(cell);
+            return;
+          }
           code = this.values.length;
           this.dictionary.set(detached(cell), code);
           this.values.push(detached(cell));
         }
-        this.codes = grownInt32(this.codes, i + 1);
-        this.codes[i] = code;
-        if (this.values.length > DICTIONARY_LIMIT) this.leaveCodes();
+        const i = this.length++;
+        if ((i & IN_BLOCK) === 0) this.codes.push(new Uint16Array(BLOCK));
+        this.codes[i >>> BLOCK_BITS]![i & IN_BLOCK] = code;
         return;
       }
-      this.toCells(i); // a JSON array or object: no dictionary for those
+      this.toCells(); // a JSON array or object: no dictionary for those
     }
+    const i = this.length++;
     if (this.kind === "numbers") {
       const v = numberIn(cell);
-      this.numbers = grownFloat64(this.numbers, i + 1);
-      this.numbers[i] = v ?? NaN;
+      if ((i & IN_BLOCK) === 0) this.numbers.push(new Float64Array(BLOCK));
+      this.numbers[i >>> BLOCK_BITS]![i & IN_BLOCK] = v ?? NaN;
       if (v === undefined) {
         this.exceptions.set(i, detached(cell));
-        if (this.exceptions.size > EXCEPTION_LIMIT) this.toCells(i + 1);
+        if (this.exceptions.size > EXCEPTION_LIMIT) this.toCells();
       }
       return;
     }
@@ -109,16 +127,16 @@ export class ColumnBuilder {
   private leaveCodes(): void {
     const asNumber = this.values.map(numberIn);
     let exceptions = 0;
-    for (let i = 0; i < this.length; i++) if (asNumber[this.codes[i]!] === undefined) exceptions++;
+    for (let i = 0; i < this.length; i++) if (asNumber[this.codeOf(i)] === undefined) exceptions++;
     if (exceptions > EXCEPTION_LIMIT) {
-      this.toCells(this.length);
+      this.toCells();
       return;
     }
-    const numbers = new Float64Array(Math.max(this.codes.length, 1));
+    const numbers = this.codes.map(() => new Float64Array(BLOCK));
     for (let i = 0; i < this.length; i++) {
-      const code = this.codes[i]!;
+      const code = this.codeOf(i);
       const v = asNumber[code];
-      numbers[i] = v ?? NaN;
+      numbers[i >>> BLOCK_BITS]![i & IN_BLOCK] = v ?? NaN;
       if (v === undefined) this.exceptions.set(i, this.values[code]);
     }
     this.kind = "numbers";
@@ -126,41 +144,50 @@ export class ColumnBuilder {
     this.dropCodes();
   }
 
-  /** Converts the first `count` cells stored so far to plain cells. */
-  private toCells(count: number): void {
-    const cells = new Array<Cell>(count);
-    for (let i = 0; i < count; i++) cells[i] = this.cellAt(i);
+  /** Converts the cells stored so far to plain cells. */
+  private toCells(): void {
+    const cells = new Array<Cell>(this.length);
+    for (let i = 0; i < this.length; i++) cells[i] = this.cellAt(i);
     this.cells = cells;
     this.kind = "cells";
     this.dropCodes();
-    this.numbers = new Float64Array(0);
+    this.numbers = [];
     this.exceptions = new Map();
   }
 
+  private codeOf(i: number): number {
+    return this.codes[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
+  }
+
   private dropCodes(): void {
-    this.codes = new Int32Array(0);
+    this.codes = [];
     this.dictionary = new Map();
     this.values = [];
   }
 
   private cellAt(i: number): Cell {
-    if (this.kind === "codes") return this.values[this.codes[i]!];
-    if (this.kind === "numbers") return this.exceptions.get(i) ?? (Number.isNaN(this.numbers[i]!) ? "" : this.numbers[i]);
+    if (this.kind === "codes") return this.values[this.codeOf(i)];
+    if (this.kind === "numbers") {
+      const v = this.numbers[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
+      return this.exceptions.get(i) ?? (Number.isNaN(v) ? "" : v);
+    }
     return this.cells[i];
   }
 
-  /** The finished column, its arrays cut to length (the doubling slack is given back). */
   finish(): StoredColumn {
     const length = this.length;
-    if (this.kind === "codes") return { kind: "codes", length, codes: this.codes.slice(0, length), values: this.values };
-    if (this.kind === "numbers") return { kind: "numbers", length, values: this.numbers.slice(0, length), exceptions: this.exceptions };
+    if (this.kind === "codes") return { kind: "codes", length, codes: this.codes, values: this.values };
+    if (this.kind === "numbers") return { kind: "numbers", length, values: this.numbers, exceptions: this.exceptions };
     return { kind: "cells", length, cells: this.cells };
   }
 }
 
 /** Cell i of a stored column, as the file gave it (numbers of a "numbers" column as numbers, blanks as ""). */
 export function storedCell(col: StoredColumn, i: number): Cell {
-  if (col.kind === "codes") return col.values[col.codes[i]!];
-  if (col.kind === "numbers") return col.exceptions.get(i) ?? (Number.isNaN(col.values[i]!) ? "" : col.values[i]);
+  if (col.kind === "codes") return col.values[codeAt(col, i)];
+  if (col.kind === "numbers") {
+    const v = numberAt(col, i);
+    return col.exceptions.get(i) ?? (Number.isNaN(v) ? "" : v);
+  }
   return col.cells[i];
 }

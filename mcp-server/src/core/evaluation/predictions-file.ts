@@ -2,7 +2,7 @@
  * A parsed predictions file (predictions-parser.ts streams it into typed columns, columns.ts) and the conversions
  * of its columns into what the evaluation needs, with errors that name the file, the row and the column.
  */
-import { storedCell, type Cell, type StoredColumn } from "./columns.js";
+import { codeAt, joinNumbers, numberAt, storedCell, type Cell, type StoredColumn } from "./columns.js";
 import { PredictionsError, locate } from "./errors.js";
 import { PredictionsParser, type ParsedColumns, type ParserOptions } from "./predictions-parser.js";
 
@@ -98,7 +98,7 @@ function convertColumn<T>(col: StoredColumn, out: { [i: number]: T }, convert: (
     const memo = new Array<T>(col.values.length);
     const known = new Uint8Array(col.values.length);
     for (let i = 0; i < col.length; i++) {
-      const code = col.codes[i]!;
+      const code = codeAt(col, i);
       if (known[code] === 0) {
         memo[code] = convert(col.values[code], i);
         known[code] = 1;
@@ -107,7 +107,7 @@ function convertColumn<T>(col: StoredColumn, out: { [i: number]: T }, convert: (
     }
   } else if (col.kind === "numbers") {
     for (let i = 0; i < col.length; i++) {
-      const v = col.values[i]!;
+      const v = numberAt(col, i);
       out[i] = Number.isNaN(v) ? convert(col.exceptions.get(i) ?? "", i) : ofNumber(v);
     }
   } else {
@@ -120,7 +120,7 @@ export function numericColumn(table: PredictionsTable, name: string, role: strin
   const col = requireStored(table, name, role);
   if (col.kind === "numbers") {
     // Numbers are stored as such: only a NaN (a blank or an exception) needs a look.
-    const out = col.values.slice();
+    const out = joinNumbers(col);
     for (let i = 0; i < out.length; i++) if (Number.isNaN(out[i]!)) toNumber(table, i, name, col.exceptions.get(i) ?? "");
     return out;
   }
