@@ -252,8 +252,12 @@ function defaultResamples(n: number, opts: BootstrapOptions): BootstrapOptions {
  */
 function binaryBootstrap(y: Uint8Array, yPred: Uint8Array, score: Float64Array | undefined, so: ScoreOrder | undefined, metrics: Metrics, opts: BootstrapOptions) {
   const order = so?.order ?? Uint32Array.from({ length: y.length }, (_, i) => i);
-  const yT = Int32Array.from(order, (r) => y[r]!);
-  const yP = Int32Array.from(order, (r) => yPred[r]!);
+  const yT = new Int32Array(order.length);
+  const yP = new Int32Array(order.length);
+  for (let i = 0; i < order.length; i++) {
+    yT[i] = y[order[i]!]!;
+    yP[i] = yPred[order[i]!]!;
+  }
   const stats: Record<string, WeightedStatistic> = {
     accuracy: (w) => labelMetrics(confusionMatrix(yT, yP, 2, w), 2, 1).metrics.accuracy ?? null,
     f1: (w) => labelMetrics(confusionMatrix(yT, yP, 2, w), 2, 1).metrics.f1 ?? null,
@@ -286,21 +290,26 @@ function confusionOf(labels: string[], yT: Int32Array, yP: Int32Array): Confusio
 /** Binary labels from file columns: canonical classes, the positive class, score (or its probability column). */
 export function encodeBinary(table: PredictionsTable, read: ClassificationColumns, opts: EvaluateOptions): BinaryInput {
   const canon = canonicaliser(read.yTrue, read.yPred ?? [], read.proba.keys(), opts.positiveLabel !== undefined ? [String(opts.positiveLabel)] : []);
-  const yTrue = read.yTrue.map(canon);
-  const yPred = read.yPred?.map(canon);
-  const classes = sortLabels(new Set([...new Set(yTrue), ...new Set(yPred ?? [])]));
+  // Distinct labels first, then one pass per column: no canonical copy of a label column (8 bytes a row each).
+  const trueClasses = new Set([...new Set(read.yTrue)].map(canon));
+  const classes = sortLabels(new Set([...trueClasses, ...[...new Set(read.yPred ?? [])].map(canon)]));
   if (classes.length > 2) {
-    const col = String(new Set(yTrue).size > 2 ? read.used.y_true : read.used.y_pred);
+    const col = String(trueClasses.size > 2 ? read.used.y_true : read.used.y_pred);
     throw columnError(table, col, `has ${classes.length} distinct labels (${classes.slice(0, 6).map((c) => JSON.stringify(c)).join(", ")}${classes.length > 6 ? ", …" : ""}); task "binary" needs at most 2 — use task "multiclass"`);
   }
   const positive = positiveOf(table, classes, opts.positiveLabel === undefined ? undefined : canon(String(opts.positiveLabel)), String(read.used.y_true));
   const negative = classes.find((c) => c !== positive) ?? defaultNegative(positive);
   const labels: [string, string] = [negative, positive];
-  const y = Uint8Array.from(yTrue, (l) => (l === positive ? 1 : 0));
-  const input: BinaryInput = { y, labels };
-  if (yPred) input.yPred = Uint8Array.from(yPred, (l) => (l === positive ? 1 : 0));
+  const input: BinaryInput = { y: isPositive(read.yTrue, canon, positive), labels };
+  if (read.yPred) input.yPred = isPositive(read.yPred, canon, positive);
   input.score = read.score ?? probaOf(read, canon, positive);
   return input;
+}
+
+function isPositive(labels: string[], canon: (s: string) => string, positive: string): Uint8Array {
+  const out = new Uint8Array(labels.length);
+  for (let i = 0; i < labels.length; i++) out[i] = canon(labels[i]!) === positive ? 1 : 0;
+  return out;
 }
 
 function probaOf(read: ClassificationColumns, canon: (s: string) => string, positive: string): Float64Array | undefined {
