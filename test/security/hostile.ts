@@ -1,0 +1,532 @@
+/**
+ * The hostile repository, as an attacker builds it: a real project made through the tools, then one symbolic link
+ * planted where the server (or an importer) reads or writes, pointing at a file or a folder outside the project that
+ * holds a unique secret token. A case escapes when, after one tool call, anything outside changed, the token shows
+ * in the result, in the server's stderr or in a file of the project, or the server no longer answers.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inMemoryClient, type TestClient } from '../helpers/client.js';
+import { scratchDir } from '../helpers/project.js';
+
+export const INC = '.specweave/increments/0001-hostile';
+export const EXP = `${INC}/experiments/exp`;
+export const DOCS = '.specweave/docs/internal';
+export const MLFLOW_RUN = 'mlruns/1/aaaa0000000000000000000000000001';
+export const WANDB_RUN = 'wandb/offline-run-20250105_101500-abc123xy';
+
+/** Where the link goes: an outside file holding the token, an outside folder holding it, or (for `.git`) a git file naming an outside repository. */
+export type Target = 'file' | 'folder' | 'gitfile';
+
+export interface Placement {
+  /** Path inside the project where the link is planted. */
+  at: string;
+  /** Whether the real thing there is a file or a folder (decides what the outside stand-in holds). */
+  kind: 'file' | 'dir';
+  /** For an import source's files: the source to import. */
+  source?: 'mlruns' | 'wandb' | 'dvc';
+  /** The outside targets tried here (default: file and folder). */
+  targets?: Target[];
+}
+
+/** Every place the server and its importers read or write, from docs/format.md, core/docs-sync.ts and the importers. */
+/** The server's own store: every tool is tried against each of these. */
+export const STORE_PLACEMENTS: Placement[] = [
+  { at: '.specweave', kind: 'dir' },
+  { at: '.specweave/increments', kind: 'dir' },
+  { at: '.specweave/increments/.create.lock', kind: 'file' },
+  { at: '.specweave/increments/_archive', kind: 'dir' },
+  { at: INC, kind: 'dir' },
+  { at: `${INC}/metadata.json`, kind: 'file' },
+  { at: `${INC}/spec.md`, kind: 'file' },
+  { at: `${INC}/plan.md`, kind: 'file' },
+  { at: `${INC}/tasks.md`, kind: 'file' },
+  { at: `${INC}/tests.md`, kind: 'file' },
+  { at: `${INC}/.lock`, kind: 'file' },
+  { at: `${INC}/experiments`, kind: 'dir' },
+  { at: `${INC}/experiments/comparison.md`, kind: 'file' },
+  { at: `${INC}/experiments/.comparison.lock`, kind: 'file' },
+  { at: EXP, kind: 'dir' },
+  { at: `${EXP}/params.json`, kind: 'file' },
+  { at: `${EXP}/metrics.json`, kind: 'file' },
+  { at: `${EXP}/metadata.yaml`, kind: 'file' },
+  { at: `${EXP}/history.jsonl`, kind: 'file' },
+  { at: `${EXP}/.lock`, kind: 'file' },
+  { at: `${EXP}/model.pkl`, kind: 'file' },
+  { at: `${EXP}/predictions.csv`, kind: 'file' },
+  { at: `${EXP}/evaluation.json`, kind: 'file' },
+  { at: `${EXP}/evaluation-report.md`, kind: 'file' },
+  { at: `${EXP}/roc-curve.svg`, kind: 'file' },
+  { at: `${EXP}/metrics-over-steps.svg`, kind: 'file' },
+  { at: '.specweave/docs', kind: 'dir' },
+  { at: DOCS, kind: 'dir' },
+  { at: `${DOCS}/.sync.lock`, kind: 'file' },
+  { at: `${DOCS}/architecture`, kind: 'dir' },
+  { at: `${DOCS}/architecture/ml-models.md`, kind: 'file' },
+  { at: `${DOCS}/architecture/adr`, kind: 'dir' },
+  { at: `${DOCS}/architecture/adr/0001-ml-model-choice-hostile.md`, kind: 'file' },
+  { at: `${DOCS}/operations`, kind: 'dir' },
+  { at: `${DOCS}/operations/runbook-hostile-retraining.md`, kind: 'file' },
+];
+
+/**
+ * An import source's files. Only import_runs takes a source (every other tool's arguments name increments and
+ * experiments, which live under .specweave/), so these are tried with import_runs.
+ */
+export const SOURCE_PLACEMENTS: Placement[] = [
+  { at: 'mlruns', kind: 'dir', source: 'mlruns' },
+  { at: 'mlruns/1', kind: 'dir', source: 'mlruns' },
+  { at: 'mlruns/1/meta.yaml', kind: 'file', source: 'mlruns' },
+  { at: MLFLOW_RUN, kind: 'dir', source: 'mlruns' },
+  { at: `${MLFLOW_RUN}/meta.yaml`, kind: 'file', source: 'mlruns' },
+  { at: `${MLFLOW_RUN}/metrics/val_auc`, kind: 'file', source: 'mlruns' },
+  { at: `${MLFLOW_RUN}/params/max_depth`, kind: 'file', source: 'mlruns' },
+  { at: `${MLFLOW_RUN}/tags/mlflow.runName`, kind: 'file', source: 'mlruns' },
+  { at: 'wandb', kind: 'dir', source: 'wandb' },
+  { at: WANDB_RUN, kind: 'dir', source: 'wandb' },
+  { at: `${WANDB_RUN}/files`, kind: 'dir', source: 'wandb' },
+  { at: `${WANDB_RUN}/files/config.yaml`, kind: 'file', source: 'wandb' },
+  { at: `${WANDB_RUN}/files/wandb-summary.json`, kind: 'file', source: 'wandb' },
+  { at: `${WANDB_RUN}/files/wandb-metadata.json`, kind: 'file', source: 'wandb' },
+  { at: `${WANDB_RUN}/files/wandb-history.jsonl`, kind: 'file', source: 'wandb' },
+  { at: 'dvc', kind: 'dir', source: 'dvc' },
+  { at: 'dvc/dvc.yaml', kind: 'file', source: 'dvc' },
+  { at: 'dvc/params.yaml', kind: 'file', source: 'dvc' },
+  { at: 'dvc/metrics.json', kind: 'file', source: 'dvc' },
+  { at: 'dvc/dvclive', kind: 'dir', source: 'dvc' },
+  { at: 'dvc/dvclive/acc.tsv', kind: 'file', source: 'dvc' },
+  { at: 'dvc/exps/cnn-32', kind: 'dir', source: 'dvc' },
+  { at: 'dvc/.git', kind: 'dir', source: 'dvc', targets: ['file', 'folder', 'gitfile'] },
+];
+
+export const PLACEMENTS = [...STORE_PLACEMENTS, ...SOURCE_PLACEMENTS];
+
+/** What each tool is called with: arguments that make it touch the placements above. */
+export const TOOL_CALLS: Record<string, (p: Placement) => Record<string, unknown>> = {
+  create_increment: () => ({ title: 'Second model', problem_type: 'classification', primary_metric: 'roc_auc', success_criteria: ['roc_auc >= 0.7'] }),
+  list_increments: () => ({}),
+  track_experiment: () => ({
+    increment: '1', name: 'exp', params: { depth: 3 }, metrics: { roc_auc: 0.71 }, tags: ['again'], note: 'tracked again',
+    history: [{ metric: 'loss', value: 0.3, step: 9 }], artifacts: ['model.pkl'],
+  }),
+  list_experiments: () => ({ increment: '1' }),
+  get_experiment: () => ({ increment: '1', name: 'exp' }),
+  compare_experiments: () => ({ increment: '1' }),
+  evaluate_predictions: () => ({ increment: '1', experiment: 'exp', predictions: 'predictions.csv', task: 'binary', bootstrap_resamples: 0 }),
+  compare_predictions: () => ({ increment: '1', a: 'exp2', b: 'exp' }),
+  validate_increment: () => ({ increment: '1' }),
+  sync_docs: () => ({ increment: '1' }),
+  update_task: () => ({ increment: '1', task: 'T-002', status: 'completed' }),
+  update_increment: () => ({ increment: '1', primary_metric: 'roc_auc', success_criteria: ['roc_auc >= 0.65'] }),
+  import_runs: (p) => ({ increment: '1', source: p.source ?? 'mlruns' }),
+};
+export const TOOLS = Object.keys(TOOL_CALLS);
+
+export function targetsOf(p: Placement): Target[] {
+  return p.targets ?? ['file', 'folder'];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The template project, built once through the tools as an agent would.
+
+const PREDICTIONS = (shift: number) =>
+  ['id,y_true,score', ...[0, 1, 0, 1, 1, 0, 1, 0, 1, 0].map((y, i) => `${i},${y},${Math.min(0.99, Math.max(0.01, (y ? 0.7 : 0.3) + ((i % 3) - 1) * 0.25 + shift)).toFixed(2)}`)].join('\n') + '\n';
+
+export async function buildTemplate(c: TestClient, root: string): Promise<void> {
+  await c.ok('create_increment', { title: 'Hostile', problem_type: 'classification', primary_metric: 'roc_auc', success_criteria: ['roc_auc >= 0.6'] });
+  for (const [name, shift, baseline] of [['exp2', -0.1, true], ['exp', 0.05, false]] as const) {
+    const dir = path.join(root, INC, 'experiments', name);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'predictions.csv'), PREDICTIONS(shift));
+    fs.writeFileSync(path.join(dir, 'model.pkl'), `model ${name}`);
+    await c.ok('track_experiment', {
+      increment: '1', name, baseline, params: { depth: 2 }, metrics: { roc_auc: baseline ? 0.6 : 0.8 }, note: `${name} trained`,
+      history: [0, 1, 2].map((step) => ({ metric: 'loss', value: 1 - step / 10, step })), artifacts: ['model.pkl'],
+    });
+    await c.ok('evaluate_predictions', { increment: '1', experiment: name, predictions: 'predictions.csv', task: 'binary', bootstrap_resamples: 0 });
+  }
+  await c.ok('compare_experiments', { increment: '1' });
+  await c.ok('compare_predictions', { increment: '1', a: 'exp2', b: 'exp' });
+  await c.ok('update_task', { increment: '1', task: 'T-001', status: 'completed' });
+  await c.ok('sync_docs', { increment: '1' });
+  fs.mkdirSync(path.join(root, '.specweave/increments/_archive/0002-old'), { recursive: true });
+  writeSources(root);
+  for (const p of PLACEMENTS) {
+    // Lock files exist only while held, and a source folder has no .git of its own: the attacker plants those.
+    if (p.at === 'dvc/.git' || p.at.endsWith('.lock')) continue;
+    if (!fs.existsSync(path.join(root, p.at))) throw new Error(`template lacks ${p.at}: the placement table is out of date`);
+  }
+}
+
+/** Small, valid import sources of the three formats, inside the project. */
+function writeSources(root: string): void {
+  const w = (rel: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), text);
+  };
+  w('mlruns/1/meta.yaml', 'artifact_location: mlflow-artifacts:/1\ncreation_time: 1735725600000\nexperiment_id: \'1\'\nlast_update_time: 1735725600000\nlifecycle_stage: active\nname: churn-model\n');
+  w(`${MLFLOW_RUN}/meta.yaml`, 'artifact_uri: mlflow-artifacts:/1/aaaa0000000000000000000000000001/artifacts\nend_time: 1735725900000\nexperiment_id: \'1\'\nlifecycle_stage: active\nrun_id: aaaa0000000000000000000000000001\nrun_name: xgb-depth6\nrun_uuid: aaaa0000000000000000000000000001\nstart_time: 1735725600000\nstatus: 3\nuser_id: ada\n');
+  w(`${MLFLOW_RUN}/metrics/val_auc`, '1735725600000 0.81 0\n1735725660000 0.84 1\n');
+  w(`${MLFLOW_RUN}/params/max_depth`, '6');
+  w(`${MLFLOW_RUN}/tags/mlflow.runName`, 'xgb-depth6');
+  w(`${WANDB_RUN}/files/config.yaml`, 'lr:\n  value: 0.001\nepochs:\n  value: 20\n');
+  w(`${WANDB_RUN}/files/wandb-summary.json`, '{"val_acc": 0.93, "_step": 2}\n');
+  w(`${WANDB_RUN}/files/wandb-metadata.json`, '{"startedAt": "2025-01-05T10:15:00.123456", "program": "train.py", "host": "gpu-box"}\n');
+  w(`${WANDB_RUN}/files/wandb-history.jsonl`, '{"_step": 0, "val_acc": 0.9}\n{"_step": 1, "val_acc": 0.93}\n');
+  w('dvc/dvc.yaml', 'stages:\n  train:\n    cmd: python train.py\n    params:\n    - lr\n    metrics:\n    - metrics.json:\n        cache: false\n');
+  w('dvc/params.yaml', 'lr: 0.01\nepochs: 10\n');
+  w('dvc/metrics.json', '{"acc": 0.9, "loss": 0.2}\n');
+  w('dvc/dvclive/acc.tsv', 'timestamp\tstep\tacc\n1644420777053\t0\t0.5\n1644420778053\t1\t0.7\n');
+  w('dvc/exps/cnn-32/params.yaml', 'lr: 0.02\n');
+  w('dvc/exps/cnn-32/metrics.json', '{"acc": 0.91}\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The secret: content an attacker would choose so that, read by the parser of that place, the token surfaces.
+
+export function newToken(): string {
+  return `SWSECRET${randomBytes(8).toString('hex')}`;
+}
+
+function tokenContent(name: string, t: string): string {
+  const when = '2026-01-01T00:00:00.000Z';
+  const lockOwner = JSON.stringify({ host: os.hostname(), pid: 2147480000, time: when, token: t }) + '\n';
+  const byName: Record<string, string> = {
+    'params.json': JSON.stringify({ api_key: t }),
+    'metrics.json': JSON.stringify({ [t]: 0.5 }),
+    'metadata.yaml': `name: "exp"\nstatus: "completed"\ntags:\n  - "${t}"\nnotes:\n  - time: "${when}"\n    text: "${t}"\n`,
+    'history.jsonl': `{"metric":"${t}","value":1,"step":0,"timestamp":"${when}"}\n`,
+    'evaluation.json': JSON.stringify({ predictions: `experiments/exp/${t}.csv`, task: 'binary', columns: {} }),
+    'predictions.csv': `id,y_true,${t}\n0,1,0.9\n1,0,0.1\n2,1,0.8\n3,0,0.3\n`,
+    'metadata.json': JSON.stringify({ id: '0001-hostile', title: t, status: 'active', type: 'feature', created: when, ml: { problem_type: 'classification', primary_metric: t, direction: 'maximize' } }),
+    'spec.md': `# ${t}\n\n## Success Criteria\n\n- ${t} >= 0.5\n`,
+    'tasks.md': `# Tasks\n\n### T-001: ${t}\n\n**Status**: [ ] pending\n\n### T-002: ${t}\n\n**Status**: [ ] pending\n`,
+    '.lock': lockOwner,
+    '.create.lock': lockOwner,
+    '.comparison.lock': lockOwner,
+    '.sync.lock': lockOwner,
+    'meta.yaml': `experiment_id: '1'\nlifecycle_stage: active\nname: ${t}\nrun_id: aaaa0000000000000000000000000001\nrun_name: ${t}\nstatus: 3\nstart_time: 1735725600000\n`,
+    val_auc: `1735725600000 ${t} 0\n1735725660000 0.84 1\n`,
+    max_depth: t,
+    'mlflow.runName': t,
+    'config.yaml': `secret:\n  value: ${t}\n`,
+    'wandb-summary.json': JSON.stringify({ [t]: 1 }),
+    'wandb-metadata.json': JSON.stringify({ startedAt: '2025-01-05T10:15:00.123456', program: t, host: t }),
+    'wandb-history.jsonl': `{"_step": 0, "${t}": 1}\n`,
+    'dvc.yaml': `stages:\n  train:\n    cmd: ${t}\n    params:\n    - ${t}\n    metrics:\n    - metrics.json:\n        cache: false\n`,
+    'params.yaml': `lr: ${t}\n${t}: 1\n`,
+    'acc.tsv': `timestamp\tstep\t${t}\n1\t0\t0.5\n`,
+  };
+  return byName[name] ?? `# ${t}\n\n${t}\n`;
+}
+
+/** Rewrites every file of a copied folder with the token content of its name. */
+function tokenizeTree(dir: string, t: string): void {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) tokenizeTree(p, t);
+    else fs.writeFileSync(p, tokenContent(e.name, t));
+  }
+}
+
+/** A git repository outside the project whose committed DVC experiment carries the token (for `.git` placements). */
+function outsideDvcRepo(dir: string, t: string): string {
+  const g = (...args: string[]) => execFileSync('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@x' } }).toString().trim();
+  fs.mkdirSync(dir, { recursive: true });
+  g('init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(dir, 'dvc.yaml'), 'stages:\n  train:\n    cmd: python train.py\n');
+  fs.writeFileSync(path.join(dir, 'params.yaml'), 'lr: 0.01\n');
+  g('add', '.');
+  g('commit', '-qm', 'baseline');
+  const baseline = g('rev-parse', 'HEAD');
+  fs.writeFileSync(path.join(dir, 'params.yaml'), `lr: ${t}\n`);
+  fs.writeFileSync(path.join(dir, 'metrics.json'), JSON.stringify({ [t]: 1 }));
+  g('add', '.');
+  g('commit', '-qm', t);
+  g('update-ref', `refs/exps/${baseline.slice(0, 2)}/${baseline.slice(2)}/${t.toLowerCase()}`, 'HEAD');
+  // A hook and an fsmonitor that would run if git were let loose in this repository: both write outside.
+  fs.appendFileSync(path.join(dir, '.git/config'), `[core]\n\tfsmonitor = "touch ${path.join(dir, 'FSMONITOR-RAN')}"\n`);
+  return path.join(dir, '.git');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One case: a copy of the template, the link planted, the outside world hashed.
+
+/** A plain recursive copy: about twice as fast as fs.cpSync for a small tree, and this runs once per case. */
+function copyTree(from: string, to: string): void {
+  fs.mkdirSync(to);
+  for (const e of fs.readdirSync(from, { withFileTypes: true })) {
+    const a = path.join(from, e.name);
+    const b = path.join(to, e.name);
+    if (e.isDirectory()) copyTree(a, b);
+    else if (e.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(a), b);
+    else fs.copyFileSync(a, b);
+  }
+}
+
+export interface Case {
+  sandbox: string;
+  root: string;
+  outside: string;
+  token: string;
+}
+
+/**
+ * The project the cases of one suite run in, reset to the template between cases: only what differs is put back
+ * (a case changes a few files; copying the whole tree each time made the suite several times slower), and a reset
+ * that does not reproduce the template byte for byte falls back to a full copy.
+ */
+export class Workspace {
+  /** Stat signatures of the workspace when it last matched the template. */
+  private clean: Map<string, string>;
+  private readonly templateTypes: Map<string, string>;
+  constructor(readonly template: string, readonly root: string) {
+    copyTree(template, root);
+    this.templateTypes = statSignatures(template);
+    this.clean = statSignatures(root);
+  }
+
+  reset(): void {
+    const now = statSignatures(this.root);
+    const differing = [...new Set([...now.keys(), ...this.clean.keys()])].filter((p) => now.get(p) !== this.clean.get(p)).sort();
+    const restored: string[] = [];
+    for (const rel of differing) {
+      if (restored.some((r) => rel.startsWith(`${r}${path.sep}`))) continue;
+      const at = path.join(this.root, rel);
+      fs.rmSync(at, { recursive: true, force: true });
+      const want = this.templateTypes.get(rel);
+      const from = path.join(this.template, rel);
+      if (want?.startsWith('dir')) copyTree(from, at);
+      else if (want?.startsWith('link')) fs.symlinkSync(fs.readlinkSync(from), at);
+      else if (want) fs.copyFileSync(from, at);
+      restored.push(rel);
+    }
+    this.clean = statSignatures(this.root);
+  }
+}
+
+/** Path → type, mode, size, mtime and inode: any write, rename or new entry changes it; nothing is read. */
+function statSignatures(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of fs.readdirSync(d)) {
+      const p = path.join(d, name);
+      const st = fs.lstatSync(p);
+      const rel = path.relative(dir, p);
+      if (st.isSymbolicLink()) out.set(rel, `link ${fs.readlinkSync(p)}`);
+      else if (st.isDirectory()) {
+        out.set(rel, `dir ${st.mode} ${st.ino}`);
+        walk(p);
+      } else out.set(rel, `file ${st.mode} ${st.size} ${st.mtimeMs} ${st.ino}`);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export function prepareCase(ws: Workspace, p: Placement, target: Target, under: string): Case {
+  ws.reset();
+  const sandbox = fs.mkdtempSync(path.join(under, 'case-'));
+  const root = ws.root;
+  const outside = path.join(sandbox, 'outside');
+  fs.mkdirSync(outside);
+  const token = newToken();
+  const at = path.join(root, p.at);
+  let linkTo: string;
+  if (p.at === 'dvc/.git') {
+    const gitDir = outsideDvcRepo(path.join(outside, 'repo'), token);
+    linkTo = target === 'folder' ? gitDir : path.join(outside, 'gitfile');
+    fs.writeFileSync(path.join(outside, 'gitfile'), `gitdir: ${gitDir}\n`);
+  } else if (target === 'file') {
+    linkTo = path.join(outside, 'secret');
+    fs.writeFileSync(linkTo, p.kind === 'file' ? tokenContent(path.basename(p.at), token) : `${token}\n`);
+  } else {
+    linkTo = path.join(outside, 'folder');
+    if (p.kind === 'dir' && fs.existsSync(at)) {
+      fs.cpSync(at, linkTo, { recursive: true, verbatimSymlinks: true });
+      tokenizeTree(linkTo, token);
+    } else {
+      fs.mkdirSync(path.join(linkTo, `0009-${token.toLowerCase()}`), { recursive: true });
+      fs.writeFileSync(path.join(linkTo, 'secret.txt'), `${token}\n`);
+    }
+  }
+  fs.rmSync(at, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(at), { recursive: true });
+  if (target === 'gitfile') fs.writeFileSync(at, `gitdir: ${path.join(outside, 'repo/.git')}\n`);
+  else fs.symlinkSync(linkTo, at);
+  return { sandbox, root, outside, token };
+}
+
+/** Path → type and content hash of every entry below `dir`, links not followed. */
+export function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of fs.readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      const st = fs.lstatSync(p);
+      const rel = path.relative(dir, p);
+      if (st.isSymbolicLink()) out.set(rel, `link ${fs.readlinkSync(p)}`);
+      else if (st.isDirectory()) {
+        out.set(rel, `dir ${(st.mode & 0o7777).toString(8)}`);
+        walk(p);
+      } else out.set(rel, `file ${(st.mode & 0o7777).toString(8)} ${createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export function changedPaths(before: Map<string, string>, after: Map<string, string>): string[] {
+  const changed: string[] = [];
+  for (const [k, v] of before) if (after.get(k) !== v) changed.push(after.has(k) ? `changed ${k}` : `removed ${k}`);
+  for (const k of after.keys()) if (!before.has(k)) changed.push(`created ${k}`);
+  return changed;
+}
+
+/** Files of the project (links not followed, `.git` skipped) whose bytes contain the token. */
+export function projectFilesWithToken(root: string, token: string): string[] {
+  const found: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory() && e.name !== '.git') walk(p);
+      else if (e.isFile() && fs.readFileSync(p).includes(token)) found.push(path.relative(root, p));
+    }
+  };
+  walk(root);
+  return found;
+}
+
+export interface Verdict {
+  tool: string;
+  placement: string;
+  target: Target;
+  via: 'memory' | 'stdio';
+  escapes: string[];
+  /** isError text, kept so a report can say how each case was refused. */
+  error?: string;
+}
+
+/** Judges one call: the outside world untouched, the token nowhere it should not be, the server still answering. */
+export async function judge(c: TestClient, k: Case, before: Map<string, string>, result: CallToolResult | Error, extraText = ''): Promise<{ escapes: string[]; error?: string }> {
+  const escapes: string[] = [];
+  const changed = changedPaths(before, snapshot(k.outside));
+  if (changed.length) escapes.push(`outside modified: ${changed.slice(0, 5).join(', ')}`);
+  const text = result instanceof Error ? String(result.stack ?? result.message) : JSON.stringify([result.content, result.structuredContent]);
+  if (text.includes(k.token)) escapes.push(`token in the ${result instanceof Error || (result as CallToolResult).isError ? 'error' : 'result'}: ${excerpt(text, k.token)}`);
+  if (extraText.includes(k.token)) escapes.push(`token on stderr: ${excerpt(extraText, k.token)}`);
+  const files = projectFilesWithToken(k.root, k.token);
+  if (files.length) escapes.push(`token copied into the project: ${files.join(', ')}`);
+  try {
+    await c.call('list_increments', {});
+  } catch (e) {
+    escapes.push(`server no longer answers: ${(e as Error).message}`);
+  }
+  const error = result instanceof Error ? `thrown: ${result.message}` : result.isError ? (result.content[0] as { text: string }).text : undefined;
+  return { escapes, error };
+}
+
+function excerpt(text: string, token: string): string {
+  const i = text.indexOf(token);
+  return text.slice(Math.max(0, i - 80), i + token.length + 40).replace(/\s+/g, ' ');
+}
+
+/** Figures for docs/security.md: written per suite, summed into .test-results/security.json. */
+export function writeFigures(suite: string, verdicts: Verdict[], extra: Record<string, unknown> = {}): void {
+  if (verdicts.length === 0) return; // the suite did not run (setup failed or filtered): keep the last figures
+  const dir = path.resolve(__dirname, '../../.test-results/security');
+  fs.mkdirSync(dir, { recursive: true });
+  const escaped = verdicts.filter((v) => v.escapes.length);
+  const part = {
+    suite,
+    placements: new Set(verdicts.map((v) => v.placement)).size,
+    cases: verdicts.length,
+    escapes: escaped.length,
+    // How the cases that did not escape ended: refused with an error, or answered without touching the link.
+    refused: verdicts.filter((v) => v.error !== undefined).length,
+    internal_errors: verdicts.filter((v) => v.error !== undefined && /internal error|thrown:/i.test(v.error)).map((v) => ({ tool: v.tool, placement: v.placement, target: v.target, error: v.error!.slice(0, 300) })),
+    escaped: escaped.map((v) => ({ tool: v.tool, placement: v.placement, target: v.target, via: v.via, what: v.escapes })),
+    ...extra,
+  };
+  fs.writeFileSync(path.join(dir, `${suite}.json`), JSON.stringify(part, null, 2) + '\n');
+  const parts = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+  const total = {
+    note: 'written by test/security/*.test.ts; quoted in docs/security.md',
+    cases: parts.reduce((n, p) => n + (p.cases ?? 0), 0),
+    escapes: parts.reduce((n, p) => n + (p.escapes ?? 0), 0),
+    placements: parts.reduce((n, p) => n + (p.placements ?? 0), 0),
+    suites: Object.fromEntries(parts.map((p) => [p.suite, { placements: p.placements, cases: p.cases, escapes: p.escapes, refused: p.refused }])),
+  };
+  const tmp = path.join(dir, `../.security.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, JSON.stringify(total, null, 2) + '\n');
+  fs.renameSync(tmp, path.join(dir, '../security.json'));
+}
+
+/**
+ * The suites' scratch folder: in memory (/dev/shm) where the machine has it, since a suite makes a few thousand
+ * small files and links and a busy disk made that the bulk of its run time; symlinks behave the same there.
+ */
+export function workDir(): string {
+  const shm = '/dev/shm';
+  let base = os.tmpdir();
+  try {
+    fs.accessSync(shm, fs.constants.W_OK);
+    base = shm;
+  } catch {
+    // no /dev/shm (macOS, Windows): the system temp folder
+  }
+  return fs.realpathSync(fs.mkdtempSync(path.join(base, 'swml-hostile-')));
+}
+
+/**
+ * Defines the cases of one suite: for each placement, each of its tools × each outside target, through the
+ * in-memory client. Each case gets its own copy of a template project built once per suite.
+ */
+export function runMatrix(suite: string, placements: Placement[], toolsFor: (p: Placement) => string[]): void {
+  let work = '';
+  let ws: Workspace;
+  const verdicts: Verdict[] = [];
+  const removals: Promise<void>[] = [];
+  beforeAll(async () => {
+    work = workDir();
+    const template = path.join(work, 'template');
+    fs.mkdirSync(template);
+    const c = await inMemoryClient(template);
+    await buildTemplate(c, template);
+    await c.close();
+    ws = new Workspace(template, path.join(work, 'project'));
+  });
+  afterAll(async () => {
+    writeFigures(suite, verdicts);
+    await Promise.all(removals);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+  describe.each(placements)('a symbolic link at $at', (placement) => {
+    const cases = toolsFor(placement).flatMap((tool) => targetsOf(placement).map((target) => ({ tool, target })));
+    it.each(cases)('$tool, link to an outside $target', async ({ tool, target }) => {
+      const t0 = performance.now();
+      const k = prepareCase(ws, placement, target, work);
+      const t1 = performance.now();
+      const before = snapshot(k.outside);
+      const c = await inMemoryClient(k.root);
+      try {
+        const t2 = performance.now();
+        const result = await c.call(tool, TOOL_CALLS[tool]!(placement)).catch((e: Error) => e);
+        const t3 = performance.now();
+        const { escapes, error } = await judge(c, k, before, result);
+        if (process.env.SWML_PROFILE) console.error('PROFILE', tool, Math.round(t1 - t0), Math.round(t2 - t1), Math.round(t3 - t2), Math.round(performance.now() - t3));
+        verdicts.push({ tool, placement: placement.at, target, via: 'memory', escapes, error });
+        expect(escapes).toEqual([]);
+      } finally {
+        await c.close();
+        // Removed in the background: deleting a tree is slow on a busy disk and nothing reads it again.
+        removals.push(fs.promises.rm(k.sandbox, { recursive: true, force: true }));
+      }
+    });
+  });
+}
