@@ -35,7 +35,7 @@ import time
 from datetime import datetime, timezone
 from typing import Callable, List, Optional, Tuple
 
-from .errors import LockTimeoutError, SandboxError
+from .errors import FormatError, LockTimeoutError, SandboxError
 
 ZONE = ".specweave"
 LOCK_STALE_SECONDS = 30.0
@@ -50,6 +50,14 @@ LOCK_WAIT_SECONDS = 10.0
 LEFTOVER_GRACE_SECONDS = 60.0
 LEFTOVER_AGE_SECONDS = 3600.0
 HOST = socket.gethostname()
+
+# Size caps on files read whole, the server's (docs/format.md, "Symbolic links and the sandbox"): summary and document
+# files are written small; line-oriented data up to ~700,000 history points. A writer that only needs what was added
+# (the history index) streams instead and has no cap.
+MiB = 1024 * 1024
+MAX_TEXT_BYTES = 16 * MiB
+MAX_DATA_BYTES = 64 * MiB
+_DATA_EXTENSIONS = (".jsonl", ".ndjson", ".csv", ".tsv")
 
 #: ``.specweave/.gitignore``, written when missing (the same bytes as the server's): leftovers and locks never
 #: belong in git.
@@ -304,31 +312,53 @@ def real_path(path) -> str:
 # Reading
 
 
-def _read_all(fd: int) -> bytes:
+def read_cap(path) -> int:
+    """The documented cap for reading ``path`` whole, by kind."""
+    return MAX_DATA_BYTES if os.fspath(path).lower().endswith(_DATA_EXTENSIONS) else MAX_TEXT_BYTES
+
+
+def _format_bytes(n: int) -> str:
+    return ("%.1f MiB" % (n / MiB)).replace(".0 MiB", " MiB") if n >= MiB else "%d bytes" % n
+
+
+def _read_all(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes from ``fd``'s position (to the end, not trusting a size: the file may grow)."""
     chunks = []
-    while True:
-        chunk = os.read(fd, 1 << 20)
+    total = 0
+    while total < limit:
+        chunk = os.read(fd, min(1 << 20, limit - total))
         if not chunk:
-            return b"".join(chunks)
+            break
         chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
-def read_bytes(path) -> Optional[bytes]:
-    """The whole file, or ``None`` when it does not exist."""
+def read_bytes(path, max_bytes: Optional[int] = None) -> Optional[bytes]:
+    """The whole file, or ``None`` when it does not exist. A file over its cap (:func:`read_cap`, or ``max_bytes``)
+    raises :class:`~specweave_ml.errors.FormatError` naming it; the file is not read into memory."""
     place = _entered(path)
+    cap = read_cap(place.path) if max_bytes is None else max_bytes
     try:
         fd = _open_regular(place, os.O_RDONLY)
     except FileNotFoundError:
         return None
     try:
-        return _read_all(fd)
+        size = os.fstat(fd).st_size
+        data = _read_all(fd, cap + 1) if size <= cap else b""
+        if size > cap or len(data) > cap:
+            raise FormatError(
+                "%s is over %s, the limit for reading this kind of file whole. A file written by specweave-ml is "
+                "far smaller: the file was probably replaced. Restore it (git checkout, or delete it)."
+                % (place.rel(), _format_bytes(cap)))
+        return data
     finally:
         os.close(fd)
 
 
-def read_from(path, offset: int) -> Optional[Tuple[Tuple[int, int], int, bytes]]:
-    """``((device, inode), size, bytes from offset)`` of a file, or ``None`` when it does not exist. An offset past
-    the end (the file was replaced by a shorter one) reads nothing; the caller sees the size and starts over."""
+def read_from(path, offset: int, max_bytes: int) -> Optional[Tuple[Tuple[int, int], int, bytes]]:
+    """``((device, inode), size, at most max_bytes from offset)`` of a file, or ``None`` when it does not exist. An
+    offset past the end (the file was replaced by a shorter one) reads nothing; the caller sees the size."""
     place = _entered(path)
     try:
         fd = _open_regular(place, os.O_RDONLY)
@@ -339,7 +369,7 @@ def read_from(path, offset: int) -> Optional[Tuple[Tuple[int, int], int, bytes]]
         data = b""
         if st.st_size > offset:
             os.lseek(fd, offset, os.SEEK_SET)
-            data = _read_all(fd)
+            data = _read_all(fd, max_bytes)
         return (st.st_dev, st.st_ino), st.st_size, data
     finally:
         os.close(fd)

@@ -195,12 +195,16 @@ def parse_history_line(line: str) -> Optional[dict]:
 
 class HistoryIndex:
     """The latest point per metric of a history.jsonl (highest step; ties: the one logged last), read
-    incrementally: the file is append-only, so only the bytes added since the last look are parsed."""
+    incrementally: the file is append-only, so only the bytes added since the last look are parsed, a chunk at a
+    time (memory stays bounded however large the file is)."""
+
+    CHUNK_BYTES = 4 * 1024 * 1024
 
     def __init__(self):
         self.key = None
         self.offset = 0
         self.latest: Dict[str, Tuple[int, Any]] = {}
+        self._skipping = False  # inside a line longer than a chunk: no point, skipped up to its newline
 
     def add(self, metric: str, step: int, value) -> None:
         cur = self.latest.get(metric)
@@ -209,30 +213,41 @@ class HistoryIndex:
 
     def refresh(self, path: Path) -> Dict[str, Tuple[int, Any]]:
         """Brings the index up to date with the file; returns ``{metric: (step, stored value)}``."""
-        offset = self.offset
-        found = _fs.read_from(path, offset)
-        if found is None:
-            self.key, self.offset, self.latest = None, 0, {}
-            return self.latest
-        key, size, chunk = found
-        if key != self.key or size < offset:  # another file now, or truncated: index it from the start
-            self.key, self.offset, self.latest = key, 0, {}
-            if offset:
-                found = _fs.read_from(path, 0)
-                if found is None:
-                    self.key = None
-                    return self.latest
-                self.key, _, chunk = found
-        if chunk:
+        first = True
+        while True:
+            found = _fs.read_from(path, self.offset, self.CHUNK_BYTES)
+            if found is None:
+                self.key, self.offset, self.latest, self._skipping = None, 0, {}, False
+                return self.latest
+            key, size, chunk = found
+            if first and (key != self.key or size < self.offset):
+                # another file now, or truncated: index it from the start
+                reread = self.offset > 0
+                self.key, self.offset, self.latest, self._skipping = key, 0, {}, False
+                if reread:
+                    continue
+            first = False
             end = chunk.rfind(b"\n")
-            if end >= 0:
-                for raw in chunk[:end].split(b"\n"):
-                    p = parse_history_line(raw.decode("utf-8", "replace"))
-                    if p is not None:
-                        self.add(p["metric"], p["step"], encode_float(p["value"]) if isinstance(p["value"], float)
-                                 else p["value"])
-                self.offset += end + 1
-        return self.latest
+            if end < 0:
+                if len(chunk) < self.CHUNK_BYTES:
+                    return self.latest  # an unfinished last line: read once its newline is there
+                self._skipping = True
+                self.offset += len(chunk)
+                continue
+            start = 0
+            if self._skipping:
+                start = chunk.find(b"\n") + 1
+                self._skipping = False
+            for raw in chunk[start:end].split(b"\n"):
+                self._index_line(raw)
+            self.offset += end + 1
+            if len(chunk) < self.CHUNK_BYTES:
+                return self.latest
+
+    def _index_line(self, raw: bytes) -> None:
+        p = parse_history_line(raw.decode("utf-8", "replace"))
+        if p is not None:
+            self.add(p["metric"], p["step"], encode_float(p["value"]) if isinstance(p["value"], float) else p["value"])
 
 
 def read_history(path: Path) -> Tuple[List[dict], int]:

@@ -256,6 +256,44 @@ class PlanThenWriteTest(ProjectTestCase):
             self.assertEqual([p.name for p in self.exp_dir("run").iterdir() if p.name.endswith(".tmp")], [])
 
 
+class SizeCapTest(ProjectTestCase):
+    def test_files_over_their_cap_are_refused_naming_them(self):
+        with track_experiment("run") as exp:
+            exp.log_metric("loss", 1.0, step=0)
+        d = self.exp_dir("run")
+        with open(d / "params.json", "r+b") as f:
+            f.truncate(_fs.MAX_TEXT_BYTES + 1)  # sparse: nothing is written, the size is what counts
+        with self.assertRaises(FormatError) as cm:
+            read_experiment("run")
+        self.assertIn(self.exp_rel() + "/params.json is over 16 MiB, the limit", str(cm.exception))
+        (d / "params.json").write_text("{}")
+        with open(d / "history.jsonl", "ab") as f:
+            f.truncate(_fs.MAX_DATA_BYTES + 1)
+        with self.assertRaises(FormatError) as cm:
+            read_experiment("run")
+        self.assertIn(self.exp_rel() + "/history.jsonl is over 64 MiB", str(cm.exception))
+
+    def exp_rel(self, name="run"):
+        return ".specweave/increments/0001-demo/experiments/" + name
+
+    def test_the_writer_streams_a_history_of_any_size(self):
+        from specweave_ml import _store
+        with track_experiment("run") as exp:
+            exp.log_metric("loss", 3.0, step=1)
+        hist = self.exp_dir("run") / "history.jsonl"
+        with open(hist, "ab") as f:  # a line far longer than a chunk, then valid points
+            f.write(b'{"metric":"loss","value":9,"step":99,"junk":"' + b"x" * 500 + b'"}\n')
+            f.write(b'{"metric":"loss","value":0.5,"step":7,"timestamp":"2026-11-26T10:00:00.000Z"}\n')
+        original = _store.HistoryIndex.CHUNK_BYTES
+        _store.HistoryIndex.CHUNK_BYTES = 128  # a point is ~90 bytes
+        self.addCleanup(setattr, _store.HistoryIndex, "CHUNK_BYTES", original)
+        with track_experiment("run") as exp:
+            exp.log_metric("loss", 2.0, step=5)
+            exp.log_metric("acc", 0.8, step=0)
+        # step 7 beats 5; the 500-byte line is skipped by the streaming index, not read whole
+        self.assertEqual(read_experiment("run")["metrics"], {"loss": 0.5, "acc": 0.8})
+
+
 class GitConfigTest(ProjectTestCase):
     GIT = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
 
