@@ -136,6 +136,18 @@ class HostileRepoTest(ProjectTestCase):
             self.plant(link, target)
             self.refused(call, rel)
 
+    def test_linked_increments_folder_is_refused(self):
+        incs = self.root / ".specweave" / "increments"
+        (incs / "0001-demo").rename(self.tmp / "parked")
+        incs.rmdir()
+        (self.outside / "incs" / "0001-demo").mkdir(parents=True)
+        (self.outside / "incs" / "0001-demo" / "metadata.json").write_text(json.dumps({"status": "planning",
+                                                                                     "key": self.token}))
+        self.before = snapshot(self.outside)
+        incs.symlink_to(self.outside / "incs")
+        self.refused(lambda: track_experiment("run").__enter__(), ".specweave/increments")
+        self.refused(lambda: read_experiment("run", increment="0001"), ".specweave/increments")
+
     def test_linked_increment_metadata_json_refuses_and_creates_nothing(self):
         meta = self.inc / "metadata.json"
         meta.unlink()
