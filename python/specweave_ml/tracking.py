@@ -14,7 +14,7 @@ from ._gitenv import environment_info, git_info
 from ._project import check_experiment_name, find_project_root, increment_status, resolve_increment, touch_increment
 from ._store import (RESERVED, STATUSES, HistoryIndex, history_line, json_bytes, json_safe, metadata_bytes,
                      metric_value, normalize_metadata, read_experiment_dir, read_json_object, read_metadata)
-from .errors import InvalidNameError
+from .errors import InvalidNameError, SpecweaveError
 
 __all__ = ["Experiment", "track_experiment", "read_experiment"]
 
@@ -159,7 +159,12 @@ class Experiment:
         self._active = True
         self._ended = False
         self.status = "running"
-        touch_increment(self.increment_dir)
+        try:
+            touch_increment(self.increment_dir)
+        except (SpecweaveError, OSError) as e:
+            # The run is recorded whole; only the increment's planning -> active move is missing, which
+            # validate_increment reports. Failing here would leave a run marked running that never started.
+            warnings.warn("%s: the increment's status was not updated (%s)" % (self.increment, e))
         return self
 
     def end(self, status: Optional[str] = None, note: Optional[str] = None) -> None:

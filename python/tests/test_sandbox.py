@@ -148,6 +148,19 @@ class HostileRepoTest(ProjectTestCase):
         self.refused(lambda: track_experiment("run").__enter__(), ".specweave/increments")
         self.refused(lambda: read_experiment("run", increment="0001"), ".specweave/increments")
 
+    def test_linked_increment_lock_leaves_the_increment_status_alone_with_a_warning(self):
+        import warnings
+        self.plant(self.inc / ".lock", self.secret)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with track_experiment("run") as exp:
+                exp.log_metric("a", 1)
+        text = " ".join(str(w.message) for w in caught)
+        self.assertIn(".specweave/increments/0001-demo/.lock is a symbolic link that leaves the project", text)
+        self.assertNotIn(self.token, text)
+        self.assertEqual(read_experiment("run")["metadata"]["status"], "completed")
+        self.assertEqual(json.loads((self.inc / "metadata.json").read_text())["status"], "planning")
+
     def test_linked_increment_metadata_json_refuses_and_creates_nothing(self):
         meta = self.inc / "metadata.json"
         meta.unlink()
