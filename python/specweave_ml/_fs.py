@@ -404,13 +404,13 @@ def exists(path) -> bool:
 
 
 def list_folders(path) -> List[str]:
-    """Names of the entries of a folder that are folders (links to folders included: entering one checks where it
-    leads), sorted; empty when the folder does not exist."""
+    """Names of the entries of a folder that are folders or links, sorted; empty when the folder does not exist.
+    A link is listed without being followed (not even to see what it leads to): entering it is what checks it."""
     place = _place(path)
     _check_folder(place, place.path)
     try:
         with os.scandir(place.path) as entries:
-            return sorted(e.name for e in entries if e.is_dir())
+            return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False) or e.is_symlink())
     except (FileNotFoundError, NotADirectoryError):
         return []
 
