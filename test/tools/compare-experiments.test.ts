@@ -30,7 +30,7 @@ describe('compare_experiments', () => {
     fs.writeFileSync(path.join(incDir, 'experiments', 'exp-007-broken', 'metrics.json'), '{"precision_at_10": "high"}');
 
     const r = await c.ok('compare_experiments', { increment: '0001', primary_metric: null });
-    expect(r).toMatchObject({ primary_metric: 'precision@10', direction: 'maximize', direction_source: 'increment', ranked: 5, experiments_total: 7 });
+    expect(r).toMatchObject({ primary_metric: 'precision_at_10', direction: 'maximize', direction_source: 'increment', ranked: 5, experiments_total: 7 });
     expect(r.top.map((t: any) => [t.experiment, t.best])).toEqual([
       ['exp-005-nn', false], ['exp-003-xgboost', true], ['exp-004-lightgbm', false], ['exp-002-popularity', false], ['exp-001-random', false],
     ]);
@@ -43,14 +43,14 @@ describe('compare_experiments', () => {
     expect(r.skipped[1].reason).toMatch(/non-numeric value "high"/);
 
     const md = fs.readFileSync(path.join(root, r.report), 'utf8');
-    expect(md).toMatch(/\| # \| Experiment \| precision@10: test \| recall_at_10 \|/);
-    expect(md).toMatch(/Selected on the test set \(precision@10\), because no candidate logged cv_precision_at_10_mean; no candidate logged val_precision_at_10\./);
+    expect(md).toMatch(/\| # \| Experiment \| precision_at_10: test \| recall_at_10 \|/);
+    expect(md).toMatch(/Selected on the test set \(precision_at_10\), because no candidate logged cv_precision_at_10_mean; no candidate logged val_precision_at_10\./);
     expect(r.selection).toMatchObject({ setting: 'auto', source: 'test', key: 'precision_at_10' });
     expect(md).toMatch(/\| 2 \| exp-003-xgboost ✅ \*\*best\*\* \| 0.26 \| 0.16 \|/);
     expect(md).toMatch(/exp-002-popularity \(baseline\)/);
     expect(md).toMatch(/## Best model: exp-003-xgboost/);
     expect(md).toMatch(/Not considered \(failed or killed\): exp-005-nn/);
-    expect(md).toMatch(/## Skipped\n\n- exp-006-no-metric: no precision@10 metric/);
+    expect(md).toMatch(/## Skipped\n\n- exp-006-no-metric: no precision_at_10 metric/);
   });
 
   it('infers the direction from the metric name and honours an explicit one', async () => {

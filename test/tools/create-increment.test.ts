@@ -52,7 +52,7 @@ describe('create_increment', () => {
     const root = scratchDir();
     c = await inMemoryClient(root);
     expect(await c.fails('create_increment', { title: 'x', problem_type: 'astrology' })).toMatch(/problem_type/);
-    expect(await c.fails('create_increment', { title: 'x', success_criteria: ['be good'] })).toMatch(/Cannot read the success criterion "be good"[^]*"precision >= 0.9"/);
+    expect(await c.fails('create_increment', { title: 'x', success_criteria: ['be good'] })).toMatch(/Cannot use these success criteria: "be good" is not "<metric> <op> <number>"[^]*"f1_macro >= 0.8"/);
     expect(await c.fails('create_increment', { title: '!!!' })).toMatch(/no letters or digits/);
     expect(fs.existsSync(path.join(root, '.specweave/increments')) ? fs.readdirSync(path.join(root, '.specweave/increments')).filter((n) => !n.startsWith('.')) : []).toEqual([]);
   });

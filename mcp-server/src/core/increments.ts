@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { parseCriterion, type Criterion } from './criteria.js';
+import { resolveCriteria, resolvePrimaryMetric, resolveSelection, resolveThresholds, withCriteriaSection } from './increment-settings.js';
 import { MlError, invalid, notFound } from './errors.js';
 import { parseJsonObject, stringifyCanonical } from './json.js';
 import { slugify } from './names.js';
@@ -35,6 +36,8 @@ export interface MlSettings {
   thresholds: Thresholds;
   /** How candidates are ranked (core/selection.ts); "auto" unless the increment says otherwise. */
   selection: SelectionSetting;
+  /** Metric names of the team's own, accepted although the vocabulary does not know them. */
+  custom_metrics: string[];
 }
 
 export interface IncrementMetadata {
@@ -100,6 +103,8 @@ export interface CreateIncrementInput {
   primary_metric?: string | null;
   direction?: Direction | null;
   success_criteria?: string[] | null;
+  /** Metric names of the caller's own that the vocabulary does not know, accepted in criteria and as primary. */
+  custom_metrics?: string[] | null;
 }
 
 export interface CreatedIncrement {
@@ -121,12 +126,9 @@ export async function createIncrement(project: Project, input: CreateIncrementIn
     throw invalid(`Unknown problem_type ${JSON.stringify(problemType)}.`, `Use one of: ${PROBLEM_TYPES.join(', ')}.`);
   }
   const profile = PROBLEM_PROFILES[problemType];
-  const criteria = (input.success_criteria ?? []).map((text) => {
-    const c = parseCriterion(text);
-    if (!c) throw invalid(`Cannot read the success criterion ${JSON.stringify(text)}.`, 'Write each as "<metric> <op> <number>", e.g. "precision >= 0.9", "RMSE < $50", "MAPE < 10%".');
-    return c;
-  });
-  const primaryMetric = input.primary_metric?.trim() || profile.primaryMetric;
+  const customMetrics = input.custom_metrics ?? [];
+  const criteria = resolveCriteria(input.success_criteria ?? [], customMetrics);
+  const primaryMetric = input.primary_metric?.trim() ? resolvePrimaryMetric(input.primary_metric, customMetrics) : profile.primaryMetric;
   const direction = input.direction ?? (input.primary_metric ? inferDirectionName(primaryMetric) : profile.direction);
 
   const created = await withLock(path.join(project.incrementsDir, '.create.lock'), async () => {
@@ -149,6 +151,7 @@ export async function createIncrement(project: Project, input: CreateIncrementIn
         direction,
         success_criteria: criteria,
         thresholds: DEFAULT_THRESHOLDS,
+        ...(customMetrics.length ? { custom_metrics: [...customMetrics] } : {}),
       },
     };
     const template = {
@@ -240,6 +243,7 @@ function readMlSettings(value: unknown): MlSettings {
     primary_metric: typeof ml.primary_metric === 'string' && ml.primary_metric ? ml.primary_metric : null,
     direction: ml.direction === 'maximize' || ml.direction === 'minimize' ? ml.direction : null,
     selection: SELECTION_SETTINGS.includes(ml.selection as SelectionSetting) ? (ml.selection as SelectionSetting) : 'auto',
+    custom_metrics: Array.isArray(ml.custom_metrics) ? ml.custom_metrics.filter((m): m is string => typeof m === 'string') : [],
     success_criteria: criteria,
     thresholds: Object.fromEntries(THRESHOLDS.map((t) => [t.key, num(thresholds[t.key], t.default)])),
   };
@@ -257,5 +261,67 @@ export async function updateIncrementMetadata(
     if (!next) return;
     await writeAtomic(path.join(inc.dir, 'metadata.json'), stringifyCanonical(next));
     await removeDeadLeftovers(inc.dir, await listEntryKinds(inc.dir));
+  });
+}
+
+export interface IncrementSettingsUpdate {
+  primary_metric?: string | null;
+  direction?: Direction | null;
+  success_criteria?: string[] | null;
+  custom_metrics?: string[] | null;
+  thresholds?: Record<string, number> | null;
+  selection?: string | null;
+}
+
+export interface UpdatedIncrement {
+  increment: string;
+  changed: string[];
+  ml: MlSettings;
+  files: string[];
+}
+
+/**
+ * update_increment: validates every setting first (names against the vocabulary, criteria, threshold keys), then,
+ * under the increment's lock, rewrites spec.md's Success Criteria from the new criteria and metadata.json last, so a
+ * crash in between leaves a disagreement validate_increment reports, never a half-written file.
+ */
+export async function updateIncrementSettings(project: Project, inc: Increment, u: IncrementSettingsUpdate): Promise<UpdatedIncrement> {
+  return withLock(path.join(inc.dir, '.lock'), async () => {
+    const { raw, ml } = await readIncrementMetadata(project, inc);
+    const custom = [...new Set([...ml.custom_metrics, ...(u.custom_metrics ?? [])])];
+    const next = { ...((raw.ml && typeof raw.ml === 'object' ? raw.ml : {}) as Record<string, unknown>) };
+    const changed: string[] = [];
+    if (u.primary_metric != null) {
+      next.primary_metric = resolvePrimaryMetric(u.primary_metric, custom);
+      if (u.direction == null) next.direction = inferDirectionName(next.primary_metric as string);
+      changed.push('primary_metric');
+    }
+    if (u.direction != null) (next.direction = u.direction), changed.push('direction');
+    let criteria = ml.success_criteria;
+    if (u.success_criteria != null) {
+      criteria = resolveCriteria(u.success_criteria, custom);
+      next.success_criteria = criteria;
+      changed.push('success_criteria');
+    }
+    if (u.thresholds != null) {
+      next.thresholds = { ...ml.thresholds, ...resolveThresholds(u.thresholds) };
+      changed.push('thresholds');
+    }
+    if (u.selection != null) (next.selection = resolveSelection(u.selection)), changed.push('selection');
+    if (u.custom_metrics?.length) (next.custom_metrics = custom), changed.push('custom_metrics');
+    if (!changed.length) throw invalid('Nothing to change.', 'Pass at least one of primary_metric, direction, success_criteria, custom_metrics, thresholds, selection.');
+
+    const specFile = path.join(inc.dir, 'spec.md');
+    const spec = u.success_criteria != null ? await readText(specFile) : undefined;
+    const newSpec = spec !== undefined ? withCriteriaSection(spec, criteria, custom) : undefined;
+    const newMeta = stringifyCanonical({ ...raw, ml: next, lastActivity: new Date().toISOString() });
+    const files: string[] = [];
+    if (newSpec !== undefined && newSpec !== spec) {
+      await writeAtomic(specFile, newSpec);
+      files.push(project.relative(specFile));
+    }
+    await writeAtomic(path.join(inc.dir, 'metadata.json'), newMeta);
+    files.push(project.relative(path.join(inc.dir, 'metadata.json')));
+    return { increment: inc.id, changed, ml: readMlSettings(next), files };
   });
 }

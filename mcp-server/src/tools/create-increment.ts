@@ -4,7 +4,7 @@ import { PROBLEM_TYPES } from '../core/problem-types.js';
 import { defineTool } from './define.js';
 import { Direction } from './schemas.js';
 
-const Criterion = z.object({ metric: z.string(), op: z.enum(['>', '>=', '<', '<=']), value: z.number(), text: z.string() });
+const Criterion = z.object({ metric: z.string(), op: z.enum(['>', '>=', '<', '<=']), value: z.number(), text: z.string(), custom: z.literal(true).optional() });
 
 export const createIncrementTool = defineTool({
   name: 'create_increment',
@@ -13,14 +13,16 @@ export const createIncrementTool = defineTool({
     'Start a new piece of ML work. Creates .specweave/increments/NNNN-<slug>/ with the next free number: metadata.json, ' +
     'an ML spec.md (problem definition, success criteria, user stories), plan.md, tasks.md (T-001…T-009 from data ' +
     'exploration to documentation), tests.md, and the folders experiments/, data/, models/, notebooks/. Call it once ' +
-    'per model or ML feature, before tracking experiments. success_criteria are "<metric> <op> <number>" strings such ' +
-    'as "precision >= 0.9", "RMSE < $50", "MAPE < 10%"; validate_increment checks them later.',
+    'per model or ML feature, before tracking experiments. primary_metric and success_criteria ("<metric> <op> ' +
+    '<number>": "macro F1 >= 0.9", "RMSE < 50", "MAPE < 10%") are resolved against the metric vocabulary; an unknown ' +
+    'metric is an error with suggestions unless listed in custom_metrics. validate_increment checks them later.',
   input: {
     title: z.string().min(1).describe('What the increment delivers, e.g. "Fraud detection for card payments".'),
     problem_type: z.enum(PROBLEM_TYPES).nullish().describe('Default "classification". Shapes the templates, default metric and validation advice.'),
     primary_metric: z.string().min(1).nullish().describe('The metric that ranks experiments, e.g. "roc_auc", "rmse". Default per problem type.'),
     direction: Direction.nullish().describe('Whether higher or lower primary_metric is better. Inferred from the name when omitted.'),
     success_criteria: z.array(z.string().min(1)).nullish().describe('e.g. ["precision >= 0.9", "recall >= 0.6"].'),
+    custom_metrics: z.array(z.string().min(1)).nullish().describe('Metric names of your own that the vocabulary does not know.'),
   },
   output: {
     increment: z.string(),
@@ -34,7 +36,7 @@ export const createIncrementTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async run(args, { project }) {
     const created = await createIncrement(project, args);
-    const criteria = created.success_criteria.map((c) => c.text).join('; ') || 'none yet (add them to spec.md)';
+    const criteria = created.success_criteria.map((c) => `${c.metric} ${c.op} ${c.value}`).join('; ') || 'none yet (add them with update_increment)';
     return {
       data: created,
       text: `Created ${created.increment} at ${created.path} (${created.problem_type}; primary metric ${created.primary_metric}, ${created.direction}). Success criteria: ${criteria}. Next: fill in spec.md, then track a baseline with track_experiment.`,

@@ -10,12 +10,14 @@ import { listExperimentsTool } from './list-experiments.js';
 import { listIncrementsTool } from './list-increments.js';
 import { syncDocsTool } from './sync-docs.js';
 import { trackExperimentTool } from './track-experiment.js';
+import { updateIncrementTool } from './update-increment.js';
 import { updateTaskTool } from './update-task.js';
 import { validateIncrementTool } from './validate-increment.js';
 
 // The schemas differ per tool; the registry only needs the common shape.
 export const TOOLS = [
   createIncrementTool,
+  updateIncrementTool,
   listIncrementsTool,
   trackExperimentTool,
   listExperimentsTool,
