@@ -422,6 +422,15 @@ class LeftoversTest(ProjectTestCase):
         for line in ("*.tmp", ".staging-*", "*.lock", ".lock", "*.stale"):
             self.assertIn(line, ignore.read_text().splitlines())
 
+    def test_gitignore_bytes_are_the_servers(self):
+        import re
+        source = Path(__file__).resolve().parents[2] / "mcp-server" / "src" / "core" / "store" / "leftovers.ts"
+        if not source.exists():
+            self.skipTest("the server's sources are not beside this checkout")
+        found = re.search(r"SPECWEAVE_GITIGNORE = `([^`]*)`", source.read_text(encoding="utf-8"))
+        self.assertIsNotNone(found, "SPECWEAVE_GITIGNORE not found in leftovers.ts")
+        self.assertEqual(found.group(1).encode("utf-8"), _fs.GITIGNORE)
+
     def test_existing_gitignore_is_kept(self):
         ignore = self.root / ".specweave" / ".gitignore"
         ignore.write_text("mine\n")
