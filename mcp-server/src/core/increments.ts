@@ -10,7 +10,7 @@ import { PROBLEM_PROFILES, PROBLEM_TYPES, isProblemType, type ProblemType } from
 import type { Project } from './project.js';
 import { inferDirection as inferDirectionName } from './ranking.js';
 import { SELECTION_SETTINGS, type SelectionSetting } from './selection.js';
-import { DEFAULT_THRESHOLDS, THRESHOLDS } from './gates/index.js';
+import { DEFAULT_THRESHOLDS, GATES, THRESHOLDS } from './gates/index.js';
 import { listDirectories, listEntryKinds, makeDirs, moveDirectoryIntoPlace, readText, removeTree, withLock, writeAtomic, writeNewFile, type EntryKind } from './store/disk.js';
 import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 import { renderPlan, renderSpec, renderTasks, renderTests } from '../render/increment-templates.js';
@@ -156,7 +156,8 @@ export async function createIncrement(project: Project, input: CreateIncrementIn
     };
     const template = {
       id, title, problemType, primaryMetric, direction, criteria,
-      minImprovement: DEFAULT_THRESHOLDS.min_improvement,
+      minImprovement: DEFAULT_THRESHOLDS.min_improvement!,
+      gates: GATES.map((g) => ({ id: g.id, summary: g.summary, thresholds: (g.thresholds ?? []).map((t) => ({ key: t.key, value: t.default })) })),
       project: slugify(path.basename(project.root)) || 'default',
       date: stamp.slice(0, 10),
     };

@@ -14,6 +14,8 @@ export interface IncrementTemplateInput {
   direction: 'maximize' | 'minimize';
   criteria: Criterion[];
   minImprovement: number;
+  /** The quality gates validate_increment runs (core/gates/index.ts), with their thresholds' current values. */
+  gates: { id: string; summary: string; thresholds: { key: string; value: number }[] }[];
   project: string;
   /** YYYY-MM-DD */
   date: string;
@@ -185,12 +187,8 @@ ${criteria}
 
 ## Quality gates (validate_increment)
 
-- required files and a valid metadata.json
-- experiments logged, none still running
-- a baseline exists, and the best model beats it by the margin
-- every success criterion met by the best experiment
-- cross-validation spread under the threshold, where fold scores are logged
-- the best model saved, explanation artifacts present
-- every task in tasks.md completed
+${input.gates.map((g) => `- **${g.id}**: ${g.summary}${g.thresholds.length ? ` (${g.thresholds.map((t) => `${t.key} ${t.value}`).join(', ')})` : ''}`).join('\n')}
+
+Change a threshold with update_increment, e.g. \`update_increment {"increment": "${input.id}", "thresholds": {"min_improvement": 0.1}}\`.
 `;
 }
