@@ -39,6 +39,21 @@ export function isInside(parent: string, child: string): boolean {
   return rel === '' || (!rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel));
 }
 
+/**
+ * isInside for paths already absolute and normalised (resolved input, real paths): a prefix test, several times
+ * cheaper than path.relative, which matters when a scan checks tens of thousands of files.
+ */
+function contains(dir: string, p: string): boolean {
+  if (!p.startsWith(dir)) return false;
+  return p.length === dir.length || p.charCodeAt(dir.length) === SEP || dir.charCodeAt(dir.length - 1) === SEP;
+}
+const SEP = path.sep.charCodeAt(0);
+
+/** path.resolve, skipped for a path that is already absolute and normalised (the common case). */
+function normalised(p: string): string {
+  return path.isAbsolute(p) && !p.includes(`${path.sep}.`) && !p.includes(`${path.sep}${path.sep}`) && !p.endsWith(path.sep) ? p : path.resolve(p);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Size caps
 
@@ -68,7 +83,7 @@ export interface Zone {
   /** `.specweave` (its real path must lie strictly inside the project, not the root, not .git), the project root, or a scan's source. */
   readonly kind: 'specweave' | 'project' | 'source';
   /** Folders proven inside, kept for the zone's life: only for short-lived zones (one import scan). */
-  readonly proven?: Map<string, string | null>;
+  readonly proven?: Proofs;
 }
 
 const zones = new Map<string, Zone & { users: number }>();
@@ -109,7 +124,7 @@ export async function withReadZone<T>(dir: string, projectRoot: string, label: s
   // The project root too (read-only), for git's look at the repository holding the source; a Project has
   // usually registered it already.
   const project = addZone({ dir: projectRoot, projectRoot, writable: false, label: 'the project', kind: 'project' });
-  const zone = addZone({ dir, projectRoot, writable: false, label, kind: 'source', proven: new Map() });
+  const zone = addZone({ dir, projectRoot, writable: false, label, kind: 'source', proven: new Proofs() });
   try {
     return await fn();
   } finally {
@@ -143,14 +158,14 @@ function zoneFor(p: string, writing: boolean): Zone {
   let best: Zone | undefined;
   for (const z of zones.values()) {
     // The most specific: the longest folder; for one folder, a scan's source over the project it lies in.
-    if (isInside(z.dir, p) && (!best || z.dir.length > best.dir.length || (z.dir.length === best.dir.length && z.kind === 'source'))) best = z;
+    if (contains(z.dir, p) && (!best || z.dir.length > best.dir.length || (z.dir.length === best.dir.length && z.kind === 'source'))) best = z;
   }
   if (!best || best.kind === 'project') {
     // Paths already resolved to real paths (Project.resolveWithin) name `.specweave`'s target, not `.specweave`.
     for (const z of zones.values()) {
-      if (z.kind !== 'specweave' || !isInside(z.projectRoot, p)) continue;
+      if (z.kind !== 'specweave' || !contains(z.projectRoot, p)) continue;
       const real = zoneReal(z);
-      if (real && real !== z.dir && isInside(real, p)) return z;
+      if (real && real !== z.dir && contains(real, p)) return z;
     }
   }
   if (!best) throw notInAnyZone(p, writing);
@@ -195,10 +210,33 @@ function lstatOrUndefined(p: string): fsSync.Stats | undefined {
   }
 }
 
+/**
+ * Folders proven inside a zone (named path -> real path, null when missing), for one call, one batch or one scan.
+ * A batch over many folders (readTexts) also lists each parent once instead of an lstat per child.
+ */
+class Proofs extends Map<string, string | null> {
+  readonly listings: Map<string, Map<string, 'dir' | 'link' | 'other'>> | undefined;
+  constructor(listFolders = false) {
+    super();
+    this.listings = listFolders ? new Map() : undefined;
+  }
+}
+
+/** The type of `name` in the real folder `parentReal`, from one listing of the folder per batch. */
+function listedKind(listings: NonNullable<Proofs['listings']>, parentReal: string, name: string): 'dir' | 'link' | 'other' | undefined {
+  let entries = listings.get(parentReal);
+  if (!entries) {
+    entries = new Map();
+    for (const e of fsSync.readdirSync(parentReal, { withFileTypes: true })) entries.set(e.name, e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'link' : 'other');
+    listings.set(parentReal, entries);
+  }
+  return entries.get(name);
+}
+
 /** The zone folder's real path, computed at most once per call (or once per scan for a scan zone). */
 type ZoneRealPath = () => string | undefined;
 
-function zoneRealOnce(zone: Zone, cache: Map<string, string | null>): ZoneRealPath {
+function zoneRealOnce(zone: Zone, cache: Proofs): ZoneRealPath {
   return () => {
     const hit = cache.get(zone.dir);
     if (hit !== undefined) return hit ?? undefined;
@@ -214,16 +252,16 @@ function zoneRealOnce(zone: Zone, cache: Map<string, string | null>): ZoneRealPa
  * Walks down from the zone folder, one lstat per folder (remembered in `cache`); a symbolic link on the way is
  * resolved and must stay inside. With `create`, missing folders are made one at a time, each proven a real folder.
  */
-function realFolder(zone: Zone, zr: ZoneRealPath, dir: string, create: boolean, cache: Map<string, string | null>): string | null {
+function realFolder(zone: Zone, zr: ZoneRealPath, dir: string, create: boolean, cache: Proofs): string | null {
   const hit = cache.get(dir);
   if (hit !== undefined && (hit !== null || !create)) return hit;
   let real: string | null;
   if (dir === zone.dir) {
     real = zr() ?? null;
     if (real === null && create) real = makeFolder(zone, path.dirname(zone.dir), path.basename(zone.dir));
-  } else if (isInside(zone.dir, dir)) {
+  } else if (contains(zone.dir, dir)) {
     const parent = realFolder(zone, zr, path.dirname(dir), create, cache);
-    real = parent === null ? null : enterFolder(zone, zr, parent, dir, create);
+    real = parent === null ? null : enterFolder(zone, zr, parent, dir, create, cache);
   } else {
     // Named by its real path (under `.specweave`'s link target): resolve it whole.
     real = realpathInside(zone, zr, dir);
@@ -237,8 +275,13 @@ function realFolder(zone: Zone, zr: ZoneRealPath, dir: string, create: boolean, 
 }
 
 /** One step down: `dir` (as named) is the child of the real folder `parentReal`. */
-function enterFolder(zone: Zone, zr: ZoneRealPath, parentReal: string, dir: string, create: boolean): string | null {
+function enterFolder(zone: Zone, zr: ZoneRealPath, parentReal: string, dir: string, create: boolean, cache: Proofs): string | null {
   const candidate = path.join(parentReal, path.basename(dir));
+  if (cache.listings && !create) {
+    const kind = listedKind(cache.listings, parentReal, path.basename(dir));
+    if (kind === 'dir') return candidate;
+    if (kind !== 'link') return null;
+  }
   const st = lstatOrUndefined(candidate);
   if (st === undefined) return create ? makeFolder(zone, parentReal, path.basename(dir), dir) : null;
   if (st.isDirectory()) return candidate;
@@ -293,10 +336,10 @@ function makeFolder(zone: Zone, parentReal: string, name: string, shownAs = path
 }
 
 /** The real path of folder `dir`, proven inside its zone; undefined when it does not exist. */
-function checkedFolder(dir: string, create: boolean, cache?: Map<string, string | null>): { zone: Zone; real: string | undefined } {
+function checkedFolder(dir: string, create: boolean, cache?: Proofs): { zone: Zone; real: string | undefined } {
   const named = path.resolve(dir);
   const zone = zoneFor(named, create);
-  const c = cache ?? zone.proven ?? new Map<string, string | null>();
+  const c = cache ?? zone.proven ?? new Proofs();
   return { zone, real: realFolder(zone, zoneRealOnce(zone, c), named, create, c) ?? undefined };
 }
 
@@ -312,18 +355,19 @@ interface Place {
  * Where `file` really is, its folder proven inside its zone; undefined when the folder does not exist (reads).
  * With `create` (writes) missing folders are made. `cache` spans one batch (readTexts) or one scan zone's life.
  */
-function place(file: string, create: boolean, cache?: Map<string, string | null>): Place | undefined {
-  const named = path.resolve(file);
+function place(file: string, create: boolean, cache?: Proofs): Place | undefined {
+  const named = normalised(file);
   const zone = zoneFor(named, create);
-  const c = cache ?? zone.proven ?? new Map<string, string | null>();
+  const c = cache ?? zone.proven ?? new Proofs();
   const zr = zoneRealOnce(zone, c);
   if (named === zone.dir) {
     const real = zr();
     return real === undefined ? undefined : { zone, named, real };
   }
-  const folder = realFolder(zone, zr, path.dirname(named), create, c);
+  const cut = named.lastIndexOf(path.sep);
+  const folder = realFolder(zone, zr, cut === 0 ? path.sep : named.slice(0, cut), create, c);
   if (folder === null) return undefined;
-  return { zone, named, real: path.join(folder, path.basename(named)) };
+  return { zone, named, real: `${folder}${folder.endsWith(path.sep) ? '' : path.sep}${named.slice(cut + 1)}` };
 }
 
 /** Why a final component could not be opened without following it: a link, named, never its target. */
@@ -407,8 +451,11 @@ export async function readText(file: string, opts: ReadOptions = {}): Promise<st
 /** Reused by readTextSync for the first chunk of every file (most files are a few hundred bytes). */
 const SHARED = Buffer.allocUnsafe(64 * 1024);
 
-/** Synchronous readText for batches; `cache` remembers the folders already proven. */
-function readTextSync(file: string, cache: Map<string, string | null>, maxBytes?: number): string | undefined {
+/**
+ * Synchronous readText for batches; `cache` remembers the folders already proven. No fstat: the cap is checked
+ * while reading, and a named pipe (EAGAIN, opened non-blocking) or a folder (EISDIR) fails the first read.
+ */
+function readTextSync(file: string, cache: Proofs, maxBytes?: number): string | undefined {
   const where = place(file, false, cache);
   if (!where) return undefined;
   let fd: number;
@@ -421,24 +468,31 @@ function readTextSync(file: string, cache: Map<string, string | null>, maxBytes?
   }
   try {
     const cap = maxBytes ?? defaultReadCap(file);
-    const st = fsSync.fstatSync(fd);
-    if (!st.isFile()) throw notRegular(where);
-    if (st.size > cap) throw tooLarge(where, st.size, cap);
-    const first = fsSync.readSync(fd, SHARED, 0, SHARED.length, null);
-    if (first < SHARED.length) return SHARED.toString('utf8', 0, first); // a short read of a regular file is its end
-    const chunks: Buffer[] = [Buffer.from(SHARED)];
+    const first = readOrRefuse(fd, SHARED, where);
+    if (first < SHARED.length && first <= cap) return SHARED.toString('utf8', 0, first); // a short read of a regular file is its end
+    const chunks: Buffer[] = [Buffer.from(SHARED.subarray(0, first))];
     let total = first;
     for (;;) {
-      const buffer = Buffer.allocUnsafe(Math.max(st.size - total + 1, 64 * 1024));
-      const bytesRead = fsSync.readSync(fd, buffer, 0, buffer.length, null);
+      if (total > cap) throw tooLarge(where, total, cap);
+      const buffer = Buffer.allocUnsafe(Math.min(Math.max(total, 64 * 1024), cap + 1 - total + 1));
+      const bytesRead = readOrRefuse(fd, buffer, where);
       if (bytesRead === 0) break;
       total += bytesRead;
-      if (total > cap) throw tooLarge(where, total, cap);
       chunks.push(buffer.subarray(0, bytesRead));
     }
+    if (total > cap) throw tooLarge(where, total, cap);
     return Buffer.concat(chunks, total).toString('utf8');
   } finally {
     fsSync.closeSync(fd);
+  }
+}
+
+function readOrRefuse(fd: number, buffer: Buffer, where: Place): number {
+  try {
+    return fsSync.readSync(fd, buffer, 0, buffer.length, null);
+  } catch (e) {
+    if (isErrno(e, 'EAGAIN') || isErrno(e, 'EISDIR') || isErrno(e, 'EWOULDBLOCK')) throw notRegular(where);
+    throw e;
   }
 }
 
@@ -450,7 +504,7 @@ function readTextSync(file: string, cache: Map<string, string | null>, maxBytes?
  */
 export async function readTexts(files: string[], chunk = 300): Promise<(string | undefined)[]> {
   const out: (string | undefined)[] = new Array(files.length);
-  const cache = new Map<string, string | null>();
+  const cache = new Proofs(true);
   for (let i = 0; i < files.length; i += 1) {
     out[i] = readTextSync(files[i]!, cache);
     if (i % chunk === chunk - 1) await new Promise((r) => setImmediate(r));
@@ -468,8 +522,8 @@ export function readTextCheckedSync(file: string, maxBytes?: number): string {
   return text;
 }
 
-function zoneCache(file: string): Map<string, string | null> {
-  return zoneFor(path.resolve(file), false).proven ?? new Map();
+function zoneCache(file: string): Proofs {
+  return zoneFor(path.resolve(file), false).proven ?? new Proofs();
 }
 
 export interface ChunkOptions {
@@ -735,7 +789,7 @@ export async function appendLines(file: string, lines: string[]): Promise<void> 
 
 /** Creates dir and any missing folders above it inside the zone, each proven a real folder. */
 export async function makeDirs(dir: string): Promise<void> {
-  checkedFolder(dir, true, new Map());
+  checkedFolder(dir, true, new Proofs());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -930,7 +984,7 @@ function realpathOrNothing(p: string): string | undefined {
 /** The real folder a `gitdir: <path>` file points to, read without following links and capped. */
 function gitdirTarget(dotGitFile: string, dir: string): string | undefined {
   try {
-    const text = readTextSync(dotGitFile, new Map(), 4096);
+    const text = readTextSync(dotGitFile, new Proofs(), 4096);
     const m = /^gitdir:\s*(.+?)\s*$/m.exec(text ?? '');
     return m ? realpathOrNothing(path.resolve(dir, m[1]!)) : undefined;
   } catch {
