@@ -148,6 +148,19 @@ describe('streaming parse: errors name the file, row and column whatever the chu
   });
 });
 
+describe('columns that are not kept', () => {
+  it('are listed (errors name them) but not stored, and a bad cell in them is not read', () => {
+    const parser = new PredictionsParser('p.csv', { keep: (c) => c !== 'id' });
+    parser.push('id,y_true,score\nnot-a-number,1,0.5\n,0,0.25\n');
+    const t = tableOf(parser.finish());
+    expect(t.columns).toEqual(['id', 'y_true', 'score']);
+    expect(t.stored('id')).toBeUndefined();
+    expect(t.stored('score')).toBeDefined();
+    expect(numericColumn(t, 'score', 'score')).toEqual(Float64Array.of(0.5, 0.25));
+    expect(() => numericColumn(t, 'id', 'row id')).toThrow(/p\.csv column "id": no such column/);
+  });
+});
+
 describe('the row limit', () => {
   const file = (n: number) => `y_true,score\n${Array.from({ length: n }, (_, i) => `${i % 2},0.${i}`).join('\n')}\n`;
 

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import {
-  comparePredictions, definedMetrics, evaluateTable, PredictionsError,
+  comparePredictions, DEFAULT_COLUMNS, definedMetrics, evaluateTable, PredictionsError,
   type ColumnOptions, type ComparisonResult, type EvaluationResult, type Task,
 } from './evaluation/index.js';
 import { invalid, MlError, notFound } from './errors.js';
@@ -55,11 +55,11 @@ const EVALUATION_FILE = 'evaluation.json';
  * Streams the predictions file through the sandboxed disk layer into typed columns: memory follows the columns
  * (a few bytes a cell), never a copy of the whole file.
  */
-async function readPredictionsTable(project: Project, inc: Increment, dir: string, file: string) {
+async function readPredictionsTable(project: Project, inc: Increment, dir: string, file: string, keep?: (column: string) => boolean) {
   const abs = await resolveExperimentFile(project, inc, dir, file, 'predictions file');
   const rel = path.relative(inc.dir, abs).split(path.sep).join('/');
   try {
-    return { abs, rel, table: await parsePredictionChunks(readChunks(abs), rel) };
+    return { abs, rel, table: await parsePredictionChunks(readChunks(abs), rel, keep ? { keep } : {}) };
   } catch (e) {
     throw userError(e);
   }
@@ -74,6 +74,18 @@ function asUserError<T>(fn: () => T): T {
   }
 }
 
+/**
+ * The columns an evaluation may read: those the call names and every conventional name of a role it can fill,
+ * except the row id (only compare_predictions pairs rows by it). The others are not stored.
+ */
+function evaluatedColumns(columns: ColumnOptions): (column: string) => boolean {
+  const names = new Set<string>();
+  for (const [role, defaults] of Object.entries(DEFAULT_COLUMNS)) if (role !== 'id') for (const d of defaults) names.add(d);
+  for (const given of Object.values(columns)) for (const c of [given ?? []].flat()) names.add(c);
+  const prefix = columns.probaPrefix ?? 'proba_';
+  return (column) => names.has(column) || column.startsWith(prefix);
+}
+
 function userError(e: unknown): unknown {
   if (!(e instanceof PredictionsError)) return e;
   return invalid(e.message, 'Fix the predictions file or name its columns with y_true / y_pred / score / proba_prefix / query / item, then call again. Nothing was written.');
@@ -81,7 +93,7 @@ function userError(e: unknown): unknown {
 
 export async function evaluateExperimentPredictions(project: Project, inc: Increment, req: EvaluateRequest, ctx: TrackContext): Promise<EvaluateOutcome> {
   const dir = experimentDir(inc, req.experiment);
-  const { rel, table } = await readPredictionsTable(project, inc, dir, req.predictions);
+  const { rel, table } = await readPredictionsTable(project, inc, dir, req.predictions, evaluatedColumns(req.columns));
   const result = asUserError(() => evaluateTable(table, {
     task: req.task,
     columns: req.columns,

@@ -8,7 +8,7 @@ import { argsortAscending } from "./sort.js";
 import type { ClassReport, Metrics } from "./types.js";
 
 /** Row-major k×k confusion matrix: cm[t * k + p] = (weighted) rows with true t predicted p. */
-export function confusionMatrix(yTrue: Int32Array, yPred: Int32Array, k: number, w?: Float64Array): Float64Array {
+export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, k: number, w?: Float64Array): Float64Array {
   const cm = new Float64Array(k * k);
   if (w) for (let i = 0; i < yTrue.length; i++) cm[yTrue[i]! * k + yPred[i]!]! += w[i]!;
   else for (let i = 0; i < yTrue.length; i++) cm[yTrue[i]! * k + yPred[i]!]! += 1;

@@ -151,8 +151,8 @@ export function evaluateBinary(input: BinaryInput, opts: Omit<EvaluateOptions, "
   const labels = input.labels ?? ["0", "1"];
   if (!input.yPred && !score) throw new Error("evaluateBinary needs predicted labels or scores");
   const yPred = input.yPred ?? thresholdLabels(score!, opts.decisionThreshold ?? 0.5);
-  const yT = Int32Array.from(y);
-  const yP = Int32Array.from(yPred);
+  const yT = y; // class indices 0/1 already: no Int32 copies (8 bytes a row)
+  const yP = yPred;
   const lm = labelMetrics(confusionMatrix(yT, yP, 2), 2, 1, labels);
   const warnings = [...lm.warnings];
   if (!input.yPred) warnings.push(`predicted labels derived from score ≥ ${opts.decisionThreshold ?? 0.5}`);
@@ -281,7 +281,7 @@ function perClassReports(labels: string[], pc: Array<Omit<ClassReport, "label">>
   return pc.map((p, i) => ({ label: labels[i]!, ...p }));
 }
 
-function confusionOf(labels: string[], yT: Int32Array, yP: Int32Array): ConfusionMatrix {
+function confusionOf(labels: string[], yT: ArrayLike<number>, yP: ArrayLike<number>): ConfusionMatrix {
   const k = labels.length;
   const cm = confusionMatrix(yT, yP, k);
   return { labels: [...labels], matrix: labels.map((_, t) => Array.from(cm.subarray(t * k, t * k + k))) };

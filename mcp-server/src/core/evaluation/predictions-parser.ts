@@ -19,6 +19,11 @@ export interface ParserOptions {
   format?: "csv" | "jsonl";
   /** Default MAX_PREDICTION_ROWS. */
   maxRows?: number;
+  /**
+   * Which columns to store (default all). The others are still listed in `columns` (error messages name them)
+   * but their cells are dropped as they are read: an unused row-id column would cost 8 bytes a row.
+   */
+  keep?: (column: string) => boolean;
 }
 
 export interface ParsedColumns {
@@ -48,7 +53,9 @@ export class PredictionsParser {
   /** Don't scan again before `pending` is this long (see INCOMPLETE). */
   private rescanAt = 0;
   private header: string[] | null = null;
-  private builders: ColumnBuilder[] = [];
+  /** Per column (in byName order): its builder, or null when the column is not kept. */
+  private builders: (ColumnBuilder | null)[] = [];
+  private readonly keep: (column: string) => boolean;
   private readonly byName = new Map<string, number>();
   private rows = 0;
   private lineNumber = 0;
@@ -61,6 +68,7 @@ export class PredictionsParser {
     opts: ParserOptions = {},
   ) {
     this.maxRows = opts.maxRows ?? MAX_PREDICTION_ROWS;
+    this.keep = opts.keep ?? (() => true);
     const lower = fileName.toLowerCase();
     this.format = opts.format ?? (/\.(jsonl|ndjson|json)$/.test(lower) ? "jsonl" : /\.(csv|tsv)$/.test(lower) ? "csv" : undefined);
     this.delimiter = lower.endsWith(".tsv") ? 9 : 44;
@@ -87,7 +95,11 @@ export class PredictionsParser {
     if (format === "csv" && this.header === null) throw new PredictionsError(`${this.fileName} is empty: expected a header row and data rows`, { file: this.fileName });
     if (format === "jsonl" && this.rows === 0) throw new PredictionsError(`${this.fileName} is empty: expected one JSON object per line`, { file: this.fileName });
     const columns = [...this.byName.keys()];
-    const data = new Map(columns.map((c) => [c, this.builders[this.byName.get(c)!]!.finish()]));
+    const data = new Map<string, StoredColumn>();
+    for (const c of columns) {
+      const builder = this.builders[this.byName.get(c)!];
+      if (builder) data.set(c, builder.finish());
+    }
     return { fileName: this.fileName, format, columns, rowCount: this.rows, data, ...(format === "jsonl" ? { lineNumbers: this.lineNumbers.slice(0, this.rows) } : {}) };
   }
 
@@ -200,7 +212,7 @@ export class PredictionsParser {
         if (seen.has(h)) throw new PredictionsError(`${this.fileName} header: column ${JSON.stringify(h)} appears twice`, { file: this.fileName, column: h });
         seen.add(h);
         this.byName.set(h, this.builders.length);
-        this.builders.push(new ColumnBuilder());
+        this.builders.push(this.keep(h) ? new ColumnBuilder() : null);
       }
       this.header = header;
       return;
@@ -209,7 +221,7 @@ export class PredictionsParser {
     const builders = this.builders;
     if (fields.length !== builders.length)
       throw new PredictionsError(`${this.fileName} row ${this.rows}: expected ${builders.length} fields (as in the header), found ${fields.length}`, { file: this.fileName, row: this.rows });
-    for (let j = 0; j < fields.length; j++) builders[j]!.push(fields[j]);
+    for (let j = 0; j < fields.length; j++) builders[j]?.push(fields[j]);
   }
 
   private countRow(): void {
@@ -248,13 +260,13 @@ export class PredictionsParser {
     for (const key in obj) {
       if (!this.byName.has(key)) {
         this.byName.set(key, this.builders.length);
-        this.builders.push(ColumnBuilder.missing(this.rows));
+        this.builders.push(this.keep(key) ? ColumnBuilder.missing(this.rows) : null);
       }
     }
     this.countRow();
     this.lineNumbers = growInt32(this.lineNumbers, this.rows);
     this.lineNumbers[this.rows - 1] = this.lineNumber;
-    for (const [key, k] of this.byName) this.builders[k]!.push(Object.hasOwn(obj, key) ? obj[key] : undefined);
+    for (const [key, k] of this.byName) this.builders[k]?.push(Object.hasOwn(obj, key) ? obj[key] : undefined);
   }
 }
 

@@ -6,15 +6,15 @@
  */
 export function argsortAscending(values: Float64Array): Uint32Array {
   const n = values.length;
-  // Read the IEEE-754 words through a Uint32 view of a copy (little-endian: word 2i is low, 2i+1 is high).
-  const copy = new Float64Array(n);
-  for (let i = 0; i < n; i++) copy[i] = values[i]! + 0; // + 0 turns -0 into +0 so they tie
-  const words = new Uint32Array(copy.buffer);
+  // Read the IEEE-754 words through a Uint32 view (little-endian: word 2i is low, 2i+1 is high), in place: a
+  // copy would cost 8 bytes a row more at the evaluation's peak.
+  const words = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
   const hi = new Uint32Array(n);
   const lo = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const h = words[2 * i + 1]!;
     const l = words[2 * i]!;
+    let h = words[2 * i + 1]!;
+    if (h === 0x80000000 && l === 0) h = 0; // -0 is read as +0 so they tie
     // Map float order onto unsigned order: negatives flip all bits, positives flip the sign bit.
     if (h & 0x80000000) {
       hi[i] = ~h >>> 0;
