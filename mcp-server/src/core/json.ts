@@ -102,7 +102,8 @@ export function parseLenientJson(text: string): unknown {
     throw e;
   }
   // V8 parses a million nested arrays without trouble; what comes after (stringify, canonical writing) would not.
-  if (nestsDeeperThan(value, MAX_NESTING_DEPTH)) throw new ParseLimitError(TOO_DEEP);
+  // Going past the cap takes 2 × (cap + 1) brackets, so short texts (history lines, by the hundred thousand) skip it.
+  if (text.length >= 2 * (MAX_NESTING_DEPTH + 1) && nestsDeeperThan(value, MAX_NESTING_DEPTH)) throw new ParseLimitError(TOO_DEEP);
   return value;
 }
 
