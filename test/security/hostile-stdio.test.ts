@@ -4,13 +4,12 @@
  * which must answer every case and the next; and a request of 10 MB, which must get an error while the server goes
  * on answering.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryClient, stdioClient, type TestClient } from '../helpers/client.js';
 import { BUNDLE } from '../helpers/project.js';
-import { buildTemplate, DOCS, EXP, INC, judge, MLFLOW_RUN, PLACEMENTS, prepareCase, snapshot, targetsOf, TOOL_CALLS, type Verdict, workDir, Workspace, writeFigures } from './hostile.js';
+import { buildTemplate, DOCS, EXP, INC, judge, MLFLOW_RUN, PLACEMENTS, prepareCase, rawSession, snapshot, targetsOf, TOOL_CALLS, type Verdict, workDir, Workspace, writeFigures } from './hostile.js';
 
 /** For each tool, the places it reads or writes most directly. */
 const SUBSET: Record<string, string[]> = {
@@ -78,40 +77,6 @@ describe('the bundle over stdio', () => {
     expect(escapes).toEqual([]);
   });
 });
-
-/** A raw JSON-RPC session with the bundle: lines in, parsed responses out by id. */
-function rawSession(root: string) {
-  const child = spawn(process.execPath, [BUNDLE, '--root', root], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const responses = new Map<number, any>();
-  const waiters = new Map<number, (r: any) => void>();
-  let buffered = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    buffered += chunk;
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (!line.trim()) continue;
-      const msg = JSON.parse(line);
-      if (typeof msg.id === 'number') {
-        responses.set(msg.id, msg);
-        waiters.get(msg.id)?.(msg);
-      }
-    }
-  });
-  const response = (id: number, ms = 20_000) =>
-    responses.has(id)
-      ? Promise.resolve(responses.get(id))
-      : new Promise<any>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no response to request ${id} within ${ms} ms`)), ms);
-          waiters.set(id, (r) => {
-            clearTimeout(timer);
-            resolve(r);
-          });
-        });
-  const send = (msg: object | string) => child.stdin.write(`${typeof msg === 'string' ? msg : JSON.stringify(msg)}\n`);
-  return { child, send, response };
-}
 
 describe('an oversized request over stdio', () => {
   it('gets a JSON-RPC error for a 10 MB line, and the server answers the requests before and after it', async () => {

@@ -4,7 +4,7 @@
  * holds a unique secret token. A case escapes when, after one tool call, anything outside changed, the token shows
  * in the result, in the server's stderr or in a file of the project, or the server no longer answers.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
-import { scratchDir } from '../helpers/project.js';
+import { BUNDLE, scratchDir } from '../helpers/project.js';
 
 export const INC = '.specweave/increments/0001-hostile';
 export const EXP = `${INC}/experiments/exp`;
@@ -530,3 +530,51 @@ export function runMatrix(suite: string, placements: Placement[], toolsFor: (p: 
     });
   });
 }
+
+/** A raw JSON-RPC session with the bundle: lines in, parsed responses out by id. */
+export function rawSession(root: string) {
+  const child = spawn(process.execPath, [BUNDLE, '--root', root], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const responses = new Map<number, any>();
+  const waiters = new Map<number, (r: any) => void>();
+  let buffered = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line.trim()) continue;
+      const msg = JSON.parse(line);
+      if (typeof msg.id === 'number') {
+        responses.set(msg.id, msg);
+        waiters.get(msg.id)?.(msg);
+      }
+    }
+  });
+  const response = (id: number, ms = 20_000) =>
+    responses.has(id)
+      ? Promise.resolve(responses.get(id))
+      : new Promise<any>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no response to request ${id} within ${ms} ms`)), ms);
+          waiters.set(id, (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          });
+        });
+  const send = (msg: object | string) => child.stdin.write(`${typeof msg === 'string' ? msg : JSON.stringify(msg)}\n`);
+  let nextId = 100;
+  /** initialize + initialized, as a client does before calling tools. */
+  const open = async () => {
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'hostile', version: '0' } } });
+    await response(1);
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  };
+  /** Sends a tools/call and returns its id (await response(id) for the answer). */
+  const callTool = (name: string, args: Record<string, unknown>) => {
+    nextId += 1;
+    send({ jsonrpc: '2.0', id: nextId, method: 'tools/call', params: { name, arguments: args } });
+    return nextId;
+  };
+  return { child, send, response, open, callTool, answered: (id: number) => responses.has(id) };
+}
+
