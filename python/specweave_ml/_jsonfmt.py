@@ -158,7 +158,9 @@ def _pretty(value, indent: str, out: list) -> None:
 
 
 def dumps_canonical(value) -> str:
-    """The canonical file text of a JSON value (sorted keys, 2 spaces, trailing newline)."""
+    """The canonical file text of a JSON value (sorted keys, 2 spaces, trailing newline). Raises
+    :class:`JsonLimitError` for a value nesting past :data:`MAX_NESTING_DEPTH`."""
+    refuse_too_deep(value, "a JSON file")
     out: list = []
     _pretty(value, "", out)
     out.append("\n")
@@ -179,17 +181,32 @@ def _compact(value) -> str:
     return _scalar(value)
 
 
-def _nests_deeper_than(value, levels: int) -> bool:
-    """True when ``value`` nests arrays/objects deeper than ``levels``; iterative, so any depth is safe."""
+_CONTAINERS = (dict, list, tuple)
+
+
+def nests_deeper_than(value, levels: int) -> bool:
+    """True when ``value`` nests arrays/objects (dicts, lists, tuples) deeper than ``levels``; iterative, so any
+    depth is safe."""
+    if not isinstance(value, _CONTAINERS):
+        return False
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > levels:
             return True
         for child in (node.values() if isinstance(node, dict) else node):
-            if isinstance(child, (dict, list)):
+            if isinstance(child, _CONTAINERS):
                 stack.append((child, depth + 1))
     return False
+
+
+def refuse_too_deep(value, what: str) -> None:
+    """Writers refuse what the readers would refuse: ``value`` nesting past :data:`MAX_NESTING_DEPTH`."""
+    if nests_deeper_than(value, MAX_NESTING_DEPTH):
+        raise JsonLimitError(
+            "refused to write %s nesting more than %d levels deep: the format's readers refuse such files "
+            "(docs/format.md, \"What readers accept\"); flatten the value, for example params "
+            "{\"model\": {\"lr\": 0.1}} as {\"model.lr\": 0.1}" % (what, MAX_NESTING_DEPTH))
 
 
 def loads_lenient(text):
@@ -207,7 +224,6 @@ def loads_lenient(text):
         raise JsonLimitError(_TOO_DEEP) from None
     # Text with no more brackets than the cap cannot nest past it: history lines, read by the hundred thousand,
     # skip the walk.
-    if isinstance(value, (dict, list)) and text.count("[") + text.count("{") > MAX_NESTING_DEPTH \
-            and _nests_deeper_than(value, MAX_NESTING_DEPTH):
+    if text.count("[") + text.count("{") > MAX_NESTING_DEPTH and nests_deeper_than(value, MAX_NESTING_DEPTH):
         raise JsonLimitError(_TOO_DEEP)
     return value

@@ -18,7 +18,7 @@ import math
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._jsonfmt import MAX_NESTING_DEPTH, encode_float, format_number, quote_string, scalar_text
+from ._jsonfmt import MAX_NESTING_DEPTH, encode_float, format_number, quote_string, refuse_too_deep, scalar_text
 
 __all__ = ["YamlError", "emit_metadata", "parse_yaml", "METADATA_KEY_ORDER"]
 
@@ -127,6 +127,7 @@ def emit_metadata(meta: Dict[str, Any]) -> str:
     sorted; mappings inside ``notes`` and ``artifacts`` put the documented keys first (``time, text`` and
     ``path, bytes, sha256``) and any others after them, sorted.
     """
+    refuse_too_deep(meta, "a metadata.yaml")
     return "\n".join(_emit_mapping(meta, "", METADATA_KEY_ORDER, ITEM_KEY_ORDER)) + "\n"
 
 

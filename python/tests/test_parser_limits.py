@@ -7,9 +7,9 @@ import unittest
 
 import helpers
 from specweave_ml import FormatError, read_experiment, track_experiment
-from specweave_ml._jsonfmt import MAX_NESTING_DEPTH, JsonLimitError, loads_lenient
+from specweave_ml._jsonfmt import MAX_NESTING_DEPTH, JsonLimitError, dumps_canonical, loads_lenient
 from specweave_ml._project import read_increment_metadata
-from specweave_ml._yaml import YamlError, parse_yaml
+from specweave_ml._yaml import YamlError, emit_metadata, parse_yaml
 
 # 9 levels of 9 aliases: about 400 bytes that stand for 9^9 (387 million) strings when expanded.
 ALIAS_BOMB = "a: &a [" + ",".join(['"lol"'] * 9) + "]\n" + "".join(
@@ -93,6 +93,28 @@ class JsonReaderLimits(unittest.TestCase):
         self.assertEqual(len(loads_lenient(wide)["folds"]), 1000)
 
 
+def nested_list(levels: int):
+    value = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+class WritersRefuseWhatReadersRefuse(unittest.TestCase):
+    def test_canonical_json_and_metadata_yaml_stop_at_the_cap(self):
+        self.assertEqual(loads_lenient(dumps_canonical({"a": nested_list(MAX_NESTING_DEPTH - 1)})),
+                         {"a": nested_list(MAX_NESTING_DEPTH - 1)})
+        for levels in (MAX_NESTING_DEPTH, 5000):
+            with self.assertRaises(JsonLimitError) as cm:
+                dumps_canonical({"a": nested_list(levels)})
+            self.assertIn("refused to write a JSON file nesting more than 64 levels deep", str(cm.exception))
+            with self.assertRaises(JsonLimitError) as cm:
+                emit_metadata({"name": "x", "extra": nested_list(levels)})
+            self.assertIn("refused to write a metadata.yaml", str(cm.exception))
+        self.assertEqual(parse_yaml(emit_metadata({"extra": nested_list(MAX_NESTING_DEPTH - 1)}))["extra"],
+                         nested_list(MAX_NESTING_DEPTH - 1))
+
+
 class ClientRefusesHostileFiles(helpers.ProjectTestCase):
     def make_experiment(self, name="rf"):
         with track_experiment(name, params={"lr": 0.1}) as exp:
@@ -137,6 +159,18 @@ class ClientRefusesHostileFiles(helpers.ProjectTestCase):
             self.assertIn(str(path), str(cm.exception))
             self.assertEqual(path.read_text(encoding="utf-8"), "[" * 100000 + "]" * 100000)
             path.write_bytes(good)
+
+    def test_log_params_never_writes_what_its_readers_refuse(self):
+        # json_safe turns what lies deeper than 50 levels into its repr, so params.json stays under the cap
+        self.make_experiment()
+        with track_experiment("rf") as run:
+            run.log_params({"grid": nested_list(300)})
+        grid = read_experiment("rf")["params"]["grid"]
+        levels = 1
+        while isinstance(grid, list):
+            grid, levels = grid[0], levels + 1
+        self.assertIsInstance(grid, str)
+        self.assertLessEqual(levels, MAX_NESTING_DEPTH)
 
     def test_deep_increment_metadata_json_reads_as_unreadable(self):
         (self.inc / "metadata.json").write_text(nested_json(5000), encoding="utf-8")

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_NESTING_DEPTH, parseJsonObject } from '../../mcp-server/src/core/json.js';
-import { MAX_FOREIGN_YAML_VALUES, parseForeignYaml, parseYamlMapping } from '../../mcp-server/src/core/yaml.js';
+import { MAX_NESTING_DEPTH, parseJsonObject, stringifyCanonical } from '../../mcp-server/src/core/json.js';
+import { MAX_FOREIGN_YAML_VALUES, parseForeignYaml, parseYamlMapping, stringifyMetadataYaml } from '../../mcp-server/src/core/yaml.js';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
 import { passingIncrement } from '../helpers/scenario.js';
@@ -115,6 +115,24 @@ describe('the format’s own files', () => {
     expect(() => parseJsonObject(`{"a": [${inner}]}`, 'f.json')).toThrow(/f\.json nests arrays and objects more than 64 levels deep/);
     expect(JSON.stringify(parseYamlMapping(`a: ${inner}\n`, 'f.yaml'))).toBe(`{"a":${inner}}`);
     expect(() => parseYamlMapping(`a: [${inner}]\n`, 'f.yaml')).toThrow(/f\.yaml nests collections more than 64 levels deep \(line 1\)/);
+  });
+
+  it('never writes what it would refuse to read', async () => {
+    const nested = (levels: number): unknown => {
+      let value: unknown = [];
+      for (let i = 1; i < levels; i += 1) value = [value];
+      return value;
+    };
+    // {x: 63 levels} is 64: written and read back
+    await c.ok('track_experiment', { increment: inc, name: 'deep-ok', params: { x: nested(MAX_NESTING_DEPTH - 1) } });
+    expect((await c.ok('get_experiment', { increment: inc, name: 'deep-ok' })).params).toEqual({ x: nested(MAX_NESTING_DEPTH - 1) });
+    for (const levels of [MAX_NESTING_DEPTH, 20_000]) {
+      const message = await c.fails('track_experiment', { increment: inc, name: `deep-${levels}`, params: { x: nested(levels) } });
+      expect(message).toContain(`Refused to write a JSON file nesting arrays and objects more than ${MAX_NESTING_DEPTH} levels deep`);
+    }
+    expect(() => stringifyCanonical({ x: nested(MAX_NESTING_DEPTH) })).toThrow(/more than 64 levels deep/);
+    expect(() => stringifyMetadataYaml({ name: 'x', extra: nested(MAX_NESTING_DEPTH) })).toThrow(/Refused to write a metadata\.yaml nesting collections more than 64 levels deep/);
+    expect(parseYamlMapping(stringifyMetadataYaml({ extra: nested(MAX_NESTING_DEPTH - 1) }), 'f').extra).toEqual(nested(MAX_NESTING_DEPTH - 1));
   });
 
   it('keeps what looks like an indicator inside a value as text', () => {

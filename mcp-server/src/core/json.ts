@@ -27,7 +27,7 @@ export function isStackOverflow(error: unknown): boolean {
 export const TOO_DEEP = `nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep, which no file of this format does`;
 
 /** True when `value` nests deeper than `levels`. The recursion stops at the limit, so it cannot overflow. */
-function nestsDeeperThan(value: unknown, levels: number): boolean {
+export function nestsDeeperThan(value: unknown, levels: number): boolean {
   if (value === null || typeof value !== 'object') return false;
   if (levels === 0) return true;
   if (Array.isArray(value)) {
@@ -72,8 +72,15 @@ function canonicalize(value: unknown): unknown {
   return value;
 }
 
-/** The canonical file text of a JSON value. */
+/** The canonical file text of a JSON value. Refuses what the readers would refuse: nesting past the cap. */
 export function stringifyCanonical(value: unknown): string {
+  if (nestsDeeperThan(value, MAX_NESTING_DEPTH)) {
+    throw new MlError(
+      'INVALID_INPUT',
+      `Refused to write a JSON file nesting arrays and objects more than ${MAX_NESTING_DEPTH} levels deep: the format's readers refuse such files (docs/format.md, "What readers accept").`,
+      'Flatten the nested value, for example params {"model": {"lr": 0.1}} as {"model.lr": 0.1}.',
+    );
+  }
   return `${JSON.stringify(canonicalize(value), null, 2)}\n`;
 }
 

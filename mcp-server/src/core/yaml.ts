@@ -7,7 +7,7 @@
  */
 import { constructFromEvents, EVENT_ID, parseEvents, YAMLException, type Event } from 'js-yaml';
 import { MlError } from './errors.js';
-import { encodeNumber, isStackOverflow, MAX_NESTING_DEPTH, ParseLimitError, stripBom } from './json.js';
+import { encodeNumber, isStackOverflow, MAX_NESTING_DEPTH, nestsDeeperThan, ParseLimitError, stripBom } from './json.js';
 
 /** Keys of an experiment's metadata.yaml in their documented order; unknown keys follow, sorted. */
 export const METADATA_KEY_ORDER = [
@@ -78,8 +78,11 @@ function emitSequenceItem(item: unknown, indent: string, itemOrder?: string[]): 
   return emitValue(`${indent}-`, item, indent);
 }
 
-/** The file text of an experiment's metadata.yaml. */
+/** The file text of an experiment's metadata.yaml. Refuses what the readers would refuse: nesting past the cap. */
 export function stringifyMetadataYaml(meta: Record<string, unknown>): string {
+  if (nestsDeeperThan(meta, MAX_NESTING_DEPTH)) {
+    throw new MlError('INVALID_INPUT', `Refused to write a metadata.yaml nesting collections more than ${MAX_NESTING_DEPTH} levels deep: the format's readers refuse such files (docs/format.md, "What readers accept").`, 'Flatten the nested value.');
+  }
   return `${emitMapping(meta, '', METADATA_KEY_ORDER).join('\n')}\n`;
 }
 
