@@ -11,6 +11,7 @@ from . import _fs
 from ._jsonfmt import NON_FINITE, decode_number, dumps_canonical, dumps_line, encode_float, loads_lenient
 from ._yaml import YamlError, emit_metadata, parse_yaml
 from .errors import FormatError
+from .metrics import is_fold_metric
 
 STATUSES = ("running", "completed", "failed", "killed")
 RESERVED = {"params.json", "metrics.json", "metadata.yaml", "history.jsonl"}
@@ -204,12 +205,26 @@ class HistoryIndex:
         self.key = None
         self.offset = 0
         self.latest: Dict[str, Tuple[int, Any]] = {}
+        # every fold's value of each per-fold CV metric (cv_<m>, step = fold), for its mean/std/count
+        self.folds: Dict[str, Dict[int, Any]] = {}
+        self._fold_names: Dict[str, bool] = {}
         self._skipping = False  # inside a line longer than a chunk: no point, skipped up to its newline
 
     def add(self, metric: str, step: int, value) -> None:
         cur = self.latest.get(metric)
         if cur is None or step >= cur[0]:
             self.latest[metric] = (step, value)
+        if self.is_fold_metric(metric):
+            self.folds.setdefault(metric, {})[step] = value
+
+    def is_fold_metric(self, metric: str) -> bool:
+        known = self._fold_names.get(metric)
+        if known is None:
+            known = self._fold_names[metric] = is_fold_metric(metric)
+        return known
+
+    def _reset(self, key) -> None:
+        self.key, self.offset, self.latest, self.folds, self._skipping = key, 0, {}, {}, False
 
     def refresh(self, path: Path) -> Dict[str, Tuple[int, Any]]:
         """Brings the index up to date with the file; returns ``{metric: (step, stored value)}``."""
@@ -217,13 +232,13 @@ class HistoryIndex:
         while True:
             found = _fs.read_from(path, self.offset, self.CHUNK_BYTES)
             if found is None:
-                self.key, self.offset, self.latest, self._skipping = None, 0, {}, False
+                self._reset(None)
                 return self.latest
             key, size, chunk = found
             if first and (key != self.key or size < self.offset):
                 # another file now, or truncated: index it from the start
                 reread = self.offset > 0
-                self.key, self.offset, self.latest, self._skipping = key, 0, {}, False
+                self._reset(key)
                 if reread:
                     continue
             first = False

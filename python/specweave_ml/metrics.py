@@ -169,6 +169,53 @@ def to_canonical(name, value):
     return r["name"], (-value if flip else value), True
 
 
+_NON_FINITE_NEGATED = {"Infinity": "-Infinity", "-Infinity": "Infinity", "NaN": "NaN"}
+
+
+def positive_metric(name, value):
+    """scikit-learn's neg_* scores as the metric they negate: ("neg_root_mean_squared_error", -55) is
+    ("rmse", 55). Every other name comes back as logged. The server records metrics the same way."""
+    if not re.search(r"(^|[_/])neg_", str(name), re.IGNORECASE):
+        return name, value
+    r = resolve_metric(name)
+    if r is None:
+        return name, value
+    if r["sign"] == -1 and r.get("stat") not in ("std", "count"):
+        value = _NON_FINITE_NEGATED[value] if isinstance(value, str) else -value
+    return r["name"], value
+
+
+_UNKNOWN_SPLIT = re.compile(r"^(%s)_(.+)$" % "|".join(_SPLITS), re.ASCII)
+
+
+def is_fold_metric(name):
+    """True for a per-fold cross-validation score: cv_<metric> with no _mean/_std/_count suffix (its step is the
+    fold index). Names the vocabulary does not know are split on the same prefixes and suffixes."""
+    r = resolve_metric(name)
+    if r is not None:
+        return r.get("split") == "cv" and "stat" not in r
+    m = _UNKNOWN_SPLIT.match(_legacy_normalize(name))
+    return bool(m) and _SPLITS[m.group(1)] == "cv" and not _STAT_SUFFIX.match(m.group(2))
+
+
+def fold_summary(metric, by_fold):
+    """{metric_mean, metric_count, metric_std} over one stored value per fold (``{step: value}``, in the order the
+    folds were first logged). Summed left to right, like the server, so both write the same bytes; the standard
+    deviation is the sample one (ddof = 1), omitted for a single fold."""
+    values = [float(v) for v in by_fold.values()]  # "NaN" / "Infinity" strings read back as floats
+    total = 0.0
+    for v in values:
+        total += v
+    mean = total / len(values)
+    out = {metric + "_mean": mean, metric + "_count": len(values)}
+    if len(values) > 1:
+        ss = 0.0
+        for v in values:
+            ss += (v - mean) ** 2
+        out[metric + "_std"] = math.sqrt(ss / (len(values) - 1))
+    return out
+
+
 def fallback_direction(name):
     """The server's name-based rule for unknown names: a loss/error/time/size word means smaller is better."""
     words = _legacy_normalize(name).split("_")

@@ -38,16 +38,6 @@ def estimator_params(estimator) -> dict:
     return out
 
 
-def _mean_std(scores):
-    values = [float(s) for s in scores]
-    n = len(values)
-    mean = math.fsum(values) / n if n else math.nan
-    if n < 2:
-        return mean, math.nan
-    var = math.fsum((v - mean) ** 2 for v in values) / (n - 1)  # sample standard deviation (ddof=1)
-    return mean, math.sqrt(var)
-
-
 def track_cross_validation(estimator, X, y, cv: Any = 5, scoring: Union[str, Iterable[str]] = "accuracy",
                            name: Optional[str] = None, increment: Optional[Union[str, int]] = None,
                            baseline: bool = False, params: Optional[Mapping] = None,
@@ -55,8 +45,9 @@ def track_cross_validation(estimator, X, y, cv: Any = 5, scoring: Union[str, Ite
     """Cross-validates ``estimator`` with scikit-learn and records the result (scikit-learn is imported only now).
 
     For each scoring ``s`` the fold scores are history points of metric ``cv_<s>`` with ``step`` = fold index
-    (0, 1, ...), and the summary metrics ``cv_<s>_mean`` and ``cv_<s>_std`` (sample standard deviation, ddof=1)
-    are set. The estimator's parameters (``get_params()``, made JSON-safe), ``cv`` and ``scoring`` are recorded as
+    (0, 1, ...), and the summary metrics ``cv_<s>_mean``, ``cv_<s>_std`` (sample standard deviation, ddof=1) and
+    ``cv_<s>_count`` are set. A ``neg_*`` scorer is recorded as the metric it negates, with the sign turned:
+    ``neg_root_mean_squared_error`` becomes ``cv_rmse`` (the returned scores stay scikit-learn's own). The estimator's parameters (``get_params()``, made JSON-safe), ``cv`` and ``scoring`` are recorded as
     params, plus ``params`` if given.
 
     ``name`` defaults to the estimator's class in kebab-case (``logistic-regression``). Pass ``experiment=`` (an
@@ -90,10 +81,10 @@ def track_cross_validation(estimator, X, y, cv: Any = 5, scoring: Union[str, Ite
             key = "test_score" if len(scorings) == 1 else "test_%s" % label
             scores = result[key]
             out[label] = scores
+            # one point per fold; the client then writes cv_<s>_mean, _std and _count (a neg_* scorer is recorded
+            # as its positive metric: neg_root_mean_squared_error becomes cv_rmse)
             for fold, score in enumerate(scores):
                 exp.log_metric("cv_%s" % label, float(score), step=fold)
-            mean, std = _mean_std(scores)
-            exp.log_metrics({"cv_%s_mean" % label: mean, "cv_%s_std" % label: std})
         return out[labels[0]] if len(labels) == 1 else out
 
     if experiment is not None:

@@ -15,6 +15,7 @@ from ._project import check_experiment_name, find_project_root, increment_status
 from ._store import (RESERVED, STATUSES, HistoryIndex, history_line, json_bytes, json_safe, metadata_bytes,
                      metric_value, normalize_metadata, read_experiment_dir, read_json_object, read_metadata)
 from .errors import InvalidNameError, SpecweaveError
+from .metrics import fold_summary, positive_metric
 
 __all__ = ["Experiment", "track_experiment", "read_experiment"]
 
@@ -233,19 +234,30 @@ class Experiment:
             now = now_iso()
             summary = {}
             history_data = None
+            replaced = set()
             if points:
-                # the summary of a metric logged per step is its point with the highest step (ties: the latest)
+                # the summary of a metric logged per step is its point with the highest step (ties: the latest);
+                # a per-fold CV metric is summarised by its mean, std and count over the folds, never its last fold
                 latest = dict(self._history.refresh(history_path))
+                folds = {m: dict(v) for m, v in self._history.folds.items()}
                 for metric, value, step in points:
                     if metric not in latest or step >= latest[metric][0]:
                         latest[metric] = (step, value)
+                    if self._history.is_fold_metric(metric):
+                        folds.setdefault(metric, {})[step] = value
                 for metric in dict.fromkeys(m for m, _, _ in points):
-                    summary[metric] = latest[metric][1]
+                    if metric in folds:
+                        summary.update(fold_summary(metric, folds[metric]))
+                        replaced.add(metric)
+                    else:
+                        summary[metric] = latest[metric][1]
                 lines = [history_line(metric, value, step, now) for metric, value, step in points]
                 history_data = ("\n".join(lines) + "\n").encode("utf-8")
             summary.update(metrics or {})  # an explicit summary in the same call wins
             if summary or not _fs.exists(metrics_path):
                 current = read_json_object(metrics_path)
+                for metric in replaced:
+                    current.pop(metric, None)  # an older writer's last-fold summary
                 current.update(summary)
                 writes.insert(0, (metrics_path, json_bytes(current)))
             if meta_change is not None:
@@ -290,7 +302,7 @@ class Experiment:
         self._require_active()
         if not metrics:
             return
-        values = {_check_metric_name(k): metric_value(v) for k, v in metrics.items()}
+        values = dict(positive_metric(_check_metric_name(k), metric_value(v)) for k, v in metrics.items())
         if step is None:
             self._commit(metrics=values)
         else:

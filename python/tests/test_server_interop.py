@@ -5,6 +5,7 @@ The Node side is a raw JSON-RPC exchange over stdio (no npm packages needed).
 """
 
 import json
+import statistics
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import unittest
 from pathlib import Path
 
 from helpers import PYTHON_DIR, ProjectTestCase, subprocess_env
+from specweave_ml import track_experiment
 from specweave_ml._store import read_experiment_dir
 
 BUNDLE = PYTHON_DIR.parent / "mcp-server" / "dist" / "server.mjs"
@@ -161,6 +163,31 @@ class ServerInteropTest(ProjectTestCase):
         write_metadata(d / "metadata.yaml", normalize_metadata(read_metadata(d / "metadata.yaml")))
         for f, data in before.items():
             self.assertEqual((d / f).read_bytes().decode("utf-8"), data.decode("utf-8"), f)
+
+    def test_fold_scores_give_the_same_summary_bytes_from_server_and_python(self):
+        # Awkward values on purpose: their sum depends on the order and kind of summation.
+        folds = [0.8123456789012345, 0.7000000000000001, 0.9333333333333333, 0.1 + 0.2, 0.85]
+        negated = [-55.123456789, -61.5, -58.25]
+        self.call_server([{"name": "create_increment", "arguments": {"title": "Folds"}},
+                          {"name": "track_experiment", "arguments": {"increment": "1", "name": "server", "history": (
+                              [{"metric": "cv_roc_auc", "value": v, "step": i} for i, v in enumerate(folds)]
+                              + [{"metric": "cv_neg_root_mean_squared_error", "value": v, "step": i}
+                                 for i, v in enumerate(negated)])}}])
+        with track_experiment("python", increment="1") as exp:
+            for i, v in enumerate(folds):
+                exp.log_metric("cv_roc_auc", v, step=i)
+            for i, v in enumerate(negated):
+                exp.log_metric("cv_neg_root_mean_squared_error", v, step=i)
+        exps = next((self.root / ".specweave" / "increments").glob("0001-*")) / "experiments"
+        server = (exps / "server" / "metrics.json").read_bytes().decode("utf-8")
+        python = (exps / "python" / "metrics.json").read_bytes().decode("utf-8")
+        self.assertEqual(python, server)
+        m = json.loads(server)
+        self.assertEqual(sorted(m), ["cv_rmse_count", "cv_rmse_mean", "cv_rmse_std", "cv_roc_auc_count",
+                                     "cv_roc_auc_mean", "cv_roc_auc_std"])
+        self.assertAlmostEqual(m["cv_roc_auc_mean"], statistics.mean(folds), places=14)
+        self.assertAlmostEqual(m["cv_roc_auc_std"], statistics.stdev(folds), places=14)
+        self.assertAlmostEqual(m["cv_rmse_mean"], -statistics.mean(negated), places=12)
 
 
 if __name__ == "__main__":

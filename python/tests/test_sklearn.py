@@ -1,4 +1,3 @@
-import math
 import statistics
 import unittest
 
@@ -31,7 +30,8 @@ class CrossValidationTest(ProjectTestCase):
         self.assertAlmostEqual(r["metrics"]["cv_accuracy_mean"], statistics.mean(scores), places=12)
         self.assertAlmostEqual(r["metrics"]["cv_accuracy_std"], statistics.stdev(scores), places=12)  # ddof=1
         self.assertAlmostEqual(r["metrics"]["cv_accuracy_std"], float(scores.std(ddof=1)), places=12)
-        self.assertEqual(r["metrics"]["cv_accuracy"], float(scores[4]))
+        self.assertEqual(r["metrics"]["cv_accuracy_count"], 5)
+        self.assertNotIn("cv_accuracy", r["metrics"])  # the last fold is never a summary
         self.assertEqual(r["params"]["logisticregression__C"], 0.5)
         self.assertEqual(r["params"]["estimator"], "Pipeline")
         self.assertEqual(r["params"]["steps"], [["standardscaler", "StandardScaler"],
@@ -57,13 +57,29 @@ class CrossValidationTest(ProjectTestCase):
         self.assertIs(read_experiment("dummy")["metadata"]["baseline"], True)
 
 
+    def test_neg_scorers_are_recorded_as_the_positive_metric(self):
+        from sklearn.datasets import load_diabetes
+        from sklearn.linear_model import Ridge
+
+        X, y = load_diabetes(return_X_y=True)
+        scores = track_cross_validation(Ridge(alpha=1.0), X, y, cv=5, scoring="neg_root_mean_squared_error")
+        self.assertTrue(all(s < 0 for s in scores))  # scikit-learn's own sign comes back to the caller
+        m = read_experiment("ridge")["metrics"]
+        self.assertAlmostEqual(m["cv_rmse_mean"], -float(scores.mean()), places=10)
+        self.assertAlmostEqual(m["cv_rmse_std"], float(scores.std(ddof=1)), places=10)
+        self.assertEqual(m["cv_rmse_count"], 5)
+        self.assertFalse(any(k.startswith("cv_neg") for k in m))
+
+
 class StdTest(unittest.TestCase):
     def test_sample_std_and_single_fold(self):
-        from specweave_ml.sklearn_cv import _mean_std, default_experiment_name
-        mean, std = _mean_std([1.0, 2.0, 3.0, 4.0])
-        self.assertEqual(mean, 2.5)
-        self.assertAlmostEqual(std, statistics.stdev([1, 2, 3, 4]))
-        self.assertTrue(math.isnan(_mean_std([0.9])[1]))
+        from specweave_ml.metrics import fold_summary
+        from specweave_ml.sklearn_cv import default_experiment_name
+        s = fold_summary("cv_x", {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0})
+        self.assertEqual(s["cv_x_mean"], 2.5)
+        self.assertAlmostEqual(s["cv_x_std"], statistics.stdev([1, 2, 3, 4]))
+        self.assertEqual(s["cv_x_count"], 4)
+        self.assertEqual(fold_summary("cv_x", {0: 0.9}), {"cv_x_mean": 0.9, "cv_x_count": 1})
 
         class XGBClassifier:
             pass

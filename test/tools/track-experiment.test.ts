@@ -143,6 +143,18 @@ describe('track_experiment', () => {
     expect(got.metrics).toEqual({ acc: 0.9, f1: 0.8, loss: 'NaN' });
   });
 
+  it('keeps a recorded duration when a later call adds a note or a metric, and re-measures it at a new end', async () => {
+    await c.ok('track_experiment', { increment: inc, name: 'd', status: 'completed' });
+    // As the Python client leaves it after a reopened session: the sum of the sessions, not the span.
+    const file = path.join(expDir('d'), 'metadata.yaml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/duration_seconds: .*/, 'duration_seconds: 8'));
+    await c.ok('track_experiment', { increment: inc, name: 'd', note: 'looked at it', metrics: { f1: 0.7 } });
+    expect(meta('d').duration_seconds).toBe(8);
+    await c.ok('track_experiment', { increment: inc, name: 'd', status: 'running' });
+    await c.ok('track_experiment', { increment: inc, name: 'd', status: 'completed' });
+    expect(meta('d').duration_seconds).not.toBe(8);
+  });
+
   it('does not count experiment files as a dirty work tree, but does count code changes', async () => {
     await c.ok('track_experiment', { increment: inc, name: 'a' });
     expect(meta('a').git.dirty).toBe(false);

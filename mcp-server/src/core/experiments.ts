@@ -395,12 +395,17 @@ function mergeUpdate(
   if (update.baseline != null) meta.baseline = update.baseline;
   for (const t of update.tags ?? []) if (!meta.tags.includes(t.trim())) meta.tags.push(t.trim());
   for (const note of [update.note, ...(update.notes ?? [])]) if (note?.trim()) meta.notes.push({ time: stamp, text: note.trim() });
+  const endedBefore = existing ? meta.ended : undefined;
   if (update.started) meta.started = update.started;
   if (meta.status === 'running') meta.ended = null;
   // An importer passes the run's own end, null when the source does not know it.
   else if (update.ended !== undefined) meta.ended = update.ended;
   else if (!meta.ended) meta.ended = stamp;
-  meta.duration_seconds = meta.started && meta.ended ? Math.max(0, (Date.parse(meta.ended) - Date.parse(meta.started)) / 1000) : null;
+  // Only a new end changes the duration: a note or a metric added later keeps it, and so does the sum of sessions
+  // the Python client records for a reopened experiment.
+  if (meta.ended !== endedBefore || meta.duration_seconds === null || update.started) {
+    meta.duration_seconds = meta.started && meta.ended ? Math.max(0, (Date.parse(meta.ended) - Date.parse(meta.started)) / 1000) : null;
+  }
   meta.updated = stamp;
   meta.git = git;
   meta.environment = { ...meta.environment, ...ENVIRONMENT };
