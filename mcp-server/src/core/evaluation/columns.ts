@@ -44,13 +44,20 @@ export function numberAt(col: { values: Float64Array[] }, i: number): number {
   return col.values[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
 }
 
-/** The numbers of a "numbers" column as one new array. */
+/**
+ * The numbers of a "numbers" column as one array, shared with the column (read it, never write it): the blocks
+ * are replaced by views of it, so the column's numbers are held once, not twice.
+ */
 export function joinNumbers(col: { values: Float64Array[]; length: number }): Float64Array {
+  const first = col.values[0];
+  if (first && first.length === col.length) return first; // joined already, or exactly one full block
   const out = new Float64Array(col.length);
   col.values.forEach((block, b) => {
     const at = b * BLOCK;
     out.set(at + BLOCK <= col.length ? block : block.subarray(0, col.length - at), at);
   });
+  // One block view per former block keeps numberAt's indexing; the first view spans all, marking it joined.
+  col.values = col.values.map((_, b) => (b === 0 ? out : out.subarray(b * BLOCK)));
   return out;
 }
 

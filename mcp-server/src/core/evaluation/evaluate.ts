@@ -85,7 +85,11 @@ export function evaluateTable(table: PredictionsTable, opts: EvaluateOptions): E
   switch (opts.task) {
     case "binary": {
       const read = readClassification(table, cols, "binary");
-      return withColumns(evaluateBinary(encodeBinary(table, read, opts), opts), read.used);
+      const input = encodeBinary(table, read, opts);
+      // Encoded: the label strings (8 bytes a row per column) can go before the metrics allocate their own arrays.
+      read.yTrue = [];
+      delete read.yPred;
+      return withColumns(evaluateBinary(input, opts), read.used);
     }
     case "multiclass": {
       const read = readClassification(table, cols, "multiclass");
@@ -252,8 +256,8 @@ function defaultResamples(n: number, opts: BootstrapOptions): BootstrapOptions {
  */
 function binaryBootstrap(y: Uint8Array, yPred: Uint8Array, score: Float64Array | undefined, so: ScoreOrder | undefined, metrics: Metrics, opts: BootstrapOptions) {
   const order = so?.order ?? Uint32Array.from({ length: y.length }, (_, i) => i);
-  const yT = new Int32Array(order.length);
-  const yP = new Int32Array(order.length);
+  const yT = new Uint8Array(order.length); // 0/1 in score order
+  const yP = new Uint8Array(order.length);
   for (let i = 0; i < order.length; i++) {
     yT[i] = y[order[i]!]!;
     yP[i] = yPred[order[i]!]!;

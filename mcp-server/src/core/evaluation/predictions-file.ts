@@ -115,7 +115,10 @@ function convertColumn<T>(col: StoredColumn, out: { [i: number]: T }, convert: (
   }
 }
 
-/** A column of finite numbers: empty cells, NaN, infinities and non-numeric text are errors naming the cell. */
+/**
+ * A column of finite numbers: empty cells, NaN, infinities and non-numeric text are errors naming the cell. The
+ * array may be shared with the table (a column of numbers is held once): callers read it and never write it.
+ */
 export function numericColumn(table: PredictionsTable, name: string, role: string): Float64Array {
   const col = requireStored(table, name, role);
   if (col.kind === "numbers") {
