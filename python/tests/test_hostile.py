@@ -246,7 +246,8 @@ def write_figures(verdicts: list) -> None:
         return
     RESULTS.mkdir(parents=True, exist_ok=True)
     escaped = [v for v in verdicts if v["escapes"]]
-    part = {"suite": "python-client", "placements": len({v["placement"] for v in verdicts}), "cases": len(verdicts),
+    places = sorted({v["placement"] for v in verdicts})
+    part = {"suite": "python-client", "placements": len(places), "placement_list": places, "cases": len(verdicts),
             "escapes": len(escaped), "escaped": escaped}
     (RESULTS / "python-client.json").write_text(json.dumps(part, indent=2) + "\n")
     parts = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
@@ -254,7 +255,11 @@ def write_figures(verdicts: list) -> None:
         "note": "written by test/security/*.test.ts and python/tests/test_hostile.py; quoted in docs/security.md",
         "cases": sum(p.get("cases", 0) for p in parts),
         "escapes": sum(p.get("escapes", 0) for p in parts),
-        "placements": sum(p.get("placements", 0) for p in parts),
+        # Distinct places, per side: the stdio suite retries places the in-memory suites already counted.
+        "placements": {
+            "server": len({x for p in parts if p["suite"] != "python-client" for x in p.get("placement_list", [])}),
+            "python_client": len({x for p in parts if p["suite"] == "python-client" for x in p.get("placement_list", [])}),
+        },
         "suites": {p["suite"]: {"placements": p.get("placements"), "cases": p.get("cases"), "escapes": p.get("escapes")} for p in parts},
     }
     tmp = RESULTS.parent / (".security.%d.tmp" % os.getpid())

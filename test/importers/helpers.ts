@@ -19,7 +19,14 @@ function requireSharedFixtures(): void {
   if (!HAS_SHARED_FIXTURES) throw new Error(`SPECWEAVE_REQUIRE_SHARED=1 but the shared fixtures are absent: ${SHARED_FIXTURES}`);
 }
 
-const titled = (title: string) => (SKIP_WITHOUT_SHARED ? `${title} ${SKIP_REASON}` : title);
+let told = false;
+/** The reason, in the title of each skipped test and once on stderr per file (the default reporter lists no skipped titles). */
+function titled(title: string): string {
+  if (!SKIP_WITHOUT_SHARED) return title;
+  if (!told) console.warn(`Skipping the tests that read the shared fixtures: ${SHARED_FIXTURES} is absent (CI sets SPECWEAVE_REQUIRE_SHARED=1 and has it).`);
+  told = true;
+  return `${title} ${SKIP_REASON}`;
+}
 
 /** A describe block whose tests read the shared fixtures. */
 export function describeWithShared(title: string, body: () => void): void {

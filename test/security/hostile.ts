@@ -445,6 +445,7 @@ export function writeFigures(suite: string, verdicts: Verdict[], extra: Record<s
   const part = {
     suite,
     placements: new Set(verdicts.map((v) => v.placement)).size,
+    placement_list: [...new Set(verdicts.map((v) => v.placement))].sort(),
     cases: verdicts.length,
     escapes: escaped.length,
     // How the cases that did not escape ended: refused with an error, or answered without touching the link.
@@ -459,7 +460,11 @@ export function writeFigures(suite: string, verdicts: Verdict[], extra: Record<s
     note: 'written by test/security/*.test.ts; quoted in docs/security.md',
     cases: parts.reduce((n, p) => n + (p.cases ?? 0), 0),
     escapes: parts.reduce((n, p) => n + (p.escapes ?? 0), 0),
-    placements: parts.reduce((n, p) => n + (p.placements ?? 0), 0),
+    // Distinct places, per side: the stdio suite retries places the in-memory suites already counted.
+    placements: {
+      server: new Set(parts.filter((p) => p.suite !== 'python-client').flatMap((p) => p.placement_list ?? [])).size,
+      python_client: new Set(parts.filter((p) => p.suite === 'python-client').flatMap((p) => p.placement_list ?? [])).size,
+    },
     suites: Object.fromEntries(parts.map((p) => [p.suite, { placements: p.placements, cases: p.cases, escapes: p.escapes, refused: p.refused }])),
   };
   const tmp = path.join(dir, `../.security.${process.pid}.tmp`);
