@@ -16,6 +16,7 @@ import { rankingMetrics, type RankingQuery } from "./ranking.js";
 import { maeWeighted, r2Weighted, rmseWeighted } from "./regression.js";
 import { correctedResampledTTest, mcnemar, pairedBootstrap, pairedTTest, wilcoxonSignedRank, type CorrectedTTestResult, type McNemarResult, type PairedBootstrapResult, type WilcoxonResult } from "./tests.js";
 import type { Task } from "./types.js";
+import { metricDirection } from "../metrics/vocabulary.js";
 
 export interface CompareInput {
   /** Experiment names and their parsed prediction files. */
@@ -242,11 +243,9 @@ function decide(r: ComparisonResult): void {
   r.verdict = parts.join(" ");
 }
 
-const MINIMIZE = ["loss", "error", "err", "rmse", "mse", "mae", "mape", "smape", "mase", "brier", "ece"];
-
-/** Same rule as the on-disk format's "Direction of a metric" for the metrics this engine produces. */
+/** The metric vocabulary's direction (names it does not know: loss, error, rmse… minimize). */
 function isMinimized(metric: string): boolean {
-  return MINIMIZE.some((w) => metric.includes(w));
+  return metricDirection(metric) === "minimize";
 }
 
 function scorerFor(input: CompareInput, warnings: string[]): Scorer {
