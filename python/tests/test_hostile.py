@@ -141,6 +141,7 @@ class HostileClientTable(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.work = Path(tempfile.mkdtemp(prefix="swml-hostile-py-", dir=scratch_base())).resolve()
+        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)  # also when setUpClass fails
         cls.template = cls.work / "template"
         cls.template.mkdir()
         make_increment(cls.template, "0001-demo", status="active")
@@ -159,7 +160,6 @@ class HostileClientTable(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        shutil.rmtree(cls.work, ignore_errors=True)
         write_figures(cls.verdicts)
 
     def run_case(self, place: str, kind: str, target: str, op_name: str) -> list:

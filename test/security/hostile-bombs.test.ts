@@ -55,6 +55,9 @@ const TARGETS: Target[] = [
   { file: `${WANDB_RUN}/files/wandb-history.jsonl`, bombs: ['json-deep'], calls: [call('import_runs', { source: 'wandb' })] },
   { file: 'dvc/dvc.yaml', bombs: YAML, calls: [call('import_runs', { source: 'dvc' })] },
   { file: 'dvc/params.yaml', bombs: YAML, calls: [call('import_runs', { source: 'dvc' })] },
+  { file: 'dvc/dvc.lock', bombs: YAML, calls: [call('import_runs', { source: 'dvc' })] },
+  { file: 'dvc/dvclive.json', bombs: JSON_, calls: [call('import_runs', { source: 'dvc' })] },
+  { file: 'dvc/exps/cnn-32/params.yaml', bombs: YAML, calls: [call('import_runs', { source: 'dvc' })] },
   { file: 'dvc/metrics.json', bombs: JSON_, calls: [call('import_runs', { source: 'dvc' })] },
 ];
 

@@ -38,6 +38,7 @@ export interface Placement {
 /** The server's own store: every tool is tried against each of these. */
 export const STORE_PLACEMENTS: Placement[] = [
   { at: '.specweave', kind: 'dir' },
+  { at: '.specweave/.gitignore', kind: 'file' },
   { at: '.specweave/increments', kind: 'dir' },
   { at: '.specweave/increments/.create.lock', kind: 'file' },
   { at: '.specweave/increments/_archive', kind: 'dir' },
@@ -51,6 +52,7 @@ export const STORE_PLACEMENTS: Placement[] = [
   { at: `${INC}/experiments`, kind: 'dir' },
   { at: `${INC}/experiments/comparison.md`, kind: 'file' },
   { at: `${INC}/experiments/.comparison.lock`, kind: 'file' },
+  { at: `${INC}/experiments/.import.lock`, kind: 'file' },
   { at: EXP, kind: 'dir' },
   { at: `${EXP}/params.json`, kind: 'file' },
   { at: `${EXP}/metrics.json`, kind: 'file' },
@@ -210,6 +212,7 @@ function tokenContent(name: string, t: string): string {
     '.create.lock': lockOwner,
     '.comparison.lock': lockOwner,
     '.sync.lock': lockOwner,
+    '.import.lock': lockOwner,
     'meta.yaml': `experiment_id: '1'\nlifecycle_stage: active\nname: ${t}\nrun_id: aaaa0000000000000000000000000001\nrun_name: ${t}\nstatus: 3\nstart_time: 1735725600000\n`,
     val_auc: `1735725600000 ${t} 0\n1735725660000 0.84 1\n`,
     max_depth: t,
