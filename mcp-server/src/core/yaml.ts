@@ -219,7 +219,7 @@ const FORMAT_NEVER_WRITES = 'which this format never writes';
  * Refuses the first anchor, alias or tag (the format's own files have none, see docs/format.md) and nesting past
  * MAX_NESTING_DEPTH.
  */
-function refuseAnchorsAliasesTags(text: string, events: Event[]): void {
+function refuseWhatTheFormatNeverWrites(text: string, events: Event[]): void {
   const open: number[] = []; // the event types of the open documents and collections
   let depth = 0;
   for (const event of events) {
@@ -359,7 +359,7 @@ export function parseYamlMapping(text: string, fileLabel: string | (() => string
   try {
     const source = stripBom(text);
     const events = yamlEvents(source);
-    refuseAnchorsAliasesTags(source, events);
+    refuseWhatTheFormatNeverWrites(source, events);
     documents = construct(source, events, 0);
   } catch (e) {
     if (e instanceof ParseLimitError) {
