@@ -120,9 +120,11 @@ def snapshot(folder: Path) -> dict:
     return out
 
 
-def files_with_token(root: Path, token: str) -> list:
+def files_with_token(root: Path, token: str, skip: Path) -> list:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
+        if Path(dirpath) == skip or skip in Path(dirpath).parents:
+            continue
         for name in filenames:
             p = Path(dirpath) / name
             if not p.is_symlink() and token.encode() in p.read_bytes():
@@ -165,12 +167,14 @@ class HostileClientTable(unittest.TestCase):
     def run_case(self, place: str, kind: str, target: str, op_name: str) -> list:
         case = Path(tempfile.mkdtemp(prefix="case-", dir=self.work))
         root = case / "project"
-        outside = case / "outside"
         shutil.copytree(self.template, root, symlinks=True)
+        # "project": a target inside the project but outside .specweave, which is as much out of bounds.
+        outside = root / "elsewhere" if target == "project" else case / "outside"
         outside.mkdir()
+        shape = ("file" if kind == "file" else "folder") if target == "project" else target
         token = "SWSECRET" + secrets.token_hex(8)
         at = root / place
-        if target == "file":
+        if shape == "file":
             link_to = outside / "secret"
             link_to.write_text(token_content(at.name, token) if kind == "file" else token + "\n")
         else:
@@ -205,7 +209,7 @@ class HostileClientTable(unittest.TestCase):
             escapes.append("outside modified: " + ", ".join(changed[:5]))
         if token in said:
             escapes.append("token in the result, exception or warning: " + said[max(0, said.index(token) - 80):][:160])
-        copied = files_with_token(root, token)
+        copied = files_with_token(root, token, outside)
         if copied:
             escapes.append("token copied into the project: " + ", ".join(copied))
         shutil.rmtree(case, ignore_errors=True)
@@ -215,7 +219,8 @@ class HostileClientTable(unittest.TestCase):
     def test_no_placement_escapes(self):
         escaped = []
         for place, kind in PLACEMENTS:
-            for target in ("file", "folder"):
+            # A .specweave link inside the project is allowed by design (the store then lives at its target).
+            for target in ("file", "folder") + (("project",) if place != ".specweave" else ()):
                 for op_name in OPERATIONS:
                     with self.subTest(operation=op_name, placement=place, target=target):
                         escapes = self.run_case(place, kind, target, op_name)

@@ -66,14 +66,14 @@ describe('the bundle over stdio', () => {
     expect(Object.keys(SUBSET).sort()).toEqual(listed);
   });
 
-  it.each(cases)('$tool with a link at $at to an outside $target', async ({ tool, placement, target }) => {
+  it.each(cases)('$tool with a link at $at to $target', async ({ tool, placement, target }) => {
     const k = prepareCase(ws, placement, target, work);
     const before = snapshot(k.outside);
     const stderrBefore = server.stderr().length;
     const result = await server.call(tool, TOOL_CALLS[tool]!(placement)).catch((e: Error) => e);
     const { escapes, error } = await judge(server, k, before, result, server.stderr().slice(stderrBefore));
     verdicts.push({ tool, placement: placement.at, target, via: 'stdio', escapes, error });
-    fs.rmSync(path.dirname(k.outside), { recursive: true, force: true });
+    fs.rmSync(k.sandbox, { recursive: true, force: true });
     expect(escapes).toEqual([]);
   });
 });

@@ -20,8 +20,12 @@ export const DOCS = '.specweave/docs/internal';
 export const MLFLOW_RUN = 'mlruns/1/aaaa0000000000000000000000000001';
 export const WANDB_RUN = 'wandb/offline-run-20250105_101500-abc123xy';
 
-/** Where the link goes: an outside file holding the token, an outside folder holding it, or (for `.git`) a git file naming an outside repository. */
-export type Target = 'file' | 'folder' | 'gitfile';
+/**
+ * Where the link goes: an outside file holding the token, an outside folder holding it, a file or folder (the kind
+ * of the place) inside the project but outside the zone (`<root>/elsewhere/`: outside `.specweave/`, or outside the
+ * import source), or (for `.git`) a real git file naming an outside repository.
+ */
+export type Target = 'file' | 'folder' | 'project' | 'gitfile';
 
 export interface Placement {
   /** Path inside the project where the link is planted. */
@@ -30,14 +34,14 @@ export interface Placement {
   kind: 'file' | 'dir';
   /** For an import source's files: the source to import. */
   source?: 'mlruns' | 'wandb' | 'dvc';
-  /** The outside targets tried here (default: file and folder). */
+  /** The outside targets tried here (default: file, folder, project). */
   targets?: Target[];
 }
 
 /** Every place the server and its importers read or write, from docs/format.md, core/docs-sync.ts and the importers. */
 /** The server's own store: every tool is tried against each of these. */
 export const STORE_PLACEMENTS: Placement[] = [
-  { at: '.specweave', kind: 'dir' },
+  { at: '.specweave', kind: 'dir', targets: ['file', 'folder'] },
   { at: '.specweave/.gitignore', kind: 'file' },
   { at: '.specweave/increments', kind: 'dir' },
   { at: '.specweave/increments/.create.lock', kind: 'file' },
@@ -81,7 +85,7 @@ export const STORE_PLACEMENTS: Placement[] = [
  * experiments, which live under .specweave/), so these are tried with import_runs.
  */
 export const SOURCE_PLACEMENTS: Placement[] = [
-  { at: 'mlruns', kind: 'dir', source: 'mlruns' },
+  { at: 'mlruns', kind: 'dir', source: 'mlruns', targets: ['file', 'folder'] },
   { at: 'mlruns/1', kind: 'dir', source: 'mlruns' },
   { at: 'mlruns/1/meta.yaml', kind: 'file', source: 'mlruns' },
   { at: MLFLOW_RUN, kind: 'dir', source: 'mlruns' },
@@ -89,14 +93,14 @@ export const SOURCE_PLACEMENTS: Placement[] = [
   { at: `${MLFLOW_RUN}/metrics/val_auc`, kind: 'file', source: 'mlruns' },
   { at: `${MLFLOW_RUN}/params/max_depth`, kind: 'file', source: 'mlruns' },
   { at: `${MLFLOW_RUN}/tags/mlflow.runName`, kind: 'file', source: 'mlruns' },
-  { at: 'wandb', kind: 'dir', source: 'wandb' },
+  { at: 'wandb', kind: 'dir', source: 'wandb', targets: ['file', 'folder'] },
   { at: WANDB_RUN, kind: 'dir', source: 'wandb' },
   { at: `${WANDB_RUN}/files`, kind: 'dir', source: 'wandb' },
   { at: `${WANDB_RUN}/files/config.yaml`, kind: 'file', source: 'wandb' },
   { at: `${WANDB_RUN}/files/wandb-summary.json`, kind: 'file', source: 'wandb' },
   { at: `${WANDB_RUN}/files/wandb-metadata.json`, kind: 'file', source: 'wandb' },
   { at: `${WANDB_RUN}/files/wandb-history.jsonl`, kind: 'file', source: 'wandb' },
-  { at: 'dvc', kind: 'dir', source: 'dvc' },
+  { at: 'dvc', kind: 'dir', source: 'dvc', targets: ['file', 'folder'] },
   { at: 'dvc/dvc.yaml', kind: 'file', source: 'dvc' },
   { at: 'dvc/params.yaml', kind: 'file', source: 'dvc' },
   { at: 'dvc/metrics.json', kind: 'file', source: 'dvc' },
@@ -130,7 +134,7 @@ export const TOOL_CALLS: Record<string, (p: Placement) => Record<string, unknown
 export const TOOLS = Object.keys(TOOL_CALLS);
 
 export function targetsOf(p: Placement): Target[] {
-  return p.targets ?? ['file', 'folder'];
+  return p.targets ?? ['file', 'folder', 'project'];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -336,8 +340,10 @@ export function prepareCase(ws: Workspace, p: Placement, target: Target, under: 
   ws.reset();
   const sandbox = fs.mkdtempSync(path.join(under, 'case-'));
   const root = ws.root;
-  const outside = path.join(sandbox, 'outside');
+  // The 'project' target lies in the project but outside the zone; the next reset removes it.
+  const outside = target === 'project' ? path.join(root, 'elsewhere') : path.join(sandbox, 'outside');
   fs.mkdirSync(outside);
+  const shape = target === 'project' ? (p.kind === 'file' ? 'file' : 'folder') : target;
   const token = newToken();
   const at = path.join(root, p.at);
   let linkTo: string;
@@ -345,7 +351,7 @@ export function prepareCase(ws: Workspace, p: Placement, target: Target, under: 
     const gitDir = outsideDvcRepo(path.join(outside, 'repo'), token);
     linkTo = target === 'folder' ? gitDir : path.join(outside, 'gitfile');
     fs.writeFileSync(path.join(outside, 'gitfile'), `gitdir: ${gitDir}\n`);
-  } else if (target === 'file') {
+  } else if (shape === 'file') {
     linkTo = path.join(outside, 'secret');
     fs.writeFileSync(linkTo, p.kind === 'file' ? tokenContent(path.basename(p.at), token) : `${token}\n`);
   } else {
@@ -391,12 +397,13 @@ export function changedPaths(before: Map<string, string>, after: Map<string, str
   return changed;
 }
 
-/** Files of the project (links not followed, `.git` skipped) whose bytes contain the token. */
-export function projectFilesWithToken(root: string, token: string): string[] {
+/** Files of the project (links not followed, `.git` and the planted target `skip` left out) whose bytes contain the token. */
+export function projectFilesWithToken(root: string, token: string, skip?: string): string[] {
   const found: string[] = [];
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
+      if (p === skip) continue;
       if (e.isDirectory() && e.name !== '.git') walk(p);
       else if (e.isFile() && fs.readFileSync(p).includes(token)) found.push(path.relative(root, p));
     }
@@ -423,7 +430,7 @@ export async function judge(c: TestClient, k: Case, before: Map<string, string>,
   const text = result instanceof Error ? String(result.stack ?? result.message) : JSON.stringify([result.content, result.structuredContent]);
   if (text.includes(k.token)) escapes.push(`token in the ${result instanceof Error || (result as CallToolResult).isError ? 'error' : 'result'}: ${excerpt(text, k.token)}`);
   if (extraText.includes(k.token)) escapes.push(`token on stderr: ${excerpt(extraText, k.token)}`);
-  const files = projectFilesWithToken(k.root, k.token);
+  const files = projectFilesWithToken(k.root, k.token, k.outside);
   if (files.length) escapes.push(`token copied into the project: ${files.join(', ')}`);
   try {
     await c.call('list_increments', {});
@@ -516,7 +523,7 @@ export function runMatrix(suite: string, placements: Placement[], toolsFor: (p: 
   });
   describe.each(placements)('a symbolic link at $at', (placement) => {
     const cases = toolsFor(placement).flatMap((tool) => targetsOf(placement).map((target) => ({ tool, target })));
-    it.each(cases)('$tool, link to an outside $target', async ({ tool, target }) => {
+    it.each(cases)('$tool, link to $target', async ({ tool, target }) => {
       const t0 = performance.now();
       const k = prepareCase(ws, placement, target, work);
       const t1 = performance.now();
