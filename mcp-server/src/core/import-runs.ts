@@ -55,6 +55,20 @@ async function sourceDir(project: Project, source: string): Promise<string> {
   return dir;
 }
 
+/** Says, when the wait for another import runs out, what is going on and what to do. */
+async function withImportLock<T>(inc: Increment, expDir: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof MlError && e.code === 'LOCKED')) throw e;
+    throw new MlError(
+      'LOCKED',
+      `Another import into ${inc.id} has been running for over ${IMPORT_LOCK_WAIT_MS / 60_000} minutes: ${e.message}`,
+      `Import again once it has finished (runs it imported are then skipped). If no import is running, delete ${path.basename(expDir)}/.import.lock in the increment.`,
+    );
+  }
+}
+
 /** The update that turns an imported run into a new experiment. */
 function runUpdate(run: ImportedRun, name: string, warnings: string[]): ExperimentUpdate {
   const history = run.history.filter((p) => Number.isInteger(p.step) && p.step >= 0);
@@ -74,13 +88,26 @@ function runUpdate(run: ImportedRun, name: string, warnings: string[]): Experime
   };
 }
 
-/** Runs `work` over `items` with a fixed number of concurrent workers; the first error stops further items. */
+/**
+ * Runs `work` over `items` with a fixed number of concurrent workers. The first error stops every worker before
+ * its next item, and is thrown once all have stopped, so the caller's cleanup never races a worker still writing.
+ */
 async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
+    while (!failed && next < items.length) {
+      try {
+        await work(items[next++]!);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(WRITERS, items.length) }, worker));
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(WRITERS, items.length) }, worker));
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 export async function importRuns(project: Project, inc: Increment, opts: ImportOptions, ctx: TrackContext): Promise<ImportResult> {
@@ -94,7 +121,7 @@ export async function importRuns(project: Project, inc: Increment, opts: ImportO
 
   // The dedupe scan and the writes happen under one increment-level lock: two imports of the same source at once
   // would otherwise both find a run missing and both create it.
-  const outcome = await withLongLock(
+  const outcome = await withImportLock(inc, expDir, () => withLongLock(
     path.join(expDir, '.import.lock'),
     async () => {
       const entries = await listEntryKinds(expDir);
@@ -127,7 +154,7 @@ export async function importRuns(project: Project, inc: Increment, opts: ImportO
       return { imported, already };
     },
     { waitMs: IMPORT_LOCK_WAIT_MS },
-  );
+  ));
 
   if (outcome.imported.length) await markIncrementActive(project, inc, new Date().toISOString());
   await ensureGitignore(project.specweaveDir);
