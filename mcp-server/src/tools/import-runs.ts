@@ -15,7 +15,8 @@ export const importRunsTool = defineTool({
     '(params.yaml, metrics files, dvclive/ histories, and committed experiments under git refs/exps), or a W&B ' +
     'offline run folder ("wandb"). format is detected when omitted. Each run keeps its params, latest metrics, full ' +
     'histories, tags, status, times and git commit. Deleted MLflow runs are skipped unless include_deleted. ' +
-    'Re-importing skips runs already imported. Only reads the source; writes only into the increment.',
+    'Re-importing skips runs already imported; imports into one increment run one at a time, so concurrent imports ' +
+    'of a source never duplicate a run. Only reads the source; writes only into the increment.',
   input: {
     increment: IncrementRef,
     source: z.string().min(1).describe('Folder relative to the project root, e.g. "mlruns".'),
