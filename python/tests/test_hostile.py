@@ -270,6 +270,8 @@ def write_figures(verdicts: list) -> None:
     tmp = RESULTS.parent / (".security.%d.tmp" % os.getpid())
     tmp.write_text(json.dumps(total, indent=2) + "\n")
     os.replace(tmp, RESULTS.parent / "security.json")
+    sys.stderr.write("security figures, python-client: %d cases at %d places, %d escapes; all suites: %d cases, %d escapes "
+                     "(.test-results/security.json)\n" % (part["cases"], part["placements"], part["escapes"], total["cases"], total["escapes"]))
 
 
 if __name__ == "__main__":

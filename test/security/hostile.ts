@@ -480,6 +480,7 @@ export function writeFigures(suite: string, verdicts: Verdict[], extra: Record<s
   const tmp = path.join(dir, `../.security.${process.pid}.tmp`);
   fs.writeFileSync(tmp, JSON.stringify(total, null, 2) + '\n');
   fs.renameSync(tmp, path.join(dir, '../security.json'));
+  console.log(`security figures, ${suite}: ${part.cases} cases at ${part.placements} places, ${part.escapes} escapes; all suites so far: ${total.cases} cases, ${total.escapes} escapes (.test-results/security.json)`);
 }
 
 /**
