@@ -209,6 +209,8 @@ class HostileClientTable(unittest.TestCase):
             escapes.append("outside modified: " + ", ".join(changed[:5]))
         if token in said:
             escapes.append("token in the result, exception or warning: " + said[max(0, said.index(token) - 80):][:160])
+        if str(outside) in said:  # refusals name the link, never where it points
+            escapes.append("link target in the result, exception or warning: " + said[max(0, said.index(str(outside)) - 80):][:200])
         copied = files_with_token(root, token, outside)
         if copied:
             escapes.append("token copied into the project: " + ", ".join(copied))

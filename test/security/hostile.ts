@@ -430,6 +430,8 @@ export async function judge(c: TestClient, k: Case, before: Map<string, string>,
   const text = result instanceof Error ? String(result.stack ?? result.message) : JSON.stringify([result.content, result.structuredContent]);
   if (text.includes(k.token)) escapes.push(`token in the ${result instanceof Error || (result as CallToolResult).isError ? 'error' : 'result'}: ${excerpt(text, k.token)}`);
   if (extraText.includes(k.token)) escapes.push(`token on stderr: ${excerpt(extraText, k.token)}`);
+  // Where the link points is the attacker's business, not the model's: refusals name the link, never its target.
+  if (text.includes(k.outside)) escapes.push(`link target in the ${result instanceof Error || (result as CallToolResult).isError ? 'error' : 'result'}: ${excerpt(text, k.outside)}`);
   const files = projectFilesWithToken(k.root, k.token, k.outside);
   if (files.length) escapes.push(`token copied into the project: ${files.join(', ')}`);
   try {
