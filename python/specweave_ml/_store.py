@@ -131,7 +131,9 @@ def json_safe(value, _depth: int = 0):
     """Turns parameters into JSON data: numpy scalars/arrays, tuples, sets, paths and other objects are converted
     (objects to their ``repr``); non-finite floats become the format's strings."""
     if _depth > 50:
-        return repr(value)
+        # Deeper than any reader accepts (64 levels): a short placeholder, never repr() of a structure whose own
+        # repr would recurse past Python's stack.
+        return "<%s nested deeper than 50 levels>" % type(value).__name__
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):

@@ -161,10 +161,11 @@ class ClientRefusesHostileFiles(helpers.ProjectTestCase):
             path.write_bytes(good)
 
     def test_log_params_never_writes_what_its_readers_refuse(self):
-        # json_safe turns what lies deeper than 50 levels into its repr, so params.json stays under the cap
+        # json_safe turns what lies deeper than 50 levels into a short placeholder, so params.json stays under the
+        # cap; 10,000 levels would overflow Python's stack in repr()
         self.make_experiment()
         with track_experiment("rf") as run:
-            run.log_params({"grid": nested_list(300)})
+            run.log_params({"grid": nested_list(10000)})
         grid = read_experiment("rf")["params"]["grid"]
         levels = 1
         while isinstance(grid, list):
