@@ -313,11 +313,81 @@ async function benchEvaluation() {
   rows.push({ name: '1,000 bootstrap resamples of ROC AUC, 100,000 predictions', median: median(boot), unit: 'ms', baselineName: '1,000 bare O(n) passes over the data', baseline: median(sweep), target: '< 3000 ms', ok: median(boot) < 3000 });
 }
 
+/** A binary predictions CSV of about `bytes` bytes (id, y_true, y_pred, score with 8 decimals), reproducible. */
+function writePredictionsCsv(file: string, bytes: number): { bytes: number; rows: number } {
+  const rnd = mulberry32(7);
+  const fd = fs.openSync(file, 'w');
+  let written = fs.writeSync(fd, 'id,y_true,y_pred,score\n');
+  let rows = 0;
+  while (written < bytes) {
+    const lines: string[] = [];
+    for (let k = 0; k < 20_000; k += 1, rows += 1) {
+      const y = rnd() < 0.3 ? 1 : 0;
+      const score = Math.min(1, Math.max(0, 0.3 * y + 0.7 * rnd()));
+      lines.push(`${rows},${y},${score >= 0.5 ? 1 : 0},${score.toFixed(8)}`);
+    }
+    written += fs.writeSync(fd, `${lines.join('\n')}\n`);
+  }
+  fs.closeSync(fd);
+  return { bytes: written, rows };
+}
+
+function vmHwmBytes(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmHWM for process ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/**
+ * evaluate_predictions on a ~100 MB predictions CSV through the spawned bundle, a fresh server per repetition so
+ * that each peak (VmHWM of the server process, read before it exits) is that call's own.
+ */
+async function benchEvaluateFile() {
+  const root = scratch();
+  const setup = await memoryClient(root);
+  const created = await setup.callTool({ name: 'create_increment', arguments: { title: 'Bench evaluation' } });
+  const incDir = path.join(root, (created.structuredContent as { path: string }).path);
+  await setup.close();
+  const dir = path.join(incDir, 'experiments', 'big');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'predictions.csv');
+  const { bytes, rows: n } = writePredictionsCsv(file, (QUICK ? 30 : 100) * 2 ** 20);
+  const times: number[] = [];
+  const bare: number[] = [];
+  const peaks: number[] = [];
+  for (let rep = 0; rep < (QUICK ? 2 : 3); rep += 1) {
+    // Baseline: the least any evaluation must do, read the file once and find its lines.
+    bare.push(await timeIt(async () => {
+      let lines = 0;
+      const fd = fs.openSync(file, 'r');
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (let got = fs.readSync(fd, buf); got > 0; got = fs.readSync(fd, buf)) for (let i = 0; i < got; i += 1) if (buf[i] === 10) lines += 1;
+      fs.closeSync(fd);
+      if (lines !== n + 1) throw new Error(`read ${lines} lines, expected ${n + 1}`);
+    }));
+    const transport = new StdioClientTransport({ command: process.execPath, args: [BUNDLE, '--root', root], stderr: 'ignore' });
+    const client = new Client({ name: 'bench', version: '0' });
+    await client.connect(transport);
+    let result: Awaited<ReturnType<Client['callTool']>> | undefined;
+    times.push(await timeIt(async () => {
+      result = await client.callTool({ name: 'evaluate_predictions', arguments: { increment: '1', experiment: 'big', predictions: 'predictions.csv', task: 'binary' } }, undefined, { timeout: 600_000 });
+    }));
+    if (result?.isError) throw new Error(JSON.stringify(result.content));
+    peaks.push(vmHwmBytes(transport.pid!));
+    await client.close();
+  }
+  const mb = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+  rows.push({ name: `evaluate_predictions, ${mb(bytes)} binary predictions CSV (${n.toLocaleString('en')} rows, spawned bundle, default bootstrap)`, median: median(times), unit: 'ms', baselineName: 'read the file once and count its lines', baseline: median(bare), target: '< 60000 ms', ok: median(times) < 60_000, note: `each repetition: ${times.map((t) => `${t.toFixed(0)} ms`).join(', ')}` });
+  const ratio = median(peaks) / bytes;
+  rows.push({ name: 'peak memory of that server (VmHWM) ÷ the file size', median: ratio, unit: '×', baselineName: '—', baseline: Number.NaN, target: '< 4×', ok: ratio < 4, note: `peaks ${peaks.map(mb).join(', ')} for a ${mb(bytes)} file` });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 function fmt(v: number, unit: string): string {
   if (Number.isNaN(v)) return '—';
   if (unit === 'bytes') return `${Math.round(v)} B`;
+  if (unit === '×') return `${v.toFixed(2)}×`;
   return `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ${unit}`;
 }
 
@@ -348,6 +418,7 @@ const benches: [string, () => Promise<void>][] = [
   ['compare', benchCompare],
   ['import', benchImport],
   ['evaluation', benchEvaluation],
+  ['evaluate-file', benchEvaluateFile],
 ];
 if (process.argv.includes('--child-eval')) {
   childEval();
