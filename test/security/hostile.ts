@@ -524,6 +524,22 @@ export function runMatrix(suite: string, placements: Placement[], toolsFor: (p: 
     await Promise.all(removals);
     fs.rmSync(work, { recursive: true, force: true });
   });
+  // Controls: without a link every call of this suite succeeds, so a refusal in a case is the link's doing.
+  const controls = [...new Map(placements.flatMap((p) => toolsFor(p).map((tool) => {
+    const args = TOOL_CALLS[tool]!(p);
+    return [JSON.stringify([tool, args]), { tool, args }] as const;
+  }))).values()];
+  it.each(controls)('control: $tool $args succeeds with no link planted', async ({ tool, args }) => {
+    ws.reset();
+    const c = await inMemoryClient(ws.root);
+    try {
+      const r = await c.call(tool, args);
+      expect(r.isError, JSON.stringify(r.content).slice(0, 400)).not.toBe(true);
+    } finally {
+      await c.close();
+    }
+  });
+
   describe.each(placements)('a symbolic link at $at', (placement) => {
     const cases = toolsFor(placement).flatMap((tool) => targetsOf(placement).map((target) => ({ tool, target })));
     it.each(cases)('$tool, link to $target', async ({ tool, target }) => {
