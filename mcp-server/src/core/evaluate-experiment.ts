@@ -93,6 +93,8 @@ function userError(e: unknown): unknown {
 
 export async function evaluateExperimentPredictions(project: Project, inc: Increment, req: EvaluateRequest, ctx: TrackContext): Promise<EvaluateOutcome> {
   const dir = experimentDir(inc, req.experiment);
+  // Plan first: a broken summary file of the experiment fails now, before minutes of evaluation and any write.
+  await existingExperimentReadable(project, inc, req.experiment);
   const { rel, table } = await readPredictionsTable(project, inc, dir, req.predictions, evaluatedColumns(req.columns));
   const result = asUserError(() => evaluateTable(table, {
     task: req.task,
@@ -105,8 +107,7 @@ export async function evaluateExperimentPredictions(project: Project, inc: Incre
     bootstrap: req.bootstrap_resamples === 0 ? false : { resamples: req.bootstrap_resamples ?? undefined, seed: req.seed ?? undefined },
   }));
 
-  // Plan: check what is already there and render every file in memory; nothing is written until all succeeded.
-  await existingExperimentReadable(project, inc, req.experiment);
+  // Render every file in memory; nothing is written until all of it succeeded.
   const { points } = await readHistory(dir);
   const plots = renderEvaluationPlots(result, points);
   const reportText = renderEvaluationReport({ experiment: req.experiment, predictionsFile: rel, result, plots });
