@@ -36,6 +36,11 @@ export interface Placement {
   source?: 'mlruns' | 'wandb' | 'dvc';
   /** The outside targets tried here (default: file, folder, project). */
   targets?: Target[];
+  /**
+   * A crash leftover of a dead writer (a temp file, a staging folder, a lock tombstone), planted with the link's
+   * own time two hours back, so that the next writer there, which removes such leftovers, acts on it.
+   */
+  leftover?: boolean;
 }
 
 /** Every place the server and its importers read or write, from docs/format.md, core/docs-sync.ts and the importers. */
@@ -78,6 +83,16 @@ export const STORE_PLACEMENTS: Placement[] = [
   { at: `${DOCS}/architecture/adr/0001-ml-model-choice-hostile.md`, kind: 'file' },
   { at: `${DOCS}/operations`, kind: 'dir' },
   { at: `${DOCS}/operations/runbook-hostile-retraining.md`, kind: 'file' },
+  // Leftovers of a dead writer (pid 4194303 is above Linux's pid_max) where the next writer cleans up.
+  { at: '.specweave/increments/.staging-4194303-deadbeef', kind: 'dir', leftover: true },
+  { at: `${INC}/.tasks.md.4194303.deadbeef.tmp`, kind: 'file', leftover: true },
+  { at: `${INC}/experiments/.staging-4194303-deadbeef`, kind: 'dir', leftover: true },
+  { at: `${EXP}/.metrics.json.4194303.deadbeef.tmp`, kind: 'file', leftover: true },
+  { at: `${EXP}/.lock.deadbeef.stale`, kind: 'file', leftover: true },
+  { at: `${DOCS}/architecture/.ml-models.md.4194303.deadbeef.tmp`, kind: 'file', leftover: true },
+  // A real, dead staging folder holding the link: removing the folder must remove the link, not what it points to.
+  { at: '.specweave/increments/.staging-4194303-feedface/0009-inner', kind: 'dir', leftover: true },
+  { at: `${INC}/experiments/.staging-4194303-feedface/exp`, kind: 'dir', leftover: true },
 ];
 
 /**
@@ -164,7 +179,7 @@ export async function buildTemplate(c: TestClient, root: string): Promise<void> 
   writeSources(root);
   for (const p of PLACEMENTS) {
     // Lock files exist only while held, and a source folder has no .git of its own: the attacker plants those.
-    if (p.at === 'dvc/.git' || p.at.endsWith('.lock')) continue;
+    if (p.at === 'dvc/.git' || p.at.endsWith('.lock') || p.leftover) continue;
     if (!fs.existsSync(path.join(root, p.at))) throw new Error(`template lacks ${p.at}: the placement table is out of date`);
   }
 }
@@ -368,6 +383,12 @@ export function prepareCase(ws: Workspace, p: Placement, target: Target, under: 
   fs.mkdirSync(path.dirname(at), { recursive: true });
   if (target === 'gitfile') fs.writeFileSync(at, `gitdir: ${path.join(outside, 'repo/.git')}\n`);
   else fs.symlinkSync(linkTo, at);
+  if (p.leftover) {
+    const past = new Date(Date.now() - 2 * 3600_000);
+    fs.lutimesSync(at, past, past);
+    fs.utimesSync(linkTo, past, past);
+    if (/^\.staging-/.test(path.basename(path.dirname(at)))) fs.utimesSync(path.dirname(at), past, past);
+  }
   return { sandbox, root, outside, token };
 }
 
