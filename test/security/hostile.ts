@@ -41,6 +41,8 @@ export interface Placement {
    * own time two hours back, so that the next writer there, which removes such leftovers, acts on it.
    */
   leftover?: boolean;
+  /** Not in the template: the attacker adds it (a source's `.git`, W&B's `latest-run` link). */
+  absent?: boolean;
 }
 
 /** Every place the server and its importers read or write, from docs/format.md, core/docs-sync.ts and the importers. */
@@ -110,6 +112,7 @@ export const SOURCE_PLACEMENTS: Placement[] = [
   { at: `${MLFLOW_RUN}/tags/mlflow.runName`, kind: 'file', source: 'mlruns' },
   { at: 'wandb', kind: 'dir', source: 'wandb', targets: ['file', 'folder'] },
   { at: WANDB_RUN, kind: 'dir', source: 'wandb' },
+  { at: 'wandb/latest-run', kind: 'dir', source: 'wandb', absent: true }, // W&B makes this link itself, inside
   { at: `${WANDB_RUN}/files`, kind: 'dir', source: 'wandb' },
   { at: `${WANDB_RUN}/files/config.yaml`, kind: 'file', source: 'wandb' },
   { at: `${WANDB_RUN}/files/wandb-summary.json`, kind: 'file', source: 'wandb' },
@@ -122,7 +125,7 @@ export const SOURCE_PLACEMENTS: Placement[] = [
   { at: 'dvc/dvclive', kind: 'dir', source: 'dvc' },
   { at: 'dvc/dvclive/acc.tsv', kind: 'file', source: 'dvc' },
   { at: 'dvc/exps/cnn-32', kind: 'dir', source: 'dvc' },
-  { at: 'dvc/.git', kind: 'dir', source: 'dvc', targets: ['file', 'folder', 'gitfile'] },
+  { at: 'dvc/.git', kind: 'dir', source: 'dvc', targets: ['file', 'folder', 'gitfile'], absent: true },
 ];
 
 export const PLACEMENTS = [...STORE_PLACEMENTS, ...SOURCE_PLACEMENTS];
@@ -178,8 +181,8 @@ export async function buildTemplate(c: TestClient, root: string): Promise<void> 
   fs.mkdirSync(path.join(root, '.specweave/increments/_archive/0002-old'), { recursive: true });
   writeSources(root);
   for (const p of PLACEMENTS) {
-    // Lock files exist only while held, and a source folder has no .git of its own: the attacker plants those.
-    if (p.at === 'dvc/.git' || p.at.endsWith('.lock') || p.leftover) continue;
+    // Lock files exist only while held, leftovers only after a crash, and the attacker adds the absent ones.
+    if (p.absent || p.at.endsWith('.lock') || p.leftover) continue;
     if (!fs.existsSync(path.join(root, p.at))) throw new Error(`template lacks ${p.at}: the placement table is out of date`);
   }
 }
