@@ -93,7 +93,10 @@ export function evaluateTable(table: PredictionsTable, opts: EvaluateOptions): E
     }
     case "multiclass": {
       const read = readClassification(table, cols, "multiclass");
-      return withColumns(evaluateMulticlass(encodeMulticlass(table, read), opts), read.used);
+      const input = encodeMulticlass(table, read);
+      read.yTrue = []; // encoded: the label strings can go before the metrics run
+      delete read.yPred;
+      return withColumns(evaluateMulticlass(input, opts), read.used);
     }
     case "regression":
     case "forecast": {
@@ -467,9 +470,9 @@ export function encodeMulticlass(table: PredictionsTable, read: ClassificationCo
     throw columnError(table, String([read.used.proba].flat()[0]), "multiclass probabilities need one column per class (at least 2)");
   const index = new Map(labels.map((l, i) => [l, i]));
   const why = probaClasses.length > 0 ? `has no probability column (${labels.map((l) => JSON.stringify(l)).join(", ")})` : "is not a known class";
-  const yTrue = encode(table, String(read.used.y_true), read.yTrue.map(canon), index, why);
+  const yTrue = encode(table, String(read.used.y_true), read.yTrue, index, why, canon);
   const input: MulticlassInput = { yTrue, labels };
-  if (read.yPred) input.yPred = encode(table, String(read.used.y_pred), read.yPred.map(canon), index, why);
+  if (read.yPred) input.yPred = encode(table, String(read.used.y_pred), read.yPred, index, why, canon);
   if (probaClasses.length > 0) {
     const byCanon = new Map([...read.proba].map(([c, col]) => [canon(c), col]));
     input.proba = labels.map((l) => byCanon.get(l)!);

@@ -135,12 +135,13 @@ export function sortLabels(labels: Iterable<string>): string[] {
   return arr.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Class indices for labels, with an error naming the first label that is not a known class. */
-export function encode(table: PredictionsTable, column: string, labels: string[], index: Map<string, number>, what: string): Int32Array {
+/** Class indices for labels (after `canon`), with an error naming the first label that is not a known class. */
+export function encode(table: PredictionsTable, column: string, labels: string[], index: Map<string, number>, what: string, canon: (s: string) => string = (s) => s): Int32Array {
   const out = new Int32Array(labels.length);
   for (let i = 0; i < labels.length; i++) {
-    const k = index.get(labels[i]!);
-    if (k === undefined) throw cellError(table, i, column, `label ${JSON.stringify(labels[i])} ${what}`);
+    const label = canon(labels[i]!); // canonicalised here, not as a copy of the column (8 bytes a row)
+    const k = index.get(label);
+    if (k === undefined) throw cellError(table, i, column, `label ${JSON.stringify(label)} ${what}`);
     out[i] = k;
   }
   return out;
