@@ -455,7 +455,7 @@ const SHARED = Buffer.allocUnsafe(64 * 1024);
  * Synchronous readText for batches; `cache` remembers the folders already proven. No fstat: the cap is checked
  * while reading, and a named pipe (EAGAIN, opened non-blocking) or a folder (EISDIR) fails the first read.
  */
-function readTextSync(file: string, cache: Proofs, maxBytes?: number): string | undefined {
+function readTextSync(file: string, cache: Proofs | undefined, maxBytes?: number): string | undefined {
   const where = place(file, false, cache);
   if (!where) return undefined;
   let fd: number;
@@ -517,13 +517,9 @@ export async function readTexts(files: string[], chunk = 300): Promise<(string |
  * for the zone's life when it is a scan zone (withReadZone). Throws ENOENT-style errors for missing files.
  */
 export function readTextCheckedSync(file: string, maxBytes?: number): string {
-  const text = readTextSync(file, zoneCache(file), maxBytes);
+  const text = readTextSync(file, undefined, maxBytes); // a scan zone's own proofs, kept for the scan
   if (text === undefined) throw Object.assign(new Error(`${file}: missing`), { code: 'ENOENT' });
   return text;
-}
-
-function zoneCache(file: string): Proofs {
-  return zoneFor(path.resolve(file), false).proven ?? new Proofs();
 }
 
 export interface ChunkOptions {
