@@ -166,7 +166,6 @@ export class PredictionsParser {
         const start = pos;
         let c = text.charCodeAt(pos);
         while (pos < n && c !== delim && c !== LF && c !== CR) c = text.charCodeAt(++pos);
-
         fields.push(text.slice(start, pos));
       }
       if (pos === n) {
