@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
 import { copyFixture, itWithShared, SHARED_FIXTURES } from '../importers/helpers.js';
+import { makeMlflowStore } from '../importers/make-mlflow-store.js';
 
 let c: TestClient;
 let root: string;
@@ -55,6 +56,21 @@ describe('import_runs', () => {
     expect(r.imported.map((i: any) => i.experiment).sort()).toEqual(['cnn-128', 'cnn-32', 'cnn-64', 'cnn-96', 'exp-ab780', 'workspace']);
     const params = JSON.parse(fs.readFileSync(path.join(incDir, 'experiments/cnn-64/params.json'), 'utf8'));
     expect(Object.keys(params).some((k) => k.includes('.'))).toBe(true);
+  });
+
+  it('summarises imported fold scores by their mean, std and count, never by the last fold, and turns neg_* scores', async () => {
+    await makeMlflowStore(path.join(root, 'mlruns'), { runs: 1, metrics: 0, params: 1, experiments: 1 });
+    const runDir = path.join(root, 'mlruns', '1', fs.readdirSync(path.join(root, 'mlruns', '1')).find((d) => d !== 'meta.yaml')!);
+    const folds = [-55.5, -61.25, -58.0, -60.125, -58.5];
+    fs.mkdirSync(path.join(runDir, 'metrics'), { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'metrics', 'cv_neg_root_mean_squared_error'), folds.map((v, i) => `${1_700_000_000_000 + i} ${v} ${i}`).join('\n') + '\n');
+    fs.writeFileSync(path.join(runDir, 'metrics', 'rmse'), '1700000000000 57.5 0\n');
+    const r = await c.ok('import_runs', { increment: '1', source: 'mlruns' });
+    expect(r.imported_count).toBe(1);
+    const metrics = JSON.parse(fs.readFileSync(path.join(incDir, 'experiments', r.imported[0].experiment, 'metrics.json'), 'utf8'));
+    const positive = folds.map((v) => -v);
+    const mean = positive.reduce((a, b) => a + b) / 5;
+    expect(metrics).toEqual({ cv_rmse_count: 5, cv_rmse_mean: mean, cv_rmse_std: Math.sqrt(positive.reduce((a, v) => a + (v - mean) ** 2, 0) / 4), rmse: 57.5 });
   });
 
   it('refuses sources outside the project and says what a source is', async () => {

@@ -381,9 +381,12 @@ function mergeUpdate(
       }
     }
   }
+  const folded = new Set(newPoints.map((p) => p.metric).filter(isFoldMetric));
   for (const [name, value] of Object.entries(update.metrics ?? {})) {
     const m = positiveMetric(name, value);
-    metrics[m.metric] = m.value;
+    // An importer passes the source's latest value of every metric; for fold scores that is the last fold,
+    // which is never a summary: their summary is the fold mean, std and count above.
+    if (!folded.has(m.metric)) metrics[m.metric] = m.value;
   }
 
   const meta: ExperimentMeta = existing?.meta ?? {
