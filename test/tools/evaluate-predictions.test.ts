@@ -72,13 +72,35 @@ describe('evaluate_predictions', () => {
   });
 });
 
+describe('evaluate_predictions confidence intervals', () => {
+  const call = (extra: Record<string, unknown>) => c.ok('evaluate_predictions', { increment: '1', experiment: 'rf', predictions: 'predictions.csv', task: 'binary', ...extra });
+  it.each([
+    ['omitted', {}, 1000],
+    ['null', { bootstrap_resamples: null }, 1000],
+    ['0', { bootstrap_resamples: 0 }, 0],
+    ['250', { bootstrap_resamples: 250 }, 250],
+  ])('bootstrap_resamples %s: the documented default of 1,000 unless 0 or a number is given', async (_label, extra, resamples) => {
+    const r = await call(extra);
+    if (resamples === 0) {
+      expect(r.confidence_intervals).toEqual({});
+    } else {
+      expect(Object.keys(r.confidence_intervals)).toEqual(expect.arrayContaining(['accuracy', 'roc_auc']));
+      for (const ci of Object.values(r.confidence_intervals) as any[]) {
+        expect(ci.resamples).toBe(resamples);
+        expect(ci.lower).toBeLessThanOrEqual(ci.estimate);
+        expect(ci.upper).toBeGreaterThanOrEqual(ci.estimate);
+      }
+    }
+  });
+});
+
 describe('compare_predictions', () => {
   it('tests B against A on the same rows and records the verdict in comparison.md, which compare_experiments keeps', async () => {
     fs.mkdirSync(exp('lr'), { recursive: true });
     fs.writeFileSync(path.join(exp('lr'), 'predictions.csv'), CSV.replace(/0\.4/, '0.05').replace(/\n4,0,1,0.6/, '\n4,0,0,0.35'));
     expect(await c.fails('compare_predictions', { increment: '1', a: 'rf', b: 'lr' })).toMatch(/No experiment "rf"/);
     for (const name of ['rf', 'lr']) {
-      await c.ok('track_experiment', { increment: '1', name, history: [0, 1, 2, 3, 4].map((step) => ({ metric: 'cv_roc_auc', value: (name === 'lr' ? 0.9 : 0.8) + step / 100, step })) });
+      await c.ok('track_experiment', { increment: '1', name, history: [0, 1, 2, 3, 4].map((step) => ({ metric: 'cv_roc_auc', value: (name === 'lr' ? 0.9 + (step % 2) * 0.01 : 0.8) + step / 100, step })) });
     }
     expect(await c.fails('compare_predictions', { increment: '1', a: 'rf', b: 'lr' })).toMatch(/rf has no evaluated predictions[^]*Call evaluate_predictions for rf first/);
     for (const name of ['rf', 'lr']) {
@@ -90,6 +112,12 @@ describe('compare_predictions', () => {
     expect(r.tests.map((t: { test: string }) => t.test)).toEqual(['paired_bootstrap', 'mcnemar', 'corrected_t_test', 'wilcoxon']);
     // 5 untied folds: the Wilcoxon test's smallest p is 0.0625, so it is reported as unable to reach 0.05.
     expect(r.tests.find((t: { test: string }) => t.test === 'wilcoxon')).toMatchObject({ can_reach_alpha: false, favours: 'b' });
+    // The corrected t-test uses n_test/n_train = 1/(k-1) = 0.25 for 5 folds unless told otherwise; a larger ratio
+    // (e.g. repeated 50/50 splits) widens its interval.
+    const wider = await c.ok('compare_predictions', { increment: '1', a: 'rf', b: 'lr', metric: 'roc_auc', cv_test_train_ratio: 1 });
+    const t = (x: any) => x.tests.find((y: { test: string }) => y.test === 'corrected_t_test');
+    expect(t(wider).upper - t(wider).lower).toBeGreaterThan(t(r).upper - t(r).lower);
+    expect(t(wider).p_value).toBeGreaterThan(t(r).p_value);
     expect(r.verdict).toMatch(/rf|lr/);
     const file = path.join(root, r.report);
     expect(fs.readFileSync(file, 'utf8')).toMatch(/specweave-ml:begin significance rf vs lr/);

@@ -179,9 +179,18 @@ async function foldScores(inc: Increment, a: string, b: string, metric: string |
   return { metric: name.slice(3), a: steps.map((s) => fa.get(name)!.get(s)!), b: steps.map((s) => fb.get(name)!.get(s)!) };
 }
 
-export async function compareExperimentPredictions(project: Project, inc: Increment, opts: { a: string; b: string; metric?: string | null; alpha?: number | null }): Promise<{ result: ComparisonResult; report: string }> {
+export async function compareExperimentPredictions(
+  project: Project,
+  inc: Increment,
+  opts: { a: string; b: string; metric?: string | null; alpha?: number | null; cv_test_train_ratio?: number | null },
+): Promise<{ result: ComparisonResult; report: string }> {
   if (opts.a === opts.b) throw invalid('a and b name the same experiment.', 'Pass two different experiments, e.g. the best candidate and the runner-up.');
-  const [ra, rb] = await Promise.all([evaluationRecord(project, inc, opts.a), evaluationRecord(project, inc, opts.b)]);
+  // Both read at once, but a failure is reported for a before b, whichever read finished first.
+  const settled = await Promise.allSettled([evaluationRecord(project, inc, opts.a), evaluationRecord(project, inc, opts.b)]);
+  const [ra, rb] = settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  }) as [Awaited<ReturnType<typeof evaluationRecord>>, Awaited<ReturnType<typeof evaluationRecord>>];
   if (ra.task !== rb.task) throw invalid(`${opts.a} was evaluated as ${ra.task} and ${opts.b} as ${rb.task}.`, 'Evaluate both with the same task.');
   const [ta, tb] = await Promise.all([
     readPredictionsTable(project, inc, experimentDir(inc, opts.a), ra.predictions),
@@ -196,7 +205,7 @@ export async function compareExperimentPredictions(project: Project, inc: Increm
     metric: opts.metric ?? undefined,
     positiveLabel: ra.positive_label,
     k: Array.isArray(ra.k) ? ra.k[0] : ra.k,
-    foldScores: folds,
+    foldScores: folds && opts.cv_test_train_ratio != null ? { ...folds, testTrainRatio: opts.cv_test_train_ratio } : folds,
     alpha: opts.alpha ?? undefined,
   }));
   const reportFile = path.join(experimentsDir(inc), 'comparison.md');

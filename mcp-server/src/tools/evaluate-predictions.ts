@@ -12,17 +12,14 @@ export const evaluatePredictionsTool = defineTool({
   name: 'evaluate_predictions',
   title: 'Evaluate predictions exactly',
   description:
-    'Compute an experiment\'s metrics exactly from the predictions its training script saved (a CSV or JSONL file ' +
-    'in the increment, e.g. "experiments/rf/predictions.csv"), instead of estimating them. Agrees with scikit-learn ' +
-    'to 1e-9. binary / multiclass: accuracy, balanced accuracy, precision/recall/F1 (per class, macro, weighted), ' +
-    'ROC AUC, average precision, log loss, Brier, MCC, Cohen\'s kappa, confusion matrix, calibration (ECE); with ' +
-    'target_precision or target_recall, the threshold that reaches it and the metrics there. regression / forecast: ' +
-    'RMSE, MAE, MAPE, sMAPE, median AE, R², explained variance, MASE (seasonal_period). ranking (one list per query ' +
-    'or user): precision/recall/NDCG/MAP/hit rate @k, MRR, coverage. Seeded bootstrap confidence intervals for the ' +
-    'headline metrics. Columns are found by conventional names (y_true, y_pred, score, proba_<class>, query, item) ' +
-    'unless named. Writes the metrics into the experiment (metrics.json), evaluation-report.md and SVG plots ' +
-    '(confusion matrix, ROC, precision-recall, calibration, residuals, metrics over steps) beside it. A metric that ' +
-    'is undefined for the data (ROC AUC with one class) is null with a warning. Bad input writes nothing.',
+    'Compute an experiment\'s metrics exactly (agreeing with scikit-learn to 1e-9) from the predictions file its ' +
+    'training script saved (CSV or JSONL in the increment, e.g. "experiments/rf/predictions.csv"). binary / ' +
+    'multiclass: accuracy, precision/recall/F1 (per class, macro, weighted), ROC AUC, average precision, log loss, ' +
+    'Brier, MCC, kappa, confusion matrix, calibration; with target_precision or target_recall, the threshold that ' +
+    'reaches it. regression / forecast: RMSE, MAE, MAPE, R², MASE. ranking: precision/recall/NDCG/MAP @k, MRR. ' +
+    'Bootstrap confidence intervals by default (1,000 resamples; 0 turns them off). Columns are found by ' +
+    'conventional names unless named. Writes metrics.json, evaluation-report.md and SVG plots into the experiment; ' +
+    'an undefined metric is null with a warning; bad input writes nothing.',
   input: {
     increment: IncrementRef,
     experiment: ExperimentName,

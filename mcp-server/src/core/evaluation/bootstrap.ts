@@ -23,6 +23,18 @@ export type WeightedStatistic = (weights: Float64Array) => number | null;
 export const DEFAULT_BOOTSTRAP = { resamples: 1000, seed: 42, confidence: 0.95 } as const;
 
 /**
+ * The options with every unset field at its default. A field given as undefined (or null, from the wire) is unset:
+ * spreading `{resamples: undefined}` over the defaults would silently mean zero resamples.
+ */
+export function bootstrapSettings(opts: BootstrapOptions = {}): { resamples: number; seed: number; confidence: number } {
+  return {
+    resamples: opts.resamples ?? DEFAULT_BOOTSTRAP.resamples,
+    seed: opts.seed ?? DEFAULT_BOOTSTRAP.seed,
+    confidence: opts.confidence ?? DEFAULT_BOOTSTRAP.confidence,
+  };
+}
+
+/**
  * Percentile confidence intervals for several statistics of the same n rows, all computed on the same resamples.
  * `estimates` are the values on the full data; statistics whose estimate is null get no interval.
  */
@@ -32,7 +44,7 @@ export function bootstrapCI(
   estimates: Record<string, number | null>,
   opts: BootstrapOptions = {},
 ): Record<string, ConfidenceInterval> {
-  const { resamples, seed, confidence } = { ...DEFAULT_BOOTSTRAP, ...opts };
+  const { resamples, seed, confidence } = bootstrapSettings(opts);
   const names = Object.keys(statistics).filter((k) => typeof estimates[k] === "number");
   const draws = runResamples(n, names.map((k) => statistics[k]!), resamples, seed);
   const out: Record<string, ConfidenceInterval> = {};

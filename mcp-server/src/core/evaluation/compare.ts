@@ -6,7 +6,7 @@
  * t-test (Nadeau & Bengio) and the Wilcoxon signed-rank test. Each test is reported in the metric's direction: which
  * model it favours, by how much, with its interval, and whether it could reach the significance level at all.
  */
-import { DEFAULT_BOOTSTRAP, type BootstrapOptions, type WeightedStatistic } from "./bootstrap.js";
+import { bootstrapSettings, type BootstrapOptions, type WeightedStatistic } from "./bootstrap.js";
 import { averagePrecisionSorted, confusionMatrix, labelMetrics, rocAucSorted, scoreOrder } from "./classification.js";
 import { PredictionsError } from "./errors.js";
 import { encodeBinary, encodeMulticlass, weightedMean, type EvaluateOptions } from "./evaluate.js";
@@ -102,7 +102,7 @@ export function comparePredictions(input: CompareInput): ComparisonResult {
   const ones = new Float64Array(scorer.n).fill(1);
   const va = scorer.statA(ones);
   const vb = scorer.statB(ones);
-  const boot = pairedBootstrap(scorer.n, scorer.statA, scorer.statB, { ...DEFAULT_BOOTSTRAP, ...input.bootstrap });
+  const boot = pairedBootstrap(scorer.n, scorer.statA, scorer.statB, bootstrapSettings(input.bootstrap));
   if (!boot) warnings.push(`the paired bootstrap is undefined: ${scorer.metric} is undefined on these predictions`);
   const result: ComparisonResult = {
     a: input.a.name,

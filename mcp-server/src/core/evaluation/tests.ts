@@ -2,7 +2,7 @@
  * Paired significance tests for "is A really better than B on the same test set?".
  * Each returns a plain object; `pValue` is null (with `note`) where the test is undefined for the data.
  */
-import { DEFAULT_BOOTSTRAP, type BootstrapOptions, type WeightedStatistic } from "./bootstrap.js";
+import { bootstrapSettings, type BootstrapOptions, type WeightedStatistic } from "./bootstrap.js";
 import { binomialHalfCdf, chi2Sf, normalSf, studentTIsf, studentTTwoSided } from "./distributions.js";
 import { Mulberry32 } from "./prng.js";
 import { averageRanks, quantileSorted } from "./sort.js";
@@ -68,7 +68,7 @@ export function pairedBootstrap(
   statB: WeightedStatistic,
   opts: BootstrapOptions = {},
 ): PairedBootstrapResult | null {
-  const { resamples, seed, confidence } = { ...DEFAULT_BOOTSTRAP, ...opts };
+  const { resamples, seed, confidence } = bootstrapSettings(opts);
   const ones = new Float64Array(n).fill(1);
   const a0 = statA(ones);
   const b0 = statB(ones);
