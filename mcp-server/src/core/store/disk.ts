@@ -49,9 +49,12 @@ function contains(dir: string, p: string): boolean {
 }
 const SEP = path.sep.charCodeAt(0);
 
+/** A `.` or `..` component, a doubled or trailing separator: what path.resolve would change in an absolute path. */
+const NOT_NORMAL = path.sep === '/' ? /\/\.{1,2}(?:\/|$)|\/\/|.\/$/ : /[\\/]\.{1,2}(?:[\\/]|$)|[\\/]{2}|.[\\/]$|\//;
+
 /** path.resolve, skipped for a path that is already absolute and normalised (the common case). */
 function normalised(p: string): string {
-  return path.isAbsolute(p) && !p.includes(`${path.sep}.`) && !p.includes(`${path.sep}${path.sep}`) && !p.endsWith(path.sep) ? p : path.resolve(p);
+  return path.isAbsolute(p) && !NOT_NORMAL.test(p) ? p : path.resolve(p);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
