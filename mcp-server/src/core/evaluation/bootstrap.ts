@@ -17,8 +17,14 @@ export interface BootstrapOptions {
   confidence?: number;
 }
 
+/**
+ * Row weights: a resample's draw counts (whole numbers, so 32-bit integers hold them exactly in half the memory of
+ * doubles, and a pass over them reads half the bytes), or any non-negative weights.
+ */
+export type Weights = Float64Array | Uint32Array;
+
 /** A metric of weighted rows; returns null where undefined. */
-export type WeightedStatistic = (weights: Float64Array) => number | null;
+export type WeightedStatistic = (weights: Weights) => number | null;
 
 export const DEFAULT_BOOTSTRAP = { resamples: 1000, seed: 42, confidence: 0.95 } as const;
 
@@ -43,10 +49,11 @@ export function bootstrapCI(
   statistics: Record<string, WeightedStatistic>,
   estimates: Record<string, number | null>,
   opts: BootstrapOptions = {},
+  scratch?: Uint32Array,
 ): Record<string, ConfidenceInterval> {
   const { resamples, seed, confidence } = bootstrapSettings(opts);
   const names = Object.keys(statistics).filter((k) => typeof estimates[k] === "number");
-  const draws = runResamples(n, names.map((k) => statistics[k]!), resamples, seed);
+  const draws = runResamples(n, names.map((k) => statistics[k]!), resamples, seed, scratch);
   const out: Record<string, ConfidenceInterval> = {};
   names.forEach((name, j) => {
     const values = draws[j]!;
@@ -67,10 +74,14 @@ export function bootstrapCI(
   return out;
 }
 
-/** Draws `resamples` weight vectors and returns, per statistic, its defined values in draw order. */
-export function runResamples(n: number, stats: WeightedStatistic[], resamples: number, seed: number): number[][] {
+/**
+ * Draws `resamples` weight vectors and returns, per statistic, its defined values in draw order. The weights go
+ * into `scratch` when given (n entries, overwritten): a caller may lend an array it no longer needs, so the
+ * weights add nothing to its memory peak.
+ */
+export function runResamples(n: number, stats: WeightedStatistic[], resamples: number, seed: number, scratch?: Uint32Array): number[][] {
   const rng = new Mulberry32(seed);
-  const counts = new Float64Array(n);
+  const counts = scratch?.length === n ? scratch : new Uint32Array(n); // n draws: no count exceeds n < 2³²
   const values: number[][] = stats.map(() => []);
   for (let r = 0; r < resamples; r++) {
     rng.resampleCounts(counts);

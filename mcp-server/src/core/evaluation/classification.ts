@@ -4,11 +4,12 @@
  * per-row weights so that a bootstrap resample is just a weight vector of draw counts. Formulas follow
  * scikit-learn 1.2 exactly (including its conventions for degenerate cases) unless noted.
  */
+import type { Weights } from "./bootstrap.js";
 import { argsortAscending } from "./sort.js";
 import type { ClassReport, Metrics } from "./types.js";
 
 /** Row-major k×k confusion matrix: cm[t * k + p] = (weighted) rows with true t predicted p. */
-export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, k: number, w?: Float64Array): Float64Array {
+export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, k: number, w?: Weights): Float64Array {
   const cm = new Float64Array(k * k);
   if (w) for (let i = 0; i < yTrue.length; i++) cm[yTrue[i]! * k + yPred[i]!]! += w[i]!;
   else for (let i = 0; i < yTrue.length; i++) cm[yTrue[i]! * k + yPred[i]!]! += 1;
@@ -186,10 +187,8 @@ export interface ScoreOrder {
 }
 
 export function scoreOrder(score: Float64Array): ScoreOrder {
-  const asc = argsortAscending(score);
-  const n = asc.length;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = asc[n - 1 - i]!;
+  const order = argsortAscending(score).reverse(); // in place: no second array of 4 bytes a row
+  const n = order.length;
   // Count the groups first: a growing JS array of a million ends costs several times the typed one.
   const isEnd = (i: number) => i === n || score[order[i]!] !== score[order[i - 1]!];
   let groups = 0;
@@ -203,7 +202,7 @@ export function scoreOrder(score: Float64Array): ScoreOrder {
  * ROC AUC as the Mann–Whitney statistic with tied scores counted one half: identical to sklearn's trapezoidal
  * area under roc_curve. One pass over the pre-sorted order; null when one class has zero weight.
  */
-export function rocAucSorted(so: ScoreOrder, y: Uint8Array, w?: Float64Array): number | null {
+export function rocAucSorted(so: ScoreOrder, y: Uint8Array, w?: Weights): number | null {
   const { order, groupEnd } = so;
   let tp = 0;
   let fp = 0;
@@ -241,7 +240,7 @@ export function presort(so: ScoreOrder, y: Uint8Array): PresortedBinary {
 }
 
 /** ROC AUC of presorted labels with weights indexed by sorted position (the bootstrap's inner loop). */
-export function rocAucPresorted(p: PresortedBinary, w: Float64Array): number | null {
+export function rocAucPresorted(p: PresortedBinary, w: Weights): number | null {
   const { y, groupEnd } = p;
   let tp = 0;
   let fp = 0;
@@ -267,7 +266,7 @@ export function rocAucPresorted(p: PresortedBinary, w: Float64Array): number | n
 }
 
 /** Average precision of presorted labels with weights indexed by sorted position. */
-export function averagePrecisionPresorted(p: PresortedBinary, w: Float64Array): number | null {
+export function averagePrecisionPresorted(p: PresortedBinary, w: Weights): number | null {
   const { y, groupEnd } = p;
   let totalPos = 0;
   for (let i = 0; i < y.length; i++) totalPos += w[i]! * y[i]!;
@@ -295,7 +294,7 @@ export function averagePrecisionPresorted(p: PresortedBinary, w: Float64Array): 
  * Average precision exactly as sklearn: Σ over distinct thresholds of (R_i − R_{i−1}) · P_i, step-wise, with no
  * interpolation. Null when there are no positives (sklearn returns 0 there, which would read as a real score).
  */
-export function averagePrecisionSorted(so: ScoreOrder, y: Uint8Array, w?: Float64Array): number | null {
+export function averagePrecisionSorted(so: ScoreOrder, y: Uint8Array, w?: Weights): number | null {
   const { order, groupEnd } = so;
   let totalPos = 0;
   for (let i = 0; i < order.length; i++) if (y[i] === 1) totalPos += w ? w[i]! : 1;
@@ -324,7 +323,7 @@ export function averagePrecisionSorted(so: ScoreOrder, y: Uint8Array, w?: Float6
 export const LOG_LOSS_EPS = 2.220446049250313e-16;
 
 /** Binary log loss of P(positive), clipped and renormalised exactly like sklearn 1.2. */
-export function binaryLogLoss(y: Uint8Array, p: Float64Array, w?: Float64Array): number {
+export function binaryLogLoss(y: Uint8Array, p: Float64Array, w?: Weights): number {
   let sum = 0;
   let wsum = 0;
   for (let i = 0; i < y.length; i++) {
@@ -340,7 +339,7 @@ export function binaryLogLoss(y: Uint8Array, p: Float64Array, w?: Float64Array):
 }
 
 /** Brier score of P(positive): mean squared difference to the 0/1 outcome. */
-export function binaryBrier(y: Uint8Array, p: Float64Array, w?: Float64Array): number {
+export function binaryBrier(y: Uint8Array, p: Float64Array, w?: Weights): number {
   let sum = 0;
   let wsum = 0;
   for (let i = 0; i < y.length; i++) {
@@ -353,7 +352,7 @@ export function binaryBrier(y: Uint8Array, p: Float64Array, w?: Float64Array): n
 }
 
 /** Multiclass log loss: clip every probability to [eps, 1 − eps], renormalise each row, as sklearn 1.2. */
-export function multiclassLogLoss(yTrue: Int32Array, proba: Float64Array[], w?: Float64Array): number {
+export function multiclassLogLoss(yTrue: Int32Array, proba: Float64Array[], w?: Weights): number {
   let sum = 0;
   let wsum = 0;
   for (let i = 0; i < yTrue.length; i++) {

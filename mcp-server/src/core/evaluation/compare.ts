@@ -6,12 +6,12 @@
  * t-test (Nadeau & Bengio) and the Wilcoxon signed-rank test. Each test is reported in the metric's direction: which
  * model it favours, by how much, with its interval, and whether it could reach the significance level at all.
  */
-import { bootstrapSettings, type BootstrapOptions, type WeightedStatistic } from "./bootstrap.js";
+import { bootstrapSettings, type BootstrapOptions, type WeightedStatistic, type Weights } from "./bootstrap.js";
 import { averagePrecisionSorted, confusionMatrix, labelMetrics, rocAucSorted, scoreOrder } from "./classification.js";
 import { PredictionsError } from "./errors.js";
 import { encodeBinary, encodeMulticlass, weightedMean, type EvaluateOptions } from "./evaluate.js";
-import { textColumn, type PredictionsTable } from "./predictions-file.js";
-import { canonicaliser, DEFAULT_COLUMNS, pick, readClassification, readRanking, readRegression, sortLabels, type ClassificationColumns, type ColumnOptions } from "./prepare.js";
+import { labelStrings, textColumn, type PredictionsTable } from "./predictions-file.js";
+import { canonicaliser, DEFAULT_COLUMNS, permuteLabels, pick, readClassification, readRanking, readRegression, sortLabels, type ClassificationColumns, type ColumnOptions } from "./prepare.js";
 import { rankingMetrics, type RankingQuery } from "./ranking.js";
 import { maeWeighted, r2Weighted, rmseWeighted } from "./regression.js";
 import { correctedResampledTTest, mcnemar, pairedBootstrap, pairedTTest, wilcoxonSignedRank, type CorrectedTTestResult, type McNemarResult, type PairedBootstrapResult, type WilcoxonResult } from "./tests.js";
@@ -307,8 +307,8 @@ function permute<T extends { length: number; [i: number]: unknown }>(arr: T, per
 }
 
 function permuteRead(read: ClassificationColumns, perm: Int32Array): ClassificationColumns {
-  const out: ClassificationColumns = { yTrue: Array.from(perm, (j) => read.yTrue[j]!), proba: new Map(), used: read.used };
-  if (read.yPred) out.yPred = Array.from(perm, (j) => read.yPred![j]!);
+  const out: ClassificationColumns = { yTrue: permuteLabels(read.yTrue, perm), proba: new Map(), used: read.used };
+  if (read.yPred) out.yPred = permuteLabels(read.yPred, perm);
   if (read.score) out.score = permute(read.score, perm, (n) => new Float64Array(n));
   for (const [c, col] of read.proba) out.proba.set(c, permute(col, perm, (n) => new Float64Array(n)));
   return out;
@@ -320,8 +320,8 @@ function classificationScorer(input: CompareInput, warnings: string[]): Scorer {
   const { permB } = alignRows(input);
   const readA = readClassification(input.a.table, cols, task);
   const readB0 = readClassification(input.b.table, cols, task);
-  const canon = canonicaliser(readA.yTrue, readB0.yTrue);
-  checkSameTruth(input, readA.yTrue.map(canon), readB0.yTrue.map(canon), permB, String(readA.used.y_true));
+  const canon = canonicaliser(readA.yTrue.labels, readB0.yTrue.labels);
+  checkSameTruth(input, labelStrings(readA.yTrue, canon), labelStrings(readB0.yTrue, canon), permB, String(readA.used.y_true));
   const readB = permuteRead(readB0, permB);
   const opts: EvaluateOptions = { task, ...(input.positiveLabel !== undefined ? { positiveLabel: input.positiveLabel } : {}) };
   if (task === "binary") return binaryScorer(input, readA, readB, opts, warnings);
@@ -399,7 +399,7 @@ function regressionScorer(input: CompareInput): Scorer {
   checkSameTruth(input, ra.y, rb.y, permB, String(ra.used.y_true));
   const yhatB = permute(rb.yhat, permB, (n) => new Float64Array(n));
   const metric = input.metric ?? "rmse";
-  const fns: Record<string, (y: Float64Array, p: Float64Array, w: Float64Array) => number> = { rmse: rmseWeighted, mae: maeWeighted, r2: r2Weighted };
+  const fns: Record<string, (y: Float64Array, p: Float64Array, w: Weights) => number> = { rmse: rmseWeighted, mae: maeWeighted, r2: r2Weighted };
   const fn = fns[metric] ?? unknownMetric(metric, Object.keys(fns));
   return { n: ra.y.length, metric, statA: (w) => fn(ra.y, ra.yhat, w), statB: (w) => fn(ra.y, yhatB, w) };
 }

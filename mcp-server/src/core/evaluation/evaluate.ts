@@ -3,7 +3,7 @@
  * a JSON-ready EvaluationResult out, or a PredictionsError before anything could be written. The per-task
  * functions (`evaluateBinary`, …) work on typed arrays and are what benchmarks and tests call directly.
  */
-import { bootstrapCI, type BootstrapOptions, type WeightedStatistic } from "./bootstrap.js";
+import { bootstrapCI, type BootstrapOptions, type WeightedStatistic, type Weights } from "./bootstrap.js";
 import { calibrationBins } from "./calibration.js";
 import {
   averagePrecisionPresorted,
@@ -26,6 +26,7 @@ import { cellError, columnError, parsePredictions, type PredictionsTable } from 
 import {
   canonicaliser,
   encode,
+  isLabel,
   readClassification,
   readRanking,
   readRegression,
@@ -85,18 +86,11 @@ export function evaluateTable(table: PredictionsTable, opts: EvaluateOptions): E
   switch (opts.task) {
     case "binary": {
       const read = readClassification(table, cols, "binary");
-      const input = encodeBinary(table, read, opts);
-      // Encoded: the label strings (8 bytes a row per column) can go before the metrics allocate their own arrays.
-      read.yTrue = [];
-      delete read.yPred;
-      return withColumns(evaluateBinary(input, opts), read.used);
+      return withColumns(evaluateBinary(encodeBinary(table, read, opts), opts), read.used);
     }
     case "multiclass": {
       const read = readClassification(table, cols, "multiclass");
-      const input = encodeMulticlass(table, read);
-      read.yTrue = []; // encoded: the label strings can go before the metrics run
-      delete read.yPred;
-      return withColumns(evaluateMulticlass(input, opts), read.used);
+      return withColumns(evaluateMulticlass(encodeMulticlass(table, read), opts), read.used);
     }
     case "regression":
     case "forecast": {
@@ -177,7 +171,13 @@ export function evaluateBinary(input: BinaryInput, opts: Omit<EvaluateOptions, "
   };
   let so: ScoreOrder | undefined;
   if (score) so = addScoreMetrics(result, y, score, labels, opts);
-  if (opts.bootstrap !== false) result.ci = binaryBootstrap(y, yPred, score, so, metrics, opts.bootstrap ?? {});
+  if (opts.bootstrap !== false) {
+    const sorted = inScoreOrder(y, yPred, so);
+    // The resamples need the labels in score order, not the order itself: its 4 bytes a row hold their weights.
+    const scratch = so?.order;
+    so = undefined;
+    result.ci = binaryBootstrap(sorted, metrics, opts.bootstrap ?? {}, scratch);
+  }
   return result;
 }
 
@@ -253,28 +253,37 @@ function defaultResamples(n: number, opts: BootstrapOptions): BootstrapOptions {
   return { ...opts, resamples: Math.max(100, Math.floor(1e8 / n)) };
 }
 
+/** True and predicted labels in descending-score order (row order without scores), with the score ties. */
+interface ScoreOrdered {
+  y: Uint8Array;
+  yPred: Uint8Array;
+  groupEnd?: Uint32Array;
+}
+
+function inScoreOrder(y: Uint8Array, yPred: Uint8Array, so: ScoreOrder | undefined): ScoreOrdered {
+  if (!so) return { y, yPred };
+  const { order } = so;
+  const yP = new Uint8Array(order.length);
+  for (let i = 0; i < order.length; i++) yP[i] = yPred[order[i]!]!;
+  return { y: presort(so, y).y, yPred: yP, groupEnd: so.groupEnd };
+}
+
 /**
  * Bootstrap of the binary headline metrics. Rows are first put in descending-score order, and the resample
  * weights index that order, so every resample is a sequential pass with no sorting.
  */
-function binaryBootstrap(y: Uint8Array, yPred: Uint8Array, score: Float64Array | undefined, so: ScoreOrder | undefined, metrics: Metrics, opts: BootstrapOptions) {
-  const order = so?.order ?? Uint32Array.from({ length: y.length }, (_, i) => i);
-  const yT = new Uint8Array(order.length); // 0/1 in score order
-  const yP = new Uint8Array(order.length);
-  for (let i = 0; i < order.length; i++) {
-    yT[i] = y[order[i]!]!;
-    yP[i] = yPred[order[i]!]!;
-  }
+function binaryBootstrap(sorted: ScoreOrdered, metrics: Metrics, opts: BootstrapOptions, scratch?: Uint32Array) {
+  const { y, yPred, groupEnd } = sorted;
   const stats: Record<string, WeightedStatistic> = {
-    accuracy: (w) => labelMetrics(confusionMatrix(yT, yP, 2, w), 2, 1).metrics.accuracy ?? null,
-    f1: (w) => labelMetrics(confusionMatrix(yT, yP, 2, w), 2, 1).metrics.f1 ?? null,
+    accuracy: (w) => labelMetrics(confusionMatrix(y, yPred, 2, w), 2, 1).metrics.accuracy ?? null,
+    f1: (w) => labelMetrics(confusionMatrix(y, yPred, 2, w), 2, 1).metrics.f1 ?? null,
   };
-  if (score && so) {
-    const p = presort(so, y);
+  if (groupEnd) {
+    const p = { y, groupEnd };
     stats.roc_auc = (w) => rocAucPresorted(p, w);
     stats.average_precision = (w) => averagePrecisionPresorted(p, w);
   }
-  return bootstrapCI(y.length, stats, metrics, defaultResamples(y.length, opts));
+  return bootstrapCI(y.length, stats, metrics, defaultResamples(y.length, opts), scratch);
 }
 
 /** Bootstrap of ROC AUC alone (what `npm run bench` times): one sort, then one weighted pass per resample. */
@@ -296,10 +305,10 @@ function confusionOf(labels: string[], yT: ArrayLike<number>, yP: ArrayLike<numb
 
 /** Binary labels from file columns: canonical classes, the positive class, score (or its probability column). */
 export function encodeBinary(table: PredictionsTable, read: ClassificationColumns, opts: EvaluateOptions): BinaryInput {
-  const canon = canonicaliser(read.yTrue, read.yPred ?? [], read.proba.keys(), opts.positiveLabel !== undefined ? [String(opts.positiveLabel)] : []);
-  // Distinct labels first, then one pass per column: no canonical copy of a label column (8 bytes a row each).
-  const trueClasses = new Set([...new Set(read.yTrue)].map(canon));
-  const classes = sortLabels(new Set([...trueClasses, ...[...new Set(read.yPred ?? [])].map(canon)]));
+  const canon = canonicaliser(read.yTrue.labels, read.yPred?.labels ?? [], read.proba.keys(), opts.positiveLabel !== undefined ? [String(opts.positiveLabel)] : []);
+  // Classes from the distinct labels; rows are touched once per column, by isLabel.
+  const trueClasses = new Set(read.yTrue.labels.map(canon));
+  const classes = sortLabels(new Set([...trueClasses, ...(read.yPred?.labels ?? []).map(canon)]));
   if (classes.length > 2) {
     const col = String(trueClasses.size > 2 ? read.used.y_true : read.used.y_pred);
     throw columnError(table, col, `has ${classes.length} distinct labels (${classes.slice(0, 6).map((c) => JSON.stringify(c)).join(", ")}${classes.length > 6 ? ", …" : ""}); task "binary" needs at most 2 — use task "multiclass"`);
@@ -307,16 +316,10 @@ export function encodeBinary(table: PredictionsTable, read: ClassificationColumn
   const positive = positiveOf(table, classes, opts.positiveLabel === undefined ? undefined : canon(String(opts.positiveLabel)), String(read.used.y_true));
   const negative = classes.find((c) => c !== positive) ?? defaultNegative(positive);
   const labels: [string, string] = [negative, positive];
-  const input: BinaryInput = { y: isPositive(read.yTrue, canon, positive), labels };
-  if (read.yPred) input.yPred = isPositive(read.yPred, canon, positive);
+  const input: BinaryInput = { y: isLabel(read.yTrue, canon, positive), labels };
+  if (read.yPred) input.yPred = isLabel(read.yPred, canon, positive);
   input.score = read.score ?? probaOf(read, canon, positive);
   return input;
-}
-
-function isPositive(labels: string[], canon: (s: string) => string, positive: string): Uint8Array {
-  const out = new Uint8Array(labels.length);
-  for (let i = 0; i < labels.length; i++) out[i] = canon(labels[i]!) === positive ? 1 : 0;
-  return out;
 }
 
 function probaOf(read: ClassificationColumns, canon: (s: string) => string, positive: string): Float64Array | undefined {
@@ -399,7 +402,11 @@ function addProbaMetrics(result: EvaluationResult, yTrue: Int32Array, proba: Flo
   const { metrics, warnings, perClass } = result;
   const labels = result.classes!;
   const n = yTrue.length;
-  const onehot = proba.map((_, c) => Uint8Array.from(yTrue, (t) => (t === c ? 1 : 0)));
+  const onehot = proba.map((_, c) => {
+    const out = new Uint8Array(n); // a loop, not Uint8Array.from(yTrue, f): that first copies yTrue into a JS array
+    for (let i = 0; i < n; i++) out[i] = yTrue[i] === c ? 1 : 0;
+    return out;
+  });
   const orders = proba.map((col) => scoreOrder(col));
   const aucs = orders.map((so, c) => rocAucSorted(so, onehot[c]!));
   const aps = orders.map((so, c) => averagePrecisionSorted(so, onehot[c]!));
@@ -427,9 +434,15 @@ function addProbaMetrics(result: EvaluationResult, yTrue: Int32Array, proba: Flo
 }
 
 function topLabel(yTrue: Int32Array, proba: Float64Array[]): { correct: Uint8Array; confidence: Float64Array } {
-  const arg = argmaxRows(proba, yTrue.length);
-  const confidence = Float64Array.from(arg, (c, i) => proba[c]![i]!);
-  const correct = Uint8Array.from(arg, (c, i) => (c === yTrue[i] ? 1 : 0));
+  const n = yTrue.length;
+  const confidence = new Float64Array(n);
+  const correct = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let c = 1; c < proba.length; c++) if (proba[c]![i]! > proba[best]![i]!) best = c;
+    confidence[i] = proba[best]![i]!;
+    correct[i] = best === yTrue[i] ? 1 : 0;
+  }
   return { correct, confidence };
 }
 
@@ -442,7 +455,7 @@ function dot(a: number[], b: number[]): number {
 }
 
 function multiclassBootstrap(yTrue: Int32Array, yPred: Int32Array, k: number, ovr: OvrOrders | undefined, metrics: Metrics, opts: BootstrapOptions) {
-  const lm = (w: Float64Array) => labelMetrics(confusionMatrix(yTrue, yPred, k, w), k).metrics;
+  const lm = (w: Weights) => labelMetrics(confusionMatrix(yTrue, yPred, k, w), k).metrics;
   const stats: Record<string, WeightedStatistic> = {
     accuracy: (w) => lm(w).accuracy ?? null,
     balanced_accuracy: (w) => lm(w).balanced_accuracy ?? null,
@@ -463,9 +476,9 @@ function multiclassBootstrap(yTrue: Int32Array, yPred: Int32Array, k: number, ov
 
 /** Multiclass labels from file columns. With probability columns, their classes are the class list. */
 export function encodeMulticlass(table: PredictionsTable, read: ClassificationColumns): MulticlassInput {
-  const canon = canonicaliser(read.yTrue, read.yPred ?? [], read.proba.keys());
+  const canon = canonicaliser(read.yTrue.labels, read.yPred?.labels ?? [], read.proba.keys());
   const probaClasses = [...read.proba.keys()].map(canon);
-  const labels = probaClasses.length > 0 ? sortLabels(probaClasses) : sortLabels([...new Set([...new Set(read.yTrue), ...new Set(read.yPred ?? [])])].map(canon));
+  const labels = probaClasses.length > 0 ? sortLabels(probaClasses) : sortLabels([...read.yTrue.labels, ...(read.yPred?.labels ?? [])].map(canon));
   if (probaClasses.length > 0 && probaClasses.length < 2)
     throw columnError(table, String([read.used.proba].flat()[0]), "multiclass probabilities need one column per class (at least 2)");
   const index = new Map(labels.map((l, i) => [l, i]));
@@ -552,7 +565,7 @@ export function evaluateRanking(queries: RankingQuery[], opts: Omit<EvaluateOpti
   return result;
 }
 
-export function weightedMean(v: Float64Array, w: Float64Array): number {
+export function weightedMean(v: Float64Array, w: Weights): number {
   let s = 0;
   let ws = 0;
   for (let i = 0; i < v.length; i++) {

@@ -161,6 +161,43 @@ export function labelColumn(table: PredictionsTable, name: string, role: string)
   return out;
 }
 
+/**
+ * A label column as codes into its distinct labels (labels[codes[i]] is row i's label, normalised as by
+ * labelColumn): 1, 2 or 4 bytes a row where a string per row costs 8 plus the array's growth, at the evaluation's
+ * memory peak. The labels are listed in order of first appearance, each once.
+ */
+export interface LabelCodes {
+  codes: Uint8Array | Uint16Array | Uint32Array;
+  labels: string[];
+}
+
+export function labelCodes(table: PredictionsTable, name: string, role: string): LabelCodes {
+  const col = requireStored(table, name, role);
+  // A "codes" column has at most as many labels as distinct cells (DICTIONARY_LIMIT, 16 bits); most have a few.
+  const codes = col.kind !== "codes" ? new Uint32Array(col.length) : col.values.length <= 256 ? new Uint8Array(col.length) : new Uint16Array(col.length);
+  const labels: string[] = [];
+  const index = new Map<string, number>();
+  const codeOf = (label: string) => {
+    let c = index.get(label);
+    if (c === undefined) {
+      c = labels.length;
+      index.set(label, c);
+      labels.push(label);
+    }
+    return c;
+  };
+  convertColumn(col, codes, (c, i) => codeOf(labelOf(table, i, name, c)), (v) => codeOf(String(v)));
+  return { codes, labels };
+}
+
+/** The labels of a LabelCodes column as one string per row (after `canon`): for small inputs and comparisons. */
+export function labelStrings(lc: LabelCodes, canon: (s: string) => string = (s) => s): string[] {
+  const names = lc.labels.map(canon);
+  const out = new Array<string>(lc.codes.length);
+  for (let i = 0; i < out.length; i++) out[i] = names[lc.codes[i]!]!;
+  return out;
+}
+
 function labelOf(table: PredictionsTable, i: number, name: string, c: Cell): string {
   let s: string;
   if (typeof c === "string") s = c.length > 0 && c.charCodeAt(0) > 32 && c.charCodeAt(c.length - 1) > 32 ? c : c.trim();

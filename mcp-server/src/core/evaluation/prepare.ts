@@ -7,10 +7,11 @@ import { PredictionsError } from "./errors.js";
 import {
   cellError,
   columnError,
-  labelColumn,
+  labelCodes,
   numericColumn,
   requireColumn,
   textColumn,
+  type LabelCodes,
   type PredictionsTable,
 } from "./predictions-file.js";
 import type { RankingQuery } from "./ranking.js";
@@ -69,10 +70,13 @@ export function need(table: PredictionsTable, given: string | undefined, default
   return col;
 }
 
-/** Labels as read: strings, plus where each came from for error messages. */
+/**
+ * Labels as read: codes into each column's distinct labels (not a string per row, which would cost more than the
+ * stored column itself), plus where each came from for error messages.
+ */
 export interface ClassificationColumns {
-  yTrue: string[];
-  yPred?: string[];
+  yTrue: LabelCodes;
+  yPred?: LabelCodes;
   /** Binary score column, read as numbers. */
   score?: Float64Array;
   /** Class → probability column (class names still raw, canonicalised by `canonicalise`). */
@@ -84,11 +88,11 @@ export function readClassification(table: PredictionsTable, cols: ColumnOptions,
   const used: Record<string, string | string[]> = {};
   const yTrueCol = need(table, cols.yTrue, DEFAULT_COLUMNS.yTrue, "true label");
   used.y_true = yTrueCol;
-  const out: ClassificationColumns = { yTrue: labelColumn(table, yTrueCol, "true label"), proba: new Map(), used };
+  const out: ClassificationColumns = { yTrue: labelCodes(table, yTrueCol, "true label"), proba: new Map(), used };
   const yPredCol = pick(table, cols.yPred, DEFAULT_COLUMNS.yPred);
   if (yPredCol !== undefined) {
     used.y_pred = yPredCol;
-    out.yPred = labelColumn(table, yPredCol, "predicted label");
+    out.yPred = labelCodes(table, yPredCol, "predicted label");
   }
   const probaCols = cols.proba ?? table.columns.filter((c) => c.startsWith(cols.probaPrefix ?? "proba_"));
   const prefix = cols.probaPrefix ?? "proba_";
@@ -135,16 +139,33 @@ export function sortLabels(labels: Iterable<string>): string[] {
   return arr.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Class indices for labels (after `canon`), with an error naming the first label that is not a known class. */
-export function encode(table: PredictionsTable, column: string, labels: string[], index: Map<string, number>, what: string, canon: (s: string) => string = (s) => s): Int32Array {
-  const out = new Int32Array(labels.length);
-  for (let i = 0; i < labels.length; i++) {
-    const label = canon(labels[i]!); // canonicalised here, not as a copy of the column (8 bytes a row)
-    const k = index.get(label);
-    if (k === undefined) throw cellError(table, i, column, `label ${JSON.stringify(label)} ${what}`);
+/** Class indices for labels (after `canon`), with an error naming the first row whose label is not a known class. */
+export function encode(table: PredictionsTable, column: string, lc: LabelCodes, index: Map<string, number>, what: string, canon: (s: string) => string = (s) => s): Int32Array {
+  const classOf = Int32Array.from(lc.labels, (l) => index.get(canon(l)) ?? -1); // once per distinct label
+  const { codes } = lc;
+  const out = new Int32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    const k = classOf[codes[i]!]!;
+    if (k < 0) throw cellError(table, i, column, `label ${JSON.stringify(canon(lc.labels[codes[i]!]!))} ${what}`);
     out[i] = k;
   }
   return out;
+}
+
+/** Row i's label of `lc` is `positive` (after `canon`): 1, else 0. */
+export function isLabel(lc: LabelCodes, canon: (s: string) => string, positive: string): Uint8Array {
+  const flag = Uint8Array.from(lc.labels, (l) => (canon(l) === positive ? 1 : 0)); // once per distinct label
+  const { codes } = lc;
+  const out = new Uint8Array(codes.length);
+  for (let i = 0; i < codes.length; i++) out[i] = flag[codes[i]!]!;
+  return out;
+}
+
+/** The labels of `lc` in the row order `perm` (perm[i] = the row of lc that becomes row i). */
+export function permuteLabels(lc: LabelCodes, perm: ArrayLike<number>): LabelCodes {
+  const codes = new Uint32Array(perm.length);
+  for (let i = 0; i < perm.length; i++) codes[i] = lc.codes[perm[i]!]!;
+  return { codes, labels: lc.labels };
 }
 
 export interface RegressionColumns {

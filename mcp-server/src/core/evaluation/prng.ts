@@ -23,7 +23,7 @@ export class Mulberry32 {
    * resample expressed as weights, so metrics are recomputed without copying or re-sorting the data. The
    * generator is inlined here because this loop runs n times per resample (10⁸ draws for 1,000 × 100,000).
    */
-  resampleCounts(counts: Float64Array): void {
+  resampleCounts(counts: Float64Array | Uint32Array): void {
     const n = counts.length;
     counts.fill(0);
     let a = this.state;

@@ -5,6 +5,7 @@
  * sklearn's force_finite convention: a constant target scores 1 when predicted perfectly, else 0).
  * sMAPE and MASE have no sklearn counterpart; their definitions are given below.
  */
+import type { Weights } from "./bootstrap.js";
 import type { Metrics } from "./types.js";
 
 const F64_EPS = 2.220446049250313e-16;
@@ -99,7 +100,7 @@ function isConstant(y: Float64Array): boolean {
   return true;
 }
 
-function weightedMean(v: Float64Array, w?: Float64Array): number {
+function weightedMean(v: Float64Array, w?: Weights): number {
   let s = 0;
   let ws = 0;
   for (let i = 0; i < v.length; i++) {
@@ -111,7 +112,7 @@ function weightedMean(v: Float64Array, w?: Float64Array): number {
 }
 
 /** sklearn r2_score with force_finite=True, optionally weighted (bootstrap resamples). */
-export function r2Weighted(y: Float64Array, yhat: Float64Array, w?: Float64Array): number {
+export function r2Weighted(y: Float64Array, yhat: Float64Array, w?: Weights): number {
   const mean = weightedMean(y, w);
   let num = 0;
   let den = 0;
@@ -140,7 +141,7 @@ function explainedVariance(y: Float64Array, yhat: Float64Array): number {
   return 1 - num / n / (den / n);
 }
 
-export function rmseWeighted(y: Float64Array, yhat: Float64Array, w?: Float64Array): number {
+export function rmseWeighted(y: Float64Array, yhat: Float64Array, w?: Weights): number {
   let s = 0;
   let ws = 0;
   for (let i = 0; i < y.length; i++) {
@@ -151,7 +152,7 @@ export function rmseWeighted(y: Float64Array, yhat: Float64Array, w?: Float64Arr
   return Math.sqrt(s / ws);
 }
 
-export function maeWeighted(y: Float64Array, yhat: Float64Array, w?: Float64Array): number {
+export function maeWeighted(y: Float64Array, yhat: Float64Array, w?: Weights): number {
   let s = 0;
   let ws = 0;
   for (let i = 0; i < y.length; i++) {

@@ -6,21 +6,20 @@
  */
 export function argsortAscending(values: Float64Array): Uint32Array {
   const n = values.length;
-  // Read the IEEE-754 words through a Uint32 view (little-endian: word 2i is low, 2i+1 is high), in place, into one
-  // key array reused for the low and then the high word: 12 bytes a row less than copying the scores and keeping
-  // both key words, at the evaluation's memory peak.
+  // Read the IEEE-754 words through a Uint32 view (little-endian: word 2i is low, 2i+1 is high), in place, and
+  // derive each radix digit from them when needed: no copy of the scores and no key array (4 bytes a row less at
+  // the evaluation's memory peak).
   const words = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
-  const key = new Uint32Array(n);
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   let next = new Uint32Array(n);
   const count = new Uint32Array(65536);
   for (const high of [false, true]) {
-    for (let i = 0; i < n; i++) key[i] = sortableWord(words[2 * i]!, words[2 * i + 1]!, high);
     for (const shift of [0, 16]) {
+      const digit = (i: number) => (sortableWord(words[2 * i]!, words[2 * i + 1]!, high) >>> shift) & 0xffff;
       count.fill(0);
-      for (let i = 0; i < n; i++) count[(key[i]! >>> shift) & 0xffff]!++;
-      if (count[(key[order[0] ?? 0]! >>> shift) & 0xffff] === n) continue; // every key has the same digit
+      for (let i = 0; i < n; i++) count[digit(i)]!++;
+      if (n === 0 || count[digit(0)] === n) continue; // every key has the same digit
       let sum = 0;
       for (let d = 0; d < 65536; d++) {
         const c = count[d]!;
@@ -29,7 +28,7 @@ export function argsortAscending(values: Float64Array): Uint32Array {
       }
       for (let i = 0; i < n; i++) {
         const idx = order[i]!;
-        next[count[(key[idx]! >>> shift) & 0xffff]!++] = idx;
+        next[count[digit(idx)]!++] = idx;
       }
       [order, next] = [next, order];
     }
