@@ -130,9 +130,7 @@ export async function importRuns(project: Project, inc: Increment, opts: ImportO
       // Every existing folder name is taken, broken experiments' included, whatever the case.
       const taken = new Set([...entries.keys()].map((n) => n.toLowerCase()));
 
-      // Plan: every new experiment rendered in memory. A run that cannot be rendered is skipped, with its reason.
-      const plans: StagedExperiment[] = [];
-      const suggested = new Map<string, string>();
+      const todo: Todo[] = [];
       let already = 0;
       for (const run of scan.runs) {
         if (importedKeys.has(run.key)) {
@@ -141,15 +139,10 @@ export async function importRuns(project: Project, inc: Increment, opts: ImportO
         }
         const name = uniqueExperimentName(run.suggestedName, taken);
         taken.add(name.toLowerCase());
-        try {
-          plans.push(await planNewExperiment(runUpdate(run, name, warnings), ctx));
-          suggested.set(name, run.suggestedName);
-        } catch (e) {
-          skipped.push({ what: run.key, reason: e instanceof MlError ? e.message : String(e) });
-        }
+        todo.push({ run, name });
       }
       const imported: ImportResult['imported'] = [];
-      if (plans.length) await writeAll(project, inc, ctx, plans, suggested, taken, imported, skipped);
+      if (todo.length) await writeAll(project, inc, ctx, todo, taken, imported, skipped, warnings);
       await removeDeadLeftovers(expDir, entries);
       return { imported, already };
     },
@@ -162,27 +155,45 @@ export async function importRuns(project: Project, inc: Increment, opts: ImportO
   return { increment: inc.id, source: label, format: scan.format, imported: outcome.imported, already_imported: outcome.already, skipped, warnings };
 }
 
+/** A run to import and the experiment name reserved for it. */
+interface Todo {
+  run: ImportedRun;
+  name: string;
+}
+
 /**
- * Writes every planned experiment whole into a private staging folder first; only when all are staged are they
- * renamed into place. A failure while staging (disk full, a refused folder) therefore imports nothing. A rename
- * is atomic per experiment; a crash between renames leaves some runs imported, and importing again adds the rest
- * (the dedupe is by run key).
+ * Renders every new experiment and writes it whole into a private staging folder first; only when all are staged
+ * are they renamed into place. A failure while staging (disk full, a refused folder) therefore imports nothing; a
+ * run that cannot be rendered is skipped with its reason. Rendering happens in the staging workers, so it overlaps
+ * the disk's flushes. A rename is atomic per experiment; a crash between renames leaves some runs imported, and
+ * importing again adds the rest (the dedupe is by run key).
  */
 async function writeAll(
   project: Project,
   inc: Increment,
   ctx: TrackContext,
-  plans: StagedExperiment[],
-  suggested: Map<string, string>,
+  todo: Todo[],
   taken: Set<string>,
   imported: ImportResult['imported'],
   skipped: ImportResult['skipped'],
+  warnings: string[],
 ): Promise<void> {
   const staging = path.join(experimentsDir(inc), `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
   const keyOf = (p: StagedExperiment) => String(p.merged.meta.source.key);
+  const staged: { plan: StagedExperiment; suggestedName: string }[] = [];
   try {
-    await inParallel(plans, (plan) => writeStagedExperiment(staging, plan));
-    await inParallel(plans, async (first) => {
+    await inParallel(todo, async ({ run, name }) => {
+      let plan: StagedExperiment;
+      try {
+        plan = await planNewExperiment(runUpdate(run, name, warnings), ctx);
+      } catch (e) {
+        skipped.push({ what: run.key, reason: e instanceof MlError ? e.message : String(e) });
+        return;
+      }
+      await writeStagedExperiment(staging, plan);
+      staged.push({ plan, suggestedName: run.suggestedName });
+    });
+    await inParallel(staged, async ({ plan: first, suggestedName }) => {
       let plan = first;
       for (let attempt = 0; ; attempt += 1) {
         try {
@@ -197,7 +208,7 @@ async function writeAll(
             return;
           }
           // A writer outside the import (track_experiment, the Python client) created this name meanwhile.
-          const name = uniqueExperimentName(suggested.get(first.name) ?? plan.name, taken);
+          const name = uniqueExperimentName(suggestedName, taken);
           taken.add(name.toLowerCase());
           plan = await planNewExperiment({ ...plan.update, name }, ctx);
           await writeStagedExperiment(staging, plan);
@@ -206,7 +217,7 @@ async function writeAll(
     });
   } catch (e) {
     if (!imported.length) throw e;
-    throw new MlError('CONFLICT', `Import stopped after ${imported.length} of ${plans.length} new runs: ${e instanceof Error ? e.message : String(e)}`, 'Fix the cause and import again; runs already imported are skipped.');
+    throw new MlError('CONFLICT', `Import stopped after ${imported.length} of ${staged.length} new runs: ${e instanceof Error ? e.message : String(e)}`, 'Fix the cause and import again; runs already imported are skipped.');
   } finally {
     await removeTree(staging);
   }
