@@ -17,8 +17,11 @@ import {
   presort,
   rocAucPresorted,
   rocAucSorted,
+  rocAucTied,
   scoreOrder,
+  tiedOrder,
   type ScoreOrder,
+  type TiedOrder,
 } from "./classification.js";
 import { prCurve, rocCurve } from "./curves.js";
 import { PredictionsError } from "./errors.js";
@@ -37,7 +40,7 @@ import {
 import { rankingMetrics, type RankingQuery } from "./ranking.js";
 import { maeWeighted, r2Weighted, regressionMetrics, rmseWeighted } from "./regression.js";
 import { tuneThreshold } from "./threshold.js";
-import type { ClassReport, ConfusionMatrix, EvaluationResult, Metrics, Task } from "./types.js";
+import type { ClassReport, ConfusionMatrix, Curve, EvaluationResult, Metrics, MetricValue, Task } from "./types.js";
 
 export interface EvaluateOptions {
   task: Task;
@@ -393,8 +396,10 @@ function argmaxRows(proba: Float64Array[], n: number): Int32Array {
 }
 
 interface OvrOrders {
-  orders: ScoreOrder[];
-  onehot: Uint8Array[];
+  /** Per class, its one-vs-rest score order with labels and ties: what the bootstrap's ROC AUC reads. */
+  tied: TiedOrder[];
+  /** n entries no longer needed, for the bootstrap's weights. */
+  scratch: Uint32Array;
 }
 
 /** One-vs-rest ROC AUC and average precision (macro and prevalence-weighted), log loss, Brier, top-label ECE. */
@@ -402,14 +407,28 @@ function addProbaMetrics(result: EvaluationResult, yTrue: Int32Array, proba: Flo
   const { metrics, warnings, perClass } = result;
   const labels = result.classes!;
   const n = yTrue.length;
-  const onehot = proba.map((_, c) => {
-    const out = new Uint8Array(n); // a loop, not Uint8Array.from(yTrue, f): that first copies yTrue into a JS array
-    for (let i = 0; i < n; i++) out[i] = yTrue[i] === c ? 1 : 0;
-    return out;
+  // One buffer of 8 bytes a row serves in turn as each sort's second index buffer and tie groups, the top-label
+  // confidences and the bootstrap's weights: none of them outlives the next, and each would otherwise be an
+  // allocation of its own. Likewise one one-vs-rest label array serves every class.
+  const shared = new ArrayBuffer(8 * n);
+  const scratch = new Uint32Array(shared, 0, n);
+  const onehot = new Uint8Array(n);
+  const tied: TiedOrder[] = [];
+  const aucs: MetricValue[] = [];
+  const aps: MetricValue[] = [];
+  const roc: Curve[] = [];
+  const pr: Curve[] = [];
+  proba.forEach((col, c) => {
+    for (let i = 0; i < n; i++) onehot[i] = yTrue[i] === c ? 1 : 0;
+    const so = scoreOrder(col, scratch); // so.groupEnd lives in scratch: used up before the next class's sort
+    const auc = rocAucSorted(so, onehot);
+    const ap = averagePrecisionSorted(so, onehot);
+    aucs.push(auc);
+    aps.push(ap);
+    roc.push(rocCurve(so, onehot, labels[c]!, auc));
+    pr.push(prCurve(so, onehot, labels[c]!, ap));
+    tied.push(tiedOrder(so, onehot));
   });
-  const orders = proba.map((col) => scoreOrder(col));
-  const aucs = orders.map((so, c) => rocAucSorted(so, onehot[c]!));
-  const aps = orders.map((so, c) => averagePrecisionSorted(so, onehot[c]!));
   aucs.forEach((a, c) => {
     perClass![c]!.rocAuc = a;
     perClass![c]!.averagePrecision = aps[c]!;
@@ -423,19 +442,16 @@ function addProbaMetrics(result: EvaluationResult, yTrue: Int32Array, proba: Flo
     warnings.push(`roc_auc, roc_auc_weighted and average_precision (one-vs-rest) are undefined: class ${missing.map((m) => JSON.stringify(m)).join(", ")} never occurs in the true labels`);
   metrics.log_loss = multiclassLogLoss(yTrue, proba);
   metrics.brier = multiclassBrier(yTrue, proba);
-  const top = topLabel(yTrue, proba);
+  const top = topLabel(yTrue, proba, new Float64Array(shared));
   result.calibration = calibrationBins(top.correct, top.confidence, opts.calibrationBins ?? 10, "top-label");
   metrics.ece = result.calibration.ece;
-  result.curves = {
-    roc: orders.map((so, c) => rocCurve(so, onehot[c]!, labels[c]!, aucs[c]!)),
-    pr: orders.map((so, c) => prCurve(so, onehot[c]!, labels[c]!, aps[c]!)),
-  };
-  return { orders, onehot };
+  result.curves = { roc, pr };
+  return { tied, scratch };
 }
 
-function topLabel(yTrue: Int32Array, proba: Float64Array[]): { correct: Uint8Array; confidence: Float64Array } {
+/** Top-label confidence (written into `confidence`, n entries) and correctness. */
+function topLabel(yTrue: Int32Array, proba: Float64Array[], confidence: Float64Array): { correct: Uint8Array; confidence: Float64Array } {
   const n = yTrue.length;
-  const confidence = new Float64Array(n);
   const correct = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;
@@ -465,13 +481,13 @@ function multiclassBootstrap(yTrue: Int32Array, yPred: Int32Array, k: number, ov
     stats.roc_auc = (w) => {
       let sum = 0;
       for (let c = 0; c < k; c++) {
-        const a = rocAucSorted(ovr.orders[c]!, ovr.onehot[c]!, w);
+        const a = rocAucTied(ovr.tied[c]!, w);
         if (a === null) return null;
         sum += a;
       }
       return sum / k;
     };
-  return bootstrapCI(yTrue.length, stats, metrics, defaultResamples(yTrue.length, opts));
+  return bootstrapCI(yTrue.length, stats, metrics, defaultResamples(yTrue.length, opts), ovr?.scratch);
 }
 
 /** Multiclass labels from file columns. With probability columns, their classes are the class list. */

@@ -4,15 +4,17 @@
  * evaluation: every ranking metric and every bootstrap resample reuses the order. Input must be NaN-free.
  * Assumes a little-endian platform (every platform Node supports in practice).
  */
-export function argsortAscending(values: Float64Array): Uint32Array {
+export function argsortAscending(values: Float64Array, scratch?: Uint32Array): Uint32Array {
   const n = values.length;
   // Read the IEEE-754 words through a Uint32 view (little-endian: word 2i is low, 2i+1 is high), in place, and
   // derive each radix digit from them when needed: no copy of the scores and no key array (4 bytes a row less at
-  // the evaluation's memory peak).
+  // the evaluation's memory peak). A caller sorting several columns lends `scratch` (n entries, overwritten) as the
+  // second index buffer, so that each sort allocates only its result.
   const words = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
-  let order = new Uint32Array(n);
+  let order: Uint32Array = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  let next = new Uint32Array(n);
+  const spare: Uint32Array = scratch && scratch.length >= n ? scratch.subarray(0, n) : new Uint32Array(n);
+  let next = spare;
   const count = new Uint32Array(65536);
   for (const high of [false, true]) {
     for (const shift of [0, 16]) {
@@ -32,6 +34,10 @@ export function argsortAscending(values: Float64Array): Uint32Array {
       }
       [order, next] = [next, order];
     }
+  }
+  if (order === spare && scratch) {
+    next.set(order); // an odd number of passes ran: the result is in the lent buffer, which the caller reuses
+    return next;
   }
   return order;
 }
