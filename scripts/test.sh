@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: everything CI checks, on any machine. Installs the Debian packages the cross-checks need when it
-# can (root with apt-get), rebuilds the bundle and checks the committed copy matches, type-checks, then runs the
+# can (root with apt-get), rebuilds the bundle and checks the committed copy matches, type-checks, checks the
+# formatting, then runs the
 # vitest suite, the Python client's unittest suite and Claude Code's plugin validator. Ends with one line
 # "N passed, N failed" over all of them.
 set -uo pipefail
@@ -28,6 +29,9 @@ fi
 
 step "Type check"
 npm run --silent typecheck && echo "tsc: no errors" || status=1
+
+step "Formatting (prettier, .prettierrc.json): run npm run format to fix"
+npm run --silent format:check && echo "prettier: every TypeScript source is formatted" || status=1
 
 step "vitest"
 npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json || status=1

@@ -27,7 +27,9 @@ function parseArgs(argv: string[]): { root?: string; help: boolean; version: boo
 
 const args = parseArgs(process.argv.slice(2));
 if (args.help) {
-  process.stderr.write(`${SERVER_NAME} ${SERVER_VERSION}: MCP server over stdio.\nUsage: node server.mjs [--root DIR]\nRoot: --root, else SPECWEAVE_ROOT, else the nearest ancestor with .specweave/, else the working directory.\n`);
+  process.stderr.write(
+    `${SERVER_NAME} ${SERVER_VERSION}: MCP server over stdio.\nUsage: node server.mjs [--root DIR]\nRoot: --root, else SPECWEAVE_ROOT, else the nearest ancestor with .specweave/, else the working directory.\n`,
+  );
   process.exit(0);
 }
 if (args.version) {

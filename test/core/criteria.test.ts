@@ -24,7 +24,12 @@ describe('success criteria', () => {
     const r = readCriterion('Revenue error =< $1,250.5');
     expect(r && 'problem' in r && r.problem).toMatchObject({ unknownMetric: true, slug: 'revenue_error' });
     expect(parseCriterion('Revenue error =< $1,250.5')).toBeUndefined();
-    expect(parseCriterion('Revenue error =< $1,250.5', ['revenue_error'])).toMatchObject({ metric: 'revenue_error', op: '<=', value: 1250.5, custom: true });
+    expect(parseCriterion('Revenue error =< $1,250.5', ['revenue_error'])).toMatchObject({
+      metric: 'revenue_error',
+      op: '<=',
+      value: 1250.5,
+      custom: true,
+    });
     const typo = readCriterion('acuracy > 0.9');
     expect(typo && 'problem' in typo && typo.problem.suggestions[0]).toBe('accuracy');
   });
@@ -39,7 +44,7 @@ describe('success criteria', () => {
     expect(meetsCriterion(Number.NaN, c)).toBe(false);
     expect(meetsCriterion(0.25, parseCriterion('p >= 0.25', ['p'])!)).toBe(true);
   });
-  it('reads the Success Criteria section and the seeds\' inline form, and reports what it cannot read', () => {
+  it("reads the Success Criteria section and the seeds' inline form, and reports what it cannot read", () => {
     const md = [
       '## ML Problem Definition',
       '- Success metrics: Precision@10 > 0.25, Recall@10 > 0.15',

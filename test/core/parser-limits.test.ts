@@ -86,7 +86,10 @@ describe('the format’s own files', () => {
 
   it('refuses nesting past the cap in metadata.yaml, block or flow, with the line', async () => {
     const block = Array.from({ length: 100 }, (_, i) => `${'  '.repeat(i)}k${i}:\n`).join('') + `${'  '.repeat(100)}v: 1\n`;
-    for (const [yaml, line] of [[block, 65], [`name: "x"\nextra: ${DEEP_ARRAYS}\n`, 2]] as const) {
+    for (const [yaml, line] of [
+      [block, 65],
+      [`name: "x"\nextra: ${DEEP_ARRAYS}\n`, 2],
+    ] as const) {
       fs.writeFileSync(expFile('metadata.yaml'), yaml);
       const message = await c.fails('get_experiment', { increment: inc, name: 'logreg' });
       expect(message).toContain(`${expRel}/metadata.yaml nests collections more than ${MAX_NESTING_DEPTH} levels deep (line ${line})`);
@@ -105,7 +108,10 @@ describe('the format’s own files', () => {
     fs.writeFileSync(path.join(incDir, 'metadata.json'), DEEP_ARRAYS);
     const validate = await c.ok('validate_increment', { increment: inc });
     const metadataCheck = validate.checks.find((x: { id: string }) => x.id === 'metadata');
-    expect(metadataCheck).toMatchObject({ status: 'fail', message: expect.stringContaining(`.specweave/increments/${inc}/metadata.json nests arrays and objects more than`) });
+    expect(metadataCheck).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining(`.specweave/increments/${inc}/metadata.json nests arrays and objects more than`),
+    });
     await serverStillAnswers();
   });
 
@@ -131,24 +137,37 @@ describe('the format’s own files', () => {
       expect(message).toContain(`Refused to write a JSON file nesting arrays and objects more than ${MAX_NESTING_DEPTH} levels deep`);
     }
     expect(() => stringifyCanonical({ x: nested(MAX_NESTING_DEPTH) })).toThrow(/more than 64 levels deep/);
-    expect(() => stringifyMetadataYaml({ name: 'x', extra: nested(MAX_NESTING_DEPTH) })).toThrow(/Refused to write a metadata\.yaml nesting collections more than 64 levels deep/);
-    expect(parseYamlMapping(stringifyMetadataYaml({ extra: nested(MAX_NESTING_DEPTH - 1) }), 'f').extra).toEqual(nested(MAX_NESTING_DEPTH - 1));
+    expect(() => stringifyMetadataYaml({ name: 'x', extra: nested(MAX_NESTING_DEPTH) })).toThrow(
+      /Refused to write a metadata\.yaml nesting collections more than 64 levels deep/,
+    );
+    expect(parseYamlMapping(stringifyMetadataYaml({ extra: nested(MAX_NESTING_DEPTH - 1) }), 'f').extra).toEqual(
+      nested(MAX_NESTING_DEPTH - 1),
+    );
   });
 
   it('keeps what looks like an indicator inside a value as text', () => {
-    expect(parseYamlMapping('url: http://x/?a=1&b=2\nglob: "*.csv"\nshout: hi!\nexpr: a*b\n', 'f')).toEqual({ url: 'http://x/?a=1&b=2', glob: '*.csv', shout: 'hi!', expr: 'a*b' });
+    expect(parseYamlMapping('url: http://x/?a=1&b=2\nglob: "*.csv"\nshout: hi!\nexpr: a*b\n', 'f')).toEqual({
+      url: 'http://x/?a=1&b=2',
+      glob: '*.csv',
+      shout: 'hi!',
+      expr: 'a*b',
+    });
   });
 });
 
 describe('foreign YAML (import sources)', () => {
   it('accepts anchors and aliases within bounds, as DVC params files use them', () => {
     const params = 'base: &base\n  lr: 0.1\n  layers: [64, 128]\ntrain:\n  model: *base\n  epochs: 3\n';
-    expect(parseForeignYaml(params)).toEqual({ base: { lr: 0.1, layers: [64, 128] }, train: { model: { lr: 0.1, layers: [64, 128] }, epochs: 3 } });
+    expect(parseForeignYaml(params)).toEqual({
+      base: { lr: 0.1, layers: [64, 128] },
+      train: { model: { lr: 0.1, layers: [64, 128] }, epochs: 3 },
+    });
   });
 
   it(`counts every alias as all it stands for, up to ${MAX_FOREIGN_YAML_VALUES} values`, () => {
     // root mapping, key "base", its 999-item list (1000 values), key "uses", its list: 1004 + 1000 per alias
-    const withAliases = (n: number) => `base: &b [${Array.from({ length: 999 }, (_, i) => i).join(',')}]\nuses: [${Array(n).fill('*b').join(',')}]\n`;
+    const withAliases = (n: number) =>
+      `base: &b [${Array.from({ length: 999 }, (_, i) => i).join(',')}]\nuses: [${Array(n).fill('*b').join(',')}]\n`;
     expect((parseForeignYaml(withAliases(98)) as { uses: unknown[] }).uses).toHaveLength(98); // 99,004 values
     expect(() => parseForeignYaml(withAliases(99))).toThrow(/expands its YAML aliases to more than 100,000 values \(line 2\)/);
   });
@@ -186,11 +205,16 @@ describe('foreign YAML (import sources)', () => {
   it('skips an MLflow run whose meta.yaml is a bomb, saying why, and a DVC params.yaml bomb with a warning', async () => {
     const exp = path.join(root, 'mlruns', '1');
     fs.mkdirSync(path.join(exp, 'aaaa1111', 'metrics'), { recursive: true });
-    fs.writeFileSync(path.join(exp, 'meta.yaml'), "artifact_location: file:///x\nexperiment_id: '1'\nlifecycle_stage: active\nname: churn\n");
+    fs.writeFileSync(
+      path.join(exp, 'meta.yaml'),
+      "artifact_location: file:///x\nexperiment_id: '1'\nlifecycle_stage: active\nname: churn\n",
+    );
     fs.writeFileSync(path.join(exp, 'aaaa1111', 'meta.yaml'), ALIAS_BOMB);
     const ml = await c.ok('import_runs', { increment: inc, source: 'mlruns', format: 'mlflow' });
     expect(ml.imported_count).toBe(0);
-    expect(ml.skipped.map((s: { reason: string }) => s.reason).join('\n')).toMatch(/meta\.yaml unreadable \(expands its YAML aliases to more than 100,000 values/);
+    expect(ml.skipped.map((s: { reason: string }) => s.reason).join('\n')).toMatch(
+      /meta\.yaml unreadable \(expands its YAML aliases to more than 100,000 values/,
+    );
 
     const dvc = path.join(root, 'dvcproj');
     fs.mkdirSync(dvc);

@@ -11,7 +11,19 @@ import { gitText } from '../../mcp-server/src/core/importers/git-read.js';
 import { scanDvc } from '../../mcp-server/src/core/importers/index.js';
 import { Project, resolveProjectRoot } from '../../mcp-server/src/core/project.js';
 import {
-  appendLines, exists, fileDigest, isDirectory, isFile, listDirectories, makeDirs, MAX_TEXT_BYTES, readChunks, readText, readTexts, withLock, writeAtomic,
+  appendLines,
+  exists,
+  fileDigest,
+  isDirectory,
+  isFile,
+  listDirectories,
+  makeDirs,
+  MAX_TEXT_BYTES,
+  readChunks,
+  readText,
+  readTexts,
+  withLock,
+  writeAtomic,
   writeNewFile,
 } from '../../mcp-server/src/core/store/disk.js';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
@@ -33,7 +45,10 @@ function setup() {
 
 /** The refusal an operation gives, asserted to be a sandbox error that names `rel` and leaks nothing. */
 async function refusal(op: Promise<unknown>, rel: string, outside: string): Promise<MlError> {
-  const e = await op.then(() => undefined, (err: unknown) => err);
+  const e = await op.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(MlError);
   const err = e as MlError;
   expect(err.code).toBe('OUTSIDE_PROJECT');
@@ -53,9 +68,13 @@ describe('a symbolic link as the final component', () => {
   it('is refused for reading, whole or in a batch, and as a stream', async () => {
     await refusal(readText(link), rel, outside);
     await refusal(readTexts([path.join(inc, 'missing.json'), link]), rel, outside);
-    await refusal((async () => {
-      for await (const _ of readChunks(link)) void _;
-    })(), rel, outside);
+    await refusal(
+      (async () => {
+        for await (const _ of readChunks(link)) void _;
+      })(),
+      rel,
+      outside,
+    );
     await refusal(fileDigest(link), rel, outside);
   });
 
@@ -65,7 +84,11 @@ describe('a symbolic link as the final component', () => {
     await refusal(writeNewFile(link, 'x'), rel, outside).catch(() => undefined); // O_EXCL: EEXIST, not a write
     const lock = path.join(inc, '.lock');
     fs.symlinkSync(secret, lock);
-    await refusal(withLock(lock, async () => 'ran'), '.specweave/increments/0001-a/.lock', outside);
+    await refusal(
+      withLock(lock, async () => 'ran'),
+      '.specweave/increments/0001-a/.lock',
+      outside,
+    );
     expect(fs.readFileSync(secret, 'utf8')).toBe(`${SECRET}\n`);
     expect(fs.readdirSync(outside)).toEqual(['secret.txt']);
     expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
@@ -183,7 +206,10 @@ describe('`.specweave` itself a symbolic link', () => {
       makeDirs(path.join(project.incrementsDir, '0001-a')),
       listDirectories(project.incrementsDir),
     ]) {
-      const e = (await op.then(() => undefined, (err: unknown) => err)) as MlError;
+      const e = (await op.then(
+        () => undefined,
+        (err: unknown) => err,
+      )) as MlError;
       expect(e).toBeInstanceOf(MlError);
       expect(e.message).toMatch(/^\.specweave is a symbolic link that does not lead to a folder inside the project/);
       expect(e.describe()).not.toContain(SECRET);
@@ -229,12 +255,16 @@ describe('size caps', () => {
     for await (const c of readChunks(file, { chunkBytes: 65_536 })) chunks.push(c);
     expect(chunks.length).toBe(5);
     expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
-    await expect((async () => {
-      for await (const _ of readChunks(file, { maxBytes: 1000 })) void _;
-    })()).rejects.toThrow(/predictions\.csv is over 1000 bytes/);
-    await expect((async () => {
-      for await (const _ of readChunks(path.join(inc, 'nope.csv'))) void _;
-    })()).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('0001-a/nope.csv') });
+    await expect(
+      (async () => {
+        for await (const _ of readChunks(file, { maxBytes: 1000 })) void _;
+      })(),
+    ).rejects.toThrow(/predictions\.csv is over 1000 bytes/);
+    await expect(
+      (async () => {
+        for await (const _ of readChunks(path.join(inc, 'nope.csv'))) void _;
+      })(),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('0001-a/nope.csv') });
   });
 
   it('a named pipe in place of a file is refused at once, not waited on', async () => {
@@ -265,7 +295,9 @@ describe('git on a hostile repository', () => {
       if (plant === 'file') fs.writeFileSync(path.join(project, '.git'), `gitdir: ${path.join(repo, '.git')}\n`);
       else fs.symlinkSync(path.join(repo, '.git'), path.join(project, '.git'));
       new Project(project);
-      await expect(gitText(project, ['rev-parse', 'HEAD'])).rejects.toThrow(/\.git is a (file|symbolic link) leading to a git folder outside the project/);
+      await expect(gitText(project, ['rev-parse', 'HEAD'])).rejects.toThrow(
+        /\.git is a (file|symbolic link) leading to a git folder outside the project/,
+      );
       const scan = await scanDvc(project, { projectRoot: project });
       expect(scan.runs.every((r) => r.git === null)).toBe(true);
     }
@@ -313,7 +345,12 @@ describe('end to end through the MCP client', () => {
 
   it('track_experiment refuses a history.jsonl linked to a file outside, which stays unchanged', async () => {
     fs.symlinkSync(secret, path.join(expDir, 'history.jsonl'));
-    const r = await c.call('track_experiment', { increment: '1', name: 'run', history: [{ metric: 'loss', value: 0.5, step: 0 }], note: 'echo pwned' });
+    const r = await c.call('track_experiment', {
+      increment: '1',
+      name: 'run',
+      history: [{ metric: 'loss', value: 0.5, step: 0 }],
+      note: 'echo pwned',
+    });
     expect(r.isError).toBe(true);
     const text = (r.content[0] as { text: string }).text;
     expect(text).toContain('.specweave/increments/0001-sandbox/experiments/run/history.jsonl');
@@ -325,7 +362,11 @@ describe('end to end through the MCP client', () => {
   it('get_experiment with params.json linked to a secret: the token appears nowhere', async () => {
     fs.rmSync(path.join(expDir, 'params.json'));
     fs.symlinkSync(secret, path.join(expDir, 'params.json'));
-    for (const [tool, args] of [['get_experiment', { increment: '1', name: 'run' }], ['compare_experiments', { increment: '1' }], ['list_experiments', { increment: '1' }]] as const) {
+    for (const [tool, args] of [
+      ['get_experiment', { increment: '1', name: 'run' }],
+      ['compare_experiments', { increment: '1' }],
+      ['list_experiments', { increment: '1' }],
+    ] as const) {
       const r = await c.call(tool, args);
       expect(JSON.stringify(r), tool).not.toContain(SECRET);
     }

@@ -21,12 +21,25 @@ describe('the sandbox', () => {
   const inc = path.join(sw, 'increments', '0001-a');
 
   it.each([
-    '../../../README.md', '../../..', '/etc/passwd', `${outside}/secret.txt`, 'linkdir/secret.txt', 'linkfile', 'linkdir/new/deeper.md', 'a\0b',
-    '../0001-a-evil/x', '../../../.specweave-evil/x',
+    '../../../README.md',
+    '../../..',
+    '/etc/passwd',
+    `${outside}/secret.txt`,
+    'linkdir/secret.txt',
+    'linkfile',
+    'linkdir/new/deeper.md',
+    'a\0b',
+    '../0001-a-evil/x',
+    '../../../.specweave-evil/x',
   ])('refuses %j', async (p) => {
     await expect(project.resolveWithin(inc, inc, p)).rejects.toMatchObject({ code: 'OUTSIDE_PROJECT' });
   });
-  it.each([['models/m.pkl', 'models/m.pkl'], ['.', ''], ['a/../b.json', 'b.json'], ['new/dir/file', 'new/dir/file']])('allows %j', async (p, rel) => {
+  it.each([
+    ['models/m.pkl', 'models/m.pkl'],
+    ['.', ''],
+    ['a/../b.json', 'b.json'],
+    ['new/dir/file', 'new/dir/file'],
+  ])('allows %j', async (p, rel) => {
     expect(await project.resolveWithin(inc, inc, p)).toBe(path.join(inc, rel));
   });
   it('keeps writes inside .specweave even for paths that are inside the project', async () => {
@@ -70,7 +83,12 @@ describe('atomic writes and appends', () => {
     const f = path.join(storeDir(), 'history.jsonl');
     fs.writeFileSync(f, '{"metric":"a","value":1,"step":0}\n{"metric":"a","val');
     await appendLines(f, ['{"metric":"a","value":2,"step":1}']);
-    expect(fs.readFileSync(f, 'utf8').split('\n')).toEqual(['{"metric":"a","value":1,"step":0}', '{"metric":"a","val', '{"metric":"a","value":2,"step":1}', '']);
+    expect(fs.readFileSync(f, 'utf8').split('\n')).toEqual([
+      '{"metric":"a","value":1,"step":0}',
+      '{"metric":"a","val',
+      '{"metric":"a","value":2,"step":1}',
+      '',
+    ]);
   });
 });
 
@@ -79,11 +97,15 @@ describe('locks', () => {
     const dir = storeDir();
     const counter = path.join(dir, 'n');
     fs.writeFileSync(counter, '0');
-    await Promise.all(Array.from({ length: 40 }, () => withLock(path.join(dir, '.lock'), async () => {
-      const n = Number(fs.readFileSync(counter, 'utf8'));
-      await new Promise((r) => setTimeout(r, 1));
-      await writeAtomic(counter, String(n + 1));
-    })));
+    await Promise.all(
+      Array.from({ length: 40 }, () =>
+        withLock(path.join(dir, '.lock'), async () => {
+          const n = Number(fs.readFileSync(counter, 'utf8'));
+          await new Promise((r) => setTimeout(r, 1));
+          await writeAtomic(counter, String(n + 1));
+        }),
+      ),
+    );
     expect(fs.readFileSync(counter, 'utf8')).toBe('40');
     expect(fs.existsSync(path.join(dir, '.lock'))).toBe(false);
   });

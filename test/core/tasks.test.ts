@@ -26,7 +26,11 @@ const MD = [
 describe('tasks.md', () => {
   it('reads SpecWeave blocks and checklist lines', () => {
     expect(parseTasks(MD).map((t) => [t.id, t.done, t.status])).toEqual([
-      ['T-001', true, 'completed'], ['T-002', false, 'pending'], ['T-003', true, 'completed'], ['T-004', false, 'pending'], ['T-005', false, 'canceled'],
+      ['T-001', true, 'completed'],
+      ['T-002', false, 'pending'],
+      ['T-003', true, 'completed'],
+      ['T-004', false, 'pending'],
+      ['T-005', false, 'canceled'],
     ]);
   });
   it('changes exactly one status and keeps every other byte', async () => {
@@ -40,7 +44,11 @@ describe('tasks.md', () => {
     await setTaskStatus(inc, 'T-004', 'completed');
     const after = fs.readFileSync(path.join(dir, 'tasks.md'), 'utf8');
     expect(after).toBe(MD.replace('**Status**: [ ] pending', '**Status**: [x] completed').replace('- [ ] **T-004**', '- [x] **T-004**'));
-    const why = (p: Promise<unknown>) => p.then(() => '', (e: MlError) => e.describe());
+    const why = (p: Promise<unknown>) =>
+      p.then(
+        () => '',
+        (e: MlError) => e.describe(),
+      );
     expect(await why(setTaskStatus(inc, 'T-099', 'completed'))).toMatch(/No task T-099[^]*Tasks: T-001, T-002, T-003, T-004, T-005/);
     expect(await why(setTaskStatus(inc, 'nonsense', 'completed'))).toMatch(/Task ids look like "T-003"/);
   });

@@ -72,7 +72,9 @@ describe('metric vocabulary: semantics', () => {
   });
   it('says what to write instead of an impossible threshold', () => {
     const c = parseCriterionText('accuracy > 90');
-    expect(c!.ok === false && c!.message).toBe('Accuracy lies in [0, 1], so "> 90" can never hold. If you meant a percentage, write 90% (= 0.9).');
+    expect(c!.ok === false && c!.message).toBe(
+      'Accuracy lies in [0, 1], so "> 90" can never hold. If you meant a percentage, write 90% (= 0.9).',
+    );
   });
   it('has a coherent data file: valid directions, bounded only with a finite best end, fractions inside [0, 2]', () => {
     for (const m of METRICS) {
@@ -99,7 +101,14 @@ describe('metric vocabulary: semantics', () => {
     const unknown = [
       ...fixture.resolve.map((c) => c.name),
       ...fixture.direction.map((c) => c.name),
-      'p95_latency_ms', 'throughput', 'revenue', 'model_size_mb', 'Inference Time', 'train_memory_gb', 'uplift@10', 'fnr',
+      'p95_latency_ms',
+      'throughput',
+      'revenue',
+      'model_size_mb',
+      'Inference Time',
+      'train_memory_gb',
+      'uplift@10',
+      'fnr',
     ].filter((n) => resolveMetric(n) === undefined);
     expect(unknown.length).toBeGreaterThan(8);
     for (const n of unknown) {
@@ -107,7 +116,9 @@ describe('metric vocabulary: semantics', () => {
       expect(inferDirection(n), n).toBe(fallbackDirection(n));
     }
     const minimized = unknown.filter((n) => fallbackDirection(n) === 'minimize').sort();
-    expect(minimized).toEqual(['Inference Time', 'fnr', 'latency_ms', 'latency_ms', 'model_size_mb', 'p95_latency_ms', 'train_memory_gb'].sort());
+    expect(minimized).toEqual(
+      ['Inference Time', 'fnr', 'latency_ms', 'latency_ms', 'model_size_mb', 'p95_latency_ms', 'train_memory_gb'].sort(),
+    );
     for (const w of vocabulary.fallback_minimize_words) expect(fallbackDirection(`my_${w}`), w).toBe('minimize');
     expect(resolveMetric('p95_latency_ms')).toBeUndefined();
   });
@@ -116,7 +127,9 @@ describe('metric vocabulary: semantics', () => {
 describe('metric vocabulary: every key evaluate_predictions writes', () => {
   const files: Record<string, { text: string; k?: number[] }> = {
     binary: { text: 'y_true,score\n1,0.9\n0,0.2\n1,0.6\n0,0.7\n1,0.4\n0,0.1\n' },
-    multiclass: { text: 'y_true,y_pred,proba_a,proba_b,proba_c\na,a,0.7,0.2,0.1\nb,b,0.1,0.8,0.1\nc,b,0.2,0.5,0.3\nc,c,0.1,0.1,0.8\na,c,0.3,0.3,0.4\nb,b,0.2,0.6,0.2\n' },
+    multiclass: {
+      text: 'y_true,y_pred,proba_a,proba_b,proba_c\na,a,0.7,0.2,0.1\nb,b,0.1,0.8,0.1\nc,b,0.2,0.5,0.3\nc,c,0.1,0.1,0.8\na,c,0.3,0.3,0.4\nb,b,0.2,0.6,0.2\n',
+    },
     regression: { text: 'y_true,y_pred\n3,2.5\n1,1.5\n4,4.2\n6,5\n2,2.4\n' },
     forecast: { text: 'y_true,y_pred\n3,2.5\n1,1.5\n4,4.2\n6,5\n2,2.4\n' },
     ranking: { text: 'query,item,relevance,score\nq1,a,1,0.9\nq1,b,0,0.8\nq1,c,1,0.3\nq2,a,0,0.7\nq2,d,1,0.6\n', k: [3, 5] },
@@ -126,8 +139,12 @@ describe('metric vocabulary: every key evaluate_predictions writes', () => {
     const written = new Set<string>();
     for (const targetPrecision of task === 'binary' ? [undefined, 0.5] : [undefined]) {
       const r = evaluatePredictionsFile({
-        text: f.text, fileName: `${task}.csv`, task: task as 'binary', bootstrap: false,
-        ...(f.k ? { k: f.k } : {}), ...(targetPrecision !== undefined ? { targetPrecision } : {}),
+        text: f.text,
+        fileName: `${task}.csv`,
+        task: task as 'binary',
+        bootstrap: false,
+        ...(f.k ? { k: f.k } : {}),
+        ...(targetPrecision !== undefined ? { targetPrecision } : {}),
       });
       for (const k of Object.keys(r.metrics)) written.add(k);
     }
@@ -136,8 +153,10 @@ describe('metric vocabulary: every key evaluate_predictions writes', () => {
       expect(r, key).toMatchObject({ known: true, key, name: key, sign: 1 });
     }
     // The families' keys are written once per k; the data file lists each family once.
-    const familyOf = (key: string) => resolveMetric(key)!.k !== undefined ? key.replace(/_at_\d+$/, '_at_k') : key;
-    const declared = METRICS.filter((m) => m.evaluate_predictions?.includes(task)).map((m) => m.key).sort();
+    const familyOf = (key: string) => (resolveMetric(key)!.k !== undefined ? key.replace(/_at_\d+$/, '_at_k') : key);
+    const declared = METRICS.filter((m) => m.evaluate_predictions?.includes(task))
+      .map((m) => m.key)
+      .sort();
     expect([...new Set([...written].map(familyOf))].sort()).toEqual(declared);
     if (f.k) for (const k of f.k) expect(written.has(`ndcg_at_${k}`)).toBe(true);
   });
@@ -158,7 +177,9 @@ function pythonResults(payload: unknown, python = 'python3'): any {
     'json.dump(out, sys.stdout)',
   ].join('\n');
   const run = spawnSync(python, ['-c', script], {
-    input: JSON.stringify(payload), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
+    input: JSON.stringify(payload),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, PYTHONPATH: PYTHON_DIR },
   });
   if (run.error) return null;
@@ -173,12 +194,21 @@ describe.runIf(hasPython)('metric vocabulary: TypeScript and Python agree', () =
     const names = new Set<string>();
     for (const m of METRICS) {
       for (const a of [m.key, ...m.aliases, ...(m.sklearn_scorers ?? []).map((s) => s.name)]) {
-        for (const n of [a, `eval/${a}`, `validation_0-${a}`, `cv_${a}_mean`, `neg_${a}`, `mean_test_${a}`, `${a}@7`, a.toUpperCase()]) names.add(n);
+        for (const n of [a, `eval/${a}`, `validation_0-${a}`, `cv_${a}_mean`, `neg_${a}`, `mean_test_${a}`, `${a}@7`, a.toUpperCase()])
+          names.add(n);
       }
     }
     for (const c of fixture.resolve) names.add(c.name);
     for (const c of fixture.direction) names.add(c.name);
-    const suggest = [...fixture.suggest.map((c) => c.name), ...fixture.resolve.filter((c) => c.expect === null).map((c) => c.name), 'precison', 'ndgc@10', 'balanced_acc', 'f1-macro-score', 'mean_abs_err'];
+    const suggest = [
+      ...fixture.suggest.map((c) => c.name),
+      ...fixture.resolve.filter((c) => c.expect === null).map((c) => c.name),
+      'precison',
+      'ndgc@10',
+      'balanced_acc',
+      'f1-macro-score',
+      'mean_abs_err',
+    ];
     const criteria = [
       ...fixture.criteria.map((c) => c.text),
       ...METRICS.flatMap((m) => [`${m.display} > 0.5`, `at least 50% ${m.aliases[0] ?? m.key}`, `neg_${m.key} >= -1`, `${m.key} < 200`]),
@@ -196,11 +226,18 @@ describe.runIf(hasPython)('metric vocabulary: TypeScript and Python agree', () =
 });
 
 const sklearnScorers = (() => {
-  const run = spawnSync(SYSTEM_PYTHON, ['-c', [
-    'import json',
-    'from sklearn.metrics import get_scorer, get_scorer_names',
-    'print(json.dumps({n: get_scorer(n)._sign for n in get_scorer_names()}))',
-  ].join('\n')], { encoding: 'utf8' });
+  const run = spawnSync(
+    SYSTEM_PYTHON,
+    [
+      '-c',
+      [
+        'import json',
+        'from sklearn.metrics import get_scorer, get_scorer_names',
+        'print(json.dumps({n: get_scorer(n)._sign for n in get_scorer_names()}))',
+      ].join('\n'),
+    ],
+    { encoding: 'utf8' },
+  );
   return run.status === 0 ? (JSON.parse(run.stdout) as Record<string, number>) : null;
 })();
 
@@ -233,7 +270,11 @@ describe('metric vocabulary: packaging', () => {
   it('bundles into the server: esbuild inlines metrics.json and the bundle resolves names', async () => {
     const out = await build({
       stdin: { contents: "export { resolveMetric } from './mcp-server/src/core/metrics/vocabulary.ts';", resolveDir: ROOT, loader: 'ts' },
-      bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'silent',
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
     });
     const code = out.outputFiles[0]!.text;
     expect(code).toContain('"neg_root_mean_squared_error"');

@@ -22,7 +22,7 @@ describe('the gate list is the one source', () => {
     for (const g of GATES) expect(g.summary).toMatch(/^\S[^\n]{20,220}\.$/);
   });
 
-  it('a new increment\'s tests.md lists every gate with its thresholds', async () => {
+  it("a new increment's tests.md lists every gate with its thresholds", async () => {
     const root = scratchDir();
     const c = await inMemoryClient(root);
     const r = await c.ok('create_increment', { title: 'Gates' });

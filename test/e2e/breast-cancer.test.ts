@@ -21,14 +21,25 @@ describe.skipIf(!hasSklearn)('examples/breast-cancer through the server', () => 
   it('records five experiments from Python, and the server evaluates, validates and documents them', async () => {
     const root = gitProject();
     const c = await stdioClient(['--root', root]);
-    const inc = await c.ok('create_increment', { title: 'Breast cancer classifier', primary_metric: 'roc_auc', success_criteria: ['ROC AUC >= 0.95', 'recall >= 0.9'] });
+    const inc = await c.ok('create_increment', {
+      title: 'Breast cancer classifier',
+      primary_metric: 'roc_auc',
+      success_criteria: ['ROC AUC >= 0.95', 'recall >= 0.9'],
+    });
 
-    const out = execFileSync(PYTHON, [TRAIN, '--increment', inc.increment], { cwd: root, env: { ...process.env, SPECWEAVE_ROOT: root }, encoding: 'utf8', timeout: 300_000 });
+    const out = execFileSync(PYTHON, [TRAIN, '--increment', inc.increment], {
+      cwd: root,
+      env: { ...process.env, SPECWEAVE_ROOT: root },
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
     expect(out).toMatch(/logistic-regression/);
     const experiments = path.join(root, inc.path, 'experiments');
     const names = fs.readdirSync(experiments).sort();
     expect(names).toHaveLength(5);
-    expect(names).toEqual(expect.arrayContaining(['baseline-most-frequent', 'baseline-stratified', 'logistic-regression', 'random-forest']));
+    expect(names).toEqual(
+      expect.arrayContaining(['baseline-most-frequent', 'baseline-stratified', 'logistic-regression', 'random-forest']),
+    );
     for (const name of names) {
       const meta = load(fs.readFileSync(path.join(experiments, name, 'metadata.yaml'), 'utf8')) as any;
       expect(meta).toMatchObject({ status: 'completed', baseline: name.startsWith('baseline-'), source: { tool: 'python' } });
@@ -38,7 +49,13 @@ describe.skipIf(!hasSklearn)('examples/breast-cancer through the server', () => 
 
     // The server's exact metrics agree with what scikit-learn computed in the training script.
     const logged = JSON.parse(fs.readFileSync(path.join(experiments, 'logistic-regression', 'metrics.json'), 'utf8'));
-    const ev = await c.ok('evaluate_predictions', { increment: inc.increment, experiment: 'logistic-regression', predictions: 'predictions.csv', task: 'binary', bootstrap_resamples: 200 });
+    const ev = await c.ok('evaluate_predictions', {
+      increment: inc.increment,
+      experiment: 'logistic-regression',
+      predictions: 'predictions.csv',
+      task: 'binary',
+      bootstrap_resamples: 200,
+    });
     for (const m of ['accuracy', 'precision', 'recall', 'f1', 'roc_auc']) expect(ev.metrics[m]).toBeCloseTo(logged[m], 9);
 
     const cmp = await c.ok('compare_experiments', { increment: inc.increment });
@@ -54,7 +71,11 @@ describe.skipIf(!hasSklearn)('examples/breast-cancer through the server', () => 
 
     const docs = await c.ok('sync_docs', { increment: inc.increment });
     expect(docs.changes.map((x: any) => x.action)).toEqual(['create', 'create', 'create']);
-    expect((await c.ok('sync_docs', { increment: inc.increment })).changes.map((x: any) => x.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect((await c.ok('sync_docs', { increment: inc.increment })).changes.map((x: any) => x.action)).toEqual([
+      'unchanged',
+      'unchanged',
+      'unchanged',
+    ]);
     await c.close();
   }, 300_000);
 });

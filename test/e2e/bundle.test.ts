@@ -18,7 +18,9 @@ describe('.mcp.json, as Claude Code starts it', () => {
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
     const client = new Client({ name: 'launcher-test', version: '0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args, cwd, env: { PATH: process.env.PATH ?? '', ...env }, stderr: 'pipe' }));
+    await client.connect(
+      new StdioClientTransport({ command: process.execPath, args, cwd, env: { PATH: process.env.PATH ?? '', ...env }, stderr: 'pipe' }),
+    );
     const { tools } = await client.listTools();
     await client.close();
     return tools.map((t) => t.name);
@@ -66,7 +68,12 @@ describe('the bundle over stdio', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += String(d)));
     const send = (m: unknown) => child.stdin.write(`${JSON.stringify(m)}\n`);
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+    });
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
     send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'track_experiment', arguments: { increment: '9', name: 'x' } } });
@@ -92,20 +99,33 @@ describe('the bundle over stdio', () => {
     const clients = await Promise.all([0, 1, 2, 3].map(() => stdioClient(['--root', root])));
     await clients[0]!.ok('create_increment', { title: 'Shared' });
     const perProcess = 25;
-    await Promise.all(clients.map((c, p) => (async () => {
-      for (let i = 0; i < perProcess; i += 1) {
-        await c.ok('track_experiment', {
-          increment: '1', name: 'shared', params: { [`p${p}_${i}`]: i }, metrics: { [`m${p}_${i}`]: i / 100 },
-          history: [{ metric: `loss_${p}`, value: i, step: i }], tags: [`t${p}`], note: `process ${p} call ${i}`,
-        });
-      }
-    })()));
+    await Promise.all(
+      clients.map((c, p) =>
+        (async () => {
+          for (let i = 0; i < perProcess; i += 1) {
+            await c.ok('track_experiment', {
+              increment: '1',
+              name: 'shared',
+              params: { [`p${p}_${i}`]: i },
+              metrics: { [`m${p}_${i}`]: i / 100 },
+              history: [{ metric: `loss_${p}`, value: i, step: i }],
+              tags: [`t${p}`],
+              note: `process ${p} call ${i}`,
+            });
+          }
+        })(),
+      ),
+    );
     await Promise.all(clients.map((c) => c.close()));
     const dir = path.join(root, '.specweave/increments/0001-shared/experiments/shared');
     const params = JSON.parse(fs.readFileSync(path.join(dir, 'params.json'), 'utf8'));
     const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
     const meta = load(fs.readFileSync(path.join(dir, 'metadata.yaml'), 'utf8')) as any;
-    const history = fs.readFileSync(path.join(dir, 'history.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    const history = fs
+      .readFileSync(path.join(dir, 'history.jsonl'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(Object.keys(params)).toHaveLength(4 * perProcess);
     expect(Object.keys(metrics).filter((k) => k.startsWith('m'))).toHaveLength(4 * perProcess);
     expect(meta.notes).toHaveLength(4 * perProcess);
@@ -122,12 +142,25 @@ describe('the bundle over stdio', () => {
     await setup.close();
     const child = spawn(process.execPath, [BUNDLE, '--root', root], { stdio: ['pipe', 'pipe', 'ignore'] });
     const send = (m: unknown) => child.stdin.write(`${JSON.stringify(m)}\n`);
-    send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+    });
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     let answered = 0;
     child.stdout.on('data', (d) => (answered += String(d).split('\n').filter(Boolean).length));
     for (let i = 1; i <= 400; i += 1) {
-      send({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'track_experiment', arguments: { increment: '1', name: 'victim', params: { [`k${i}`]: i }, history: [{ metric: 'loss', value: i, step: i }] } } });
+      send({
+        jsonrpc: '2.0',
+        id: i,
+        method: 'tools/call',
+        params: {
+          name: 'track_experiment',
+          arguments: { increment: '1', name: 'victim', params: { [`k${i}`]: i }, history: [{ metric: 'loss', value: i, step: i }] },
+        },
+      });
     }
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {

@@ -37,11 +37,18 @@ describe('concurrent import_runs of one source into one increment', () => {
     expect(results.reduce((n, r) => n + r.imported_count, 0)).toBe(RUNS);
     for (const r of results) expect(r.imported_count + r.already_imported).toBe(RUNS);
 
-    const expDir = path.join(root, '.specweave/increments', fs.readdirSync(path.join(root, '.specweave/increments')).find((n) => /^\d{4}-/.test(n))!, 'experiments');
+    const expDir = path.join(
+      root,
+      '.specweave/increments',
+      fs.readdirSync(path.join(root, '.specweave/increments')).find((n) => /^\d{4}-/.test(n))!,
+      'experiments',
+    );
     const entries = fs.readdirSync(expDir);
     expect(entries.filter((n) => n.startsWith('.'))).toEqual([]); // no lock, no staging folder, no temp file
     expect(entries).toHaveLength(RUNS);
-    const keys = entries.map((n) => (load(fs.readFileSync(path.join(expDir, n, 'metadata.yaml'), 'utf8')) as { source: { key: string } }).source.key);
+    const keys = entries.map(
+      (n) => (load(fs.readFileSync(path.join(expDir, n, 'metadata.yaml'), 'utf8')) as { source: { key: string } }).source.key,
+    );
     expect(new Set(keys).size).toBe(RUNS);
 
     const again = await clients[2]!.ok('import_runs', { increment: '1', source: 'mlruns' });

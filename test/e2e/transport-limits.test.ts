@@ -60,7 +60,8 @@ class RawServer {
     for (;;) {
       const found = this.messages().find(pick);
       if (found) return found;
-      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`no matching answer; got ${this.lines.map((l) => l.slice(0, 200)).join('\n')}`);
+      if (Date.now() > deadline || this.child.exitCode !== null)
+        throw new Error(`no matching answer; got ${this.lines.map((l) => l.slice(0, 200)).join('\n')}`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
         setTimeout(r, 50);
@@ -73,7 +74,12 @@ class RawServer {
   }
 
   async initialize(): Promise<void> {
-    await this.send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+    await this.send({
+      jsonrpc: '2.0',
+      id: 'init',
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
+    });
     await this.answer('init');
     await this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }
@@ -133,7 +139,7 @@ describe('a request over the read limit', () => {
     expect(await s.listsTools(12)).toContain('list_experiments');
   });
 
-  it('fails the SDK client\'s own call with the error, not a timeout, and its next call works', async () => {
+  it("fails the SDK client's own call with the error, not a timeout, and its next call works", async () => {
     const root = scratchDir();
     const c = await stdioClient(['--root', root]);
     // The server's message, not the SDK's "Request timed out": the id was read from the end of the line.
@@ -173,7 +179,7 @@ describe('a request over the read limit', () => {
     for (let i = 0; i < 100; i += 1) await s.write(chunk);
     await s.write('"}}}\n');
     expect((await s.answer(21)).error.code).toBe(-32600);
-    expect(await s.listsTools(22)).toContain("compare_experiments");
+    expect(await s.listsTools(22)).toContain('compare_experiments');
     const peak = s.peakRssBytes();
     // Measured: about 66 MiB at start, 100-110 MiB after a 50, 100 or 300 MiB line (dropped chunks awaiting the
     // garbage collector). Holding the line would take at least 66 + 100 (bytes) + 100 (the decoded string).
@@ -221,7 +227,12 @@ describe('a result over the result cap', () => {
     fs.writeFileSync(path.join(root, inc.path, 'experiments/wide/params.json'), JSON.stringify(params));
 
     const s = await rawServer(root);
-    await s.send({ jsonrpc: '2.0', id: 61, method: 'tools/call', params: { name: 'get_experiment', arguments: { increment: '1', name: 'wide' } } });
+    await s.send({
+      jsonrpc: '2.0',
+      id: 61,
+      method: 'tools/call',
+      params: { name: 'get_experiment', arguments: { increment: '1', name: 'wide' } },
+    });
     const reply = await s.answer(61);
     expect(reply.result.isError).toBe(true);
     const text: string = reply.result.content[0].text;
@@ -242,14 +253,22 @@ describe('the result cap in the tool wrapper', () => {
   /** Tools whose results have a size chosen by the call, served through the real wrapper and the SDK's client. */
   const sized = (name: string, readOnly: boolean) =>
     defineTool({
-      name, title: name, description: 'test tool', input: { chars: z.number().int() }, output: { path: z.string(), blob: z.string() },
+      name,
+      title: name,
+      description: 'test tool',
+      input: { chars: z.number().int() },
+      output: { path: z.string(), blob: z.string() },
       annotations: { readOnlyHint: readOnly, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async run({ chars }) {
         return { data: { path: '.specweave/somewhere', blob: 'x'.repeat(chars) }, text: 'ok' };
       },
     });
   const failing = defineTool({
-    name: 'noisy', title: 'noisy', description: 'test tool', input: {}, output: {},
+    name: 'noisy',
+    title: 'noisy',
+    description: 'test tool',
+    input: {},
+    output: {},
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async run() {
       throw new MlError('INVALID_INPUT', `bad value ${'v'.repeat(100_000)}`, 'Pass a shorter value.');
@@ -261,12 +280,16 @@ describe('the result cap in the tool wrapper', () => {
     const client = new Client({ name: 'cap-test', version: '0' });
     const [a, b] = InMemoryTransport.createLinkedPair();
     await Promise.all([server.connect(b), client.connect(a)]);
-    return { call: async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as CallToolResult, close: () => client.close() };
+    return {
+      call: async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+      close: () => client.close(),
+    };
   }
 
   it('sends a result of exactly the cap and refuses one a byte over, saying whether the tool wrote', async () => {
     const c = await serve([sized('reader', true), sized('writer', false)] as unknown as ToolDefinition[]);
-    const overhead = Buffer.byteLength(JSON.stringify('ok')) + Buffer.byteLength(JSON.stringify({ path: '.specweave/somewhere', blob: '' }));
+    const overhead =
+      Buffer.byteLength(JSON.stringify('ok')) + Buffer.byteLength(JSON.stringify({ path: '.specweave/somewhere', blob: '' }));
     const room = MAX_RESULT_BYTES - overhead;
     const fits = await c.call('reader', { chars: room });
     expect(fits.isError).toBeFalsy();
@@ -326,8 +349,22 @@ describe('list_experiments bounds each page by itself', () => {
 describe('the measuring and id recovery the limits rely on', () => {
   it('measures the serialized size exactly, without serializing', () => {
     const values: unknown[] = [
-      null, true, false, 0, -1.5e-7, Number.NaN, 'plain', 'quote " back \\ slash', 'tab\tnew\nline\u0001\u001f', 'é ü 中 😀', '\ud800 lone',
-      [], {}, [1, undefined, () => 1, 'x'], { a: undefined, b: 1, 'kéy"': [null, { c: 'd' }] }, { when: new Date(0) },
+      null,
+      true,
+      false,
+      0,
+      -1.5e-7,
+      Number.NaN,
+      'plain',
+      'quote " back \\ slash',
+      'tab\tnew\nline\u0001\u001f',
+      'é ü 中 😀',
+      '\ud800 lone',
+      [],
+      {},
+      [1, undefined, () => 1, 'x'],
+      { a: undefined, b: 1, 'kéy"': [null, { c: 'd' }] },
+      { when: new Date(0) },
       Array.from({ length: 1000 }, (_, i) => ({ [`k${i}`]: i / 3 })),
     ];
     for (const v of values) expect(serializedBytes(v)).toBe(Buffer.byteLength(JSON.stringify(v)));

@@ -15,8 +15,19 @@ const TRAIN = path.resolve(__dirname, 'verdicts_train.py');
 const missing = spawnSync(PYTHON, ['-c', 'import sklearn, scipy']).status !== 0;
 if (missing) console.warn(`verdict checks skipped: ${PYTHON} cannot import scikit-learn and SciPy (apt-get install python3-sklearn)`);
 
-interface Run { baseline: boolean; folds: number[]; cv_mean: number; cv_std: number; test: Record<string, number> }
-interface Trained { runs: Record<string, Run>; ranking: string[]; best_on_test: string; significance?: any }
+interface Run {
+  baseline: boolean;
+  folds: number[];
+  cv_mean: number;
+  cv_std: number;
+  test: Record<string, number>;
+}
+interface Trained {
+  runs: Record<string, Run>;
+  ranking: string[];
+  best_on_test: string;
+  significance?: any;
+}
 
 let c: TestClient;
 let wineInc: string;
@@ -27,15 +38,31 @@ beforeAll(async () => {
   if (missing) return;
   const root = gitProject();
   c = await stdioClient(['--root', root]);
-  wineInc = (await c.ok('create_increment', { title: 'Wine', primary_metric: 'macro F1', success_criteria: ['macro F1 > 0.9', 'accuracy >= 0.9'] })).increment;
-  diabetesInc = (await c.ok('create_increment', { title: 'Diabetes', problem_type: 'regression', primary_metric: 'RMSE', success_criteria: ['R^2 > 0.4'] })).increment;
-  const out = execFileSync(PYTHON, [TRAIN, wineInc, diabetesInc], { cwd: root, env: { ...process.env, SPECWEAVE_ROOT: root }, encoding: 'utf8', timeout: 600_000 });
+  wineInc = (
+    await c.ok('create_increment', { title: 'Wine', primary_metric: 'macro F1', success_criteria: ['macro F1 > 0.9', 'accuracy >= 0.9'] })
+  ).increment;
+  diabetesInc = (
+    await c.ok('create_increment', {
+      title: 'Diabetes',
+      problem_type: 'regression',
+      primary_metric: 'RMSE',
+      success_criteria: ['R^2 > 0.4'],
+    })
+  ).increment;
+  const out = execFileSync(PYTHON, [TRAIN, wineInc, diabetesInc], {
+    cwd: root,
+    env: { ...process.env, SPECWEAVE_ROOT: root },
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
   py = JSON.parse(out.trim().split('\n').pop()!);
-  for (const inc of [wineInc, diabetesInc]) for (let i = 1; i <= 9; i += 1) await c.ok('update_task', { increment: inc, task: `T-00${i}`, status: 'completed' });
+  for (const inc of [wineInc, diabetesInc])
+    for (let i = 1; i <= 9; i += 1) await c.ok('update_task', { increment: inc, task: `T-00${i}`, status: 'completed' });
 }, 600_000);
 afterAll(async () => c?.close());
 
-const close = (a: number, b: number, tol = 1e-12) => expect(Math.abs(a - b), `${a} vs ${b}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b)));
+const close = (a: number, b: number, tol = 1e-12) =>
+  expect(Math.abs(a - b), `${a} vs ${b}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b)));
 
 describe.skipIf(missing)('wine (multiclass): selection on CV, reporting on test', () => {
   it('resolves "macro F1" to the key the evaluator writes and ranks every candidate by its CV mean', async () => {
@@ -58,7 +85,7 @@ describe.skipIf(missing)('wine (multiclass): selection on CV, reporting on test'
     close(r.improvement.absolute, py.wine.runs[py.wine.ranking[0]]!.test.f1_macro - py.wine.runs['baseline-majority']!.test.f1_macro);
   });
 
-  it('gives gate verdicts that follow from scikit-learn\'s numbers', async () => {
+  it("gives gate verdicts that follow from scikit-learn's numbers", async () => {
     const v = await c.ok('validate_increment', { increment: wineInc });
     const by = Object.fromEntries(v.checks.map((x: any) => [x.id, x]));
     const best = py.wine.runs[py.wine.ranking[0]!]!;
@@ -77,14 +104,26 @@ describe.skipIf(missing)('wine (multiclass): selection on CV, reporting on test'
 
   it('evaluates the predictions exactly', async () => {
     const best = py.wine.ranking[0]!;
-    const ev = await c.ok('evaluate_predictions', { increment: wineInc, experiment: best, predictions: 'predictions.csv', task: 'multiclass' });
+    const ev = await c.ok('evaluate_predictions', {
+      increment: wineInc,
+      experiment: best,
+      predictions: 'predictions.csv',
+      task: 'multiclass',
+    });
     close(ev.metrics.f1_macro, py.wine.runs[best]!.test.f1_macro, 1e-9);
     close(ev.metrics.accuracy, py.wine.runs[best]!.test.accuracy, 1e-9);
   });
 
-  it('tests the best against the runner-up with SciPy\'s p-values, each in the metric\'s direction', async () => {
+  it("tests the best against the runner-up with SciPy's p-values, each in the metric's direction", async () => {
     const s = py.wine.significance;
-    for (const name of [s.a, s.b]) await c.ok('evaluate_predictions', { increment: wineInc, experiment: name, predictions: 'predictions.csv', task: 'multiclass', bootstrap_resamples: 0 });
+    for (const name of [s.a, s.b])
+      await c.ok('evaluate_predictions', {
+        increment: wineInc,
+        experiment: name,
+        predictions: 'predictions.csv',
+        task: 'multiclass',
+        bootstrap_resamples: 0,
+      });
     const r = await c.ok('compare_predictions', { increment: wineInc, a: s.a, b: s.b, metric: 'f1_macro' });
     const test = (name: string) => r.tests.find((t: any) => t.test === name);
     close(test('corrected_t_test').p_value, s.corrected_t.p, 1e-9);
@@ -103,7 +142,7 @@ describe.skipIf(missing)('wine (multiclass): selection on CV, reporting on test'
 });
 
 describe.skipIf(missing)('diabetes (regression): neg_* scores, minimised metric, relative CV spread', () => {
-  it('records scikit-learn\'s neg_root_mean_squared_error as rmse and selects the lowest CV mean', async () => {
+  it("records scikit-learn's neg_root_mean_squared_error as rmse and selects the lowest CV mean", async () => {
     const r = await c.ok('compare_experiments', { increment: diabetesInc, top: 10 });
     expect(r).toMatchObject({ primary_metric: 'rmse', direction: 'minimize', selection: { source: 'cv', key: 'rmse' } });
     expect(r.best.experiment).toBe(py.diabetes.ranking[0]);
@@ -132,7 +171,12 @@ describe.skipIf(missing)('diabetes (regression): neg_* scores, minimised metric,
 
   it('evaluates the regression predictions exactly', async () => {
     const best = py.diabetes.ranking[0]!;
-    const ev = await c.ok('evaluate_predictions', { increment: diabetesInc, experiment: best, predictions: 'predictions.csv', task: 'regression' });
+    const ev = await c.ok('evaluate_predictions', {
+      increment: diabetesInc,
+      experiment: best,
+      predictions: 'predictions.csv',
+      task: 'regression',
+    });
     close(ev.metrics.rmse, py.diabetes.runs[best]!.test.rmse, 1e-9);
     close(ev.metrics.r2, py.diabetes.runs[best]!.test.r2, 1e-9);
     close(ev.metrics.mae, py.diabetes.runs[best]!.test.mae, 1e-9);

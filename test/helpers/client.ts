@@ -18,7 +18,8 @@ export interface TestClient {
 }
 
 function wrap(client: Client, close: () => Promise<void>): TestClient {
-  const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const call = async (name: string, args: Record<string, unknown> = {}) =>
+    (await client.callTool({ name, arguments: args })) as CallToolResult;
   return {
     client,
     call,
@@ -47,7 +48,10 @@ export async function inMemoryClient(root: string): Promise<TestClient> {
   });
 }
 
-export async function stdioClient(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<TestClient & { stderr: () => string }> {
+export async function stdioClient(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<TestClient & { stderr: () => string }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [BUNDLE, ...args],

@@ -40,11 +40,25 @@ describeWithShared('DVC workspace and exported experiment folders (dvc-experimen
     expect(ws.suggestedName).toBe('workspace');
     expect(ws.params).toEqual({ 'train.epochs': 10, 'model.conv_units': 16 });
     // metrics.json (declared in dvc.yaml) wins over dvclive.json for loss/acc; val_* come from dvclive.json; no "step".
-    expect(ws.metrics).toEqual({ loss: 0.0349835641682148, acc: 0.988099992275238, val_loss: 0.0349835641682148, val_acc: 0.988099992275238 });
+    expect(ws.metrics).toEqual({
+      loss: 0.0349835641682148,
+      acc: 0.988099992275238,
+      val_loss: 0.0349835641682148,
+      val_acc: 0.988099992275238,
+    });
     expect(ws.history).toHaveLength(40);
     expect(ws.history[0]).toEqual({ metric: 'acc', value: 0.9057999849319458, step: 0, timestamp: new Date(1644420777053).toISOString() });
     expect(ws.started).toBe(new Date(1644420777053).toISOString());
-    expect(ws.source.files).toEqual(['dvc.yaml', 'params.yaml', 'metrics.json', 'dvclive.json', 'dvclive/acc.tsv', 'dvclive/loss.tsv', 'dvclive/val_acc.tsv', 'dvclive/val_loss.tsv']);
+    expect(ws.source.files).toEqual([
+      'dvc.yaml',
+      'params.yaml',
+      'metrics.json',
+      'dvclive.json',
+      'dvclive/acc.tsv',
+      'dvclive/loss.tsv',
+      'dvclive/val_acc.tsv',
+      'dvclive/val_loss.tsv',
+    ]);
   });
 
   it('reads the five experiments under exps/<name>/', () => {
@@ -157,7 +171,10 @@ describeWithShared('DVC experiments committed as git refs (refs/exps/...)', () =
     await cp(path.join(FIXTURE, 'exps', 'cnn-32'), path.join(dvcDir, 'exps', 'cnn-32'), { recursive: true });
     const both = await scanDvc(dvcDir, { projectRoot: repo, sourceLabel: 'ml' });
     expect(both.runs.filter((r) => r.suggestedName === 'cnn-32')).toHaveLength(1);
-    expect(both.skipped).toContainEqual({ what: 'DVC experiment folder ml/exps/cnn-32', reason: 'experiment cnn-32 is read from its git ref instead' });
+    expect(both.skipped).toContainEqual({
+      what: 'DVC experiment folder ml/exps/cnn-32',
+      reason: 'experiment cnn-32 is read from its git ref instead',
+    });
     await rm(path.join(dvcDir, 'exps'), { recursive: true });
   });
 
@@ -186,7 +203,10 @@ describe('DVC: malformed files and symbolic links', () => {
     await writeFile(path.join(project, 'eval', 'scores.json'), '{"auc": 0.9, "loss": NaN, "nested": {"f1": 0.8}, "label": "x"}');
     await writeFile(path.join(project, 'broken.json'), '{"auc": ');
     await symlink(path.join(outside, 'acc.tsv'), path.join(project, 'dvclive', 'acc.tsv'));
-    await writeFile(path.join(project, 'dvclive', 'loss.tsv'), 'timestamp\tstep\tloss\n1644420777053\t0\t0.3\nbad\trow\there\n1644420792333\t1\t0.2\n');
+    await writeFile(
+      path.join(project, 'dvclive', 'loss.tsv'),
+      'timestamp\tstep\tloss\n1644420777053\t0\t0.3\nbad\trow\there\n1644420792333\t1\t0.2\n',
+    );
 
     const scan = await scanDvc(project, { sourceLabel: 'project' });
     expect(scan.runs).toHaveLength(1);
@@ -220,7 +240,10 @@ describe('DVC: malformed files and symbolic links', () => {
     const project = await tempDir();
     await mkdir(path.join(project, 'dvclive', 'plots', 'metrics', 'train'), { recursive: true });
     await writeFile(path.join(project, 'dvclive', 'metrics.json'), '{"step": 2, "train": {"loss": 0.1}}');
-    await writeFile(path.join(project, 'dvclive', 'plots', 'metrics', 'train', 'loss.tsv'), 'timestamp\tstep\tloss\n1000\t0\t0.5\n2000\t2\t0.1\n1500\t1\t0.3\n');
+    await writeFile(
+      path.join(project, 'dvclive', 'plots', 'metrics', 'train', 'loss.tsv'),
+      'timestamp\tstep\tloss\n1000\t0\t0.5\n2000\t2\t0.1\n1500\t1\t0.3\n',
+    );
     await writeFile(path.join(project, 'dvclive', 'plots', 'metrics', 'acc.tsv'), 'step\tacc\n0\t0.5\n1\t0.7\n');
     const scan = await scanDvc(project);
     expect(await readdir(project)).toEqual(['dvclive']);

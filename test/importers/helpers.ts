@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, it } from 'vitest';
 
-export const SHARED_FIXTURES = process.env.SPECWEAVE_SHARED_FIXTURES ?? path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../shared/fixtures');
+export const SHARED_FIXTURES =
+  process.env.SPECWEAVE_SHARED_FIXTURES ?? path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../shared/fixtures');
 /**
  * The shared fixtures sit beside the clone (../shared/fixtures) in CI and on the team's machines, not in a clone made
  * anywhere else: tests that need them skip there, saying why. CI sets SPECWEAVE_REQUIRE_SHARED=1, where they must
@@ -23,7 +24,10 @@ let told = false;
 /** The reason, in the title of each skipped test and once on stderr per file (the default reporter lists no skipped titles). */
 function titled(title: string): string {
   if (!SKIP_WITHOUT_SHARED) return title;
-  if (!told) console.warn(`Skipping the tests that read the shared fixtures: ${SHARED_FIXTURES} is absent (CI sets SPECWEAVE_REQUIRE_SHARED=1 and has it).`);
+  if (!told)
+    console.warn(
+      `Skipping the tests that read the shared fixtures: ${SHARED_FIXTURES} is absent (CI sets SPECWEAVE_REQUIRE_SHARED=1 and has it).`,
+    );
   told = true;
   return `${title} ${SKIP_REASON}`;
 }

@@ -48,7 +48,10 @@ export async function makeMlflowStore(root: string, options: MlflowStoreOptions)
   const { runs, metrics = 12, params = 18, points = 5, experiments = 4, startMs = 1_700_000_000_000 } = options;
   const files: [string, string][] = [];
   const out: SyntheticRun[] = [];
-  files.push([path.join(root, '0', 'meta.yaml'), `artifact_location: file://${root}/0\nexperiment_id: '0'\nlifecycle_stage: active\nname: Default\n`]);
+  files.push([
+    path.join(root, '0', 'meta.yaml'),
+    `artifact_location: file://${root}/0\nexperiment_id: '0'\nlifecycle_stage: active\nname: Default\n`,
+  ]);
   for (let e = 1; e <= experiments; e += 1) {
     files.push([
       path.join(root, String(e), 'meta.yaml'),
@@ -82,7 +85,8 @@ export async function makeMlflowStore(root: string, options: MlflowStoreOptions)
         '',
       ].join('\n'),
     ]);
-    for (let p = 0; p < params; p += 1) files.push([path.join(dir, 'params', `param_${p}`), p % 3 === 0 ? `value-${i}-${p}` : String((i * 7 + p) / 100)]);
+    for (let p = 0; p < params; p += 1)
+      files.push([path.join(dir, 'params', `param_${p}`), p % 3 === 0 ? `value-${i}-${p}` : String((i * 7 + p) / 100)]);
     files.push([path.join(dir, 'tags', 'mlflow.runName'), runName]);
     files.push([path.join(dir, 'tags', 'mlflow.user'), 'bench']);
     files.push([path.join(dir, 'tags', 'mlflow.source.git.commit'), 'e9c9ded4127e0397731b8e73b574acd91dcbf9b1']);

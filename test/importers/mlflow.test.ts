@@ -62,7 +62,13 @@ describeWithShared('MLflow: deleted experiments, deleted runs and nested runs (m
     expect(parent.status).toBe('completed');
     expect(parent.started).toBe(new Date(1656994881395).toISOString());
     expect(parent.ended).toBe(new Date(1656994882161).toISOString());
-    expect(parent.source).toMatchObject({ tool: 'mlflow', experiment_id: '6', experiment_name: 'example1', path: 'mlruns', user: 'louisowen6' });
+    expect(parent.source).toMatchObject({
+      tool: 'mlflow',
+      experiment_id: '6',
+      experiment_name: 'example1',
+      path: 'mlruns',
+      user: 'louisowen6',
+    });
     expect(parent.git).toBeNull();
     expect(parent.key).toBe('mlflow:a3112407148b4966b929bc9f8784a3d3');
   });
@@ -157,12 +163,16 @@ describeWithShared('MLflow: model registry (mlflow-registry)', () => {
   });
 
   it('records registered model versions and stages on the runs they came from', () => {
-    expect(byId(scan, 'e83483c180f14f3eb1334f9838bdbb0f').source.registered_models).toEqual([{ name: 'ElasticnetWineModel', version: 1, stage: 'None' }]);
+    expect(byId(scan, 'e83483c180f14f3eb1334f9838bdbb0f').source.registered_models).toEqual([
+      { name: 'ElasticnetWineModel', version: 1, stage: 'None' },
+    ]);
     expect(byId(scan, '7e32eb2086eb405798f997fb5610f725').source.registered_models).toEqual([
       { name: 'sk-learn-random-forest-reg', version: 1, stage: 'None' },
       { name: 'sk-learn-random-forest-reg-model', version: 3, stage: 'Production' },
     ]);
-    expect(byId(scan, '823752a37b844f01880ec088776a549b').source.registered_models).toEqual([{ name: 'test_r_m', version: 1, stage: 'Archived' }]);
+    expect(byId(scan, '823752a37b844f01880ec088776a549b').source.registered_models).toEqual([
+      { name: 'test_r_m', version: 1, stage: 'Archived' },
+    ]);
   });
 
   it('reads metrics and autolog tags, skipping mlflow.* system tags', () => {
@@ -210,7 +220,11 @@ describe('MLflow 3 layout, partly committed store, malformed files (synthetic fi
   it('keeps non-finite values', () => {
     const run = byId(scan, 'aaaa0000000000000000000000000001');
     expect(run.metrics.train_loss).toBe(Number.NEGATIVE_INFINITY);
-    expect(run.history.filter((p) => p.metric === 'train_loss').map((p) => p.value)).toEqual([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+    expect(run.history.filter((p) => p.metric === 'train_loss').map((p) => p.value)).toEqual([
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ]);
   });
 
   it('skips malformed metric lines with a warning', () => {
@@ -222,7 +236,14 @@ describe('MLflow 3 layout, partly committed store, malformed files (synthetic fi
 
   it('reads params in sub-folders, user tags, notes, git commit and branch', () => {
     const run = byId(scan, 'aaaa0000000000000000000000000001');
-    expect(run.params).toEqual({ comment: 'first try', learning_rate: 0.1, max_depth: 6, 'optimizer/name': 'adam', use_gpu: true, zip: '007' });
+    expect(run.params).toEqual({
+      comment: 'first try',
+      learning_rate: 0.1,
+      max_depth: 6,
+      'optimizer/name': 'adam',
+      use_gpu: true,
+      zip: '007',
+    });
     expect(run.tags).toEqual(['candidate', 'team=risk']);
     expect(run.notes).toEqual(['depth 6 is the sweet spot']);
     expect(run.git).toEqual({ commit: '3f2c1e0d9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e', branch: 'feature/churn' });
@@ -254,8 +275,12 @@ describe('MLflow 3 layout, partly committed store, malformed files (synthetic fi
       ffff0000000000000000000000000006: 'no meta.yaml (partly committed run)',
       '7777000000000000000000000000000a': 'its experiment folder has no meta.yaml (partly committed store?)',
     });
-    expect(scan.warnings).toContainEqual(expect.stringMatching(/^Experiment folder mlruns\/7 has no meta.yaml.*1 run folder in it not imported/));
-    expect(scan.warnings).toContainEqual(expect.stringMatching(/^Experiment 1 \(churn-model\): 1 run folder without meta.yaml skipped.*ffff0000000000000000000000000006/));
+    expect(scan.warnings).toContainEqual(
+      expect.stringMatching(/^Experiment folder mlruns\/7 has no meta.yaml.*1 run folder in it not imported/),
+    );
+    expect(scan.warnings).toContainEqual(
+      expect.stringMatching(/^Experiment 1 \(churn-model\): 1 run folder without meta.yaml skipped.*ffff0000000000000000000000000006/),
+    );
   });
 
   it('never follows a symbolic link out of the store', async () => {
@@ -266,7 +291,10 @@ describe('MLflow 3 layout, partly committed store, malformed files (synthetic fi
     const extExp = path.join(outside, 'exp');
     await mkdir(path.join(extExp, 'abcd0000000000000000000000000009'), { recursive: true });
     await writeFile(path.join(extExp, 'meta.yaml'), "experiment_id: '9'\nlifecycle_stage: active\nname: outside\n");
-    await writeFile(path.join(extExp, 'abcd0000000000000000000000000009', 'meta.yaml'), 'run_id: abcd0000000000000000000000000009\nstatus: 3\n');
+    await writeFile(
+      path.join(extExp, 'abcd0000000000000000000000000009', 'meta.yaml'),
+      'run_id: abcd0000000000000000000000000009\nstatus: 3\n',
+    );
     const run = path.join(copy, '1', 'aaaa0000000000000000000000000001');
     await symlink(path.join(outside, 'secret'), path.join(run, 'params', 'secret'));
     await symlink(path.join(outside, 'metric'), path.join(run, 'metrics', 'stolen'));

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { toExperimentName, uniqueExperimentName } from '../../mcp-server/src/core/importers/index.js';
-import { coerceParamText, flattenObject, isoFromText, parseLenientJson, parseNumberText } from '../../mcp-server/src/core/importers/values.js';
+import {
+  coerceParamText,
+  flattenObject,
+  isoFromText,
+  parseLenientJson,
+  parseNumberText,
+} from '../../mcp-server/src/core/importers/values.js';
 
 const VALID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 

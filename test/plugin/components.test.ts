@@ -10,9 +10,19 @@ import { describe, expect, it } from 'vitest';
 import { ROOT, commandFiles, componentFiles, links, readDoc, skillDirs } from './markdown.js';
 
 const SKILLS = [
-  'ml-pipeline-orchestrator', 'experiment-tracker', 'model-evaluator', 'model-explainer', 'ml-deployment-helper',
-  'feature-engineer', 'automl-optimizer', 'cv-pipeline-builder', 'nlp-pipeline-builder', 'time-series-forecaster',
-  'anomaly-detector', 'data-visualizer', 'model-registry',
+  'ml-pipeline-orchestrator',
+  'experiment-tracker',
+  'model-evaluator',
+  'model-explainer',
+  'ml-deployment-helper',
+  'feature-engineer',
+  'automl-optimizer',
+  'cv-pipeline-builder',
+  'nlp-pipeline-builder',
+  'time-series-forecaster',
+  'anomaly-detector',
+  'data-visualizer',
+  'model-registry',
 ];
 
 /** The "Activates for" phrases of each skill in the plugin's README seed (seed 001). */
@@ -33,7 +43,13 @@ const TRIGGERS: Record<string, string[]> = {
 };
 
 const COMMANDS = [
-  'evaluate', 'explain', 'deploy', 'list-experiments', 'compare-experiments', 'show-experiment', 'export-experiments',
+  'evaluate',
+  'explain',
+  'deploy',
+  'list-experiments',
+  'compare-experiments',
+  'show-experiment',
+  'export-experiments',
   'build-pipeline',
 ];
 
@@ -143,7 +159,8 @@ describe('the ml-engineer agent', () => {
     expect((fm.description as string).length).toBeLessThanOrEqual(1024);
     expect(fm.model).toBe('sonnet');
     expect(typeof fm.tools === 'string' || Array.isArray(fm.tools)).toBe(true);
-    for (const ignored of ['hooks', 'mcpServers', 'permissionMode']) expect(fm[ignored], `${ignored} is ignored for plugin agents`).toBeUndefined();
+    for (const ignored of ['hooks', 'mcpServers', 'permissionMode'])
+      expect(fm[ignored], `${ignored} is ignored for plugin agents`).toBeUndefined();
   });
 });
 
@@ -169,7 +186,18 @@ describe('every skill, command and agent file', () => {
   it.each(files.map((f) => path.relative(ROOT, f)))('%s: has no seed-only API', (rel) => {
     const text = fs.readFileSync(path.join(ROOT, rel), 'utf8');
     // The seeds' illustrative helpers do not exist; nothing shipped may present them as callable.
-    for (const fake of [/\bfrom specweave import\b/, /\bimport specweave\b(?!_)/, /\bModelEvaluator\(/, /\bModelExplainer\(/, /\bcreate_model_api\(/, /\bload_test_model\(/, /\bconfigure_wandb\(/, /\bModelRegistry\(/, /\bFeatureStore\(/, /\bExperimentPipeline\(/]) {
+    for (const fake of [
+      /\bfrom specweave import\b/,
+      /\bimport specweave\b(?!_)/,
+      /\bModelEvaluator\(/,
+      /\bModelExplainer\(/,
+      /\bcreate_model_api\(/,
+      /\bload_test_model\(/,
+      /\bconfigure_wandb\(/,
+      /\bModelRegistry\(/,
+      /\bFeatureStore\(/,
+      /\bExperimentPipeline\(/,
+    ]) {
       expect(text, String(fake)).not.toMatch(fake);
     }
   });

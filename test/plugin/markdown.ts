@@ -89,12 +89,23 @@ export function componentFiles(): string[] {
 
 export function skillDirs(): string[] {
   const dir = path.join(ROOT, 'skills');
-  return fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort()
+    : [];
 }
 
 export function commandFiles(): string[] {
   const dir = path.join(ROOT, 'commands');
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.md')).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.md'))
+        .sort()
+    : [];
 }
 
 /** Fenced code blocks (``` or ~~~, any indentation; the indentation of the fence is removed from the code). */
@@ -134,19 +145,23 @@ export function prose(text: string): string {
 /** Inline code spans in prose: [content, line]. */
 export function inlineCode(text: string): [string, number][] {
   const out: [string, number][] = [];
-  prose(text).split('\n').forEach((l, idx) => {
-    for (const m of l.matchAll(/(`+)(?!`)(.+?)(?<!`)\1(?!`)/g)) out.push([m[2]!.trim(), idx + 1]);
-  });
+  prose(text)
+    .split('\n')
+    .forEach((l, idx) => {
+      for (const m of l.matchAll(/(`+)(?!`)(.+?)(?<!`)\1(?!`)/g)) out.push([m[2]!.trim(), idx + 1]);
+    });
   return out;
 }
 
 /** Markdown links and images in prose: [target, line]. */
 export function links(text: string): [string, number][] {
   const out: [string, number][] = [];
-  prose(text).split('\n').forEach((l, idx) => {
-    const noCode = l.replace(/(`+)(?!`).+?\1/g, '');
-    for (const m of noCode.matchAll(/!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) out.push([m[1]!, idx + 1]);
-  });
+  prose(text)
+    .split('\n')
+    .forEach((l, idx) => {
+      const noCode = l.replace(/(`+)(?!`).+?\1/g, '');
+      for (const m of noCode.matchAll(/!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) out.push([m[1]!, idx + 1]);
+    });
   return out;
 }
 
@@ -191,7 +206,8 @@ export function toolCalls(doc: Doc): ToolCall[] {
 }
 
 /** Backticked identifiers that read like a tool name (a verb, an underscore, more). */
-export const TOOL_LIKE = /^(create|list|track|get|compare|validate|sync|update|import|evaluate|export|delete|show|register|promote|explain|deploy)_[a-z0-9_]+$/;
+export const TOOL_LIKE =
+  /^(create|list|track|get|compare|validate|sync|update|import|evaluate|export|delete|show|register|promote|explain|deploy)_[a-z0-9_]+$/;
 
 /** The plugin's tool-name prefix, `mcp__plugin_<plugin>_<server>__`, from plugin.json and .mcp.json. */
 export function toolPrefix(): string {

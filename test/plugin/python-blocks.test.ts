@@ -43,11 +43,22 @@ describe('Python code in skills, commands and the agent', () => {
     const bad = [
       { file: 'x.md', line: 1, code: 'from specweave import track_experiment\n' },
       { file: 'x.md', line: 1, code: 'from specweave_ml import ModelEvaluator\n' },
-      { file: 'x.md', line: 1, code: 'from specweave_ml import track_experiment\nwith track_experiment("a", increment="1") as exp:\n    exp.log_artifact("m.pkl")\n' },
-      { file: 'x.md', line: 1, code: 'from specweave_ml import track_experiment\nwith track_experiment("a", incr="1") as exp:\n    pass\n' },
+      {
+        file: 'x.md',
+        line: 1,
+        code: 'from specweave_ml import track_experiment\nwith track_experiment("a", increment="1") as exp:\n    exp.log_artifact("m.pkl")\n',
+      },
+      {
+        file: 'x.md',
+        line: 1,
+        code: 'from specweave_ml import track_experiment\nwith track_experiment("a", incr="1") as exp:\n    pass\n',
+      },
       { file: 'x.md', line: 1, code: 'def broken(:\n' },
     ];
-    const out = execFileSync(PYTHON, [path.join(__dirname, 'check_python_blocks.py'), path.join(ROOT, 'python')], { input: JSON.stringify(bad), encoding: 'utf8' });
+    const out = execFileSync(PYTHON, [path.join(__dirname, 'check_python_blocks.py'), path.join(ROOT, 'python')], {
+      input: JSON.stringify(bad),
+      encoding: 'utf8',
+    });
     expect((JSON.parse(out) as Problem[]).length).toBe(5);
   });
 });

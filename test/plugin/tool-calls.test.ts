@@ -24,7 +24,9 @@ import { ROOT, TOOL_LIKE, componentFiles, inlineCode, readDoc, toolCalls, toolPr
 
 const require = createRequire(import.meta.url);
 // ajv is what the MCP SDK itself validates tool arguments with.
-const Ajv = require('ajv') as new (opts: object) => { compile(schema: object): ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] | null } };
+const Ajv = require('ajv') as new (opts: object) => {
+  compile(schema: object): ((data: unknown) => boolean) & { errors?: { instancePath: string; message?: string }[] | null };
+};
 
 /** Names the Python client exports (its __all__), read from the package, so `track_cross_validation` is not a tool. */
 function pythonExports(): Set<string> {
@@ -53,7 +55,8 @@ describe('tool calls in skills, commands and the agent', () => {
 
   it('reach the core tools', () => {
     const used = new Set(files.flatMap((f) => toolCalls(readDoc(path.join(ROOT, f))).map((c) => c.tool)));
-    for (const t of ['create_increment', 'track_experiment', 'compare_experiments', 'validate_increment', 'sync_docs']) expect(used, t).toContain(t);
+    for (const t of ['create_increment', 'track_experiment', 'compare_experiments', 'validate_increment', 'sync_docs'])
+      expect(used, t).toContain(t);
   });
 
   it.each(files)('%s: every call names a real tool with arguments its input schema accepts', (rel) => {
@@ -75,7 +78,8 @@ describe('tool calls in skills, commands and the agent', () => {
         continue;
       }
       const props = Object.keys(tool.inputSchema.properties ?? {});
-      for (const key of Object.keys(call.args)) if (!props.includes(key)) problems.push(`${where}: ${call.tool} has no argument "${key}" (it has ${props.join(', ')})`);
+      for (const key of Object.keys(call.args))
+        if (!props.includes(key)) problems.push(`${where}: ${call.tool} has no argument "${key}" (it has ${props.join(', ')})`);
       const validate = ajv.compile({ ...tool.inputSchema, additionalProperties: false });
       if (!validate(call.args)) {
         for (const e of validate.errors ?? []) problems.push(`${where}: ${e.instancePath || '(arguments)'} ${e.message}`);
@@ -94,7 +98,8 @@ describe('tool calls in skills, commands and the agent', () => {
       else if (!tools.has(m[1]!)) problems.push(`${m[0]}: no tool "${m[1]}"`);
     }
     for (const [code, line] of inlineCode(doc.text)) {
-      if (TOOL_LIKE.test(code) && !tools.has(code) && !py.has(code)) problems.push(`line ${line}: \`${code}\` is neither a tool nor a Python client function`);
+      if (TOOL_LIKE.test(code) && !tools.has(code) && !py.has(code))
+        problems.push(`line ${line}: \`${code}\` is neither a tool nor a Python client function`);
     }
     expect(problems).toEqual([]);
   });
@@ -107,6 +112,7 @@ describe('the agent', () => {
     const prefix = toolPrefix();
     const mcp = list.filter((t) => t.startsWith('mcp__'));
     for (const t of mcp) expect(tools.has(t.slice(prefix.length)) && t.startsWith(prefix), t).toBe(true);
-    for (const core of ['create_increment', 'track_experiment', 'compare_experiments', 'validate_increment', 'sync_docs']) expect(mcp).toContain(prefix + core);
+    for (const core of ['create_increment', 'track_experiment', 'compare_experiments', 'validate_increment', 'sync_docs'])
+      expect(mcp).toContain(prefix + core);
   });
 });

@@ -18,7 +18,8 @@ const DEPTH = 100_000;
 /** Billion laughs: each level is nine references to the one before. */
 function yamlAliasBomb(): string {
   const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-  for (const [prev, cur] of ['ab', 'bc', 'cd', 'de', 'ef', 'fg', 'gh', 'hi']) lines.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(',')}]`);
+  for (const [prev, cur] of ['ab', 'bc', 'cd', 'de', 'ef', 'fg', 'gh', 'hi'])
+    lines.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(',')}]`);
   return `${lines.join('\n')}\n`;
 }
 const yamlDeep = () => `name: ${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}\n`;
@@ -26,7 +27,12 @@ const jsonDeep = () => `{"deep": ${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}}\n`;
 const jsonDeepObjects = () => `${'{"a":'.repeat(DEPTH)}1${'}'.repeat(DEPTH)}\n`;
 
 type Bomb = 'yaml-alias' | 'yaml-deep' | 'json-deep' | 'json-deep-objects';
-const CONTENT: Record<Bomb, () => string> = { 'yaml-alias': yamlAliasBomb, 'yaml-deep': yamlDeep, 'json-deep': jsonDeep, 'json-deep-objects': jsonDeepObjects };
+const CONTENT: Record<Bomb, () => string> = {
+  'yaml-alias': yamlAliasBomb,
+  'yaml-deep': yamlDeep,
+  'json-deep': jsonDeep,
+  'json-deep-objects': jsonDeepObjects,
+};
 
 interface Target {
   file: string;
@@ -34,19 +40,34 @@ interface Target {
   calls: { tool: string; args: Record<string, unknown> }[];
 }
 
-const call = (tool: string, over: Record<string, unknown> = {}) => ({ tool, args: { ...TOOL_CALLS[tool]!({ at: '', kind: 'file' }), ...over } });
+const call = (tool: string, over: Record<string, unknown> = {}) => ({
+  tool,
+  args: { ...TOOL_CALLS[tool]!({ at: '', kind: 'file' }), ...over },
+});
 const YAML: Bomb[] = ['yaml-alias', 'yaml-deep'];
 const JSON_: Bomb[] = ['json-deep', 'json-deep-objects'];
 
 /** Every file the server or an importer parses, with the calls that parse it. */
 const TARGETS: Target[] = [
-  { file: `${EXP}/metadata.yaml`, bombs: YAML, calls: [call('get_experiment'), call('list_experiments'), call('track_experiment'), call('sync_docs')] },
+  {
+    file: `${EXP}/metadata.yaml`,
+    bombs: YAML,
+    calls: [call('get_experiment'), call('list_experiments'), call('track_experiment'), call('sync_docs')],
+  },
   { file: `${EXP}/params.json`, bombs: JSON_, calls: [call('get_experiment'), call('track_experiment'), call('sync_docs')] },
   { file: `${EXP}/metrics.json`, bombs: JSON_, calls: [call('get_experiment'), call('compare_experiments'), call('list_experiments')] },
-  { file: `${EXP}/history.jsonl`, bombs: ['json-deep'], calls: [call('get_experiment'), call('evaluate_predictions'), call('compare_predictions')] },
+  {
+    file: `${EXP}/history.jsonl`,
+    bombs: ['json-deep'],
+    calls: [call('get_experiment'), call('evaluate_predictions'), call('compare_predictions')],
+  },
   { file: `${EXP}/evaluation.json`, bombs: JSON_, calls: [call('compare_predictions')] },
   { file: `${EXP}/preds.jsonl`, bombs: ['json-deep'], calls: [call('evaluate_predictions', { predictions: 'preds.jsonl' })] },
-  { file: `${INC}/metadata.json`, bombs: JSON_, calls: [call('list_increments'), call('validate_increment'), call('update_increment'), call('update_task')] },
+  {
+    file: `${INC}/metadata.json`,
+    bombs: JSON_,
+    calls: [call('list_increments'), call('validate_increment'), call('update_increment'), call('update_task')],
+  },
   { file: 'mlruns/1/meta.yaml', bombs: YAML, calls: [call('import_runs', { source: 'mlruns' })] },
   { file: `${MLFLOW_RUN}/meta.yaml`, bombs: YAML, calls: [call('import_runs', { source: 'mlruns' })] },
   { file: `${WANDB_RUN}/files/config.yaml`, bombs: YAML, calls: [call('import_runs', { source: 'wandb' })] },
@@ -96,14 +117,18 @@ describe('parser bombs through the bundle', () => {
     ]);
     let answersNext = true;
     try {
-      await Promise.race([s.call('list_increments', {}), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 10_000))]);
+      await Promise.race([
+        s.call('list_increments', {}),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 10_000)),
+      ]);
     } catch {
       answersNext = false;
       // The next case needs a live server: this one is recorded as failed below.
       await s.close().catch(() => undefined);
       server = await start();
     }
-    const text = outcome instanceof Error ? `thrown: ${outcome.message}` : ((outcome as CallToolResult).content[0] as { text: string }).text;
+    const text =
+      outcome instanceof Error ? `thrown: ${outcome.message}` : ((outcome as CallToolResult).content[0] as { text: string }).text;
     expect({ answersNext, thrown: outcome instanceof Error ? outcome.message : null }).toEqual({ answersNext: true, thrown: null });
     expect(text).not.toMatch(/maximum call stack|internal error|heap out of memory|allocation failed/i);
     if ((outcome as CallToolResult).isError) expect(text).toContain(path.basename(file));

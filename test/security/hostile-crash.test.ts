@@ -21,9 +21,15 @@ function mlflowStore(dir: string, runs: number): void {
   w('7/meta.yaml', "artifact_location: mlflow-artifacts:/7\nexperiment_id: '7'\nlifecycle_stage: active\nname: bulk\n");
   for (let i = 0; i < runs; i += 1) {
     const id = i.toString(16).padStart(32, '0');
-    w(`7/${id}/meta.yaml`, `experiment_id: '7'\nlifecycle_stage: active\nrun_id: ${id}\nrun_name: run-${i}\nstatus: 3\nstart_time: ${1735725600000 + i}\nend_time: ${1735725660000 + i}\n`);
+    w(
+      `7/${id}/meta.yaml`,
+      `experiment_id: '7'\nlifecycle_stage: active\nrun_id: ${id}\nrun_name: run-${i}\nstatus: 3\nstart_time: ${1735725600000 + i}\nend_time: ${1735725660000 + i}\n`,
+    );
     w(`7/${id}/params/seed`, String(i));
-    w(`7/${id}/metrics/auc`, Array.from({ length: 20 }, (_, s) => `${1735725600000 + s} ${(0.5 + (i % 40) / 100 + s / 1000).toFixed(4)} ${s}`).join('\n') + '\n');
+    w(
+      `7/${id}/metrics/auc`,
+      Array.from({ length: 20 }, (_, s) => `${1735725600000 + s} ${(0.5 + (i % 40) / 100 + s / 1000).toFixed(4)} ${s}`).join('\n') + '\n',
+    );
   }
 }
 
@@ -52,16 +58,23 @@ function unparsable(dir: string): string[] {
   return bad;
 }
 
-const BIG_PREDICTIONS = ['y_true,score', ...Array.from({ length: 20_000 }, (_, i) => `${i % 3 === 0 ? 1 : 0},${((i * 7919) % 1000) / 1000}`)].join('\n') + '\n';
+const BIG_PREDICTIONS =
+  ['y_true,score', ...Array.from({ length: 20_000 }, (_, i) => `${i % 3 === 0 ? 1 : 0},${((i * 7919) % 1000) / 1000}`)].join('\n') + '\n';
 
 /** The multi-file writers, each with arguments that make its write take long enough to be cut. */
 const WRITERS: { tool: string; args: Record<string, unknown>; setup?: (root: string) => void }[] = [
-  { tool: 'create_increment', args: { title: 'Crash test', problem_type: 'classification', primary_metric: 'roc_auc', success_criteria: ['roc_auc >= 0.7'] } },
+  {
+    tool: 'create_increment',
+    args: { title: 'Crash test', problem_type: 'classification', primary_metric: 'roc_auc', success_criteria: ['roc_auc >= 0.7'] },
+  },
   {
     tool: 'track_experiment',
     args: {
-      increment: '1', name: 'crashing', params: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`p${i}`, i])),
-      metrics: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`m${i}`, i / 1000])), note: 'cut',
+      increment: '1',
+      name: 'crashing',
+      params: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`p${i}`, i])),
+      metrics: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`m${i}`, i / 1000])),
+      note: 'cut',
       history: Array.from({ length: 5000 }, (_, i) => ({ metric: 'loss', value: 1 / (i + 1), step: i })),
     },
   },
@@ -120,7 +133,10 @@ describe('kill -9 during each multi-file write', () => {
       const next = await inMemoryClient(ws.root);
       try {
         const again = await next.call(tool, args);
-        expect(again.isError, `${tool} after a kill at ${Math.round(fraction * duration)} ms: ${JSON.stringify(again.content).slice(0, 400)}`).not.toBe(true);
+        expect(
+          again.isError,
+          `${tool} after a kill at ${Math.round(fraction * duration)} ms: ${JSON.stringify(again.content).slice(0, 400)}`,
+        ).not.toBe(true);
         expect((await next.call('validate_increment', { increment: '1' })).content).toBeTruthy();
         expect((await next.call('list_experiments', { increment: '1' })).isError).not.toBe(true);
         expect(unparsable(path.join(ws.root, '.specweave'))).toEqual([]);
@@ -156,10 +172,21 @@ describe('concurrent imports', () => {
       } finally {
         await Promise.all(servers.map((s) => s.close()));
       }
-      const expDir = path.join(root, INC.replace('0001-hostile', fs.readdirSync(path.join(root, '.specweave/increments')).find((n) => n.startsWith('0001'))!), 'experiments');
-      const experiments = fs.readdirSync(expDir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_'));
+      const expDir = path.join(
+        root,
+        INC.replace(
+          '0001-hostile',
+          fs.readdirSync(path.join(root, '.specweave/increments')).find((n) => n.startsWith('0001'))!,
+        ),
+        'experiments',
+      );
+      const experiments = fs
+        .readdirSync(expDir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_'));
       expect(experiments).toHaveLength(RUNS);
-      const runIds = experiments.map((e) => /run_id: "([0-9a-f]+)"/.exec(fs.readFileSync(path.join(expDir, e.name, 'metadata.yaml'), 'utf8'))?.[1]);
+      const runIds = experiments.map(
+        (e) => /run_id: "([0-9a-f]+)"/.exec(fs.readFileSync(path.join(expDir, e.name, 'metadata.yaml'), 'utf8'))?.[1],
+      );
       expect(new Set(runIds).size).toBe(RUNS);
       expect(unparsable(path.join(root, '.specweave'))).toEqual([]);
     } finally {

@@ -9,7 +9,24 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryClient, stdioClient, type TestClient } from '../helpers/client.js';
 import { BUNDLE } from '../helpers/project.js';
-import { buildTemplate, DOCS, EXP, INC, judge, MLFLOW_RUN, PLACEMENTS, prepareCase, rawSession, snapshot, targetsOf, TOOL_CALLS, type Verdict, workDir, Workspace, writeFigures } from './hostile.js';
+import {
+  buildTemplate,
+  DOCS,
+  EXP,
+  INC,
+  judge,
+  MLFLOW_RUN,
+  PLACEMENTS,
+  prepareCase,
+  rawSession,
+  snapshot,
+  targetsOf,
+  TOOL_CALLS,
+  type Verdict,
+  workDir,
+  Workspace,
+  writeFigures,
+} from './hostile.js';
 
 /** For each tool, the places it reads or writes most directly. */
 const SUBSET: Record<string, string[]> = {
@@ -83,10 +100,20 @@ describe('an oversized request over stdio', () => {
     const work = workDir();
     const s = rawSession(work);
     try {
-      s.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'hostile', version: '0' } } });
+      s.send({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'hostile', version: '0' } },
+      });
       expect((await s.response(1)).result.serverInfo).toBeTruthy();
       s.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-      const huge = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'create_increment', arguments: { title: 'x'.repeat(10 * 1024 * 1024) } } });
+      const huge = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'create_increment', arguments: { title: 'x'.repeat(10 * 1024 * 1024) } },
+      });
       expect(huge.length).toBeGreaterThan(10 * 1024 * 1024);
       s.send(huge);
       s.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'list_increments', arguments: {} } });

@@ -10,7 +10,19 @@ import * as path from 'node:path';
 import { expect, it } from 'vitest';
 import { inMemoryClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
-import { buildTemplate, DOCS, INC, judge, prepareCase, runMatrix, snapshot, STORE_PLACEMENTS, TOOLS, workDir, Workspace } from './hostile.js';
+import {
+  buildTemplate,
+  DOCS,
+  INC,
+  judge,
+  prepareCase,
+  runMatrix,
+  snapshot,
+  STORE_PLACEMENTS,
+  TOOLS,
+  workDir,
+  Workspace,
+} from './hostile.js';
 
 it('the table calls every tool the server lists', async () => {
   const dir = scratchDir();

@@ -132,16 +132,33 @@ export const PLACEMENTS = [...STORE_PLACEMENTS, ...SOURCE_PLACEMENTS];
 
 /** What each tool is called with: arguments that make it touch the placements above. */
 export const TOOL_CALLS: Record<string, (p: Placement) => Record<string, unknown>> = {
-  create_increment: () => ({ title: 'Second model', problem_type: 'classification', primary_metric: 'roc_auc', success_criteria: ['roc_auc >= 0.7'] }),
+  create_increment: () => ({
+    title: 'Second model',
+    problem_type: 'classification',
+    primary_metric: 'roc_auc',
+    success_criteria: ['roc_auc >= 0.7'],
+  }),
   list_increments: () => ({}),
   track_experiment: () => ({
-    increment: '1', name: 'exp', params: { depth: 3 }, metrics: { roc_auc: 0.71 }, tags: ['again'], note: 'tracked again',
-    history: [{ metric: 'loss', value: 0.3, step: 9 }], artifacts: ['model.pkl'],
+    increment: '1',
+    name: 'exp',
+    params: { depth: 3 },
+    metrics: { roc_auc: 0.71 },
+    tags: ['again'],
+    note: 'tracked again',
+    history: [{ metric: 'loss', value: 0.3, step: 9 }],
+    artifacts: ['model.pkl'],
   }),
   list_experiments: () => ({ increment: '1' }),
   get_experiment: () => ({ increment: '1', name: 'exp' }),
   compare_experiments: () => ({ increment: '1' }),
-  evaluate_predictions: () => ({ increment: '1', experiment: 'exp', predictions: 'predictions.csv', task: 'binary', bootstrap_resamples: 0 }),
+  evaluate_predictions: () => ({
+    increment: '1',
+    experiment: 'exp',
+    predictions: 'predictions.csv',
+    task: 'binary',
+    bootstrap_resamples: 0,
+  }),
   compare_predictions: () => ({ increment: '1', a: 'exp2', b: 'exp' }),
   validate_increment: () => ({ increment: '1' }),
   sync_docs: () => ({ increment: '1' }),
@@ -159,20 +176,45 @@ export function targetsOf(p: Placement): Target[] {
 // The template project, built once through the tools as an agent would.
 
 const PREDICTIONS = (shift: number) =>
-  ['id,y_true,score', ...[0, 1, 0, 1, 1, 0, 1, 0, 1, 0].map((y, i) => `${i},${y},${Math.min(0.99, Math.max(0.01, (y ? 0.7 : 0.3) + ((i % 3) - 1) * 0.25 + shift)).toFixed(2)}`)].join('\n') + '\n';
+  [
+    'id,y_true,score',
+    ...[0, 1, 0, 1, 1, 0, 1, 0, 1, 0].map(
+      (y, i) => `${i},${y},${Math.min(0.99, Math.max(0.01, (y ? 0.7 : 0.3) + ((i % 3) - 1) * 0.25 + shift)).toFixed(2)}`,
+    ),
+  ].join('\n') + '\n';
 
 export async function buildTemplate(c: TestClient, root: string): Promise<void> {
-  await c.ok('create_increment', { title: 'Hostile', problem_type: 'classification', primary_metric: 'roc_auc', success_criteria: ['roc_auc >= 0.6'] });
-  for (const [name, shift, baseline] of [['exp2', -0.1, true], ['exp', 0.05, false]] as const) {
+  await c.ok('create_increment', {
+    title: 'Hostile',
+    problem_type: 'classification',
+    primary_metric: 'roc_auc',
+    success_criteria: ['roc_auc >= 0.6'],
+  });
+  for (const [name, shift, baseline] of [
+    ['exp2', -0.1, true],
+    ['exp', 0.05, false],
+  ] as const) {
     const dir = path.join(root, INC, 'experiments', name);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'predictions.csv'), PREDICTIONS(shift));
     fs.writeFileSync(path.join(dir, 'model.pkl'), `model ${name}`);
     await c.ok('track_experiment', {
-      increment: '1', name, baseline, params: { depth: 2 }, metrics: { roc_auc: baseline ? 0.6 : 0.8 }, note: `${name} trained`,
-      history: [0, 1, 2].map((step) => ({ metric: 'loss', value: 1 - step / 10, step })), artifacts: ['model.pkl'],
+      increment: '1',
+      name,
+      baseline,
+      params: { depth: 2 },
+      metrics: { roc_auc: baseline ? 0.6 : 0.8 },
+      note: `${name} trained`,
+      history: [0, 1, 2].map((step) => ({ metric: 'loss', value: 1 - step / 10, step })),
+      artifacts: ['model.pkl'],
     });
-    await c.ok('evaluate_predictions', { increment: '1', experiment: name, predictions: 'predictions.csv', task: 'binary', bootstrap_resamples: 0 });
+    await c.ok('evaluate_predictions', {
+      increment: '1',
+      experiment: name,
+      predictions: 'predictions.csv',
+      task: 'binary',
+      bootstrap_resamples: 0,
+    });
   }
   await c.ok('compare_experiments', { increment: '1' });
   await c.ok('compare_predictions', { increment: '1', a: 'exp2', b: 'exp' });
@@ -193,8 +235,14 @@ function writeSources(root: string): void {
     fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
     fs.writeFileSync(path.join(root, rel), text);
   };
-  w('mlruns/1/meta.yaml', 'artifact_location: mlflow-artifacts:/1\ncreation_time: 1735725600000\nexperiment_id: \'1\'\nlast_update_time: 1735725600000\nlifecycle_stage: active\nname: churn-model\n');
-  w(`${MLFLOW_RUN}/meta.yaml`, 'artifact_uri: mlflow-artifacts:/1/aaaa0000000000000000000000000001/artifacts\nend_time: 1735725900000\nexperiment_id: \'1\'\nlifecycle_stage: active\nrun_id: aaaa0000000000000000000000000001\nrun_name: xgb-depth6\nrun_uuid: aaaa0000000000000000000000000001\nstart_time: 1735725600000\nstatus: 3\nuser_id: ada\n');
+  w(
+    'mlruns/1/meta.yaml',
+    "artifact_location: mlflow-artifacts:/1\ncreation_time: 1735725600000\nexperiment_id: '1'\nlast_update_time: 1735725600000\nlifecycle_stage: active\nname: churn-model\n",
+  );
+  w(
+    `${MLFLOW_RUN}/meta.yaml`,
+    "artifact_uri: mlflow-artifacts:/1/aaaa0000000000000000000000000001/artifacts\nend_time: 1735725900000\nexperiment_id: '1'\nlifecycle_stage: active\nrun_id: aaaa0000000000000000000000000001\nrun_name: xgb-depth6\nrun_uuid: aaaa0000000000000000000000000001\nstart_time: 1735725600000\nstatus: 3\nuser_id: ada\n",
+  );
   w(`${MLFLOW_RUN}/metrics/val_auc`, '1735725600000 0.81 0\n1735725660000 0.84 1\n');
   w(`${MLFLOW_RUN}/params/max_depth`, '6');
   w(`${MLFLOW_RUN}/tags/mlflow.runName`, 'xgb-depth6');
@@ -202,7 +250,10 @@ function writeSources(root: string): void {
   w(`${WANDB_RUN}/files/wandb-summary.json`, '{"val_acc": 0.93, "_step": 2}\n');
   w(`${WANDB_RUN}/files/wandb-metadata.json`, '{"startedAt": "2025-01-05T10:15:00.123456", "program": "train.py", "host": "gpu-box"}\n');
   w(`${WANDB_RUN}/files/wandb-history.jsonl`, '{"_step": 0, "val_acc": 0.9}\n{"_step": 1, "val_acc": 0.93}\n');
-  w('dvc/dvc.yaml', 'stages:\n  train:\n    cmd: python train.py\n    params:\n    - lr\n    metrics:\n    - metrics.json:\n        cache: false\n');
+  w(
+    'dvc/dvc.yaml',
+    'stages:\n  train:\n    cmd: python train.py\n    params:\n    - lr\n    metrics:\n    - metrics.json:\n        cache: false\n',
+  );
   w('dvc/params.yaml', 'lr: 0.01\nepochs: 10\n');
   w('dvc/metrics.json', '{"acc": 0.9, "loss": 0.2}\n');
   w('dvc/dvclive/acc.tsv', 'timestamp\tstep\tacc\n1644420777053\t0\t0.5\n1644420778053\t1\t0.7\n');
@@ -227,7 +278,14 @@ function tokenContent(name: string, t: string): string {
     'history.jsonl': `{"metric":"${t}","value":1,"step":0,"timestamp":"${when}"}\n`,
     'evaluation.json': JSON.stringify({ predictions: `experiments/exp/${t}.csv`, task: 'binary', columns: {} }),
     'predictions.csv': `id,y_true,${t}\n0,1,0.9\n1,0,0.1\n2,1,0.8\n3,0,0.3\n`,
-    'metadata.json': JSON.stringify({ id: '0001-hostile', title: t, status: 'active', type: 'feature', created: when, ml: { problem_type: 'classification', primary_metric: t, direction: 'maximize' } }),
+    'metadata.json': JSON.stringify({
+      id: '0001-hostile',
+      title: t,
+      status: 'active',
+      type: 'feature',
+      created: when,
+      ml: { problem_type: 'classification', primary_metric: t, direction: 'maximize' },
+    }),
     'spec.md': `# ${t}\n\n## Success Criteria\n\n- ${t} >= 0.5\n`,
     'tasks.md': `# Tasks\n\n### T-001: ${t}\n\n**Status**: [ ] pending\n\n### T-002: ${t}\n\n**Status**: [ ] pending\n`,
     '.lock': lockOwner,
@@ -261,7 +319,13 @@ function tokenizeTree(dir: string, t: string): void {
 
 /** A git repository outside the project whose committed DVC experiment carries the token (for `.git` placements). */
 function outsideDvcRepo(dir: string, t: string): string {
-  const g = (...args: string[]) => execFileSync('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@x' } }).toString().trim();
+  const g = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: dir,
+      env: { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@x' },
+    })
+      .toString()
+      .trim();
   fs.mkdirSync(dir, { recursive: true });
   g('init', '-q', '-b', 'main');
   fs.writeFileSync(path.join(dir, 'dvc.yaml'), 'stages:\n  train:\n    cmd: python train.py\n');
@@ -310,7 +374,10 @@ export class Workspace {
   /** Stat signatures of the workspace when it last matched the template. */
   private clean: Map<string, string>;
   private readonly templateTypes: Map<string, string>;
-  constructor(readonly template: string, readonly root: string) {
+  constructor(
+    readonly template: string,
+    readonly root: string,
+  ) {
     copyTree(template, root);
     this.templateTypes = statSignatures(template);
     this.clean = statSignatures(root);
@@ -447,15 +514,28 @@ export interface Verdict {
 }
 
 /** Judges one call: the outside world untouched, the token nowhere it should not be, the server still answering. */
-export async function judge(c: TestClient, k: Case, before: Map<string, string>, result: CallToolResult | Error, extraText = ''): Promise<{ escapes: string[]; error?: string }> {
+export async function judge(
+  c: TestClient,
+  k: Case,
+  before: Map<string, string>,
+  result: CallToolResult | Error,
+  extraText = '',
+): Promise<{ escapes: string[]; error?: string }> {
   const escapes: string[] = [];
   const changed = changedPaths(before, snapshot(k.outside));
   if (changed.length) escapes.push(`outside modified: ${changed.slice(0, 5).join(', ')}`);
-  const text = result instanceof Error ? String(result.stack ?? result.message) : JSON.stringify([result.content, result.structuredContent]);
-  if (text.includes(k.token)) escapes.push(`token in the ${result instanceof Error || (result as CallToolResult).isError ? 'error' : 'result'}: ${excerpt(text, k.token)}`);
+  const text =
+    result instanceof Error ? String(result.stack ?? result.message) : JSON.stringify([result.content, result.structuredContent]);
+  if (text.includes(k.token))
+    escapes.push(
+      `token in the ${result instanceof Error || (result as CallToolResult).isError ? 'error' : 'result'}: ${excerpt(text, k.token)}`,
+    );
   if (extraText.includes(k.token)) escapes.push(`token on stderr: ${excerpt(extraText, k.token)}`);
   // Where the link points is the attacker's business, not the model's: refusals name the link, never its target.
-  if (text.includes(k.outside)) escapes.push(`link target in the ${result instanceof Error || (result as CallToolResult).isError ? 'error' : 'result'}: ${excerpt(text, k.outside)}`);
+  if (text.includes(k.outside))
+    escapes.push(
+      `link target in the ${result instanceof Error || (result as CallToolResult).isError ? 'error' : 'result'}: ${excerpt(text, k.outside)}`,
+    );
   const files = projectFilesWithToken(k.root, k.token, k.outside);
   if (files.length) escapes.push(`token copied into the project: ${files.join(', ')}`);
   try {
@@ -463,7 +543,8 @@ export async function judge(c: TestClient, k: Case, before: Map<string, string>,
   } catch (e) {
     escapes.push(`server no longer answers: ${(e as Error).message}`);
   }
-  const error = result instanceof Error ? `thrown: ${result.message}` : result.isError ? (result.content[0] as { text: string }).text : undefined;
+  const error =
+    result instanceof Error ? `thrown: ${result.message}` : result.isError ? (result.content[0] as { text: string }).text : undefined;
   return { escapes, error };
 }
 
@@ -486,12 +567,17 @@ export function writeFigures(suite: string, verdicts: Verdict[], extra: Record<s
     escapes: escaped.length,
     // How the cases that did not escape ended: refused with an error, or answered without touching the link.
     refused: verdicts.filter((v) => v.error !== undefined).length,
-    internal_errors: verdicts.filter((v) => v.error !== undefined && /internal error|thrown:/i.test(v.error)).map((v) => ({ tool: v.tool, placement: v.placement, target: v.target, error: v.error!.slice(0, 300) })),
+    internal_errors: verdicts
+      .filter((v) => v.error !== undefined && /internal error|thrown:/i.test(v.error))
+      .map((v) => ({ tool: v.tool, placement: v.placement, target: v.target, error: v.error!.slice(0, 300) })),
     escaped: escaped.map((v) => ({ tool: v.tool, placement: v.placement, target: v.target, via: v.via, what: v.escapes })),
     ...extra,
   };
   fs.writeFileSync(path.join(dir, `${suite}.json`), JSON.stringify(part, null, 2) + '\n');
-  const parts = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
+  const parts = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')));
   const total = {
     note: 'written by test/security/*.test.ts; quoted in docs/security.md',
     cases: parts.reduce((n, p) => n + (p.cases ?? 0), 0),
@@ -501,12 +587,16 @@ export function writeFigures(suite: string, verdicts: Verdict[], extra: Record<s
       server: new Set(parts.filter((p) => p.suite !== 'python-client').flatMap((p) => p.placement_list ?? [])).size,
       python_client: new Set(parts.filter((p) => p.suite === 'python-client').flatMap((p) => p.placement_list ?? [])).size,
     },
-    suites: Object.fromEntries(parts.map((p) => [p.suite, { placements: p.placements, cases: p.cases, escapes: p.escapes, refused: p.refused }])),
+    suites: Object.fromEntries(
+      parts.map((p) => [p.suite, { placements: p.placements, cases: p.cases, escapes: p.escapes, refused: p.refused }]),
+    ),
   };
   const tmp = path.join(dir, `../.security.${process.pid}.tmp`);
   fs.writeFileSync(tmp, JSON.stringify(total, null, 2) + '\n');
   fs.renameSync(tmp, path.join(dir, '../security.json'));
-  console.log(`security figures, ${suite}: ${part.cases} cases at ${part.placements} places, ${part.escapes} escapes; all suites so far: ${total.cases} cases, ${total.escapes} escapes (.test-results/security.json)`);
+  console.log(
+    `security figures, ${suite}: ${part.cases} cases at ${part.placements} places, ${part.escapes} escapes; all suites so far: ${total.cases} cases, ${total.escapes} escapes (.test-results/security.json)`,
+  );
 }
 
 /**
@@ -549,10 +639,16 @@ export function runMatrix(suite: string, placements: Placement[], toolsFor: (p: 
     fs.rmSync(work, { recursive: true, force: true });
   });
   // Controls: without a link every call of this suite succeeds, so a refusal in a case is the link's doing.
-  const controls = [...new Map(placements.flatMap((p) => toolsFor(p).map((tool) => {
-    const args = TOOL_CALLS[tool]!(p);
-    return [JSON.stringify([tool, args]), { tool, args }] as const;
-  }))).values()];
+  const controls = [
+    ...new Map(
+      placements.flatMap((p) =>
+        toolsFor(p).map((tool) => {
+          const args = TOOL_CALLS[tool]!(p);
+          return [JSON.stringify([tool, args]), { tool, args }] as const;
+        }),
+      ),
+    ).values(),
+  ];
   it.each(controls)('control: $tool $args succeeds with no link planted', async ({ tool, args }) => {
     ws.reset();
     const c = await inMemoryClient(ws.root);
@@ -577,7 +673,8 @@ export function runMatrix(suite: string, placements: Placement[], toolsFor: (p: 
         const result = await c.call(tool, TOOL_CALLS[tool]!(placement)).catch((e: Error) => e);
         const t3 = performance.now();
         const { escapes, error } = await judge(c, k, before, result);
-        if (process.env.SWML_PROFILE) console.error('PROFILE', tool, Math.round(t1 - t0), Math.round(t2 - t1), Math.round(t3 - t2), Math.round(performance.now() - t3));
+        if (process.env.SWML_PROFILE)
+          console.error('PROFILE', tool, Math.round(t1 - t0), Math.round(t2 - t1), Math.round(t3 - t2), Math.round(performance.now() - t3));
         verdicts.push({ tool, placement: placement.at, target, via: 'memory', escapes, error });
         expect(escapes).toEqual([]);
       } finally {
@@ -623,7 +720,12 @@ export function rawSession(root: string) {
   let nextId = 100;
   /** initialize + initialized, as a client does before calling tools. */
   const open = async () => {
-    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'hostile', version: '0' } } });
+    send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'hostile', version: '0' } },
+    });
     await response(1);
     send({ jsonrpc: '2.0', method: 'notifications/initialized' });
   };
@@ -635,4 +737,3 @@ export function rawSession(root: string) {
   };
   return { child, send, response, open, callTool, answered: (id: number) => responses.has(id) };
 }
-

@@ -17,7 +17,15 @@ describe('the tool catalogue', () => {
   it('gives every tool a title, a description, input and output schemas and honest annotations', async () => {
     const { tools } = await c.client.listTools();
     const names = tools.map((t) => t.name);
-    for (const required of ['create_increment', 'track_experiment', 'list_experiments', 'get_experiment', 'compare_experiments', 'validate_increment', 'sync_docs']) {
+    for (const required of [
+      'create_increment',
+      'track_experiment',
+      'list_experiments',
+      'get_experiment',
+      'compare_experiments',
+      'validate_increment',
+      'sync_docs',
+    ]) {
       expect(names).toContain(required);
     }
     for (const t of tools) {
@@ -28,7 +36,10 @@ describe('the tool catalogue', () => {
       expect(t.annotations?.openWorldHint, t.name).toBe(false);
       expect(typeof t.annotations?.readOnlyHint, t.name).toBe('boolean');
     }
-    const readOnly = tools.filter((t) => t.annotations?.readOnlyHint).map((t) => t.name).sort();
+    const readOnly = tools
+      .filter((t) => t.annotations?.readOnlyHint)
+      .map((t) => t.name)
+      .sort();
     expect(readOnly).toEqual(expect.arrayContaining(['get_experiment', 'list_experiments', 'list_increments', 'validate_increment']));
     expect(readOnly).not.toContain('track_experiment');
   });
@@ -50,7 +61,14 @@ describe('list_increments, list_experiments, get_experiment, update_task', () =>
     fs.mkdirSync(path.join(root, '.specweave/increments/0002-broken'));
     const r = await c.ok('list_increments', {});
     expect(r.increments).toEqual([
-      { increment: '0001-churn-model', title: 'Churn model', status: 'active', problem_type: 'classification', primary_metric: 'roc_auc', experiments: 5 },
+      {
+        increment: '0001-churn-model',
+        title: 'Churn model',
+        status: 'active',
+        problem_type: 'classification',
+        primary_metric: 'roc_auc',
+        experiments: 5,
+      },
       expect.objectContaining({ increment: '0002-broken', error: expect.stringContaining('metadata.json is missing') }),
     ]);
   });
@@ -68,7 +86,13 @@ describe('list_increments, list_experiments, get_experiment, update_task', () =>
   it('summarises an experiment and its history', async () => {
     const inc = await passingIncrement(c, root);
     const e = await c.ok('get_experiment', { increment: inc, name: 'random-forest' });
-    expect(e).toMatchObject({ name: 'random-forest', status: 'completed', baseline: false, params: { model: 'random-forest', seed: 42 }, tags: [] });
+    expect(e).toMatchObject({
+      name: 'random-forest',
+      status: 'completed',
+      baseline: false,
+      params: { model: 'random-forest', seed: 42 },
+      tags: [],
+    });
     expect(e.history).toEqual([{ metric: 'cv_roc_auc', points: 5, first_step: 0, last_step: 4, last: 0.89, min: 0.87, max: 0.89 }]);
     expect(e.files).toEqual(['feature_importance.csv', 'history.jsonl', 'metadata.yaml', 'metrics.json', 'model.pkl', 'params.json']);
     expect(e.artifacts.map((a: any) => a.path)).toEqual(['model.pkl', 'feature_importance.csv']);
@@ -85,12 +109,18 @@ describe('list_increments, list_experiments, get_experiment, update_task', () =>
     const lines = Array.from({ length: 300_000 }, (_, i) => `{"metric":"loss","value":${1 / (i + 1)},"step":${i},"timestamp":"t"}`);
     fs.appendFileSync(path.join(dir, 'history.jsonl'), `${lines.join('\n')}\n`);
     const e = await c.ok('get_experiment', { increment: '1', name: 'long' });
-    expect(e.history).toEqual([{ metric: 'loss', points: 300_000, first_step: 0, last_step: 299_999, last: 1 / 300_000, min: 1 / 300_000, max: 1 }]);
+    expect(e.history).toEqual([
+      { metric: 'loss', points: 300_000, first_step: 0, last_step: 299_999, last: 1 / 300_000, min: 1 / 300_000, max: 1 },
+    ]);
   });
 
   it('says which tasks exist when one is unknown', async () => {
     await c.ok('create_increment', { title: 'x' });
-    expect(await c.ok('update_task', { increment: '1', task: 'T-002', status: 'in_progress' })).toMatchObject({ task: 'T-002', status: 'in_progress', done: false });
+    expect(await c.ok('update_task', { increment: '1', task: 'T-002', status: 'in_progress' })).toMatchObject({
+      task: 'T-002',
+      status: 'in_progress',
+      done: false,
+    });
     expect(await c.fails('update_task', { increment: '1', task: 'T-010', status: 'completed' })).toMatch(/No task T-010[^]*T-001, T-002/);
   });
 });

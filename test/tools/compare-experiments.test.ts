@@ -11,7 +11,10 @@ let incDir: string;
 beforeEach(async () => {
   root = scratchDir();
   c = await inMemoryClient(root);
-  incDir = path.join(root, (await c.ok('create_increment', { title: 'Recs', problem_type: 'ranking', primary_metric: 'precision@10' })).path);
+  incDir = path.join(
+    root,
+    (await c.ok('create_increment', { title: 'Recs', problem_type: 'ranking', primary_metric: 'precision@10' })).path,
+  );
 });
 afterEach(async () => c.close());
 
@@ -30,9 +33,19 @@ describe('compare_experiments', () => {
     fs.writeFileSync(path.join(incDir, 'experiments', 'exp-007-broken', 'metrics.json'), '{"precision_at_10": "high"}');
 
     const r = await c.ok('compare_experiments', { increment: '0001', primary_metric: null });
-    expect(r).toMatchObject({ primary_metric: 'precision_at_10', direction: 'maximize', direction_source: 'increment', ranked: 5, experiments_total: 7 });
+    expect(r).toMatchObject({
+      primary_metric: 'precision_at_10',
+      direction: 'maximize',
+      direction_source: 'increment',
+      ranked: 5,
+      experiments_total: 7,
+    });
     expect(r.top.map((t: any) => [t.experiment, t.best])).toEqual([
-      ['exp-005-nn', false], ['exp-003-xgboost', true], ['exp-004-lightgbm', false], ['exp-002-popularity', false], ['exp-001-random', false],
+      ['exp-005-nn', false],
+      ['exp-003-xgboost', true],
+      ['exp-004-lightgbm', false],
+      ['exp-002-popularity', false],
+      ['exp-001-random', false],
     ]);
     expect(r.best).toMatchObject({ experiment: 'exp-003-xgboost', value: 0.26 });
     expect(r.best_baseline).toEqual({ experiment: 'exp-002-popularity', value: 0.18 });
@@ -44,7 +57,9 @@ describe('compare_experiments', () => {
 
     const md = fs.readFileSync(path.join(root, r.report), 'utf8');
     expect(md).toMatch(/\| # \| Experiment \| precision_at_10: test \| recall_at_10 \|/);
-    expect(md).toMatch(/Selected on the test set \(precision_at_10\), because no candidate logged cv_precision_at_10_mean; no candidate logged val_precision_at_10\./);
+    expect(md).toMatch(
+      /Selected on the test set \(precision_at_10\), because no candidate logged cv_precision_at_10_mean; no candidate logged val_precision_at_10\./,
+    );
     expect(r.selection).toMatchObject({ setting: 'auto', source: 'test', key: 'precision_at_10' });
     expect(md).toMatch(/\| 2 \| exp-003-xgboost ✅ \*\*best\*\* \| 0.26 \| 0.16 \|/);
     expect(md).toMatch(/exp-002-popularity \(baseline\)/);
@@ -75,7 +90,9 @@ describe('compare_experiments', () => {
       await Promise.all(names.slice(i, i + 50).map((n, j) => track(n, { precision_at_10: (i + j) / 1000, a: 1, b: 2, cccccccccc: 3 })));
     }
     for (let i = 0; i < 40; i += 1) fs.mkdirSync(path.join(incDir, 'experiments', `broken-${i}`));
-    fs.readdirSync(path.join(incDir, 'experiments')).filter((d) => d.startsWith('broken')).forEach((d) => fs.writeFileSync(path.join(incDir, 'experiments', d, 'metrics.json'), '[1]'));
+    fs.readdirSync(path.join(incDir, 'experiments'))
+      .filter((d) => d.startsWith('broken'))
+      .forEach((d) => fs.writeFileSync(path.join(incDir, 'experiments', d, 'metrics.json'), '[1]'));
     const raw = await c.call('compare_experiments', { increment: '1', top: 100 });
     const text = (raw.content[0] as { text: string }).text;
     expect(Buffer.byteLength(text)).toBeLessThan(8192);

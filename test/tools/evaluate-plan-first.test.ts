@@ -43,7 +43,14 @@ beforeEach(async () => {
 afterEach(async () => c.close());
 
 const evaluate = (extra: Record<string, unknown> = {}) =>
-  c.call('evaluate_predictions', { increment: '1', experiment: 'rf', predictions: 'predictions.csv', task: 'binary', bootstrap_resamples: 50, ...extra });
+  c.call('evaluate_predictions', {
+    increment: '1',
+    experiment: 'rf',
+    predictions: 'predictions.csv',
+    task: 'binary',
+    bootstrap_resamples: 50,
+    ...extra,
+  });
 
 describe('evaluate_predictions plans before it writes', () => {
   it('a broken metrics.json is an error naming it, and nothing in the increment changes', async () => {
@@ -67,7 +74,12 @@ describe('evaluate_predictions plans before it writes', () => {
   it('a bad cell is an error naming the row, and nothing in the increment changes', async () => {
     fs.writeFileSync(path.join(expDir(), 'predictions.csv'), `${CSV}0,0,oops\n`);
     const before = snapshot(incDir);
-    const text = await c.fails('evaluate_predictions', { increment: '1', experiment: 'rf', predictions: 'predictions.csv', task: 'binary' });
+    const text = await c.fails('evaluate_predictions', {
+      increment: '1',
+      experiment: 'rf',
+      predictions: 'predictions.csv',
+      task: 'binary',
+    });
     expect(text).toMatch(/predictions\.csv row 7, column "score"/);
     expect(snapshot(incDir)).toEqual(before);
   });
@@ -82,6 +94,9 @@ describe('evaluate_predictions plans before it writes', () => {
     expect(added).toEqual(expect.arrayContaining(['evaluation.json', 'evaluation-report.md', 'confusion-matrix.svg', 'roc-curve.svg']));
     for (const p of [out.report, ...out.plots]) expect(fs.existsSync(path.join(root, p))).toBe(true);
     expect(JSON.parse(fs.readFileSync(path.join(expDir(), 'metrics.json'), 'utf8')).accuracy).toBeCloseTo(4 / 6, 12);
-    expect(JSON.parse(fs.readFileSync(path.join(expDir(), 'evaluation.json'), 'utf8'))).toMatchObject({ predictions: 'experiments/rf/predictions.csv', task: 'binary' });
+    expect(JSON.parse(fs.readFileSync(path.join(expDir(), 'evaluation.json'), 'utf8'))).toMatchObject({
+      predictions: 'experiments/rf/predictions.csv',
+      task: 'binary',
+    });
   });
 });

@@ -28,7 +28,11 @@ function plant(file: string, ageMs: number, folder = false): string {
   return path.basename(file);
 }
 
-const dots = (dir: string) => fs.readdirSync(dir).filter((n) => n.startsWith('.')).sort();
+const dots = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((n) => n.startsWith('.'))
+    .sort();
 
 let c: TestClient;
 let root: string;
@@ -128,7 +132,10 @@ describe('.specweave/.gitignore', () => {
       const client = await inMemoryClient(project);
       try {
         fs.mkdirSync(path.join(project, '.specweave/increments/0001-by-hand/experiments'), { recursive: true });
-        fs.writeFileSync(path.join(project, '.specweave/increments/0001-by-hand/metadata.json'), '{"id": "0001-by-hand", "status": "active"}\n');
+        fs.writeFileSync(
+          path.join(project, '.specweave/increments/0001-by-hand/metadata.json'),
+          '{"id": "0001-by-hand", "status": "active"}\n',
+        );
         if (tool === 'track_experiment') await client.ok(tool, { increment: '1', name: 'a', metrics: { acc: 1 } });
         else {
           await makeMlflowStore(path.join(project, 'mlruns'), { runs: 1, metrics: 1, params: 1, points: 1 });

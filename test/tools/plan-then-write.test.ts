@@ -36,7 +36,12 @@ function snapshot(dir: string): Record<string, string> {
 
 let c: TestClient;
 let root: string;
-const incDir = () => path.join(root, '.specweave/increments', fs.readdirSync(path.join(root, '.specweave/increments')).find((n) => /^\d{4}-/.test(n))!);
+const incDir = () =>
+  path.join(
+    root,
+    '.specweave/increments',
+    fs.readdirSync(path.join(root, '.specweave/increments')).find((n) => /^\d{4}-/.test(n))!,
+  );
 const expDir = (name: string) => path.join(incDir(), 'experiments', name);
 
 beforeEach(async () => {
@@ -57,7 +62,14 @@ describe('a failure found late writes nothing', () => {
   it('track_experiment: a corrupt metrics.json or metadata.yaml of the experiment, a folder where history.jsonl goes', async () => {
     await c.ok('create_increment', { title: 'Plan' });
     await c.ok('track_experiment', { increment: '1', name: 'a', params: { lr: 0.1 }, metrics: { acc: 0.5 } });
-    const update = { increment: '1', name: 'a', params: { lr: 0.2 }, metrics: { acc: 0.6 }, history: [{ metric: 'loss', value: 1, step: 0 }], note: 'second run' };
+    const update = {
+      increment: '1',
+      name: 'a',
+      params: { lr: 0.2 },
+      metrics: { acc: 0.6 },
+      history: [{ metric: 'loss', value: 1, step: 0 }],
+      note: 'second run',
+    };
 
     fs.writeFileSync(path.join(expDir('a'), 'metrics.json'), '{"acc": 0.5,');
     expect(await failsWritingNothing('track_experiment', update)).toMatch(/metrics\.json/);
@@ -69,7 +81,9 @@ describe('a failure found late writes nothing', () => {
     // Every input parses, but one target cannot be written: refused before params.json or metrics.json change.
     await c.ok('track_experiment', { increment: '1', name: 'b', metrics: { acc: 0.1 } });
     fs.mkdirSync(path.join(expDir('b'), 'history.jsonl'));
-    expect(await failsWritingNothing('track_experiment', { ...update, name: 'b' })).toMatch(/history\.jsonl is a folder where a file is written; nothing was written/);
+    expect(await failsWritingNothing('track_experiment', { ...update, name: 'b' })).toMatch(
+      /history\.jsonl is a folder where a file is written; nothing was written/,
+    );
   });
 
   it('sync_docs: a living doc with broken section markers, a file where a docs folder goes, a broken metadata.json', async () => {
@@ -92,12 +106,22 @@ describe('a failure found late writes nothing', () => {
     const [models, adr, runbook] = first.changes.map((ch: any) => path.join(root, ch.path));
     // A newer better model makes all three docs change; a broken marker in any one of them stops all three.
     await c.ok('track_experiment', { increment: again, name: 'gbm', metrics: { roc_auc: 0.95, recall: 0.8 } });
-    for (const [file, cut] of [[runbook, /<!-- specweave-ml:end [^>]+ -->/], [adr, /<!-- specweave-ml:begin [^>]+ -->/], [models, null]] as const) {
+    for (const [file, cut] of [
+      [runbook, /<!-- specweave-ml:end [^>]+ -->/],
+      [adr, /<!-- specweave-ml:begin [^>]+ -->/],
+      [models, null],
+    ] as const) {
       const good = fs.readFileSync(file, 'utf8');
-      const broken = cut ? good.replace(cut, '') : `${good}\n<!-- specweave-ml:begin ${again} -->\ncopied by hand\n<!-- specweave-ml:end ${again} -->\n`;
+      const broken = cut
+        ? good.replace(cut, '')
+        : `${good}\n<!-- specweave-ml:begin ${again} -->\ncopied by hand\n<!-- specweave-ml:end ${again} -->\n`;
       fs.writeFileSync(file, broken);
       const message = await failsWritingNothing('sync_docs', { increment: again });
-      expect(message).toMatch(new RegExp(`${path.basename(file).replace('.', '\\.')}: the generated section "[^"]+" (has an? (begin|end) marker without|is marked more than once)`));
+      expect(message).toMatch(
+        new RegExp(
+          `${path.basename(file).replace('.', '\\.')}: the generated section "[^"]+" (has an? (begin|end) marker without|is marked more than once)`,
+        ),
+      );
       fs.writeFileSync(file, good);
     }
     const synced = await c.ok('sync_docs', { increment: again });
@@ -113,7 +137,9 @@ describe('a failure found late writes nothing', () => {
     const victim = first.imported[0].experiment;
     fs.rmSync(expDir(first.imported[1].experiment), { recursive: true }); // one run to import again
     fs.writeFileSync(path.join(expDir(victim), 'metadata.yaml'), 'source: {key: [broken\n');
-    expect(await failsWritingNothing('import_runs', { increment: '1', source: 'mlruns' })).toMatch(new RegExp(`${victim}/metadata\\.yaml[^]*nothing was imported`));
+    expect(await failsWritingNothing('import_runs', { increment: '1', source: 'mlruns' })).toMatch(
+      new RegExp(`${victim}/metadata\\.yaml[^]*nothing was imported`),
+    );
   });
 
   it('create_increment: every number used', async () => {
@@ -143,7 +169,8 @@ describe('kill -9 during each multi-file write', () => {
       const text = fs.readFileSync(file, 'utf8');
       if (file.endsWith('.json')) expect(() => JSON.parse(text), rel).not.toThrow();
       else if (file.endsWith('.yaml')) expect(load(text), rel).toBeTypeOf('object');
-      else if (file.endsWith('.jsonl')) for (const line of text.split('\n').filter(Boolean)) expect(() => JSON.parse(line), rel).not.toThrow();
+      else if (file.endsWith('.jsonl'))
+        for (const line of text.split('\n').filter(Boolean)) expect(() => JSON.parse(line), rel).not.toThrow();
     }
   }
 
@@ -152,8 +179,18 @@ describe('kill -9 during each multi-file write', () => {
    * staging folder), then a random share of `windowMs`, and kills the server -9. Returns whether the kill came
    * before the answer, and how long the answer took after the write was first seen (to size the window).
    */
-  async function runServer(tool: string, args: Record<string, unknown>, writing: () => boolean, opts: { kill: boolean; windowMs?: number }) {
-    const transport = new StdioClientTransport({ command: process.execPath, args: [BUNDLE, '--root', root], env: { PATH: process.env.PATH ?? '' }, stderr: 'ignore' });
+  async function runServer(
+    tool: string,
+    args: Record<string, unknown>,
+    writing: () => boolean,
+    opts: { kill: boolean; windowMs?: number },
+  ) {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BUNDLE, '--root', root],
+      env: { PATH: process.env.PATH ?? '' },
+      stderr: 'ignore',
+    });
     const client = new Client({ name: 'killer', version: '0' });
     await client.connect(transport);
     let answered = false;
@@ -190,7 +227,10 @@ describe('kill -9 during each multi-file write', () => {
       assertEverythingParses(root);
       const next = await c.ok('track_experiment', { increment: '1', name: 'k', metrics: { after: i } });
       expect(next.created).toBe(false);
-      const lines = fs.readFileSync(path.join(expDir('k'), 'history.jsonl'), 'utf8').trimEnd().split('\n');
+      const lines = fs
+        .readFileSync(path.join(expDir('k'), 'history.jsonl'), 'utf8')
+        .trimEnd()
+        .split('\n');
       expect(lines.length % 2000).toBe(0); // whole appends only
     }
     expect(hits).toBeGreaterThan(0); // at least one kill landed before the answer
@@ -202,13 +242,24 @@ describe('kill -9 during each multi-file write', () => {
     const { answerMs } = await runServer('create_increment', { title: 'Measured' }, has(increments, '.staging-'), { kill: false });
     let hits = 0;
     for (let i = 1; i <= ROUNDS; i += 1) {
-      hits += Number((await runServer('create_increment', { title: `Round ${i}` }, has(increments, '.staging-'), { kill: true, windowMs: answerMs })).hit);
+      hits += Number(
+        (await runServer('create_increment', { title: `Round ${i}` }, has(increments, '.staging-'), { kill: true, windowMs: answerMs }))
+          .hit,
+      );
       assertEverythingParses(root);
       await c.ok('create_increment', { title: `After ${i}` });
       for (const name of fs.readdirSync(increments).filter((n) => /^\d{4}-/.test(n))) {
-        expect(fs.readdirSync(path.join(increments, name)).sort(), name).toEqual(
-          ['data', 'experiments', 'metadata.json', 'models', 'notebooks', 'plan.md', 'spec.md', 'tasks.md', 'tests.md'],
-        );
+        expect(fs.readdirSync(path.join(increments, name)).sort(), name).toEqual([
+          'data',
+          'experiments',
+          'metadata.json',
+          'models',
+          'notebooks',
+          'plan.md',
+          'spec.md',
+          'tasks.md',
+          'tests.md',
+        ]);
       }
     }
     expect(hits).toBeGreaterThan(0);
@@ -230,7 +281,8 @@ describe('kill -9 during each multi-file write', () => {
       hits += Number((await runServer('import_runs', args, has(experiments(), '.staging-'), { kill: true, windowMs: answerMs })).hit);
       assertEverythingParses(root);
       const names = fs.readdirSync(experiments()).filter((n) => !n.startsWith('.'));
-      for (const n of names) expect(fs.readdirSync(expDir(n)).sort(), n).toEqual(['history.jsonl', 'metadata.yaml', 'metrics.json', 'params.json']);
+      for (const n of names)
+        expect(fs.readdirSync(expDir(n)).sort(), n).toEqual(['history.jsonl', 'metadata.yaml', 'metrics.json', 'params.json']);
       const r = await c.ok('import_runs', args);
       expect(r.already_imported).toBe(names.length);
       expect(r.already_imported + r.imported_count).toBe(RUNS);

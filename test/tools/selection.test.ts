@@ -31,19 +31,25 @@ describe('selection on cross-validation, reporting on the test set', () => {
     expect(r.selection).toMatchObject({ source: 'cv', key: 'accuracy' });
     expect(r.best).toMatchObject({ experiment: 'svc', value: 0.98 });
     expect(r.top.map((t: any) => [t.experiment, t.value, t.test_value])).toEqual([
-      ['svc', 0.98, 0.98], ['forest', 0.96, 1], ['logreg', 0.95, 1], ['majority', 0.39, 0.4],
+      ['svc', 0.98, 0.98],
+      ['forest', 0.96, 1],
+      ['logreg', 0.95, 1],
+      ['majority', 0.39, 0.4],
     ]);
     // The improvement over the baseline is reported on the test set.
     expect(r.improvement).toMatchObject({ candidate: 'svc', baseline: 'majority', measured_on: 'test' });
     expect(r.improvement.absolute).toBeCloseTo(0.58, 12);
     const md = fs.readFileSync(path.join(root, r.report), 'utf8');
     expect(md).toMatch(/\| 1 \| svc ✅ \*\*best\*\* \| 0\.98 ± 0\.02 \| 0\.98 \|/);
-    expect(md).toMatch(/Selected on the cross-validation mean of accuracy \(every candidate logged the cross-validation mean of accuracy\); the test set only reports\./);
+    expect(md).toMatch(
+      /Selected on the cross-validation mean of accuracy \(every candidate logged the cross-validation mean of accuracy\); the test set only reports\./,
+    );
   });
 
   it('minimises an error metric on CV even when the test set says otherwise (diabetes-style)', async () => {
     await c.ok('create_increment', { title: 'Diabetes', problem_type: 'regression', primary_metric: 'rmse' });
-    const t = (name: string, metrics: Record<string, unknown>, extra: Record<string, unknown> = {}) => c.ok('track_experiment', { increment: '2', name, metrics, ...extra });
+    const t = (name: string, metrics: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      c.ok('track_experiment', { increment: '2', name, metrics, ...extra });
     await t('mean', { rmse: 75, cv_rmse_mean: 77, cv_rmse_std: 3 }, { baseline: true });
     await t('forest', { rmse: 52, cv_rmse_mean: 60, cv_rmse_std: 4 });
     await t('ridge', { rmse: 55, cv_rmse_mean: 55.5, cv_rmse_std: 3.9 });

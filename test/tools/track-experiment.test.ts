@@ -23,15 +23,39 @@ afterEach(async () => c.close());
 describe('track_experiment', () => {
   it('records params, metrics, history, git and environment in the documented files', async () => {
     const r = await c.ok('track_experiment', {
-      increment: inc, name: 'xgb-v1', params: { n_estimators: 100, model: { depth: 6 } }, metrics: { auc: 0.87 },
-      history: [{ metric: 'loss', value: 0.5, step: 0 }, { metric: 'loss', value: 0.3, step: 1 }], tags: ['candidate'], note: 'first try',
-      status: null, baseline: null, artifacts: null,
+      increment: inc,
+      name: 'xgb-v1',
+      params: { n_estimators: 100, model: { depth: 6 } },
+      metrics: { auc: 0.87 },
+      history: [
+        { metric: 'loss', value: 0.5, step: 0 },
+        { metric: 'loss', value: 0.3, step: 1 },
+      ],
+      tags: ['candidate'],
+      note: 'first try',
+      status: null,
+      baseline: null,
+      artifacts: null,
     });
-    expect(r).toMatchObject({ experiment: 'xgb-v1', created: true, status: 'completed', baseline: false, metrics: { auc: 0.87, loss: 0.3 }, params_count: 2, history_points_added: 2 });
+    expect(r).toMatchObject({
+      experiment: 'xgb-v1',
+      created: true,
+      status: 'completed',
+      baseline: false,
+      metrics: { auc: 0.87, loss: 0.3 },
+      params_count: 2,
+      history_points_added: 2,
+    });
     expect(read('xgb-v1', 'params.json')).toBe('{\n  "model": {\n    "depth": 6\n  },\n  "n_estimators": 100\n}\n');
     expect(JSON.parse(read('xgb-v1', 'metrics.json'))).toEqual({ auc: 0.87, loss: 0.3 });
-    const lines = read('xgb-v1', 'history.jsonl').trimEnd().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => Object.keys(l))).toEqual([['metric', 'value', 'step', 'timestamp'], ['metric', 'value', 'step', 'timestamp']]);
+    const lines = read('xgb-v1', 'history.jsonl')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => Object.keys(l))).toEqual([
+      ['metric', 'value', 'step', 'timestamp'],
+      ['metric', 'value', 'step', 'timestamp'],
+    ]);
     const m = meta('xgb-v1');
     expect(m).toMatchObject({ name: 'xgb-v1', status: 'completed', baseline: false, tags: ['candidate'], source: { tool: 'mcp' } });
     expect(m.notes[0].text).toBe('first try');
@@ -43,8 +67,24 @@ describe('track_experiment', () => {
   });
 
   it('merges params and metrics, appends notes, tags and history', async () => {
-    await c.ok('track_experiment', { increment: inc, name: 'e', params: { a: 1, b: 2 }, metrics: { f1: 0.5 }, tags: ['x'], note: 'one', status: 'running' });
-    const r = await c.ok('track_experiment', { increment: inc, name: 'e', params: { b: 3 }, metrics: { auc: 0.7 }, tags: ['x', 'y'], note: 'two', status: 'completed' });
+    await c.ok('track_experiment', {
+      increment: inc,
+      name: 'e',
+      params: { a: 1, b: 2 },
+      metrics: { f1: 0.5 },
+      tags: ['x'],
+      note: 'one',
+      status: 'running',
+    });
+    const r = await c.ok('track_experiment', {
+      increment: inc,
+      name: 'e',
+      params: { b: 3 },
+      metrics: { auc: 0.7 },
+      tags: ['x', 'y'],
+      note: 'two',
+      status: 'completed',
+    });
     expect(r.created).toBe(false);
     expect(JSON.parse(read('e', 'params.json'))).toEqual({ a: 1, b: 3 });
     expect(JSON.parse(read('e', 'metrics.json'))).toEqual({ auc: 0.7, f1: 0.5 });
@@ -65,17 +105,35 @@ describe('track_experiment', () => {
   });
 
   it('takes the highest step as the summary, not the last point sent, unless a summary is given', async () => {
-    await c.ok('track_experiment', { increment: inc, name: 'h', history: [{ metric: 'loss', value: 0.2, step: 5 }, { metric: 'loss', value: 0.9, step: 1 }] });
+    await c.ok('track_experiment', {
+      increment: inc,
+      name: 'h',
+      history: [
+        { metric: 'loss', value: 0.2, step: 5 },
+        { metric: 'loss', value: 0.9, step: 1 },
+      ],
+    });
     expect(JSON.parse(read('h', 'metrics.json')).loss).toBe(0.2);
     await c.ok('track_experiment', { increment: inc, name: 'h', history: [{ metric: 'loss', value: 0.4, step: 3 }] });
     expect(JSON.parse(read('h', 'metrics.json')).loss).toBe(0.2);
-    await c.ok('track_experiment', { increment: inc, name: 'h', history: [{ metric: 'loss', value: 0.1, step: 6 }], metrics: { loss: 0.15 } });
+    await c.ok('track_experiment', {
+      increment: inc,
+      name: 'h',
+      history: [{ metric: 'loss', value: 0.1, step: 6 }],
+      metrics: { loss: 0.15 },
+    });
     expect(JSON.parse(read('h', 'metrics.json')).loss).toBe(0.15);
     expect(read('h', 'history.jsonl').trimEnd().split('\n')).toHaveLength(4);
   });
 
   it('records non-finite values as strings, never rejects them', async () => {
-    const r = await c.ok('track_experiment', { increment: inc, name: 'diverged', metrics: { loss: 'NaN', grad: 'Infinity' }, history: [{ metric: 'loss', value: 'NaN', step: 3 }], status: 'failed' });
+    const r = await c.ok('track_experiment', {
+      increment: inc,
+      name: 'diverged',
+      metrics: { loss: 'NaN', grad: 'Infinity' },
+      history: [{ metric: 'loss', value: 'NaN', step: 3 }],
+      status: 'failed',
+    });
     expect(r.metrics).toEqual({ loss: 'NaN', grad: 'Infinity' });
     expect(JSON.parse(read('diverged', 'metrics.json'))).toEqual({ grad: 'Infinity', loss: 'NaN' });
     expect(read('diverged', 'history.jsonl')).toContain('"value":"NaN"');
@@ -100,8 +158,12 @@ describe('track_experiment', () => {
     const outside = scratchDir();
     fs.writeFileSync(path.join(outside, 'secret'), 's');
     fs.symlinkSync(path.join(outside, 'secret'), path.join(incDir, 'models', 'link.pkl'));
-    expect(await c.fails('track_experiment', { increment: inc, name: 'a', artifacts: ['nope.pkl'] })).toMatch(/not found: looked for .*experiments\/a\/nope.pkl and .*0001-fraud\/nope.pkl[^]*relative to the experiment folder/);
-    expect(await c.fails('track_experiment', { increment: inc, name: 'a', artifacts: ['../../../../train.py'] })).toMatch(/Refused artifact path/);
+    expect(await c.fails('track_experiment', { increment: inc, name: 'a', artifacts: ['nope.pkl'] })).toMatch(
+      /not found: looked for .*experiments\/a\/nope.pkl and .*0001-fraud\/nope.pkl[^]*relative to the experiment folder/,
+    );
+    expect(await c.fails('track_experiment', { increment: inc, name: 'a', artifacts: ['../../../../train.py'] })).toMatch(
+      /Refused artifact path/,
+    );
     expect(await c.fails('track_experiment', { increment: inc, name: 'a', artifacts: [path.join(outside, 'secret')] })).toMatch(/Refused/);
     expect(await c.fails('track_experiment', { increment: inc, name: 'a', artifacts: ['models/link.pkl'] })).toMatch(/symlink/);
     expect(fs.existsSync(expDir('a'))).toBe(false);
@@ -112,7 +174,9 @@ describe('track_experiment', () => {
     expect(await c.fails('track_experiment', { increment: inc, name: '.hidden' })).toMatch(/Invalid experiment name/);
     expect(await c.fails('track_experiment', { increment: '77', name: 'x' })).toMatch(/No increment "77"[^]*0001-fraud/);
     expect(await c.fails('track_experiment', { increment: '../..', name: 'x' })).toMatch(/Invalid increment reference/);
-    expect(await c.fails('track_experiment', { increment: inc, name: 'x', history: [{ metric: 'loss', value: 1, step: -1 }] })).toMatch(/step/);
+    expect(await c.fails('track_experiment', { increment: inc, name: 'x', history: [{ metric: 'loss', value: 1, step: -1 }] })).toMatch(
+      /step/,
+    );
     expect(await c.fails('track_experiment', { increment: inc, name: 'x', metrics: { f1: 'good' } })).toMatch(/metrics/);
     expect(fs.readdirSync(path.join(incDir, 'experiments'))).toEqual([]);
   });
@@ -120,7 +184,9 @@ describe('track_experiment', () => {
   it('names the ambiguous increments', async () => {
     await c.ok('create_increment', { title: 'Fraud v2' });
     fs.mkdirSync(path.join(root, '.specweave/increments/0001-fraud-copy'));
-    expect(await c.fails('track_experiment', { increment: '1', name: 'x' })).toMatch(/"1" matches 2 folders: 0001-fraud, 0001-fraud-copy[^]*full folder name/);
+    expect(await c.fails('track_experiment', { increment: '1', name: 'x' })).toMatch(
+      /"1" matches 2 folders: 0001-fraud, 0001-fraud-copy[^]*full folder name/,
+    );
     expect(await c.fails('track_experiment', { increment: '0001-fr', name: 'x' })).toMatch(/matches 2 folders/);
     expect((await c.ok('track_experiment', { increment: '0002-fraud-v2', name: 'x' })).path).toContain('0002-fraud-v2');
     expect((await c.ok('track_experiment', { increment: '2', name: 'y' })).path).toContain('0002-fraud-v2');

@@ -20,7 +20,10 @@ afterEach(async () => c.close());
 
 const files = (rel: string) => {
   const dir = path.join(root, rel);
-  return { meta: JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8')), spec: fs.readFileSync(path.join(dir, 'spec.md'), 'utf8') };
+  return {
+    meta: JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8')),
+    spec: fs.readFileSync(path.join(dir, 'spec.md'), 'utf8'),
+  };
 };
 
 describe('criteria and metric names at create time', () => {
@@ -32,7 +35,12 @@ describe('criteria and metric names at create time', () => {
     });
     expect(r.primary_metric).toBe('f1_macro');
     expect(r.direction).toBe('maximize');
-    expect(r.success_criteria.map((x: any) => `${x.metric} ${x.op} ${x.value}`)).toEqual(['f1_macro > 0.9', 'r2 > 0.4', 'roc_auc >= 0.85', 'precision_at_10 > 0.25']);
+    expect(r.success_criteria.map((x: any) => `${x.metric} ${x.op} ${x.value}`)).toEqual([
+      'f1_macro > 0.9',
+      'r2 > 0.4',
+      'roc_auc >= 0.85',
+      'precision_at_10 > 0.25',
+    ]);
     expect(files(r.path).meta.ml.success_criteria.map((x: any) => x.metric)).toEqual(['f1_macro', 'r2', 'roc_auc', 'precision_at_10']);
   });
 
@@ -41,14 +49,21 @@ describe('criteria and metric names at create time', () => {
     expect(msg).toMatch(/"acuracy" is not a known metric\. Did you mean "accuracy"/);
     expect(msg).toMatch(/custom_metrics: \["acuracy"\]/);
     expect(fs.existsSync(path.join(root, '.specweave/increments'))).toBe(false); // nothing written
-    expect(await c.fails('create_increment', { title: 'x', primary_metric: 'rmsee' })).toMatch(/"rmsee" is not a known metric; did you mean "rmse"/);
-    const ok = await c.ok('create_increment', { title: 'Revenue', primary_metric: 'revenue_error', custom_metrics: ['revenue_error'], success_criteria: ['revenue error < 1250'] });
+    expect(await c.fails('create_increment', { title: 'x', primary_metric: 'rmsee' })).toMatch(
+      /"rmsee" is not a known metric; did you mean "rmse"/,
+    );
+    const ok = await c.ok('create_increment', {
+      title: 'Revenue',
+      primary_metric: 'revenue_error',
+      custom_metrics: ['revenue_error'],
+      success_criteria: ['revenue error < 1250'],
+    });
     expect(ok.primary_metric).toBe('revenue_error');
     expect(ok.direction).toBe('minimize');
     expect(ok.success_criteria[0]).toMatchObject({ metric: 'revenue_error', op: '<', value: 1250, custom: true });
   });
 
-  it('refuses a threshold outside the metric\'s range, suggesting the percentage that was meant', async () => {
+  it("refuses a threshold outside the metric's range, suggesting the percentage that was meant", async () => {
     expect(await c.fails('create_increment', { title: 'x', success_criteria: ['accuracy > 90'] })).toMatch(/write 90% \(= 0\.9\)/);
   });
 });
@@ -57,7 +72,10 @@ describe('update_increment', () => {
   it('replaces the criteria in metadata.json and in spec.md, keeping the prose around them', async () => {
     const { increment, path: rel } = await c.ok('create_increment', { title: 'Churn', success_criteria: ['roc_auc >= 0.8'] });
     const specFile = path.join(root, rel, 'spec.md');
-    fs.writeFileSync(specFile, fs.readFileSync(specFile, 'utf8').replace('- roc_auc >= 0.8', 'Agreed with the risk team.\n\n- roc_auc >= 0.8'));
+    fs.writeFileSync(
+      specFile,
+      fs.readFileSync(specFile, 'utf8').replace('- roc_auc >= 0.8', 'Agreed with the risk team.\n\n- roc_auc >= 0.8'),
+    );
     const r = await c.ok('update_increment', { increment, success_criteria: ['F1 (macro) >= 0.75', 'recall > 0.6'] });
     expect(r.changed).toEqual(['success_criteria']);
     const { meta, spec } = files(rel);
@@ -72,14 +90,32 @@ describe('update_increment', () => {
   });
 
   it('changes thresholds and the selection rule, and refuses unknown keys without writing', async () => {
-    const { increment, path: rel } = await c.ok('create_increment', { title: 'Diabetes', problem_type: 'regression', primary_metric: 'R²' });
+    const { increment, path: rel } = await c.ok('create_increment', {
+      title: 'Diabetes',
+      problem_type: 'regression',
+      primary_metric: 'R²',
+    });
     expect(files(rel).meta.ml.primary_metric).toBe('r2');
     const before = fs.readFileSync(path.join(root, rel, 'metadata.json'), 'utf8');
-    expect(await c.fails('update_increment', { increment, thresholds: { max_std: 0.1 } })).toMatch(/Unknown threshold "max_std"[^]*max_cv_std[^]*max_cv_relative_std/);
-    expect(await c.fails('update_increment', { increment, success_criteria: ['r2 > 0.4', 'mystery > 1'] })).toMatch(/"mystery" is not a known metric/);
+    expect(await c.fails('update_increment', { increment, thresholds: { max_std: 0.1 } })).toMatch(
+      /Unknown threshold "max_std"[^]*max_cv_std[^]*max_cv_relative_std/,
+    );
+    expect(await c.fails('update_increment', { increment, success_criteria: ['r2 > 0.4', 'mystery > 1'] })).toMatch(
+      /"mystery" is not a known metric/,
+    );
     expect(fs.readFileSync(path.join(root, rel, 'metadata.json'), 'utf8')).toBe(before);
-    const r = await c.ok('update_increment', { increment, thresholds: { max_cv_relative_std: 0.15 }, selection: 'cv', primary_metric: 'neg_root_mean_squared_error' });
-    expect(r).toMatchObject({ changed: ['primary_metric', 'thresholds', 'selection'], primary_metric: 'rmse', direction: 'minimize', selection: 'cv' });
+    const r = await c.ok('update_increment', {
+      increment,
+      thresholds: { max_cv_relative_std: 0.15 },
+      selection: 'cv',
+      primary_metric: 'neg_root_mean_squared_error',
+    });
+    expect(r).toMatchObject({
+      changed: ['primary_metric', 'thresholds', 'selection'],
+      primary_metric: 'rmse',
+      direction: 'minimize',
+      selection: 'cv',
+    });
     expect(r.thresholds).toEqual({ min_improvement: 0.05, max_cv_std: 0.05, max_cv_relative_std: 0.15 });
     expect(await c.fails('update_increment', { increment })).toMatch(/Nothing to change/);
   });

@@ -34,11 +34,24 @@ describe('validate_increment', () => {
     expect(v.ready).toBe(true);
     expect(v.best_experiment).toBe('random-forest');
     expect(Object.keys(by)).toEqual([
-      'metadata', 'required-files', 'experiments-logged', 'none-running', 'baseline', 'selection', 'beats-baseline',
-      'criterion:roc_auc>=0.8', 'criterion:recall>0.6', 'cv-stability', 'model-saved', 'explainability', 'tasks-done',
+      'metadata',
+      'required-files',
+      'experiments-logged',
+      'none-running',
+      'baseline',
+      'selection',
+      'beats-baseline',
+      'criterion:roc_auc>=0.8',
+      'criterion:recall>0.6',
+      'cv-stability',
+      'model-saved',
+      'explainability',
+      'tasks-done',
     ]);
     expect(by.selection!.message).toMatch(/^Selected on the cross-validation mean cv_roc_auc_mean/);
-    expect(by['beats-baseline']!.message).toMatch(/random-forest roc_auc=0.88 vs baseline baseline-stratified=0.52 on the test set: improvement 0.75/);
+    expect(by['beats-baseline']!.message).toMatch(
+      /random-forest roc_auc=0.88 vs baseline baseline-stratified=0.52 on the test set: improvement 0.75/,
+    );
     expect(by['cv-stability']!.message).toMatch(/roc_auc std 0.0079 on mean 0.88, 5 folds \(bounded: max_cv_std 0.05\)/);
     expect(by['model-saved']!.message).toMatch(/model.pkl \(pickle, 19 bytes, sha256 verified\)/);
     expect(v.summary).toEqual({ pass: 13, warn: 0, fail: 0 });
@@ -60,15 +73,22 @@ describe('validate_increment', () => {
   it('applies the configured margin and criteria thresholds from metadata.json and spec.md', async () => {
     editJson(path.join(incDir, 'metadata.json'), (o) => (o.ml.thresholds.min_improvement = 0.9));
     fs.appendFileSync(path.join(incDir, 'spec.md'), '');
-    const spec = fs.readFileSync(path.join(incDir, 'spec.md'), 'utf8').replace('## Success Criteria\n\n', '## Success Criteria\n\n- Accuracy > 95%\n- be delightful\n');
+    const spec = fs
+      .readFileSync(path.join(incDir, 'spec.md'), 'utf8')
+      .replace('## Success Criteria\n\n', '## Success Criteria\n\n- Accuracy > 95%\n- be delightful\n');
     fs.writeFileSync(path.join(incDir, 'spec.md'), spec);
     const { by } = await checks();
     expect(by['beats-baseline']).toMatchObject({ status: 'fail', message: expect.stringContaining('required min_improvement 0.9') });
     expect(by['beats-baseline']!.message).toContain(`update_increment {"increment":"${inc}","thresholds":{"min_improvement":0.9}}`);
     // metadata.json is the source of the criteria: a hand edit of spec.md is reported with the call that adopts it.
     expect(by['criterion:accuracy>0.95']).toBeUndefined();
-    expect(by['criteria-sync']).toMatchObject({ status: 'fail', message: expect.stringContaining('spec.md has "accuracy > 0.95" that metadata.json lacks') });
-    expect(by['criteria-sync']!.message).toContain(`update_increment {"increment":"${inc}","success_criteria":["roc_auc >= 0.8","recall > 0.6","Accuracy > 95%"]}`);
+    expect(by['criteria-sync']).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('spec.md has "accuracy > 0.95" that metadata.json lacks'),
+    });
+    expect(by['criteria-sync']!.message).toContain(
+      `update_increment {"increment":"${inc}","success_criteria":["roc_auc >= 0.8","recall > 0.6","Accuracy > 95%"]}`,
+    );
     expect(by['criterion:unparsed']).toMatchObject({ status: 'warn', message: expect.stringContaining('be delightful') });
   });
 
@@ -83,7 +103,10 @@ describe('validate_increment', () => {
     const { by } = await checks();
     expect(by['cv-stability']).toMatchObject({ status: 'fail' });
     expect(by['cv-stability']!.message).toContain(`update_increment {"increment":"${inc}","thresholds":{"max_cv_std":0.001}}`);
-    expect(by['model-saved']).toMatchObject({ status: 'fail', message: expect.stringContaining('random-forest has no recorded model file') });
+    expect(by['model-saved']).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('random-forest has no recorded model file'),
+    });
     expect(by.explainability).toMatchObject({ status: 'fail' });
   });
 
@@ -110,7 +133,12 @@ describe('validate_increment', () => {
     const r = await c.ok('create_increment', { title: 'Diabetes', problem_type: 'regression', primary_metric: 'rmse' });
     const folds = [56.1, 63.9, 58.0, 61.2, 60.8];
     await c.ok('track_experiment', { increment: r.increment, name: 'baseline-mean', baseline: true, metrics: { rmse: 75 } });
-    await c.ok('track_experiment', { increment: r.increment, name: 'ridge', metrics: { rmse: 57 }, history: folds.map((value, step) => ({ metric: 'cv_rmse', value, step })) });
+    await c.ok('track_experiment', {
+      increment: r.increment,
+      name: 'ridge',
+      metrics: { rmse: 57 },
+      history: folds.map((value, step) => ({ metric: 'cv_rmse', value, step })),
+    });
     const v = await c.ok('validate_increment', { increment: r.increment });
     const cv = v.checks.find((x: any) => x.id === 'cv-stability');
     const mean = folds.reduce((a, b) => a + b) / 5;

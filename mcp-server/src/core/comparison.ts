@@ -8,7 +8,16 @@ import type { Project } from './project.js';
 import { readText, withLock, writeAtomic } from './store/disk.js';
 import { renderComparison } from '../render/comparison-report.js';
 import { sectionsWithPrefix } from '../render/sections.js';
-import { bestOf, improvementOver, inferDirection, metricValue, rankByMetric, type Direction, type Improvement, type Tie } from './ranking.js';
+import {
+  bestOf,
+  improvementOver,
+  inferDirection,
+  metricValue,
+  rankByMetric,
+  type Direction,
+  type Improvement,
+  type Tie,
+} from './ranking.js';
 import { canonicalKey, chooseSource, MetricIndex, type Measurement, type SelectionSetting, type SelectionSource } from './selection.js';
 
 export interface CompareOptions {
@@ -106,13 +115,22 @@ export function rankExperiments(
   const usable = (e: Experiment) => e.status !== 'failed' && e.status !== 'killed';
   const candidates = experiments.filter((e) => !e.baseline && usable(e) && hasAnyMeasure(indexed.get(e)!, key, primary, e));
   const setting = ml?.selection ?? 'auto';
-  const choice = chooseSource(setting, key, candidates.map((e) => ({ name: e.name, index: indexed.get(e)! })));
+  const choice = chooseSource(
+    setting,
+    key,
+    candidates.map((e) => ({ name: e.name, index: indexed.get(e)! })),
+  );
   const measureOf = (e: Experiment): Measurement | undefined =>
     choice.source === 'test' ? testMeasure(e, primary, indexed.get(e)!, key) : indexed.get(e)!.measure(key, choice.source);
   const measures = new Map(experiments.map((e) => [e, measureOf(e)]));
   const testOf = (e: Experiment) => testMeasure(e, primary, indexed.get(e)!, key)?.value;
 
-  const { ranked, missing, ties } = rankByMetric(experiments, (e) => measures.get(e)?.value, direction, (e) => measures.get(e)?.std);
+  const { ranked, missing, ties } = rankByMetric(
+    experiments,
+    (e) => measures.get(e)?.value,
+    direction,
+    (e) => measures.get(e)?.std,
+  );
   const { best, bestBaseline, bestCandidate } = bestOf(ranked);
   const toRanked = (r: (typeof ranked)[number]): RankedExperiment => ({
     rank: r.rank,
@@ -129,7 +147,17 @@ export function rankExperiments(
   });
   const ranking = ranked.map(toRanked);
   const find = (r: (typeof ranked)[number] | undefined) => (r ? ranking[r.rank - 1]! : null);
-  const improvement = bestCandidate ? improvementOverBaselines(primary, direction, bestCandidate.experiment, experiments.filter((e) => e.baseline && usable(e)), testOf, (e) => measures.get(e)?.value, choice.source) : null;
+  const improvement = bestCandidate
+    ? improvementOverBaselines(
+        primary,
+        direction,
+        bestCandidate.experiment,
+        experiments.filter((e) => e.baseline && usable(e)),
+        testOf,
+        (e) => measures.get(e)?.value,
+        choice.source,
+      )
+    : null;
   const bestBaselineEntry = improvement ? (ranking.find((r) => r.experiment === improvement.baseline) ?? null) : find(bestBaseline);
   const selectionName = choice.source === 'cv' ? `cv_${key}_mean` : choice.source === 'validation' ? `val_${key}` : primary;
   return {
@@ -144,11 +172,18 @@ export function rankExperiments(
     best_candidate: find(bestCandidate),
     improvement,
     selection: { setting, source: choice.source, key, reason: choice.reason },
-    ties: ties.filter((t) => t.experiments.some((n) => ranking.find((r) => r.experiment === n && r.status !== 'failed' && r.status !== 'killed'))),
+    ties: ties.filter((t) =>
+      t.experiments.some((n) => ranking.find((r) => r.experiment === n && r.status !== 'failed' && r.status !== 'killed')),
+    ),
     skipped: [
       ...missing.map((e) => {
         const test = testOf(e);
-        return { experiment: e.name, reason: `no ${selectionName} metric`, status: e.status, ...(test !== undefined ? { test_value: test } : {}) };
+        return {
+          experiment: e.name,
+          reason: `no ${selectionName} metric`,
+          status: e.status,
+          ...(test !== undefined ? { test_value: test } : {}),
+        };
       }),
       ...broken.map((b) => ({ experiment: b.name, reason: b.reason })),
     ],
@@ -158,13 +193,18 @@ export function rankExperiments(
 
 /** Whether an experiment logged the primary metric anywhere (CV, validation or test). */
 function hasAnyMeasure(index: MetricIndex, key: string, primary: string, e: Experiment): boolean {
-  return index.measure(key, 'cv') !== undefined || index.measure(key, 'validation') !== undefined || testMeasure(e, primary, index, key) !== undefined;
+  return (
+    index.measure(key, 'cv') !== undefined ||
+    index.measure(key, 'validation') !== undefined ||
+    testMeasure(e, primary, index, key) !== undefined
+  );
 }
 
 /** The primary metric as a test (reporting) value: the exact name first, else what the vocabulary says it measures. */
 function testMeasure(e: Experiment, primary: string, index: MetricIndex, key: string): Measurement | undefined {
   const exact = e.metrics[primary];
-  if (exact !== undefined && canonicalKey(primary) === key && !/^(cv|val|valid|validation)_/.test(primary)) return { source: 'test', name: primary, value: exact, std: null, count: null };
+  if (exact !== undefined && canonicalKey(primary) === key && !/^(cv|val|valid|validation)_/.test(primary))
+    return { source: 'test', name: primary, value: exact, std: null, count: null };
   return index.measure(key, 'test');
 }
 
@@ -189,7 +229,16 @@ function improvementOverBaselines(
   const base = ranked[0];
   if (!base) return null;
   const observed = [cv, ...ranked.map((r) => r.value)].filter(Number.isFinite);
-  return { ...improvementOver(primary, direction, { name: base.experiment.name, value: base.value }, { name: candidate.name, value: cv }, observed), measured_on: on };
+  return {
+    ...improvementOver(
+      primary,
+      direction,
+      { name: base.experiment.name, value: base.value },
+      { name: candidate.name, value: cv },
+      observed,
+    ),
+    measured_on: on,
+  };
 }
 
 /**

@@ -36,7 +36,10 @@ export function readCriterion(text: string, customMetrics: readonly string[] = [
   const r = parseCriterionText(text);
   if (!r) return undefined;
   if (r.ok) return { criterion: { metric: r.metric, op: r.op, value: r.value, text: r.text } };
-  if (r.reason === 'unknown_metric' && customMetrics.some((m) => m === r.slug || m === r.metric_text || m.toLowerCase() === r.metric_text.toLowerCase())) {
+  if (
+    r.reason === 'unknown_metric' &&
+    customMetrics.some((m) => m === r.slug || m === r.metric_text || m.toLowerCase() === r.metric_text.toLowerCase())
+  ) {
     return { criterion: { metric: r.slug, op: r.op, value: r.value, text: r.text, custom: true } };
   }
   return { problem: problemOf(r) };
@@ -55,10 +58,14 @@ export function parseCriterion(text: string, customMetrics: readonly string[] = 
 export function meetsCriterion(actual: number, c: Criterion): boolean {
   if (Number.isNaN(actual)) return false;
   switch (c.op) {
-    case '>': return actual > c.value;
-    case '>=': return actual >= c.value;
-    case '<': return actual < c.value;
-    case '<=': return actual <= c.value;
+    case '>':
+      return actual > c.value;
+    case '>=':
+      return actual >= c.value;
+    case '<':
+      return actual < c.value;
+    case '<=':
+      return actual <= c.value;
   }
 }
 
@@ -66,7 +73,10 @@ export function meetsCriterion(actual: number, c: Criterion): boolean {
  * The bullets under a "Success Criteria" heading of a markdown document: the criteria, the prose that is not one,
  * and the criteria that name no known metric (`customMetrics` accepts named ones).
  */
-export function criteriaFromMarkdown(markdown: string, customMetrics: readonly string[] = []): { criteria: Criterion[]; unparsed: string[]; problems: CriterionProblem[] } {
+export function criteriaFromMarkdown(
+  markdown: string,
+  customMetrics: readonly string[] = [],
+): { criteria: Criterion[]; unparsed: string[]; problems: CriterionProblem[] } {
   const criteria: Criterion[] = [];
   const unparsed: string[] = [];
   const problems: CriterionProblem[] = [];

@@ -14,7 +14,14 @@ import { MlError } from './errors.js';
 import { listEntryKinds, listFiles, readText, withLock, writeAtomic } from './store/disk.js';
 import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 import { assertWritableTargets } from './store/write-plan.js';
-import { renderAdrBody, renderAdrHeader, renderModelSection, renderRunbookBody, renderRunbookHeader, type DocFacts } from '../render/living-docs.js';
+import {
+  renderAdrBody,
+  renderAdrHeader,
+  renderModelSection,
+  renderRunbookBody,
+  renderRunbookHeader,
+  type DocFacts,
+} from '../render/living-docs.js';
 import { hasSection, sectionMarkerProblem, upsertSection } from '../render/sections.js';
 
 export interface DocChange {
@@ -32,11 +39,13 @@ export interface DocSync {
 const ADR_NUMBER = /^(\d{4})-/;
 
 function flatten(obj: Record<string, unknown>, prefix = ''): [string, unknown][] {
-  return Object.keys(obj).sort().flatMap((k) => {
-    const v = obj[k];
-    const key = prefix ? `${prefix}.${k}` : k;
-    return v && typeof v === 'object' && !Array.isArray(v) ? flatten(v as Record<string, unknown>, key) : [[key, v] as [string, unknown]];
-  });
+  return Object.keys(obj)
+    .sort()
+    .flatMap((k) => {
+      const v = obj[k];
+      const key = prefix ? `${prefix}.${k}` : k;
+      return v && typeof v === 'object' && !Array.isArray(v) ? flatten(v as Record<string, unknown>, key) : [[key, v] as [string, unknown]];
+    });
 }
 
 /** The ADR that already records this increment's model choice, or the next free number for a new one. */
@@ -45,7 +54,8 @@ async function locateAdr(adrDir: string, incId: string): Promise<{ file: string;
   for (const f of files) {
     const text = await readText(path.join(adrDir, f));
     // A file with only one of the markers is still this increment's ADR: planDoc then refuses its broken markers.
-    if (text && (hasSection(text, `adr ${incId}`) || sectionMarkerProblem(text, `adr ${incId}`))) return { file: path.join(adrDir, f), existing: text, number: ADR_NUMBER.exec(f)?.[1] ?? '0000' };
+    if (text && (hasSection(text, `adr ${incId}`) || sectionMarkerProblem(text, `adr ${incId}`)))
+      return { file: path.join(adrDir, f), existing: text, number: ADR_NUMBER.exec(f)?.[1] ?? '0000' };
   }
   const max = files.reduce((m, f) => Math.max(m, Number(ADR_NUMBER.exec(f)?.[1] ?? 0)), 0);
   const number = String(max + 1).padStart(4, '0');
@@ -63,7 +73,11 @@ interface DocPlan {
 function planDoc(project: Project, file: string, before: string | undefined, fresh: () => string, key: string, body: string): DocPlan {
   const problem = before === undefined ? undefined : sectionMarkerProblem(before, key);
   if (problem) {
-    throw new MlError('CORRUPT', `${project.relative(file)}: ${problem}; nothing was written.`, `Repair or remove the "<!-- specweave-ml:begin ${key} -->" / "<!-- specweave-ml:end ${key} -->" markers in that file, then call sync_docs again.`);
+    throw new MlError(
+      'CORRUPT',
+      `${project.relative(file)}: ${problem}; nothing was written.`,
+      `Repair or remove the "<!-- specweave-ml:begin ${key} -->" / "<!-- specweave-ml:end ${key} -->" markers in that file, then call sync_docs again.`,
+    );
   }
   return { file, before, after: upsertSection(before ?? fresh(), key, body) };
 }
@@ -93,13 +107,18 @@ async function planDocs(project: Project, inc: Increment, now: Date): Promise<{ 
     problemType: meta.ml.problem_type,
     comparison,
     bestParams: best ? flatten(best.params) : [],
-    notes: Object.fromEntries(loaded.experiments.filter((e) => e.meta.notes.length).map((e) => [e.name, e.meta.notes[0]!.text.split('\n')[0]!])),
+    notes: Object.fromEntries(
+      loaded.experiments.filter((e) => e.meta.notes.length).map((e) => [e.name, e.meta.notes[0]!.text.split('\n')[0]!]),
+    ),
     criteria: mergeCriteria(meta.ml.success_criteria, spec ? criteriaFromMarkdown(spec).criteria : []),
     adrPath: rel(adr.file),
     adrTitle: `Model choice for ${title}`,
     runbookPath: rel(runbookFile),
     modelsDocPath: rel(modelsFile),
-    comparisonPath: path.relative(project.docsDir, path.join(inc.dir, 'experiments', 'comparison.md')).split(path.sep).join('/'),
+    comparisonPath: path
+      .relative(project.docsDir, path.join(inc.dir, 'experiments', 'comparison.md'))
+      .split(path.sep)
+      .join('/'),
   };
   const date = now.toISOString().slice(0, 10);
   const [modelsBefore, runbookBefore] = await Promise.all([readText(modelsFile), readText(runbookFile)]);
@@ -110,11 +129,15 @@ async function planDocs(project: Project, inc: Increment, now: Date): Promise<{ 
     planDoc(project, runbookFile, runbookBefore, () => renderRunbookHeader(facts), `runbook ${inc.id}`, renderRunbookBody(facts)),
     planDoc(project, modelsFile, modelsBefore, () => MODELS_HEADER, inc.id, renderModelSection(facts)),
   ];
-  await assertWritableTargets(project, plans.filter((p) => p.before !== p.after).map((p) => p.file));
+  await assertWritableTargets(
+    project,
+    plans.filter((p) => p.before !== p.after).map((p) => p.file),
+  );
   return { plans, selected: best?.name ?? null };
 }
 
-const MODELS_HEADER = '# ML models\n\nOne section per ML increment, kept up to date by sync_docs. Text outside the generated sections is yours.\n\n';
+const MODELS_HEADER =
+  '# ML models\n\nOne section per ML increment, kept up to date by sync_docs. Text outside the generated sections is yours.\n\n';
 /** How the changes are reported: models doc, ADR, runbook, whatever the order they are written in. */
 const REPORT_ORDER = [2, 0, 1];
 

@@ -2,14 +2,7 @@
  * Errors that a caller can act on. The message says what was wrong; the hint says how to call correctly.
  * Anything that is not an MlError is a bug in this project and is reported as an internal error.
  */
-export type ErrorCode =
-  | 'INVALID_INPUT'
-  | 'NOT_FOUND'
-  | 'AMBIGUOUS'
-  | 'OUTSIDE_PROJECT'
-  | 'LOCKED'
-  | 'CORRUPT'
-  | 'CONFLICT';
+export type ErrorCode = 'INVALID_INPUT' | 'NOT_FOUND' | 'AMBIGUOUS' | 'OUTSIDE_PROJECT' | 'LOCKED' | 'CORRUPT' | 'CONFLICT';
 
 export class MlError extends Error {
   constructor(

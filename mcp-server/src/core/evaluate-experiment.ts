@@ -5,8 +5,15 @@
  */
 import * as path from 'node:path';
 import {
-  comparePredictions, DEFAULT_COLUMNS, definedMetrics, evaluateTable, PredictionsError,
-  type ColumnOptions, type ComparisonResult, type EvaluationResult, type Task,
+  comparePredictions,
+  DEFAULT_COLUMNS,
+  definedMetrics,
+  evaluateTable,
+  PredictionsError,
+  type ColumnOptions,
+  type ComparisonResult,
+  type EvaluationResult,
+  type Task,
 } from './evaluation/index.js';
 import { invalid, MlError, notFound } from './errors.js';
 import { experimentDir, readExperiment, readHistory, resolveExperimentFile, trackExperiment, type TrackContext } from './experiments.js';
@@ -88,43 +95,69 @@ function evaluatedColumns(columns: ColumnOptions): (column: string) => boolean {
 
 function userError(e: unknown): unknown {
   if (!(e instanceof PredictionsError)) return e;
-  return invalid(e.message, 'Fix the predictions file or name its columns with y_true / y_pred / score / proba_prefix / query / item, then call again. Nothing was written.');
+  return invalid(
+    e.message,
+    'Fix the predictions file or name its columns with y_true / y_pred / score / proba_prefix / query / item, then call again. Nothing was written.',
+  );
 }
 
-export async function evaluateExperimentPredictions(project: Project, inc: Increment, req: EvaluateRequest, ctx: TrackContext): Promise<EvaluateOutcome> {
+export async function evaluateExperimentPredictions(
+  project: Project,
+  inc: Increment,
+  req: EvaluateRequest,
+  ctx: TrackContext,
+): Promise<EvaluateOutcome> {
   const dir = experimentDir(inc, req.experiment);
   // Plan first: a broken summary file of the experiment fails now, before minutes of evaluation and any write.
   await existingExperimentReadable(project, inc, req.experiment);
   const { rel, table } = await readPredictionsTable(project, inc, dir, req.predictions, evaluatedColumns(req.columns));
-  const result = asUserError(() => evaluateTable(table, {
-    task: req.task,
-    columns: req.columns,
-    k: req.k ?? undefined,
-    positiveLabel: req.positive_label ?? undefined,
-    seasonalPeriod: req.seasonal_period ?? undefined,
-    targetPrecision: req.target_precision ?? undefined,
-    targetRecall: req.target_recall ?? undefined,
-    bootstrap: req.bootstrap_resamples === 0 ? false : { resamples: req.bootstrap_resamples ?? undefined, seed: req.seed ?? undefined },
-  }));
+  const result = asUserError(() =>
+    evaluateTable(table, {
+      task: req.task,
+      columns: req.columns,
+      k: req.k ?? undefined,
+      positiveLabel: req.positive_label ?? undefined,
+      seasonalPeriod: req.seasonal_period ?? undefined,
+      targetPrecision: req.target_precision ?? undefined,
+      targetRecall: req.target_recall ?? undefined,
+      bootstrap: req.bootstrap_resamples === 0 ? false : { resamples: req.bootstrap_resamples ?? undefined, seed: req.seed ?? undefined },
+    }),
+  );
 
   // Render every file in memory; nothing is written until all of it succeeded.
   const { points } = await readHistory(dir);
   const plots = renderEvaluationPlots(result, points);
   const reportText = renderEvaluationReport({ experiment: req.experiment, predictionsFile: rel, result, plots });
-  const record: EvaluationRecord = { predictions: rel, task: req.task, columns: req.columns, ...(req.k != null ? { k: req.k } : {}), ...(req.positive_label != null ? { positive_label: req.positive_label } : {}) };
+  const record: EvaluationRecord = {
+    predictions: rel,
+    task: req.task,
+    columns: req.columns,
+    ...(req.k != null ? { k: req.k } : {}),
+    ...(req.positive_label != null ? { positive_label: req.positive_label } : {}),
+  };
   const files: [string, string][] = [
     ['evaluation-report.md', reportText],
     [EVALUATION_FILE, stringifyCanonical(record)],
     ...plots.map((p): [string, string] => [p.fileName, p.svg]),
   ];
   await Promise.all(files.map(([name, text]) => writeAtomic(path.join(dir, name), text)));
-  await trackExperiment(project, inc, {
-    name: req.experiment,
-    metrics: definedMetrics(result.metrics),
-    history: rankingHistory(result),
-    artifacts: files.map(([name]) => name).filter((n) => n !== EVALUATION_FILE),
-  }, ctx);
-  return { result, predictions: rel, report: project.relative(path.join(dir, 'evaluation-report.md')), plots: plots.map((p) => project.relative(path.join(dir, p.fileName))) };
+  await trackExperiment(
+    project,
+    inc,
+    {
+      name: req.experiment,
+      metrics: definedMetrics(result.metrics),
+      history: rankingHistory(result),
+      artifacts: files.map(([name]) => name).filter((n) => n !== EVALUATION_FILE),
+    },
+    ctx,
+  );
+  return {
+    result,
+    predictions: rel,
+    report: project.relative(path.join(dir, 'evaluation-report.md')),
+    plots: plots.map((p) => project.relative(path.join(dir, p.fileName))),
+  };
 }
 
 /**
@@ -156,7 +189,10 @@ async function evaluationRecord(project: Project, inc: Increment, name: string):
   const file = path.join(experimentDir(inc, name), EVALUATION_FILE);
   const text = await readText(file);
   if (text === undefined) {
-    throw notFound(`${name} has no evaluated predictions.`, `Call evaluate_predictions for ${name} first; compare_predictions compares the prediction files it evaluated.`);
+    throw notFound(
+      `${name} has no evaluated predictions.`,
+      `Call evaluate_predictions for ${name} first; compare_predictions compares the prediction files it evaluated.`,
+    );
   }
   return parseJsonObject(text, project.relative(file), `Re-run evaluate_predictions for ${name}.`) as unknown as EvaluationRecord;
 }
@@ -184,30 +220,34 @@ export async function compareExperimentPredictions(
   inc: Increment,
   opts: { a: string; b: string; metric?: string | null; alpha?: number | null; cv_test_train_ratio?: number | null },
 ): Promise<{ result: ComparisonResult; report: string }> {
-  if (opts.a === opts.b) throw invalid('a and b name the same experiment.', 'Pass two different experiments, e.g. the best candidate and the runner-up.');
+  if (opts.a === opts.b)
+    throw invalid('a and b name the same experiment.', 'Pass two different experiments, e.g. the best candidate and the runner-up.');
   // Both read at once, but a failure is reported for a before b, whichever read finished first.
   const settled = await Promise.allSettled([evaluationRecord(project, inc, opts.a), evaluationRecord(project, inc, opts.b)]);
   const [ra, rb] = settled.map((r) => {
     if (r.status === 'rejected') throw r.reason;
     return r.value;
   }) as [Awaited<ReturnType<typeof evaluationRecord>>, Awaited<ReturnType<typeof evaluationRecord>>];
-  if (ra.task !== rb.task) throw invalid(`${opts.a} was evaluated as ${ra.task} and ${opts.b} as ${rb.task}.`, 'Evaluate both with the same task.');
+  if (ra.task !== rb.task)
+    throw invalid(`${opts.a} was evaluated as ${ra.task} and ${opts.b} as ${rb.task}.`, 'Evaluate both with the same task.');
   const [ta, tb] = await Promise.all([
     readPredictionsTable(project, inc, experimentDir(inc, opts.a), ra.predictions),
     readPredictionsTable(project, inc, experimentDir(inc, opts.b), rb.predictions),
   ]);
   const folds = await foldScores(inc, opts.a, opts.b, opts.metric ?? undefined);
-  const result = asUserError(() => comparePredictions({
-    a: { name: opts.a, table: ta.table },
-    b: { name: opts.b, table: tb.table },
-    task: ra.task,
-    columns: ra.columns,
-    metric: opts.metric ?? undefined,
-    positiveLabel: ra.positive_label,
-    k: Array.isArray(ra.k) ? ra.k[0] : ra.k,
-    foldScores: folds && opts.cv_test_train_ratio != null ? { ...folds, testTrainRatio: opts.cv_test_train_ratio } : folds,
-    alpha: opts.alpha ?? undefined,
-  }));
+  const result = asUserError(() =>
+    comparePredictions({
+      a: { name: opts.a, table: ta.table },
+      b: { name: opts.b, table: tb.table },
+      task: ra.task,
+      columns: ra.columns,
+      metric: opts.metric ?? undefined,
+      positiveLabel: ra.positive_label,
+      k: Array.isArray(ra.k) ? ra.k[0] : ra.k,
+      foldScores: folds && opts.cv_test_train_ratio != null ? { ...folds, testTrainRatio: opts.cv_test_train_ratio } : folds,
+      alpha: opts.alpha ?? undefined,
+    }),
+  );
   const reportFile = path.join(experimentsDir(inc), 'comparison.md');
   await withLock(path.join(experimentsDir(inc), '.comparison.lock'), async () => {
     const before = (await readText(reportFile)) ?? `# Experiment comparison: ${inc.id}\n\nRun compare_experiments for the ranking table.\n`;

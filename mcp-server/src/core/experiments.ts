@@ -13,7 +13,21 @@ import { toCanonical } from './metrics/vocabulary.js';
 import { assertExperimentName, isExperimentName } from './names.js';
 import type { Project } from './project.js';
 import { facetOf } from './selection.js';
-import { appendLines, fileDigest, isFile, listDirectories, listEntryKinds, makeDirs, moveDirectoryIntoPlace, readText, readTexts, removeTree, withLock, writeAtomic, writeNewFile } from './store/disk.js';
+import {
+  appendLines,
+  fileDigest,
+  isFile,
+  listDirectories,
+  listEntryKinds,
+  makeDirs,
+  moveDirectoryIntoPlace,
+  readText,
+  readTexts,
+  removeTree,
+  withLock,
+  writeAtomic,
+  writeNewFile,
+} from './store/disk.js';
 import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 import { assertPlainFilesIn } from './store/write-plan.js';
 import { parseYamlMapping, stringifyMetadataYaml } from './yaml.js';
@@ -116,7 +130,9 @@ export function experimentDir(inc: Increment, name: string): string {
 // Reading
 
 function readJsonObject(project: Project, file: () => string, text: string | undefined): Record<string, unknown> | undefined {
-  return text === undefined ? undefined : parseJsonObject(text, () => project.relative(file()), 'Fix or delete the file; the other files of the experiment are intact.');
+  return text === undefined
+    ? undefined
+    : parseJsonObject(text, () => project.relative(file()), 'Fix or delete the file; the other files of the experiment are intact.');
 }
 
 function decodeMetrics(project: Project, file: () => string, raw: Record<string, unknown>): Record<string, number> {
@@ -124,7 +140,11 @@ function decodeMetrics(project: Project, file: () => string, raw: Record<string,
   for (const [k, v] of Object.entries(raw)) {
     const n = decodeNumber(v);
     if (n === undefined) {
-      throw new MlError('CORRUPT', `${project.relative(file())}: metric ${JSON.stringify(k)} has the non-numeric value ${JSON.stringify(v)}.`, 'Metric values are numbers or "NaN", "Infinity", "-Infinity".');
+      throw new MlError(
+        'CORRUPT',
+        `${project.relative(file())}: metric ${JSON.stringify(k)} has the non-numeric value ${JSON.stringify(v)}.`,
+        'Metric values are numbers or "NaN", "Infinity", "-Infinity".',
+      );
     }
     out[k] = n;
   }
@@ -134,12 +154,29 @@ function decodeMetrics(project: Project, file: () => string, raw: Record<string,
 const str = (v: unknown) => (typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : null);
 
 function readMeta(name: string, raw: Record<string, unknown>): ExperimentMeta {
-  const known = new Set(['name', 'status', 'baseline', 'tags', 'notes', 'created', 'started', 'ended', 'duration_seconds', 'updated', 'git', 'environment', 'artifacts', 'source']);
+  const known = new Set([
+    'name',
+    'status',
+    'baseline',
+    'tags',
+    'notes',
+    'created',
+    'started',
+    'ended',
+    'duration_seconds',
+    'updated',
+    'git',
+    'environment',
+    'artifacts',
+    'source',
+  ]);
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) if (!known.has(k)) extra[k] = v;
   const status = EXPERIMENT_STATUSES.includes(raw.status as ExperimentStatus) ? (raw.status as ExperimentStatus) : 'completed';
   const notes = (Array.isArray(raw.notes) ? raw.notes : []).map((n): Note =>
-    n && typeof n === 'object' ? { time: str((n as Record<string, unknown>).time) ?? '', text: String((n as Record<string, unknown>).text ?? '') } : { time: '', text: String(n) },
+    n && typeof n === 'object'
+      ? { time: str((n as Record<string, unknown>).time) ?? '', text: String((n as Record<string, unknown>).text ?? '') }
+      : { time: '', text: String(n) },
   );
   const artifacts = (Array.isArray(raw.artifacts) ? raw.artifacts : [])
     .filter((a): a is Record<string, unknown> => !!a && typeof a === 'object' && typeof (a as Record<string, unknown>).path === 'string')
@@ -168,13 +205,22 @@ function readMeta(name: string, raw: Record<string, unknown>): ExperimentMeta {
 const SUMMARY_FILES = ['params.json', 'metrics.json', 'metadata.yaml'] as const;
 
 /** An experiment from the texts of its three summary files. Throws CORRUPT for a broken file, naming it. */
-function parseExperiment(project: Project, inc: Increment, dir: string, name: string, [paramsText, metricsText, metaText]: (string | undefined)[]): Experiment {
+function parseExperiment(
+  project: Project,
+  inc: Increment,
+  dir: string,
+  name: string,
+  [paramsText, metricsText, metaText]: (string | undefined)[],
+): Experiment {
   // File names for messages are built only when a file turns out to be broken.
   const file = (f: string) => () => path.join(dir, f);
   const params = readJsonObject(project, file('params.json'), paramsText);
   const metricsRaw = readJsonObject(project, file('metrics.json'), metricsText);
   if (params === undefined && metricsRaw === undefined && metaText === undefined) {
-    throw notFound(`No experiment ${JSON.stringify(name)} in ${inc.id}.`, 'Call list_experiments to see the names, or track_experiment to create it.');
+    throw notFound(
+      `No experiment ${JSON.stringify(name)} in ${inc.id}.`,
+      'Call list_experiments to see the names, or track_experiment to create it.',
+    );
   }
   const metaRaw = metaText === undefined ? {} : parseYamlMapping(metaText, () => project.relative(path.join(dir, 'metadata.yaml')));
   const meta = readMeta(name, metaRaw);
@@ -208,7 +254,10 @@ export async function listExperimentNames(inc: Increment): Promise<string[]> {
 }
 
 /** Every experiment of an increment; broken ones are reported, not dropped silently and not fatal. */
-export async function readAllExperiments(project: Project, inc: Increment): Promise<{ experiments: Experiment[]; broken: BrokenExperiment[] }> {
+export async function readAllExperiments(
+  project: Project,
+  inc: Increment,
+): Promise<{ experiments: Experiment[]; broken: BrokenExperiment[] }> {
   const names = await listExperimentNames(inc);
   const experiments: Experiment[] = [];
   const broken: BrokenExperiment[] = [];
@@ -248,7 +297,11 @@ export async function readImportedRunKeys(project: Project, inc: Increment, name
       raw = parseYamlMapping(text, () => project.relative(path.join(root, name, 'metadata.yaml')));
     } catch (e) {
       if (!(e instanceof MlError)) throw e;
-      throw new MlError('CORRUPT', `${e.message} import_runs cannot tell which run that experiment holds; nothing was imported.`, 'Fix or delete that metadata.yaml, then import again.');
+      throw new MlError(
+        'CORRUPT',
+        `${e.message} import_runs cannot tell which run that experiment holds; nothing was imported.`,
+        'Fix or delete that metadata.yaml, then import again.',
+      );
     }
     const source = raw.source;
     const key = source && typeof source === 'object' ? (source as Record<string, unknown>).key : undefined;
@@ -285,7 +338,13 @@ export async function readHistory(dir: string): Promise<{ points: HistoryPoint[]
  * Finds a file an experiment refers to (an artifact, a predictions file): in the experiment folder first, then
  * relative to the increment. Never outside the increment, whatever the path or its symlinks say.
  */
-export async function resolveExperimentFile(project: Project, inc: Increment, dir: string, given: string, what = 'artifact path'): Promise<string> {
+export async function resolveExperimentFile(
+  project: Project,
+  inc: Increment,
+  dir: string,
+  given: string,
+  what = 'artifact path',
+): Promise<string> {
   const inExperiment = await project.resolveWithin(inc.dir, dir, given, what);
   if (await isFile(inExperiment)) return inExperiment;
   const inIncrement = await project.resolveWithin(inc.dir, inc.dir, given, what);
@@ -299,10 +358,16 @@ export async function resolveExperimentFile(project: Project, inc: Increment, di
 function validateUpdate(u: ExperimentUpdate): void {
   assertExperimentName(u.name);
   for (const p of u.history ?? []) {
-    if (!p.metric || typeof p.metric !== 'string') throw invalid('A history point has no metric name.', 'Each point is {metric, value, step}.');
-    if (!Number.isInteger(p.step) || p.step < 0) throw invalid(`History point for ${JSON.stringify(p.metric)} has step ${p.step}.`, 'step must be an integer >= 0 (epoch, iteration or fold index).');
+    if (!p.metric || typeof p.metric !== 'string')
+      throw invalid('A history point has no metric name.', 'Each point is {metric, value, step}.');
+    if (!Number.isInteger(p.step) || p.step < 0)
+      throw invalid(
+        `History point for ${JSON.stringify(p.metric)} has step ${p.step}.`,
+        'step must be an integer >= 0 (epoch, iteration or fold index).',
+      );
   }
-  for (const t of u.tags ?? []) if (!t.trim()) throw invalid('Empty tag.', 'Tags are non-empty strings such as "baseline" or "production-candidate".');
+  for (const t of u.tags ?? [])
+    if (!t.trim()) throw invalid('Empty tag.', 'Tags are non-empty strings such as "baseline" or "production-candidate".');
 }
 
 /**
@@ -368,7 +433,11 @@ function mergeUpdate(
 ): Merged {
   const params = { ...(existing?.params ?? {}), ...(update.params ?? {}) };
   const metrics = { ...(existing?.metrics ?? {}) };
-  const newPoints: HistoryPoint[] = (update.history ?? []).map((p) => ({ ...positiveMetric(p.metric, p.value), step: p.step, timestamp: p.timestamp ?? stamp }));
+  const newPoints: HistoryPoint[] = (update.history ?? []).map((p) => ({
+    ...positiveMetric(p.metric, p.value),
+    step: p.step,
+    timestamp: p.timestamp ?? stamp,
+  }));
   if (newPoints.length) {
     const all = [...oldPoints, ...newPoints];
     const latest = latestByStep(all);
@@ -390,8 +459,21 @@ function mergeUpdate(
   }
 
   const meta: ExperimentMeta = existing?.meta ?? {
-    name: update.name, status: 'completed', baseline: false, tags: [], notes: [], created: stamp, started: update.started !== undefined ? update.started : stamp,
-    ended: null, duration_seconds: null, updated: stamp, git: null, environment: {}, artifacts: [], source: {}, extra: {},
+    name: update.name,
+    status: 'completed',
+    baseline: false,
+    tags: [],
+    notes: [],
+    created: stamp,
+    started: update.started !== undefined ? update.started : stamp,
+    ended: null,
+    duration_seconds: null,
+    updated: stamp,
+    git: null,
+    environment: {},
+    artifacts: [],
+    source: {},
+    extra: {},
   };
   // A new experiment without a status was tracked after the fact: it is complete.
   meta.status = update.status ?? meta.status;
@@ -430,7 +512,8 @@ function summaryFiles(m: Merged): [string, string][] {
   ];
 }
 
-const historyLines = (points: HistoryPoint[]) => points.map((p) => stringifyLine({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp }));
+const historyLines = (points: HistoryPoint[]) =>
+  points.map((p) => stringifyLine({ metric: p.metric, value: p.value, step: p.step, timestamp: p.timestamp }));
 
 function trackResult(project: Project, dir: string, name: string, m: Merged): TrackResult {
   return {
@@ -453,7 +536,9 @@ export async function trackExperiment(project: Project, inc: Increment, update: 
   // Outside the lock: git and artifact hashing can be slow and do not depend on the experiment's files.
   const git = update.git !== undefined ? update.git : await ctx.git();
   const artifactPaths = await Promise.all((update.artifacts ?? []).map((a) => resolveExperimentFile(project, inc, dir, a)));
-  const digests = await Promise.all(artifactPaths.map(async (abs) => ({ path: path.relative(dir, abs).split(path.sep).join('/'), ...(await fileDigest(abs)) })));
+  const digests = await Promise.all(
+    artifactPaths.map(async (abs) => ({ path: path.relative(dir, abs).split(path.sep).join('/'), ...(await fileDigest(abs)) })),
+  );
 
   const result = await withLock(path.join(dir, '.lock'), async () => {
     // One directory listing tells a new experiment (nothing to read) from an existing one, shows targets that are
@@ -511,10 +596,19 @@ export async function writeStagedExperiment(stagingRoot: string, plan: StagedExp
  * Renames a staged experiment into `experiments/<name>`: it appears complete or not at all. Fails with CONFLICT
  * (the staged copy stays for the caller to drop) when an experiment of that name appeared meanwhile.
  */
-export async function publishStagedExperiment(project: Project, inc: Increment, stagingRoot: string, plan: StagedExperiment): Promise<TrackResult> {
+export async function publishStagedExperiment(
+  project: Project,
+  inc: Increment,
+  stagingRoot: string,
+  plan: StagedExperiment,
+): Promise<TrackResult> {
   const dir = experimentDir(inc, plan.name);
   if (!(await moveDirectoryIntoPlace(path.join(stagingRoot, plan.name), dir))) {
-    throw new MlError('CONFLICT', `An experiment named ${JSON.stringify(plan.name)} appeared while importing.`, 'Import again; the run gets another name.');
+    throw new MlError(
+      'CONFLICT',
+      `An experiment named ${JSON.stringify(plan.name)} appeared while importing.`,
+      'Import again; the run gets another name.',
+    );
   }
   return trackResult(project, dir, plan.name, plan.merged);
 }
@@ -531,7 +625,13 @@ export async function discardStagedExperiment(stagingRoot: string, name: string)
  * trackExperiment. Fails with
  * CONFLICT when an experiment of that name appeared meanwhile; the caller picks another name.
  */
-export async function createExperimentStaged(project: Project, inc: Increment, stagingRoot: string, update: ExperimentUpdate, ctx: TrackContext): Promise<TrackResult> {
+export async function createExperimentStaged(
+  project: Project,
+  inc: Increment,
+  stagingRoot: string,
+  update: ExperimentUpdate,
+  ctx: TrackContext,
+): Promise<TrackResult> {
   const plan = await planNewExperiment(update, ctx);
   await writeStagedExperiment(stagingRoot, plan);
   return publishStagedExperiment(project, inc, stagingRoot, plan);

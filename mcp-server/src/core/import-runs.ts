@@ -50,7 +50,10 @@ const IMPORT_LOCK_WAIT_MS = 10 * 60 * 1000;
 async function sourceDir(project: Project, source: string): Promise<string> {
   const dir = await project.resolveReadable(source, 'source');
   if (!(await isDirectory(dir))) {
-    throw invalid(`The source ${JSON.stringify(source)} is not a folder in the project.`, 'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".".');
+    throw invalid(
+      `The source ${JSON.stringify(source)} is not a folder in the project.`,
+      'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".".',
+    );
   }
   return dir;
 }
@@ -72,7 +75,8 @@ async function withImportLock<T>(inc: Increment, expDir: string, fn: () => Promi
 /** The update that turns an imported run into a new experiment. */
 function runUpdate(run: ImportedRun, name: string, warnings: string[]): ExperimentUpdate {
   const history = run.history.filter((p) => Number.isInteger(p.step) && p.step >= 0);
-  if (history.length < run.history.length) warnings.push(`${name}: ${run.history.length - history.length} history points with a negative or fractional step were left out`);
+  if (history.length < run.history.length)
+    warnings.push(`${name}: ${run.history.length - history.length} history points with a negative or fractional step were left out`);
   return {
     name,
     params: run.params,
@@ -114,45 +118,60 @@ export async function importRuns(project: Project, inc: Increment, opts: ImportO
   const dir = await sourceDir(project, opts.source);
   const label = project.relative(dir) || '.';
   // Reading the source takes no lock: it only reads, and it is the slow part for large stores.
-  const scan = await scanSource(dir, { format: opts.format ?? undefined, includeDeleted: opts.include_deleted === true, projectRoot: project.root, sourceLabel: label });
+  const scan = await scanSource(dir, {
+    format: opts.format ?? undefined,
+    includeDeleted: opts.include_deleted === true,
+    projectRoot: project.root,
+    sourceLabel: label,
+  });
   const expDir = experimentsDir(inc);
   const warnings = [...scan.warnings];
   const skipped = [...scan.skipped];
 
   // The dedupe scan and the writes happen under one increment-level lock: two imports of the same source at once
   // would otherwise both find a run missing and both create it.
-  const outcome = await withImportLock(inc, expDir, () => withLongLock(
-    path.join(expDir, '.import.lock'),
-    async () => {
-      const entries = await listEntryKinds(expDir);
-      const folders = [...entries].filter(([n, k]) => k === 'directory' && !n.startsWith('.') && !n.startsWith('_')).map(([n]) => n);
-      const importedKeys = await readImportedRunKeys(project, inc, folders);
-      // Every existing folder name is taken, broken experiments' included, whatever the case.
-      const taken = new Set([...entries.keys()].map((n) => n.toLowerCase()));
+  const outcome = await withImportLock(inc, expDir, () =>
+    withLongLock(
+      path.join(expDir, '.import.lock'),
+      async () => {
+        const entries = await listEntryKinds(expDir);
+        const folders = [...entries].filter(([n, k]) => k === 'directory' && !n.startsWith('.') && !n.startsWith('_')).map(([n]) => n);
+        const importedKeys = await readImportedRunKeys(project, inc, folders);
+        // Every existing folder name is taken, broken experiments' included, whatever the case.
+        const taken = new Set([...entries.keys()].map((n) => n.toLowerCase()));
 
-      const todo: Todo[] = [];
-      let already = 0;
-      for (const run of scan.runs) {
-        if (importedKeys.has(run.key)) {
-          already += 1;
-          continue;
+        const todo: Todo[] = [];
+        let already = 0;
+        for (const run of scan.runs) {
+          if (importedKeys.has(run.key)) {
+            already += 1;
+            continue;
+          }
+          const name = uniqueExperimentName(run.suggestedName, taken);
+          taken.add(name.toLowerCase());
+          todo.push({ run, name });
         }
-        const name = uniqueExperimentName(run.suggestedName, taken);
-        taken.add(name.toLowerCase());
-        todo.push({ run, name });
-      }
-      const imported: ImportResult['imported'] = [];
-      if (todo.length) await writeAll(project, inc, ctx, todo, taken, imported, skipped, warnings);
-      await removeDeadLeftovers(expDir, entries);
-      return { imported, already };
-    },
-    { waitMs: IMPORT_LOCK_WAIT_MS },
-  ));
+        const imported: ImportResult['imported'] = [];
+        if (todo.length) await writeAll(project, inc, ctx, todo, taken, imported, skipped, warnings);
+        await removeDeadLeftovers(expDir, entries);
+        return { imported, already };
+      },
+      { waitMs: IMPORT_LOCK_WAIT_MS },
+    ),
+  );
 
   if (outcome.imported.length) await markIncrementActive(project, inc, new Date().toISOString());
   await ensureGitignore(project.specweaveDir);
   outcome.imported.sort((a, b) => (a.experiment < b.experiment ? -1 : 1));
-  return { increment: inc.id, source: label, format: scan.format, imported: outcome.imported, already_imported: outcome.already, skipped, warnings };
+  return {
+    increment: inc.id,
+    source: label,
+    format: scan.format,
+    imported: outcome.imported,
+    already_imported: outcome.already,
+    skipped,
+    warnings,
+  };
 }
 
 /** A run to import and the experiment name reserved for it. */
@@ -217,7 +236,11 @@ async function writeAll(
     });
   } catch (e) {
     if (!imported.length) throw e;
-    throw new MlError('CONFLICT', `Import stopped after ${imported.length} of ${staged.length} new runs: ${e instanceof Error ? e.message : String(e)}`, 'Fix the cause and import again; runs already imported are skipped.');
+    throw new MlError(
+      'CONFLICT',
+      `Import stopped after ${imported.length} of ${staged.length} new runs: ${e instanceof Error ? e.message : String(e)}`,
+      'Fix the cause and import again; runs already imported are skipped.',
+    );
   } finally {
     await removeTree(staging);
   }

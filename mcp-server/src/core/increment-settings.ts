@@ -25,7 +25,9 @@ export function resolveCriteria(texts: readonly string[], customMetrics: readonl
     } else criteria.push(r.criterion);
   }
   if (problems.length) {
-    const custom = unknown.length ? ` To use your own metric, also pass custom_metrics: ${JSON.stringify(unknown.map((u) => u.slug))}.` : '';
+    const custom = unknown.length
+      ? ` To use your own metric, also pass custom_metrics: ${JSON.stringify(unknown.map((u) => u.slug))}.`
+      : '';
     throw invalid(
       `Cannot use these success criteria: ${problems.join('; ')}.`,
       `Write each as "<metric> <op> <number>" with a metric from docs/metrics.md, e.g. "f1_macro >= 0.8", "RMSE < 50", "MAPE < 10%".${custom}`,
@@ -55,15 +57,23 @@ export function resolvePrimaryMetric(name: string, customMetrics: readonly strin
 export function resolveThresholds(given: Record<string, number>): Record<string, number> {
   const known = new Map(THRESHOLDS.map((t) => [t.key, t]));
   for (const [key, value] of Object.entries(given)) {
-    if (!known.has(key)) throw invalid(`Unknown threshold ${JSON.stringify(key)}.`, `The gates read: ${THRESHOLDS.map((t) => `${t.key} (${t.summary})`).join('; ')}.`);
-    if (!Number.isFinite(value) || value < 0) throw invalid(`Threshold ${key} must be a finite number >= 0, not ${value}.`, `Default: ${known.get(key)!.default}.`);
+    if (!known.has(key))
+      throw invalid(
+        `Unknown threshold ${JSON.stringify(key)}.`,
+        `The gates read: ${THRESHOLDS.map((t) => `${t.key} (${t.summary})`).join('; ')}.`,
+      );
+    if (!Number.isFinite(value) || value < 0)
+      throw invalid(`Threshold ${key} must be a finite number >= 0, not ${value}.`, `Default: ${known.get(key)!.default}.`);
   }
   return given;
 }
 
 export function resolveSelection(value: string): SelectionSetting {
   if (SELECTION_SETTINGS.includes(value as SelectionSetting)) return value as SelectionSetting;
-  throw invalid(`Unknown selection ${JSON.stringify(value)}.`, `Use one of ${SELECTION_SETTINGS.join(', ')}: auto takes the CV mean where every candidate has it, else val_<metric>, else the test metric.`);
+  throw invalid(
+    `Unknown selection ${JSON.stringify(value)}.`,
+    `Use one of ${SELECTION_SETTINGS.join(', ')}: auto takes the CV mean where every candidate has it, else val_<metric>, else the test metric.`,
+  );
 }
 
 const SECTION = /^##\s+(?:\d+[.)]\s*)?success\s+(?:criteria|metrics)\b.*$/im;
@@ -88,7 +98,15 @@ export function withCriteriaSection(spec: string, criteria: Criterion[], customM
   const firstText = body.findIndex((l) => l.trim() !== '');
   const lead = firstText < 0 ? [] : body.slice(0, firstText).filter((l) => l.trim() !== '');
   const rest = firstText < 0 ? [] : body.slice(firstText);
-  return [...lines.slice(0, start + 1), '', ...lead, ...bullets, ...(rest.length ? ['', ...trimBlank(rest)] : []), '', ...lines.slice(end)].join('\n');
+  return [
+    ...lines.slice(0, start + 1),
+    '',
+    ...lead,
+    ...bullets,
+    ...(rest.length ? ['', ...trimBlank(rest)] : []),
+    '',
+    ...lines.slice(end),
+  ].join('\n');
 }
 
 function isCriterionBullet(line: string, customMetrics: readonly string[]): boolean {

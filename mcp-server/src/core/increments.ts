@@ -11,7 +11,18 @@ import type { Project } from './project.js';
 import { inferDirection as inferDirectionName } from './ranking.js';
 import { SELECTION_SETTINGS, type SelectionSetting } from './selection.js';
 import { DEFAULT_THRESHOLDS, GATES, THRESHOLDS } from './gates/index.js';
-import { listDirectories, listEntryKinds, makeDirs, moveDirectoryIntoPlace, readText, removeTree, withLock, writeAtomic, writeNewFile, type EntryKind } from './store/disk.js';
+import {
+  listDirectories,
+  listEntryKinds,
+  makeDirs,
+  moveDirectoryIntoPlace,
+  readText,
+  removeTree,
+  withLock,
+  writeAtomic,
+  writeNewFile,
+  type EntryKind,
+} from './store/disk.js';
 import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 import { renderPlan, renderSpec, renderTasks, renderTests } from '../render/increment-templates.js';
 
@@ -59,7 +70,10 @@ export async function listIncrements(project: Project): Promise<Increment[]> {
 export async function resolveIncrement(project: Project, ref: string): Promise<Increment> {
   const wanted = ref.trim();
   if (!wanted || /[\\/\0]/.test(wanted) || wanted.includes('..')) {
-    throw invalid(`Invalid increment reference ${JSON.stringify(ref)}.`, 'Pass the increment number ("0042" or "42") or its folder name ("0042-churn-model").');
+    throw invalid(
+      `Invalid increment reference ${JSON.stringify(ref)}.`,
+      'Pass the increment number ("0042" or "42") or its folder name ("0042-churn-model").',
+    );
   }
   const all = await listIncrements(project);
   const exact = all.find((i) => i.id === wanted);
@@ -74,11 +88,17 @@ export async function resolveIncrement(project: Project, ref: string): Promise<I
   if (matches.length === 1) return matches[0]!;
   const list = (matches.length ? matches : all).map((i) => i.id);
   if (matches.length > 1) {
-    throw new MlError('AMBIGUOUS', `Increment ${JSON.stringify(ref)} matches ${matches.length} folders: ${list.join(', ')}.`, 'Pass the full folder name.');
+    throw new MlError(
+      'AMBIGUOUS',
+      `Increment ${JSON.stringify(ref)} matches ${matches.length} folders: ${list.join(', ')}.`,
+      'Pass the full folder name.',
+    );
   }
   throw notFound(
     `No increment ${JSON.stringify(ref)} in ${project.relative(project.incrementsDir)}.`,
-    all.length ? `Existing increments: ${list.slice(0, 20).join(', ')}${list.length > 20 ? ', …' : ''}.` : 'There are no increments yet: call create_increment first.',
+    all.length
+      ? `Existing increments: ${list.slice(0, 20).join(', ')}${list.length > 20 ? ', …' : ''}.`
+      : 'There are no increments yet: call create_increment first.',
   );
 }
 
@@ -120,7 +140,11 @@ export interface CreatedIncrement {
 export async function createIncrement(project: Project, input: CreateIncrementInput, now = new Date()): Promise<CreatedIncrement> {
   const title = input.title.trim();
   const slug = slugify(title);
-  if (!slug) throw invalid(`The title ${JSON.stringify(input.title)} has no letters or digits to name the folder with.`, 'Pass a descriptive title, e.g. "Fraud detection".');
+  if (!slug)
+    throw invalid(
+      `The title ${JSON.stringify(input.title)} has no letters or digits to name the folder with.`,
+      'Pass a descriptive title, e.g. "Fraud detection".',
+    );
   const problemType = input.problem_type ?? 'classification';
   if (!isProblemType(problemType)) {
     throw invalid(`Unknown problem_type ${JSON.stringify(problemType)}.`, `Use one of: ${PROBLEM_TYPES.join(', ')}.`);
@@ -155,9 +179,18 @@ export async function createIncrement(project: Project, input: CreateIncrementIn
       },
     };
     const template = {
-      id, title, problemType, primaryMetric, direction, criteria,
+      id,
+      title,
+      problemType,
+      primaryMetric,
+      direction,
+      criteria,
       minImprovement: DEFAULT_THRESHOLDS.min_improvement!,
-      gates: GATES.map((g) => ({ id: g.id, summary: g.summary, thresholds: (g.thresholds ?? []).map((t) => ({ key: t.key, value: t.default })) })),
+      gates: GATES.map((g) => ({
+        id: g.id,
+        summary: g.summary,
+        thresholds: (g.thresholds ?? []).map((t) => ({ key: t.key, value: t.default })),
+      })),
       project: slugify(path.basename(project.root)) || 'default',
       date: stamp.slice(0, 10),
     };
@@ -198,7 +231,11 @@ async function writeIncrementWhole(project: Project, dir: string, files: Record<
     for (const [name, text] of Object.entries(files)) await writeNewFile(path.join(staging, name), text);
     for (const sub of INCREMENT_FOLDERS) await makeDirs(path.join(staging, sub));
     if (!(await moveDirectoryIntoPlace(staging, dir))) {
-      throw new MlError('CONFLICT', `${project.relative(dir)} already exists.`, 'Another writer created it meanwhile; call create_increment again.');
+      throw new MlError(
+        'CONFLICT',
+        `${project.relative(dir)} already exists.`,
+        'Another writer created it meanwhile; call create_increment again.',
+      );
     }
   } finally {
     await removeTree(staging); // nothing left to remove after a successful rename
@@ -209,9 +246,17 @@ export async function readIncrementMetadata(project: Project, inc: Increment): P
   const file = path.join(inc.dir, 'metadata.json');
   const text = await readText(file);
   if (text === undefined) {
-    throw new MlError('CORRUPT', `${project.relative(file)} is missing.`, 'Recreate it (id, status, type, created, lastActivity) or create the increment with create_increment.');
+    throw new MlError(
+      'CORRUPT',
+      `${project.relative(file)} is missing.`,
+      'Recreate it (id, status, type, created, lastActivity) or create the increment with create_increment.',
+    );
   }
-  const raw = parseJsonObject(text, project.relative(file), 'Fix the file; it must be a JSON object (id, status, type, created, lastActivity, ml).');
+  const raw = parseJsonObject(
+    text,
+    project.relative(file),
+    'Fix the file; it must be a JSON object (id, status, type, created, lastActivity, ml).',
+  );
   return { raw, ml: readMlSettings(raw.ml) };
 }
 
@@ -297,7 +342,7 @@ export async function updateIncrementSettings(project: Project, inc: Increment, 
       if (u.direction == null) next.direction = inferDirectionName(next.primary_metric as string);
       changed.push('primary_metric');
     }
-    if (u.direction != null) (next.direction = u.direction), changed.push('direction');
+    if (u.direction != null) ((next.direction = u.direction), changed.push('direction'));
     let criteria = ml.success_criteria;
     if (u.success_criteria != null) {
       criteria = resolveCriteria(u.success_criteria, custom);
@@ -308,9 +353,13 @@ export async function updateIncrementSettings(project: Project, inc: Increment, 
       next.thresholds = { ...ml.thresholds, ...resolveThresholds(u.thresholds) };
       changed.push('thresholds');
     }
-    if (u.selection != null) (next.selection = resolveSelection(u.selection)), changed.push('selection');
-    if (u.custom_metrics?.length) (next.custom_metrics = custom), changed.push('custom_metrics');
-    if (!changed.length) throw invalid('Nothing to change.', 'Pass at least one of primary_metric, direction, success_criteria, custom_metrics, thresholds, selection.');
+    if (u.selection != null) ((next.selection = resolveSelection(u.selection)), changed.push('selection'));
+    if (u.custom_metrics?.length) ((next.custom_metrics = custom), changed.push('custom_metrics'));
+    if (!changed.length)
+      throw invalid(
+        'Nothing to change.',
+        'Pass at least one of primary_metric, direction, success_criteria, custom_metrics, thresholds, selection.',
+      );
 
     const specFile = path.join(inc.dir, 'spec.md');
     const spec = u.success_criteria != null ? await readText(specFile) : undefined;

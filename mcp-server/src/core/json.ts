@@ -162,7 +162,11 @@ function endOfString(text: string, start: number): number {
  * A file that must hold a JSON object; anything else is a CORRUPT error naming the file, with how to recover.
  * The label may be a function: scans of thousands of files only pay for it when a file is broken.
  */
-export function parseJsonObject(text: string, fileLabel: string | (() => string), hint = 'Fix or delete the file.'): Record<string, unknown> {
+export function parseJsonObject(
+  text: string,
+  fileLabel: string | (() => string),
+  hint = 'Fix or delete the file.',
+): Record<string, unknown> {
   const label = () => (typeof fileLabel === 'string' ? fileLabel : fileLabel());
   let data: unknown;
   try {

@@ -3,7 +3,14 @@
  * baselines to beat and which candidates to try. The increment templates and the tool descriptions draw on this.
  */
 export const PROBLEM_TYPES = [
-  'classification', 'regression', 'ranking', 'time-series', 'anomaly-detection', 'computer-vision', 'nlp', 'clustering',
+  'classification',
+  'regression',
+  'ranking',
+  'time-series',
+  'anomaly-detection',
+  'computer-vision',
+  'nlp',
+  'clustering',
 ] as const;
 export type ProblemType = (typeof PROBLEM_TYPES)[number];
 
@@ -40,7 +47,10 @@ export const PROBLEM_PROFILES: Record<ProblemType, ProblemProfile> = {
     validation: 'k-fold cross-validation (grouped by entity where rows of one entity are correlated); a held-out test set.',
     baselines: ['DummyRegressor(strategy="mean")', 'DummyRegressor(strategy="median")'],
     candidates: ['Ridge / Lasso', 'Random forest', 'Gradient boosting (XGBoost / LightGBM)'],
-    pitfalls: ['Skewed targets: consider a log transform and report MAE beside RMSE.', 'Check residuals against predictions for structure.'],
+    pitfalls: [
+      'Skewed targets: consider a log transform and report MAE beside RMSE.',
+      'Check residuals against predictions for structure.',
+    ],
   },
   ranking: {
     label: 'Ranking / recommendation',
@@ -49,7 +59,11 @@ export const PROBLEM_PROFILES: Record<ProblemType, ProblemProfile> = {
     metrics: ['precision_at_10', 'recall_at_10', 'ndcg_at_10', 'map_at_10', 'mrr', 'coverage'],
     validation: 'Time-based split of interactions (train on the past, evaluate on the following period), per user or query.',
     baselines: ['Random items', 'Most popular items'],
-    candidates: ['Item-item collaborative filtering', 'Matrix factorisation (ALS)', 'Gradient-boosted learning to rank (LightGBM LambdaRank)'],
+    candidates: [
+      'Item-item collaborative filtering',
+      'Matrix factorisation (ALS)',
+      'Gradient-boosted learning to rank (LightGBM LambdaRank)',
+    ],
     pitfalls: ['Popularity bias: watch catalogue coverage.', 'Never let future interactions leak into features.'],
   },
   'time-series': {
@@ -60,7 +74,10 @@ export const PROBLEM_PROFILES: Record<ProblemType, ProblemProfile> = {
     validation: 'Rolling-origin (expanding window) evaluation; never a random split.',
     baselines: ['Naive (last value)', 'Seasonal naive (value one season ago)'],
     candidates: ['ETS / ARIMA (statsmodels)', 'Prophet', 'Gradient boosting on lag features'],
-    pitfalls: ['Look-ahead leakage through features computed over the whole series.', 'MAPE explodes near zero: report sMAPE and MASE too.'],
+    pitfalls: [
+      'Look-ahead leakage through features computed over the whole series.',
+      'MAPE explodes near zero: report sMAPE and MASE too.',
+    ],
   },
   'anomaly-detection': {
     label: 'Anomaly detection',

@@ -9,8 +9,27 @@ import { facetOf, MetricIndex } from './selection.js';
 export type Direction = 'maximize' | 'minimize';
 
 const BOUNDED_WORDS = [
-  'accuracy', 'acc', 'precision', 'recall', 'f1', 'auc', 'roc_auc', 'average_precision', 'ap', 'r2', 'ndcg', 'map',
-  'mrr', 'hit_rate', 'hitrate', 'balanced_accuracy', 'specificity', 'sensitivity', 'iou', 'dice', 'coverage',
+  'accuracy',
+  'acc',
+  'precision',
+  'recall',
+  'f1',
+  'auc',
+  'roc_auc',
+  'average_precision',
+  'ap',
+  'r2',
+  'ndcg',
+  'map',
+  'mrr',
+  'hit_rate',
+  'hitrate',
+  'balanced_accuracy',
+  'specificity',
+  'sensitivity',
+  'iou',
+  'dice',
+  'coverage',
 ];
 
 /** The metric vocabulary's direction; for names it does not know, the name-based rule (loss, error, time… minimize). */
@@ -66,7 +85,15 @@ export function improvementOver(
     rule = 'relative_increase';
     improvement = baseline.value === 0 ? null : absolute / Math.abs(baseline.value);
   }
-  return { baseline: baseline.name, baseline_value: baseline.value, candidate: candidate.name, candidate_value: candidate.value, absolute, improvement, rule };
+  return {
+    baseline: baseline.name,
+    baseline_value: baseline.value,
+    candidate: candidate.name,
+    candidate_value: candidate.value,
+    absolute,
+    improvement,
+    rule,
+  };
 }
 
 export interface Rankable {
@@ -140,14 +167,18 @@ export function rankByMetric<T extends Rankable>(
     return bySpread(a.spread, b.spread) || (a.experiment.name < b.experiment.name ? -1 : a.experiment.name > b.experiment.name ? 1 : 0);
   });
   const ties: Tie[] = [];
-  for (let i = 0; i < withValue.length; ) {
+  for (let i = 0; i < withValue.length;) {
     let j = i + 1;
     while (j < withValue.length && !Number.isNaN(withValue[i]!.value) && withValue[j]!.key === withValue[i]!.key) j += 1;
     if (j - i > 1) {
       const group = withValue.slice(i, j);
       const spreads = group.map((g) => g.spread);
       const bySpreadDecided = spreads.every((s) => typeof s === 'number') && new Set(spreads).size === spreads.length;
-      ties.push({ experiments: group.map((g) => g.experiment.name), value: group[0]!.value, broken_by: bySpreadDecided ? 'lower cv std' : 'name order' });
+      ties.push({
+        experiments: group.map((g) => g.experiment.name),
+        value: group[0]!.value,
+        broken_by: bySpreadDecided ? 'lower cv std' : 'name order',
+      });
     }
     i = j;
   }

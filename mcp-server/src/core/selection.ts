@@ -85,7 +85,13 @@ export class MetricIndex {
     if (source === 'cv') {
       const mean = this.get(key, 'cv', 'mean');
       if (!mean) return undefined;
-      return { source, name: mean.name, value: mean.value, std: this.get(key, 'cv', 'std')?.value ?? null, count: this.get(key, 'cv', 'count')?.value ?? null };
+      return {
+        source,
+        name: mean.name,
+        value: mean.value,
+        std: this.get(key, 'cv', 'std')?.value ?? null,
+        count: this.get(key, 'cv', 'count')?.value ?? null,
+      };
     }
     const v = this.get(key, source === 'validation' ? 'validation' : undefined);
     return v ? { source, name: v.name, value: v.value, std: null, count: null } : undefined;

@@ -84,7 +84,10 @@ export async function setTaskStatus(inc: Increment, taskId: string, status: Task
       }
     }
     if (!changed) {
-      throw notFound(`No task ${id} with a status in ${inc.id}/tasks.md.`, ids.length ? `Tasks: ${ids.join(', ')}.` : 'tasks.md lists no tasks.');
+      throw notFound(
+        `No task ${id} with a status in ${inc.id}/tasks.md.`,
+        ids.length ? `Tasks: ${ids.join(', ')}.` : 'tasks.md lists no tasks.',
+      );
     }
     // Plan, then write: the whole new text is computed above; one atomic write replaces the file.
     const after = lines.join('\n');

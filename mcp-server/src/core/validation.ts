@@ -97,5 +97,13 @@ export async function validateIncrement(project: Project, inc: Increment): Promi
   const summary = { pass: 0, warn: 0, fail: 0 };
   for (const c of checks) summary[c.status] += 1;
   const verdict: CheckStatus = summary.fail ? 'fail' : summary.warn ? 'warn' : 'pass';
-  return { increment: inc.id, verdict, ready: verdict !== 'fail', best_experiment: best?.name ?? null, primary_metric: comparison?.primary_metric ?? null, checks, summary };
+  return {
+    increment: inc.id,
+    verdict,
+    ready: verdict !== 'fail',
+    best_experiment: best?.name ?? null,
+    primary_metric: comparison?.primary_metric ?? null,
+    checks,
+    summary,
+  };
 }

@@ -11,13 +11,28 @@ import { encodeNumber, isStackOverflow, MAX_NESTING_DEPTH, nestsDeeperThan, Pars
 
 /** Keys of an experiment's metadata.yaml in their documented order; unknown keys follow, sorted. */
 export const METADATA_KEY_ORDER = [
-  'name', 'status', 'baseline', 'tags', 'notes', 'created', 'started', 'ended', 'duration_seconds', 'updated',
-  'git', 'environment', 'artifacts', 'source',
+  'name',
+  'status',
+  'baseline',
+  'tags',
+  'notes',
+  'created',
+  'started',
+  'ended',
+  'duration_seconds',
+  'updated',
+  'git',
+  'environment',
+  'artifacts',
+  'source',
 ];
 
 /** JSON string escaping plus the characters YAML does not allow raw or reads as line breaks. */
 export function quoteYamlString(text: string): string {
-  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(text).replace(
+    /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Key order of the mappings inside known sequences; every other mapping is sorted. */
@@ -81,7 +96,11 @@ function emitSequenceItem(item: unknown, indent: string, itemOrder?: string[]): 
 /** The file text of an experiment's metadata.yaml. Refuses what the readers would refuse: nesting past the cap. */
 export function stringifyMetadataYaml(meta: Record<string, unknown>): string {
   if (nestsDeeperThan(meta, MAX_NESTING_DEPTH)) {
-    throw new MlError('INVALID_INPUT', `Refused to write a metadata.yaml nesting collections more than ${MAX_NESTING_DEPTH} levels deep: the format's readers refuse such files (docs/format.md, "What readers accept").`, 'Flatten the nested value.');
+    throw new MlError(
+      'INVALID_INPUT',
+      `Refused to write a metadata.yaml nesting collections more than ${MAX_NESTING_DEPTH} levels deep: the format's readers refuse such files (docs/format.md, "What readers accept").`,
+      'Flatten the nested value.',
+    );
   }
   return `${emitMapping(meta, '', METADATA_KEY_ORDER).join('\n')}\n`;
 }
@@ -176,7 +195,7 @@ class RestrictedReader {
 
 /** The mapping if the text is in the restricted style, else undefined. */
 export function parseRestrictedYaml(text: string): Record<string, unknown> | undefined {
-  if (text.includes('\r') || text.includes('#') && /(^|\s)#/.test(text.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) return undefined;
+  if (text.includes('\r') || (text.includes('#') && /(^|\s)#/.test(text.replace(/"(?:[^"\\]|\\.)*"/g, '""')))) return undefined;
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   try {
@@ -196,7 +215,8 @@ const lineAt = (text: string, offset: number): number => {
   return line;
 };
 
-const tooDeep = (line?: number) => new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep${line ? ` (line ${line})` : ''}`);
+const tooDeep = (line?: number) =>
+  new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep${line ? ` (line ${line})` : ''}`);
 
 /**
  * The events of a YAML text; ParseLimitError for nesting past the cap, YAMLException for broken YAML. js-yaml's
@@ -272,16 +292,21 @@ function boundAliasExpansion(text: string, events: Event[]): void {
   const add = (values: number, height: number, offset: number) => {
     produced += values;
     if (produced > MAX_FOREIGN_YAML_VALUES) {
-      throw new ParseLimitError(`expands its YAML aliases to more than ${MAX_FOREIGN_YAML_VALUES.toLocaleString('en-US')} values (line ${lineAt(text, offset)}): a YAML bomb or a file far larger than any real one`);
+      throw new ParseLimitError(
+        `expands its YAML aliases to more than ${MAX_FOREIGN_YAML_VALUES.toLocaleString('en-US')} values (line ${lineAt(text, offset)}): a YAML bomb or a file far larger than any real one`,
+      );
     }
     if (stack.length + height > MAX_NESTING_DEPTH) {
       if (height === 1) throw tooDeep(lineAt(text, offset)); // a collection opened, no alias involved
-      throw new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep once its YAML aliases are expanded (line ${lineAt(text, offset)})`);
+      throw new ParseLimitError(
+        `nests collections more than ${MAX_NESTING_DEPTH} levels deep once its YAML aliases are expanded (line ${lineAt(text, offset)})`,
+      );
     }
     const parent = stack[stack.length - 1];
     if (parent && parent.height < height + 1) parent.height = height + 1;
   };
-  const anchorOf = (event: { anchorStart: number; anchorEnd: number }) => (event.anchorStart === -1 ? undefined : text.slice(event.anchorStart, event.anchorEnd));
+  const anchorOf = (event: { anchorStart: number; anchorEnd: number }) =>
+    event.anchorStart === -1 ? undefined : text.slice(event.anchorStart, event.anchorEnd);
   for (const event of events) {
     switch (event.type) {
       case EVENT_ID.SCALAR: {
@@ -293,7 +318,9 @@ function boundAliasExpansion(text: string, events: Event[]): void {
       case EVENT_ID.ALIAS: {
         const name = text.slice(event.anchorStart, event.anchorEnd);
         if (openAnchors.get(name)) {
-          throw new ParseLimitError(`uses the YAML alias *${name} inside the node it names (line ${lineAt(text, event.anchorStart)}), a loop no reader can expand`);
+          throw new ParseLimitError(
+            `uses the YAML alias *${name} inside the node it names (line ${lineAt(text, event.anchorStart)}), a loop no reader can expand`,
+          );
         }
         const target = expanded.get(name) ?? { values: 1, height: 0 }; // an unknown alias: js-yaml refuses it next
         add(target.values, target.height, event.anchorStart);
@@ -370,7 +397,12 @@ export function parseYamlMapping(text: string, fileLabel: string | (() => string
     }
     throw new MlError('CORRUPT', `${label()} is not valid YAML: ${(e as Error).message.split('\n')[0]}`, 'Fix or remove the file.');
   }
-  if (documents.length > 1) throw new MlError('CORRUPT', `${label()} holds more than one YAML document.`, 'Keep one document (remove the extra "---" lines) or remove the file.');
+  if (documents.length > 1)
+    throw new MlError(
+      'CORRUPT',
+      `${label()} holds more than one YAML document.`,
+      'Keep one document (remove the extra "---" lines) or remove the file.',
+    );
   const data = documents[0];
   if (data === undefined || data === null) return {};
   if (!isPlainObject(data)) throw new MlError('CORRUPT', `${label()} must hold a YAML mapping.`, 'Fix or remove the file.');

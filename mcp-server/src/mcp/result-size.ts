@@ -21,7 +21,8 @@ export function jsonStringBytes(s: string): number {
     else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
       bytes += 4;
       i += 1;
-    } else if (c >= 0xd800 && c <= 0xdfff) bytes += 6; // a lone surrogate is written as \udXXX
+    } else if (c >= 0xd800 && c <= 0xdfff)
+      bytes += 6; // a lone surrogate is written as \udXXX
     else bytes += 3;
   }
   return bytes;
@@ -51,7 +52,8 @@ export function serializedBytes(value: unknown): number {
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     let v = stack.pop();
-    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON: () => unknown }).toJSON();
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function')
+      v = (v as { toJSON: () => unknown }).toJSON();
     const scalar = scalarBytes(v);
     if (scalar !== null) {
       total += scalar;

@@ -112,7 +112,10 @@ export class BoundedStdioServerTransport implements Transport {
   /** Drops part of an oversized line, remembering only its last bytes, where SDK clients put the id. */
   private skip(part: Buffer): void {
     const o = this.oversized!;
-    o.tail = part.length >= ID_SCAN_BYTES ? Buffer.from(part.subarray(part.length - ID_SCAN_BYTES)) : Buffer.concat([o.tail, part]).subarray(-ID_SCAN_BYTES);
+    o.tail =
+      part.length >= ID_SCAN_BYTES
+        ? Buffer.from(part.subarray(part.length - ID_SCAN_BYTES))
+        : Buffer.concat([o.tail, part]).subarray(-ID_SCAN_BYTES);
   }
 
   /** The oversized line has ended: answer it with an error (by its id when one can be recovered) and read on. */

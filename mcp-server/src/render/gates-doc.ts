@@ -21,7 +21,9 @@ export function renderGatesDoc(gates: readonly GateDefinition[]): string {
     '',
     '| Key | Default | Gate | Meaning |',
     '|---|---:|---|---|',
-    ...gates.flatMap((g) => (g.thresholds ?? []).map((t) => `| \`${t.key}\` | ${t.default} | \`${g.id}\` | ${t.summary.replace(/\|/g, '\\|')} |`)),
+    ...gates.flatMap((g) =>
+      (g.thresholds ?? []).map((t) => `| \`${t.key}\` | ${t.default} | \`${g.id}\` | ${t.summary.replace(/\|/g, '\\|')} |`),
+    ),
     '',
     '## Adding a gate',
     '',

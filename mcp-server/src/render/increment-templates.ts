@@ -149,21 +149,77 @@ interface TaskSpec {
 export function renderTasks(input: IncrementTemplateInput): string {
   const p = PROBLEM_PROFILES[input.problemType];
   const tasks: TaskSpec[] = [
-    { title: 'Data exploration and quality analysis', story: 'US-001', acs: 'AC-US1-01', implementation: 'profile the data, check label balance and missing values, freeze the split', test: 'Given the raw data, When the split is frozen, Then train and test sets share no rows' },
-    { title: 'Feature engineering pipeline', story: 'US-001', acs: 'AC-US1-02', implementation: 'features in a pipeline fitted on training folds only', test: 'Given the pipeline, When fitted on a fold, Then no statistic uses rows outside that fold' },
-    { title: 'Train baseline models', story: 'US-001', acs: 'AC-US1-01', implementation: `${p.baselines.join('; ')}; track with baseline: true`, test: 'Given the baselines, When tracked, Then each has params and metrics recorded' },
-    { title: 'Train candidate models', story: 'US-001', acs: 'AC-US1-02', implementation: `${p.candidates.join('; ')}; cross-validated`, test: 'Given three candidates, When tracked, Then each has fold scores and test metrics' },
-    { title: 'Hyperparameter tuning of the best candidate', story: 'US-002', acs: 'AC-US2-01', implementation: 'search with cross-validation; record the trials worth keeping', test: 'Given the search, When it ends, Then the best configuration is tracked as its own experiment' },
-    { title: 'Evaluate and compare models', story: 'US-002', acs: 'AC-US2-01, AC-US2-02', implementation: `${p.metrics.join(', ')}; compare_experiments`, test: 'Given all experiments, When compared, Then the best beats the best baseline by the margin' },
-    { title: 'Explain the chosen model', story: 'US-002', acs: 'AC-US2-03', implementation: 'feature importance / SHAP values saved as experiment artifacts', test: 'Given the chosen model, When explained, Then the artifacts exist beside it' },
-    { title: 'Save the model and validate the increment', story: 'US-002', acs: 'AC-US2-03', implementation: 'save the fitted model; validate_increment', test: 'Given the increment, When validated, Then every quality gate passes' },
-    { title: 'Document the decision', story: 'US-003', acs: 'AC-US3-01', implementation: 'sync_docs: model section, ADR and retraining runbook', test: 'Given the synced docs, When read, Then they name the chosen model and the alternatives tried' },
+    {
+      title: 'Data exploration and quality analysis',
+      story: 'US-001',
+      acs: 'AC-US1-01',
+      implementation: 'profile the data, check label balance and missing values, freeze the split',
+      test: 'Given the raw data, When the split is frozen, Then train and test sets share no rows',
+    },
+    {
+      title: 'Feature engineering pipeline',
+      story: 'US-001',
+      acs: 'AC-US1-02',
+      implementation: 'features in a pipeline fitted on training folds only',
+      test: 'Given the pipeline, When fitted on a fold, Then no statistic uses rows outside that fold',
+    },
+    {
+      title: 'Train baseline models',
+      story: 'US-001',
+      acs: 'AC-US1-01',
+      implementation: `${p.baselines.join('; ')}; track with baseline: true`,
+      test: 'Given the baselines, When tracked, Then each has params and metrics recorded',
+    },
+    {
+      title: 'Train candidate models',
+      story: 'US-001',
+      acs: 'AC-US1-02',
+      implementation: `${p.candidates.join('; ')}; cross-validated`,
+      test: 'Given three candidates, When tracked, Then each has fold scores and test metrics',
+    },
+    {
+      title: 'Hyperparameter tuning of the best candidate',
+      story: 'US-002',
+      acs: 'AC-US2-01',
+      implementation: 'search with cross-validation; record the trials worth keeping',
+      test: 'Given the search, When it ends, Then the best configuration is tracked as its own experiment',
+    },
+    {
+      title: 'Evaluate and compare models',
+      story: 'US-002',
+      acs: 'AC-US2-01, AC-US2-02',
+      implementation: `${p.metrics.join(', ')}; compare_experiments`,
+      test: 'Given all experiments, When compared, Then the best beats the best baseline by the margin',
+    },
+    {
+      title: 'Explain the chosen model',
+      story: 'US-002',
+      acs: 'AC-US2-03',
+      implementation: 'feature importance / SHAP values saved as experiment artifacts',
+      test: 'Given the chosen model, When explained, Then the artifacts exist beside it',
+    },
+    {
+      title: 'Save the model and validate the increment',
+      story: 'US-002',
+      acs: 'AC-US2-03',
+      implementation: 'save the fitted model; validate_increment',
+      test: 'Given the increment, When validated, Then every quality gate passes',
+    },
+    {
+      title: 'Document the decision',
+      story: 'US-003',
+      acs: 'AC-US3-01',
+      implementation: 'sync_docs: model section, ADR and retraining runbook',
+      test: 'Given the synced docs, When read, Then they name the chosen model and the alternatives tried',
+    },
   ];
-  const blocks = tasks.map((t, i) => `### T-${String(i + 1).padStart(3, '0')}: ${t.title}
+  const blocks = tasks.map(
+    (t, i) => `### T-${String(i + 1).padStart(3, '0')}: ${t.title}
 **User Story**: ${t.story} | **Satisfies ACs**: ${t.acs} | **Status**: [ ] pending
 **Implementation**: ${t.implementation}
 **Test Plan**: ${t.test}
-`);
+`,
+  );
   return `# Tasks: ${input.title}\n\n${blocks.join('\n')}`;
 }
 

@@ -41,9 +41,17 @@ function whyLines(f: DocFacts): string[] {
   const c = f.comparison;
   const best = chosen(f);
   if (!best) return ['- No experiment has the primary metric yet.'];
-  const lines = [`- Best of ${c.ranking.length} ranked experiments on ${c.primary_metric} (${c.direction}): ${describeValues(c, best)}.`, `- ${selectionSentence(c)}`];
-  if (c.improvement) lines.push(`- Beats the best baseline ${c.improvement.baseline} (${fmt(c.improvement.baseline_value)}) on the ${c.improvement.measured_on === 'test' ? 'test set' : `${c.improvement.measured_on} value`} by ${fmt(c.improvement.absolute)} absolute, ${fmtPercent(c.improvement.improvement)} by the ${c.improvement.rule.replace(/_/g, ' ')} rule.`);
-  const runnerUp = c.ranking.find((r) => r.experiment !== best.experiment && !r.baseline && r.status !== 'failed' && r.status !== 'killed' && Number.isFinite(r.value));
+  const lines = [
+    `- Best of ${c.ranking.length} ranked experiments on ${c.primary_metric} (${c.direction}): ${describeValues(c, best)}.`,
+    `- ${selectionSentence(c)}`,
+  ];
+  if (c.improvement)
+    lines.push(
+      `- Beats the best baseline ${c.improvement.baseline} (${fmt(c.improvement.baseline_value)}) on the ${c.improvement.measured_on === 'test' ? 'test set' : `${c.improvement.measured_on} value`} by ${fmt(c.improvement.absolute)} absolute, ${fmtPercent(c.improvement.improvement)} by the ${c.improvement.rule.replace(/_/g, ' ')} rule.`,
+    );
+  const runnerUp = c.ranking.find(
+    (r) => r.experiment !== best.experiment && !r.baseline && r.status !== 'failed' && r.status !== 'killed' && Number.isFinite(r.value),
+  );
   if (runnerUp) lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)}.`);
   const others = Object.entries(best.metrics).filter(([k]) => k !== c.primary_metric);
   if (others.length) lines.push(`- Other metrics: ${others.map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}.`);
@@ -55,7 +63,8 @@ function triedLines(f: DocFacts): string[] {
   const c = f.comparison;
   const note = (name: string) => (f.notes[name] ? ` — ${f.notes[name]}` : '');
   const ranked = c.ranking.map((r) => {
-    const mark = r.experiment === best?.experiment ? ' **selected**' : r.baseline ? ' (baseline)' : r.status !== 'completed' ? ` (${r.status})` : '';
+    const mark =
+      r.experiment === best?.experiment ? ' **selected**' : r.baseline ? ' (baseline)' : r.status !== 'completed' ? ` (${r.status})` : '';
     return `- ${r.experiment}: ${describeValues(c, r)}${mark}${note(r.experiment)}`;
   });
   const unranked = c.skipped.map((s) => {
@@ -141,7 +150,9 @@ export function renderRunbookHeader(f: DocFacts): string {
 export function renderRunbookBody(f: DocFacts): string {
   const best = chosen(f);
   const c = f.comparison;
-  const criteria = f.criteria.length ? f.criteria.map((x) => `- ${cell(x.text)}`) : [`- ${c.primary_metric} no worse than the current model`];
+  const criteria = f.criteria.length
+    ? f.criteria.map((x) => `- ${cell(x.text)}`)
+    : [`- ${c.primary_metric} no worse than the current model`];
   return [
     `Current model: ${best ? `**${best.experiment}** (${c.primary_metric}=${fmt(best.test_value ?? best.value)}${best.test_value !== null ? ' on the test set' : ''})` : 'none yet'}, from increment ${f.increment}.`,
     '',

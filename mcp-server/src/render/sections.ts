@@ -22,7 +22,10 @@ export function hasSection(existing: string, key: string): boolean {
 /** Every marked section whose key starts with `prefix`, whole (markers included), in file order. */
 export function sectionsWithPrefix(existing: string, prefix: string): string[] {
   const out: string[] = [];
-  const re = new RegExp(`<!-- specweave-ml:begin (${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^>]*?) -->[\\s\\S]*?<!-- specweave-ml:end \\1 -->`, 'g');
+  const re = new RegExp(
+    `<!-- specweave-ml:begin (${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^>]*?) -->[\\s\\S]*?<!-- specweave-ml:end \\1 -->`,
+    'g',
+  );
   for (const m of existing.matchAll(re)) out.push(m[0]);
   return out;
 }

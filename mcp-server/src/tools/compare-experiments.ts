@@ -22,7 +22,7 @@ export const compareExperimentsTool = defineTool({
   name: 'compare_experiments',
   title: 'Compare experiments',
   description:
-    'Rank the experiments of an increment on the primary metric (the argument, else the increment\'s, else the most ' +
+    "Rank the experiments of an increment on the primary metric (the argument, else the increment's, else the most " +
     'common metric). Candidates are selected on its cross-validation mean (cv_<metric>_mean) where every candidate ' +
     'logged folds, else on val_<metric>, else on the test metric (flagged); the test value is reported beside it. ' +
     'Ties are stated and broken by the lower CV std. Marks the best model and the baselines and computes the ' +
@@ -46,9 +46,21 @@ export const compareExperimentsTool = defineTool({
     best: z.object({ experiment: z.string(), value: MetricNumber, metrics: MetricMap }).nullable(),
     best_baseline: z.object({ experiment: z.string(), value: MetricNumber }).nullable(),
     improvement: z
-      .object({ absolute: MetricNumber, relative: MetricNumber.nullable(), rule: z.string(), baseline: z.string(), candidate: z.string(), measured_on: z.enum(['cv', 'validation', 'test']) })
+      .object({
+        absolute: MetricNumber,
+        relative: MetricNumber.nullable(),
+        rule: z.string(),
+        baseline: z.string(),
+        candidate: z.string(),
+        measured_on: z.enum(['cv', 'validation', 'test']),
+      })
       .nullable(),
-    selection: z.object({ setting: z.enum(['auto', 'cv', 'validation', 'test']), source: z.enum(['cv', 'validation', 'test']), key: z.string(), reason: z.string() }),
+    selection: z.object({
+      setting: z.enum(['auto', 'cv', 'validation', 'test']),
+      source: z.enum(['cv', 'validation', 'test']),
+      key: z.string(),
+      reason: z.string(),
+    }),
     ties: z.array(z.object({ experiments: z.array(z.string()), value: MetricNumber, broken_by: z.enum(['lower cv std', 'name order']) })),
     skipped: z.array(z.object({ experiment: z.string(), reason: z.string() })),
     skipped_total: z.number(),
@@ -60,20 +72,18 @@ export const compareExperimentsTool = defineTool({
     const c = await compareExperiments(project, inc, args);
     const reportFile = await writeComparisonReport(inc, c);
     const best = c.best_candidate ?? c.best;
-    const top = c.ranking
-      .slice(0, args.top ?? 10)
-      .map((r) => ({
-        rank: r.rank,
-        experiment: r.experiment,
-        value: r.value,
-        // Only what adds information, so a long ranking stays small.
-        ...(r.selection.std !== null ? { std: r.selection.std } : {}),
-        ...(r.selection.count !== null ? { folds: r.selection.count } : {}),
-        ...(r.test_value !== null && c.selection.source !== 'test' ? { test_value: r.test_value } : {}),
-        baseline: r.baseline,
-        status: r.status,
-        best: r.best,
-      }));
+    const top = c.ranking.slice(0, args.top ?? 10).map((r) => ({
+      rank: r.rank,
+      experiment: r.experiment,
+      value: r.value,
+      // Only what adds information, so a long ranking stays small.
+      ...(r.selection.std !== null ? { std: r.selection.std } : {}),
+      ...(r.selection.count !== null ? { folds: r.selection.count } : {}),
+      ...(r.test_value !== null && c.selection.source !== 'test' ? { test_value: r.test_value } : {}),
+      baseline: r.baseline,
+      status: r.status,
+      best: r.best,
+    }));
     const i = c.improvement;
     const data = {
       increment: c.increment,
@@ -85,7 +95,16 @@ export const compareExperimentsTool = defineTool({
       top,
       best: best ? { experiment: best.experiment, value: best.value, metrics: best.metrics } : null,
       best_baseline: c.best_baseline ? { experiment: c.best_baseline.experiment, value: c.best_baseline.value } : null,
-      improvement: i ? { absolute: i.absolute, relative: i.improvement, rule: i.rule, baseline: i.baseline, candidate: i.candidate, measured_on: i.measured_on } : null,
+      improvement: i
+        ? {
+            absolute: i.absolute,
+            relative: i.improvement,
+            rule: i.rule,
+            baseline: i.baseline,
+            candidate: i.candidate,
+            measured_on: i.measured_on,
+          }
+        : null,
       selection: c.selection,
       ties: c.ties.slice(0, 10),
       // Bounded so the result stays small however many experiments there are; the report has them all.
@@ -96,10 +115,22 @@ export const compareExperimentsTool = defineTool({
     const lines = [
       `${c.increment}: ${c.ranking.length} of ${c.experiments_total} experiments ranked by ${c.primary_metric} (${c.direction}).`,
       selectionSentence(c),
-      ...c.ranking.slice(0, args.top ?? 10).map((t) => `${t.rank}. ${t.experiment} ${fmtMeasurement(t.selection)}${c.selection.source !== 'test' ? ` | test ${fmt(t.test_value)}` : ''}${t.best ? ' BEST' : ''}${t.baseline ? ' (baseline)' : ''}${t.status !== 'completed' ? ` [${t.status}]` : ''}`),
+      ...c.ranking
+        .slice(0, args.top ?? 10)
+        .map(
+          (t) =>
+            `${t.rank}. ${t.experiment} ${fmtMeasurement(t.selection)}${c.selection.source !== 'test' ? ` | test ${fmt(t.test_value)}` : ''}${t.best ? ' BEST' : ''}${t.baseline ? ' (baseline)' : ''}${t.status !== 'completed' ? ` [${t.status}]` : ''}`,
+        ),
       ...c.ties.slice(0, 3).map((t) => `Tie at ${fmt(t.value)}: ${t.experiments.join(', ')}; ordered by ${t.broken_by}.`),
-      i ? `Improvement of ${i.candidate} over baseline ${i.baseline} on the ${i.measured_on === 'test' ? 'test set' : `${i.measured_on} value`}: ${fmt(i.absolute)} absolute, ${fmtPercent(i.improvement)} (${i.rule}).` : 'No improvement computed (needs a baseline and a candidate).',
-      c.skipped.length ? `Skipped ${c.skipped.length}: ${c.skipped.slice(0, 5).map((s) => `${s.experiment} (${s.reason})`).join('; ')}${c.skipped.length > 5 ? '; …' : ''}.` : '',
+      i
+        ? `Improvement of ${i.candidate} over baseline ${i.baseline} on the ${i.measured_on === 'test' ? 'test set' : `${i.measured_on} value`}: ${fmt(i.absolute)} absolute, ${fmtPercent(i.improvement)} (${i.rule}).`
+        : 'No improvement computed (needs a baseline and a candidate).',
+      c.skipped.length
+        ? `Skipped ${c.skipped.length}: ${c.skipped
+            .slice(0, 5)
+            .map((s) => `${s.experiment} (${s.reason})`)
+            .join('; ')}${c.skipped.length > 5 ? '; …' : ''}.`
+        : '',
       `Full table: ${data.report}`,
     ].filter(Boolean);
     return { data: toWire(data), text: lines.join('\n') };

@@ -12,9 +12,9 @@ export const comparePredictionsTool = defineTool({
   description:
     'Test whether experiment b differs from experiment a on the same test set, using the prediction files ' +
     'evaluate_predictions evaluated for each (call it for both first). A paired bootstrap of the metric (decides), ' +
-    'McNemar\'s test for classifiers, and, where both logged per-fold cross-validation scores (history ' +
+    "McNemar's test for classifiers, and, where both logged per-fold cross-validation scores (history " +
     '"cv_<metric>"), the corrected resampled t-test (Nadeau & Bengio) and the Wilcoxon signed-rank test. Each test ' +
-    'says which model it favours in the metric\'s direction, by how much and with what interval; a disagreement ' +
+    "says which model it favours in the metric's direction, by how much and with what interval; a disagreement " +
     'in direction is stated. Adds a section to experiments/comparison.md. metric defaults to ROC AUC (binary with ' +
     'scores), accuracy, RMSE or NDCG@k by task.',
   input: {
@@ -71,17 +71,43 @@ export const comparePredictionsTool = defineTool({
       p_values.wilcoxon = r.folds.wilcoxon.pValue;
     }
     const tests = r.findings.map((f) => ({
-      test: f.test, evidence: f.evidence, favours: f.favours, difference: f.difference, lower: f.lower, upper: f.upper,
-      p_value: f.pValue, significant: f.significant, can_reach_alpha: f.canReachAlpha, ...(f.note ? { note: f.note } : {}),
+      test: f.test,
+      evidence: f.evidence,
+      favours: f.favours,
+      difference: f.difference,
+      lower: f.lower,
+      upper: f.upper,
+      p_value: f.pValue,
+      significant: f.significant,
+      can_reach_alpha: f.canReachAlpha,
+      ...(f.note ? { note: f.note } : {}),
     }));
     const effect_size: Record<string, number | null> = { difference: r.effectSize.difference };
     if (r.effectSize.cohensDz !== undefined) effect_size.cohens_dz = r.effectSize.cohensDz;
     if (r.effectSize.oddsRatio !== undefined) effect_size.odds_ratio = r.effectSize.oddsRatio;
     const data = {
-      increment: inc.id, a: r.a, b: r.b, metric: r.metric, direction: r.direction, n: r.n, values: r.values, difference: r.difference,
-      better: r.better, verdict: r.verdict, tests, p_values, effect_size, warnings: r.warnings, report,
+      increment: inc.id,
+      a: r.a,
+      b: r.b,
+      metric: r.metric,
+      direction: r.direction,
+      n: r.n,
+      values: r.values,
+      difference: r.difference,
+      better: r.better,
+      verdict: r.verdict,
+      tests,
+      p_values,
+      effect_size,
+      warnings: r.warnings,
+      report,
     };
-    const ps = Object.entries(p_values).map(([k, v]) => `${k} p=${v === null ? 'n/a' : v.toPrecision(3)}`).join(', ');
-    return { data: toWire(data), text: [r.verdict, ps, ...r.warnings.map((w) => `warning: ${w}`), `Added to ${report}.`].filter(Boolean).join('\n') };
+    const ps = Object.entries(p_values)
+      .map(([k, v]) => `${k} p=${v === null ? 'n/a' : v.toPrecision(3)}`)
+      .join(', ');
+    return {
+      data: toWire(data),
+      text: [r.verdict, ps, ...r.warnings.map((w) => `warning: ${w}`), `Added to ${report}.`].filter(Boolean).join('\n'),
+    };
   },
 });

@@ -4,7 +4,13 @@ import { PROBLEM_TYPES } from '../core/problem-types.js';
 import { defineTool } from './define.js';
 import { Direction } from './schemas.js';
 
-const Criterion = z.object({ metric: z.string(), op: z.enum(['>', '>=', '<', '<=']), value: z.number(), text: z.string(), custom: z.literal(true).optional() });
+const Criterion = z.object({
+  metric: z.string(),
+  op: z.enum(['>', '>=', '<', '<=']),
+  value: z.number(),
+  text: z.string(),
+  custom: z.literal(true).optional(),
+});
 
 export const createIncrementTool = defineTool({
   name: 'create_increment',
@@ -18,8 +24,15 @@ export const createIncrementTool = defineTool({
     'metric is an error with suggestions unless listed in custom_metrics. validate_increment checks them later.',
   input: {
     title: z.string().min(1).describe('What the increment delivers, e.g. "Fraud detection for card payments".'),
-    problem_type: z.enum(PROBLEM_TYPES).nullish().describe('Default "classification". Shapes the templates, default metric and validation advice.'),
-    primary_metric: z.string().min(1).nullish().describe('The metric that ranks experiments, e.g. "roc_auc", "rmse". Default per problem type.'),
+    problem_type: z
+      .enum(PROBLEM_TYPES)
+      .nullish()
+      .describe('Default "classification". Shapes the templates, default metric and validation advice.'),
+    primary_metric: z
+      .string()
+      .min(1)
+      .nullish()
+      .describe('The metric that ranks experiments, e.g. "roc_auc", "rmse". Default per problem type.'),
     direction: Direction.nullish().describe('Whether higher or lower primary_metric is better. Inferred from the name when omitted.'),
     success_criteria: z.array(z.string().min(1)).nullish().describe('e.g. ["precision >= 0.9", "recall >= 0.6"].'),
     custom_metrics: z.array(z.string().min(1)).nullish().describe('Metric names of your own that the vocabulary does not know.'),
@@ -36,7 +49,8 @@ export const createIncrementTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
   async run(args, { project }) {
     const created = await createIncrement(project, args);
-    const criteria = created.success_criteria.map((c) => `${c.metric} ${c.op} ${c.value}`).join('; ') || 'none yet (add them with update_increment)';
+    const criteria =
+      created.success_criteria.map((c) => `${c.metric} ${c.op} ${c.value}`).join('; ') || 'none yet (add them with update_increment)';
     return {
       data: created,
       text: `Created ${created.increment} at ${created.path} (${created.problem_type}; primary metric ${created.primary_metric}, ${created.direction}). Success criteria: ${criteria}. Next: fill in spec.md, then track a baseline with track_experiment.`,

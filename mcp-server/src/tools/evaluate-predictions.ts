@@ -12,7 +12,7 @@ export const evaluatePredictionsTool = defineTool({
   name: 'evaluate_predictions',
   title: 'Evaluate predictions exactly',
   description:
-    'Compute an experiment\'s metrics exactly (agreeing with scikit-learn to 1e-9) from the predictions file its ' +
+    "Compute an experiment's metrics exactly (agreeing with scikit-learn to 1e-9) from the predictions file its " +
     'training script saved (CSV or JSONL in the increment, e.g. "experiments/rf/predictions.csv"). binary / ' +
     'multiclass: accuracy, precision/recall/F1 (per class, macro, weighted), ROC AUC, average precision, log loss, ' +
     'Brier, MCC, kappa, confusion matrix, calibration; with target_precision or target_recall, the threshold that ' +
@@ -32,12 +32,21 @@ export const evaluatePredictionsTool = defineTool({
     query: z.string().min(1).nullish().describe('Ranking: the query / user id column.'),
     item: z.string().min(1).nullish().describe('Ranking: the item id column.'),
     id: z.string().min(1).nullish().describe('Row id column (pairs rows across experiments in compare_predictions).'),
-    k: z.union([z.number().int().min(1), z.array(z.number().int().min(1)).min(1)]).nullish().describe('Ranking cut-off(s); default 10.'),
+    k: z
+      .union([z.number().int().min(1), z.array(z.number().int().min(1)).min(1)])
+      .nullish()
+      .describe('Ranking cut-off(s); default 10.'),
     positive_label: z.string().nullish().describe('Binary: the positive class (default 1 / true / the last label).'),
     seasonal_period: z.number().int().min(1).nullish().describe('Forecast: season length for MASE (default 1).'),
     target_precision: z.number().gt(0).lte(1).nullish(),
     target_recall: z.number().gt(0).lte(1).nullish(),
-    bootstrap_resamples: z.number().int().min(0).max(10_000).nullish().describe('Default 1000 (fewer above 100,000 rows); 0 turns intervals off.'),
+    bootstrap_resamples: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .nullish()
+      .describe('Default 1000 (fewer above 100,000 rows); 0 turns intervals off.'),
     seed: z.number().int().nullish().describe('Bootstrap seed (default 42): the same seed gives the same intervals.'),
   },
   output: {
@@ -58,34 +67,68 @@ export const evaluatePredictionsTool = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, { project, git }) {
     const inc = await resolveIncrement(project, args.increment);
-    const out = await evaluateExperimentPredictions(project, inc, {
-      experiment: args.experiment,
-      predictions: args.predictions,
-      task: args.task,
-      columns: {
-        yTrue: args.y_true ?? undefined, yPred: args.y_pred ?? undefined, score: args.score ?? undefined, probaPrefix: args.proba_prefix ?? undefined,
-        query: args.query ?? undefined, item: args.item ?? undefined, id: args.id ?? undefined,
+    const out = await evaluateExperimentPredictions(
+      project,
+      inc,
+      {
+        experiment: args.experiment,
+        predictions: args.predictions,
+        task: args.task,
+        columns: {
+          yTrue: args.y_true ?? undefined,
+          yPred: args.y_pred ?? undefined,
+          score: args.score ?? undefined,
+          probaPrefix: args.proba_prefix ?? undefined,
+          query: args.query ?? undefined,
+          item: args.item ?? undefined,
+          id: args.id ?? undefined,
+        },
+        k: args.k,
+        positive_label: args.positive_label,
+        seasonal_period: args.seasonal_period,
+        target_precision: args.target_precision,
+        target_recall: args.target_recall,
+        bootstrap_resamples: args.bootstrap_resamples,
+        seed: args.seed,
       },
-      k: args.k, positive_label: args.positive_label, seasonal_period: args.seasonal_period, target_precision: args.target_precision,
-      target_recall: args.target_recall, bootstrap_resamples: args.bootstrap_resamples, seed: args.seed,
-    }, { git });
+      { git },
+    );
     const r = out.result;
-    const ci = Object.fromEntries(Object.entries(r.ci ?? {}).map(([k, v]) => [k, { estimate: v.estimate, lower: v.lower, upper: v.upper, confidence: v.confidence, resamples: v.resamples }]));
+    const ci = Object.fromEntries(
+      Object.entries(r.ci ?? {}).map(([k, v]) => [
+        k,
+        { estimate: v.estimate, lower: v.lower, upper: v.upper, confidence: v.confidence, resamples: v.resamples },
+      ]),
+    );
     // A large multiclass confusion matrix stays in the report; the result carries it only while it is small.
     const cm = r.confusionMatrix && r.confusionMatrix.labels.length <= 20 ? r.confusionMatrix : null;
     const data = {
-      increment: inc.id, experiment: args.experiment, task: r.task, rows: r.n, metrics: r.metrics, confidence_intervals: ci,
-      threshold: r.threshold ? { ...r.threshold } : null, confusion_matrix: cm, columns: r.columns, warnings: r.warnings,
-      predictions: out.predictions, report: out.report, plots: out.plots,
+      increment: inc.id,
+      experiment: args.experiment,
+      task: r.task,
+      rows: r.n,
+      metrics: r.metrics,
+      confidence_intervals: ci,
+      threshold: r.threshold ? { ...r.threshold } : null,
+      confusion_matrix: cm,
+      columns: r.columns,
+      warnings: r.warnings,
+      predictions: out.predictions,
+      report: out.report,
+      plots: out.plots,
     };
-    const headline = Object.entries(r.metrics).slice(0, 12).map(([k, v]) => {
-      const i = r.ci?.[k];
-      return `${k}=${v === null ? 'undefined' : fmt(v)}${i ? ` [${fmt(i.lower)}, ${fmt(i.upper)}]` : ''}`;
-    });
+    const headline = Object.entries(r.metrics)
+      .slice(0, 12)
+      .map(([k, v]) => {
+        const i = r.ci?.[k];
+        return `${k}=${v === null ? 'undefined' : fmt(v)}${i ? ` [${fmt(i.lower)}, ${fmt(i.upper)}]` : ''}`;
+      });
     const lines = [
       `${args.experiment}: ${r.task} evaluation of ${r.n} rows from ${out.predictions}.`,
       headline.join(', '),
-      r.threshold ? `Threshold for ${r.threshold.target.metric} ${r.threshold.target.value}: ${r.threshold.reached ? `${fmt(r.threshold.threshold)} (precision ${fmt(r.threshold.precision)}, recall ${fmt(r.threshold.recall)})` : 'not reachable'}.` : '',
+      r.threshold
+        ? `Threshold for ${r.threshold.target.metric} ${r.threshold.target.value}: ${r.threshold.reached ? `${fmt(r.threshold.threshold)} (precision ${fmt(r.threshold.precision)}, recall ${fmt(r.threshold.recall)})` : 'not reachable'}.`
+        : '',
       ...r.warnings.map((w) => `warning: ${w}`),
       `Report: ${out.report}; ${out.plots.length} plots beside it. Metrics written to metrics.json.`,
     ].filter(Boolean);

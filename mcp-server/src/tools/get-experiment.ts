@@ -5,7 +5,15 @@ import { listEntries } from '../core/store/disk.js';
 import { defineTool } from './define.js';
 import { ExperimentName, IncrementRef, MetricMap, MetricNumber, toWire } from './schemas.js';
 
-const HistorySummary = z.object({ metric: z.string(), points: z.number(), first_step: z.number(), last_step: z.number(), last: MetricNumber, min: MetricNumber, max: MetricNumber });
+const HistorySummary = z.object({
+  metric: z.string(),
+  points: z.number(),
+  first_step: z.number(),
+  last_step: z.number(),
+  last: MetricNumber,
+  min: MetricNumber,
+  max: MetricNumber,
+});
 
 export const getExperimentTool = defineTool({
   name: 'get_experiment',
@@ -42,11 +50,22 @@ export const getExperimentTool = defineTool({
     const e = await readExperiment(project, inc, args.name);
     const [{ points, skippedLines }, files] = await Promise.all([readHistory(e.dir), listEntries(e.dir)]);
     // One pass over the history: a long run has hundreds of thousands of points.
-    const byMetric = new Map<string, { metric: string; points: number; first_step: number; last_step: number; last: number; min: number; max: number }>();
+    const byMetric = new Map<
+      string,
+      { metric: string; points: number; first_step: number; last_step: number; last: number; min: number; max: number }
+    >();
     for (const p of points) {
       const h = byMetric.get(p.metric);
       if (!h) {
-        byMetric.set(p.metric, { metric: p.metric, points: 1, first_step: p.step, last_step: p.step, last: p.value, min: p.value, max: p.value });
+        byMetric.set(p.metric, {
+          metric: p.metric,
+          points: 1,
+          first_step: p.step,
+          last_step: p.step,
+          last: p.value,
+          min: p.value,
+          max: p.value,
+        });
         continue;
       }
       h.points += 1;
@@ -61,11 +80,30 @@ export const getExperimentTool = defineTool({
     const history = [...byMetric.values()];
     const m = e.meta;
     const data = {
-      increment: inc.id, name: e.name, path: project.relative(e.dir), status: e.status, baseline: e.baseline, params: e.params, metrics: e.metrics,
-      tags: m.tags, notes: m.notes, started: m.started, ended: m.ended, duration_seconds: m.duration_seconds, git: m.git, environment: m.environment,
-      artifacts: m.artifacts, source: m.source, history, history_skipped_lines: skippedLines, files,
+      increment: inc.id,
+      name: e.name,
+      path: project.relative(e.dir),
+      status: e.status,
+      baseline: e.baseline,
+      params: e.params,
+      metrics: e.metrics,
+      tags: m.tags,
+      notes: m.notes,
+      started: m.started,
+      ended: m.ended,
+      duration_seconds: m.duration_seconds,
+      git: m.git,
+      environment: m.environment,
+      artifacts: m.artifacts,
+      source: m.source,
+      history,
+      history_skipped_lines: skippedLines,
+      files,
     };
-    const metricText = Object.entries(toWire(e.metrics)).map(([k, v]) => `${k}=${v}`).join(', ') || 'none';
+    const metricText =
+      Object.entries(toWire(e.metrics))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ') || 'none';
     return {
       data: toWire(data),
       text: `${e.name} in ${inc.id} [${e.status}${e.baseline ? ', baseline' : ''}]. Metrics: ${metricText}. ${Object.keys(e.params).length} params, ${points.length} history points, ${m.artifacts.length} artifacts, ${m.notes.length} notes. Files: ${files.join(', ')}.`,

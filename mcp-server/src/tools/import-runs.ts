@@ -10,7 +10,7 @@ export const importRunsTool = defineTool({
   name: 'import_runs',
   title: 'Import MLflow / DVC / W&B runs',
   description:
-    'Bring runs recorded by another tracker into an increment as experiments, keeping the team\'s existing code. ' +
+    "Bring runs recorded by another tracker into an increment as experiments, keeping the team's existing code. " +
     'source is a folder inside the project, relative to its root: an MLflow file store ("mlruns"), a DVC project ' +
     '(params.yaml, metrics files, dvclive/ histories, and committed experiments under git refs/exps), or a W&B ' +
     'offline run folder ("wandb"). format is detected when omitted. Each run keeps its params, latest metrics, full ' +
@@ -56,7 +56,9 @@ export const importRunsTool = defineTool({
       `Imported ${r.imported.length} ${r.format} runs from ${r.source} into ${r.increment}; ${r.already_imported} already imported; ${r.skipped.length} skipped; ${r.warnings.length} warnings.`,
       ...data.skipped.map((s) => `skipped ${s.what}: ${s.reason}`),
       ...data.warnings.map((w) => `warning: ${w}`),
-      r.imported.length > LIST_LIMIT || r.skipped.length > LIST_LIMIT ? `(lists cut at ${LIST_LIMIT}; call list_experiments for all experiments)` : '',
+      r.imported.length > LIST_LIMIT || r.skipped.length > LIST_LIMIT
+        ? `(lists cut at ${LIST_LIMIT}; call list_experiments for all experiments)`
+        : '',
     ].filter(Boolean);
     return { data, text: lines.join('\n') };
   },

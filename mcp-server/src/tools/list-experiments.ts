@@ -49,8 +49,14 @@ export const listExperimentsTool = defineTool({
     offset: z.number(),
     experiments: z.array(
       z.object({
-        name: z.string(), status: z.enum(EXPERIMENT_STATUSES), baseline: z.boolean(), tags: z.array(z.string()), tags_count: z.number(),
-        metrics: MetricMap, metrics_count: z.number(), updated: z.string().nullable(),
+        name: z.string(),
+        status: z.enum(EXPERIMENT_STATUSES),
+        baseline: z.boolean(),
+        tags: z.array(z.string()),
+        tags_count: z.number(),
+        metrics: MetricMap,
+        metrics_count: z.number(),
+        updated: z.string().nullable(),
       }),
     ),
     broken: z.array(z.object({ name: z.string(), reason: z.string() })),
@@ -69,19 +75,35 @@ export const listExperimentsTool = defineTool({
       total: experiments.length,
       offset,
       experiments: page.map((e) => ({
-        name: e.name, status: e.status, baseline: e.baseline,
-        tags: e.meta.tags.slice(0, MAX_TAGS_PER_ENTRY), tags_count: e.meta.tags.length,
-        metrics: firstEntries(e.metrics, MAX_METRICS_PER_ENTRY), metrics_count: Object.keys(e.metrics).length,
+        name: e.name,
+        status: e.status,
+        baseline: e.baseline,
+        tags: e.meta.tags.slice(0, MAX_TAGS_PER_ENTRY),
+        tags_count: e.meta.tags.length,
+        metrics: firstEntries(e.metrics, MAX_METRICS_PER_ENTRY),
+        metrics_count: Object.keys(e.metrics).length,
         updated: e.meta.updated,
       })),
       broken: listedBroken,
       broken_count: broken.length,
       has_more: offset + page.length < experiments.length,
     };
-    const lines = page.map((e) => `- ${e.name} [${e.status}${e.baseline ? ', baseline' : ''}] ${Object.entries(toWire(firstEntries(e.metrics, 6))).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    const lines = page.map(
+      (e) =>
+        `- ${e.name} [${e.status}${e.baseline ? ', baseline' : ''}] ${Object.entries(toWire(firstEntries(e.metrics, 6)))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+    );
     return {
       data: toWire(data),
-      text: [`${inc.id}: ${experiments.length} experiments${broken.length ? `, ${broken.length} unreadable` : ''}; showing ${page.length} from ${offset}.`, ...lines, ...listedBroken.map((b) => `- ${b.name} UNREADABLE: ${b.reason}`), broken.length > MAX_BROKEN_LISTED ? `(${broken.length - MAX_BROKEN_LISTED} more unreadable not listed)` : ''].filter(Boolean).join('\n'),
+      text: [
+        `${inc.id}: ${experiments.length} experiments${broken.length ? `, ${broken.length} unreadable` : ''}; showing ${page.length} from ${offset}.`,
+        ...lines,
+        ...listedBroken.map((b) => `- ${b.name} UNREADABLE: ${b.reason}`),
+        broken.length > MAX_BROKEN_LISTED ? `(${broken.length - MAX_BROKEN_LISTED} more unreadable not listed)` : '',
+      ]
+        .filter(Boolean)
+        .join('\n'),
     };
   },
 });

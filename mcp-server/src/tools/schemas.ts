@@ -2,10 +2,7 @@
 import { z } from 'zod';
 import { decodeNumber, encodeNumber } from '../core/json.js';
 
-export const IncrementRef = z
-  .string()
-  .min(1)
-  .describe('The increment: its number ("0042" or "42") or folder name ("0042-churn-model").');
+export const IncrementRef = z.string().min(1).describe('The increment: its number ("0042" or "42") or folder name ("0042-churn-model").');
 
 export const ExperimentName = z
   .string()
@@ -29,7 +26,11 @@ export function toWire<T>(value: T): T {
   if (typeof value === 'number') return encodeNumber(value) as T;
   if (Array.isArray(value)) return value.map(toWire) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, toWire(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, toWire(v)]),
+    ) as T;
   }
   return value;
 }

@@ -26,7 +26,9 @@ export const trackExperimentTool = defineTool({
     history: z
       .array(z.object({ metric: z.string().min(1), value: MetricNumber, step: z.number().int().min(0) }))
       .nullish()
-      .describe('Per-step points (epochs, iterations, CV folds as "cv_<metric>"). The point with the highest step becomes the summary unless metrics gives one.'),
+      .describe(
+        'Per-step points (epochs, iterations, CV folds as "cv_<metric>"). The point with the highest step becomes the summary unless metrics gives one.',
+      ),
     tags: z.array(z.string().min(1)).nullish(),
     note: z.string().nullish().describe('Appended to the notes with a timestamp: what was learned, why it failed.'),
     status: z.enum(EXPERIMENT_STATUSES).nullish(),
@@ -57,7 +59,10 @@ export const trackExperimentTool = defineTool({
       },
       { git },
     );
-    const metricText = Object.entries(toWire(result.metrics)).map(([k, v]) => `${k}=${v}`).join(', ') || 'none';
+    const metricText =
+      Object.entries(toWire(result.metrics))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ') || 'none';
     return {
       data: toWire(result),
       text: `${result.created ? 'Created' : 'Updated'} ${result.experiment} (${result.status}${result.baseline ? ', baseline' : ''}) at ${result.path}. Metrics: ${metricText}. ${result.params_count} params, ${result.history_points_added} history points added, ${result.artifacts.length} artifacts.`,

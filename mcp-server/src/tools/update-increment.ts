@@ -4,7 +4,13 @@ import { THRESHOLDS } from '../core/gates/index.js';
 import { defineTool } from './define.js';
 import { Direction, IncrementRef } from './schemas.js';
 
-const Criterion = z.object({ metric: z.string(), op: z.enum(['>', '>=', '<', '<=']), value: z.number(), text: z.string(), custom: z.literal(true).optional() });
+const Criterion = z.object({
+  metric: z.string(),
+  op: z.enum(['>', '>=', '<', '<=']),
+  value: z.number(),
+  text: z.string(),
+  custom: z.literal(true).optional(),
+});
 
 export const updateIncrementTool = defineTool({
   name: 'update_increment',
@@ -14,7 +20,7 @@ export const updateIncrementTool = defineTool({
     '"r2"), direction, success_criteria (replaces the list; "<metric> <op> <number>", resolved against the vocabulary, ' +
     'an unknown metric is an error with suggestions unless named in custom_metrics), thresholds of the quality gates ' +
     `(${THRESHOLDS.map((t) => t.key).join(', ')}) and selection (auto, cv, validation or test: what ranks the ` +
-    'candidates). metadata.json is updated and spec.md\'s Success Criteria section is rewritten to match. Gate ' +
+    "candidates). metadata.json is updated and spec.md's Success Criteria section is rewritten to match. Gate " +
     'messages name the call to make.',
   input: {
     increment: IncrementRef,
@@ -22,7 +28,12 @@ export const updateIncrementTool = defineTool({
     direction: Direction.nullish(),
     success_criteria: z.array(z.string().min(1)).nullish().describe('The whole new list, e.g. ["f1_macro >= 0.85", "recall > 0.6"].'),
     custom_metrics: z.array(z.string().min(1)).nullish().describe('Metric names of your own that the vocabulary does not know.'),
-    thresholds: z.record(z.string(), z.number()).nullish().describe(`Gate thresholds to change, e.g. {"max_cv_relative_std": 0.15}. Keys: ${THRESHOLDS.map((t) => `${t.key} (default ${t.default})`).join(', ')}.`),
+    thresholds: z
+      .record(z.string(), z.number())
+      .nullish()
+      .describe(
+        `Gate thresholds to change, e.g. {"max_cv_relative_std": 0.15}. Keys: ${THRESHOLDS.map((t) => `${t.key} (default ${t.default})`).join(', ')}.`,
+      ),
     selection: z.enum(['auto', 'cv', 'validation', 'test']).nullish(),
   },
   output: {

@@ -20,6 +20,9 @@ export const updateTaskTool = defineTool({
   async run(args, { project }) {
     const inc = await resolveIncrement(project, args.increment);
     const t = await setTaskStatus(inc, args.task, args.status);
-    return { data: { increment: inc.id, task: t.id, title: t.title, status: t.status, done: t.done }, text: `${inc.id} ${t.id} (${t.title}) is now ${t.status}.` };
+    return {
+      data: { increment: inc.id, task: t.id, title: t.title, status: t.status, done: t.done },
+      text: `${inc.id} ${t.id} (${t.title}) is now ${t.status}.`,
+    };
   },
 });

@@ -5,11 +5,13 @@ import { check, stripComments, type ArtifactOnDisk, type GateContext, type GateD
 function problem(a: ArtifactOnDisk): string | undefined {
   if (typeof a.actual === 'string') return `${a.recorded.path} is ${a.actual}`;
   if (a.actual.bytes === 0) return `${a.recorded.path} is empty`;
-  if (a.actual.sha256 !== a.recorded.sha256) return `${a.recorded.path} changed since it was recorded (sha256 ${a.actual.sha256.slice(0, 12)}… vs recorded ${a.recorded.sha256.slice(0, 12)}…)`;
+  if (a.actual.sha256 !== a.recorded.sha256)
+    return `${a.recorded.path} changed since it was recorded (sha256 ${a.actual.sha256.slice(0, 12)}… vs recorded ${a.recorded.sha256.slice(0, 12)}…)`;
   return undefined;
 }
 
-const rerecord = (ctx: GateContext) => `record it again with track_experiment {"increment":"${ctx.incrementId}","name":"${ctx.best!.name}","artifacts":["<file>"]}`;
+const rerecord = (ctx: GateContext) =>
+  `record it again with track_experiment {"increment":"${ctx.incrementId}","name":"${ctx.best!.name}","artifacts":["<file>"]}`;
 
 export const modelSavedGate: GateDefinition = {
   id: 'model-saved',
@@ -18,8 +20,18 @@ export const modelSavedGate: GateDefinition = {
     if (!ctx.best) return check('model-saved', 'fail', 'No best experiment, so no saved model.');
     const models = ctx.bestArtifacts.filter((a) => modelFormatOf(a.recorded.path));
     const good = models.filter((a) => !problem(a));
-    if (good.length) return check('model-saved', 'pass', `${ctx.best.name}: ${good.map((a) => `${a.recorded.path} (${modelFormatOf(a.recorded.path)}, ${a.recorded.bytes} bytes, sha256 verified)`).join(', ')}.`);
-    if (models.length) return check('model-saved', 'fail', `${ctx.best.name}: ${models.map((a) => problem(a)).join('; ')}. Save the model again and ${rerecord(ctx)}.`);
+    if (good.length)
+      return check(
+        'model-saved',
+        'pass',
+        `${ctx.best.name}: ${good.map((a) => `${a.recorded.path} (${modelFormatOf(a.recorded.path)}, ${a.recorded.bytes} bytes, sha256 verified)`).join(', ')}.`,
+      );
+    if (models.length)
+      return check(
+        'model-saved',
+        'fail',
+        `${ctx.best.name}: ${models.map((a) => problem(a)).join('; ')}. Save the model again and ${rerecord(ctx)}.`,
+      );
     return check(
       'model-saved',
       'fail',
@@ -33,7 +45,8 @@ const EXPLAIN_ASKED = /explainab|interpretab|\bshap\b|\blime\b|feature importanc
 
 export const explainabilityGate: GateDefinition = {
   id: 'explainability',
-  summary: 'When spec.md asks for explainability, the selected experiment recorded non-empty explanation artifacts (SHAP, importances, partial dependence, a report).',
+  summary:
+    'When spec.md asks for explainability, the selected experiment recorded non-empty explanation artifacts (SHAP, importances, partial dependence, a report).',
   check(ctx) {
     const asked = ctx.spec !== undefined && EXPLAIN_ASKED.test(stripComments(ctx.spec));
     if (!asked) return check('explainability', 'pass', 'spec.md does not ask for explainability.');

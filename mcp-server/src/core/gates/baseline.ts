@@ -7,6 +7,10 @@ export const baselineGate: GateDefinition = {
     const baselines = experiments.filter((e) => e.baseline).map((e) => e.name);
     return baselines.length
       ? check('baseline', 'pass', `Baselines: ${baselines.join(', ')}.`)
-      : check('baseline', 'fail', 'No baseline experiment. Track a simple reference model (majority class, mean, last value) with baseline: true.');
+      : check(
+          'baseline',
+          'fail',
+          'No baseline experiment. Track a simple reference model (majority class, mean, last value) with baseline: true.',
+        );
   },
 };

@@ -47,29 +47,55 @@ function judge(s: Spread, t: Record<string, number>): { ok: boolean; text: strin
   const folds = s.folds !== null ? `, ${s.folds} folds` : '';
   if (bounded) {
     const max = t.max_cv_std!;
-    return { ok: s.std <= max, key: 'max_cv_std', text: `${s.metric} std ${fmt(s.std)} on mean ${fmt(s.mean)}${folds} (bounded: max_cv_std ${max})` };
+    return {
+      ok: s.std <= max,
+      key: 'max_cv_std',
+      text: `${s.metric} std ${fmt(s.std)} on mean ${fmt(s.mean)}${folds} (bounded: max_cv_std ${max})`,
+    };
   }
   const max = t.max_cv_relative_std!;
   const relative = s.mean === 0 ? Infinity : s.std / Math.abs(s.mean);
-  return { ok: relative <= max, key: 'max_cv_relative_std', text: `${s.metric} std ${fmt(s.std)} on mean ${fmt(s.mean)} = ${fmt(relative)} of the mean${folds} (unbounded: max_cv_relative_std ${max})` };
+  return {
+    ok: relative <= max,
+    key: 'max_cv_relative_std',
+    text: `${s.metric} std ${fmt(s.std)} on mean ${fmt(s.mean)} = ${fmt(relative)} of the mean${folds} (unbounded: max_cv_relative_std ${max})`,
+  };
 }
 
 export const cvStabilityGate: GateDefinition = {
   id: 'cv-stability',
-  summary: 'The selected model scores alike on every cross-validation fold: an absolute bound for bounded metrics, a relative one for the rest.',
+  summary:
+    'The selected model scores alike on every cross-validation fold: an absolute bound for bounded metrics, a relative one for the rest.',
   thresholds: [
-    { key: 'max_cv_std', default: 0.05, summary: 'Largest CV standard deviation of a bounded metric (accuracy, F1, AUC, R² …), in its own units.' },
-    { key: 'max_cv_relative_std', default: 0.1, summary: 'Largest CV standard deviation of an unbounded metric (RMSE, MAE, loss …) as a share of its mean.' },
+    {
+      key: 'max_cv_std',
+      default: 0.05,
+      summary: 'Largest CV standard deviation of a bounded metric (accuracy, F1, AUC, R² …), in its own units.',
+    },
+    {
+      key: 'max_cv_relative_std',
+      default: 0.1,
+      summary: 'Largest CV standard deviation of an unbounded metric (RMSE, MAE, loss …) as a share of its mean.',
+    },
   ],
   check(ctx) {
     if (!ctx.best) return check('cv-stability', 'warn', 'No best experiment to check cross-validation for.');
     const all = spreads(ctx);
-    if (all.length === 0) return check('cv-stability', 'warn', `${ctx.best.name} logged no cross-validation fold scores (history of cv_<metric> per fold, or cv_<metric>_mean and cv_<metric>_std).`);
+    if (all.length === 0)
+      return check(
+        'cv-stability',
+        'warn',
+        `${ctx.best.name} logged no cross-validation fold scores (history of cv_<metric> per fold, or cv_<metric>_mean and cv_<metric>_std).`,
+      );
     const judged = all.map((s) => judge(s, ctx.thresholds));
     const failed = judged.filter((j) => !j.ok);
     const list = judged.map((j) => `${j.text}${j.ok ? '' : ' — too spread'}`).join('; ');
     if (!failed.length) return check('cv-stability', 'pass', `${ctx.best.name}: ${list}.`);
     const keys = Object.fromEntries([...new Set(failed.map((f) => f.key))].map((k) => [k, ctx.thresholds[k]!]));
-    return check('cv-stability', 'fail', `${ctx.best.name}: ${list}. If this spread is acceptable for the problem, raise the bound: ${thresholdCall(ctx, keys)}.`);
+    return check(
+      'cv-stability',
+      'fail',
+      `${ctx.best.name}: ${list}. If this spread is acceptable for the problem, raise the bound: ${thresholdCall(ctx, keys)}.`,
+    );
   },
 };

@@ -12,6 +12,8 @@ export const metadataGate: GateDefinition = {
     if (raw.id !== ctx.incrementId) problems.push(`id is ${JSON.stringify(raw.id)}, expected "${ctx.incrementId}"`);
     if (!SPECWEAVE_STATUSES.includes(String(raw.status))) problems.push(`status ${JSON.stringify(raw.status)} is not a SpecWeave status`);
     for (const key of ['type', 'created', 'lastActivity']) if (!raw[key]) problems.push(`${key} is missing`);
-    return problems.length ? check('metadata', 'fail', `metadata.json: ${problems.join('; ')}.`) : check('metadata', 'pass', 'metadata.json is valid.');
+    return problems.length
+      ? check('metadata', 'fail', `metadata.json: ${problems.join('; ')}.`)
+      : check('metadata', 'pass', 'metadata.json is valid.');
   },
 };

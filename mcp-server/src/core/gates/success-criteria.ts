@@ -16,9 +16,22 @@ function agreement(ctx: GateContext, stored: Criterion[]): Check[] {
   const fromSpec = criteriaFromMarkdown(stripComments(ctx.spec), custom);
   const checks: Check[] = [];
   for (const p of fromSpec.problems) {
-    checks.push(check('criteria-sync', 'fail', `spec.md: "${p.text}": ${p.message} Then call update_increment with success_criteria${p.unknownMetric ? ` (and custom_metrics: ["${p.slug}"] for your own metric)` : ''}.`));
+    checks.push(
+      check(
+        'criteria-sync',
+        'fail',
+        `spec.md: "${p.text}": ${p.message} Then call update_increment with success_criteria${p.unknownMetric ? ` (and custom_metrics: ["${p.slug}"] for your own metric)` : ''}.`,
+      ),
+    );
   }
-  for (const text of fromSpec.unparsed) checks.push(check('criterion:unparsed', 'warn', `spec.md lists "${text}" as a success criterion but it is not "<metric> <op> <number>"; reword it or move it out of the section.`));
+  for (const text of fromSpec.unparsed)
+    checks.push(
+      check(
+        'criterion:unparsed',
+        'warn',
+        `spec.md lists "${text}" as a success criterion but it is not "<metric> <op> <number>"; reword it or move it out of the section.`,
+      ),
+    );
   const { onlyInSource, onlyInOther } = criteriaDifference(stored, fromSpec.criteria);
   if (onlyInSource.length || onlyInOther.length) {
     const parts = [
@@ -44,14 +57,27 @@ export const successCriteriaGate: GateDefinition = {
     const stored = mlSettings(ctx)?.success_criteria ?? [];
     const checks: Check[] = [];
     if (stored.length === 0) {
-      checks.push(check('success-criteria', 'warn', `No success criteria. Add them with update_increment ${JSON.stringify({ increment: ctx.incrementId, success_criteria: ['f1_macro >= 0.8'] })}.`));
+      checks.push(
+        check(
+          'success-criteria',
+          'warn',
+          `No success criteria. Add them with update_increment ${JSON.stringify({ increment: ctx.incrementId, success_criteria: ['f1_macro >= 0.8'] })}.`,
+        ),
+      );
     }
     const best = ctx.best;
     for (const c of stored) {
       const id = `criterion:${c.metric}${c.op}${c.value}`;
       const value = best ? metricValue(best.metrics, c.metric) : undefined;
       if (!best) checks.push(check(id, 'fail', `${c.text}: no experiment to check it against.`));
-      else if (value === undefined) checks.push(check(id, 'fail', `${c.text}: ${best.name} has no ${c.metric} metric${c.custom ? ' (a custom metric: log it under exactly this name)' : ''}.`));
+      else if (value === undefined)
+        checks.push(
+          check(
+            id,
+            'fail',
+            `${c.text}: ${best.name} has no ${c.metric} metric${c.custom ? ' (a custom metric: log it under exactly this name)' : ''}.`,
+          ),
+        );
       else checks.push(check(id, meetsCriterion(value, c) ? 'pass' : 'fail', `${c.text}: ${best.name} has ${c.metric}=${fmt(value)}.`));
     }
     return [...checks, ...agreement(ctx, stored)];

@@ -10,7 +10,14 @@ export const tasksDoneGate: GateDefinition = {
     if (tasks.length === 0) return check('tasks-done', 'warn', 'tasks.md lists no tasks (### T-001: …).');
     const open = tasks.filter((t) => !t.done && t.status !== 'canceled');
     if (open.length === 0) return check('tasks-done', 'pass', `All ${tasks.length} tasks completed.`);
-    const list = open.slice(0, 10).map((t) => `${t.id} ${t.title}`).join('; ');
-    return check('tasks-done', 'fail', `${open.length} of ${tasks.length} tasks not completed: ${list}${open.length > 10 ? '; …' : ''}. Tick them with update_task.`);
+    const list = open
+      .slice(0, 10)
+      .map((t) => `${t.id} ${t.title}`)
+      .join('; ');
+    return check(
+      'tasks-done',
+      'fail',
+      `${open.length} of ${tasks.length} tasks not completed: ${list}${open.length > 10 ? '; …' : ''}. Tick them with update_task.`,
+    );
   },
 };

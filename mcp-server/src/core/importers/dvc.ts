@@ -8,7 +8,17 @@ import path from 'node:path';
 import { describeError, listDir, readTextNoFollow, resolveInside } from './fs-read.js';
 import { catBlobs, gitText, lsTree, type TreeEntry } from './git-read.js';
 import type { DvcScanOptions, HistoryPoint, ImportedRun, ImportScan, SkippedEntry } from './types.js';
-import { flattenObject, isoFromEpochMs, isPlainObject, latestByStep, metricValue, parseForeignYaml, parseLenientJson, parseNumberText, stripBom } from './values.js';
+import {
+  flattenObject,
+  isoFromEpochMs,
+  isPlainObject,
+  latestByStep,
+  metricValue,
+  parseForeignYaml,
+  parseLenientJson,
+  parseNumberText,
+  stripBom,
+} from './values.js';
 
 /** Metrics files read when present, after those dvc.yaml declares. */
 const DEFAULT_METRICS_FILES = ['metrics.json', 'metrics.yaml', 'metrics.yml', 'dvclive/metrics.json', 'dvclive.json'];
@@ -66,7 +76,9 @@ async function readSnapshot(reader: SnapshotReader, where: string, warn: (messag
       files.push(rel);
       return data;
     } catch (error) {
-      warn(`${where}/${rel} is not valid ${rel.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message.split('\n')[0]}); skipped.`);
+      warn(
+        `${where}/${rel} is not valid ${rel.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message.split('\n')[0]}); skipped.`,
+      );
       return undefined;
     }
   };
@@ -135,7 +147,14 @@ async function readSnapshot(reader: SnapshotReader, where: string, warn: (messag
     for (const entry of await reader.list(dir)) {
       const rel = `${dir}/${entry.name}`;
       if (entry.kind === 'symlink') warn(`${where}/${rel} is a symbolic link; not followed.`);
-      else if (entry.kind === 'file' && entry.name.endsWith('.tsv')) tsvs.push({ rel, metric: rel.slice(base.length + 1, -4).split('/').join('.') });
+      else if (entry.kind === 'file' && entry.name.endsWith('.tsv'))
+        tsvs.push({
+          rel,
+          metric: rel
+            .slice(base.length + 1, -4)
+            .split('/')
+            .join('.'),
+        });
       else if (entry.kind === 'dir' && recursive) await collect(rel, base, true);
     }
   };
@@ -279,7 +298,12 @@ function gitReader(repoRoot: string, entries: TreeEntry[], prefix: string, fallb
 }
 
 function contentHash(snapshot: Snapshot): string {
-  const stable = JSON.stringify([Object.entries(snapshot.params).sort(), Object.entries(snapshot.metrics).map(([k, v]) => [k, String(v)]).sort()]);
+  const stable = JSON.stringify([
+    Object.entries(snapshot.params).sort(),
+    Object.entries(snapshot.metrics)
+      .map(([k, v]) => [k, String(v)])
+      .sort(),
+  ]);
   return createHash('sha256').update(stable).digest('hex').slice(0, 12);
 }
 
@@ -358,7 +382,10 @@ export async function scanDvc(absDir: string, options: DvcScanOptions = {}): Pro
         continue;
       }
       if (!snapshot) {
-        skipped.push({ what: `DVC experiment ${name} (${ref})`, reason: `no params or metrics files under ${prefix || 'the repository root'} in commit ${sha.slice(0, 7)}` });
+        skipped.push({
+          what: `DVC experiment ${name} (${ref})`,
+          reason: `no params or metrics files under ${prefix || 'the repository root'} in commit ${sha.slice(0, 7)}`,
+        });
         continue;
       }
       fromGit.add(name);
@@ -392,7 +419,10 @@ export async function scanDvc(absDir: string, options: DvcScanOptions = {}): Pro
       const snapshot = await readSnapshot(fsReader(path.join(expsDir.abs, entry.name)), label(`exps/${entry.name}`), warn);
       if (!snapshot) continue;
       if (fromGit.has(entry.name)) {
-        skipped.push({ what: `DVC experiment folder ${label(`exps/${entry.name}`)}`, reason: `experiment ${entry.name} is read from its git ref instead` });
+        skipped.push({
+          what: `DVC experiment folder ${label(`exps/${entry.name}`)}`,
+          reason: `experiment ${entry.name} is read from its git ref instead`,
+        });
         continue;
       }
       runs.push({
@@ -407,7 +437,14 @@ export async function scanDvc(absDir: string, options: DvcScanOptions = {}): Pro
         ended: snapshot.ended,
         git: null,
         notes: [],
-        source: { tool: 'dvc', kind: 'exported-experiment', name: entry.name, path: sourceLabel, folder: label(`exps/${entry.name}`), files: snapshot.files },
+        source: {
+          tool: 'dvc',
+          kind: 'exported-experiment',
+          name: entry.name,
+          path: sourceLabel,
+          folder: label(`exps/${entry.name}`),
+          files: snapshot.files,
+        },
       });
     }
   }

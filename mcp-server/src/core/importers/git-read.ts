@@ -11,13 +11,20 @@ import { gitRepositoryRefusal, projectRootOf } from '../store/disk.js';
 
 /** Settings that would make git run a program named by the repository, switched off for every call. */
 export const SAFE_GIT_CONFIG = [
-  '-c', 'core.fsmonitor=false',
-  '-c', 'core.hooksPath=/dev/null',
-  '-c', 'core.pager=cat',
-  '-c', 'diff.external=',
-  '-c', 'core.sshCommand=false',
-  '-c', 'protocol.allow=never',
-  '-c', 'credential.helper=',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.pager=cat',
+  '-c',
+  'diff.external=',
+  '-c',
+  'core.sshCommand=false',
+  '-c',
+  'protocol.allow=never',
+  '-c',
+  'credential.helper=',
 ];
 
 const { GIT_DIR: _dir, GIT_WORK_TREE: _tree, GIT_INDEX_FILE: _index, GIT_CEILING_DIRECTORIES: _ceiling, ...INHERITED } = process.env;
@@ -69,8 +76,13 @@ export async function gitText(cwd: string, args: string[], options: GitOptions =
  * command switches a driver off, so commands that may filter working files (status) run none of them.
  */
 export async function filterDriverOverrides(cwd: string, options: GitOptions = {}): Promise<string[]> {
-  const out = await gitText(cwd, ['config', '--name-only', '--get-regexp', '^filter\\..*\\.(clean|smudge|process)$'], options).catch(() => '');
-  return out.split('\n').filter(Boolean).flatMap((key) => ['-c', `${key}=`]);
+  const out = await gitText(cwd, ['config', '--name-only', '--get-regexp', '^filter\\..*\\.(clean|smudge|process)$'], options).catch(
+    () => '',
+  );
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((key) => ['-c', `${key}=`]);
 }
 
 export interface TreeEntry {

@@ -18,7 +18,12 @@ export { toExperimentName, uniqueExperimentName } from '../names.js';
  * Runs a scan with the source registered as a read-only zone of its own (store/disk.ts): whatever its symlinks
  * say, nothing read leaves the source's real folder. Every entry point of this module goes through here.
  */
-function inSourceZone<T>(absDir: string, projectRoot: string | undefined, sourceLabel: string | undefined, fn: () => Promise<T>): Promise<T> {
+function inSourceZone<T>(
+  absDir: string,
+  projectRoot: string | undefined,
+  sourceLabel: string | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
   const dir = path.resolve(absDir);
   return withReadZone(dir, projectRoot ?? dir, `the import source ${sourceLabel ?? path.basename(dir)}`, fn);
 }
@@ -49,7 +54,10 @@ export function detectFormat(absDir: string, sourceLabel = absDir): Promise<Impo
 async function detectFormatInZone(absDir: string, sourceLabel: string): Promise<ImportFormat> {
   const stats = await lstatChecked(absDir).catch(() => undefined);
   if (!stats?.isDirectory()) {
-    throw invalid(`The import source ${sourceLabel} is not a folder.`, 'Pass a folder inside the project, such as "mlruns", "wandb" or the DVC project folder.');
+    throw invalid(
+      `The import source ${sourceLabel} is not a folder.`,
+      'Pass a folder inside the project, such as "mlruns", "wandb" or the DVC project folder.',
+    );
   }
   const entries = await listDir(absDir);
   const names = new Map(entries.map((e) => [e.name, e]));
@@ -57,7 +65,10 @@ async function detectFormatInZone(absDir: string, sourceLabel: string): Promise<
   const isFile = (name: string) => names.get(name)?.isFile() === true;
 
   // W&B: a run folder itself, or a folder of run folders.
-  if ((WANDB_RUN_FOLDER.test(path.basename(absDir)) && isDir('files')) || entries.some((e) => e.isDirectory() && WANDB_RUN_FOLDER.test(e.name))) {
+  if (
+    (WANDB_RUN_FOLDER.test(path.basename(absDir)) && isDir('files')) ||
+    entries.some((e) => e.isDirectory() && WANDB_RUN_FOLDER.test(e.name))
+  ) {
     return 'wandb';
   }
   if (isDir('files') && (await hasAny(path.join(absDir, 'files'), ['wandb-metadata.json', 'wandb-summary.json']))) return 'wandb';
@@ -70,7 +81,8 @@ async function detectFormatInZone(absDir: string, sourceLabel: string): Promise<
   }
 
   // DVC.
-  if (isFile('dvc.yaml') || isFile('dvc.lock') || isDir('.dvc') || isFile('params.yaml') || isDir('dvclive') || isFile('dvclive.json')) return 'dvc';
+  if (isFile('dvc.yaml') || isFile('dvc.lock') || isDir('.dvc') || isFile('params.yaml') || isDir('dvclive') || isFile('dvclive.json'))
+    return 'dvc';
 
   const hints = ['mlruns', 'wandb'].filter(isDir);
   throw invalid(

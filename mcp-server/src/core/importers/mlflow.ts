@@ -9,7 +9,15 @@ import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { describeError, listDirSync, readTextNoFollowSync, TimeSlicer } from './fs-read.js';
 import type { HistoryPoint, ImportedRun, ImportedStatus, ImportScan, MlflowScanOptions, SkippedEntry } from './types.js';
-import { coerceParamText, isoFromEpochMs, isPlainObject, latestByStep, ParseLimitError, parseForeignYaml, parseNumberText } from './values.js';
+import {
+  coerceParamText,
+  isoFromEpochMs,
+  isPlainObject,
+  latestByStep,
+  ParseLimitError,
+  parseForeignYaml,
+  parseNumberText,
+} from './values.js';
 
 /** Folders inside an experiment folder that are not runs. */
 const NON_RUN_FOLDERS = new Set(['tags', 'models', 'traces', 'datasets', 'logged_models', 'prompts', 'artifacts']);
@@ -72,7 +80,12 @@ export function parseFlatYaml(text: string): Record<string, unknown> | undefined
     else if (FLOAT.test(v)) value = Number(v);
     else if (v.length >= 2 && v.startsWith("'") && v.endsWith("'") && !v.slice(1, -1).replace(/''/g, '').includes("'")) {
       value = v.slice(1, -1).replace(/''/g, "'");
-    } else if (/^[A-Za-z0-9/_.][^#]*$/.test(v) && !v.includes(': ') && !/\s$/.test(v) && !/^(?:yes|no|on|off|nan|inf|\.nan|\.inf|-\.inf|true|false|null)$/i.test(v)) {
+    } else if (
+      /^[A-Za-z0-9/_.][^#]*$/.test(v) &&
+      !v.includes(': ') &&
+      !/\s$/.test(v) &&
+      !/^(?:yes|no|on|off|nan|inf|\.nan|\.inf|-\.inf|true|false|null)$/i.test(v)
+    ) {
       value = v;
     } else {
       return undefined;
@@ -127,7 +140,12 @@ export async function scanMlflow(absDir: string, options: MlflowScanOptions = {}
   } catch {
     rootMetaData = undefined;
   }
-  if (rootMetaData && rootMetaData.experiment_id !== undefined && rootMetaData.run_id === undefined && rootMetaData.run_uuid === undefined) {
+  if (
+    rootMetaData &&
+    rootMetaData.experiment_id !== undefined &&
+    rootMetaData.run_id === undefined &&
+    rootMetaData.run_uuid === undefined
+  ) {
     experiments.push({ id: str(rootMetaData.experiment_id) ?? path.basename(absDir), name: '', absDir, rel: '.', deleted: false });
   } else {
     for (const entry of rootEntries) {
@@ -182,7 +200,8 @@ export async function scanMlflow(absDir: string, options: MlflowScanOptions = {}
     }
     if (exp.deleted && !includeDeleted) {
       // Everything under .trash is deleted: no need to read it.
-      for (const runDir of runDirs) skipped.push({ what: `MLflow run ${runDir} (${relLabel(`${exp.rel}/${runDir}`)})`, reason: exp.deletedWhy ?? 'deleted' });
+      for (const runDir of runDirs)
+        skipped.push({ what: `MLflow run ${runDir} (${relLabel(`${exp.rel}/${runDir}`)})`, reason: exp.deletedWhy ?? 'deleted' });
       continue;
     }
     const hasMeta = entries.some((e) => e.name === 'meta.yaml' && e.isFile());
@@ -202,7 +221,8 @@ export async function scanMlflow(absDir: string, options: MlflowScanOptions = {}
       warnings.push(
         `Experiment folder ${relLabel(exp.rel)} ${problem}; ${runDirs.length} run folder${runDirs.length === 1 ? '' : 's'} in it not imported.`,
       );
-      for (const runDir of runDirs) skipped.push({ what: `MLflow run ${runDir} (${relLabel(`${exp.rel}/${runDir}`)})`, reason: `its experiment folder ${problem}` });
+      for (const runDir of runDirs)
+        skipped.push({ what: `MLflow run ${runDir} (${relLabel(`${exp.rel}/${runDir}`)})`, reason: `its experiment folder ${problem}` });
       continue;
     }
     exp.name = str(meta.name) ?? '';
@@ -222,7 +242,9 @@ export async function scanMlflow(absDir: string, options: MlflowScanOptions = {}
     try {
       outcomes.push(scanRun(exp, runDir, ctx));
     } catch (error) {
-      outcomes.push({ skipped: { what: `MLflow run ${runDir} (${relLabel(`${exp.rel}/${runDir}`)})`, reason: `unreadable: ${describeError(error)}` } });
+      outcomes.push({
+        skipped: { what: `MLflow run ${runDir} (${relLabel(`${exp.rel}/${runDir}`)})`, reason: `unreadable: ${describeError(error)}` },
+      });
     }
   }
   const runs: ImportedRun[] = [];
@@ -235,7 +257,10 @@ export async function scanMlflow(absDir: string, options: MlflowScanOptions = {}
       const list = partials.get(exp) ?? [];
       list.push(outcome.partial);
       partials.set(exp, list);
-      skipped.push({ what: `MLflow run ${outcome.partial} (${relLabel(`${exp.rel}/${outcome.partial}`)})`, reason: 'no meta.yaml (partly committed run)' });
+      skipped.push({
+        what: `MLflow run ${outcome.partial} (${relLabel(`${exp.rel}/${outcome.partial}`)})`,
+        reason: 'no meta.yaml (partly committed run)',
+      });
     }
   });
   for (const [exp, names] of partials) {
@@ -245,9 +270,7 @@ export async function scanMlflow(absDir: string, options: MlflowScanOptions = {}
     );
   }
 
-  runs.sort(
-    (a, b) => (a.started ?? '').localeCompare(b.started ?? '') || a.key.localeCompare(b.key),
-  );
+  runs.sort((a, b) => (a.started ?? '').localeCompare(b.started ?? '') || a.key.localeCompare(b.key));
   skipped.sort((a, b) => a.what.localeCompare(b.what));
   return { format: 'mlflow', runs, skipped, warnings };
 }
@@ -280,19 +303,21 @@ function scanRun(exp: ExperimentRef, runDir: string, ctx: RunContext): RunOutcom
   const runId = runDir;
   if (exp.deleted || meta.lifecycle_stage === 'deleted') {
     if (!ctx.includeDeleted) {
-      return { skipped: { what, reason: exp.deleted ? (exp.deletedWhy ?? 'deleted experiment') : 'deleted run (lifecycle_stage: deleted)' } };
+      return {
+        skipped: { what, reason: exp.deleted ? (exp.deletedWhy ?? 'deleted experiment') : 'deleted run (lifecycle_stage: deleted)' },
+      };
     }
   }
 
   const warn = (message: string) => ctx.warnings.push(`${ctx.relLabel(rel)}: ${message}`);
   const [paramTexts, tagTexts, metricTexts] = ['params', 'tags', 'metrics'].map((folder) => {
-      const entry = byName.get(folder);
-      if (!entry) return new Map<string, string>();
-      if (entry.isSymbolicLink()) {
-        warn(`${folder} is a symbolic link; not followed.`);
-        return new Map<string, string>();
-      }
-      return readKeyedFolder(`${abs}/${folder}`, '', (m) => warn(`${folder}/${m}`));
+    const entry = byName.get(folder);
+    if (!entry) return new Map<string, string>();
+    if (entry.isSymbolicLink()) {
+      warn(`${folder} is a symbolic link; not followed.`);
+      return new Map<string, string>();
+    }
+    return readKeyedFolder(`${abs}/${folder}`, '', (m) => warn(`${folder}/${m}`));
   });
 
   const params: Record<string, unknown> = {};
@@ -369,7 +394,12 @@ function scanRun(exp: ExperimentRef, runDir: string, ctx: RunContext): RunOutcom
 }
 
 /** Files of a params/, tags/ or metrics/ folder by key; a key containing "/" is a sub-folder. */
-function readKeyedFolder(absDir: string, prefix: string, warn: (message: string) => void, out = new Map<string, string>()): Map<string, string> {
+function readKeyedFolder(
+  absDir: string,
+  prefix: string,
+  warn: (message: string) => void,
+  out = new Map<string, string>(),
+): Map<string, string> {
   for (const entry of listDirSync(absDir)) {
     const key = `${prefix}${entry.name}`;
     if (entry.isSymbolicLink()) {
@@ -420,7 +450,8 @@ function parseMetricLineFast(line: string): MetricPoint | undefined {
   const timeMs = Number(line.slice(0, a));
   const value = parseNumberText(line.slice(a + 1, b < 0 ? end : b));
   const step = b < 0 ? 0 : Number(line.slice(b + 1, c < 0 ? end : c));
-  if (!Number.isInteger(timeMs) || value === undefined || !Number.isSafeInteger(step) || (b >= 0 && b + 1 === (c < 0 ? end : c))) return undefined;
+  if (!Number.isInteger(timeMs) || value === undefined || !Number.isSafeInteger(step) || (b >= 0 && b + 1 === (c < 0 ? end : c)))
+    return undefined;
   const iso = isoFromEpochMs(timeMs);
   return iso === null ? undefined : { value, step, timeMs, iso };
 }

@@ -8,7 +8,17 @@
 import path from 'node:path';
 import { describeError, listDir, readTextNoFollow } from './fs-read.js';
 import type { HistoryPoint, ImportedRun, ImportedStatus, ImportScan, SkippedEntry, WandbScanOptions } from './types.js';
-import { flattenObject, isoFromEpochMs, isoFromText, isPlainObject, latestByStep, metricValue, parseForeignYaml, parseLenientJson, stripBom } from './values.js';
+import {
+  flattenObject,
+  isoFromEpochMs,
+  isoFromText,
+  isPlainObject,
+  latestByStep,
+  metricValue,
+  parseForeignYaml,
+  parseLenientJson,
+  stripBom,
+} from './values.js';
 
 export const WANDB_RUN_FOLDER = /^(offline-run|run)-(\d{8}_\d{6})-([A-Za-z0-9]+)$/;
 
@@ -39,7 +49,8 @@ export async function scanWandb(absDir: string, options: WandbScanOptions = {}):
         if (entry.name !== 'latest-run') warnings.push(`${label(entry.name)} is a symbolic link; not followed.`);
         continue;
       }
-      if (entry.isDirectory() && WANDB_RUN_FOLDER.test(entry.name)) folders.push({ abs: path.join(absDir, entry.name), rel: entry.name, name: entry.name });
+      if (entry.isDirectory() && WANDB_RUN_FOLDER.test(entry.name))
+        folders.push({ abs: path.join(absDir, entry.name), rel: entry.name, name: entry.name });
     }
   }
 
@@ -191,7 +202,12 @@ async function scanRunFolder(
   const commit = typeof gitMeta?.commit === 'string' && gitMeta.commit ? gitMeta.commit : null;
   const branch = typeof gitMeta?.branch === 'string' && gitMeta.branch ? gitMeta.branch : null;
 
-  const source: Record<string, unknown> = { tool: 'wandb', run_id: runId, path: sourceLabel, run_folder: folder.rel === '.' ? folder.name : folder.rel };
+  const source: Record<string, unknown> = {
+    tool: 'wandb',
+    run_id: runId,
+    path: sourceLabel,
+    run_folder: folder.rel === '.' ? folder.name : folder.rel,
+  };
   if (folder.name.startsWith('offline-')) source.offline = true;
   for (const key of ['program', 'codePath', 'host', 'username', 'python', 'os'] as const) {
     if (typeof meta[key] === 'string' && meta[key]) source[key === 'codePath' ? 'code_path' : key] = meta[key];

@@ -160,7 +160,12 @@ export function resolveMetric(name: string): ResolvedMetric | undefined {
   }
 }
 
-function build(hit: IndexHit & { key: string; k?: number }, split: Split | undefined, stat: Stat | undefined, sign: 1 | -1): ResolvedMetric {
+function build(
+  hit: IndexHit & { key: string; k?: number },
+  split: Split | undefined,
+  stat: Stat | undefined,
+  sign: 1 | -1,
+): ResolvedMetric {
   const e = hit.entry;
   const name = `${split ? vocabulary.split_keys[split] : ''}${hit.key}${stat ? `_${stat}` : ''}`;
   const r: ResolvedMetric = {
@@ -252,7 +257,9 @@ function similarity(a: string, b: string): number {
 
 /** Edit distance counting a swap of two neighbours as one edit ("rsme" is one edit from "rmse"). */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
@@ -299,12 +306,38 @@ export type CriterionResult = ResolvedCriterion | UnresolvedCriterion;
 
 /** Operator phrasings, longest first so "at least" wins over a shorter match. */
 const OP_PHRASES: [string, Comparator][] = [
-  ['greater than or equal to', '>='], ['less than or equal to', '<='], ['no less than', '>='], ['not less than', '>='],
-  ['no more than', '<='], ['not more than', '<='], ['no greater than', '<='], ['no higher than', '<='], ['no lower than', '>='],
-  ['at least', '>='], ['at most', '<='], ['greater than', '>'], ['more than', '>'], ['higher than', '>'],
-  ['larger than', '>'], ['less than', '<'], ['lower than', '<'], ['smaller than', '<'], ['exceeds', '>'], ['exceed', '>'],
-  ['above', '>'], ['over', '>'], ['below', '<'], ['under', '<'],
-  ['>=', '>='], ['=>', '>='], ['≥', '>='], ['<=', '<='], ['=<', '<='], ['≤', '<='], ['>', '>'], ['<', '<'],
+  ['greater than or equal to', '>='],
+  ['less than or equal to', '<='],
+  ['no less than', '>='],
+  ['not less than', '>='],
+  ['no more than', '<='],
+  ['not more than', '<='],
+  ['no greater than', '<='],
+  ['no higher than', '<='],
+  ['no lower than', '>='],
+  ['at least', '>='],
+  ['at most', '<='],
+  ['greater than', '>'],
+  ['more than', '>'],
+  ['higher than', '>'],
+  ['larger than', '>'],
+  ['less than', '<'],
+  ['lower than', '<'],
+  ['smaller than', '<'],
+  ['exceeds', '>'],
+  ['exceed', '>'],
+  ['above', '>'],
+  ['over', '>'],
+  ['below', '<'],
+  ['under', '<'],
+  ['>=', '>='],
+  ['=>', '>='],
+  ['≥', '>='],
+  ['<=', '<='],
+  ['=<', '<='],
+  ['≤', '<='],
+  ['>', '>'],
+  ['<', '<'],
 ];
 const OP_BY_PHRASE = new Map(OP_PHRASES);
 const OP_SOURCE = OP_PHRASES.map(([p]) => (/^[a-z ]+$/.test(p) ? `\\b${p.replace(/ /g, '\\s+')}\\b` : escapeRegExp(p))).join('|');
@@ -315,7 +348,8 @@ const METRIC_FIRST = new RegExp(`^(.+?)\\s*${FILLER}(${OP_SOURCE})\\s*(${NUMBER_
 /** "<op> <number>[%] [of|in] <metric>" — "at least 0.8 accuracy". */
 const VALUE_FIRST = new RegExp(`^(${OP_SOURCE})\\s*(${NUMBER_SOURCE})\\s*(%|\\bpercent\\b)?\\s+(?:(?:of|in|for)\\s+)?(.+?)$`, 'i');
 /** A value written beside the metric name: "precision@10=0.28", "recall@10 (0.12)". */
-const OBSERVED = /^(.*?)\s*(?:=\s*([-+]?(?:\d[\d,]*)?\.?\d+)\s*%?|\(\s*(?:currently|now|baseline|observed|was)?\s*([-+]?(?:\d[\d,]*)?\.?\d+)\s*%?\s*\))\s*$/i;
+const OBSERVED =
+  /^(.*?)\s*(?:=\s*([-+]?(?:\d[\d,]*)?\.?\d+)\s*%?|\(\s*(?:currently|now|baseline|observed|was)?\s*([-+]?(?:\d[\d,]*)?\.?\d+)\s*%?\s*\))\s*$/i;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -327,7 +361,11 @@ function escapeRegExp(s: string): string {
  * ("MAPE < 10%" → mape < 0.1); a neg_* scorer becomes its positive metric with the comparison turned round.
  */
 export function parseCriterionText(text: string): CriterionResult | undefined {
-  const clean = text.trim().replace(/^(?:[-*+]\s+)?(?:\[[ xX]\]\s+)?/, '').replace(/[*`]/g, '').trim();
+  const clean = text
+    .trim()
+    .replace(/^(?:[-*+]\s+)?(?:\[[ xX]\]\s+)?/, '')
+    .replace(/[*`]/g, '')
+    .trim();
   const vf = VALUE_FIRST.exec(clean);
   const mf = vf ? null : METRIC_FIRST.exec(clean);
   if (!vf && !mf) return undefined;
@@ -356,15 +394,32 @@ export function parseCriterionText(text: string): CriterionResult | undefined {
     const suggestions = suggestMetrics(metricText);
     const hint = suggestions.length ? ` Did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}?` : '';
     return {
-      ok: false, known: false, reason: 'unknown_metric', op, value, suggestions, ...base,
+      ok: false,
+      known: false,
+      reason: 'unknown_metric',
+      op,
+      value,
+      suggestions,
+      ...base,
       message: `"${metricText}" is not a known metric.${hint} Name a metric from docs/metrics.md, or accept "${slug}" as a custom metric.`,
     };
   }
-  const fail = (reason: UnresolvedCriterion['reason'], message: string): UnresolvedCriterion =>
-    ({ ok: false, known: true, reason, op, value, suggestions: [resolved.name], message, ...base });
+  const fail = (reason: UnresolvedCriterion['reason'], message: string): UnresolvedCriterion => ({
+    ok: false,
+    known: true,
+    reason,
+    op,
+    value,
+    suggestions: [resolved.name],
+    message,
+    ...base,
+  });
   if (percent) {
     if (!resolved.fraction)
-      return fail('percent_of_non_fraction', `${resolved.display} is not a fraction, so "${numberText}%" has no meaning: give the threshold in ${resolved.display}'s own units.`);
+      return fail(
+        'percent_of_non_fraction',
+        `${resolved.display} is not a fraction, so "${numberText}%" has no meaning: give the threshold in ${resolved.display}'s own units.`,
+      );
     value /= 100;
   }
   if (resolved.sign === -1 && resolved.stat !== 'std' && resolved.stat !== 'count') {
@@ -373,10 +428,20 @@ export function parseCriterionText(text: string): CriterionResult | undefined {
   }
   const range = rangeProblem(resolved, op, value);
   if (range) {
-    const asPercent = resolved.fraction && !percent && value > 1 && value <= 100 ? ` If you meant a percentage, write ${value}% (= ${value / 100}).` : '';
+    const asPercent =
+      resolved.fraction && !percent && value > 1 && value <= 100 ? ` If you meant a percentage, write ${value}% (= ${value / 100}).` : '';
     return fail('out_of_range', `${resolved.display} lies in ${formatBounds(resolved.bounds)}, so "${op} ${value}" ${range}.${asPercent}`);
   }
-  return { ok: true, known: true, metric: resolved.name, op, value, text: shown, ...(observed !== undefined ? { observed } : {}), resolved };
+  return {
+    ok: true,
+    known: true,
+    metric: resolved.name,
+    op,
+    value,
+    text: shown,
+    ...(observed !== undefined ? { observed } : {}),
+    resolved,
+  };
 }
 
 const FLIPPED: Record<Comparator, Comparator> = { '>': '<', '>=': '<=', '<': '>', '<=': '>=' };

@@ -114,7 +114,13 @@ function dropZone(zone: Zone): void {
  * and git's metadata live there). Registering the same project again is harmless.
  */
 export function registerProject(root: string): { specweave: Zone; project: Zone } {
-  const specweave = addZone({ dir: path.join(root, '.specweave'), projectRoot: root, writable: true, label: '.specweave', kind: 'specweave' });
+  const specweave = addZone({
+    dir: path.join(root, '.specweave'),
+    projectRoot: root,
+    writable: true,
+    label: '.specweave',
+    kind: 'specweave',
+  });
   const project = addZone({ dir: root, projectRoot: root, writable: false, label: 'the project', kind: 'project' });
   return { specweave, project };
 }
@@ -161,7 +167,8 @@ function zoneFor(p: string, writing: boolean): Zone {
   let best: Zone | undefined;
   for (const z of zones.values()) {
     // The most specific: the longest folder; for one folder, a scan's source over the project it lies in.
-    if (contains(z.dir, p) && (!best || z.dir.length > best.dir.length || (z.dir.length === best.dir.length && z.kind === 'source'))) best = z;
+    if (contains(z.dir, p) && (!best || z.dir.length > best.dir.length || (z.dir.length === best.dir.length && z.kind === 'source')))
+      best = z;
   }
   if (!best || best.kind === 'project') {
     // Paths already resolved to real paths (Project.resolveWithin) name `.specweave`'s target, not `.specweave`.
@@ -230,7 +237,8 @@ function listedKind(listings: NonNullable<Proofs['listings']>, parentReal: strin
   let entries = listings.get(parentReal);
   if (!entries) {
     entries = new Map();
-    for (const e of fsSync.readdirSync(parentReal, { withFileTypes: true })) entries.set(e.name, e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'link' : 'other');
+    for (const e of fsSync.readdirSync(parentReal, { withFileTypes: true }))
+      entries.set(e.name, e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'link' : 'other');
     listings.set(parentReal, entries);
   }
   return entries.get(name);
@@ -401,7 +409,11 @@ function tooLarge(where: Place, bytes: number, cap: number): MlError {
 const formatBytes = (n: number) => (n >= MiB ? `${(n / MiB).toFixed(n % MiB ? 1 : 0)} MiB` : `${n} bytes`);
 
 function notRegular(where: Place): MlError {
-  return new MlError('CORRUPT', `${shown(where.zone, where.named)} is not a regular file.`, 'Replace it with the file the store expects (or delete it), then call again.');
+  return new MlError(
+    'CORRUPT',
+    `${shown(where.zone, where.named)} is not a regular file.`,
+    'Replace it with the file the store expects (or delete it), then call again.',
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -919,7 +931,9 @@ async function withFileLock<T>(lockFile: string, fn: () => Promise<T>, { waitMs 
       continue;
     }
     if (Date.now() > deadline) {
-      const who = holder ? `process ${holder.owner.pid ?? '?'} on ${holder.owner.host ?? '?'} since ${holder.owner.time ?? '?'}` : 'another writer';
+      const who = holder
+        ? `process ${holder.owner.pid ?? '?'} on ${holder.owner.host ?? '?'} since ${holder.owner.time ?? '?'}`
+        : 'another writer';
       throw new MlError(
         'LOCKED',
         `${lockFile} is held by ${who}.`,
