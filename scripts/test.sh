@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: everything CI checks, on any machine. Installs the Debian packages the cross-checks need when it
 # can (root with apt-get), rebuilds the bundle and checks the committed copy matches, type-checks, checks the
-# formatting, then runs the
-# vitest suite, the Python client's unittest suite and Claude Code's plugin validator. Ends with one line
-# "N passed, N failed" over all of them.
+# formatting, then runs the vitest suite, the Python client's unittest suite and Claude Code's plugin validator.
+# Ends with one line "N passed, N failed" over all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .test-results
