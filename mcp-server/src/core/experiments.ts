@@ -30,7 +30,7 @@ import {
 } from './store/disk.js';
 import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 import { assertPlainFilesIn } from './store/write-plan.js';
-import { parseYamlMapping, stringifyMetadataYaml } from './yaml.js';
+import { METADATA_KEY_ORDER, parseYamlMapping, stringifyMetadataYaml } from './yaml.js';
 
 export const EXPERIMENT_STATUSES = ['running', 'completed', 'failed', 'killed'] as const;
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
@@ -154,22 +154,7 @@ function decodeMetrics(project: Project, file: () => string, raw: Record<string,
 const str = (v: unknown) => (typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : null);
 
 function readMeta(name: string, raw: Record<string, unknown>): ExperimentMeta {
-  const known = new Set([
-    'name',
-    'status',
-    'baseline',
-    'tags',
-    'notes',
-    'created',
-    'started',
-    'ended',
-    'duration_seconds',
-    'updated',
-    'git',
-    'environment',
-    'artifacts',
-    'source',
-  ]);
+  const known = new Set(METADATA_KEY_ORDER);
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) if (!known.has(k)) extra[k] = v;
   const status = EXPERIMENT_STATUSES.includes(raw.status as ExperimentStatus) ? (raw.status as ExperimentStatus) : 'completed';
