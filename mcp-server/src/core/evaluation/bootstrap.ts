@@ -23,8 +23,27 @@ export interface BootstrapOptions {
  */
 export type Weights = Float64Array | Uint32Array;
 
-/** A metric of weighted rows; returns null where undefined. */
-export type WeightedStatistic = (weights: Weights) => number | null;
+/**
+ * A metric of weighted rows; returns null where undefined. `resample` numbers the resample whose weights these are
+ * (undefined outside a bootstrap): statistics that share a costly pass use it to do that pass once (perResample).
+ */
+export type WeightedStatistic = (weights: Weights, resample?: number) => number | null;
+
+/**
+ * `compute` memoised per resample: the statistics of one resample (accuracy, f1, … from one confusion matrix) share
+ * one pass over the rows. Without a resample number it always computes, as the weights may be anything.
+ */
+export function perResample<T>(compute: (weights: Weights) => T): (weights: Weights, resample?: number) => T {
+  let at: number | undefined;
+  let value: T | undefined;
+  return (weights, resample) => {
+    if (resample === undefined || resample !== at) {
+      value = compute(weights);
+      at = resample;
+    }
+    return value!;
+  };
+}
 
 export const DEFAULT_BOOTSTRAP = { resamples: 1000, seed: 42, confidence: 0.95 } as const;
 
@@ -86,7 +105,7 @@ export function runResamples(n: number, stats: WeightedStatistic[], resamples: n
   for (let r = 0; r < resamples; r++) {
     rng.resampleCounts(counts);
     stats.forEach((stat, j) => {
-      const v = stat(counts);
+      const v = stat(counts, r);
       if (v !== null && Number.isFinite(v)) values[j]!.push(v);
     });
   }

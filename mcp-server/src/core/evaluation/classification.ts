@@ -338,6 +338,40 @@ export function averagePrecisionPresorted(p: PresortedBinary, w: Weights): numbe
 }
 
 /**
+ * rocAucPresorted and averagePrecisionPresorted in one pass over the rows (plus the positives' total that average
+ * precision needs first): the same sums in the same order as each alone, so the same values to the last bit.
+ */
+export function rankingPresorted(p: PresortedBinary, w: Weights): { rocAuc: number | null; averagePrecision: number | null } {
+  const { y, groupEnd } = p;
+  let totalPos = 0;
+  for (let i = 0; i < y.length; i++) totalPos += w[i]! * y[i]!;
+  let tp = 0;
+  let fp = 0;
+  let area = 0;
+  let seen = 0;
+  let ap = 0;
+  let start = 0;
+  for (let g = 0; g < groupEnd.length; g++) {
+    const end = groupEnd[g]!;
+    let gp = 0;
+    let gw = 0;
+    for (let i = start; i < end; i++) {
+      const wt = w[i]!;
+      gw += wt;
+      seen += wt;
+      gp += wt * y[i]!;
+    }
+    const gn = gw - gp;
+    area += gn * (tp + gp / 2);
+    tp += gp;
+    fp += gn;
+    if (gp > 0 && totalPos !== 0) ap += (gp / totalPos) * (tp / seen);
+    start = end;
+  }
+  return { rocAuc: tp === 0 || fp === 0 ? null : area / (tp * fp), averagePrecision: totalPos === 0 ? null : ap };
+}
+
+/**
  * Average precision exactly as sklearn: Σ over distinct thresholds of (R_i − R_{i−1}) · P_i, step-wise, with no
  * interpolation. Null when there are no positives (sklearn returns 0 there, which would read as a real score).
  */

@@ -3,10 +3,9 @@
  * a JSON-ready EvaluationResult out, or a PredictionsError before anything could be written. The per-task
  * functions (`evaluateBinary`, …) work on typed arrays and are what benchmarks and tests call directly.
  */
-import { bootstrapCI, type BootstrapOptions, type WeightedStatistic, type Weights } from "./bootstrap.js";
+import { bootstrapCI, perResample, type BootstrapOptions, type WeightedStatistic, type Weights } from "./bootstrap.js";
 import { calibrationBins } from "./calibration.js";
 import {
-  averagePrecisionPresorted,
   averagePrecisionSorted,
   binaryBrier,
   binaryLogLoss,
@@ -15,6 +14,7 @@ import {
   multiclassBrier,
   multiclassLogLoss,
   presort,
+  rankingPresorted,
   rocAucPresorted,
   rocAucSorted,
   rocAucTied,
@@ -277,14 +277,16 @@ function inScoreOrder(y: Uint8Array, yPred: Uint8Array, so: ScoreOrder | undefin
  */
 function binaryBootstrap(sorted: ScoreOrdered, metrics: Metrics, opts: BootstrapOptions, scratch?: Uint32Array) {
   const { y, yPred, groupEnd } = sorted;
+  // Per resample, one confusion matrix serves accuracy and f1, and one pass ROC AUC and average precision.
+  const lm = perResample((w) => labelMetrics(confusionMatrix(y, yPred, 2, w), 2, 1).metrics);
   const stats: Record<string, WeightedStatistic> = {
-    accuracy: (w) => labelMetrics(confusionMatrix(y, yPred, 2, w), 2, 1).metrics.accuracy ?? null,
-    f1: (w) => labelMetrics(confusionMatrix(y, yPred, 2, w), 2, 1).metrics.f1 ?? null,
+    accuracy: (w, r) => lm(w, r).accuracy ?? null,
+    f1: (w, r) => lm(w, r).f1 ?? null,
   };
   if (groupEnd) {
-    const p = { y, groupEnd };
-    stats.roc_auc = (w) => rocAucPresorted(p, w);
-    stats.average_precision = (w) => averagePrecisionPresorted(p, w);
+    const ranking = perResample((w) => rankingPresorted({ y, groupEnd }, w));
+    stats.roc_auc = (w, r) => ranking(w, r).rocAuc;
+    stats.average_precision = (w, r) => ranking(w, r).averagePrecision;
   }
   return bootstrapCI(y.length, stats, metrics, defaultResamples(y.length, opts), scratch);
 }
@@ -471,11 +473,11 @@ function dot(a: number[], b: number[]): number {
 }
 
 function multiclassBootstrap(yTrue: Int32Array, yPred: Int32Array, k: number, ovr: OvrOrders | undefined, metrics: Metrics, opts: BootstrapOptions) {
-  const lm = (w: Weights) => labelMetrics(confusionMatrix(yTrue, yPred, k, w), k).metrics;
+  const lm = perResample((w) => labelMetrics(confusionMatrix(yTrue, yPred, k, w), k).metrics); // one matrix a resample
   const stats: Record<string, WeightedStatistic> = {
-    accuracy: (w) => lm(w).accuracy ?? null,
-    balanced_accuracy: (w) => lm(w).balanced_accuracy ?? null,
-    f1_macro: (w) => lm(w).f1_macro ?? null,
+    accuracy: (w, r) => lm(w, r).accuracy ?? null,
+    balanced_accuracy: (w, r) => lm(w, r).balanced_accuracy ?? null,
+    f1_macro: (w, r) => lm(w, r).f1_macro ?? null,
   };
   if (ovr)
     stats.roc_auc = (w) => {
