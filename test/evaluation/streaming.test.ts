@@ -15,6 +15,10 @@ import {
 } from '../../mcp-server/src/core/evaluation/predictions-file.js';
 import { PredictionsParser } from '../../mcp-server/src/core/evaluation/predictions-parser.js';
 import { argsortAscending } from '../../mcp-server/src/core/evaluation/sort.js';
+import { perResample } from '../../mcp-server/src/core/evaluation/bootstrap.js';
+import {
+  averagePrecisionPresorted, presort, rankingPresorted, rocAucPresorted, rocAucSorted, rocAucTied, scoreOrder, tiedOrder,
+} from '../../mcp-server/src/core/evaluation/classification.js';
 import { stdioClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
 
@@ -254,6 +258,48 @@ describe('the score sort (every ranking metric and bootstrap reads its order)', 
       expect(Array.from(order), `${name}, after reuse of the lent buffer`).toEqual(expected);
     }
     expect(argsortAscending(new Float64Array(0), new Uint32Array(4)).length).toBe(0);
+  });
+});
+
+describe('the compact bootstrap passes give the values of the plain ones, to the last bit', () => {
+  let state = 3;
+  const uniform = () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) / 2 ** 24;
+  };
+  const n = 4000;
+  const y = Uint8Array.from({ length: n }, () => (uniform() < 0.3 ? 1 : 0));
+  // Few distinct scores: many ties, which both ROC AUC and average precision must group.
+  const score = Float64Array.from(y, (v) => Math.round((0.3 * v + 0.7 * uniform()) * 50) / 50);
+  const weightsOf = (r: number) => Uint32Array.from({ length: n }, (_, i) => (r === 0 ? 1 : (i * 7919 + r * 104729) % 5)); // 0 weights too
+
+  it('ROC AUC and average precision in one pass; ROC AUC on labels and ties folded into flags', () => {
+    const so = scoreOrder(score);
+    const p = presort(so, y);
+    const tied = tiedOrder(so, y);
+    for (let r = 0; r < 5; r++) {
+      const w = weightsOf(r);
+      const inScoreOrder = Uint32Array.from(so.order, (row) => w[row]!);
+      expect(rankingPresorted(p, inScoreOrder)).toEqual({ rocAuc: rocAucPresorted(p, inScoreOrder), averagePrecision: averagePrecisionPresorted(p, inScoreOrder) });
+      expect(rocAucTied(tied, w)).toBe(rocAucSorted(so, y, w));
+    }
+    const none = new Uint32Array(n);
+    expect(rankingPresorted(p, none)).toEqual({ rocAuc: null, averagePrecision: null });
+  });
+
+  it('perResample computes once per resample, and every time without a resample number', () => {
+    let calls = 0;
+    const sum = perResample((w) => {
+      calls++;
+      return w.reduce((a, b) => a + b, 0);
+    });
+    const w = Uint32Array.of(1, 2);
+    expect([sum(w, 0), sum(w, 0)]).toEqual([3, 3]);
+    expect(calls).toBe(1);
+    w[0] = 5; // the bootstrap refills the same array for the next resample
+    expect(sum(w, 1)).toBe(7);
+    expect([sum(w), sum(w)]).toEqual([7, 7]);
+    expect(calls).toBe(4);
   });
 });
 
