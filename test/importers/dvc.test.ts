@@ -233,7 +233,9 @@ describe('DVC: malformed files and symbolic links', () => {
   it('finds nothing (and does not fail) in a folder without DVC files', async () => {
     const empty = await tempDir();
     expect(await scanDvc(empty)).toEqual({ format: 'dvc', runs: [], skipped: [], warnings: [] });
-    await expect(detectFormat(empty, 'empty')).rejects.toThrow(/No MLflow, DVC or W&B data found in empty\. Looked for:/);
+    await expect(detectFormat(empty, 'empty')).rejects.toThrow(
+      /No W&B, MLflow or DVC data found in empty\. Looked for:\n- W&B: [^]*\n- MLflow SQLite store: /,
+    );
   });
 
   it('reads DVCLive 1.x histories under dvclive/plots/metrics with nested names', async () => {

@@ -1,5 +1,6 @@
 /**
- * import_runs: brings the runs of another tracker (MLflow file store, DVC, W&B offline folders) into an increment
+ * import_runs: brings the runs of another tracker (the importers in importers/index.ts: MLflow file and SQLite stores,
+ * DVC, W&B offline folders) into an increment
  * as experiments. The importers only read the source; this module writes, through the same code path as
  * track_experiment. Re-importing a source creates no duplicates: each experiment remembers its run's key.
  */
@@ -21,7 +22,7 @@ import { experimentsDir, type Increment } from './increments.js';
 import { scanSource, type ImportFormat, type ImportedRun } from './importers/index.js';
 import { uniqueExperimentName } from './names.js';
 import type { Project } from './project.js';
-import { isDirectory, listEntryKinds, removeTree, withLongLock } from './store/disk.js';
+import { isDirectory, isFile, listEntryKinds, removeTree, withLongLock } from './store/disk.js';
 import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
 
 export interface ImportOptions {
@@ -47,15 +48,18 @@ const WRITERS = 16;
  */
 const IMPORT_LOCK_WAIT_MS = 10 * 60 * 1000;
 
-async function sourceDir(project: Project, source: string): Promise<string> {
-  const dir = await project.resolveReadable(source, 'source');
-  if (!(await isDirectory(dir))) {
-    throw invalid(
-      `The source ${JSON.stringify(source)} is not a folder in the project.`,
-      'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".".',
-    );
-  }
-  return dir;
+/**
+ * The source's folder, and its file name when the source is a single file (an MLflow mlflow.db): the folder is then
+ * the read-only zone, and the importer reads only that file in it.
+ */
+async function sourceLocation(project: Project, source: string): Promise<{ dir: string; file?: string }> {
+  const abs = await project.resolveReadable(source, 'source');
+  if (await isDirectory(abs)) return { dir: abs };
+  if (await isFile(abs)) return { dir: path.dirname(abs), file: path.basename(abs) };
+  throw invalid(
+    `The source ${JSON.stringify(source)} is not a folder in the project, nor a database file.`,
+    'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".", or an MLflow database such as "mlflow.db".',
+  );
 }
 
 /** Says, when the wait for another import runs out, what is going on and what to do. */
@@ -115,14 +119,15 @@ async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Prom
 }
 
 export async function importRuns(project: Project, inc: Increment, opts: ImportOptions, ctx: TrackContext): Promise<ImportResult> {
-  const dir = await sourceDir(project, opts.source);
-  const label = project.relative(dir) || '.';
+  const { dir, file } = await sourceLocation(project, opts.source);
+  const label = project.relative(file ? path.join(dir, file) : dir) || '.';
   // Reading the source takes no lock: it only reads, and it is the slow part for large stores.
   const scan = await scanSource(dir, {
     format: opts.format ?? undefined,
     includeDeleted: opts.include_deleted === true,
     projectRoot: project.root,
     sourceLabel: label,
+    file,
   });
   const expDir = experimentsDir(inc);
   const warnings = [...scan.warnings];
@@ -166,7 +171,7 @@ export async function importRuns(project: Project, inc: Increment, opts: ImportO
   return {
     increment: inc.id,
     source: label,
-    format: scan.format,
+    format: scan.format as ImportFormat,
     imported: outcome.imported,
     already_imported: outcome.already,
     skipped,

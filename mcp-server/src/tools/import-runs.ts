@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { importRuns } from '../core/import-runs.js';
+import { IMPORT_FORMATS, IMPORTED_TOOLS } from '../core/importers/index.js';
 import { resolveIncrement } from '../core/increments.js';
 import { defineTool } from './define.js';
 import { IncrementRef } from './schemas.js';
@@ -8,25 +9,26 @@ const LIST_LIMIT = 25;
 
 export const importRunsTool = defineTool({
   name: 'import_runs',
-  title: 'Import MLflow / DVC / W&B runs',
+  title: `Import ${IMPORTED_TOOLS.replace(/, | or /g, ' / ')} runs`,
   description:
     "Bring runs recorded by another tracker into an increment as experiments, keeping the team's existing code. " +
-    'source is a folder inside the project, relative to its root: an MLflow file store ("mlruns"), a DVC project ' +
-    '(params.yaml, metrics files, dvclive/ histories, and committed experiments under git refs/exps), or a W&B ' +
-    'offline run folder ("wandb"). format is detected when omitted. Each run keeps its params, latest metrics, full ' +
+    'source is a folder or file inside the project, relative to its root: an MLflow file store ("mlruns") or SQLite ' +
+    'store ("mlflow.db", or the folder holding it), a DVC project (params.yaml, metrics files, dvclive/ histories, ' +
+    'and committed experiments under git refs/exps), or a W&B offline run folder ("wandb"). format is detected when ' +
+    'omitted. Each run keeps its params, latest metrics, full ' +
     'histories, tags, status, times and git commit. Deleted MLflow runs are skipped unless include_deleted. ' +
     'Re-importing skips runs already imported; imports into one increment run one at a time, so concurrent imports ' +
     'of a source never duplicate a run. Only reads the source; writes only into the increment.',
   input: {
     increment: IncrementRef,
-    source: z.string().min(1).describe('Folder relative to the project root, e.g. "mlruns".'),
-    format: z.enum(['mlflow', 'dvc', 'wandb']).nullish(),
+    source: z.string().min(1).describe('Folder (or MLflow database file) relative to the project root, e.g. "mlruns" or "mlflow.db".'),
+    format: z.enum(IMPORT_FORMATS).nullish(),
     include_deleted: z.boolean().nullish(),
   },
   output: {
     increment: z.string(),
     source: z.string(),
-    format: z.enum(['mlflow', 'dvc', 'wandb']),
+    format: z.enum(IMPORT_FORMATS),
     imported_count: z.number(),
     already_imported: z.number(),
     skipped_count: z.number(),

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { describeError, listDir, readTextNoFollow, resolveInside } from './fs-read.js';
 import { catBlobs, gitText, lsTree, type TreeEntry } from './git-read.js';
-import type { DvcScanOptions, HistoryPoint, ImportedRun, ImportScan, SkippedEntry } from './types.js';
+import type { DvcScanOptions, HistoryPoint, ImportedRun, ImporterDefinition, ImportScan, SkippedEntry } from './types.js';
 import {
   flattenObject,
   isoFromEpochMs,
@@ -457,3 +457,18 @@ function isoFromTextSafe(text: string | undefined): string | null {
   const t = Date.parse(text);
   return Number.isNaN(t) ? null : new Date(t).toISOString();
 }
+
+const DVC_FILES = ['dvc.yaml', 'dvc.lock', 'params.yaml', 'dvclive.json'];
+const DVC_FOLDERS = ['.dvc', 'dvclive'];
+
+export const dvcImporter: ImporterDefinition<'dvc'> = {
+  format: 'dvc',
+  tool: 'DVC',
+  looksFor: 'DVC: dvc.yaml, dvc.lock, .dvc/, params.yaml, dvclive/ or dvclive.json',
+  async detect(absDir) {
+    return (await listDir(absDir)).some(
+      (e) => (e.isFile() && DVC_FILES.includes(e.name)) || (e.isDirectory() && DVC_FOLDERS.includes(e.name)),
+    );
+  },
+  scan: (absDir, options) => scanDvc(absDir, { sourceLabel: options.sourceLabel, projectRoot: options.projectRoot }),
+};

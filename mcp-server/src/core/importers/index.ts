@@ -5,14 +5,44 @@
 import path from 'node:path';
 import { invalid } from '../errors.js';
 import { lstatChecked, withReadZone } from '../store/disk.js';
-import { scanDvc as scanDvcUnzoned } from './dvc.js';
-import { listDir, readTextNoFollow } from './fs-read.js';
-import { scanMlflow as scanMlflowUnzoned } from './mlflow.js';
-import type { DvcScanOptions, ImportFormat, ImportScan, MlflowScanOptions, SourceScanOptions, WandbScanOptions } from './types.js';
-import { scanWandb as scanWandbUnzoned, WANDB_RUN_FOLDER } from './wandb.js';
+import { dvcImporter, scanDvc as scanDvcUnzoned } from './dvc.js';
+import { mlflowImporter, scanMlflow as scanMlflowUnzoned } from './mlflow.js';
+import { mlflowSqliteImporter, scanMlflowSqlite as scanMlflowSqliteUnzoned, type MlflowSqliteScanOptions } from './mlflow-sqlite.js';
+import type { DvcScanOptions, ImporterDefinition, ImportScan, MlflowScanOptions, SourceScanOptions, WandbScanOptions } from './types.js';
+import { wandbImporter } from './wandb-importer.js';
+import { scanWandb as scanWandbUnzoned } from './wandb.js';
 
 export type * from './types.js';
 export { toExperimentName, uniqueExperimentName } from '../names.js';
+
+/**
+ * Every importer, in the order detection tries them (the first whose detect says yes reads the source). import_runs'
+ * format enum, its messages and the docs' list come from here: adding an importer is its file plus one line.
+ */
+export const IMPORTERS = [wandbImporter, mlflowImporter, mlflowSqliteImporter, dvcImporter] as const;
+
+export type ImportFormat = (typeof IMPORTERS)[number]['format'];
+
+/** The formats, for the tool's enum. */
+export const IMPORT_FORMATS = IMPORTERS.map((i) => i.format) as [ImportFormat, ...ImportFormat[]];
+
+/** "MLflow, W&B or DVC": the trackers the importers read, for messages. */
+export const IMPORTED_TOOLS = orList([...new Set(IMPORTERS.map((i) => i.tool))]);
+
+function orList(items: string[]): string {
+  return items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
+
+function importerFor(format: string): ImporterDefinition {
+  const importer = IMPORTERS.find((i) => i.format === format);
+  if (!importer) {
+    throw invalid(
+      `Unknown import format ${JSON.stringify(format)}.`,
+      `Use ${orList(IMPORT_FORMATS.map((f) => JSON.stringify(f)))}, or leave it out to detect it.`,
+    );
+  }
+  return importer;
+}
 
 /**
  * Runs a scan with the source registered as a read-only zone of its own (store/disk.ts): whatever its symlinks
@@ -32,6 +62,11 @@ export function scanMlflow(absDir: string, options: MlflowScanOptions = {}): Pro
   return inSourceZone(absDir, undefined, options.sourceLabel, () => scanMlflowUnzoned(absDir, options));
 }
 
+/** The SQLite store `file` (default mlflow.db) inside absDir. */
+export function scanMlflowSqlite(absDir: string, options: MlflowSqliteScanOptions = {}): Promise<ImportScan> {
+  return inSourceZone(absDir, undefined, options.sourceLabel, () => scanMlflowSqliteUnzoned(absDir, options));
+}
+
 export function scanDvc(absDir: string, options: DvcScanOptions = {}): Promise<ImportScan> {
   return inSourceZone(absDir, options.projectRoot, options.sourceLabel, () => scanDvcUnzoned(absDir, options));
 }
@@ -40,18 +75,15 @@ export function scanWandb(absDir: string, options: WandbScanOptions = {}): Promi
   return inSourceZone(absDir, undefined, options.sourceLabel, () => scanWandbUnzoned(absDir, options));
 }
 
-const LOOKED_FOR = [
-  'MLflow: a file store (mlruns/) with <experiment id>/meta.yaml folders or .trash/',
-  'DVC: dvc.yaml, dvc.lock, .dvc/, params.yaml, dvclive/ or dvclive.json',
-  'W&B: an offline-run-*/run-* folder with files/, or a wandb/ folder holding such folders',
-];
-
-/** Which store the folder holds. Throws an INVALID_INPUT error listing what was looked for when none fits. */
-export function detectFormat(absDir: string, sourceLabel = absDir): Promise<ImportFormat> {
-  return inSourceZone(absDir, undefined, sourceLabel, () => detectFormatInZone(absDir, sourceLabel));
+/**
+ * Which store the folder (or the file `file` inside it) holds. Throws an INVALID_INPUT error listing what was
+ * looked for when none fits.
+ */
+export function detectFormat(absDir: string, sourceLabel = absDir, file?: string): Promise<ImportFormat> {
+  return inSourceZone(absDir, undefined, sourceLabel, () => detectFormatInZone(absDir, sourceLabel, file));
 }
 
-async function detectFormatInZone(absDir: string, sourceLabel: string): Promise<ImportFormat> {
+async function detectFormatInZone(absDir: string, sourceLabel: string, file?: string): Promise<ImportFormat> {
   const stats = await lstatChecked(absDir).catch(() => undefined);
   if (!stats?.isDirectory()) {
     throw invalid(
@@ -59,70 +91,47 @@ async function detectFormatInZone(absDir: string, sourceLabel: string): Promise<
       'Pass a folder inside the project, such as "mlruns", "wandb" or the DVC project folder.',
     );
   }
-  const entries = await listDir(absDir);
-  const names = new Map(entries.map((e) => [e.name, e]));
-  const isDir = (name: string) => names.get(name)?.isDirectory() === true;
-  const isFile = (name: string) => names.get(name)?.isFile() === true;
-
-  // W&B: a run folder itself, or a folder of run folders.
-  if (
-    (WANDB_RUN_FOLDER.test(path.basename(absDir)) && isDir('files')) ||
-    entries.some((e) => e.isDirectory() && WANDB_RUN_FOLDER.test(e.name))
-  ) {
-    return 'wandb';
+  const candidates = IMPORTERS.filter((i) => !file || ('readsFiles' in i && i.readsFiles));
+  for (const importer of candidates) {
+    if (await importer.detect(absDir, file)) return importer.format;
   }
-  if (isDir('files') && (await hasAny(path.join(absDir, 'files'), ['wandb-metadata.json', 'wandb-summary.json']))) return 'wandb';
-
-  // MLflow: .trash, or an experiment folder (a meta.yaml with experiment_id), or the source is one experiment.
-  if (isDir('.trash')) return 'mlflow';
-  if (isFile('meta.yaml') && (await looksLikeMlflowMeta(path.join(absDir, 'meta.yaml')))) return 'mlflow';
-  for (const e of entries) {
-    if (e.isDirectory() && !e.name.startsWith('.') && (await looksLikeMlflowMeta(path.join(absDir, e.name, 'meta.yaml')))) return 'mlflow';
+  const lookedFor = candidates.map((i) => i.looksFor);
+  if (file) {
+    throw invalid(
+      `${sourceLabel} is not a store any importer reads from a single file. Looked for:\n- ${lookedFor.join('\n- ')}`,
+      'Pass the store folder (e.g. "mlruns", "wandb"), or the database file MLflow writes (mlflow.db).',
+    );
   }
-
-  // DVC.
-  if (isFile('dvc.yaml') || isFile('dvc.lock') || isDir('.dvc') || isFile('params.yaml') || isDir('dvclive') || isFile('dvclive.json'))
-    return 'dvc';
-
-  const hints = ['mlruns', 'wandb'].filter(isDir);
+  const entries = await Promise.all(
+    IMPORTERS.flatMap((i) => ('usualFolder' in i && i.usualFolder ? [i.usualFolder] : [])).map(async (name) => ({
+      name,
+      isDir: (await lstatChecked(path.join(absDir, name)).catch(() => undefined))?.isDirectory() === true,
+    })),
+  );
+  const hints = entries.filter((e) => e.isDir).map((e) => e.name);
   throw invalid(
-    `No MLflow, DVC or W&B data found in ${sourceLabel}. Looked for:\n- ${LOOKED_FOR.join('\n- ')}`,
+    `No ${IMPORTED_TOOLS} data found in ${sourceLabel}. Looked for:\n- ${lookedFor.join('\n- ')}`,
     hints.length
       ? `It holds ${hints.map((h) => `${h}/`).join(' and ')}: pass ${hints.map((h) => JSON.stringify(sourceLabel === '.' ? h : `${sourceLabel}/${h}`)).join(' or ')} as the source.`
       : 'Pass the store folder itself (e.g. "mlruns"), or give format explicitly.',
   );
 }
 
-async function hasAny(absDir: string, names: string[]): Promise<boolean> {
-  const entries = await listDir(absDir);
-  return entries.some((e) => e.isFile() && names.includes(e.name));
-}
-
-async function looksLikeMlflowMeta(absPath: string): Promise<boolean> {
-  try {
-    const text = await readTextNoFollow(absPath);
-    return /^experiment_id:/m.test(text) && !/^run_(?:id|uuid):/m.test(text);
-  } catch {
-    return false;
-  }
-}
-
-/** Detects the format (unless given) and reads the source. */
+/** Detects the format (unless given) and reads the source: the folder absDir, or the file options.file in it. */
 export function scanSource(absDir: string, options: SourceScanOptions = {}): Promise<ImportScan> {
   return inSourceZone(absDir, options.projectRoot, options.sourceLabel ?? '.', () => scanSourceInZone(absDir, options));
 }
 
 async function scanSourceInZone(absDir: string, options: SourceScanOptions): Promise<ImportScan> {
   const sourceLabel = options.sourceLabel ?? '.';
-  const format = options.format ?? (await detectFormatInZone(absDir, sourceLabel));
-  switch (format) {
-    case 'mlflow':
-      return scanMlflowUnzoned(absDir, { sourceLabel, includeDeleted: options.includeDeleted ?? false });
-    case 'dvc':
-      return scanDvcUnzoned(absDir, { sourceLabel, projectRoot: options.projectRoot });
-    case 'wandb':
-      return scanWandbUnzoned(absDir, { sourceLabel });
-    default:
-      throw invalid(`Unknown import format ${JSON.stringify(format)}.`, 'Use "mlflow", "dvc" or "wandb", or leave it out to detect it.');
+  const importer = importerFor(options.format ?? (await detectFormatInZone(absDir, sourceLabel, options.file)));
+  if (options.file && !importer.readsFiles) {
+    throw invalid(
+      `The ${importer.format} importer reads a folder, and ${sourceLabel} is a file.`,
+      `Pass the folder holding the store, or a format that reads a single file (${IMPORTERS.filter((i) => 'readsFiles' in i && i.readsFiles)
+        .map((i) => i.format)
+        .join(', ')}).`,
+    );
   }
+  return importer.scan(absDir, { ...options, sourceLabel });
 }

@@ -7,8 +7,16 @@
  */
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
-import { describeError, listDirSync, readTextNoFollowSync, TimeSlicer } from './fs-read.js';
-import type { HistoryPoint, ImportedRun, ImportedStatus, ImportScan, MlflowScanOptions, SkippedEntry } from './types.js';
+import { describeError, listDir, listDirSync, readTextNoFollow, readTextNoFollowSync, TimeSlicer } from './fs-read.js';
+import type {
+  HistoryPoint,
+  ImportedRun,
+  ImportedStatus,
+  ImporterDefinition,
+  ImportScan,
+  MlflowScanOptions,
+  SkippedEntry,
+} from './types.js';
 import {
   coerceParamText,
   isoFromEpochMs,
@@ -19,10 +27,39 @@ import {
   parseNumberText,
 } from './values.js';
 
+export const mlflowImporter: ImporterDefinition<'mlflow'> = {
+  format: 'mlflow',
+  tool: 'MLflow',
+  looksFor: 'MLflow file store: a folder (mlruns/) with <experiment id>/meta.yaml folders or .trash/, or one experiment folder',
+  usualFolder: 'mlruns',
+  async detect(absDir) {
+    const entries = await listDir(absDir);
+    if (entries.some((e) => e.name === '.trash' && e.isDirectory())) return true;
+    if (entries.some((e) => e.name === 'meta.yaml' && e.isFile()) && (await looksLikeExperimentMeta(path.join(absDir, 'meta.yaml'))))
+      return true;
+    for (const e of entries) {
+      if (e.isDirectory() && !e.name.startsWith('.') && (await looksLikeExperimentMeta(path.join(absDir, e.name, 'meta.yaml'))))
+        return true;
+    }
+    return false;
+  },
+  scan: (absDir, options) => scanMlflow(absDir, { sourceLabel: options.sourceLabel, includeDeleted: options.includeDeleted ?? false }),
+};
+
+/** An experiment's meta.yaml (not a run's). */
+async function looksLikeExperimentMeta(absPath: string): Promise<boolean> {
+  try {
+    const text = await readTextNoFollow(absPath);
+    return /^experiment_id:/m.test(text) && !/^run_(?:id|uuid):/m.test(text);
+  } catch {
+    return false;
+  }
+}
+
 /** Folders inside an experiment folder that are not runs. */
 const NON_RUN_FOLDERS = new Set(['tags', 'models', 'traces', 'datasets', 'logged_models', 'prompts', 'artifacts']);
 
-const STATUS_BY_CODE: Record<string, ImportedStatus> = {
+export const STATUS_BY_CODE: Record<string, ImportedStatus> = {
   '1': 'running',
   '2': 'running', // SCHEDULED: not finished yet
   '3': 'completed',

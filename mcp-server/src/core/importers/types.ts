@@ -3,7 +3,34 @@
  * experiments (see docs/format.md).
  */
 
-export type ImportFormat = 'mlflow' | 'dvc' | 'wandb';
+/**
+ * One importer: a new source format is one file exporting a definition and one line in index.ts's IMPORTERS, from
+ * which detection, the tool's format enum, its error messages and the docs' list are produced.
+ */
+export interface ImporterDefinition<F extends string = string> {
+  /** The value of import_runs' format argument. */
+  format: F;
+  /** The tracker's name, for messages ("MLflow"). */
+  tool: string;
+  /** What detect looks for, one line, for docs and the "nothing found" error. */
+  looksFor: string;
+  /** A folder name that usually holds this store, suggested when the source is its parent ("mlruns"). */
+  usualFolder?: string;
+  /** Whether the source may be a single file (then detect and scan get its name inside absDir). */
+  readsFiles?: boolean;
+  /** Whether the folder (or the file in it) holds this importer's store. Runs inside the source's read-only zone. */
+  detect(absDir: string, file?: string): Promise<boolean>;
+  /** Reads the runs. Runs inside the source's read-only zone; only reads. */
+  scan(absDir: string, options: ImporterScanOptions): Promise<ImportScan>;
+}
+
+/** What every importer's scan is given; each uses what applies to it. */
+export interface ImporterScanOptions extends ScanOptions {
+  includeDeleted?: boolean;
+  projectRoot?: string;
+  /** Set when the source is a file: its name inside absDir. */
+  file?: string;
+}
 
 export type ImportedStatus = 'running' | 'completed' | 'failed' | 'killed';
 
@@ -45,7 +72,8 @@ export interface SkippedEntry {
 }
 
 export interface ImportScan {
-  format: ImportFormat;
+  /** The importer's format (see IMPORTERS in index.ts). */
+  format: string;
   runs: ImportedRun[];
   skipped: SkippedEntry[];
   warnings: string[];
@@ -68,8 +96,7 @@ export interface DvcScanOptions extends ScanOptions {
 
 export type WandbScanOptions = ScanOptions;
 
-export interface SourceScanOptions extends ScanOptions {
-  format?: ImportFormat;
-  includeDeleted?: boolean;
-  projectRoot?: string;
+export interface SourceScanOptions extends ImporterScanOptions {
+  /** Leave out to detect it. */
+  format?: string;
 }
