@@ -39,7 +39,7 @@ export interface MlflowSqliteScanOptions extends MlflowScanOptions {
 export const mlflowSqliteImporter: ImporterDefinition<'mlflow-sqlite'> = {
   format: 'mlflow-sqlite',
   tool: 'MLflow',
-  looksFor: `MLflow SQLite store: a ${MLFLOW_DB} file (sqlite:///${MLFLOW_DB}), or a SQLite database given as the source`,
+  looksFor: `MLflow SQLite store: an ${MLFLOW_DB} file (sqlite:///${MLFLOW_DB}), or a SQLite database given as the source`,
   readsFiles: true,
   async detect(absDir, file) {
     if (file) return (await readHeader(path.join(absDir, file))) === 'SQLite format 3\0';
