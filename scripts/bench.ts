@@ -65,7 +65,13 @@ function scratch(): string {
 }
 
 function gitInit(dir: string) {
-  const env = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@example.com', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@example.com' };
+  const env = {
+    ...process.env,
+    GIT_AUTHOR_NAME: 'b',
+    GIT_AUTHOR_EMAIL: 'b@example.com',
+    GIT_COMMITTER_NAME: 'b',
+    GIT_COMMITTER_EMAIL: 'b@example.com',
+  };
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir });
   fs.writeFileSync(path.join(dir, 'train.py'), 'pass\n');
   execFileSync('git', ['add', '.'], { cwd: dir, env });
@@ -86,9 +92,19 @@ async function memoryClient(root: string) {
 function makeLargeIncrement(root: string, n: number): string {
   const incDir = path.join(root, '.specweave/increments/0001-large');
   fs.mkdirSync(path.join(incDir, 'experiments'), { recursive: true });
-  fs.writeFileSync(path.join(incDir, 'metadata.json'), stringifyCanonical({ id: '0001-large', status: 'active', type: 'feature', created: '2026-01-01T00:00:00Z', lastActivity: '2026-01-01T00:00:00Z', ml: { primary_metric: 'metric_0', direction: 'maximize' } }));
+  fs.writeFileSync(
+    path.join(incDir, 'metadata.json'),
+    stringifyCanonical({
+      id: '0001-large',
+      status: 'active',
+      type: 'feature',
+      created: '2026-01-01T00:00:00Z',
+      lastActivity: '2026-01-01T00:00:00Z',
+      ml: { primary_metric: 'metric_0', direction: 'maximize' },
+    }),
+  );
   let seed = 1;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = 0; i < n; i += 1) {
     const name = `exp-${String(i).padStart(5, '0')}`;
     const dir = path.join(incDir, 'experiments', name);
@@ -97,12 +113,28 @@ function makeLargeIncrement(root: string, n: number): string {
     const metrics = Object.fromEntries(Array.from({ length: 10 }, (_, k) => [`metric_${k}`, rnd()]));
     fs.writeFileSync(path.join(dir, 'params.json'), stringifyCanonical(params));
     fs.writeFileSync(path.join(dir, 'metrics.json'), stringifyCanonical(metrics));
-    fs.writeFileSync(path.join(dir, 'metadata.yaml'), stringifyMetadataYaml({
-      name, status: 'completed', baseline: i < 3, tags: ['bench'], notes: [], created: '2026-01-01T00:00:00.000Z', started: '2026-01-01T00:00:00.000Z',
-      ended: '2026-01-01T00:01:00.000Z', duration_seconds: 60, updated: '2026-01-01T00:01:00.000Z', git: { branch: 'main', commit: 'a'.repeat(40), dirty: false },
-      environment: { node: process.version, platform: 'linux-x64' }, artifacts: [{ path: 'model.pkl', bytes: 100, sha256: 'b'.repeat(64) }], source: { tool: 'mcp' },
-    }));
-    const lines = Array.from({ length: 100 }, (_, s) => JSON.stringify({ metric: 'loss', value: 1 / (s + 1), step: s, timestamp: '2026-01-01T00:00:00.000Z' }));
+    fs.writeFileSync(
+      path.join(dir, 'metadata.yaml'),
+      stringifyMetadataYaml({
+        name,
+        status: 'completed',
+        baseline: i < 3,
+        tags: ['bench'],
+        notes: [],
+        created: '2026-01-01T00:00:00.000Z',
+        started: '2026-01-01T00:00:00.000Z',
+        ended: '2026-01-01T00:01:00.000Z',
+        duration_seconds: 60,
+        updated: '2026-01-01T00:01:00.000Z',
+        git: { branch: 'main', commit: 'a'.repeat(40), dirty: false },
+        environment: { node: process.version, platform: 'linux-x64' },
+        artifacts: [{ path: 'model.pkl', bytes: 100, sha256: 'b'.repeat(64) }],
+        source: { tool: 'mcp' },
+      }),
+    );
+    const lines = Array.from({ length: 100 }, (_, s) =>
+      JSON.stringify({ metric: 'loss', value: 1 / (s + 1), step: s, timestamp: '2026-01-01T00:00:00.000Z' }),
+    );
     fs.writeFileSync(path.join(dir, 'history.jsonl'), `${lines.join('\n')}\n`);
   }
   return incDir;
@@ -114,7 +146,10 @@ function makeLargeIncrement(root: string, n: number): string {
  * metadata.yaml with js-yaml instead, to show what the restricted-style fast path saves.
  */
 async function bareRead(incDir: string, fullYaml = false): Promise<number> {
-  const names = fs.readdirSync(path.join(incDir, 'experiments'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const names = fs
+    .readdirSync(path.join(incDir, 'experiments'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
   for (const name of names) {
     const dir = path.join(incDir, 'experiments', name);
     JSON.parse(fs.readFileSync(path.join(dir, 'params.json'), 'utf8'));
@@ -134,17 +169,38 @@ async function benchCompare() {
   console.error(`  generated ${n} experiments in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const client = await memoryClient(root);
   let textBytes = 0;
-  const { candidate, baseline } = await paired(QUICK ? 3 : 5, async () => {
-    const r = await client.callTool({ name: 'compare_experiments', arguments: { increment: '1' } });
-    if (r.isError) throw new Error(JSON.stringify(r.content));
-    textBytes = Buffer.byteLength((r.content as { text: string }[])[0]!.text);
-  }, () => bareRead(incDir));
+  const { candidate, baseline } = await paired(
+    QUICK ? 3 : 5,
+    async () => {
+      const r = await client.callTool({ name: 'compare_experiments', arguments: { increment: '1' } });
+      if (r.isError) throw new Error(JSON.stringify(r.content));
+      textBytes = Buffer.byteLength((r.content as { text: string }[])[0]!.text);
+    },
+    () => bareRead(incDir),
+  );
   const jsYaml = median(await Promise.all([0, 1, 2].map(() => timeIt(() => bareRead(incDir, true)))));
   await client.close();
   fs.rmSync(root, { recursive: true, force: true });
   execFileSync('sync');
-  rows.push({ name: `compare_experiments, ${n.toLocaleString('en')} experiments`, median: candidate, unit: 'ms', baselineName: 'bare read + parse of the 3 summary files', baseline, target: '< 1500 ms and ≤ 2× baseline', ok: candidate < 1500 && candidate <= 2 * baseline, note: `the same bare loop parsing metadata.yaml with js-yaml instead of the store's restricted-style reader: ${jsYaml.toFixed(0)} ms` });
-  rows.push({ name: 'compare_experiments text result', median: textBytes, unit: 'bytes', baselineName: '—', baseline: Number.NaN, target: '< 8192 bytes', ok: textBytes < 8192 });
+  rows.push({
+    name: `compare_experiments, ${n.toLocaleString('en')} experiments`,
+    median: candidate,
+    unit: 'ms',
+    baselineName: 'bare read + parse of the 3 summary files',
+    baseline,
+    target: '< 1500 ms and ≤ 2× baseline',
+    ok: candidate < 1500 && candidate <= 2 * baseline,
+    note: `the same bare loop parsing metadata.yaml with js-yaml instead of the store's restricted-style reader: ${jsYaml.toFixed(0)} ms`,
+  });
+  rows.push({
+    name: 'compare_experiments text result',
+    median: textBytes,
+    unit: 'bytes',
+    baselineName: '—',
+    baseline: Number.NaN,
+    target: '< 8192 bytes',
+    ok: textBytes < 8192,
+  });
 }
 
 async function benchTrack() {
@@ -159,41 +215,75 @@ async function benchTrack() {
   fs.mkdirSync(dir);
   for (let i = 0; i < calls; i += 1) {
     // Baseline: what any correct writer must do at least — three atomic file replacements.
-    bare.push(await timeIt(async () => {
-      for (const f of ['params.json', 'metrics.json', 'metadata.yaml']) {
-        const tmp = path.join(dir, `.${f}.tmp`);
-        const h = await fs.promises.open(tmp, 'w');
-        await h.writeFile(`{"i": ${i}}\n`);
-        await h.datasync();
-        await h.close();
-        await fs.promises.rename(tmp, path.join(dir, f));
-      }
-    }));
-    track.push(await timeIt(async () => {
-      const r = await client.callTool({ name: 'track_experiment', arguments: { increment: '1', name: `e${i % 20}`, params: { lr: 0.1, i }, metrics: { acc: i / calls }, history: [{ metric: 'loss', value: 1 / (i + 1), step: i }] } });
-      if (r.isError) throw new Error(JSON.stringify(r.content));
-    }));
+    bare.push(
+      await timeIt(async () => {
+        for (const f of ['params.json', 'metrics.json', 'metadata.yaml']) {
+          const tmp = path.join(dir, `.${f}.tmp`);
+          const h = await fs.promises.open(tmp, 'w');
+          await h.writeFile(`{"i": ${i}}\n`);
+          await h.datasync();
+          await h.close();
+          await fs.promises.rename(tmp, path.join(dir, f));
+        }
+      }),
+    );
+    track.push(
+      await timeIt(async () => {
+        const r = await client.callTool({
+          name: 'track_experiment',
+          arguments: {
+            increment: '1',
+            name: `e${i % 20}`,
+            params: { lr: 0.1, i },
+            metrics: { acc: i / calls },
+            history: [{ metric: 'loss', value: 1 / (i + 1), step: i }],
+          },
+        });
+        if (r.isError) throw new Error(JSON.stringify(r.content));
+      }),
+    );
   }
   await client.close();
   const gitSpawn: number[] = [];
   for (let i = 0; i < 10; i += 1) gitSpawn.push(await timeIt(async () => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root })));
-  rows.push({ name: 'track_experiment latency (git metadata on, in-process client)', median: median(track), unit: 'ms', baselineName: 'three bare atomic writes', baseline: median(bare), target: '< 15 ms', ok: median(track) < 15, note: `one \`git rev-parse HEAD\` spawn alone: ${median(gitSpawn).toFixed(1)} ms — cached, not run per call` });
+  rows.push({
+    name: 'track_experiment latency (git metadata on, in-process client)',
+    median: median(track),
+    unit: 'ms',
+    baselineName: 'three bare atomic writes',
+    baseline: median(bare),
+    target: '< 15 ms',
+    ok: median(track) < 15,
+    note: `one \`git rev-parse HEAD\` spawn alone: ${median(gitSpawn).toFixed(1)} ms — cached, not run per call`,
+  });
   fs.rmSync(root, { recursive: true, force: true });
 }
 
 async function benchStartup() {
   const root = scratch();
   const reps = QUICK ? 3 : 10;
-  const { candidate, baseline } = await paired(reps, async () => {
-    const transport = new StdioClientTransport({ command: process.execPath, args: [BUNDLE, '--root', root], stderr: 'ignore' });
-    const client = new Client({ name: 'bench', version: '0' });
-    await client.connect(transport);
-    await client.listTools();
-    await client.close();
-  }, async () => {
-    spawnSync(process.execPath, ['-e', '']);
+  const { candidate, baseline } = await paired(
+    reps,
+    async () => {
+      const transport = new StdioClientTransport({ command: process.execPath, args: [BUNDLE, '--root', root], stderr: 'ignore' });
+      const client = new Client({ name: 'bench', version: '0' });
+      await client.connect(transport);
+      await client.listTools();
+      await client.close();
+    },
+    async () => {
+      spawnSync(process.execPath, ['-e', '']);
+    },
+  );
+  rows.push({
+    name: 'server start to answered tools/list (spawned bundle)',
+    median: candidate,
+    unit: 'ms',
+    baselineName: 'bare `node -e ""` start and exit',
+    baseline,
+    target: '< 500 ms',
+    ok: candidate < 500,
   });
-  rows.push({ name: 'server start to answered tools/list (spawned bundle)', median: candidate, unit: 'ms', baselineName: 'bare `node -e ""` start and exit', baseline, target: '< 500 ms', ok: candidate < 500 });
   fs.rmSync(root, { recursive: true, force: true });
 }
 
@@ -219,12 +309,14 @@ async function bareImport(store: string, runs: number, target: string): Promise<
     while (next < runs) {
       const dir = path.join(target, `run-${next++}`);
       await fs.promises.mkdir(dir, { recursive: true });
-      await Promise.all([0, 1, 2, 3].map(async (k) => {
-        const h = await fs.promises.open(path.join(dir, `f${k}`), 'wx');
-        await h.writeFile(text);
-        await h.datasync();
-        await h.close();
-      }));
+      await Promise.all(
+        [0, 1, 2, 3].map(async (k) => {
+          const h = await fs.promises.open(path.join(dir, `f${k}`), 'wx');
+          await h.writeFile(text);
+          await h.datasync();
+          await h.close();
+        }),
+      );
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
@@ -242,17 +334,28 @@ async function benchImport() {
     await client.callTool({ name: 'create_increment', arguments: { title: 'Imported' } });
     // Flush the freshly generated store first: otherwise its write-back competes with what is timed.
     execFileSync('sync');
-    times.push(await timeIt(async () => {
-      const r = await client.callTool({ name: 'import_runs', arguments: { increment: '1', source: 'mlruns' } });
-      const data = r.structuredContent as { imported_count: number };
-      if (r.isError || data.imported_count !== runs) throw new Error(JSON.stringify(r.content));
-    }));
+    times.push(
+      await timeIt(async () => {
+        const r = await client.callTool({ name: 'import_runs', arguments: { increment: '1', source: 'mlruns' } });
+        const data = r.structuredContent as { imported_count: number };
+        if (r.isError || data.imported_count !== runs) throw new Error(JSON.stringify(r.content));
+      }),
+    );
     bare.push(await timeIt(() => bareImport(path.join(root, 'mlruns'), runs, path.join(root, 'bare'))));
     await client.close();
     fs.rmSync(root, { recursive: true, force: true });
     execFileSync('sync'); // the deletion's write-back must not land in the next repetition
   }
-  rows.push({ name: `import_runs, ${runs.toLocaleString('en')} MLflow runs (12 metrics × 5 points, 18 params)`, median: median(times), unit: 'ms', baselineName: 'the same I/O bare: read every store file once, create and flush 4 files per run', baseline: median(bare), target: '< 3000 ms', ok: median(times) < 3000, note: `each repetition: ${times.map((t) => `${t.toFixed(0)} ms`).join(', ')}; bare I/O: ${bare.map((t) => `${t.toFixed(0)} ms`).join(', ')}. An import is mostly waiting for the disk to create files, and this machine's shared disk creates the same 10,000 files in anywhere from under 1 s to over 4 s from one minute to the next, so compare the ratio` });
+  rows.push({
+    name: `import_runs, ${runs.toLocaleString('en')} MLflow runs (12 metrics × 5 points, 18 params)`,
+    median: median(times),
+    unit: 'ms',
+    baselineName: 'the same I/O bare: read every store file once, create and flush 4 files per run',
+    baseline: median(bare),
+    target: '< 3000 ms',
+    ok: median(times) < 3000,
+    note: `each repetition: ${times.map((t) => `${t.toFixed(0)} ms`).join(', ')}; bare I/O: ${bare.map((t) => `${t.toFixed(0)} ms`).join(', ')}. An import is mostly waiting for the disk to create files, and this machine's shared disk creates the same 10,000 files in anywhere from under 1 s to over 4 s from one minute to the next, so compare the ratio`,
+  });
 }
 
 /** Binary labels with informative, partly tied scores, reproducible. */
@@ -286,7 +389,9 @@ function childEval() {
   const t = performance.now();
   evaluatePredictionsFile({ text: csv, fileName: 'predictions.csv', task: 'binary', bootstrap: false });
   const fileMs = performance.now() - t;
-  process.stdout.write(JSON.stringify({ eval: median(evalTimes), sort: median(sortTimes), fileMs, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+  process.stdout.write(
+    JSON.stringify({ eval: median(evalTimes), sort: median(sortTimes), fileMs, maxRssMb: process.resourceUsage().maxRSS / 1024 }),
+  );
 }
 
 async function benchEvaluation() {
@@ -294,8 +399,25 @@ async function benchEvaluation() {
   const r = spawnSync(process.execPath, [self, '--child-eval'], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (r.status !== 0) throw new Error(r.stderr);
   const m = JSON.parse(r.stdout) as { eval: number; sort: number; fileMs: number; maxRssMb: number };
-  rows.push({ name: 'all binary classification metrics, 1,000,000 predictions (in memory, threshold tuning on)', median: m.eval, unit: 'ms', baselineName: 'one sort of the 1,000,000 scores', baseline: m.sort, target: '< 2000 ms', ok: m.eval < 2000, note: `the whole path from CSV text (parse + metrics) took ${m.fileMs.toFixed(0)} ms` });
-  rows.push({ name: 'peak memory of that process (1,000,000 predictions, CSV path included)', median: m.maxRssMb, unit: 'MB', baselineName: '—', baseline: Number.NaN, target: '< 500 MB', ok: m.maxRssMb < 500 });
+  rows.push({
+    name: 'all binary classification metrics, 1,000,000 predictions (in memory, threshold tuning on)',
+    median: m.eval,
+    unit: 'ms',
+    baselineName: 'one sort of the 1,000,000 scores',
+    baseline: m.sort,
+    target: '< 2000 ms',
+    ok: m.eval < 2000,
+    note: `the whole path from CSV text (parse + metrics) took ${m.fileMs.toFixed(0)} ms`,
+  });
+  rows.push({
+    name: 'peak memory of that process (1,000,000 predictions, CSV path included)',
+    median: m.maxRssMb,
+    unit: 'MB',
+    baselineName: '—',
+    baseline: Number.NaN,
+    target: '< 500 MB',
+    ok: m.maxRssMb < 500,
+  });
 
   const { y, score } = binaryData(100_000, 2);
   const weights = new Float64Array(y.length).fill(1);
@@ -304,13 +426,23 @@ async function benchEvaluation() {
   for (let rep = 0; rep < (QUICK ? 2 : 3); rep += 1) {
     boot.push(await timeIt(async () => bootstrapRocAuc(y, score, { resamples: 1000, seed: rep })));
     // Baseline: the least any bootstrap must do, one pass over the data per resample.
-    sweep.push(await timeIt(async () => {
-      let acc = 0;
-      for (let b = 0; b < 1000; b += 1) for (let i = 0; i < y.length; i += 1) acc += weights[i]! * score[i]!;
-      if (acc === -1) console.log(acc);
-    }));
+    sweep.push(
+      await timeIt(async () => {
+        let acc = 0;
+        for (let b = 0; b < 1000; b += 1) for (let i = 0; i < y.length; i += 1) acc += weights[i]! * score[i]!;
+        if (acc === -1) console.log(acc);
+      }),
+    );
   }
-  rows.push({ name: '1,000 bootstrap resamples of ROC AUC, 100,000 predictions', median: median(boot), unit: 'ms', baselineName: '1,000 bare O(n) passes over the data', baseline: median(sweep), target: '< 3000 ms', ok: median(boot) < 3000 });
+  rows.push({
+    name: '1,000 bootstrap resamples of ROC AUC, 100,000 predictions',
+    median: median(boot),
+    unit: 'ms',
+    baselineName: '1,000 bare O(n) passes over the data',
+    baseline: median(sweep),
+    target: '< 3000 ms',
+    ok: median(boot) < 3000,
+  });
 }
 
 /** A binary predictions CSV of about `bytes` bytes (id, y_true, y_pred, score with 8 decimals), reproducible. */
@@ -357,29 +489,59 @@ async function benchEvaluateFile() {
   const peaks: number[] = [];
   for (let rep = 0; rep < (QUICK ? 2 : 3); rep += 1) {
     // Baseline: the least any evaluation must do, read the file once and find its lines.
-    bare.push(await timeIt(async () => {
-      let lines = 0;
-      const fd = fs.openSync(file, 'r');
-      const buf = Buffer.allocUnsafe(1 << 20);
-      for (let got = fs.readSync(fd, buf); got > 0; got = fs.readSync(fd, buf)) for (let i = 0; i < got; i += 1) if (buf[i] === 10) lines += 1;
-      fs.closeSync(fd);
-      if (lines !== n + 1) throw new Error(`read ${lines} lines, expected ${n + 1}`);
-    }));
+    bare.push(
+      await timeIt(async () => {
+        let lines = 0;
+        const fd = fs.openSync(file, 'r');
+        const buf = Buffer.allocUnsafe(1 << 20);
+        for (let got = fs.readSync(fd, buf); got > 0; got = fs.readSync(fd, buf))
+          for (let i = 0; i < got; i += 1) if (buf[i] === 10) lines += 1;
+        fs.closeSync(fd);
+        if (lines !== n + 1) throw new Error(`read ${lines} lines, expected ${n + 1}`);
+      }),
+    );
     const transport = new StdioClientTransport({ command: process.execPath, args: [BUNDLE, '--root', root], stderr: 'ignore' });
     const client = new Client({ name: 'bench', version: '0' });
     await client.connect(transport);
     let result: Awaited<ReturnType<Client['callTool']>> | undefined;
-    times.push(await timeIt(async () => {
-      result = await client.callTool({ name: 'evaluate_predictions', arguments: { increment: '1', experiment: 'big', predictions: 'predictions.csv', task: 'binary' } }, undefined, { timeout: 600_000 });
-    }));
+    times.push(
+      await timeIt(async () => {
+        result = await client.callTool(
+          {
+            name: 'evaluate_predictions',
+            arguments: { increment: '1', experiment: 'big', predictions: 'predictions.csv', task: 'binary' },
+          },
+          undefined,
+          { timeout: 600_000 },
+        );
+      }),
+    );
     if (result?.isError) throw new Error(JSON.stringify(result.content));
     peaks.push(vmHwmBytes(transport.pid!));
     await client.close();
   }
   const mb = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
-  rows.push({ name: `evaluate_predictions, ${mb(bytes)} binary predictions CSV (${n.toLocaleString('en')} rows, spawned bundle, default bootstrap)`, median: median(times), unit: 'ms', baselineName: 'read the file once and count its lines', baseline: median(bare), target: '< 60000 ms', ok: median(times) < 60_000, note: `each repetition: ${times.map((t) => `${t.toFixed(0)} ms`).join(', ')}` });
+  rows.push({
+    name: `evaluate_predictions, ${mb(bytes)} binary predictions CSV (${n.toLocaleString('en')} rows, spawned bundle, default bootstrap)`,
+    median: median(times),
+    unit: 'ms',
+    baselineName: 'read the file once and count its lines',
+    baseline: median(bare),
+    target: '< 60000 ms',
+    ok: median(times) < 60_000,
+    note: `each repetition: ${times.map((t) => `${t.toFixed(0)} ms`).join(', ')}`,
+  });
   const ratio = median(peaks) / bytes;
-  rows.push({ name: 'peak memory of that server (VmHWM) ÷ the file size', median: ratio, unit: '×', baselineName: '—', baseline: Number.NaN, target: '< 4×', ok: ratio < 4, note: `peaks ${peaks.map(mb).join(', ')} for a ${mb(bytes)} file` });
+  rows.push({
+    name: 'peak memory of that server (VmHWM) ÷ the file size',
+    median: ratio,
+    unit: '×',
+    baselineName: '—',
+    baseline: Number.NaN,
+    target: '< 4×',
+    ok: ratio < 4,
+    note: `peaks ${peaks.map(mb).join(', ')} for a ${mb(bytes)} file`,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -404,7 +566,10 @@ function report(): string {
     '',
     '| benchmark | median | baseline (same run) | baseline median | ratio | target | met |',
     '| --- | --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.name} | ${fmt(r.median, r.unit)} | ${r.baselineName} | ${fmt(r.baseline, r.unit)} | ${Number.isNaN(r.baseline) ? '—' : `${(r.median / r.baseline).toFixed(2)}×`} | ${r.target} | ${r.ok ? 'yes' : '**no**'} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.median, r.unit)} | ${r.baselineName} | ${fmt(r.baseline, r.unit)} | ${Number.isNaN(r.baseline) ? '—' : `${(r.median / r.baseline).toFixed(2)}×`} | ${r.target} | ${r.ok ? 'yes' : '**no**'} |`,
+    ),
     '',
     ...rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}.`),
     '',
@@ -424,7 +589,10 @@ if (process.argv.includes('--child-eval')) {
   childEval();
   process.exit(0);
 }
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 for (const [name, fn] of benches) {
   if (only && !only.includes(name)) continue;
   console.error(`bench: ${name}`);

@@ -11,13 +11,26 @@ import { describe, expect, it } from 'vitest';
 import { DICTIONARY_LIMIT } from '../../mcp-server/src/core/evaluation/columns.js';
 import { evaluateTable } from '../../mcp-server/src/core/evaluation/index.js';
 import {
-  labelColumn, numericColumn, parsePredictionChunks, parsePredictions, tableOf, textColumn, type PredictionsTable,
+  labelColumn,
+  numericColumn,
+  parsePredictionChunks,
+  parsePredictions,
+  tableOf,
+  textColumn,
+  type PredictionsTable,
 } from '../../mcp-server/src/core/evaluation/predictions-file.js';
 import { PredictionsParser } from '../../mcp-server/src/core/evaluation/predictions-parser.js';
 import { argsortAscending } from '../../mcp-server/src/core/evaluation/sort.js';
 import { perResample } from '../../mcp-server/src/core/evaluation/bootstrap.js';
 import {
-  averagePrecisionPresorted, presort, rankingPresorted, rocAucPresorted, rocAucSorted, rocAucTied, scoreOrder, tiedOrder,
+  averagePrecisionPresorted,
+  presort,
+  rankingPresorted,
+  rocAucPresorted,
+  rocAucSorted,
+  rocAucTied,
+  scoreOrder,
+  tiedOrder,
 } from '../../mcp-server/src/core/evaluation/classification.js';
 import { stdioClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
@@ -139,7 +152,9 @@ describe('streaming parse: errors name the file, row and column whatever the chu
   const oneByteChunks = (text: string) => Array.from(Buffer.from(text, 'utf8'), (b) => Uint8Array.of(b));
 
   it('a wrong field count, an unclosed quote, text after a quote', () => {
-    expect(() => parseChunks(oneByteChunks('a,b\n1,2\n3\n'), 'p.csv')).toThrow('p.csv row 2: expected 2 fields (as in the header), found 1');
+    expect(() => parseChunks(oneByteChunks('a,b\n1,2\n3\n'), 'p.csv')).toThrow(
+      'p.csv row 2: expected 2 fields (as in the header), found 1',
+    );
     expect(() => parseChunks(oneByteChunks('a,b\n1,"2\n'), 'p.csv')).toThrow('p.csv row 1: a quoted field is never closed');
     expect(() => parseChunks(oneByteChunks('a,b\n1,"2"x\n'), 'p.csv')).toThrow('p.csv row 1: unexpected text after a closing quote');
     expect(() => parseChunks(oneByteChunks('{"a": 1}\n\n{"a": \n'), 'p.jsonl')).toThrow(/p\.jsonl line 3: not valid JSON/);
@@ -172,7 +187,9 @@ describe('the row limit', () => {
 
   it('a file of exactly the limit parses; one row more is a clear error naming the file and the limit', async () => {
     expect((await tableFromChunks([file(5)], 'p.csv', 5)).rowCount).toBe(5);
-    await expect(tableFromChunks([file(6)], 'p.csv', 5)).rejects.toThrow('p.csv has more than 5 data rows, the most a predictions file may have');
+    await expect(tableFromChunks([file(6)], 'p.csv', 5)).rejects.toThrow(
+      'p.csv has more than 5 data rows, the most a predictions file may have',
+    );
     const jsonl = Array.from({ length: 4 }, (_, i) => JSON.stringify({ y_true: i % 2 })).join('\n');
     expect(() => parseChunks([jsonl], 'p.jsonl', 3)).toThrow('p.jsonl has more than 3 data rows');
   });
@@ -201,13 +218,18 @@ describe('column storage', () => {
     }
     const blank = lines.slice();
     blank[n - 3] = `${n - 3},0,`;
-    expect(() => numericColumn(parsePredictions(`id,label,score\n${blank.join('\n')}\n`, 'p.csv'), 'score', 'score')).toThrow(`p.csv row ${n - 2}, column "score": is empty; a number is required`);
+    expect(() => numericColumn(parsePredictions(`id,label,score\n${blank.join('\n')}\n`, 'p.csv'), 'score', 'score')).toThrow(
+      `p.csv row ${n - 2}, column "score": is empty; a number is required`,
+    );
   });
 
   it('many distinct texts are kept as cells and read back exactly', () => {
     const n = DICTIONARY_LIMIT + 10;
     const ids = Array.from({ length: n }, (_, i) => `user-${i}`);
-    const t = parsePredictions(`query,item,relevance,score\n${ids.map((u, i) => `${u},i${i % 7},${i % 2},${i / n}`).join('\n')}\n`, 'r.csv');
+    const t = parsePredictions(
+      `query,item,relevance,score\n${ids.map((u, i) => `${u},i${i % 7},${i % 2},${i / n}`).join('\n')}\n`,
+      'r.csv',
+    );
     expect(t.stored('query')!.kind).toBe('cells');
     expect(textColumn(t, 'query', 'query id')).toEqual(ids);
   });
@@ -280,7 +302,10 @@ describe('the compact bootstrap passes give the values of the plain ones, to the
     for (let r = 0; r < 5; r++) {
       const w = weightsOf(r);
       const inScoreOrder = Uint32Array.from(so.order, (row) => w[row]!);
-      expect(rankingPresorted(p, inScoreOrder)).toEqual({ rocAuc: rocAucPresorted(p, inScoreOrder), averagePrecision: averagePrecisionPresorted(p, inScoreOrder) });
+      expect(rankingPresorted(p, inScoreOrder)).toEqual({
+        rocAuc: rocAucPresorted(p, inScoreOrder),
+        averagePrecision: averagePrecisionPresorted(p, inScoreOrder),
+      });
       expect(rocAucTied(tied, w)).toBe(rocAucSorted(so, y, w));
     }
     const none = new Uint32Array(n);
@@ -329,12 +354,20 @@ describe('memory: predictions files above 50 MB evaluated by the built server', 
       const c = await stdioClient(['--root', root]);
       try {
         const pid = (c.client.transport as unknown as { pid: number | null }).pid!;
-        const r = await c.ok('evaluate_predictions', { increment: '1', experiment, predictions: 'predictions.csv', task, bootstrap_resamples: 20 });
+        const r = await c.ok('evaluate_predictions', {
+          increment: '1',
+          experiment,
+          predictions: 'predictions.csv',
+          task,
+          bootstrap_resamples: 20,
+        });
         const hwm = vmHwmBytes(pid);
         expect(r.rows).toBeGreaterThan(1_000_000);
         expect(r.metrics.roc_auc).toBeGreaterThan(0.6);
         expect(r.metrics.accuracy).toBeGreaterThan(0.5);
-        expect(hwm / size, `${task}: peak ${Math.round(hwm / 2 ** 20)} MiB for a ${Math.round(size / 2 ** 20)} MiB file`).toBeLessThan(MAX_PEAK_RATIO);
+        expect(hwm / size, `${task}: peak ${Math.round(hwm / 2 ** 20)} MiB for a ${Math.round(size / 2 ** 20)} MiB file`).toBeLessThan(
+          MAX_PEAK_RATIO,
+        );
       } finally {
         await c.close();
       }
@@ -354,7 +387,7 @@ export function writeBinaryPredictions(file: string, bytes: number): number {
     for (let k = 0; k < 20000; k++, row++) {
       state = (Math.imul(state, 1103515245) + 12345) >>> 0;
       const y = state & 1;
-      const score = Math.min(1, Math.max(0, 0.3 * y + 0.7 * (state >>> 8) / 2 ** 24));
+      const score = Math.min(1, Math.max(0, 0.3 * y + (0.7 * (state >>> 8)) / 2 ** 24));
       lines.push(`${row},${y},${score >= 0.5 ? 1 : 0},${score.toFixed(8)}`);
     }
     written += fs.writeSync(fd, `${lines.join('\n')}\n`);

@@ -4,9 +4,9 @@
  * Intervals are percentile intervals (numpy "linear" quantiles of the resampled values). Resamples on which a
  * metric is undefined (e.g. a resample with one class for ROC AUC) are left out and counted.
  */
-import { Mulberry32 } from "./prng.js";
-import { quantileSorted } from "./sort.js";
-import type { ConfidenceInterval } from "./types.js";
+import { Mulberry32 } from './prng.js';
+import { quantileSorted } from './sort.js';
+import type { ConfidenceInterval } from './types.js';
 
 export interface BootstrapOptions {
   /** Default 1000. */
@@ -71,8 +71,14 @@ export function bootstrapCI(
   scratch?: Uint32Array,
 ): Record<string, ConfidenceInterval> {
   const { resamples, seed, confidence } = bootstrapSettings(opts);
-  const names = Object.keys(statistics).filter((k) => typeof estimates[k] === "number");
-  const draws = runResamples(n, names.map((k) => statistics[k]!), resamples, seed, scratch);
+  const names = Object.keys(statistics).filter((k) => typeof estimates[k] === 'number');
+  const draws = runResamples(
+    n,
+    names.map((k) => statistics[k]!),
+    resamples,
+    seed,
+    scratch,
+  );
   const out: Record<string, ConfidenceInterval> = {};
   names.forEach((name, j) => {
     const values = draws[j]!;
@@ -87,7 +93,7 @@ export function bootstrapCI(
       resamples,
       validResamples: sorted.length,
       seed,
-      method: "percentile",
+      method: 'percentile',
     };
   });
   return out;

@@ -3,14 +3,9 @@
  * sklearn.calibration.calibration_curve(n_bins, strategy="uniform") in 1.2: edges are linspace(0, 1, n_bins + 1)
  * and a probability equal to an inner edge falls in the bin below it (numpy searchsorted, side="left").
  */
-import type { Calibration, CalibrationBin } from "./types.js";
+import type { Calibration, CalibrationBin } from './types.js';
 
-export function calibrationBins(
-  outcome: Uint8Array,
-  prob: Float64Array,
-  nBins = 10,
-  kind: Calibration["kind"] = "binary",
-): Calibration {
+export function calibrationBins(outcome: Uint8Array, prob: Float64Array, nBins = 10, kind: Calibration['kind'] = 'binary'): Calibration {
   const step = 1 / nBins; // numpy linspace: edge_i = i * step, the last edge exactly 1
   const inner = new Float64Array(nBins - 1);
   for (let i = 1; i < nBins; i++) inner[i - 1] = i * step;

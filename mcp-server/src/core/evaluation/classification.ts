@@ -4,9 +4,9 @@
  * per-row weights so that a bootstrap resample is just a weight vector of draw counts. Formulas follow
  * scikit-learn 1.2 exactly (including its conventions for degenerate cases) unless noted.
  */
-import type { Weights } from "./bootstrap.js";
-import { argsortAscending } from "./sort.js";
-import type { ClassReport, Metrics } from "./types.js";
+import type { Weights } from './bootstrap.js';
+import { argsortAscending } from './sort.js';
+import type { ClassReport, Metrics } from './types.js';
 
 /** Row-major k×k confusion matrix: cm[t * k + p] = (weighted) rows with true t predicted p. */
 export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, k: number, w?: Weights): Float64Array {
@@ -18,7 +18,7 @@ export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<numbe
 
 export interface LabelMetrics {
   metrics: Metrics;
-  perClass: Array<Omit<ClassReport, "label">>;
+  perClass: Array<Omit<ClassReport, 'label'>>;
   warnings: string[];
 }
 
@@ -42,7 +42,7 @@ export function labelMetrics(cm: Float64Array, k: number, positive?: number, lab
     }
     correct += cm[t * k + t]!;
   }
-  const perClass: LabelMetrics["perClass"] = [];
+  const perClass: LabelMetrics['perClass'] = [];
   const noPredicted: string[] = [];
   const noTrue: string[] = [];
   for (let c = 0; c < k; c++) {
@@ -73,14 +73,9 @@ export function labelMetrics(cm: Float64Array, k: number, positive?: number, lab
   return { metrics, perClass, warnings };
 }
 
-function averages(
-  perClass: LabelMetrics["perClass"],
-  rowSum: Float64Array,
-  colSum: Float64Array,
-  total: number,
-): Metrics {
+function averages(perClass: LabelMetrics['perClass'], rowSum: Float64Array, colSum: Float64Array, total: number): Metrics {
   const out: Metrics = {};
-  for (const key of ["precision", "recall", "f1"] as const) {
+  for (const key of ['precision', 'recall', 'f1'] as const) {
     let macro = 0;
     let weighted = 0;
     let present = 0;
@@ -97,7 +92,7 @@ function averages(
 }
 
 /** Mean recall over the classes that occur in y_true (sklearn drops the others, with a warning). */
-function balancedAccuracy(perClass: LabelMetrics["perClass"], rowSum: Float64Array): number | null {
+function balancedAccuracy(perClass: LabelMetrics['perClass'], rowSum: Float64Array): number | null {
   let sum = 0;
   let count = 0;
   for (let c = 0; c < perClass.length; c++) {
@@ -110,13 +105,7 @@ function balancedAccuracy(perClass: LabelMetrics["perClass"], rowSum: Float64Arr
 }
 
 /** Multiclass MCC (Gorodkin's R_k), as sklearn: 0 when either marginal is constant. */
-function matthews(
-  k: number,
-  rowSum: Float64Array,
-  colSum: Float64Array,
-  total: number,
-  correct: number,
-): number {
+function matthews(k: number, rowSum: Float64Array, colSum: Float64Array, total: number, correct: number): number {
   let tp = 0;
   let pp = 0;
   let tt = 0;
@@ -158,17 +147,19 @@ function labelWarnings(
 ): string[] {
   const w: string[] = [];
   if (noPredicted.length > 0)
-    w.push(`precision is ill-defined for class ${noPredicted.join(", ")} (never predicted); set to 0 as scikit-learn does`);
+    w.push(`precision is ill-defined for class ${noPredicted.join(', ')} (never predicted); set to 0 as scikit-learn does`);
   if (noTrue.length > 0)
     w.push(
-      `recall is ill-defined for class ${noTrue.join(", ")} (absent from the true labels); set to 0 as scikit-learn does, ` +
+      `recall is ill-defined for class ${noTrue.join(', ')} (absent from the true labels); set to 0 as scikit-learn does, ` +
         `and left out of balanced_accuracy`,
     );
   if (positive !== undefined && colSum[positive] === 0 && rowSum[positive] === 0)
-    w.push(`precision, recall and f1 are ill-defined: the positive class ${name(positive)} is neither present nor predicted; set to 0 as scikit-learn does`);
-  if (metrics.cohen_kappa === null) w.push("cohen_kappa is undefined: true and predicted labels are all one and the same class");
+    w.push(
+      `precision, recall and f1 are ill-defined: the positive class ${name(positive)} is neither present nor predicted; set to 0 as scikit-learn does`,
+    );
+  if (metrics.cohen_kappa === null) w.push('cohen_kappa is undefined: true and predicted labels are all one and the same class');
   if (metrics.mcc === 0 && (isConstant(rowSum) || isConstant(colSum)))
-    w.push("mcc is undefined (the true or the predicted labels are all one class); set to 0 as scikit-learn does");
+    w.push('mcc is undefined (the true or the predicted labels are all one class); set to 0 as scikit-learn does');
   return w;
 }
 

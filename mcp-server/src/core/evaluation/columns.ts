@@ -30,9 +30,9 @@ const BLOCK = 1 << BLOCK_BITS;
 const IN_BLOCK = BLOCK - 1;
 
 export type StoredColumn =
-  | { kind: "codes"; length: number; codes: Uint16Array[]; values: Cell[] }
-  | { kind: "numbers"; length: number; values: Float64Array[]; exceptions: Map<number, Cell> }
-  | { kind: "cells"; length: number; cells: Cell[] };
+  | { kind: 'codes'; length: number; codes: Uint16Array[]; values: Cell[] }
+  | { kind: 'numbers'; length: number; values: Float64Array[]; exceptions: Map<number, Cell> }
+  | { kind: 'cells'; length: number; cells: Cell[] };
 
 /** Value code of cell i of a "codes" column. */
 export function codeAt(col: { codes: Uint16Array[] }, i: number): number {
@@ -63,11 +63,11 @@ export function joinNumbers(col: { values: Float64Array[]; length: number }): Fl
 
 /** The finite number a cell holds; NaN for a blank text cell; undefined when it holds anything else. */
 export function numberIn(cell: Cell): number | undefined {
-  if (typeof cell === "number") return Number.isFinite(cell) ? cell : undefined;
-  if (typeof cell !== "string") return undefined;
+  if (typeof cell === 'number') return Number.isFinite(cell) ? cell : undefined;
+  if (typeof cell !== 'string') return undefined;
   const v = Number(cell); // skips surrounding whitespace, reads "" and blanks as 0
-  if (Number.isFinite(v) && (v !== 0 || cell.trim() !== "")) return v;
-  return cell.trim() === "" ? NaN : undefined;
+  if (Number.isFinite(v) && (v !== 0 || cell.trim() !== '')) return v;
+  return cell.trim() === '' ? NaN : undefined;
 }
 
 /**
@@ -75,11 +75,11 @@ export function numberIn(cell: Cell): number | undefined {
  * parent, so one interned label would otherwise keep a whole 64 KB chunk alive.
  */
 function detached(cell: Cell): Cell {
-  return typeof cell === "string" && cell.length >= 13 ? (cell + " ").slice(0, -1) : cell;
+  return typeof cell === 'string' && cell.length >= 13 ? (cell + ' ').slice(0, -1) : cell;
 }
 
 export class ColumnBuilder {
-  private kind: StoredColumn["kind"] = "codes";
+  private kind: StoredColumn['kind'] = 'codes';
   private length = 0;
   private codes: Uint16Array[] = [];
   private dictionary = new Map<Cell, number>();
@@ -96,8 +96,8 @@ export class ColumnBuilder {
   }
 
   push(cell: Cell): void {
-    if (this.kind === "codes") {
-      if (cell === null || typeof cell !== "object") {
+    if (this.kind === 'codes') {
+      if (cell === null || typeof cell !== 'object') {
         let code = this.dictionary.get(cell);
         if (code === undefined) {
           if (this.values.length === DICTIONARY_LIMIT) {
@@ -117,7 +117,7 @@ export class ColumnBuilder {
       this.toCells(); // a JSON array or object: no dictionary for those
     }
     const i = this.length++;
-    if (this.kind === "numbers") {
+    if (this.kind === 'numbers') {
       const v = numberIn(cell);
       if ((i & IN_BLOCK) === 0) this.numbers.push(new Float64Array(BLOCK));
       this.numbers[i >>> BLOCK_BITS]![i & IN_BLOCK] = v ?? NaN;
@@ -146,7 +146,7 @@ export class ColumnBuilder {
       numbers[i >>> BLOCK_BITS]![i & IN_BLOCK] = v ?? NaN;
       if (v === undefined) this.exceptions.set(i, this.values[code]);
     }
-    this.kind = "numbers";
+    this.kind = 'numbers';
     this.numbers = numbers;
     this.dropCodes();
   }
@@ -156,7 +156,7 @@ export class ColumnBuilder {
     const cells = new Array<Cell>(this.length);
     for (let i = 0; i < this.length; i++) cells[i] = this.cellAt(i);
     this.cells = cells;
-    this.kind = "cells";
+    this.kind = 'cells';
     this.dropCodes();
     this.numbers = [];
     this.exceptions = new Map();
@@ -173,28 +173,28 @@ export class ColumnBuilder {
   }
 
   private cellAt(i: number): Cell {
-    if (this.kind === "codes") return this.values[this.codeOf(i)];
-    if (this.kind === "numbers") {
+    if (this.kind === 'codes') return this.values[this.codeOf(i)];
+    if (this.kind === 'numbers') {
       const v = this.numbers[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
-      return this.exceptions.get(i) ?? (Number.isNaN(v) ? "" : v);
+      return this.exceptions.get(i) ?? (Number.isNaN(v) ? '' : v);
     }
     return this.cells[i];
   }
 
   finish(): StoredColumn {
     const length = this.length;
-    if (this.kind === "codes") return { kind: "codes", length, codes: this.codes, values: this.values };
-    if (this.kind === "numbers") return { kind: "numbers", length, values: this.numbers, exceptions: this.exceptions };
-    return { kind: "cells", length, cells: this.cells };
+    if (this.kind === 'codes') return { kind: 'codes', length, codes: this.codes, values: this.values };
+    if (this.kind === 'numbers') return { kind: 'numbers', length, values: this.numbers, exceptions: this.exceptions };
+    return { kind: 'cells', length, cells: this.cells };
   }
 }
 
 /** Cell i of a stored column, as the file gave it (numbers of a "numbers" column as numbers, blanks as ""). */
 export function storedCell(col: StoredColumn, i: number): Cell {
-  if (col.kind === "codes") return col.values[codeAt(col, i)];
-  if (col.kind === "numbers") {
+  if (col.kind === 'codes') return col.values[codeAt(col, i)];
+  if (col.kind === 'numbers') {
     const v = numberAt(col, i);
-    return col.exceptions.get(i) ?? (Number.isNaN(v) ? "" : v);
+    return col.exceptions.get(i) ?? (Number.isNaN(v) ? '' : v);
   }
   return col.cells[i];
 }

@@ -1,6 +1,6 @@
 /** ROC and precision-recall curve points for plotting, from the shared descending score order. */
-import type { ScoreOrder } from "./classification.js";
-import type { Curve, MetricValue } from "./types.js";
+import type { ScoreOrder } from './classification.js';
+import type { Curve, MetricValue } from './types.js';
 
 /** Most points kept per curve: enough for a smooth plot, small enough for a few-kilobyte SVG. */
 const MAX_POINTS = 1000;
@@ -31,7 +31,12 @@ class ThinCurve {
   private lastY = NaN;
   private pending = false;
 
-  constructor(private readonly label: string, private readonly area: MetricValue, x0: number, y0: number) {
+  constructor(
+    private readonly label: string,
+    private readonly area: MetricValue,
+    x0: number,
+    y0: number,
+  ) {
     this.x = [x0];
     this.y = [y0];
   }
@@ -80,4 +85,3 @@ function walk(so: ScoreOrder, y: Uint8Array, at: (tp: number, fp: number) => voi
     start = end;
   }
 }
-

@@ -9,7 +9,7 @@ export class PredictionsError extends Error {
 
   constructor(message: string, where: { file: string; row?: number; column?: string }) {
     super(message);
-    this.name = "PredictionsError";
+    this.name = 'PredictionsError';
     this.file = where.file;
     this.row = where.row;
     this.column = where.column;
@@ -20,6 +20,6 @@ export class PredictionsError extends Error {
 export function locate(file: string, rowLabel: string | undefined, column: string | undefined): string {
   let s = file;
   if (rowLabel !== undefined) s += ` ${rowLabel}`;
-  if (column !== undefined) s += `${rowLabel !== undefined ? "," : ""} column ${JSON.stringify(column)}`;
+  if (column !== undefined) s += `${rowLabel !== undefined ? ',' : ''} column ${JSON.stringify(column)}`;
   return s;
 }

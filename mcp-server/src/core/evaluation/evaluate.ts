@@ -3,8 +3,8 @@
  * a JSON-ready EvaluationResult out, or a PredictionsError before anything could be written. The per-task
  * functions (`evaluateBinary`, …) work on typed arrays and are what benchmarks and tests call directly.
  */
-import { bootstrapCI, perResample, type BootstrapOptions, type WeightedStatistic, type Weights } from "./bootstrap.js";
-import { calibrationBins } from "./calibration.js";
+import { bootstrapCI, perResample, type BootstrapOptions, type WeightedStatistic, type Weights } from './bootstrap.js';
+import { calibrationBins } from './calibration.js';
 import {
   averagePrecisionSorted,
   binaryBrier,
@@ -22,10 +22,10 @@ import {
   tiedOrder,
   type ScoreOrder,
   type TiedOrder,
-} from "./classification.js";
-import { prCurve, rocCurve } from "./curves.js";
-import { PredictionsError } from "./errors.js";
-import { cellError, columnError, parsePredictions, type PredictionsTable } from "./predictions-file.js";
+} from './classification.js';
+import { prCurve, rocCurve } from './curves.js';
+import { PredictionsError } from './errors.js';
+import { cellError, columnError, parsePredictions, type PredictionsTable } from './predictions-file.js';
 import {
   canonicaliser,
   encode,
@@ -36,11 +36,11 @@ import {
   sortLabels,
   type ClassificationColumns,
   type ColumnOptions,
-} from "./prepare.js";
-import { rankingMetrics, type RankingQuery } from "./ranking.js";
-import { maeWeighted, r2Weighted, regressionMetrics, rmseWeighted } from "./regression.js";
-import { tuneThreshold } from "./threshold.js";
-import type { ClassReport, ConfusionMatrix, Curve, EvaluationResult, Metrics, MetricValue, Task } from "./types.js";
+} from './prepare.js';
+import { rankingMetrics, type RankingQuery } from './ranking.js';
+import { maeWeighted, r2Weighted, regressionMetrics, rmseWeighted } from './regression.js';
+import { tuneThreshold } from './threshold.js';
+import type { ClassReport, ConfusionMatrix, Curve, EvaluationResult, Metrics, MetricValue, Task } from './types.js';
 
 export interface EvaluateOptions {
   task: Task;
@@ -74,7 +74,7 @@ export interface EvaluateFileInput extends EvaluateOptions {
   text: string;
   /** Used in error messages and to tell CSV from JSONL by extension. */
   fileName: string;
-  format?: "csv" | "jsonl";
+  format?: 'csv' | 'jsonl';
 }
 
 export function evaluatePredictionsFile(input: EvaluateFileInput): EvaluationResult {
@@ -87,27 +87,30 @@ export function evaluateTable(table: PredictionsTable, opts: EvaluateOptions): E
   if (table.rowCount === 0) throw new PredictionsError(`${table.fileName} has no data rows`, { file: table.fileName });
   const cols = opts.columns ?? {};
   switch (opts.task) {
-    case "binary": {
-      const read = readClassification(table, cols, "binary");
+    case 'binary': {
+      const read = readClassification(table, cols, 'binary');
       return withColumns(evaluateBinary(encodeBinary(table, read, opts), opts), read.used);
     }
-    case "multiclass": {
-      const read = readClassification(table, cols, "multiclass");
+    case 'multiclass': {
+      const read = readClassification(table, cols, 'multiclass');
       return withColumns(evaluateMulticlass(encodeMulticlass(table, read), opts), read.used);
     }
-    case "regression":
-    case "forecast": {
-      const read = readRegression(table, cols, opts.task === "forecast");
+    case 'regression':
+    case 'forecast': {
+      const read = readRegression(table, cols, opts.task === 'forecast');
       const insample = opts.insample ?? read.insample;
-      const forecast = opts.task === "forecast";
-      return withColumns(evaluateRegression({ y: read.y, yhat: read.yhat }, { ...opts, forecast, ...(insample ? { insample } : {}) }), read.used);
+      const forecast = opts.task === 'forecast';
+      return withColumns(
+        evaluateRegression({ y: read.y, yhat: read.yhat }, { ...opts, forecast, ...(insample ? { insample } : {}) }),
+        read.used,
+      );
     }
-    case "ranking": {
+    case 'ranking': {
       const read = readRanking(table, cols);
       const result = evaluateRanking(read.queries, { ...opts, catalogueSize: opts.catalogueSize ?? read.catalogueSize });
       if (!read.hasItems) {
         for (const k of ks(opts)) result.metrics[`coverage_at_${k}`] = null;
-        result.warnings.push("coverage is undefined: the file has no item id column");
+        result.warnings.push('coverage is undefined: the file has no item id column');
       }
       return withColumns(result, read.used);
     }
@@ -126,9 +129,12 @@ function validateOptions(file: string, o: EvaluateOptions): void {
   for (const k of ks(o)) if (!Number.isInteger(k) || k < 1) throw bad(`k must be a positive integer, got ${k}`);
   if (o.seasonalPeriod !== undefined && (!Number.isInteger(o.seasonalPeriod) || o.seasonalPeriod < 1))
     throw bad(`seasonal period must be a positive integer, got ${o.seasonalPeriod}`);
-  for (const [name, v] of [["target precision", o.targetPrecision], ["target recall", o.targetRecall]] as const)
+  for (const [name, v] of [
+    ['target precision', o.targetPrecision],
+    ['target recall', o.targetRecall],
+  ] as const)
     if (v !== undefined && !(v >= 0 && v <= 1)) throw bad(`${name} must be between 0 and 1, got ${v}`);
-  if (o.targetPrecision !== undefined && o.targetRecall !== undefined) throw bad("give a target precision or a target recall, not both");
+  if (o.targetPrecision !== undefined && o.targetRecall !== undefined) throw bad('give a target precision or a target recall, not both');
 }
 
 function ks(o: EvaluateOptions): number[] {
@@ -149,11 +155,11 @@ export interface BinaryInput {
 }
 
 /** All binary classification metrics. Keys: see BINARY_METRIC_KEYS. */
-export function evaluateBinary(input: BinaryInput, opts: Omit<EvaluateOptions, "task"> = {}): EvaluationResult {
+export function evaluateBinary(input: BinaryInput, opts: Omit<EvaluateOptions, 'task'> = {}): EvaluationResult {
   const { y, score } = input;
   const n = y.length;
-  const labels = input.labels ?? ["0", "1"];
-  if (!input.yPred && !score) throw new Error("evaluateBinary needs predicted labels or scores");
+  const labels = input.labels ?? ['0', '1'];
+  if (!input.yPred && !score) throw new Error('evaluateBinary needs predicted labels or scores');
   const yPred = input.yPred ?? thresholdLabels(score!, opts.decisionThreshold ?? 0.5);
   const yT = y; // class indices 0/1 already: no Int32 copies (8 bytes a row)
   const yP = yPred;
@@ -162,7 +168,7 @@ export function evaluateBinary(input: BinaryInput, opts: Omit<EvaluateOptions, "
   if (!input.yPred) warnings.push(`predicted labels derived from score ≥ ${opts.decisionThreshold ?? 0.5}`);
   const metrics: Metrics = pickKeys(lm.metrics, LABEL_KEYS_BINARY);
   const result: EvaluationResult = {
-    task: "binary",
+    task: 'binary',
     n,
     metrics,
     warnings,
@@ -185,8 +191,19 @@ export function evaluateBinary(input: BinaryInput, opts: Omit<EvaluateOptions, "
 }
 
 const LABEL_KEYS_BINARY = [
-  "accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_macro", "recall_macro", "f1_macro",
-  "precision_weighted", "recall_weighted", "f1_weighted", "mcc", "cohen_kappa",
+  'accuracy',
+  'balanced_accuracy',
+  'precision',
+  'recall',
+  'f1',
+  'precision_macro',
+  'recall_macro',
+  'f1_macro',
+  'precision_weighted',
+  'recall_weighted',
+  'f1_weighted',
+  'mcc',
+  'cohen_kappa',
 ];
 
 function pickKeys(m: Metrics, keys: string[]): Metrics {
@@ -201,7 +218,13 @@ function thresholdLabels(score: Float64Array, t: number): Uint8Array {
   return out;
 }
 
-function addScoreMetrics(result: EvaluationResult, y: Uint8Array, score: Float64Array, labels: [string, string], opts: Omit<EvaluateOptions, "task">): ScoreOrder {
+function addScoreMetrics(
+  result: EvaluationResult,
+  y: Uint8Array,
+  score: Float64Array,
+  labels: [string, string],
+  opts: Omit<EvaluateOptions, 'task'>,
+): ScoreOrder {
   const { metrics, warnings } = result;
   const so = scoreOrder(score);
   metrics.roc_auc = rocAucSorted(so, y);
@@ -210,26 +233,39 @@ function addScoreMetrics(result: EvaluationResult, y: Uint8Array, score: Float64
   if (metrics.roc_auc === null)
     warnings.push(`roc_auc is undefined: only one class (${JSON.stringify(labels[present[0] ?? 0])}) is present in the true labels`);
   if (metrics.average_precision === null)
-    warnings.push(`average_precision is undefined: no row has the positive label ${JSON.stringify(labels[1])} (scikit-learn would report 0)`);
+    warnings.push(
+      `average_precision is undefined: no row has the positive label ${JSON.stringify(labels[1])} (scikit-learn would report 0)`,
+    );
   if (isProbability(score)) {
     metrics.log_loss = binaryLogLoss(y, score);
     metrics.brier = binaryBrier(y, score);
-    result.calibration = calibrationBins(y, score, opts.calibrationBins ?? 10, "binary");
+    result.calibration = calibrationBins(y, score, opts.calibrationBins ?? 10, 'binary');
     metrics.ece = result.calibration.ece;
   } else {
     metrics.log_loss = metrics.brier = metrics.ece = null;
-    warnings.push("log_loss, brier and ece are undefined: the scores are not probabilities (values outside [0, 1])");
+    warnings.push('log_loss, brier and ece are undefined: the scores are not probabilities (values outside [0, 1])');
   }
   result.curves = {
     roc: [rocCurve(so, y, labels[1], metrics.roc_auc)],
     pr: [prCurve(so, y, labels[1], metrics.average_precision)],
   };
-  const target = opts.targetPrecision !== undefined ? { metric: "precision" as const, value: opts.targetPrecision } : opts.targetRecall !== undefined ? { metric: "recall" as const, value: opts.targetRecall } : undefined;
+  const target =
+    opts.targetPrecision !== undefined
+      ? { metric: 'precision' as const, value: opts.targetPrecision }
+      : opts.targetRecall !== undefined
+        ? { metric: 'recall' as const, value: opts.targetRecall }
+        : undefined;
   if (target) addThreshold(result, y, score, so, target);
   return so;
 }
 
-function addThreshold(result: EvaluationResult, y: Uint8Array, score: Float64Array, so: ScoreOrder, target: { metric: "precision" | "recall"; value: number }): void {
+function addThreshold(
+  result: EvaluationResult,
+  y: Uint8Array,
+  score: Float64Array,
+  so: ScoreOrder,
+  target: { metric: 'precision' | 'recall'; value: number },
+): void {
   const t = tuneThreshold(y, score, target, so);
   result.threshold = t;
   const m = result.metrics;
@@ -298,7 +334,7 @@ export function bootstrapRocAuc(y: Uint8Array, score: Float64Array, opts: Bootst
   return bootstrapCI(y.length, { roc_auc: (w) => rocAucPresorted(p, w) }, { roc_auc: rocAucSorted(so, y) }, opts).roc_auc;
 }
 
-function perClassReports(labels: string[], pc: Array<Omit<ClassReport, "label">>): ClassReport[] {
+function perClassReports(labels: string[], pc: Array<Omit<ClassReport, 'label'>>): ClassReport[] {
   return pc.map((p, i) => ({ label: labels[i]!, ...p }));
 }
 
@@ -310,15 +346,32 @@ function confusionOf(labels: string[], yT: ArrayLike<number>, yP: ArrayLike<numb
 
 /** Binary labels from file columns: canonical classes, the positive class, score (or its probability column). */
 export function encodeBinary(table: PredictionsTable, read: ClassificationColumns, opts: EvaluateOptions): BinaryInput {
-  const canon = canonicaliser(read.yTrue.labels, read.yPred?.labels ?? [], read.proba.keys(), opts.positiveLabel !== undefined ? [String(opts.positiveLabel)] : []);
+  const canon = canonicaliser(
+    read.yTrue.labels,
+    read.yPred?.labels ?? [],
+    read.proba.keys(),
+    opts.positiveLabel !== undefined ? [String(opts.positiveLabel)] : [],
+  );
   // Classes from the distinct labels; rows are touched once per column, by isLabel.
   const trueClasses = new Set(read.yTrue.labels.map(canon));
   const classes = sortLabels(new Set([...trueClasses, ...(read.yPred?.labels ?? []).map(canon)]));
   if (classes.length > 2) {
     const col = String(trueClasses.size > 2 ? read.used.y_true : read.used.y_pred);
-    throw columnError(table, col, `has ${classes.length} distinct labels (${classes.slice(0, 6).map((c) => JSON.stringify(c)).join(", ")}${classes.length > 6 ? ", …" : ""}); task "binary" needs at most 2 — use task "multiclass"`);
+    throw columnError(
+      table,
+      col,
+      `has ${classes.length} distinct labels (${classes
+        .slice(0, 6)
+        .map((c) => JSON.stringify(c))
+        .join(', ')}${classes.length > 6 ? ', …' : ''}); task "binary" needs at most 2 — use task "multiclass"`,
+    );
   }
-  const positive = positiveOf(table, classes, opts.positiveLabel === undefined ? undefined : canon(String(opts.positiveLabel)), String(read.used.y_true));
+  const positive = positiveOf(
+    table,
+    classes,
+    opts.positiveLabel === undefined ? undefined : canon(String(opts.positiveLabel)),
+    String(read.used.y_true),
+  );
   const negative = classes.find((c) => c !== positive) ?? defaultNegative(positive);
   const labels: [string, string] = [negative, positive];
   const input: BinaryInput = { y: isLabel(read.yTrue, canon, positive), labels };
@@ -340,18 +393,26 @@ function probaOf(read: ClassificationColumns, canon: (s: string) => string, posi
 function positiveOf(table: PredictionsTable, classes: string[], given: string | undefined, yCol: string): string {
   if (given !== undefined) {
     if (classes.length === 2 && !classes.includes(given))
-      throw columnError(table, yCol, `positive label ${JSON.stringify(given)} is not one of the labels ${classes.map((c) => JSON.stringify(c)).join(", ")}`);
+      throw columnError(
+        table,
+        yCol,
+        `positive label ${JSON.stringify(given)} is not one of the labels ${classes.map((c) => JSON.stringify(c)).join(', ')}`,
+      );
     return given;
   }
   const set = new Set(classes);
-  for (const [pos, pair] of [["1", ["0", "1"]], ["1", ["-1", "1"]], ["true", ["false", "true"]]] as const)
+  for (const [pos, pair] of [
+    ['1', ['0', '1']],
+    ['1', ['-1', '1']],
+    ['true', ['false', 'true']],
+  ] as const)
     if ([...set].every((c) => (pair as readonly string[]).includes(c))) return pos;
   if (classes.length === 2) return classes[1]!;
   throw columnError(table, yCol, `only the label ${JSON.stringify(classes[0])} occurs; say which label is positive (positive_label)`);
 }
 
 function defaultNegative(positive: string): string {
-  return positive === "1" ? "0" : positive === "true" ? "false" : `not ${positive}`;
+  return positive === '1' ? '0' : positive === 'true' ? 'false' : `not ${positive}`;
 }
 
 // ---------------------------------------------------------------- multiclass
@@ -365,14 +426,17 @@ export interface MulticlassInput {
   labels: string[];
 }
 
-export function evaluateMulticlass(input: MulticlassInput, opts: Omit<EvaluateOptions, "task"> = {}): EvaluationResult {
+export function evaluateMulticlass(input: MulticlassInput, opts: Omit<EvaluateOptions, 'task'> = {}): EvaluationResult {
   const { yTrue, proba, labels } = input;
   const k = labels.length;
   const yPred = input.yPred ?? argmaxRows(proba!, yTrue.length);
   const lm = labelMetrics(confusionMatrix(yTrue, yPred, k), k, undefined, labels);
-  const metrics: Metrics = pickKeys(lm.metrics, LABEL_KEYS_BINARY.filter((key) => !["precision", "recall", "f1"].includes(key)));
+  const metrics: Metrics = pickKeys(
+    lm.metrics,
+    LABEL_KEYS_BINARY.filter((key) => !['precision', 'recall', 'f1'].includes(key)),
+  );
   const result: EvaluationResult = {
-    task: "multiclass",
+    task: 'multiclass',
     n: yTrue.length,
     metrics,
     warnings: [...lm.warnings],
@@ -381,7 +445,7 @@ export function evaluateMulticlass(input: MulticlassInput, opts: Omit<EvaluateOp
     perClass: perClassReports(labels, lm.perClass),
     confusionMatrix: confusionOf(labels, yTrue, yPred),
   };
-  if (!input.yPred) result.warnings.push("predicted labels derived from the most probable class");
+  if (!input.yPred) result.warnings.push('predicted labels derived from the most probable class');
   const orders = proba ? addProbaMetrics(result, yTrue, proba, opts) : undefined;
   if (opts.bootstrap !== false) result.ci = multiclassBootstrap(yTrue, yPred, k, orders, metrics, opts.bootstrap ?? {});
   return result;
@@ -405,7 +469,12 @@ interface OvrOrders {
 }
 
 /** One-vs-rest ROC AUC and average precision (macro and prevalence-weighted), log loss, Brier, top-label ECE. */
-function addProbaMetrics(result: EvaluationResult, yTrue: Int32Array, proba: Float64Array[], opts: Omit<EvaluateOptions, "task">): OvrOrders {
+function addProbaMetrics(
+  result: EvaluationResult,
+  yTrue: Int32Array,
+  proba: Float64Array[],
+  opts: Omit<EvaluateOptions, 'task'>,
+): OvrOrders {
   const { metrics, warnings, perClass } = result;
   const labels = result.classes!;
   const n = yTrue.length;
@@ -441,11 +510,13 @@ function addProbaMetrics(result: EvaluationResult, yTrue: Int32Array, proba: Flo
   metrics.roc_auc_weighted = missing.length ? null : dot(aucs as number[], support);
   metrics.average_precision = missing.length ? null : mean(aps as number[]);
   if (missing.length)
-    warnings.push(`roc_auc, roc_auc_weighted and average_precision (one-vs-rest) are undefined: class ${missing.map((m) => JSON.stringify(m)).join(", ")} never occurs in the true labels`);
+    warnings.push(
+      `roc_auc, roc_auc_weighted and average_precision (one-vs-rest) are undefined: class ${missing.map((m) => JSON.stringify(m)).join(', ')} never occurs in the true labels`,
+    );
   metrics.log_loss = multiclassLogLoss(yTrue, proba);
   metrics.brier = multiclassBrier(yTrue, proba);
   const top = topLabel(yTrue, proba, new Float64Array(shared));
-  result.calibration = calibrationBins(top.correct, top.confidence, opts.calibrationBins ?? 10, "top-label");
+  result.calibration = calibrationBins(top.correct, top.confidence, opts.calibrationBins ?? 10, 'top-label');
   metrics.ece = result.calibration.ece;
   result.curves = { roc, pr };
   return { tied, scratch };
@@ -472,7 +543,14 @@ function dot(a: number[], b: number[]): number {
   return a.reduce((s, x, i) => s + x * b[i]!, 0);
 }
 
-function multiclassBootstrap(yTrue: Int32Array, yPred: Int32Array, k: number, ovr: OvrOrders | undefined, metrics: Metrics, opts: BootstrapOptions) {
+function multiclassBootstrap(
+  yTrue: Int32Array,
+  yPred: Int32Array,
+  k: number,
+  ovr: OvrOrders | undefined,
+  metrics: Metrics,
+  opts: BootstrapOptions,
+) {
   const lm = perResample((w) => labelMetrics(confusionMatrix(yTrue, yPred, k, w), k).metrics); // one matrix a resample
   const stats: Record<string, WeightedStatistic> = {
     accuracy: (w, r) => lm(w, r).accuracy ?? null,
@@ -496,11 +574,13 @@ function multiclassBootstrap(yTrue: Int32Array, yPred: Int32Array, k: number, ov
 export function encodeMulticlass(table: PredictionsTable, read: ClassificationColumns): MulticlassInput {
   const canon = canonicaliser(read.yTrue.labels, read.yPred?.labels ?? [], read.proba.keys());
   const probaClasses = [...read.proba.keys()].map(canon);
-  const labels = probaClasses.length > 0 ? sortLabels(probaClasses) : sortLabels([...read.yTrue.labels, ...(read.yPred?.labels ?? [])].map(canon));
+  const labels =
+    probaClasses.length > 0 ? sortLabels(probaClasses) : sortLabels([...read.yTrue.labels, ...(read.yPred?.labels ?? [])].map(canon));
   if (probaClasses.length > 0 && probaClasses.length < 2)
-    throw columnError(table, String([read.used.proba].flat()[0]), "multiclass probabilities need one column per class (at least 2)");
+    throw columnError(table, String([read.used.proba].flat()[0]), 'multiclass probabilities need one column per class (at least 2)');
   const index = new Map(labels.map((l, i) => [l, i]));
-  const why = probaClasses.length > 0 ? `has no probability column (${labels.map((l) => JSON.stringify(l)).join(", ")})` : "is not a known class";
+  const why =
+    probaClasses.length > 0 ? `has no probability column (${labels.map((l) => JSON.stringify(l)).join(', ')})` : 'is not a known class';
   const yTrue = encode(table, String(read.used.y_true), read.yTrue, index, why, canon);
   const input: MulticlassInput = { yTrue, labels };
   if (read.yPred) input.yPred = encode(table, String(read.used.y_pred), read.yPred, index, why, canon);
@@ -518,10 +598,10 @@ function checkRowSums(table: PredictionsTable, proba: Float64Array[], cols: stri
     let s = 0;
     for (const col of proba) {
       const p = col[i]!;
-      if (p < 0 || p > 1) throw cellError(table, i, cols[proba.indexOf(col)] ?? "proba", `probability ${p} is outside [0, 1]`);
+      if (p < 0 || p > 1) throw cellError(table, i, cols[proba.indexOf(col)] ?? 'proba', `probability ${p} is outside [0, 1]`);
       s += p;
     }
-    if (Math.abs(s - 1) > 1e-3) throw cellError(table, i, cols.join("+"), `class probabilities sum to ${s}, not 1`);
+    if (Math.abs(s - 1) > 1e-3) throw cellError(table, i, cols.join('+'), `class probabilities sum to ${s}, not 1`);
   }
 }
 
@@ -534,12 +614,22 @@ export interface RegressionInput {
 
 const MAX_RESIDUAL_POINTS = 5000;
 
-export function evaluateRegression(input: RegressionInput, opts: Omit<EvaluateOptions, "task"> & { forecast?: boolean } = {}): EvaluationResult {
+export function evaluateRegression(
+  input: RegressionInput,
+  opts: Omit<EvaluateOptions, 'task'> & { forecast?: boolean } = {},
+): EvaluationResult {
   const { y, yhat } = input;
   const forecast = opts.forecast ?? false;
   const fo = forecast ? { seasonalPeriod: opts.seasonalPeriod ?? 1, ...(opts.insample ? { insample: opts.insample } : {}) } : undefined;
   const { metrics, warnings } = regressionMetrics(y, yhat, fo);
-  const result: EvaluationResult = { task: forecast ? "forecast" : "regression", n: y.length, metrics, warnings, columns: {}, residuals: residuals(y, yhat) };
+  const result: EvaluationResult = {
+    task: forecast ? 'forecast' : 'regression',
+    n: y.length,
+    metrics,
+    warnings,
+    columns: {},
+    residuals: residuals(y, yhat),
+  };
   if (opts.bootstrap !== false) {
     const stats: Record<string, WeightedStatistic> = {
       rmse: (w) => rmseWeighted(y, yhat, w),
@@ -567,14 +657,14 @@ function residuals(y: Float64Array, yhat: Float64Array) {
 
 // ---------------------------------------------------------------- ranking
 
-export function evaluateRanking(queries: RankingQuery[], opts: Omit<EvaluateOptions, "task"> = {}): EvaluationResult {
+export function evaluateRanking(queries: RankingQuery[], opts: Omit<EvaluateOptions, 'task'> = {}): EvaluationResult {
   const k = ks(opts as EvaluateOptions);
   const rm = rankingMetrics(queries, { ks: k, ...(opts.catalogueSize !== undefined ? { catalogueSize: opts.catalogueSize } : {}) });
-  const result: EvaluationResult = { task: "ranking", n: rm.evaluated, metrics: rm.metrics, warnings: rm.warnings, columns: {} };
+  const result: EvaluationResult = { task: 'ranking', n: rm.evaluated, metrics: rm.metrics, warnings: rm.warnings, columns: {} };
   if (opts.bootstrap !== false && rm.evaluated > 0) {
     const k0 = k[0]!;
     const stats: Record<string, WeightedStatistic> = {};
-    for (const key of [`ndcg_at_${k0}`, `map_at_${k0}`, `precision_at_${k0}`, `recall_at_${k0}`, "mrr"]) {
+    for (const key of [`ndcg_at_${k0}`, `map_at_${k0}`, `precision_at_${k0}`, `recall_at_${k0}`, 'mrr']) {
       const v = rm.perQuery[key]!;
       stats[key] = (w) => weightedMean(v, w);
     }
@@ -601,6 +691,6 @@ export { PredictionsError };
  */
 export function definedMetrics(metrics: Metrics): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(metrics)) if (typeof v === "number" && Number.isFinite(v)) out[k] = v;
+  for (const [k, v] of Object.entries(metrics)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
   return out;
 }

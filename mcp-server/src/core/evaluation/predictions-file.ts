@@ -2,15 +2,15 @@
  * A parsed predictions file (predictions-parser.ts streams it into typed columns, columns.ts) and the conversions
  * of its columns into what the evaluation needs, with errors that name the file, the row and the column.
  */
-import { codeAt, joinNumbers, numberAt, storedCell, type Cell, type StoredColumn } from "./columns.js";
-import { PredictionsError, locate } from "./errors.js";
-import { PredictionsParser, type ParsedColumns, type ParserOptions } from "./predictions-parser.js";
+import { codeAt, joinNumbers, numberAt, storedCell, type Cell, type StoredColumn } from './columns.js';
+import { PredictionsError, locate } from './errors.js';
+import { PredictionsParser, type ParsedColumns, type ParserOptions } from './predictions-parser.js';
 
 export type { Cell };
 
 export interface PredictionsTable {
   fileName: string;
-  format: "csv" | "jsonl";
+  format: 'csv' | 'jsonl';
   /** Header order (CSV) or first-seen key order (JSONL). */
   columns: string[];
   rowCount: number;
@@ -26,14 +26,18 @@ export interface PredictionsTable {
 }
 
 /** Parses a whole file given as text; the server streams files through PredictionsParser instead. */
-export function parsePredictions(text: string, fileName: string, format?: "csv" | "jsonl"): PredictionsTable {
+export function parsePredictions(text: string, fileName: string, format?: 'csv' | 'jsonl'): PredictionsTable {
   const parser = new PredictionsParser(fileName, format ? { format } : {});
   parser.push(text);
   return tableOf(parser.finish());
 }
 
 /** Parses a file that arrives in chunks (Buffers or strings, split anywhere). */
-export async function parsePredictionChunks(chunks: AsyncIterable<Uint8Array | string>, fileName: string, opts: ParserOptions = {}): Promise<PredictionsTable> {
+export async function parsePredictionChunks(
+  chunks: AsyncIterable<Uint8Array | string>,
+  fileName: string,
+  opts: ParserOptions = {},
+): Promise<PredictionsTable> {
   const parser = new PredictionsParser(fileName, opts);
   for await (const chunk of chunks) parser.push(chunk);
   return tableOf(parser.finish());
@@ -49,7 +53,7 @@ export function tableOf(parsed: ParsedColumns): PredictionsTable {
     column(name) {
       const col = data.get(name);
       if (col === undefined) return undefined;
-      if (col.kind === "cells") return col.cells.slice();
+      if (col.kind === 'cells') return col.cells.slice();
       return Array.from({ length: col.length }, (_, i) => storedCell(col, i));
     },
     stored: (name) => data.get(name),
@@ -84,7 +88,11 @@ export function requireColumn(table: PredictionsTable, name: string, role: strin
 function requireStored(table: PredictionsTable, name: string, role: string): StoredColumn {
   const col = table.stored(name);
   if (col === undefined)
-    throw columnError(table, name, `no such column (needed as ${role}); the file has ${table.columns.map((c) => JSON.stringify(c)).join(", ") || "no columns"}`);
+    throw columnError(
+      table,
+      name,
+      `no such column (needed as ${role}); the file has ${table.columns.map((c) => JSON.stringify(c)).join(', ') || 'no columns'}`,
+    );
   return col;
 }
 
@@ -93,8 +101,13 @@ function requireStored(table: PredictionsTable, name: string, role: string): Sto
  * column converts each distinct value once (at its first row); a "numbers" column converts only its exceptions
  * and blanks, and numbers with `ofNumber`.
  */
-function convertColumn<T>(col: StoredColumn, out: { [i: number]: T }, convert: (cell: Cell, i: number) => T, ofNumber: (v: number) => T): void {
-  if (col.kind === "codes") {
+function convertColumn<T>(
+  col: StoredColumn,
+  out: { [i: number]: T },
+  convert: (cell: Cell, i: number) => T,
+  ofNumber: (v: number) => T,
+): void {
+  if (col.kind === 'codes') {
     const memo = new Array<T>(col.values.length);
     const known = new Uint8Array(col.values.length);
     for (let i = 0; i < col.length; i++) {
@@ -105,10 +118,10 @@ function convertColumn<T>(col: StoredColumn, out: { [i: number]: T }, convert: (
       }
       out[i] = memo[code]!;
     }
-  } else if (col.kind === "numbers") {
+  } else if (col.kind === 'numbers') {
     for (let i = 0; i < col.length; i++) {
       const v = numberAt(col, i);
-      out[i] = Number.isNaN(v) ? convert(col.exceptions.get(i) ?? "", i) : ofNumber(v);
+      out[i] = Number.isNaN(v) ? convert(col.exceptions.get(i) ?? '', i) : ofNumber(v);
     }
   } else {
     for (let i = 0; i < col.length; i++) out[i] = convert(col.cells[i], i);
@@ -121,31 +134,36 @@ function convertColumn<T>(col: StoredColumn, out: { [i: number]: T }, convert: (
  */
 export function numericColumn(table: PredictionsTable, name: string, role: string): Float64Array {
   const col = requireStored(table, name, role);
-  if (col.kind === "numbers") {
+  if (col.kind === 'numbers') {
     // Numbers are stored as such: only a NaN (a blank or an exception) needs a look.
     const out = joinNumbers(col);
-    for (let i = 0; i < out.length; i++) if (Number.isNaN(out[i]!)) toNumber(table, i, name, col.exceptions.get(i) ?? "");
+    for (let i = 0; i < out.length; i++) if (Number.isNaN(out[i]!)) toNumber(table, i, name, col.exceptions.get(i) ?? '');
     return out;
   }
   const out = new Float64Array(col.length);
-  convertColumn(col, out, (cell, i) => toNumber(table, i, name, cell), (v) => v);
+  convertColumn(
+    col,
+    out,
+    (cell, i) => toNumber(table, i, name, cell),
+    (v) => v,
+  );
   return out;
 }
 
 function toNumber(table: PredictionsTable, i: number, column: string, cell: Cell): number {
-  if (typeof cell === "number") {
+  if (typeof cell === 'number') {
     if (Number.isFinite(cell)) return cell;
-  } else if (typeof cell === "string") {
+  } else if (typeof cell === 'string') {
     // Number() skips surrounding whitespace itself; only "" and blanks (which it reads as 0) need a closer look.
     const fast = Number(cell);
-    if (Number.isFinite(fast) && (fast !== 0 || cell.trim() !== "")) return fast;
+    if (Number.isFinite(fast) && (fast !== 0 || cell.trim() !== '')) return fast;
     const s = cell.trim();
-    if (s === "") throw cellError(table, i, column, "is empty; a number is required");
-    if (/^[+-]?nan$/i.test(s)) throw cellError(table, i, column, "is NaN; predictions must be finite numbers");
+    if (s === '') throw cellError(table, i, column, 'is empty; a number is required');
+    if (/^[+-]?nan$/i.test(s)) throw cellError(table, i, column, 'is NaN; predictions must be finite numbers');
     if (/^[+-]?(inf|infinity)$/i.test(s)) throw cellError(table, i, column, `is ${s}; predictions must be finite numbers`);
     throw cellError(table, i, column, `${JSON.stringify(cell)} is not a number`);
   } else if (cell === undefined || cell === null) {
-    throw cellError(table, i, column, cell === null ? "is null; a number is required" : "is missing; a number is required");
+    throw cellError(table, i, column, cell === null ? 'is null; a number is required' : 'is missing; a number is required');
   }
   throw cellError(table, i, column, `${JSON.stringify(cell)} is not a number`);
 }
@@ -174,7 +192,12 @@ export interface LabelCodes {
 export function labelCodes(table: PredictionsTable, name: string, role: string): LabelCodes {
   const col = requireStored(table, name, role);
   // A "codes" column has at most as many labels as distinct cells (DICTIONARY_LIMIT, 16 bits); most have a few.
-  const codes = col.kind !== "codes" ? new Uint32Array(col.length) : col.values.length <= 256 ? new Uint8Array(col.length) : new Uint16Array(col.length);
+  const codes =
+    col.kind !== 'codes'
+      ? new Uint32Array(col.length)
+      : col.values.length <= 256
+        ? new Uint8Array(col.length)
+        : new Uint16Array(col.length);
   const labels: string[] = [];
   const index = new Map<string, number>();
   const codeOf = (label: string) => {
@@ -186,7 +209,12 @@ export function labelCodes(table: PredictionsTable, name: string, role: string):
     }
     return c;
   };
-  convertColumn(col, codes, (c, i) => codeOf(labelOf(table, i, name, c)), (v) => codeOf(String(v)));
+  convertColumn(
+    col,
+    codes,
+    (c, i) => codeOf(labelOf(table, i, name, c)),
+    (v) => codeOf(String(v)),
+  );
   return { codes, labels };
 }
 
@@ -200,12 +228,12 @@ export function labelStrings(lc: LabelCodes, canon: (s: string) => string = (s) 
 
 function labelOf(table: PredictionsTable, i: number, name: string, c: Cell): string {
   let s: string;
-  if (typeof c === "string") s = c.length > 0 && c.charCodeAt(0) > 32 && c.charCodeAt(c.length - 1) > 32 ? c : c.trim();
-  else if (typeof c === "number" && Number.isFinite(c)) s = String(c);
-  else if (typeof c === "boolean") s = String(c);
-  else if (c === undefined || c === null) throw cellError(table, i, name, `is ${c === null ? "null" : "missing"}; a label is required`);
+  if (typeof c === 'string') s = c.length > 0 && c.charCodeAt(0) > 32 && c.charCodeAt(c.length - 1) > 32 ? c : c.trim();
+  else if (typeof c === 'number' && Number.isFinite(c)) s = String(c);
+  else if (typeof c === 'boolean') s = String(c);
+  else if (c === undefined || c === null) throw cellError(table, i, name, `is ${c === null ? 'null' : 'missing'}; a label is required`);
   else throw cellError(table, i, name, `${JSON.stringify(c)} is not a class label`);
-  if (s === "") throw cellError(table, i, name, "is empty; a label is required");
+  if (s === '') throw cellError(table, i, name, 'is empty; a label is required');
   const f = s.charCodeAt(0) | 32; // lower-case first letter: only t/f can start a boolean
   if ((f === 116 || f === 102) && /^(true|false)$/i.test(s)) s = s.toLowerCase();
   return s;
@@ -220,8 +248,13 @@ export function textColumn(table: PredictionsTable, name: string, role: string):
 }
 
 function textOf(table: PredictionsTable, i: number, name: string, c: Cell): string {
-  if (typeof c === "string" && c.trim() !== "") return c.trim();
-  if (typeof c === "number" && Number.isFinite(c)) return String(c);
-  if (typeof c === "boolean") return String(c);
-  throw cellError(table, i, name, c === undefined || c === null || c === "" ? "is empty; an identifier is required" : `${JSON.stringify(c)} is not an identifier`);
+  if (typeof c === 'string' && c.trim() !== '') return c.trim();
+  if (typeof c === 'number' && Number.isFinite(c)) return String(c);
+  if (typeof c === 'boolean') return String(c);
+  throw cellError(
+    table,
+    i,
+    name,
+    c === undefined || c === null || c === '' ? 'is empty; an identifier is required' : `${JSON.stringify(c)} is not an identifier`,
+  );
 }

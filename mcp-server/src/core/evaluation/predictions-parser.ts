@@ -8,15 +8,15 @@
  * data row; JSONL rows by physical line. A chunk may end anywhere: inside a field, a quoted field, a CRLF pair
  * or a multi-byte UTF-8 character.
  */
-import { ColumnBuilder, type StoredColumn } from "./columns.js";
-import { PredictionsError } from "./errors.js";
+import { ColumnBuilder, type StoredColumn } from './columns.js';
+import { PredictionsError } from './errors.js';
 
 /** The most data rows a predictions file may have (documented in docs/evaluation.md). */
 export const MAX_PREDICTION_ROWS = 20_000_000;
 
 export interface ParserOptions {
   /** Default: by extension (.jsonl/.ndjson/.json, .csv/.tsv), else by the first character of the content. */
-  format?: "csv" | "jsonl";
+  format?: 'csv' | 'jsonl';
   /** Default MAX_PREDICTION_ROWS. */
   maxRows?: number;
   /**
@@ -28,7 +28,7 @@ export interface ParserOptions {
 
 export interface ParsedColumns {
   fileName: string;
-  format: "csv" | "jsonl";
+  format: 'csv' | 'jsonl';
   columns: string[];
   rowCount: number;
   data: Map<string, StoredColumn>;
@@ -50,11 +50,11 @@ const DECODE_BYTES = 32 * 1024;
 const INCOMPLETE = -1;
 
 export class PredictionsParser {
-  private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private readonly maxRows: number;
-  private format: "csv" | "jsonl" | undefined;
+  private format: 'csv' | 'jsonl' | undefined;
   private delimiter: number;
-  private pending = "";
+  private pending = '';
   private started = false;
   /** Don't scan again before `pending` is this long (see INCOMPLETE). */
   private rescanAt = 0;
@@ -76,17 +76,17 @@ export class PredictionsParser {
     this.maxRows = opts.maxRows ?? MAX_PREDICTION_ROWS;
     this.keep = opts.keep ?? (() => true);
     const lower = fileName.toLowerCase();
-    this.format = opts.format ?? (/\.(jsonl|ndjson|json)$/.test(lower) ? "jsonl" : /\.(csv|tsv)$/.test(lower) ? "csv" : undefined);
-    this.delimiter = lower.endsWith(".tsv") ? 9 : 44;
+    this.format = opts.format ?? (/\.(jsonl|ndjson|json)$/.test(lower) ? 'jsonl' : /\.(csv|tsv)$/.test(lower) ? 'csv' : undefined);
+    this.delimiter = lower.endsWith('.tsv') ? 9 : 44;
   }
 
   push(chunk: Uint8Array | string): void {
-    if (this.done) throw new Error("PredictionsParser: push after finish");
-    if (typeof chunk !== "string" && chunk.length > DECODE_BYTES) {
+    if (this.done) throw new Error('PredictionsParser: push after finish');
+    if (typeof chunk !== 'string' && chunk.length > DECODE_BYTES) {
       for (let at = 0; at < chunk.length; at += DECODE_BYTES) this.push(chunk.subarray(at, at + DECODE_BYTES));
       return;
     }
-    let text = typeof chunk === "string" ? chunk : this.decoder.decode(chunk, { stream: true });
+    let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
     if (!this.started && text.length > 0) {
       this.started = true;
       if (text.charCodeAt(0) === BOM) text = text.slice(1);
@@ -101,27 +101,36 @@ export class PredictionsParser {
       this.scan(true);
       this.done = true;
     }
-    const format = this.format ?? "csv";
-    if (format === "csv" && this.header === null) throw new PredictionsError(`${this.fileName} is empty: expected a header row and data rows`, { file: this.fileName });
-    if (format === "jsonl" && this.rows === 0) throw new PredictionsError(`${this.fileName} is empty: expected one JSON object per line`, { file: this.fileName });
+    const format = this.format ?? 'csv';
+    if (format === 'csv' && this.header === null)
+      throw new PredictionsError(`${this.fileName} is empty: expected a header row and data rows`, { file: this.fileName });
+    if (format === 'jsonl' && this.rows === 0)
+      throw new PredictionsError(`${this.fileName} is empty: expected one JSON object per line`, { file: this.fileName });
     const columns = [...this.byName.keys()];
     const data = new Map<string, StoredColumn>();
     for (const c of columns) {
       const builder = this.builders[this.byName.get(c)!];
       if (builder) data.set(c, builder.finish());
     }
-    return { fileName: this.fileName, format, columns, rowCount: this.rows, data, ...(format === "jsonl" ? { lineNumbers: this.lineNumbers.slice(0, this.rows) } : {}) };
+    return {
+      fileName: this.fileName,
+      format,
+      columns,
+      rowCount: this.rows,
+      data,
+      ...(format === 'jsonl' ? { lineNumbers: this.lineNumbers.slice(0, this.rows) } : {}),
+    };
   }
 
   private scan(final: boolean): void {
     if (this.format === undefined) {
       const first = /\S/.exec(this.pending);
       if (!first && !final) return;
-      this.format = first?.[0] === "{" ? "jsonl" : "csv";
+      this.format = first?.[0] === '{' ? 'jsonl' : 'csv';
     }
     const text = this.pending;
-    const end = this.format === "csv" ? this.scanCsv(text, final) : this.scanJsonl(text, final);
-    this.pending = end < text.length ? text.slice(end) : "";
+    const end = this.format === 'csv' ? this.scanCsv(text, final) : this.scanJsonl(text, final);
+    this.pending = end < text.length ? text.slice(end) : '';
     this.rescanAt = 2 * this.pending.length;
   }
 
@@ -161,7 +170,7 @@ export class PredictionsParser {
         if (end === INCOMPLETE) return INCOMPLETE;
         pos = end;
         const after = text.charCodeAt(pos);
-        if (pos < n && after !== delim && after !== CR && after !== LF) throw this.recordError("unexpected text after a closing quote");
+        if (pos < n && after !== delim && after !== CR && after !== LF) throw this.recordError('unexpected text after a closing quote');
       } else {
         const start = pos;
         let c = text.charCodeAt(pos);
@@ -187,13 +196,13 @@ export class PredictionsParser {
 
   /** Pushes the unquoted value of the quoted field at pos onto this.fields; returns the position after it. */
   private quotedField(text: string, pos: number, final: boolean): number {
-    let out = "";
+    let out = '';
     let start = pos + 1;
     for (;;) {
       const q = text.indexOf('"', start);
       if (q < 0) {
         if (!final) return INCOMPLETE;
-        throw this.recordError("a quoted field is never closed");
+        throw this.recordError('a quoted field is never closed');
       }
       out += text.slice(start, q);
       if (text.charCodeAt(q + 1) === QUOTE) {
@@ -208,8 +217,11 @@ export class PredictionsParser {
 
   /** "header" or "row N" for the record being read. */
   private recordError(detail: string): PredictionsError {
-    const where = this.header === null ? "header" : `row ${this.rows + 1}`;
-    return new PredictionsError(`${this.fileName} ${where}: ${detail}`, { file: this.fileName, row: this.header === null ? 0 : this.rows + 1 });
+    const where = this.header === null ? 'header' : `row ${this.rows + 1}`;
+    return new PredictionsError(`${this.fileName} ${where}: ${detail}`, {
+      file: this.fileName,
+      row: this.header === null ? 0 : this.rows + 1,
+    });
   }
 
   private storeCsvRecord(): void {
@@ -218,7 +230,11 @@ export class PredictionsParser {
       const header = fields.map((f) => f.trim());
       const seen = new Set<string>();
       for (const h of header) {
-        if (seen.has(h)) throw new PredictionsError(`${this.fileName} header: column ${JSON.stringify(h)} appears twice`, { file: this.fileName, column: h });
+        if (seen.has(h))
+          throw new PredictionsError(`${this.fileName} header: column ${JSON.stringify(h)} appears twice`, {
+            file: this.fileName,
+            column: h,
+          });
         seen.add(h);
         this.byName.set(h, this.builders.length);
         this.builders.push(this.keep(h) ? new ColumnBuilder() : null);
@@ -229,14 +245,17 @@ export class PredictionsParser {
     this.countRow();
     const builders = this.builders;
     if (fields.length !== builders.length)
-      throw new PredictionsError(`${this.fileName} row ${this.rows}: expected ${builders.length} fields (as in the header), found ${fields.length}`, { file: this.fileName, row: this.rows });
+      throw new PredictionsError(
+        `${this.fileName} row ${this.rows}: expected ${builders.length} fields (as in the header), found ${fields.length}`,
+        { file: this.fileName, row: this.rows },
+      );
     for (let j = 0; j < fields.length; j++) builders[j]?.push(fields[j]);
   }
 
   private countRow(): void {
     if (this.rows >= this.maxRows) {
       throw new PredictionsError(
-        `${this.fileName} has more than ${this.maxRows.toLocaleString("en-US")} data rows, the most a predictions file may have`,
+        `${this.fileName} has more than ${this.maxRows.toLocaleString('en-US')} data rows, the most a predictions file may have`,
         { file: this.fileName, row: this.rows + 1 },
       );
     }
@@ -250,7 +269,7 @@ export class PredictionsParser {
     const n = text.length;
     let pos = 0;
     while (pos < n) {
-      let lf = text.indexOf("\n", pos);
+      let lf = text.indexOf('\n', pos);
       if (lf < 0) {
         if (!final) break;
         lf = n;
@@ -264,7 +283,7 @@ export class PredictionsParser {
   }
 
   private jsonlLine(line: string): void {
-    if (line.trim() === "") return;
+    if (line.trim() === '') return;
     const obj = parseJsonLine(line, this.fileName, this.lineNumber);
     for (const key in obj) {
       if (!this.byName.has(key)) {
@@ -297,10 +316,13 @@ function parseJsonLine(line: string, fileName: string, lineNumber: number): Reco
     try {
       value = JSON.parse(line.replace(BARE_NON_FINITE, (m, str: string | undefined) => (str !== undefined ? str : `"${m}"`)));
     } catch (err) {
-      throw new PredictionsError(`${fileName} line ${lineNumber}: not valid JSON (${(err as Error).message})`, { file: fileName, row: lineNumber });
+      throw new PredictionsError(`${fileName} line ${lineNumber}: not valid JSON (${(err as Error).message})`, {
+        file: fileName,
+        row: lineNumber,
+      });
     }
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value))
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new PredictionsError(`${fileName} line ${lineNumber}: expected a JSON object`, { file: fileName, row: lineNumber });
   return value as Record<string, unknown>;
 }

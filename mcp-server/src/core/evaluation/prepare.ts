@@ -3,7 +3,7 @@
  * required; otherwise the first of a few conventional names that the file has is used (listed in DEFAULT_COLUMNS).
  * Every data problem becomes a PredictionsError naming file, row and column.
  */
-import { PredictionsError } from "./errors.js";
+import { PredictionsError } from './errors.js';
 import {
   cellError,
   columnError,
@@ -13,8 +13,8 @@ import {
   textColumn,
   type LabelCodes,
   type PredictionsTable,
-} from "./predictions-file.js";
-import type { RankingQuery } from "./ranking.js";
+} from './predictions-file.js';
+import type { RankingQuery } from './ranking.js';
 
 export interface ColumnOptions {
   /** True label (classification), true value (regression), relevance grade (ranking, row format). */
@@ -42,22 +42,22 @@ export interface ColumnOptions {
 }
 
 export const DEFAULT_COLUMNS = {
-  yTrue: ["y_true", "label", "target", "actual", "y", "true"],
-  yPred: ["y_pred", "prediction", "predicted", "pred", "y_hat", "yhat", "forecast"],
-  score: ["score", "y_score", "y_prob", "probability", "proba", "prob"],
-  relevance: ["relevance", "rel", "grade", "y_true", "label", "clicked"],
-  query: ["query", "query_id", "qid", "user", "user_id", "session", "group"],
-  item: ["item", "item_id", "doc", "doc_id", "product", "product_id"],
-  recommended: ["recommended", "ranked", "recommendations", "predicted", "items"],
-  relevant: ["relevant", "ground_truth", "actual", "relevant_items"],
-  id: ["id", "row_id", "sample_id"],
-  insample: ["insample", "in_sample", "train"],
+  yTrue: ['y_true', 'label', 'target', 'actual', 'y', 'true'],
+  yPred: ['y_pred', 'prediction', 'predicted', 'pred', 'y_hat', 'yhat', 'forecast'],
+  score: ['score', 'y_score', 'y_prob', 'probability', 'proba', 'prob'],
+  relevance: ['relevance', 'rel', 'grade', 'y_true', 'label', 'clicked'],
+  query: ['query', 'query_id', 'qid', 'user', 'user_id', 'session', 'group'],
+  item: ['item', 'item_id', 'doc', 'doc_id', 'product', 'product_id'],
+  recommended: ['recommended', 'ranked', 'recommendations', 'predicted', 'items'],
+  relevant: ['relevant', 'ground_truth', 'actual', 'relevant_items'],
+  id: ['id', 'row_id', 'sample_id'],
+  insample: ['insample', 'in_sample', 'train'],
 } as const;
 
 /** The column to use for a role: the caller's (must exist) or the first conventional name present. */
 export function pick(table: PredictionsTable, given: string | undefined, defaults: readonly string[]): string | undefined {
   if (given !== undefined) {
-    if (table.stored(given) === undefined) requireColumn(table, given, "requested");
+    if (table.stored(given) === undefined) requireColumn(table, given, 'requested');
     return given;
   }
   return defaults.find((d) => table.stored(d) !== undefined);
@@ -66,7 +66,11 @@ export function pick(table: PredictionsTable, given: string | undefined, default
 export function need(table: PredictionsTable, given: string | undefined, defaults: readonly string[], role: string): string {
   const col = pick(table, given, defaults);
   if (col === undefined)
-    throw columnError(table, defaults[0]!, `no ${role} column; name it with the columns option or use one of ${defaults.map((d) => JSON.stringify(d)).join(", ")} (the file has ${table.columns.map((c) => JSON.stringify(c)).join(", ")})`);
+    throw columnError(
+      table,
+      defaults[0]!,
+      `no ${role} column; name it with the columns option or use one of ${defaults.map((d) => JSON.stringify(d)).join(', ')} (the file has ${table.columns.map((c) => JSON.stringify(c)).join(', ')})`,
+    );
   return col;
 }
 
@@ -84,29 +88,33 @@ export interface ClassificationColumns {
   used: Record<string, string | string[]>;
 }
 
-export function readClassification(table: PredictionsTable, cols: ColumnOptions, task: "binary" | "multiclass"): ClassificationColumns {
+export function readClassification(table: PredictionsTable, cols: ColumnOptions, task: 'binary' | 'multiclass'): ClassificationColumns {
   const used: Record<string, string | string[]> = {};
-  const yTrueCol = need(table, cols.yTrue, DEFAULT_COLUMNS.yTrue, "true label");
+  const yTrueCol = need(table, cols.yTrue, DEFAULT_COLUMNS.yTrue, 'true label');
   used.y_true = yTrueCol;
-  const out: ClassificationColumns = { yTrue: labelCodes(table, yTrueCol, "true label"), proba: new Map(), used };
+  const out: ClassificationColumns = { yTrue: labelCodes(table, yTrueCol, 'true label'), proba: new Map(), used };
   const yPredCol = pick(table, cols.yPred, DEFAULT_COLUMNS.yPred);
   if (yPredCol !== undefined) {
     used.y_pred = yPredCol;
-    out.yPred = labelCodes(table, yPredCol, "predicted label");
+    out.yPred = labelCodes(table, yPredCol, 'predicted label');
   }
-  const probaCols = cols.proba ?? table.columns.filter((c) => c.startsWith(cols.probaPrefix ?? "proba_"));
-  const prefix = cols.probaPrefix ?? "proba_";
-  for (const c of probaCols) out.proba.set(c.startsWith(prefix) ? c.slice(prefix.length) : c, numericColumn(table, c, "class probability"));
+  const probaCols = cols.proba ?? table.columns.filter((c) => c.startsWith(cols.probaPrefix ?? 'proba_'));
+  const prefix = cols.probaPrefix ?? 'proba_';
+  for (const c of probaCols) out.proba.set(c.startsWith(prefix) ? c.slice(prefix.length) : c, numericColumn(table, c, 'class probability'));
   if (probaCols.length > 0) used.proba = probaCols;
-  if (task === "binary") {
+  if (task === 'binary') {
     const scoreCol = pick(table, cols.score, DEFAULT_COLUMNS.score);
     if (scoreCol !== undefined) {
       used.score = scoreCol;
-      out.score = numericColumn(table, scoreCol, "score");
+      out.score = numericColumn(table, scoreCol, 'score');
     }
   }
   if (!out.yPred && !out.score && out.proba.size === 0)
-    throw columnError(table, DEFAULT_COLUMNS.yPred[0], `no predictions: the file needs a predicted label column (${DEFAULT_COLUMNS.yPred.join(", ")}), a score column or probability columns`);
+    throw columnError(
+      table,
+      DEFAULT_COLUMNS.yPred[0],
+      `no predictions: the file needs a predicted label column (${DEFAULT_COLUMNS.yPred.join(', ')}), a score column or probability columns`,
+    );
   return out;
 }
 
@@ -140,7 +148,14 @@ export function sortLabels(labels: Iterable<string>): string[] {
 }
 
 /** Class indices for labels (after `canon`), with an error naming the first row whose label is not a known class. */
-export function encode(table: PredictionsTable, column: string, lc: LabelCodes, index: Map<string, number>, what: string, canon: (s: string) => string = (s) => s): Int32Array {
+export function encode(
+  table: PredictionsTable,
+  column: string,
+  lc: LabelCodes,
+  index: Map<string, number>,
+  what: string,
+  canon: (s: string) => string = (s) => s,
+): Int32Array {
   const classOf = Int32Array.from(lc.labels, (l) => index.get(canon(l)) ?? -1); // once per distinct label
   const { codes } = lc;
   const out = new Int32Array(codes.length);
@@ -176,9 +191,13 @@ export interface RegressionColumns {
 }
 
 export function readRegression(table: PredictionsTable, cols: ColumnOptions, forecast: boolean): RegressionColumns {
-  const yCol = need(table, cols.yTrue, DEFAULT_COLUMNS.yTrue, "true value");
-  const pCol = need(table, cols.yPred, DEFAULT_COLUMNS.yPred, "predicted value");
-  const out: RegressionColumns = { y: numericColumn(table, yCol, "true value"), yhat: numericColumn(table, pCol, "predicted value"), used: { y_true: yCol, y_pred: pCol } };
+  const yCol = need(table, cols.yTrue, DEFAULT_COLUMNS.yTrue, 'true value');
+  const pCol = need(table, cols.yPred, DEFAULT_COLUMNS.yPred, 'predicted value');
+  const out: RegressionColumns = {
+    y: numericColumn(table, yCol, 'true value'),
+    yhat: numericColumn(table, pCol, 'predicted value'),
+    used: { y_true: yCol, y_pred: pCol },
+  };
   const inCol = forecast ? pick(table, cols.insample, DEFAULT_COLUMNS.insample) : undefined;
   if (inCol !== undefined) {
     out.used.insample = inCol;
@@ -189,11 +208,11 @@ export function readRegression(table: PredictionsTable, cols: ColumnOptions, for
 
 /** Numbers from a column whose empty cells are skipped (an in-sample series shorter than the test set). */
 function sparseNumericColumn(table: PredictionsTable, name: string): Float64Array {
-  const cells = requireColumn(table, name, "in-sample series");
+  const cells = requireColumn(table, name, 'in-sample series');
   const values: number[] = [];
   cells.forEach((c, i) => {
-    if (c === undefined || c === null || (typeof c === "string" && c.trim() === "")) return;
-    const v = typeof c === "number" ? c : typeof c === "string" ? Number(c.trim()) : NaN;
+    if (c === undefined || c === null || (typeof c === 'string' && c.trim() === '')) return;
+    const v = typeof c === 'number' ? c : typeof c === 'string' ? Number(c.trim()) : NaN;
     if (!Number.isFinite(v)) throw cellError(table, i, name, `${JSON.stringify(c)} is not a finite number`);
     values.push(v);
   });
@@ -211,7 +230,7 @@ export interface RankingColumns {
 export function readRanking(table: PredictionsTable, cols: ColumnOptions): RankingColumns {
   const recommended = pick(table, cols.recommended, DEFAULT_COLUMNS.recommended);
   const relevant = pick(table, cols.relevant, DEFAULT_COLUMNS.relevant);
-  if (recommended !== undefined && relevant !== undefined && table.format === "jsonl" && isListColumn(table, recommended))
+  if (recommended !== undefined && relevant !== undefined && table.format === 'jsonl' && isListColumn(table, recommended))
     return readRankingLists(table, cols, recommended, relevant);
   return readRankingRows(table, cols);
 }
@@ -222,14 +241,14 @@ function isListColumn(table: PredictionsTable, name: string): boolean {
 
 /** Row format: one row per (query, item) with a relevance grade and a score; items ranked by score, ties by row order. */
 function readRankingRows(table: PredictionsTable, cols: ColumnOptions): RankingColumns {
-  const qCol = need(table, cols.query, DEFAULT_COLUMNS.query, "query / user id");
-  const relCol = need(table, cols.yTrue, DEFAULT_COLUMNS.relevance, "relevance");
-  const sCol = need(table, cols.score ?? cols.yPred, DEFAULT_COLUMNS.score, "score");
+  const qCol = need(table, cols.query, DEFAULT_COLUMNS.query, 'query / user id');
+  const relCol = need(table, cols.yTrue, DEFAULT_COLUMNS.relevance, 'relevance');
+  const sCol = need(table, cols.score ?? cols.yPred, DEFAULT_COLUMNS.score, 'score');
   const itemCol = pick(table, cols.item, DEFAULT_COLUMNS.item);
-  const q = textColumn(table, qCol, "query id");
-  const rel = numericColumn(table, relCol, "relevance");
-  const score = numericColumn(table, sCol, "score");
-  const items = itemCol !== undefined ? textColumn(table, itemCol, "item id") : q.map((_, i) => `#${i}`);
+  const q = textColumn(table, qCol, 'query id');
+  const rel = numericColumn(table, relCol, 'relevance');
+  const score = numericColumn(table, sCol, 'score');
+  const items = itemCol !== undefined ? textColumn(table, itemCol, 'item id') : q.map((_, i) => `#${i}`);
   rel.forEach((r, i) => {
     if (r < 0) throw cellError(table, i, relCol, `relevance ${r} is negative`);
   });
@@ -258,9 +277,9 @@ function readRankingRows(table: PredictionsTable, cols: ColumnOptions): RankingC
 /** List format (JSONL): {"user": …, "recommended": [items in order], "relevant": [items] or {item: grade}}. */
 function readRankingLists(table: PredictionsTable, cols: ColumnOptions, recCol: string, relCol: string): RankingColumns {
   const qCol = pick(table, cols.query, DEFAULT_COLUMNS.query);
-  const ids = qCol !== undefined ? textColumn(table, qCol, "query id") : Array.from({ length: table.rowCount }, (_, i) => String(i + 1));
-  const recCells = requireColumn(table, recCol, "recommended list");
-  const relCells = requireColumn(table, relCol, "relevant items");
+  const ids = qCol !== undefined ? textColumn(table, qCol, 'query id') : Array.from({ length: table.rowCount }, (_, i) => String(i + 1));
+  const recCells = requireColumn(table, recCol, 'recommended list');
+  const relCells = requireColumn(table, relCol, 'relevant items');
   const catalogue = new Set<string>();
   const seenIds = new Set<string>();
   const queries = ids.map((id, i): RankingQuery => {
@@ -284,9 +303,9 @@ function readRankingLists(table: PredictionsTable, cols: ColumnOptions, recCol: 
 
 function itemList(table: PredictionsTable, i: number, col: string, cell: unknown): string[] {
   if (cell === undefined || cell === null) return [];
-  if (!Array.isArray(cell)) throw cellError(table, i, col, "must be an array of item ids");
+  if (!Array.isArray(cell)) throw cellError(table, i, col, 'must be an array of item ids');
   return cell.map((v) => {
-    if (typeof v === "string" || (typeof v === "number" && Number.isFinite(v))) return String(v);
+    if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) return String(v);
     throw cellError(table, i, col, `${JSON.stringify(v)} is not an item id`);
   });
 }
@@ -298,9 +317,10 @@ function gradeMap(table: PredictionsTable, i: number, col: string, cell: unknown
     for (const it of itemList(table, i, col, cell)) m.set(it, 1);
     return m;
   }
-  if (typeof cell !== "object") throw cellError(table, i, col, "must be an array of item ids or an object item → grade");
+  if (typeof cell !== 'object') throw cellError(table, i, col, 'must be an array of item ids or an object item → grade');
   for (const [it, g] of Object.entries(cell as Record<string, unknown>)) {
-    if (typeof g !== "number" || !Number.isFinite(g) || g < 0) throw cellError(table, i, col, `grade of ${JSON.stringify(it)} must be a number ≥ 0`);
+    if (typeof g !== 'number' || !Number.isFinite(g) || g < 0)
+      throw cellError(table, i, col, `grade of ${JSON.stringify(it)} must be a number ≥ 0`);
     m.set(it, g);
   }
   return m;

@@ -15,7 +15,7 @@
  * Queries without any relevant item carry no information about ranking quality; they are left out of the
  * averages (a warning gives their number). Empty lists are kept: they score 0.
  */
-import type { Metrics } from "./types.js";
+import type { Metrics } from './types.js';
 
 export interface RankingQuery {
   id: string;
@@ -49,7 +49,7 @@ export function rankingMetrics(queries: RankingQuery[], opts: RankingOptions): R
   const skipped = queries.length - evaluated.length;
   if (skipped > 0) warnings.push(`${skipped} of ${queries.length} queries have no relevant item and are left out of the ranking averages`);
   const perQuery: Record<string, Float64Array> = {};
-  const keyFns: Array<[string, (q: RankingQuery) => number]> = [["mrr", reciprocalRank]];
+  const keyFns: Array<[string, (q: RankingQuery) => number]> = [['mrr', reciprocalRank]];
   for (const k of opts.ks) {
     keyFns.push([`precision_at_${k}`, (q) => hitsAt(q, k) / k]);
     keyFns.push([`recall_at_${k}`, (q) => hitsAt(q, k) / q.relevantGrades.length]);
@@ -63,10 +63,10 @@ export function rankingMetrics(queries: RankingQuery[], opts: RankingOptions): R
     perQuery[key] = v;
     metrics[key] = v.length > 0 ? mean(v) : null;
   }
-  if (evaluated.length === 0) warnings.push("ranking metrics are undefined: no query has a relevant item");
+  if (evaluated.length === 0) warnings.push('ranking metrics are undefined: no query has a relevant item');
   const catalogue = opts.catalogueSize ?? catalogueOf(queries);
   for (const k of opts.ks) metrics[`coverage_at_${k}`] = catalogue > 0 ? coveredAt(queries, k) / catalogue : null;
-  if (catalogue === 0) warnings.push("coverage is undefined: the catalogue is empty");
+  if (catalogue === 0) warnings.push('coverage is undefined: the catalogue is empty');
   return { metrics, perQuery, evaluated: evaluated.length, warnings };
 }
 

@@ -5,8 +5,8 @@
  * sklearn's force_finite convention: a constant target scores 1 when predicted perfectly, else 0).
  * sMAPE and MASE have no sklearn counterpart; their definitions are given below.
  */
-import type { Weights } from "./bootstrap.js";
-import type { Metrics } from "./types.js";
+import type { Weights } from './bootstrap.js';
+import type { Metrics } from './types.js';
 
 const F64_EPS = 2.220446049250313e-16;
 
@@ -61,7 +61,7 @@ export function regressionMetrics(y: Float64Array, yhat: Float64Array, forecast?
       `mape: ${zeros} true value(s) are 0; as in scikit-learn their |y| is floored at ${F64_EPS}, so mape is dominated by them`,
     );
   if (isConstant(y))
-    warnings.push("r2 and explained_variance are undefined for a constant target; reported as scikit-learn does (1 if perfect, else 0)");
+    warnings.push('r2 and explained_variance are undefined for a constant target; reported as scikit-learn does (1 if perfect, else 0)');
   if (forecast) metrics.mase = mase(y, abs / n, forecast, warnings);
   return { metrics, warnings };
 }
@@ -76,7 +76,9 @@ function mase(y: Float64Array, mae: number, opts: ForecastOptions, warnings: str
   if (opts.insample === undefined)
     warnings.push(`mase: no in-sample series given; scaled by the ${m}-step naive error of the evaluated series itself`);
   if (s.length <= m) {
-    warnings.push(`mase is undefined: the ${opts.insample ? "in-sample" : "evaluated"} series has ${s.length} value(s), not more than the seasonal period ${m}`);
+    warnings.push(
+      `mase is undefined: the ${opts.insample ? 'in-sample' : 'evaluated'} series has ${s.length} value(s), not more than the seasonal period ${m}`,
+    );
     return null;
   }
   let naive = 0;

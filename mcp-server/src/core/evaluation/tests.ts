@@ -2,10 +2,10 @@
  * Paired significance tests for "is A really better than B on the same test set?".
  * Each returns a plain object; `pValue` is null (with `note`) where the test is undefined for the data.
  */
-import { bootstrapSettings, type BootstrapOptions, type WeightedStatistic } from "./bootstrap.js";
-import { binomialHalfCdf, chi2Sf, normalSf, studentTIsf, studentTTwoSided } from "./distributions.js";
-import { Mulberry32 } from "./prng.js";
-import { averageRanks, quantileSorted } from "./sort.js";
+import { bootstrapSettings, type BootstrapOptions, type WeightedStatistic } from './bootstrap.js';
+import { binomialHalfCdf, chi2Sf, normalSf, studentTIsf, studentTTwoSided } from './distributions.js';
+import { Mulberry32 } from './prng.js';
+import { averageRanks, quantileSorted } from './sort.js';
 
 export interface McNemarResult {
   /** Rows A got right and B got wrong. */
@@ -14,7 +14,7 @@ export interface McNemarResult {
   bOnly: number;
   statistic: number;
   pValue: number;
-  method: "exact" | "chi2-corrected";
+  method: 'exact' | 'chi2-corrected';
   /** Odds ratio bOnly / aOnly (> 1 favours B); null when aOnly is 0. */
   oddsRatio: number | null;
 }
@@ -39,10 +39,10 @@ export function mcnemarFromCounts(aOnly: number, bOnly: number): McNemarResult {
   const oddsRatio = aOnly > 0 ? bOnly / aOnly : null;
   if (m < 25) {
     const p = m === 0 ? 1 : Math.min(1, 2 * binomialHalfCdf(Math.min(aOnly, bOnly), m));
-    return { aOnly, bOnly, statistic: Math.min(aOnly, bOnly), pValue: p, method: "exact", oddsRatio };
+    return { aOnly, bOnly, statistic: Math.min(aOnly, bOnly), pValue: p, method: 'exact', oddsRatio };
   }
   const stat = (Math.abs(aOnly - bOnly) - 1) ** 2 / m;
-  return { aOnly, bOnly, statistic: stat, pValue: chi2Sf(stat, 1), method: "chi2-corrected", oddsRatio };
+  return { aOnly, bOnly, statistic: stat, pValue: chi2Sf(stat, 1), method: 'chi2-corrected', oddsRatio };
 }
 
 export interface PairedBootstrapResult {
@@ -133,9 +133,8 @@ export function pairedTTest(a: ArrayLike<number>, b: ArrayLike<number>): PairedT
   for (const x of d) ss += (x - mean) ** 2;
   const sd = n > 1 ? Math.sqrt(ss / (n - 1)) : 0;
   const base = { n, df: n - 1, meanDifference: mean };
-  if (n < 2) return { ...base, statistic: null, pValue: null, cohensDz: null, note: "needs at least 2 paired scores" };
-  if (sd === 0)
-    return { ...base, statistic: null, pValue: null, cohensDz: null, note: "the differences have zero variance" };
+  if (n < 2) return { ...base, statistic: null, pValue: null, cohensDz: null, note: 'needs at least 2 paired scores' };
+  if (sd === 0) return { ...base, statistic: null, pValue: null, cohensDz: null, note: 'the differences have zero variance' };
   const t = mean / (sd / Math.sqrt(n));
   return { ...base, statistic: t, pValue: studentTTwoSided(t, n - 1), cohensDz: mean / sd };
 }
@@ -158,7 +157,12 @@ export interface CorrectedTTestResult extends PairedTestResult {
  * t = mean(d) / sqrt((1/J + n_test/n_train) · var(d)), with J − 1 degrees of freedom. For k-fold CV,
  * n_test/n_train = 1/(k−1). It is still approximate (Bouckaert & Frank 2004), but no longer anti-conservative.
  */
-export function correctedResampledTTest(a: ArrayLike<number>, b: ArrayLike<number>, testTrainRatio: number, confidence = 0.95): CorrectedTTestResult {
+export function correctedResampledTTest(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  testTrainRatio: number,
+  confidence = 0.95,
+): CorrectedTTestResult {
   const n = a.length;
   let mean = 0;
   for (let i = 0; i < n; i++) mean += b[i]! - a[i]!;
@@ -167,9 +171,10 @@ export function correctedResampledTTest(a: ArrayLike<number>, b: ArrayLike<numbe
   for (let i = 0; i < n; i++) ss += (b[i]! - a[i]! - mean) ** 2;
   const variance = n > 1 ? ss / (n - 1) : 0;
   const base = { n, df: n - 1, meanDifference: mean, testTrainRatio, confidence, statistic: null, pValue: null, lower: null, upper: null };
-  if (n < 2) return { ...base, note: "needs at least 2 paired fold scores" };
-  if (!(testTrainRatio > 0) || !Number.isFinite(testTrainRatio)) return { ...base, note: "the test/train ratio of the splits must be a positive number" };
-  if (variance === 0) return { ...base, note: "the fold differences have zero variance" };
+  if (n < 2) return { ...base, note: 'needs at least 2 paired fold scores' };
+  if (!(testTrainRatio > 0) || !Number.isFinite(testTrainRatio))
+    return { ...base, note: 'the test/train ratio of the splits must be a positive number' };
+  if (variance === 0) return { ...base, note: 'the fold differences have zero variance' };
   const se = Math.sqrt((1 / n + testTrainRatio) * variance);
   const t = mean / se;
   const half = studentTIsf((1 - confidence) / 2, n - 1) * se;
@@ -183,7 +188,7 @@ export interface WilcoxonResult extends PairedTestResult {
    * The normal approximation (used with ties) can print a smaller p on few folds; this floor is the honest one.
    */
   minPValue: number | null;
-  method: "exact" | "approx" | null;
+  method: 'exact' | 'approx' | null;
   /** Matched-pairs rank-biserial correlation (r_plus − r_minus) / total rank sum, in [−1, 1]; > 0 favours b. */
   rankBiserial: number | null;
 }
@@ -204,9 +209,17 @@ export function wilcoxonSignedRank(a: ArrayLike<number>, b: ArrayLike<number>): 
     if (v === 0) zeros++;
     else d.push(v);
   }
-  const undefinedResult = (note: string): WilcoxonResult => ({ statistic: null, pValue: null, minPValue: null, n: n0, method: null, rankBiserial: null, note });
-  if (n0 === 0) return undefinedResult("no paired scores");
-  if (d.length === 0) return undefinedResult("all differences are zero");
+  const undefinedResult = (note: string): WilcoxonResult => ({
+    statistic: null,
+    pValue: null,
+    minPValue: null,
+    n: n0,
+    method: null,
+    rankBiserial: null,
+    note,
+  });
+  if (n0 === 0) return undefinedResult('no paired scores');
+  if (d.length === 0) return undefinedResult('all differences are zero');
   const absD = Float64Array.from(d, Math.abs);
   const ranks = averageRanks(absD);
   let rPlus = 0;
@@ -219,14 +232,15 @@ export function wilcoxonSignedRank(a: ArrayLike<number>, b: ArrayLike<number>): 
   const rankBiserial = (rPlus - rMinus) / (rPlus + rMinus);
   const tieCounts = tieGroupSizes(absD);
   const exact = n0 <= 50 && zeros === 0 && tieCounts.length === 0;
-  if (exact) return { statistic: T, pValue: wilcoxonExactP(d.length, rPlus), minPValue: exactFloor(d.length), n: n0, method: "exact", rankBiserial };
+  if (exact)
+    return { statistic: T, pValue: wilcoxonExactP(d.length, rPlus), minPValue: exactFloor(d.length), n: n0, method: 'exact', rankBiserial };
   const count = d.length;
   const mn = (count * (count + 1)) / 4;
   let se = count * (count + 1) * (2 * count + 1);
   for (const t of tieCounts) se -= 0.5 * t * (t * t - 1);
   se = Math.sqrt(se / 24);
   const z = (T - mn) / se;
-  return { statistic: T, pValue: 2 * normalSf(Math.abs(z)), minPValue: exactFloor(count), n: n0, method: "approx", rankBiserial };
+  return { statistic: T, pValue: 2 * normalSf(Math.abs(z)), minPValue: exactFloor(count), n: n0, method: 'approx', rankBiserial };
 }
 
 const exactFloor = (nonzero: number) => Math.min(1, 2 / Math.pow(2, nonzero));

@@ -6,11 +6,11 @@
  *  - target recall: among thresholds whose recall ≥ target, the one with the highest precision;
  * ties go to the highest threshold (fewest positive predictions).
  */
-import { scoreOrder, type ScoreOrder } from "./classification.js";
-import type { ThresholdResult } from "./types.js";
+import { scoreOrder, type ScoreOrder } from './classification.js';
+import type { ThresholdResult } from './types.js';
 
 export interface ThresholdTarget {
-  metric: "precision" | "recall";
+  metric: 'precision' | 'recall';
   value: number;
 }
 
@@ -33,9 +33,9 @@ export function tuneThreshold(y: Uint8Array, score: Float64Array, target: Thresh
     start = end;
     const precision = tp / (tp + fp);
     const recall = P > 0 ? tp / P : 0;
-    const meets = target.metric === "precision" ? precision >= target.value : P > 0 && recall >= target.value;
+    const meets = target.metric === 'precision' ? precision >= target.value : P > 0 && recall >= target.value;
     if (!meets) continue;
-    const key = target.metric === "precision" ? tp : precision;
+    const key = target.metric === 'precision' ? tp : precision;
     if (best === null || key > best.key) best = { t, tp, fp, key };
   }
   if (best === null) return unreached(target, P, N);

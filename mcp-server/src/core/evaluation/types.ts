@@ -1,6 +1,6 @@
 /** Shared result types of the evaluation engine. Plain data: everything here serialises to JSON as is. */
 
-export type Task = "binary" | "multiclass" | "regression" | "ranking" | "forecast";
+export type Task = 'binary' | 'multiclass' | 'regression' | 'ranking' | 'forecast';
 
 /**
  * A metric value. `null` means the metric is undefined for this data (for example ROC AUC when only one class is
@@ -24,7 +24,7 @@ export interface ConfidenceInterval {
   /** Resamples on which the metric was defined; the interval uses only these. */
   validResamples: number;
   seed: number;
-  method: "percentile";
+  method: 'percentile';
 }
 
 export interface ClassReport {
@@ -77,11 +77,11 @@ export interface Calibration {
   /** Expected calibration error: Σ (count/n) · |fractionPositive − meanPredicted| over the bins. */
   ece: number;
   /** "positive class probability" (binary) or "top-label confidence" (multiclass). */
-  kind: "binary" | "top-label";
+  kind: 'binary' | 'top-label';
 }
 
 export interface ThresholdResult {
-  target: { metric: "precision" | "recall"; value: number };
+  target: { metric: 'precision' | 'recall'; value: number };
   /** False when no threshold reaches the target; the other fields are then null. */
   reached: boolean;
   /** Predict positive when score ≥ threshold. */
