@@ -316,7 +316,9 @@ describe('the compact bootstrap passes give the values of the plain ones, to the
     let calls = 0;
     const sum = perResample((w) => {
       calls++;
-      return w.reduce((a, b) => a + b, 0);
+      let total = 0;
+      for (let i = 0; i < w.length; i++) total += w[i]!;
+      return total;
     });
     const w = Uint32Array.of(1, 2);
     expect([sum(w, 0), sum(w, 0)]).toEqual([3, 3]);
