@@ -87,6 +87,15 @@ describe('selection on cross-validation, reporting on the test set', () => {
     expect(md).toMatch(/Tied with aaa; chosen by lower cv std\./);
   });
 
+  it('refuses a primary metric nobody understands instead of ranking nothing', async () => {
+    await track('a', { accuracy: 0.9 });
+    expect(await c.fails('compare_experiments', { increment: '1', primary_metric: 'acuracy' })).toMatch(
+      /"acuracy" is not a known metric and no experiment logged it; did you mean "accuracy"/,
+    );
+    await track('b', { my_score: 3 });
+    expect((await c.ok('compare_experiments', { increment: '1', primary_metric: 'my_score' })).best.experiment).toBe('b');
+  });
+
   it('reads scikit-learn neg_* scores as the positive metric', async () => {
     await c.ok('create_increment', { title: 'Reg', problem_type: 'regression', primary_metric: 'rmse' });
     const t = (name: string, metrics: Record<string, unknown>) => c.ok('track_experiment', { increment: '2', name, metrics });

@@ -18,6 +18,7 @@ import {
   type Improvement,
   type Tie,
 } from './ranking.js';
+import { resolveMetric, suggestMetrics } from './metrics/vocabulary.js';
 import { canonicalKey, chooseSource, MetricIndex, type Measurement, type SelectionSetting, type SelectionSource } from './selection.js';
 
 export interface CompareOptions {
@@ -104,6 +105,7 @@ export function rankExperiments(
       'Pass primary_metric, or track experiments with metrics first.',
     );
   }
+  if (opts.primary_metric?.trim()) assertMetricUnderstood(primary, experiments, ml);
   const direction: Direction = opts.direction ?? (ml?.primary_metric === primary && ml.direction ? ml.direction : inferDirection(primary));
   const direction_source = opts.direction ? 'argument' : ml?.primary_metric === primary && ml.direction ? 'increment' : 'inferred';
   const columns = opts.metrics?.length
@@ -189,6 +191,21 @@ export function rankExperiments(
     ],
     experiments_total: experiments.length + broken.length,
   };
+}
+
+/**
+ * A primary metric passed by name must mean something: a metric of the vocabulary, a custom metric of the
+ * increment, or a name some experiment logged. Anything else is an error with suggestions, not an empty ranking.
+ */
+function assertMetricUnderstood(primary: string, experiments: Experiment[], ml: MlSettings | null): void {
+  if (resolveMetric(primary) || ml?.custom_metrics.includes(primary)) return;
+  const key = canonicalKey(primary);
+  if (experiments.some((e) => Object.keys(e.metrics).some((k) => canonicalKey(k) === key))) return;
+  const suggestions = suggestMetrics(primary);
+  throw invalid(
+    `"${primary}" is not a known metric and no experiment logged it${suggestions.length ? `; did you mean ${suggestions.map((x) => `"${x}"`).join(', ')}` : ''}.`,
+    'Pass a metric from docs/metrics.md or one the experiments logged (list_experiments shows them).',
+  );
 }
 
 /** Whether an experiment logged the primary metric anywhere (CV, validation or test). */
