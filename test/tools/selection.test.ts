@@ -93,7 +93,11 @@ describe('selection on cross-validation, reporting on the test set', () => {
       /"acuracy" is not a known metric and no experiment logged it; did you mean "accuracy"/,
     );
     await track('b', { my_score: 3 });
-    expect((await c.ok('compare_experiments', { increment: '1', primary_metric: 'my_score' })).best.experiment).toBe('b');
+    const r = await c.call('compare_experiments', { increment: '1', primary_metric: 'my_score' });
+    expect((r.structuredContent as any).best.experiment).toBe('b');
+    expect((r.content[0] as { text: string }).text).toContain(
+      'my_score is not in the metric vocabulary (docs/metrics.md): its direction (maximize) comes from its name',
+    );
   });
 
   it('reads scikit-learn neg_* scores as the positive metric', async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { compareExperiments, writeComparisonReport } from '../core/comparison.js';
+import { resolveMetric } from '../core/metrics/vocabulary.js';
 import { resolveIncrement } from '../core/increments.js';
 import { fmtMeasurement, selectionSentence } from '../render/comparison-report.js';
 import { fmt, fmtPercent } from '../render/format.js';
@@ -115,6 +116,9 @@ export const compareExperimentsTool = defineTool({
     const lines = [
       `${c.increment}: ${c.ranking.length} of ${c.experiments_total} experiments ranked by ${c.primary_metric} (${c.direction}).`,
       selectionSentence(c),
+      resolveMetric(c.primary_metric) || c.direction_source !== 'inferred'
+        ? ''
+        : `${c.primary_metric} is not in the metric vocabulary (docs/metrics.md): its direction (${c.direction}) comes from its name; pass direction to be sure.`,
       ...c.ranking
         .slice(0, args.top ?? 10)
         .map(
