@@ -83,6 +83,8 @@ describe('W&B run folders (synthetic wandb/ folder)', () => {
       },
     ]);
     expect(scan.warnings).toEqual([
+      // The fixture's run-abc123xy.wandb is a text placeholder, not a transaction log: said, and the files/ still read.
+      'wandb/offline-run-20250105_101500-abc123xy: run-abc123xy.wandb unreadable (not a W&B transaction log (no :W&B header)); skipped.',
       expect.stringMatching(/^wandb\/offline-run-20250105_101500-abc123xy: files\/wandb-history\.jsonl: 1 malformed line skipped\.$/),
       expect.stringMatching(/^wandb\/offline-run-20250107_000000-broken01: files\/config\.yaml is malformed/),
     ]);
