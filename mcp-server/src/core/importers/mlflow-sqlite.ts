@@ -22,7 +22,7 @@ import type {
   MlflowScanOptions,
   SkippedEntry,
 } from './types.js';
-import { coerceParamText, isoFromEpochMs, latestByStep } from './values.js';
+import { coerceParamText, isoFromEpochMs } from './values.js';
 
 /** The file MLflow creates for `sqlite:///mlflow.db`, looked for when the source is a folder. */
 export const MLFLOW_DB = 'mlflow.db';
@@ -62,15 +62,31 @@ type Row = Record<string, SqliteValue>;
 interface RunParts {
   params: [string, string][];
   tags: Map<string, string>;
-  history: Map<string, MetricPoint[]>;
-  latest: Map<string, MetricPoint>;
+  history: Map<string, Series>;
+  /** latest_metrics, used for a metric without history. */
+  latest: Map<string, number>;
 }
 
-interface MetricPoint {
-  value: number;
-  step: number;
-  timeMs: number;
+/** One metric's history in logging order, as parallel arrays. */
+interface Series {
+  values: number[];
+  steps: number[];
+  times: number[];
 }
+
+const METRIC_COLUMNS = ['value', 'is_nan', 'timestamp', 'step', 'run_uuid', 'key'];
+const RUN_COLUMNS = [
+  'run_uuid',
+  'name',
+  'experiment_id',
+  'status',
+  'start_time',
+  'end_time',
+  'lifecycle_stage',
+  'user_id',
+  'source_name',
+  'source_version',
+];
 
 export async function scanMlflowSqlite(absDir: string, options: MlflowSqliteScanOptions = {}): Promise<ImportScan> {
   const file = options.file ?? MLFLOW_DB;
@@ -103,49 +119,61 @@ async function scanDatabase(
     );
   }
   const slicer = new TimeSlicer();
-  const rowsOf = async function* (table: string): AsyncGenerator<Row> {
+  /** Calls fn with the named columns of every row (one reused array); lets the event loop run between pages. */
+  const eachRow = async (table: string, columns: string[], fn: (values: SqliteValue[]) => void): Promise<void> => {
     if (!db.table(table)) return;
-    let i = 0;
-    for (const row of db.rows(table)) {
-      yield row;
-      if (++i % 2048 === 0) await slicer.maybeYield();
-    }
+    for (const _ of db.scan(table, columns, fn)) await slicer.maybeYield();
+  };
+  const rowsOf = async (table: string, columns: string[]): Promise<Row[]> => {
+    const rows: Row[] = [];
+    await eachRow(table, columns, (values) => rows.push(Object.fromEntries(columns.map((c, i) => [c, values[i]!]))));
+    return rows;
   };
 
   const experiments = new Map<string, { name: string; deleted: boolean }>();
-  for await (const row of rowsOf('experiments')) {
-    experiments.set(text(row.experiment_id), { name: text(row.name), deleted: row.lifecycle_stage === 'deleted' });
-  }
+  await eachRow('experiments', ['experiment_id', 'name', 'lifecycle_stage'], ([id, name, stage]) => {
+    experiments.set(text(id), { name: text(name), deleted: stage === 'deleted' });
+  });
   const parts = new Map<string, RunParts>();
   const partsOf = (runId: string): RunParts => {
     let p = parts.get(runId);
     if (!p) parts.set(runId, (p = { params: [], tags: new Map(), history: new Map(), latest: new Map() }));
     return p;
   };
-  for await (const row of rowsOf('params')) partsOf(text(row.run_uuid)).params.push([text(row.key), text(row.value)]);
-  for await (const row of rowsOf('tags')) partsOf(text(row.run_uuid)).tags.set(text(row.key), text(row.value));
+  await eachRow('params', ['run_uuid', 'key', 'value'], ([run, key, value]) => partsOf(text(run)).params.push([text(key), text(value)]));
+  await eachRow('tags', ['run_uuid', 'key', 'value'], ([run, key, value]) => partsOf(text(run)).tags.set(text(key), text(value)));
   let badPoints = 0;
-  for await (const row of rowsOf('metrics')) {
-    const point = metricPoint(row);
-    if (!point) {
+  // The big table (one row per logged point): kept as parallel number arrays per metric, not an object per point.
+  let lastRun = '';
+  let lastParts: RunParts | undefined;
+  await eachRow('metrics', METRIC_COLUMNS, (values) => {
+    const value = metricValueOf(values);
+    const [, , timeMs, step, run, key] = values;
+    if (value === undefined || typeof timeMs !== 'number' || !(step === null || Number.isSafeInteger(step))) {
       badPoints += 1;
-      continue;
+      return;
     }
-    const history = partsOf(text(row.run_uuid)).history;
-    const key = text(row.key);
-    const list = history.get(key);
-    if (list) list.push(point);
-    else history.set(key, [point]);
-  }
-  for await (const row of rowsOf('latest_metrics')) {
-    const point = metricPoint(row);
-    if (point) partsOf(text(row.run_uuid)).latest.set(text(row.key), point);
-  }
+    const runId = text(run);
+    if (runId !== lastRun || !lastParts) {
+      lastRun = runId;
+      lastParts = partsOf(runId);
+    }
+    const name = text(key);
+    let series = lastParts.history.get(name);
+    if (!series) lastParts.history.set(name, (series = { values: [], steps: [], times: [] }));
+    series.values.push(value);
+    series.steps.push((step as number | null) ?? 0);
+    series.times.push(timeMs);
+  });
+  await eachRow('latest_metrics', METRIC_COLUMNS, (values) => {
+    const value = metricValueOf(values);
+    if (value !== undefined) partsOf(text(values[4]!)).latest.set(text(values[5]!), value);
+  });
   if (badPoints) warnings.push(`${dbLabel}: ${badPoints} metric rows with a non-numeric value, step or timestamp skipped.`);
-  const registry = await readRegistry(rowsOf);
+  const registry = readRegistry(await rowsOf('model_versions', ['name', 'version', 'current_stage', 'run_id']));
 
   const runs: ImportedRun[] = [];
-  for await (const row of rowsOf('runs')) {
+  for (const row of await rowsOf('runs', RUN_COLUMNS)) {
     const runId = text(row.run_uuid);
     const what = `MLflow run ${runId} (${dbLabel})`;
     const exp = experiments.get(text(row.experiment_id));
@@ -173,15 +201,15 @@ async function scanDatabase(
 /** Reads and checks the database; a missing, oversized or malformed file is an INVALID_INPUT error saying so. */
 async function openDatabase(absFile: string, dbLabel: string): Promise<SqliteDatabase> {
   const fix = dbFix(dbLabel);
-  const chunks: Buffer[] = [];
+  let bytes: Buffer;
   try {
-    for await (const chunk of readChunks(absFile, { maxBytes: MAX_DB_BYTES })) chunks.push(chunk);
+    bytes = await readWhole(absFile);
   } catch (error) {
     throw invalid(`The MLflow database ${dbLabel} cannot be read: ${describeError(error)}`, fix);
   }
   let db: SqliteDatabase;
   try {
-    db = new SqliteDatabase(Buffer.concat(chunks));
+    db = new SqliteDatabase(bytes);
   } catch (error) {
     if (!(error instanceof SqliteFormatError)) throw error;
     throw invalid(`The MLflow database ${dbLabel} is not a readable SQLite file: ${error.message}.`, fix);
@@ -191,6 +219,19 @@ async function openDatabase(absFile: string, dbLabel: string): Promise<SqliteDat
     throw invalid(`${dbLabel} is a SQLite database but not an MLflow tracking store: it has no ${missing.join(' or ')} table.`, fix);
   }
   return db;
+}
+
+/** The file's bytes into one buffer sized from its length (a file that grows meanwhile is still capped). */
+async function readWhole(absFile: string): Promise<Buffer> {
+  const size = (await lstatChecked(absFile))?.size ?? 0;
+  let out = Buffer.allocUnsafe(Math.min(size, MAX_DB_BYTES));
+  let filled = 0;
+  for await (const chunk of readChunks(absFile, { maxBytes: MAX_DB_BYTES, chunkBytes: 8 * 1024 * 1024 })) {
+    if (filled + chunk.length > out.length) out = Buffer.concat([out.subarray(0, filled), chunk]);
+    else chunk.copy(out, filled);
+    filled += chunk.length;
+  }
+  return out.subarray(0, filled);
 }
 
 function dbFix(dbLabel: string): string {
@@ -210,13 +251,11 @@ function num(value: SqliteValue | undefined): number | undefined {
   return undefined;
 }
 
-function metricPoint(row: Row): MetricPoint | undefined {
-  const raw = num(row.value);
-  const step = num(row.step) ?? 0;
-  const timeMs = num(row.timestamp);
-  if (timeMs === undefined || !Number.isSafeInteger(step) || (raw === undefined && row.is_nan !== 1)) return undefined;
-  const value = row.is_nan === 1 ? NaN : raw === DBL_MAX ? Infinity : raw === -DBL_MAX ? -Infinity : raw!;
-  return { value, step, timeMs };
+/** The logged value of a metrics row [value, is_nan, …]; undefined when it is not a number. */
+function metricValueOf(values: SqliteValue[]): number | undefined {
+  if (values[1] === 1) return NaN;
+  const raw = num(values[0]);
+  return raw === DBL_MAX ? Infinity : raw === -DBL_MAX ? -Infinity : raw;
 }
 
 function buildRun(
@@ -237,11 +276,14 @@ function buildRun(
 
   const metrics: Record<string, number> = {};
   const history: HistoryPoint[] = [];
-  for (const [metric, points] of [...(parts?.history ?? [])].sort(([a], [b]) => a.localeCompare(b))) {
-    metrics[metric] = latestByStep(points)!.value;
-    for (const p of points) history.push({ metric, value: p.value, step: p.step, timestamp: isoFromEpochMs(p.timeMs) ?? '' });
+  for (const [metric, series] of [...(parts?.history ?? [])].sort(([a], [b]) => a.localeCompare(b))) {
+    metrics[metric] = series.values[latestIndex(series)]!;
+    for (let i = 0; i < series.values.length; i += 1) {
+      const timestamp = isoFromEpochMs(series.times[i]);
+      if (timestamp !== null) history.push({ metric, value: series.values[i]!, step: series.steps[i]!, timestamp });
+    }
   }
-  for (const [metric, p] of parts?.latest ?? []) if (!(metric in metrics)) metrics[metric] = p.value;
+  for (const [metric, value] of parts?.latest ?? []) if (!(metric in metrics)) metrics[metric] = value;
 
   const rawStatus = text(row.status);
   const status: ImportedStatus = STATUS_BY_CODE[rawStatus.toUpperCase()] ?? 'completed';
@@ -266,7 +308,7 @@ function buildRun(
     suggestedName: text(row.name) || tagMap.get('mlflow.runName') || runId,
     params,
     metrics,
-    history: history.filter((p) => p.timestamp !== ''),
+    history,
     tags,
     status,
     started: isoFromEpochMs(row.start_time),
@@ -283,10 +325,21 @@ interface RegisteredVersion {
   stage: string | null;
 }
 
+/** The point a metric's summary takes: the last step's, the latest logged among equal steps (as latestByStep). */
+function latestIndex(series: Series): number {
+  let best = 0;
+  for (let i = 1; i < series.values.length; i += 1) {
+    const step = series.steps[i]!;
+    const bestStep = series.steps[best]!;
+    if (step > bestStep || (step === bestStep && series.times[i]! >= series.times[best]!)) best = i;
+  }
+  return best;
+}
+
 /** Registered model versions by the run they came from. */
-async function readRegistry(rowsOf: (table: string) => AsyncGenerator<Row>): Promise<Map<string, RegisteredVersion[]>> {
+function readRegistry(rows: Row[]): Map<string, RegisteredVersion[]> {
   const byRun = new Map<string, RegisteredVersion[]>();
-  for await (const row of rowsOf('model_versions')) {
+  for (const row of rows) {
     const runId = text(row.run_id);
     if (!runId) continue;
     const list = byRun.get(runId) ?? [];

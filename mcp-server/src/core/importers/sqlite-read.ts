@@ -70,22 +70,48 @@ export class SqliteDatabase {
 
   /**
    * Every row of the table as an object by column name, in rowid order. Rows written before an ALTER TABLE ADD
-   * COLUMN lack the later columns: they read as null.
+   * COLUMN lack the later columns: they read as null. For small tables; big ones go through scan.
    */
-  *rows(name: string): Generator<Record<string, SqliteValue>> {
+  rows(name: string): Record<string, SqliteValue>[] {
     const table = this.table(name) ?? fail(`it has no table ${JSON.stringify(name)}`);
-    for (const { rowid, values } of this.scanTable(table.rootPage, table.name)) {
-      const row: Record<string, SqliteValue> = {};
-      table.columns.forEach((column, i) => {
-        row[column] = i === table.rowidColumn ? rowid : (values[i] ?? null);
-      });
-      yield row;
-    }
+    const out: Record<string, SqliteValue>[] = [];
+    for (const _ of this.scan(name, table.columns, (values) => {
+      out.push(Object.fromEntries(table.columns.map((c, i) => [c, values[i]!])));
+    }));
+    return out;
+  }
+
+  /**
+   * Calls onRow with the values of `columns` (null where a row lacks one) for every row, in rowid order. `values` is
+   * one array reused from row to row: copy what you keep. A generator that pauses after each leaf page, so a caller
+   * can let the event loop run; nothing is allocated per row but the values themselves.
+   */
+  *scan(name: string, columns: string[], onRow: (values: SqliteValue[]) => void): Generator<void> {
+    const table = this.table(name) ?? fail(`it has no table ${JSON.stringify(name)}`);
+    if (table.rootPage === -1) fail(`table ${table.name} is a WITHOUT ROWID table, which this reader does not support`);
+    const slotOf = new Int32Array(table.columns.length).fill(-1);
+    let rowidSlot = -1;
+    columns.forEach((column, slot) => {
+      const i = table.columns.findIndex((c) => c.toLowerCase() === column.toLowerCase());
+      if (i === table.rowidColumn) rowidSlot = slot;
+      else if (i >= 0) slotOf[i] = slot;
+    });
+    const values: SqliteValue[] = new Array(columns.length).fill(null);
+    const recent = columns.map(() => ({ bytes: new Uint8Array(SHORT_TEXT), length: -1, text: '' }));
+    yield* this.scanTable(table.rootPage, table.name, (bytes, start, end, rowid, what) => {
+      decodeInto(bytes, start, end, slotOf, values, recent, what);
+      if (rowidSlot >= 0) values[rowidSlot] = rowid;
+      onRow(values);
+    });
   }
 
   private readSchema(): void {
-    for (const { values } of this.scanTable(1, 'sqlite_schema')) {
-      const [type, name, , rootPage, sql] = values;
+    const schema = { name: 'sqlite_schema', rootPage: 1, columns: ['type', 'name', 'tbl_name', 'rootpage', 'sql'], rowidColumn: -1 };
+    this.tables.set('sqlite_schema', schema);
+    const entries: SqliteValue[][] = [];
+    for (const _ of this.scan('sqlite_schema', schema.columns, (values) => entries.push([...values])));
+    this.tables.delete('sqlite_schema');
+    for (const [type, name, , rootPage, sql] of entries) {
       if (type !== 'table' || typeof name !== 'string' || typeof sql !== 'string' || typeof rootPage !== 'number') continue;
       if (/\bWITHOUT\s+ROWID\s*;?\s*$/i.test(sql)) {
         this.tables.set(name.toLowerCase(), { name, rootPage: -1, columns: [], rowidColumn: -1 });
@@ -96,91 +122,99 @@ export class SqliteDatabase {
     }
   }
 
-  private page(n: number, what: string): Uint8Array {
+  /** Offset of page n in the file, checked. */
+  private pageStart(n: number, what: string): number {
     if (!Number.isInteger(n) || n < 1 || n > this.pageCount)
       fail(`${what} points to page ${n}, outside the file's ${this.pageCount} pages`);
-    return this.bytes.subarray((n - 1) * this.pageSize, n * this.pageSize);
+    return (n - 1) * this.pageSize;
   }
 
-  /** The rows of a table B-tree, depth first, each page visited at most once. */
-  private *scanTable(root: number, tableName: string): Generator<{ rowid: number; values: SqliteValue[] }> {
-    if (root === -1) fail(`table ${tableName} is a WITHOUT ROWID table, which this reader does not support`);
+  /**
+   * The cells of a table B-tree, depth first, each page visited at most once; onCell gets each row's payload as a
+   * range of `bytes` (the file itself, or a copy joined from overflow pages). Pauses after each leaf page.
+   */
+  private *scanTable(
+    root: number,
+    tableName: string,
+    onCell: (bytes: Uint8Array, start: number, end: number, rowid: number, what: string) => void,
+  ): Generator<void> {
+    const bytes = this.bytes;
+    const u = this.usableSize;
     const visited = new Set<number>();
-    const stack: { page: number; depth: number }[] = [{ page: root, depth: 0 }];
+    const stack: number[] = [root, 0]; // page, depth pairs
     const what = `table ${tableName}`;
     while (stack.length) {
-      const { page: n, depth } = stack.pop()!;
+      const depth = stack.pop()!;
+      const n = stack.pop()!;
       if (visited.has(n)) fail(`${what}: page ${n} is reached twice (a cycle in the B-tree)`);
       if (depth > MAX_DEPTH) fail(`${what}: the B-tree is deeper than ${MAX_DEPTH} levels`);
       visited.add(n);
-      const page = this.page(n, what);
-      const base = n === 1 ? 100 : 0;
-      const type = page[base]!;
-      const cellCount = (page[base + 3]! << 8) | page[base + 4]!;
+      const page = this.pageStart(n, what);
+      const header = page + (n === 1 ? 100 : 0);
+      const type = bytes[header]!;
+      const cellCount = (bytes[header + 3]! << 8) | bytes[header + 4]!;
       if (type === 0x05) {
-        const headerEnd = base + 12;
-        if (headerEnd + 2 * cellCount > this.usableSize) fail(`${what}: page ${n} claims more cells than fit`);
+        const pointers = header + 12;
+        if (pointers - page + 2 * cellCount > u) fail(`${what}: page ${n} claims more cells than fit`);
         const children: number[] = [];
         for (let i = 0; i < cellCount; i += 1) {
-          const cell = this.cellOffset(page, headerEnd, i, n, what);
-          if (cell + 4 > this.usableSize) fail(`${what}: a cell of page ${n} runs past the page`);
-          children.push(readUint32(page, cell));
+          const cell = this.cellOffset(page, pointers, i, n, what);
+          if (cell + 4 > page + u) fail(`${what}: a cell of page ${n} runs past the page`);
+          children.push(readUint32(bytes, cell));
         }
-        children.push(readUint32(page, base + 8));
+        children.push(readUint32(bytes, header + 8));
         // Pushed in reverse so the leftmost child (the smallest rowids) comes out first.
-        for (let i = children.length - 1; i >= 0; i -= 1) stack.push({ page: children[i]!, depth: depth + 1 });
+        for (let i = children.length - 1; i >= 0; i -= 1) stack.push(children[i]!, depth + 1);
       } else if (type === 0x0d) {
-        const headerEnd = base + 8;
-        if (headerEnd + 2 * cellCount > this.usableSize) fail(`${what}: page ${n} claims more cells than fit`);
+        const pointers = header + 8;
+        if (pointers - page + 2 * cellCount > u) fail(`${what}: page ${n} claims more cells than fit`);
         for (let i = 0; i < cellCount; i += 1) {
-          const cell = this.cellOffset(page, headerEnd, i, n, what);
-          yield this.leafCell(page, cell, n, what);
+          const cell = this.cellOffset(page, pointers, i, n, what);
+          const size = readVarint(bytes, cell, page + u, what);
+          const rowid = readVarint(bytes, afterVarint, page + u, what);
+          const start = afterVarint;
+          if (size <= u - 35) {
+            if (start + size > page + u) fail(`${what}: a row on page ${n} runs past the page`);
+            onCell(bytes, start, start + size, rowid, what);
+          } else {
+            if (size > bytes.length) fail(`${what}: a row on page ${n} claims ${size} bytes, more than the file`);
+            onCell(this.overflowPayload(page, start, size, n, what), 0, size, rowid, what);
+          }
         }
+        yield;
       } else {
         fail(`${what}: page ${n} is not a table B-tree page (type ${type})`);
       }
     }
   }
 
-  private cellOffset(page: Uint8Array, headerEnd: number, i: number, n: number, what: string): number {
-    const offset = (page[headerEnd + 2 * i]! << 8) | page[headerEnd + 2 * i + 1]!;
-    if (offset < headerEnd || offset >= this.usableSize) fail(`${what}: a cell pointer of page ${n} points outside the page`);
-    return offset;
+  private cellOffset(page: number, pointers: number, i: number, n: number, what: string): number {
+    const offset = (this.bytes[pointers + 2 * i]! << 8) | this.bytes[pointers + 2 * i + 1]!;
+    if (offset < pointers - page || offset >= this.usableSize) fail(`${what}: a cell pointer of page ${n} points outside the page`);
+    return page + offset;
   }
 
-  private leafCell(page: Uint8Array, cell: number, n: number, what: string): { rowid: number; values: SqliteValue[] } {
-    const [payloadSize, afterSize] = readVarint(page, cell, this.usableSize, what);
-    const [rowid, afterRowid] = readVarint(page, afterSize, this.usableSize, what);
-    if (payloadSize > this.bytes.length) fail(`${what}: a row on page ${n} claims ${payloadSize} bytes, more than the file`);
-    const payload = this.payload(page, afterRowid, payloadSize, n, what);
-    return { rowid, values: decodeRecord(payload, what) };
-  }
-
-  /** The cell's payload, joined from its local part and its chain of overflow pages. */
-  private payload(page: Uint8Array, start: number, size: number, n: number, what: string): Uint8Array {
+  /** A payload too big for its page: its local part joined with its chain of overflow pages. */
+  private overflowPayload(page: number, start: number, size: number, n: number, what: string): Uint8Array {
     const u = this.usableSize;
     const maxLocal = u - 35;
-    if (size <= maxLocal) {
-      if (start + size > u) fail(`${what}: a row on page ${n} runs past the page`);
-      return page.subarray(start, start + size);
-    }
     const minLocal = Math.floor(((u - 12) * 32) / 255) - 23;
     const k = minLocal + ((size - minLocal) % (u - 4));
     const local = k <= maxLocal ? k : minLocal;
-    if (start + local + 4 > u) fail(`${what}: a row on page ${n} runs past the page`);
+    if (start + local + 4 > page + u) fail(`${what}: a row on page ${n} runs past the page`);
     const out = new Uint8Array(size);
-    out.set(page.subarray(start, start + local), 0);
+    out.set(this.bytes.subarray(start, start + local), 0);
     let filled = local;
-    let next = readUint32(page, start + local);
+    let next = readUint32(this.bytes, start + local);
     const seen = new Set<number>();
     while (filled < size) {
       if (seen.has(next)) fail(`${what}: an overflow chain loops (page ${next})`);
       seen.add(next);
-      const overflow = this.page(next, `${what}: an overflow chain`);
+      const overflow = this.pageStart(next, `${what}: an overflow chain`);
       const take = Math.min(u - 4, size - filled);
-      out.set(overflow.subarray(4, 4 + take), filled);
+      out.set(this.bytes.subarray(overflow + 4, overflow + 4 + take), filled);
       filled += take;
-      next = readUint32(overflow, 0);
+      next = readUint32(this.bytes, overflow);
     }
     return out;
   }
@@ -190,88 +224,152 @@ function readUint32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
 }
 
+/** The offset just after the number readVarint last read: a module variable, so no pair is allocated per number. */
+let afterVarint = 0;
+
 /**
- * A SQLite varint (1–9 bytes, big-endian, 7 bits a byte and 8 in the ninth) and the offset after it. Plain number
+ * A SQLite varint (1–9 bytes, big-endian, 7 bits a byte and 8 in the ninth); sets afterVarint. Plain number
  * arithmetic for up to 8 bytes (exact to 2^53, which rowids and sizes of real files never pass); BigInt only for the
  * 9-byte form that negative numbers take.
  */
-function readVarint(bytes: Uint8Array, at: number, end: number, what: string): [number, number] {
+function readVarint(bytes: Uint8Array, at: number, end: number, what: string): number {
   let value = 0;
   for (let i = 0; i < 8; i += 1) {
     if (at + i >= end) fail(`${what}: a number runs past the end of its page`);
     const byte = bytes[at + i]!;
     value = value * 128 + (byte & 0x7f);
-    if (byte < 0x80) return [value, at + i + 1];
+    if (byte < 0x80) {
+      afterVarint = at + i + 1;
+      return value;
+    }
   }
   if (at + 8 >= end) fail(`${what}: a number runs past the end of its page`);
   let big = 0n;
   for (let i = 0; i < 8; i += 1) big = (big << 7n) | BigInt(bytes[at + i]! & 0x7f);
   big = (big << 8n) | BigInt(bytes[at + 8]!);
-  return [Number(BigInt.asIntN(64, big)), at + 9];
+  afterVarint = at + 9;
+  return Number(BigInt.asIntN(64, big));
 }
 
-const utf8 = new TextDecoder('utf-8');
-
-/** The values of a record: a header of serial types, then their bodies. */
-export function decodeRecord(payload: Uint8Array, what = 'record'): SqliteValue[] {
-  const [headerSize, first] = readVarint(payload, 0, payload.length, what);
-  if (headerSize < first || headerSize > payload.length) fail(`${what}: a record header is longer than its record`);
-  const types: number[] = [];
-  for (let at = first; at < headerSize;) {
-    const [type, next] = readVarint(payload, at, headerSize, what);
-    types.push(type);
-    at = next;
+/**
+ * Decodes the record in bytes[start, end) into `out`: the value of record column i goes to out[slotOf[i]] when that
+ * is ≥ 0; other columns are skipped without decoding. Slots the record lacks stay null.
+ */
+function decodeInto(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  slotOf: Int32Array,
+  out: SqliteValue[],
+  recent: RecentText[],
+  what: string,
+): void {
+  out.fill(null);
+  const headerSize = readVarint(bytes, start, end, what);
+  const headerEnd = start + headerSize;
+  if (headerEnd < afterVarint || headerEnd > end) fail(`${what}: a record header is longer than its record`);
+  let at = afterVarint;
+  let body = headerEnd;
+  for (let column = 0; at < headerEnd; column += 1) {
+    const type = readVarint(bytes, at, headerEnd, what);
+    at = afterVarint;
+    const size = type < 12 ? serialIntSize(type, what) : Math.floor((type - 12) / 2);
+    if (body + size > end) fail(`${what}: a value runs past the end of its record`);
+    const slot = column < slotOf.length ? slotOf[column]! : -1;
+    if (slot >= 0)
+      out[slot] = type >= 13 && type % 2 === 1 ? recentText(recent[slot]!, bytes, body, size) : serialValue(type, bytes, body, size);
+    body += size;
   }
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const values: SqliteValue[] = [];
-  let at = headerSize;
-  for (const type of types) {
-    const size = serialSize(type, what);
-    if (at + size > payload.length) fail(`${what}: a value runs past the end of its record`);
-    values.push(serialValue(type, payload, view, at, size, what));
-    at += size;
-  }
-  return values;
 }
 
 const INT_SIZES = [0, 1, 2, 3, 4, 6, 8, 8, 0, 0];
 
-function serialSize(type: number, what: string): number {
-  if (type < 10) return INT_SIZES[type]!;
-  if (type < 12) fail(`${what}: reserved serial type ${type}`);
-  return Math.floor((type - 12) / 2);
+function serialIntSize(type: number, what: string): number {
+  if (type >= 10) fail(`${what}: reserved serial type ${type}`);
+  return INT_SIZES[type]!;
 }
 
-function serialValue(type: number, bytes: Uint8Array, view: DataView, at: number, size: number, what: string): SqliteValue {
+/** Scratch for reading big-endian doubles without a DataView per record. */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function serialValue(type: number, b: Uint8Array, at: number, size: number): SqliteValue {
   switch (type) {
     case 0:
       return null;
     case 1:
-      return view.getInt8(at);
+      return (b[at]! << 24) >> 24;
     case 2:
-      return view.getInt16(at);
+      return (((b[at]! << 8) | b[at + 1]!) << 16) >> 16;
     case 3:
-      return (view.getInt8(at) << 16) | view.getUint16(at + 1);
+      return (((b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!) << 8) >> 8;
     case 4:
-      return view.getInt32(at);
+      return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
     case 5:
-      return view.getInt16(at) * 2 ** 32 + view.getUint32(at + 2);
+      return ((((b[at]! << 8) | b[at + 1]!) << 16) >> 16) * 2 ** 32 + readUint32(b, at + 2);
     case 6:
-      return Number(view.getBigInt64(at));
+      // Exact to 2^53; beyond, the nearest double (timestamps and counts never get there).
+      return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) * 2 ** 32 + readUint32(b, at + 4);
     case 7:
-      return view.getFloat64(at);
+      for (let i = 0; i < 8; i += 1) F64_BYTES[LITTLE_ENDIAN ? 7 - i : i] = b[at + i]!;
+      return F64[0]!;
     case 8:
       return 0;
     case 9:
       return 1;
     default:
-      if (type % 2 === 0) return bytes.slice(at, at + size);
-      try {
-        return utf8.decode(bytes.subarray(at, at + size));
-      } catch {
-        return fail(`${what}: text that is not UTF-8`);
-      }
+      return type % 2 === 0 ? b.slice(at, at + size) : decodeText(b, at, at + size);
   }
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/** Texts up to this many bytes are compared with the column's previous one before decoding. */
+const SHORT_TEXT = 64;
+
+/** A column's previous short text, as bytes and as the string decoded from them. */
+interface RecentText {
+  bytes: Uint8Array;
+  length: number;
+  text: string;
+}
+
+/**
+ * The text at bytes[at, at + size), reusing the column's previous string when the bytes are the same: consecutive
+ * rows of the big tables repeat their run id and metric name, and one string per value would be most of the garbage.
+ */
+function recentText(recent: RecentText, bytes: Uint8Array, at: number, size: number): string {
+  if (size > SHORT_TEXT) return decodeText(bytes, at, at + size);
+  if (size === recent.length) {
+    let same = true;
+    for (let i = 0; i < size; i += 1) {
+      if (bytes[at + i] !== recent.bytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return recent.text;
+  }
+  recent.bytes.set(bytes.subarray(at, at + size));
+  recent.length = size;
+  recent.text = decodeText(bytes, at, at + size);
+  return recent.text;
+}
+
+/** UTF-8 text; short ASCII (keys, run ids) without the decoder's per-call cost. */
+function decodeText(b: Uint8Array, start: number, end: number): string {
+  if (end - start <= 64) {
+    let ascii = true;
+    for (let i = start; i < end; i += 1) {
+      if (b[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+  }
+  return utf8.decode(b.subarray(start, end));
 }
 
 const TABLE_CONSTRAINT = /^(?:CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN)\b/i;
