@@ -18,11 +18,12 @@ from .mlflow_integration import configure_mlflow
 from ._project import find_project_root, resolve_increment
 from .sklearn_cv import track_cross_validation
 from .tracking import Experiment, read_experiment, track_experiment
+from .wandb_integration import configure_wandb
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "track_experiment", "track_cross_validation", "configure_mlflow", "read_experiment", "Experiment",
+    "track_experiment", "track_cross_validation", "configure_mlflow", "configure_wandb", "read_experiment", "Experiment",
     "find_project_root", "resolve_increment", "SpecweaveError", "IncrementNotFoundError", "InvalidNameError",
     "FormatError", "LockTimeoutError", "SandboxError", "__version__",
 ]

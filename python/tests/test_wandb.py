@@ -1,0 +1,131 @@
+"""configure_wandb with the real wandb library: offline runs land in the increment and become experiments when they
+finish. The runs are made in a subprocess by SPECWEAVE_TEST_PYTHON (else the repository's .venv-test), which has
+wandb; without it these tests skip, saying why, and SPECWEAVE_REQUIRE_PYENV=1 (CI) makes that a failure."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import unittest
+from pathlib import Path
+from unittest import mock
+
+from helpers import PYTHON_DIR, ProjectTestCase, subprocess_env
+from specweave_ml import configure_wandb, read_experiment
+from specweave_ml._store import read_metadata
+from specweave_ml.wandb_integration import convert_run_folder
+
+TEST_PYTHON = os.environ.get("SPECWEAVE_TEST_PYTHON") or str(PYTHON_DIR.parent / ".venv-test" / "bin" / "python")
+REQUIRED = os.environ.get("SPECWEAVE_REQUIRE_PYENV") == "1"
+
+
+def _has_wandb() -> bool:
+    if not os.path.exists(TEST_PYTHON):
+        return False
+    return subprocess.run([TEST_PYTHON, "-c", "import wandb"], capture_output=True).returncode == 0
+
+
+HAS_WANDB = _has_wandb()
+SKIP_REASON = "no wandb importable by %s (set SPECWEAVE_TEST_PYTHON)" % TEST_PYTHON
+
+SCRIPT = textwrap.dedent('''
+    import json, math, wandb
+    from specweave_ml import configure_wandb
+
+    folder = configure_wandb("1")
+    run = wandb.init(project="churn", name="rf-small", tags=["baseline"], notes="first try",
+                     config={"lr": 0.01, "model": {"depth": 6, "act": "relu", "sizes": [64, 32]}, "seed": 7})
+    history = []
+    for step in range(5):
+        row = {"loss": 1.0 / (step + 1), "acc": 0.6 + step * 0.05}
+        run.log(row)
+        history.append(dict(row, _step=step))
+    run.summary["best_acc"] = 0.95
+    run.finish()
+
+    try:
+        with wandb.init(project="churn", config={"lr": 0.5}) as crashed:
+            crashed.log({"loss": 4.0})
+            raise ValueError("diverged")
+    except ValueError:
+        pass
+    print(json.dumps({"folder": folder, "ok": run.id, "crashed": crashed.id, "history": history}))
+''')
+
+
+class ConfigureWandbWithoutWandbTest(ProjectTestCase):
+    def test_says_to_install_wandb(self):
+        with mock.patch.dict(sys.modules, {"wandb": None}):
+            with self.assertRaisesRegex(ImportError, "pip install wandb"):
+                configure_wandb("1")
+        self.assertFalse((self.inc / "experiments" / ".wandb").exists())  # nothing written
+
+
+@unittest.skipUnless(HAS_WANDB or REQUIRED, SKIP_REASON)
+class ConfigureWandbTest(ProjectTestCase):
+    def setUp(self):
+        super().setUp()
+        if not HAS_WANDB:
+            self.fail("SPECWEAVE_REQUIRE_PYENV=1 but " + SKIP_REASON)
+        env = subprocess_env(self.root, WANDB_SILENT="true", WANDB_DISABLE_CODE="true")
+        env.pop("WANDB_DIR", None)
+        env.pop("WANDB_MODE", None)
+        done = subprocess.run([TEST_PYTHON, "-c", SCRIPT], cwd=str(self.root), env=env, capture_output=True,
+                              text=True, timeout=180)
+        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+        self.out = json.loads(done.stdout.strip().splitlines()[-1])
+
+    def _experiment_of(self, run_id: str) -> str:
+        experiments = self.inc / "experiments"
+        found = [d.name for d in experiments.iterdir() if not d.name.startswith(".")
+                 and read_metadata(d / "metadata.yaml").get("source", {}).get("key") == "wandb:" + run_id]
+        self.assertEqual(len(found), 1, found)
+        return found[0]
+
+    def test_runs_are_written_offline_inside_the_increment(self):
+        folder = Path(self.out["folder"])
+        self.assertEqual(folder, (self.inc / "experiments" / ".wandb").resolve())
+        runs = sorted(p.name for p in (folder / "wandb").iterdir() if p.name.startswith("offline-run-"))
+        self.assertEqual(len(runs), 2)
+        self.assertTrue(runs[0].endswith(self.out["ok"]) or runs[1].endswith(self.out["ok"]))
+
+    def test_a_finished_run_becomes_an_experiment(self):
+        name = self._experiment_of(self.out["ok"])
+        self.assertEqual(name, "rf-small")
+        exp = read_experiment(name, "1")
+        self.assertEqual(exp["params"], {"lr": 0.01, "model.depth": 6, "model.act": "relu", "model.sizes": [64, 32],
+                                         "seed": 7})
+        last = self.out["history"][-1]
+        self.assertEqual(exp["metrics"], {"loss": last["loss"], "acc": last["acc"], "best_acc": 0.95})
+        got = sorted((p["step"], p["metric"], p["value"]) for p in exp["history"])
+        expected = sorted((row["_step"], k, v) for row in self.out["history"] for k, v in row.items() if k != "_step")
+        self.assertEqual(got, expected)
+        meta = exp["metadata"]
+        self.assertEqual(meta["status"], "completed")
+        self.assertEqual(meta["tags"], ["baseline"])
+        self.assertIn("first try", [n["text"] for n in meta["notes"]])
+        self.assertEqual(meta["source"]["tool"], "wandb")
+        self.assertEqual(meta["source"]["run_id"], self.out["ok"])
+        self.assertLessEqual(meta["started"], min(p["timestamp"] for p in exp["history"]))
+        self.assertGreaterEqual(meta["ended"], max(p["timestamp"] for p in exp["history"]))
+        self.assertGreaterEqual(meta["duration_seconds"], 0)
+
+    def test_a_run_that_raised_is_failed(self):
+        exp = read_experiment(self._experiment_of(self.out["crashed"]), "1")
+        self.assertEqual(exp["metadata"]["status"], "failed")
+        self.assertEqual(exp["params"], {"lr": 0.5})
+        self.assertEqual(exp["metrics"], {"loss": 4.0})
+        self.assertIn("W&B run exited with code 1", [n["text"] for n in exp["metadata"]["notes"]])
+
+    def test_converting_again_adds_nothing(self):
+        folder = Path(self.out["folder"]) / "wandb"
+        for run in folder.iterdir():
+            if run.name.startswith("offline-run-"):
+                self.assertIsNone(convert_run_folder(run, self.root, "1"))
+        names = [d.name for d in (self.inc / "experiments").iterdir() if not d.name.startswith(".")]
+        self.assertEqual(len(names), 2, names)
+
+
+if __name__ == "__main__":
+    unittest.main()
