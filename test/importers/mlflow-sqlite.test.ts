@@ -211,6 +211,15 @@ describe('hostile MLflow databases', () => {
     await expectRefused(damaged, /mlflow\.db (?:is damaged|is not a readable SQLite file): /);
   });
 
+  it('a database over the size limit is refused before it is read (a sparse 2 GiB file)', async () => {
+    const file = path.join(root, 'mlflow.db');
+    fs.writeFileSync(file, fixtureDb().subarray(0, 4096));
+    fs.truncateSync(file, 2 * 1024 ** 3);
+    const error = await c.fails('import_runs', { increment: '1', source: 'mlflow.db', format: 'mlflow-sqlite' });
+    expect(error).toMatch(/mlflow\.db cannot be read: it is 2048 MiB, over the importer's limit of 1024 MiB/);
+    expect(fs.readdirSync(experimentsDir)).toEqual([]);
+  });
+
   it('a symbolic link named mlflow.db pointing outside the source is not followed', async () => {
     const outside = scratchDir();
     fs.writeFileSync(path.join(outside, 'mlflow.db'), fixtureDb());

@@ -224,7 +224,10 @@ async function openDatabase(absFile: string, dbLabel: string): Promise<SqliteDat
 /** The file's bytes into one buffer sized from its length (a file that grows meanwhile is still capped). */
 async function readWhole(absFile: string): Promise<Buffer> {
   const size = (await lstatChecked(absFile))?.size ?? 0;
-  let out = Buffer.allocUnsafe(Math.min(size, MAX_DB_BYTES));
+  if (size > MAX_DB_BYTES) {
+    throw new Error(`it is ${Math.round(size / 2 ** 20)} MiB, over the importer's limit of ${MAX_DB_BYTES / 2 ** 20} MiB`);
+  }
+  let out = Buffer.allocUnsafe(size);
   let filled = 0;
   for await (const chunk of readChunks(absFile, { maxBytes: MAX_DB_BYTES, chunkBytes: 8 * 1024 * 1024 })) {
     if (filled + chunk.length > out.length) out = Buffer.concat([out.subarray(0, filled), chunk]);
