@@ -7,9 +7,10 @@ log ``run-<id>.wandb`` is read back and the run becomes an experiment, keyed ``w
 before wandb could finish, say).
 
 Why the finish, and why the log: wandb 0.31 offline writes nothing but that log (no config.yaml, summary or
-metadata file), and the log is complete once ``Run._finish`` returns, which every way a run ends goes through:
-``run.finish()``, ``with wandb.init():`` (exit code 1 on an exception) and wandb's own teardown at interpreter
-exit. An ``atexit`` hook of ours could run before wandb's and see unfinished runs; the finish cannot.
+metadata file), and the log is complete once ``Run._finish`` returns, which ``run.finish()`` and
+``with wandb.init():`` (exit code 1 on an exception) go through. A run the script never finishes is ended by
+wandb's own ``atexit`` teardown in its service process, without ``_finish``: an ``atexit`` hook registered by
+configure_wandb, so before wandb.init registers wandb's (they run last in, first out), converts those afterwards.
 
 The log's format (W&B's, LevelDB's log framing around protobuf ``Record`` messages) is read here with the standard
 library, the way mcp-server/src/core/importers/wandb.ts reads it, and mapped the same way: nested config flattened
@@ -17,11 +18,13 @@ with dots into params, the final summary into metrics, every logged step into th
 the exit code into the status (0 completed, else failed).
 """
 
+import atexit
 import math
 import os
 import re
 import struct
 import threading
+import time
 import warnings
 import zlib
 from datetime import datetime, timezone
@@ -46,9 +49,11 @@ _LOG_BLOCK = 32 * 1024
 _LOG_HEADER = 7
 _READ_CHUNK = 1 << 20
 _IMPORT_LOCK_WAIT = 60.0
+_FLUSH_WAIT = 10.0  # seconds a finished run's log may take to show its exit record
 
 _targets: Dict[str, Tuple[Path, str]] = {}  # real .wandb folder -> (project root, increment name)
 _patch_lock = threading.Lock()
+_atexit_registered = False
 
 
 def configure_wandb(increment: Optional[Union[str, int]] = None, import_on_finish: bool = True) -> str:
@@ -79,6 +84,12 @@ def configure_wandb(increment: Optional[Union[str, int]] = None, import_on_finis
     if import_on_finish:
         _targets[real] = (root, inc_name)
         _wrap_finish(wandb)
+        global _atexit_registered
+        if not _atexit_registered:
+            # Registered before wandb.init connects to its service, so it runs after wandb's own exit teardown
+            # (atexit is last in, first out), which ends the runs the script never finished.
+            atexit.register(_convert_left_runs)
+            _atexit_registered = True
     else:
         _targets.pop(real, None)
     return real
@@ -118,33 +129,72 @@ def _after_finish(run) -> None:
         if target is None or not _RUN_FOLDER.match(os.path.basename(run_dir)):
             return
         root, inc_name = target
-        convert_run_folder(Path(run_dir), root, inc_name)
+        convert_run_folder(Path(run_dir), root, inc_name, wait_seconds=_FLUSH_WAIT)
     except Exception as e:  # noqa: BLE001 - the run itself is safe on disk; import_runs can still bring it in
         warnings.warn("specweave_ml could not turn the W&B run into an experiment (%s); import_runs on its folder "
                       "will" % e)
 
 
+def _convert_left_runs() -> None:
+    """At exit: the runs of the configured folders that ended (wandb's teardown finishes those the script left
+    running) but are no experiment yet. A run without an exit record is left for import_runs."""
+    for folder, (root, inc_name) in list(_targets.items()):
+        try:
+            _, inc_dir = resolve_increment(root, inc_name)
+            known = _known_keys(inc_dir / "experiments")
+            for name in _fs.list_folders(Path(folder) / "wandb"):
+                match = _RUN_FOLDER.match(name)
+                if match and "wandb:" + match.group(3) not in known:
+                    run_dir = Path(folder) / "wandb" / name
+                    if read_run_log(run_dir / ("run-%s.wandb" % match.group(3)))["status"] != "running":
+                        convert_run_folder(run_dir, root, inc_name)
+        except Exception as e:  # noqa: BLE001 - exiting anyway; import_runs can bring the runs in
+            warnings.warn("specweave_ml could not turn W&B runs in %s into experiments (%s); import_runs on the "
+                          "folder will" % (folder, e))
+
+
+def _known_keys(exp_root: Path) -> set:
+    keys = set()
+    for n in _fs.list_folders(exp_root):
+        if not n.startswith((".", "_")):
+            source = read_metadata(exp_root / n / "metadata.yaml").get("source")
+            if isinstance(source, dict) and source.get("key"):
+                keys.add(source["key"])
+    return keys
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Run folder -> experiment
 
-def convert_run_folder(run_dir: Path, root: Path, increment: str) -> Optional[str]:
+def convert_run_folder(run_dir: Path, root: Path, increment: str, wait_seconds: float = 0.0) -> Optional[str]:
     """Writes the W&B run in ``run_dir`` as a new experiment of the increment; returns its name, or ``None`` when
-    an experiment already holds this run. Under the increment's import lock, as import_runs writes."""
+    an experiment already holds this run. Under the increment's import lock, as import_runs writes.
+
+    ``wait_seconds``: how long to wait for the log's exit record. ``Run.finish`` returns once wandb's service has
+    the exit, which its writer may put on disk a moment later; a log still without one after the wait is left (the
+    exit hook or import_runs converts it) rather than recorded as running for good."""
     _, inc_dir = resolve_increment(root, increment)
     match = _RUN_FOLDER.match(run_dir.name)
     if match is None:
         raise SpecweaveError("%s is not a W&B run folder (offline-run-<time>-<id>)" % run_dir.name)
-    run = read_run_log(run_dir / ("run-%s.wandb" % match.group(3)))
+    log = run_dir / ("run-%s.wandb" % match.group(3))
+    run = read_run_log(log)
+    deadline = time.monotonic() + wait_seconds
+    pause = 0.01
+    while run["status"] == "running" and wait_seconds > 0:
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+        run = read_run_log(log)
     run_id = run["meta"].get("id") or match.group(3)
     key = "wandb:%s" % run_id
     exp_root = inc_dir / "experiments"
     try:
         with FileLock(exp_root / ".import.lock", timeout=_IMPORT_LOCK_WAIT):
-            names = [n for n in _fs.list_folders(exp_root) if not n.startswith((".", "_"))]
-            for n in names:
-                source = read_metadata(exp_root / n / "metadata.yaml").get("source")
-                if isinstance(source, dict) and source.get("key") == key:
-                    return None
+            if key in _known_keys(exp_root):
+                return None
+            names = _fs.list_folders(exp_root)
             name = _unique_name(run["meta"].get("display_name") or run_id, names)
             _write_experiment(name, root, inc_dir, run, run_dir, key, run_id)
             return name

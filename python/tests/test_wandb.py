@@ -50,7 +50,10 @@ SCRIPT = textwrap.dedent('''
             raise ValueError("diverged")
     except ValueError:
         pass
-    print(json.dumps({"folder": folder, "ok": run.id, "crashed": crashed.id, "history": history}))
+    left = wandb.init(project="churn", config={"lr": 0.2})  # never finished: wandb's exit teardown ends it
+    left.log({"loss": 0.5})
+    print(json.dumps({"folder": folder, "ok": run.id, "crashed": crashed.id, "left": left.id, "history": history}))
+    raise RuntimeError("uncaught at the top")
 ''')
 
 
@@ -73,7 +76,8 @@ class ConfigureWandbTest(ProjectTestCase):
         env.pop("WANDB_MODE", None)
         done = subprocess.run([TEST_PYTHON, "-c", SCRIPT], cwd=str(self.root), env=env, capture_output=True,
                               text=True, timeout=180)
-        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+        self.assertEqual(done.returncode, 1, done.stderr[-2000:])
+        self.assertIn("uncaught at the top", done.stderr)
         self.out = json.loads(done.stdout.strip().splitlines()[-1])
 
     def _experiment_of(self, run_id: str) -> str:
@@ -87,7 +91,7 @@ class ConfigureWandbTest(ProjectTestCase):
         folder = Path(self.out["folder"])
         self.assertEqual(folder, (self.inc / "experiments" / ".wandb").resolve())
         runs = sorted(p.name for p in (folder / "wandb").iterdir() if p.name.startswith("offline-run-"))
-        self.assertEqual(len(runs), 2)
+        self.assertEqual(len(runs), 3)
         self.assertTrue(runs[0].endswith(self.out["ok"]) or runs[1].endswith(self.out["ok"]))
 
     def test_a_finished_run_becomes_an_experiment(self):
@@ -118,13 +122,19 @@ class ConfigureWandbTest(ProjectTestCase):
         self.assertEqual(exp["metrics"], {"loss": 4.0})
         self.assertIn("W&B run exited with code 1", [n["text"] for n in exp["metadata"]["notes"]])
 
+    def test_a_run_never_finished_is_converted_at_exit_with_the_exit_code(self):
+        exp = read_experiment(self._experiment_of(self.out["left"]), "1")
+        self.assertEqual(exp["metadata"]["status"], "failed")  # the script died of an uncaught exception
+        self.assertEqual((exp["params"], exp["metrics"]), ({"lr": 0.2}, {"loss": 0.5}))
+        self.assertEqual([(p["metric"], p["value"], p["step"]) for p in exp["history"]], [("loss", 0.5, 0)])
+
     def test_converting_again_adds_nothing(self):
         folder = Path(self.out["folder"]) / "wandb"
         for run in folder.iterdir():
             if run.name.startswith("offline-run-"):
                 self.assertIsNone(convert_run_folder(run, self.root, "1"))
         names = [d.name for d in (self.inc / "experiments").iterdir() if not d.name.startswith(".")]
-        self.assertEqual(len(names), 2, names)
+        self.assertEqual(len(names), 3, names)
 
 
 if __name__ == "__main__":
