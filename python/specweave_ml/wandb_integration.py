@@ -48,6 +48,7 @@ _LOG_MAGIC = 0xBEE1
 _LOG_BLOCK = 32 * 1024
 _LOG_HEADER = 7
 _READ_CHUNK = 1 << 20
+_MAX_LOG_BYTES = 256 << 20  # the server's importer cap (fs-read.ts MAX_FILE_BYTES)
 _IMPORT_LOCK_WAIT = 60.0
 _FLUSH_WAIT = 10.0  # seconds a finished run's log may take to show its exit record
 
@@ -277,27 +278,14 @@ def read_run_log(path: Path) -> dict:
         if isinstance(seconds, (int, float)) and math.isfinite(seconds) and not seconds <= last_seen[0]:
             last_seen[0] = seconds
 
+    bad = 0
     for record in _log_records(path):
-        for field, value in _fields(record):
-            if not isinstance(value, bytes):
-                continue
-            if field == 2:
-                rows.append(_history_row(value, seen))
-            elif field == 3:
-                _apply_items(summary, value)
-            elif field == 5:
-                _apply_items(config, value)
-            elif field == 7:
-                seen(_first_timestamp(value))
-            elif field == 17:
-                _read_run(value, meta, config)
-            elif field == 18:
-                meta["exitcode"] = 0
-                for f, v in _fields(value):
-                    if f == 1 and isinstance(v, int):
-                        meta["exitcode"] = struct.unpack("<i", struct.pack("<I", v & 0xFFFFFFFF))[0]
-            elif field == 26:
-                _read_environment(value, meta)
+        try:
+            _read_record(record, rows, summary, config, meta, seen)
+        except (ValueError, struct.error, RecursionError):
+            bad += 1
+    if bad:
+        warnings.warn("%s: %d undecodable record%s skipped" % (path.name, bad, "" if bad == 1 else "s"))
 
     params: Dict[str, Any] = {}
     for k, v in config.items():
@@ -324,6 +312,30 @@ def read_run_log(path: Path) -> dict:
     return {"params": params, "metrics": metrics, "history": history, "status": status, "ended": ended, "meta": meta}
 
 
+def _read_record(record: bytes, rows: list, summary: dict, config: dict, meta: dict, seen) -> None:
+    """One Record: history 2, summary 3, config 5, stats 7, run 17, exit 18, environment 26 (wandb_internal.proto)."""
+    for field, value in _fields(record):
+        if not isinstance(value, bytes):
+            continue
+        if field == 2:
+            rows.append(_history_row(value, seen))
+        elif field == 3:
+            _apply_items(summary, value)
+        elif field == 5:
+            _apply_items(config, value)
+        elif field == 7:
+            seen(_first_timestamp(value))
+        elif field == 17:
+            _read_run(value, meta, config)
+        elif field == 18:
+            meta["exitcode"] = 0
+            for f, v in _fields(value):
+                if f == 1 and isinstance(v, int):
+                    meta["exitcode"] = struct.unpack("<i", struct.pack("<I", v & 0xFFFFFFFF))[0]
+        elif field == 26:
+            _read_environment(value, meta)
+
+
 def _log_records(path: Path) -> Iterator[bytes]:
     """Whole records of the log, read through the sandbox in chunks; stops at a damaged or cut-short piece."""
     data = bytearray()
@@ -337,6 +349,9 @@ def _log_records(path: Path) -> Iterator[bytes]:
             break
         data += chunk
         offset += len(chunk)
+        if offset > _MAX_LOG_BYTES:
+            raise SpecweaveError("%s is over %d MiB, more than a run's log is read whole; import the folder with "
+                                 "import_runs instead" % (path.name, _MAX_LOG_BYTES >> 20))
     if len(data) < _LOG_HEADER or bytes(data[:4]) != _LOG_IDENT or struct.unpack_from("<H", data, 4)[0] != _LOG_MAGIC:
         raise SpecweaveError("%s is not a W&B transaction log" % path.name)
     pos, pending = _LOG_HEADER, None

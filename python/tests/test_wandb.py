@@ -4,17 +4,20 @@ wandb; without it these tests skip, saying why, and SPECWEAVE_REQUIRE_PYENV=1 (C
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import textwrap
 import unittest
+import zlib
 from pathlib import Path
 from unittest import mock
 
 from helpers import PYTHON_DIR, ProjectTestCase, subprocess_env
 from specweave_ml import configure_wandb, read_experiment
 from specweave_ml._store import read_metadata
-from specweave_ml.wandb_integration import convert_run_folder
+from specweave_ml.errors import SandboxError, SpecweaveError
+from specweave_ml.wandb_integration import convert_run_folder, read_run_log
 
 TEST_PYTHON = os.environ.get("SPECWEAVE_TEST_PYTHON") or str(PYTHON_DIR.parent / ".venv-test" / "bin" / "python")
 REQUIRED = os.environ.get("SPECWEAVE_REQUIRE_PYENV") == "1"
@@ -63,6 +66,51 @@ class ConfigureWandbWithoutWandbTest(ProjectTestCase):
             with self.assertRaisesRegex(ImportError, "pip install wandb"):
                 configure_wandb("1")
         self.assertFalse((self.inc / "experiments" / ".wandb").exists())  # nothing written
+
+
+def _log_bytes(*records: bytes) -> bytes:
+    """A W&B transaction log holding ``records`` (each one whole piece), framed as wandb frames it."""
+    out = bytearray(b":W&B" + struct.pack("<HB", 0xBEE1, 0))
+    for r in records:
+        out += struct.pack("<IHB", zlib.crc32(r, zlib.crc32(b"\x01")) & 0xFFFFFFFF, len(r), 1) + r
+    return bytes(out)
+
+
+class RunLogReaderTest(ProjectTestCase):
+    """The log reader on damaged input: it reads what it can, says what it skipped and stays in the sandbox."""
+
+    EXIT_CODE_2 = bytes([0x92, 0x01, 0x02, 0x08, 0x02])  # Record.exit (18) = RunExitRecord{exit_code: 2}
+
+    def _log(self, data: bytes) -> Path:
+        folder = self.inc / "experiments" / ".wandb" / "wandb" / "offline-run-20260101_000000-abc"
+        folder.mkdir(parents=True)
+        (folder / "run-abc.wandb").write_bytes(data)
+        return folder / "run-abc.wandb"
+
+    def test_undecodable_records_are_skipped_with_a_warning(self):
+        path = self._log(_log_bytes(b"\xff\xff\xff", self.EXIT_CODE_2))
+        with self.assertWarnsRegex(UserWarning, "1 undecodable record skipped"):
+            run = read_run_log(path)
+        self.assertEqual((run["status"], run["meta"]["exitcode"]), ("failed", 2))
+
+    def test_a_damaged_checksum_stops_the_reading(self):
+        data = bytearray(_log_bytes(self.EXIT_CODE_2))
+        data[7] ^= 0xFF
+        with self.assertWarnsRegex(UserWarning, "damaged at byte 7"):
+            run = read_run_log(self._log(bytes(data)))
+        self.assertEqual(run["status"], "running")  # no exit record read: not claimed finished
+
+    def test_a_record_cut_short_is_a_run_still_writing(self):
+        run = read_run_log(self._log(_log_bytes(self.EXIT_CODE_2)[:-2]))
+        self.assertEqual(run["status"], "running")
+
+    def test_not_a_log(self):
+        with self.assertRaisesRegex(SpecweaveError, "not a W&B transaction log"):
+            read_run_log(self._log(b"binary log (not read)"))
+
+    def test_a_log_outside_the_project_is_refused(self):
+        with self.assertRaises(SandboxError):
+            read_run_log(self.tmp / "run-abc.wandb")
 
 
 @unittest.skipUnless(HAS_WANDB or REQUIRED, SKIP_REASON)
