@@ -121,6 +121,13 @@ describe('import_runs from an MLflow SQLite store', () => {
     expect(meta.source).toMatchObject({ deleted: true, database: 'tracking/runs.sqlite' });
   });
 
+  it('format "mlflow" (the file store) on a folder holding only mlflow.db says to use "mlflow-sqlite"', async () => {
+    fs.writeFileSync(path.join(root, 'mlflow.db'), fixtureDb());
+    const r = await c.ok('import_runs', { increment: '1', source: '.', format: 'mlflow' });
+    expect(r.imported_count).toBe(0);
+    expect(r.warnings).toContainEqual(expect.stringMatching(/holds mlflow\.db .*format "mlflow-sqlite"/));
+  });
+
   it('the bundle (one file, run by this Node) reads it too: no SQLite library or native addon needed', async () => {
     fs.writeFileSync(path.join(root, 'mlflow.db'), fixtureDb());
     const bundled = await stdioClient(['--root', root]);

@@ -43,7 +43,16 @@ export const mlflowImporter: ImporterDefinition<'mlflow'> = {
     }
     return false;
   },
-  scan: (absDir, options) => scanMlflow(absDir, { sourceLabel: options.sourceLabel, includeDeleted: options.includeDeleted ?? false }),
+  async scan(absDir, options) {
+    const scan = await scanMlflow(absDir, { sourceLabel: options.sourceLabel, includeDeleted: options.includeDeleted ?? false });
+    // MLflow's default store is now the SQLite file: say so when the file-store reading finds nothing beside one.
+    if (!scan.runs.length && !scan.skipped.length && (await listDir(absDir)).some((e) => e.name === 'mlflow.db' && e.isFile())) {
+      scan.warnings.push(
+        `No file-store runs in ${options.sourceLabel ?? '.'}, but it holds mlflow.db (MLflow's SQLite store): import it with format "mlflow-sqlite".`,
+      );
+    }
+    return scan;
+  },
 };
 
 /** An experiment's meta.yaml (not a run's). */
