@@ -10,8 +10,13 @@
  *   (labels, ids), such a column gives each number's canonical form ("0.50" reads "0.5").
  * - "cells": the raw values, for what fits neither (many distinct texts, JSON arrays and objects).
  *
- * Cells go into fixed-size blocks rather than one array grown by doubling: growing copies the column and
+ * Codes go into fixed-size blocks rather than one array grown by doubling: growing copies the column and
  * leaves the old array as garbage, which the collector frees late, so a doubling column costs up to 3× its size.
+ * Numbers grow in place in a resizable ArrayBuffer (address space reserved up front, pages committed as the
+ * column grows), and are copied once into a plain Float64Array when the column is finished, after which the
+ * resizable buffer is shrunk to nothing: its pages go back at once, not whenever the collector gets to them (a
+ * column joined from blocks left its blocks, as large as itself, to the next full collection). The evaluation's hot
+ * loops read a plain Float64Array: V8 reads typed arrays over resizable buffers more slowly.
  *
  * The column builder never fails; the conversions in predictions-file.ts turn bad cells into errors later, for
  * the columns the evaluation actually uses.
@@ -28,6 +33,68 @@ const EXCEPTION_LIMIT = 1 << 16;
 const BLOCK_BITS = 16;
 const BLOCK = 1 << BLOCK_BITS;
 const IN_BLOCK = BLOCK - 1;
+
+/** Cells of address space a growing numbers column reserves: more than MAX_PREDICTION_ROWS, so it never moves. */
+const RESERVED_CELLS = 1 << 25;
+
+/** ES2024's resizable ArrayBuffer (Node 20 has it; the TypeScript lib this project targets does not declare it). */
+interface ResizableBuffer extends ArrayBuffer {
+  resize(byteLength: number): void;
+  readonly maxByteLength: number;
+}
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => ResizableBuffer;
+
+/** A Float64Array that grows in place, a block at a time, without copies. */
+class GrowingNumbers {
+  private buffer: ResizableBuffer;
+  /** Tracks the buffer's length as it grows. */
+  cells: Float64Array;
+
+  constructor(reserved = RESERVED_CELLS) {
+    this.buffer = new ResizableArrayBuffer(0, { maxByteLength: 8 * reserved });
+    this.cells = new Float64Array(this.buffer);
+  }
+
+  set(i: number, v: number): void {
+    if (i >= this.cells.length) this.grow(i + 1);
+    this.cells[i] = v;
+  }
+
+  private grow(need: number): void {
+    const cells = Math.ceil(need / BLOCK) * BLOCK;
+    if (8 * cells <= this.buffer.maxByteLength) {
+      this.buffer.resize(8 * cells);
+      return;
+    }
+    // More rows than reserved (a parser given a higher row limit): move once to twice the room.
+    const old = this.cells;
+    const bigger = new GrowingNumbers(2 * (this.buffer.maxByteLength / 8));
+    bigger.buffer.resize(8 * cells);
+    bigger.cells.set(old);
+    this.release();
+    this.buffer = bigger.buffer;
+    this.cells = bigger.cells;
+  }
+
+  /** The first `length` numbers as a plain array; the resizable buffer's pages are given back now. */
+  finish(length: number): Float64Array {
+    const out = new Float64Array(length);
+    out.set(this.cells.subarray(0, length));
+    this.release();
+    return out;
+  }
+
+  release(): void {
+    this.buffer.resize(0);
+  }
+}
+
+/** Block views of one joined array, so numberAt's indexing holds; the first view spans all (see joinNumbers). */
+function blockViews(out: Float64Array, length: number): Float64Array[] {
+  const views: Float64Array[] = [];
+  for (let at = 0; at < length || at === 0; at += BLOCK) views.push(at === 0 ? out : out.subarray(at));
+  return views;
+}
 
 export type StoredColumn =
   | { kind: 'codes'; length: number; codes: Uint16Array[]; values: Cell[] }
@@ -57,7 +124,7 @@ export function joinNumbers(col: { values: Float64Array[]; length: number }): Fl
     out.set(at + BLOCK <= col.length ? block : block.subarray(0, col.length - at), at);
   });
   // One block view per former block keeps numberAt's indexing; the first view spans all, marking it joined.
-  col.values = col.values.map((_, b) => (b === 0 ? out : out.subarray(b * BLOCK)));
+  col.values = blockViews(out, col.length);
   return out;
 }
 
@@ -84,9 +151,10 @@ export class ColumnBuilder {
   private codes: Uint16Array[] = [];
   private dictionary = new Map<Cell, number>();
   private values: Cell[] = [];
-  private numbers: Float64Array[] = [];
+  private numbers: GrowingNumbers | null = null;
   private exceptions = new Map<number, Cell>();
   private cells: Cell[] = [];
+  private finished: StoredColumn | undefined;
 
   /** A column that starts with `count` missing cells (a JSONL key first seen on a later line). */
   static missing(count: number): ColumnBuilder {
@@ -119,8 +187,7 @@ export class ColumnBuilder {
     const i = this.length++;
     if (this.kind === 'numbers') {
       const v = numberIn(cell);
-      if ((i & IN_BLOCK) === 0) this.numbers.push(new Float64Array(BLOCK));
-      this.numbers[i >>> BLOCK_BITS]![i & IN_BLOCK] = v ?? NaN;
+      this.numbers!.set(i, v ?? NaN);
       if (v === undefined) {
         this.exceptions.set(i, detached(cell));
         if (this.exceptions.size > EXCEPTION_LIMIT) this.toCells();
@@ -139,11 +206,11 @@ export class ColumnBuilder {
       this.toCells();
       return;
     }
-    const numbers = this.codes.map(() => new Float64Array(BLOCK));
+    const numbers = new GrowingNumbers();
     for (let i = 0; i < this.length; i++) {
       const code = this.codeOf(i);
       const v = asNumber[code];
-      numbers[i >>> BLOCK_BITS]![i & IN_BLOCK] = v ?? NaN;
+      numbers.set(i, v ?? NaN);
       if (v === undefined) this.exceptions.set(i, this.values[code]);
     }
     this.kind = 'numbers';
@@ -158,7 +225,8 @@ export class ColumnBuilder {
     this.cells = cells;
     this.kind = 'cells';
     this.dropCodes();
-    this.numbers = [];
+    this.numbers?.release();
+    this.numbers = null;
     this.exceptions = new Map();
   }
 
@@ -175,16 +243,26 @@ export class ColumnBuilder {
   private cellAt(i: number): Cell {
     if (this.kind === 'codes') return this.values[this.codeOf(i)];
     if (this.kind === 'numbers') {
-      const v = this.numbers[i >>> BLOCK_BITS]![i & IN_BLOCK]!;
+      const v = this.numbers!.cells[i]!;
       return this.exceptions.get(i) ?? (Number.isNaN(v) ? '' : v);
     }
     return this.cells[i];
   }
 
+  /** The stored column; a second call returns the same one. */
   finish(): StoredColumn {
+    this.finished ??= this.store();
+    return this.finished;
+  }
+
+  private store(): StoredColumn {
     const length = this.length;
     if (this.kind === 'codes') return { kind: 'codes', length, codes: this.codes, values: this.values };
-    if (this.kind === 'numbers') return { kind: 'numbers', length, values: this.numbers, exceptions: this.exceptions };
+    if (this.kind === 'numbers') {
+      const values = blockViews(this.numbers!.finish(length), length);
+      this.numbers = null;
+      return { kind: 'numbers', length, values, exceptions: this.exceptions };
+    }
     return { kind: 'cells', length, cells: this.cells };
   }
 }
