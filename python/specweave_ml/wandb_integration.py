@@ -308,6 +308,13 @@ def read_run_log(path: Path) -> dict:
             if value is not None:
                 history.append((k, value, step, iso))
     status = "running" if "exitcode" not in meta else "completed" if meta["exitcode"] == 0 else "failed"
+    # As the server's importer: the later of the last time seen and start + W&B's runtime (whole seconds).
+    wb = summary.get("_wandb")
+    runtime = wb.get("runtime") if isinstance(wb, dict) and _is_number(wb.get("runtime")) else summary.get("_runtime")
+    started = meta.get("started")
+    if started and _is_number(runtime):
+        start_ms = _fs.parse_iso(started).timestamp() * 1000
+        seen((_round(start_ms) + _round(runtime * 1000)) / 1000.0)
     ended = _iso(last_seen[0]) if math.isfinite(last_seen[0]) else None
     return {"params": params, "metrics": metrics, "history": history, "status": status, "ended": ended, "meta": meta}
 
@@ -524,7 +531,7 @@ def _timestamp(buf: bytes) -> float:
             seconds = v
         elif f == 2 and isinstance(v, int):
             nanos = v
-    return seconds + round(nanos / 1e6) / 1000.0
+    return seconds + _round(nanos / 1e6) / 1000.0
 
 
 def _first_timestamp(buf: bytes) -> Optional[float]:
@@ -535,8 +542,17 @@ def _first_timestamp(buf: bytes) -> Optional[float]:
 
 
 def _iso(seconds: float) -> str:
-    ms = int(round(seconds * 1000))
+    ms = _round(seconds * 1000)
     return datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (ms % 1000)
+
+
+def _round(x: float) -> int:
+    """Half up, as JavaScript's Math.round in the server's reader (Python's round() goes to even)."""
+    return int(math.floor(x + 0.5))
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _flatten(value, prefix: str, out: dict) -> None:

@@ -13,6 +13,7 @@ import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
+import { scanWandb } from '../../mcp-server/src/core/importers/index.js';
 import { cleanTemps } from './helpers.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -123,6 +124,62 @@ describe.skipIf(SKIP)(
     });
   },
 );
+
+const CLIENT_SCRIPT = `
+import wandb
+from specweave_ml import configure_wandb
+configure_wandb("1")
+run = wandb.init(project="churn", name="gbm", config={"lr": 0.1, "trees": {"depth": 4, "n": 200}}, tags=["cand"])
+for step in range(6):
+    run.log({"auc": 0.7 + step * 0.02, "loss": 1.0 / (step + 1)})
+run.summary["best_auc"] = 0.81
+run.finish()
+try:
+    with wandb.init(project="churn", config={"lr": 1.0}) as bad:
+        bad.log({"loss": 9.0})
+        raise ValueError("diverged")
+except ValueError:
+    pass
+`;
+
+describe.skipIf(SKIP)(`configure_wandb and import_runs agree${SKIP ? ' [skipped: no wandb in the test Python]' : ''}`, () => {
+  let c: TestClient;
+  let root: string;
+  let incDir: string;
+
+  beforeAll(async () => {
+    if (!HAS_WANDB) throw new Error(`SPECWEAVE_REQUIRE_PYENV=1 but ${PYTHON} cannot import wandb`);
+    root = scratchDir();
+    c = await inMemoryClient(root);
+    incDir = path.join(root, (await c.ok('create_increment', { title: 'W&B client' })).path);
+    execFileSync(PYTHON, ['-c', CLIENT_SCRIPT], {
+      cwd: root,
+      stdio: 'ignore',
+      env: { ...process.env, PYTHONPATH: path.resolve(HERE, '../../python'), SPECWEAVE_ROOT: root, WANDB_SILENT: 'true', WANDB_DIR: '' },
+      timeout: 120_000,
+    });
+  }, 180_000);
+  afterAll(async () => c?.close());
+
+  it("the server's importer reads each run exactly as the client converted it, and imports none twice", async () => {
+    const source = path.relative(root, path.join(incDir, 'experiments', '.wandb', 'wandb'));
+    const scan = await scanWandb(path.join(root, source));
+    expect(scan.runs).toHaveLength(2);
+    for (const run of scan.runs) {
+      const dir = path.join(incDir, 'experiments', run.suggestedName);
+      const meta = load(readFileSync(path.join(dir, 'metadata.yaml'), 'utf8')) as any;
+      expect(meta.source).toMatchObject({ key: run.key, tool: 'wandb', run_id: run.source.run_id });
+      expect(JSON.parse(readFileSync(path.join(dir, 'params.json'), 'utf8'))).toEqual(run.params);
+      expect(JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8'))).toEqual(run.metrics);
+      const lines = readFileSync(path.join(dir, 'history.jsonl'), 'utf8').trimEnd().split('\n');
+      expect(lines.map((l) => JSON.parse(l))).toEqual(run.history);
+      expect([meta.status, meta.started, meta.ended]).toEqual([run.status, run.started, run.ended]);
+    }
+    expect(scan.runs.map((r) => r.status).sort()).toEqual(['completed', 'failed']);
+    const r = await c.ok('import_runs', { increment: '1', source });
+    expect(r).toMatchObject({ format: 'wandb', imported_count: 0, already_imported: 2 });
+  });
+});
 
 function byStepMetric(a: { step: number; metric: string }, b: { step: number; metric: string }): number {
   return a.step - b.step || a.metric.localeCompare(b.metric);

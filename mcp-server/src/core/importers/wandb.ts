@@ -468,7 +468,7 @@ function historyRow(buf: Uint8Array, seen: (ms: number | undefined) => void): Re
     }
   }
   if (typeof row._step !== 'number' && stepNum !== undefined) row._step = stepNum;
-  if (typeof row._timestamp === 'number') seen(row._timestamp * 1000);
+  if (typeof row._timestamp === 'number') seen(Math.round(row._timestamp * 1000)); // as the history points
   return row;
 }
 
