@@ -2,7 +2,7 @@
 
 Usage: python make-mlflow-db.py <folder>   (creates <folder>/mlflow.db)
 
-Runs: a finished run with params, step histories, tags, a note and a git commit; a parent with a nested child; a
+Runs: a finished run with params, step histories, tags, a note, a git commit and a registered model version; a parent with a nested child; a
 failed run; a run with NaN and infinite values; a deleted run. Metric values are logged with explicit timestamps so
 the test can compare every point exactly. NaN and infinities are printed as strings (JSON has none).
 """
@@ -65,6 +65,9 @@ with mlflow.start_run(run_name="baseline") as run:
     log_history(rid, "loss", [0.9, 0.5, 0.3, 0.25], 0)
     log_history(rid, "accuracy", [0.6, 0.8, 0.85, 0.9], 100)
     set_tags(rid, {"team": "vision", "mlflow.source.git.commit": "0123456789abcdef0123456789abcdef01234567", "mlflow.note.content": "first try"})
+
+version = client.create_model_version(client.create_registered_model("churn").name, source=f"runs:/{rid}/model", run_id=rid)
+record(rid, registered=[{"name": "churn", "version": int(version.version), "stage": version.current_stage}])
 
 with mlflow.start_run(run_name="sweep") as parent:
     pid = parent.info.run_id

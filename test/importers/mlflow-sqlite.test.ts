@@ -27,6 +27,7 @@ interface LoggedRun {
   end_time: number | null;
   parent?: string;
   deleted?: boolean;
+  registered?: { name: string; version: number; stage: string }[];
 }
 interface Logged {
   mlflow_version: string;
@@ -75,6 +76,7 @@ async function expectImportMatches(source: string, logged: Logged): Promise<void
     if (run.tags['mlflow.source.git.commit']) expect(exp.git.commit).toBe(run.tags['mlflow.source.git.commit']);
     expect(exp.source).toMatchObject({ tool: 'mlflow', store: 'sqlite', run_id: run.run_id, experiment_id: logged.experiment_id });
     expect(exp.source.parent_run_id).toBe(run.parent);
+    expect(exp.source.registered_models).toEqual(run.registered);
 
     // The full step history, point by point, and the summary as the value at the last step.
     const historyFile = path.join(experimentsDir, entry.experiment, 'history.jsonl');
@@ -106,6 +108,7 @@ describe('import_runs from an MLflow SQLite store', () => {
     // The fixture covers what the test claims: a nested run, a failed run, a deleted one, NaN and infinities.
     expect(logged.runs.some((r) => r.parent)).toBe(true);
     expect(logged.runs.some((r) => r.deleted)).toBe(true);
+    expect(logged.runs.some((r) => r.registered)).toBe(true);
     expect(logged.runs.some((r) => r.expect_status === 'failed')).toBe(true);
     expect(logged.runs.flatMap((r) => r.history.map((p) => p.value))).toEqual(expect.arrayContaining(['NaN', 'Infinity', '-Infinity']));
     fs.writeFileSync(path.join(root, 'mlflow.db'), fixtureDb());
