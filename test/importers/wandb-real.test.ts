@@ -7,6 +7,8 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
@@ -14,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
 import { scanWandb } from '../../mcp-server/src/core/importers/index.js';
-import { cleanTemps } from './helpers.js';
+import { cleanTemps, tempDir } from './helpers.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const PYTHON = process.env.SPECWEAVE_TEST_PYTHON ?? path.resolve(HERE, '../../.venv-test/bin/python');
@@ -178,6 +180,56 @@ describe.skipIf(SKIP)(`configure_wandb and import_runs agree${SKIP ? ' [skipped:
     expect(scan.runs.map((r) => r.status).sort()).toEqual(['completed', 'failed']);
     const r = await c.ok('import_runs', { increment: '1', source });
     expect(r).toMatchObject({ format: 'wandb', imported_count: 0, already_imported: 2 });
+  });
+});
+
+/** A W&B transaction log holding `records`, each one whole piece, framed as wandb frames it. */
+function logBytes(...records: Buffer[]): Buffer {
+  const parts = [Buffer.from([0x3a, 0x57, 0x26, 0x42, 0xe1, 0xbe, 0x00])];
+  for (const r of records) {
+    const header = Buffer.alloc(7);
+    header.writeUInt32LE(crc32(r, crc32(Buffer.of(1))), 0);
+    header.writeUInt16LE(r.length, 4);
+    header[6] = 1;
+    parts.push(header, r);
+  }
+  return Buffer.concat(parts);
+}
+const EXIT_CODE_2 = Buffer.from([0x92, 0x01, 0x02, 0x08, 0x02]); // Record.exit (18) = RunExitRecord{exit_code: 2}
+const NEGATIVE_EXIT = Buffer.from([0x92, 0x01, 0x0b, 0x08, ...Array(9).fill(0xff), 0x01]); // exit_code -1 (10-byte varint)
+
+describe.skipIf(typeof crc32 !== 'function')('the W&B log reader on damaged logs (no Python needed)', () => {
+  async function scanLog(data: Buffer) {
+    const dir = await tempDir('sw-wandb-log-');
+    const run = path.join(dir, 'offline-run-20260101_000000-abc');
+    await mkdir(path.join(run, 'files'), { recursive: true });
+    await writeFile(path.join(run, 'run-abc.wandb'), data);
+    const scan = await scanWandb(dir, { sourceLabel: 'wandb' });
+    return { scan, run: scan.runs[0] };
+  }
+
+  it('skips an undecodable record, saying so, and reads the rest', async () => {
+    const { scan, run } = await scanLog(logBytes(Buffer.from([0xff, 0xff, 0xff]), EXIT_CODE_2));
+    expect(run?.status).toBe('failed');
+    expect(scan.warnings).toEqual(['wandb/offline-run-20260101_000000-abc: run-abc.wandb: 1 undecodable record skipped.']);
+  });
+
+  it('stops at a damaged checksum and does not claim the run finished', async () => {
+    const data = logBytes(EXIT_CODE_2);
+    data[7]! ^= 0xff;
+    const { scan, run } = await scanLog(data);
+    expect(run?.status).toBe('running');
+    expect(scan.warnings).toEqual([expect.stringContaining('run-abc.wandb is damaged at byte 7')]);
+  });
+
+  it('takes a record cut short at the end for a run still writing', async () => {
+    const { scan, run } = await scanLog(logBytes(EXIT_CODE_2).subarray(0, -2));
+    expect([run?.status, scan.warnings]).toEqual(['running', []]);
+  });
+
+  it('reads a negative exit code (a signal) as failed', async () => {
+    const { run } = await scanLog(logBytes(NEGATIVE_EXIT));
+    expect(run?.status).toBe('failed');
   });
 });
 
