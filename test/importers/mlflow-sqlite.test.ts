@@ -124,6 +124,23 @@ describe('import_runs from an MLflow SQLite store', () => {
     expect(meta.source).toMatchObject({ deleted: true, database: 'tracking/runs.sqlite' });
   });
 
+  it('a deleted experiment skips all its runs; a -wal file beside the database gets a warning', async () => {
+    const file = path.join(root, 'mlflow.db');
+    fs.writeFileSync(file, fixtureDb());
+    execFileSync('python3', [
+      '-c',
+      'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("update experiments set lifecycle_stage=\'deleted\'"); c.commit()',
+      file,
+    ]);
+    fs.writeFileSync(`${file}-wal`, 'pending pages');
+    const r = await c.ok('import_runs', { increment: '1', source: 'mlflow.db' });
+    expect(r.imported_count).toBe(0);
+    expect(new Set(r.skipped.map((s: any) => s.reason))).toEqual(new Set(['deleted experiment (lifecycle_stage: deleted)']));
+    expect(r.warnings).toEqual([
+      expect.stringMatching(/^mlflow\.db-wal exists: changes MLflow has not yet written into mlflow\.db are not imported/),
+    ]);
+  });
+
   it('format "mlflow" (the file store) on a folder holding only mlflow.db says to use "mlflow-sqlite"', async () => {
     fs.writeFileSync(path.join(root, 'mlflow.db'), fixtureDb());
     const r = await c.ok('import_runs', { increment: '1', source: '.', format: 'mlflow' });
