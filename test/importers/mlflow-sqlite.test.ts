@@ -238,6 +238,18 @@ describe('hostile MLflow databases', () => {
     await expectRefused(damaged, /mlflow\.db (?:is damaged|is not a readable SQLite file): /);
   });
 
+  it('a file source that is no database, or a folder format given a file, is refused saying what a source is', async () => {
+    fs.writeFileSync(path.join(root, 'notes.txt'), 'not a store');
+    expect(await c.fails('import_runs', { increment: '1', source: 'notes.txt' })).toMatch(
+      /notes\.txt is not a store any importer reads from a single file\. Looked for:\n- MLflow SQLite store: /,
+    );
+    fs.writeFileSync(path.join(root, 'mlflow.db'), fixtureDb());
+    expect(await c.fails('import_runs', { increment: '1', source: 'mlflow.db', format: 'mlflow' })).toMatch(
+      /The mlflow importer reads a folder, and mlflow\.db is a file[^]*mlflow-sqlite/,
+    );
+    expect(fs.readdirSync(experimentsDir)).toEqual([]);
+  });
+
   it('a database over the size limit is refused before it is read (a sparse 2 GiB file)', async () => {
     const file = path.join(root, 'mlflow.db');
     fs.writeFileSync(file, fixtureDb().subarray(0, 4096));
