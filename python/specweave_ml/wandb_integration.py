@@ -292,6 +292,7 @@ def read_run_log(path: Path) -> dict:
         if k in ("_wandb", "wandb_version"):
             continue
         _flatten(v, k, params)
+    summary = _resolve(summary)
     metrics = _summary_metrics(summary)
     history = []
     for index, row in enumerate(rows):
@@ -327,7 +328,7 @@ def _read_record(record: bytes, rows: list, summary: dict, config: dict, meta: d
         if field == 2:
             rows.append(_history_row(value, seen))
         elif field == 3:
-            _apply_items(summary, value)
+            _apply_items(summary, value, parse=False)
         elif field == 5:
             _apply_items(config, value)
         elif field == 7:
@@ -397,6 +398,9 @@ def _fields(buf: bytes) -> Iterator[Tuple[int, Union[int, float, bytes]]]:
 
     def varint():
         nonlocal pos
+        if pos < end and buf[pos] < 0x80:  # most keys and lengths: one byte
+            pos += 1
+            return buf[pos - 1]
         result = shift = 0
         while True:
             if pos >= end or shift > 63:
@@ -433,7 +437,26 @@ def _text(b: bytes) -> str:
     return b.decode("utf-8", "replace")
 
 
-def _item(buf: bytes) -> Tuple[List[str], Any]:
+class _Json(str):
+    """A summary value not parsed yet: each log() rewrites the summary, and only the last value counts."""
+
+
+def _parse_json(raw: str) -> Any:
+    try:
+        return loads_lenient(raw)
+    except ValueError:
+        return raw
+
+
+def _resolve(value) -> Any:
+    if isinstance(value, _Json):
+        return _parse_json(value)
+    if isinstance(value, dict):
+        return {k: _resolve(v) for k, v in value.items()}
+    return value
+
+
+def _item(buf: bytes, parse: bool = True) -> Tuple[List[str], Any]:
     key, nested, raw = None, [], "null"
     for f, v in _fields(buf):
         if isinstance(v, bytes):
@@ -443,23 +466,22 @@ def _item(buf: bytes) -> Tuple[List[str], Any]:
                 nested.append(_text(v))
             elif f == 16:
                 raw = _text(v)
-    try:
-        value = loads_lenient(raw)
-    except ValueError:
-        value = raw
-    return ([key] if key else nested), value
+    return ([key] if key else nested), (_parse_json(raw) if parse else _Json(raw))
 
 
-def _apply_items(target: Dict[str, Any], buf: bytes) -> None:
-    """ConfigRecord / SummaryRecord: update (1) sets, remove (2) deletes, at a key or a nested key path."""
+def _apply_items(target: Dict[str, Any], buf: bytes, parse: bool = True) -> None:
+    """ConfigRecord / SummaryRecord: update (1) sets, remove (2) deletes, at a key or a nested key path.
+    Without ``parse``, values stay JSON text until :func:`_resolve` (a nested path into one parses it first)."""
     for f, v in _fields(buf):
         if f not in (1, 2) or not isinstance(v, bytes):
             continue
-        keys, value = _item(v)
+        keys, value = _item(v, parse)
         if not keys:
             continue
         holder = target
         for k in keys[:-1]:
+            if isinstance(holder.get(k), _Json):
+                holder[k] = _parse_json(holder[k])
             if not isinstance(holder.get(k), dict):
                 holder[k] = {}
             holder = holder[k]
