@@ -82,6 +82,7 @@ def configure_wandb(increment: Optional[Union[str, int]] = None, import_on_finis
     real = _fs.real_path(folder)
     os.environ["WANDB_MODE"] = "offline"
     os.environ["WANDB_DIR"] = real
+    _update_started_session(wandb, real)
     if import_on_finish:
         _targets[real] = (root, inc_name)
         _wrap_finish(wandb)
@@ -94,6 +95,17 @@ def configure_wandb(increment: Optional[Union[str, int]] = None, import_on_finis
     else:
         _targets.pop(real, None)
     return real
+
+
+def _update_started_session(wandb, folder: str) -> None:
+    """Once a wandb session has started (a first wandb.init), wandb ignores changed environment variables: the
+    folder and mode then go to its global settings, so a second configure_wandb sends later runs to its increment."""
+    try:
+        from wandb.sdk import wandb_setup
+    except ImportError:
+        return
+    if getattr(wandb_setup, "_singleton", None) is not None:
+        wandb.setup(settings=wandb.Settings(root_dir=folder, mode="offline"))
 
 
 def _wrap_finish(wandb) -> None:

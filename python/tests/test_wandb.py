@@ -13,7 +13,7 @@ import zlib
 from pathlib import Path
 from unittest import mock
 
-from helpers import PYTHON_DIR, ProjectTestCase, subprocess_env
+from helpers import PYTHON_DIR, ProjectTestCase, make_increment, subprocess_env
 from specweave_ml import configure_wandb, read_experiment
 from specweave_ml._store import read_metadata
 from specweave_ml.errors import SandboxError, SpecweaveError
@@ -183,6 +183,28 @@ class ConfigureWandbTest(ProjectTestCase):
                 self.assertIsNone(convert_run_folder(run, self.root, "1"))
         names = [d.name for d in (self.inc / "experiments").iterdir() if not d.name.startswith(".")]
         self.assertEqual(len(names), 3, names)
+
+
+@unittest.skipUnless(HAS_WANDB or REQUIRED, SKIP_REASON)
+class ConfigureWandbTwiceTest(ProjectTestCase):
+    def test_a_second_increment_gets_the_runs_started_after_it(self):
+        if not HAS_WANDB:
+            self.fail("SPECWEAVE_REQUIRE_PYENV=1 but " + SKIP_REASON)
+        second = make_increment(self.root, "0002-next")
+        script = textwrap.dedent('''
+            import wandb
+            from specweave_ml import configure_wandb
+            configure_wandb("1"); run = wandb.init(project="p", name="first"); run.log({"m": 1}); run.finish()
+            configure_wandb("2"); run = wandb.init(project="p", name="second"); run.log({"m": 2}); run.finish()
+        ''')
+        env = subprocess_env(self.root, WANDB_SILENT="true", WANDB_DISABLE_CODE="true")
+        env.pop("WANDB_DIR", None)
+        done = subprocess.run([TEST_PYTHON, "-c", script], cwd=str(self.root), env=env, capture_output=True,
+                              text=True, timeout=180)
+        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+        names = lambda inc: sorted(d.name for d in (inc / "experiments").iterdir() if not d.name.startswith("."))
+        self.assertEqual((names(self.inc), names(second)), (["first"], ["second"]))
+        self.assertEqual(read_experiment("second", "2")["metrics"], {"m": 2})
 
 
 if __name__ == "__main__":
