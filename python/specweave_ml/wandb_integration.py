@@ -136,7 +136,7 @@ def _wrap_finish(wandb) -> None:
 def _after_finish(run) -> None:
     """Converts a finished run whose folder lies in a configured increment; never fails the user's finish."""
     try:
-        run_dir = os.path.dirname(os.path.realpath(run.dir))  # run.dir is <run folder>/files
+        run_dir = os.path.dirname(_fs.real_path(run.dir))  # run.dir is <run folder>/files
         wandb_dir = os.path.dirname(os.path.dirname(run_dir))  # <WANDB_DIR>/wandb/<run folder>
         target = _targets.get(wandb_dir)
         if target is None or not _RUN_FOLDER.match(os.path.basename(run_dir)):
