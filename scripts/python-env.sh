@@ -66,7 +66,8 @@ relock_constraints() {
     grep -v '^-c' "$torch_requirements" >"$scratch/torch.txt"
     pip_in "$scratch/venv/bin/python" install -r "$scratch/torch.txt" -c "$main_constraints" \
       || fail "pip could not resolve $torch_requirements with the main pins (is PyPI reachable?)"
-    "$scratch/venv/bin/python" -m pip freeze --disable-pip-version-check | grep '==' | LC_ALL=C sort -f >"$scratch/all.lock"
+    # --all: torch requires setuptools and upgrades the venv's bundled copy, so it must be pinned too (pip stays the venv's).
+    "$scratch/venv/bin/python" -m pip freeze --all --disable-pip-version-check | grep '==' | grep -v '^pip==' | LC_ALL=C sort -f >"$scratch/all.lock"
     # Only what torch and transformers added: the main pins stay the main file's.
     LC_ALL=C comm -13 <(LC_ALL=C sort "$scratch/main.lock") <(LC_ALL=C sort "$scratch/all.lock") | LC_ALL=C sort -f >"$scratch/torch.lock"
     write_constraints "$torch_constraints" "$torch_requirements" "$scratch/torch.lock"
