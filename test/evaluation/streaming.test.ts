@@ -223,6 +223,26 @@ describe('column storage', () => {
     );
   });
 
+  it('a numbers column ends as one plain array, and one that turns to cells keeps every cell it held as a number', () => {
+    const n = DICTIONARY_LIMIT + 3 * 65_536 + 7; // several of the buffer's growth steps, the last one partial
+    const values = Array.from({ length: n }, (_, i) => (i * 0.7548776662466927) % 1);
+    const t = parsePredictions(`score\n${values.join('\n')}\n`, 'p.csv');
+    const scores = numericColumn(t, 'score', 'score');
+    expect(Array.from(scores)).toEqual(values);
+    // The metrics' hot loops read a plain Float64Array: the resizable buffer the column grew in is not kept.
+    expect(scores.length).toBe(n);
+    expect((scores.buffer as ArrayBuffer & { resizable?: boolean }).resizable).toBe(false);
+
+    // After the switch to numbers, more than 65,536 texts make the column plain cells: the numbers read so far
+    // come back from the growing buffer, as numbers.
+    const texts = Array.from({ length: 65_537 + 10 }, (_, i) => `t${i}`);
+    const mixed = parsePredictions(`v\n${[...values, ...texts].join('\n')}\n`, 'p.csv');
+    expect(mixed.stored('v')!.kind).toBe('cells');
+    const cells = mixed.column('v')!;
+    expect(cells.slice(0, n)).toEqual(values);
+    expect(cells.slice(n)).toEqual(texts);
+  });
+
   it('many distinct texts are kept as cells and read back exactly', () => {
     const n = DICTIONARY_LIMIT + 10;
     const ids = Array.from({ length: n }, (_, i) => `user-${i}`);
