@@ -1,5 +1,5 @@
 /**
- * Classification metrics on encoded data: labels are class indices 0..k-1 (Int32Array), the positive class of a
+ * Classification metrics on encoded data: labels are class indices 0..k-1 (any integer array), the positive class of a
  * binary problem is encoded as 1 (Uint8Array of 0/1), scores are Float64Array. Every function takes optional
  * per-row weights so that a bootstrap resample is just a weight vector of draw counts. Formulas follow
  * scikit-learn 1.2 exactly (including its conventions for degenerate cases) unless noted.
@@ -424,7 +424,7 @@ export function binaryBrier(y: Uint8Array, p: Float64Array, w?: Weights): number
 }
 
 /** Multiclass log loss: clip every probability to [eps, 1 − eps], renormalise each row, as sklearn 1.2. */
-export function multiclassLogLoss(yTrue: Int32Array, proba: Float64Array[], w?: Weights): number {
+export function multiclassLogLoss(yTrue: ArrayLike<number>, proba: Float64Array[], w?: Weights): number {
   let sum = 0;
   let wsum = 0;
   for (let i = 0; i < yTrue.length; i++) {
@@ -440,7 +440,7 @@ export function multiclassLogLoss(yTrue: Int32Array, proba: Float64Array[], w?: 
 }
 
 /** Multiclass Brier score: mean over rows of Σ_c (p_c − 1[y = c])² (the original Brier 1950 definition). */
-export function multiclassBrier(yTrue: Int32Array, proba: Float64Array[]): number {
+export function multiclassBrier(yTrue: ArrayLike<number>, proba: Float64Array[]): number {
   let sum = 0;
   for (let i = 0; i < yTrue.length; i++) {
     for (let c = 0; c < proba.length; c++) {

@@ -396,7 +396,7 @@ function classificationScorer(input: CompareInput, warnings: string[]): Scorer {
   const eb = encodeMulticlass(input.b.table, readB);
   // One class list for both, so a label only one model predicts still counts as a (wrong) class.
   const labels = sortLabels([...ea.labels, ...eb.labels]);
-  const reindex = (codes: Int32Array, own: string[]) => Int32Array.from(codes, (c) => labels.indexOf(own[c]!));
+  const reindex = (codes: ArrayLike<number>, own: string[]) => Int32Array.from(codes, (c) => labels.indexOf(own[c]!));
   const yTrue = reindex(ea.yTrue, ea.labels);
   const predA = reindex(ea.yPred ?? argmax(ea.proba!), ea.labels);
   const predB = reindex(eb.yPred ?? argmax(eb.proba!), eb.labels);

@@ -28,12 +28,14 @@ import { PredictionsError } from './errors.js';
 import { cellError, columnError, parsePredictions, type PredictionsTable } from './predictions-file.js';
 import {
   canonicaliser,
+  classIndices,
   encode,
   isLabel,
   readClassification,
   readRanking,
   readRegression,
   sortLabels,
+  type ClassIndices,
   type ClassificationColumns,
   type ColumnOptions,
 } from './prepare.js';
@@ -419,8 +421,8 @@ function defaultNegative(positive: string): string {
 
 export interface MulticlassInput {
   /** Class index per row into `labels`. */
-  yTrue: Int32Array;
-  yPred?: Int32Array;
+  yTrue: ClassIndices;
+  yPred?: ClassIndices;
   /** One probability column per class, aligned with `labels`. */
   proba?: Float64Array[];
   labels: string[];
@@ -429,7 +431,7 @@ export interface MulticlassInput {
 export function evaluateMulticlass(input: MulticlassInput, opts: Omit<EvaluateOptions, 'task'> = {}): EvaluationResult {
   const { yTrue, proba, labels } = input;
   const k = labels.length;
-  const yPred = input.yPred ?? argmaxRows(proba!, yTrue.length);
+  const yPred = input.yPred ?? argmaxRows(proba!, yTrue.length, k);
   const lm = labelMetrics(confusionMatrix(yTrue, yPred, k), k, undefined, labels);
   const metrics: Metrics = pickKeys(
     lm.metrics,
@@ -451,8 +453,8 @@ export function evaluateMulticlass(input: MulticlassInput, opts: Omit<EvaluateOp
   return result;
 }
 
-function argmaxRows(proba: Float64Array[], n: number): Int32Array {
-  const out = new Int32Array(n);
+function argmaxRows(proba: Float64Array[], n: number, k: number): ClassIndices {
+  const out = classIndices(n, k);
   for (let i = 0; i < n; i++) {
     let best = 0;
     for (let c = 1; c < proba.length; c++) if (proba[c]![i]! > proba[best]![i]!) best = c;
@@ -471,7 +473,7 @@ interface OvrOrders {
 /** One-vs-rest ROC AUC and average precision (macro and prevalence-weighted), log loss, Brier, top-label ECE. */
 function addProbaMetrics(
   result: EvaluationResult,
-  yTrue: Int32Array,
+  yTrue: ClassIndices,
   proba: Float64Array[],
   opts: Omit<EvaluateOptions, 'task'>,
 ): OvrOrders {
@@ -523,7 +525,7 @@ function addProbaMetrics(
 }
 
 /** Top-label confidence (written into `confidence`, n entries) and correctness. */
-function topLabel(yTrue: Int32Array, proba: Float64Array[], confidence: Float64Array): { correct: Uint8Array; confidence: Float64Array } {
+function topLabel(yTrue: ClassIndices, proba: Float64Array[], confidence: Float64Array): { correct: Uint8Array; confidence: Float64Array } {
   const n = yTrue.length;
   const correct = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -544,8 +546,8 @@ function dot(a: number[], b: number[]): number {
 }
 
 function multiclassBootstrap(
-  yTrue: Int32Array,
-  yPred: Int32Array,
+  yTrue: ClassIndices,
+  yPred: ClassIndices,
   k: number,
   ovr: OvrOrders | undefined,
   metrics: Metrics,

@@ -147,6 +147,17 @@ export function sortLabels(labels: Iterable<string>): string[] {
   return arr.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/**
+ * Class indices, one a row, in the narrowest array that holds them: 1 byte a row for up to 256 classes where 32-bit
+ * indices cost 4, at the evaluation's memory peak (two such arrays for a multi-million-row file).
+ */
+export type ClassIndices = Uint8Array | Uint16Array | Int32Array;
+
+/** An array of n class indices below k. */
+export function classIndices(n: number, k: number): ClassIndices {
+  return k <= 256 ? new Uint8Array(n) : k <= 65_536 ? new Uint16Array(n) : new Int32Array(n);
+}
+
 /** Class indices for labels (after `canon`), with an error naming the first row whose label is not a known class. */
 export function encode(
   table: PredictionsTable,
@@ -155,10 +166,10 @@ export function encode(
   index: Map<string, number>,
   what: string,
   canon: (s: string) => string = (s) => s,
-): Int32Array {
+): ClassIndices {
   const classOf = Int32Array.from(lc.labels, (l) => index.get(canon(l)) ?? -1); // once per distinct label
   const { codes } = lc;
-  const out = new Int32Array(codes.length);
+  const out = classIndices(codes.length, index.size);
   for (let i = 0; i < codes.length; i++) {
     const k = classOf[codes[i]!]!;
     if (k < 0) throw cellError(table, i, column, `label ${JSON.stringify(canon(lc.labels[codes[i]!]!))} ${what}`);
