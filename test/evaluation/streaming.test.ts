@@ -351,10 +351,10 @@ describe('the compact bootstrap passes give the values of the plain ones, to the
 });
 
 /**
- * Issue 8: a predictions file above 50 MB evaluated by the server peaks under 4× its size. Measured 3.0–3.1× at
- * 60 MiB and 3.5–3.6× for the 50 MiB 3-class file of 6-decimal probabilities, where the idle server's own ~62 MiB
- * weigh most (4.1–4.2× before numbers columns grew in place; 4.8–5.1× multiclass before labels became codes and the
- * metrics stopped copying rows). A regression to per-row strings, copies or late-freed blocks fails here.
+ * Issue 8: a predictions file above 50 MB evaluated by the server peaks under 4× its size. Measured 2.8–3.1× at
+ * 60 MiB and 3.4–3.5× for the 50 MiB 3-class file of 6-decimal probabilities, where the idle server's own ~62 MiB
+ * weigh most (4.1–4.2× before numbers columns grew in place and class indices took 1 byte; 4.8–5.1× multiclass
+ * before labels became codes and the metrics stopped copying rows). A regression to per-row strings, copies or late-freed blocks fails here.
  */
 const MAX_PEAK_RATIO = 4;
 
