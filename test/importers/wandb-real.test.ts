@@ -98,9 +98,11 @@ describe.skipIf(SKIP)(
         const lines = readFileSync(path.join(expDir(run), 'history.jsonl'), 'utf8')
           .trimEnd()
           .split('\n');
-        const points = lines.map((l) => JSON.parse(l)).map((p) => ({ metric: p.metric, value: p.value, step: p.step }));
+        const points = lines
+          .map((l) => JSON.parse(l))
+          .map((p) => ({ metric: String(p.metric), value: p.value as unknown, step: Number(p.step) }));
         const expected = run.history.flatMap(({ _step, ...values }) =>
-          Object.entries(values).map(([metric, value]) => ({ metric, value: stored(value), step: _step })),
+          Object.entries(values).map(([metric, value]) => ({ metric, value: stored(value), step: Number(_step) })),
         );
         expect(points.sort(byStepMetric)).toEqual(expected.sort(byStepMetric));
       }
