@@ -187,7 +187,7 @@ describe.skipIf(SKIP)(`configure_wandb and import_runs agree${SKIP ? ' [skipped:
 
 /** A W&B transaction log holding `records`, each one whole piece, framed as wandb frames it. */
 function logBytes(...records: Buffer[]): Buffer {
-  const parts = [Buffer.from([0x3a, 0x57, 0x26, 0x42, 0xe1, 0xbe, 0x00])];
+  const parts: Buffer[] = [Buffer.from([0x3a, 0x57, 0x26, 0x42, 0xe1, 0xbe, 0x00])];
   for (const r of records) {
     const header = Buffer.alloc(7);
     header.writeUInt32LE(crc32(r, crc32(Buffer.of(1))), 0);
