@@ -9,14 +9,23 @@ mkdir -p .test-results
 status=0
 step() { printf '\n== %s\n' "$*"; }
 
-step "Debian packages (scikit-learn for the example and the metric cross-checks)"
-if /usr/bin/python3 -c 'import sklearn, pandas' 2>/dev/null; then
-  echo "present: $(/usr/bin/python3 -c 'import sklearn; print("scikit-learn", sklearn.__version__)')"
+step "Debian packages (scikit-learn for the example and the metric cross-checks; venv for the test environment)"
+if /usr/bin/python3 -c 'import sklearn, pandas, ensurepip' 2>/dev/null; then
+  echo "present: $(/usr/bin/python3 -c 'import sklearn; print("scikit-learn", sklearn.__version__)'), python3-venv"
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn python3-pandas python3-xgboost >/dev/null \
-    && echo "installed: python3-sklearn python3-pandas python3-xgboost" || { echo "apt-get failed"; status=1; }
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-sklearn python3-pandas python3-xgboost python3-venv >/dev/null \
+    && echo "installed: python3-sklearn python3-pandas python3-xgboost python3-venv" || { echo "apt-get failed"; status=1; }
 else
-  echo "not installed and not root: tests that need scikit-learn will be skipped (apt-get install python3-sklearn)"
+  echo "not installed and not root: tests that need scikit-learn will be skipped (apt-get install python3-sklearn python3-venv)"
+fi
+
+step "Python test environment (.venv-test/, pinned by python/requirements-test*.txt; docs/testing.md)"
+if venv_py=$(bash scripts/python-env.sh); then
+  echo "python: $venv_py"
+  export SPECWEAVE_TEST_PYTHON="$venv_py"
+else
+  echo "the pinned test environment could not be built: the tests that need MLflow, W&B or DVC will skip (or fail under SPECWEAVE_REQUIRE_PYENV=1)"
+  venv_py=""; status=1
 fi
 
 step "Bundle is rebuilt from the sources and matches the committed copy"
@@ -36,7 +45,7 @@ step "vitest"
 npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json || status=1
 
 step "Python client (unittest)"
-py=/usr/bin/python3; [ -x "$py" ] || py=python3
+py=${venv_py:-/usr/bin/python3}; [ -x "$py" ] || py=python3
 if [ -d python/tests ]; then
   (cd python && "$py" -m unittest discover -s tests 2>&1) | tee .test-results/python.txt
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
