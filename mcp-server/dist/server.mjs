@@ -66,8 +66,8 @@ var require_code = __commonJS({
       emptyStr() {
         if (this._items.length > 1)
           return !1;
-        let item = this._items[0];
-        return item === "" || item === '""';
+        let item2 = this._items[0];
+        return item2 === "" || item2 === '""';
       }
       get str() {
         var _a3;
@@ -845,8 +845,8 @@ var require_util = __commonJS({
     var codegen_1 = require_codegen(), code_1 = require_code();
     function toHash(arr) {
       let hash2 = {};
-      for (let item of arr)
-        hash2[item] = !0;
+      for (let item2 of arr)
+        hash2[item2] = !0;
       return hash2;
     }
     exports.toHash = toHash;
@@ -3418,7 +3418,7 @@ var require_core = __commonJS({
         return typeof format == "string" && (format = new RegExp(format)), this.formats[name] = format, this;
       }
       errorsText(errors = this.errors, { separator = ", ", dataVar = "data" } = {}) {
-        return !errors || errors.length === 0 ? "No errors" : errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text3, msg) => text3 + separator + msg);
+        return !errors || errors.length === 0 ? "No errors" : errors.map((e) => `${dataVar}${e.instancePath} ${e.message}`).reduce((text4, msg) => text4 + separator + msg);
       }
       $dataMetaSchema(metaSchema, keywordsJsonPointers) {
         let rules = this.RULES.all;
@@ -3981,11 +3981,11 @@ var require_uniqueItems = __commonJS({
           return itemTypes.length > 0 && !itemTypes.some((t) => t === "object" || t === "array");
         }
         function loopN(i, j) {
-          let item = gen.name("item"), wrongType = (0, dataType_1.checkDataTypes)(itemTypes, item, it.opts.strictNumbers, dataType_1.DataType.Wrong), indices = gen.const("indices", (0, codegen_1._)`{}`);
+          let item2 = gen.name("item"), wrongType = (0, dataType_1.checkDataTypes)(itemTypes, item2, it.opts.strictNumbers, dataType_1.DataType.Wrong), indices = gen.const("indices", (0, codegen_1._)`{}`);
           gen.for((0, codegen_1._)`;${i}--;`, () => {
-            gen.let(item, (0, codegen_1._)`${data}[${i}]`), gen.if(wrongType, (0, codegen_1._)`continue`), itemTypes.length > 1 && gen.if((0, codegen_1._)`typeof ${item} == "string"`, (0, codegen_1._)`${item} += "_"`), gen.if((0, codegen_1._)`typeof ${indices}[${item}] == "number"`, () => {
-              gen.assign(j, (0, codegen_1._)`${indices}[${item}]`), cxt.error(), gen.assign(valid, !1).break();
-            }).code((0, codegen_1._)`${indices}[${item}] = ${i}`);
+            gen.let(item2, (0, codegen_1._)`${data}[${i}]`), gen.if(wrongType, (0, codegen_1._)`continue`), itemTypes.length > 1 && gen.if((0, codegen_1._)`typeof ${item2} == "string"`, (0, codegen_1._)`${item2} += "_"`), gen.if((0, codegen_1._)`typeof ${indices}[${item2}] == "number"`, () => {
+              gen.assign(j, (0, codegen_1._)`${indices}[${item2}]`), cxt.error(), gen.assign(valid, !1).break();
+            }).code((0, codegen_1._)`${indices}[${item2}] = ${i}`);
           });
         }
         function loopN2(i, j) {
@@ -5772,9 +5772,9 @@ async function readTexts(files, chunk = 300) {
   return out;
 }
 function readTextCheckedSync(file2, maxBytes) {
-  let text3 = readTextSync(file2, void 0, maxBytes);
-  if (text3 === void 0) throw Object.assign(new Error(`${file2}: missing`), { code: "ENOENT" });
-  return text3;
+  let text4 = readTextSync(file2, void 0, maxBytes);
+  if (text4 === void 0) throw Object.assign(new Error(`${file2}: missing`), { code: "ENOENT" });
+  return text4;
 }
 async function* readChunks(file2, opts = {}) {
   let where = place(file2, !1), handle = where ? await openForReading(where) : void 0;
@@ -5870,10 +5870,10 @@ async function createFile(file2) {
     throw isErrno(e, "ELOOP") ? finalLinkError(where) : e;
   }
 }
-async function writeAtomic(file2, text3) {
+async function writeAtomic(file2, text4) {
   let tmp = path.join(path.dirname(file2), `.${path.basename(file2)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`), { handle, where: tmpPlace } = await createFile(tmp);
   try {
-    await handle.writeFile(text3), await handle.datasync();
+    await handle.writeFile(text4), await handle.datasync();
   } finally {
     await handle.close();
   }
@@ -5885,10 +5885,10 @@ async function writeAtomic(file2, text3) {
     throw await fs.rm(tmpPlace.real, { force: !0 }), e;
   }
 }
-async function writeNewFile(file2, text3) {
+async function writeNewFile(file2, text4) {
   let { handle } = await createFile(file2);
   try {
-    await handle.writeFile(text3), await handle.datasync();
+    await handle.writeFile(text4), await handle.datasync();
   } finally {
     await handle.close();
   }
@@ -5962,9 +5962,9 @@ async function readOwner(file2) {
       let st = await handle.stat();
       if (!st.isFile()) throw notRegular(where);
       if (st.size > MAX_LOCK_BYTES) throw tooLarge(where, st.size, MAX_LOCK_BYTES);
-      let text3 = (await handle.readFile()).toString("utf8"), owner = {};
+      let text4 = (await handle.readFile()).toString("utf8"), owner = {};
       try {
-        owner = JSON.parse(text3);
+        owner = JSON.parse(text4);
       } catch {
       }
       return { owner, mtimeMs: st.mtimeMs };
@@ -6071,7 +6071,7 @@ function realpathOrNothing(p) {
 }
 function gitdirTarget(dotGitFile, dir) {
   try {
-    let text3 = readTextSync(dotGitFile, new Proofs(), 4096), m = /^gitdir:\s*(.+?)\s*$/m.exec(text3 ?? "");
+    let text4 = readTextSync(dotGitFile, new Proofs(), 4096), m = /^gitdir:\s*(.+?)\s*$/m.exec(text4 ?? "");
     return m ? realpathOrNothing(path.resolve(dir, m[1])) : void 0;
   } catch {
     return;
@@ -6096,10 +6096,10 @@ async function entryInfo(p) {
 function isLocalProcessAlive(pid) {
   return processIsAlive(pid);
 }
-async function writeIfMissing(file2, text3) {
+async function writeIfMissing(file2, text4) {
   let tmp = path.join(path.dirname(file2), `.${path.basename(file2)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`), { handle, where } = await createFile(tmp);
   try {
-    await handle.writeFile(text3), await handle.datasync();
+    await handle.writeFile(text4), await handle.datasync();
   } finally {
     await handle.close();
   }
@@ -6211,8 +6211,8 @@ var util;
   }
   util2.assertNever = assertNever2, util2.arrayToEnum = (items) => {
     let obj = {};
-    for (let item of items)
-      obj[item] = item;
+    for (let item2 of items)
+      obj[item2] = item2;
     return obj;
   }, util2.getValidEnumValues = (obj) => {
     let validKeys = util2.objectKeys(obj).filter((k) => typeof obj[obj[k]] != "number"), filtered = {};
@@ -6227,9 +6227,9 @@ var util;
       Object.prototype.hasOwnProperty.call(object3, key) && keys.push(key);
     return keys;
   }, util2.find = (arr, checker) => {
-    for (let item of arr)
-      if (checker(item))
-        return item;
+    for (let item2 of arr)
+      if (checker(item2))
+        return item2;
   }, util2.isInteger = typeof Number.isInteger == "function" ? (val) => Number.isInteger(val) : (val) => typeof val == "number" && Number.isFinite(val) && Math.floor(val) === val;
   function joinValues2(array2, separator = " | ") {
     return array2.map((val) => typeof val == "string" ? `'${val}'` : val).join(separator);
@@ -7744,8 +7744,8 @@ var ZodArray = class _ZodArray extends ZodType {
       exact: !1,
       message: def.maxLength.message
     }), status.dirty()), ctx.common.async)
-      return Promise.all([...ctx.data].map((item, i) => def.type._parseAsync(new ParseInputLazyPath(ctx, item, ctx.path, i)))).then((result2) => ParseStatus.mergeArray(status, result2));
-    let result = [...ctx.data].map((item, i) => def.type._parseSync(new ParseInputLazyPath(ctx, item, ctx.path, i)));
+      return Promise.all([...ctx.data].map((item2, i) => def.type._parseAsync(new ParseInputLazyPath(ctx, item2, ctx.path, i)))).then((result2) => ParseStatus.mergeArray(status, result2));
+    let result = [...ctx.data].map((item2, i) => def.type._parseSync(new ParseInputLazyPath(ctx, item2, ctx.path, i)));
     return ParseStatus.mergeArray(status, result);
   }
   get element() {
@@ -7795,7 +7795,7 @@ function deepPartialify(schema) {
   } else return schema instanceof ZodArray ? new ZodArray({
     ...schema._def,
     type: deepPartialify(schema.element)
-  }) : schema instanceof ZodOptional ? ZodOptional.create(deepPartialify(schema.unwrap())) : schema instanceof ZodNullable ? ZodNullable.create(deepPartialify(schema.unwrap())) : schema instanceof ZodTuple ? ZodTuple.create(schema.items.map((item) => deepPartialify(item))) : schema;
+  }) : schema instanceof ZodOptional ? ZodOptional.create(deepPartialify(schema.unwrap())) : schema instanceof ZodNullable ? ZodNullable.create(deepPartialify(schema.unwrap())) : schema instanceof ZodTuple ? ZodTuple.create(schema.items.map((item2) => deepPartialify(item2))) : schema;
 }
 var ZodObject = class _ZodObject extends ZodType {
   constructor() {
@@ -8310,9 +8310,9 @@ var ZodTuple = class _ZodTuple extends ZodType {
       exact: !1,
       type: "array"
     }), status.dirty());
-    let items = [...ctx.data].map((item, itemIndex) => {
+    let items = [...ctx.data].map((item2, itemIndex) => {
       let schema = this._def.items[itemIndex] || this._def.rest;
-      return schema ? schema._parse(new ParseInputLazyPath(ctx, item, ctx.path, itemIndex)) : null;
+      return schema ? schema._parse(new ParseInputLazyPath(ctx, item2, ctx.path, itemIndex)) : null;
     }).filter((x) => !!x);
     return ctx.common.async ? Promise.all(items).then((results) => ParseStatus.mergeArray(status, results)) : ParseStatus.mergeArray(status, items);
   }
@@ -8459,7 +8459,7 @@ var ZodSet = class _ZodSet extends ZodType {
       }
       return { status: status.value, value: parsedSet };
     }
-    let elements = [...ctx.data.values()].map((item, i) => valueType._parse(new ParseInputLazyPath(ctx, item, ctx.path, i)));
+    let elements = [...ctx.data.values()].map((item2, i) => valueType._parse(new ParseInputLazyPath(ctx, item2, ctx.path, i)));
     return ctx.common.async ? Promise.all(elements).then((elements2) => finalizeSet(elements2)) : finalizeSet(elements);
   }
   min(minSize, message) {
@@ -11343,8 +11343,8 @@ var $ZodArray = /* @__PURE__ */ $constructor("$ZodArray", (inst, def) => {
     payload.value = memo2 ? memo2.alloc(inst, payload, Array(input2.length), ctx) : Array(input2.length);
     let proms = [], abortEarly = ctx?.abortEarly;
     for (let i = 0; i < input2.length; i++) {
-      let item = input2[i], result = def.element._zod.run({
-        value: item,
+      let item2 = input2[i], result = def.element._zod.run({
+        value: item2,
         issues: []
       }, ctx);
       if (result instanceof Promise)
@@ -12023,13 +12023,13 @@ var $ZodSet = /* @__PURE__ */ $constructor("$ZodSet", (inst, def) => {
     let proms = [];
     payload.value = memo2 ? memo2.alloc(inst, payload, /* @__PURE__ */ new Set(), ctx) : /* @__PURE__ */ new Set();
     let abortEarly = ctx?.abortEarly, seen = payload.issues.length;
-    for (let item of input2) {
+    for (let item2 of input2) {
       if (abortEarly && payload.issues.length !== seen) {
         if (aborted(payload, seen))
           break;
         seen = payload.issues.length;
       }
-      let result = def.valueType._zod.run({ value: item, issues: [] }, ctx);
+      let result = def.valueType._zod.run({ value: item2, issues: [] }, ctx);
       result instanceof Promise ? proms.push(result.then((result2) => handleSetResult(result2, payload))) : handleSetResult(result, payload);
     }
     return proms.length ? Promise.all(proms).then(() => payload) : payload;
@@ -15773,7 +15773,7 @@ function ko_default() {
 }
 
 // node_modules/zod/v4/locales/lt.js
-var capitalizeFirstCharacter = (text3) => text3.charAt(0).toUpperCase() + text3.slice(1);
+var capitalizeFirstCharacter = (text4) => text4.charAt(0).toUpperCase() + text4.slice(1);
 function getUnitTypeFromNumber(number4) {
   let abs = Math.abs(number4), last = abs % 10, last2 = abs % 100;
   return last2 >= 11 && last2 <= 19 || last === 0 ? "many" : last === 1 ? "one" : "few";
@@ -21192,8 +21192,8 @@ function isTransforming(_schema, _ctx) {
     return !1;
   }
   if (def.type === "tuple") {
-    for (let item of def.items)
-      if (isTransforming(item, ctx))
+    for (let item2 of def.items)
+      if (isTransforming(item2, ctx))
         return !0;
     return !!(def.rest && isTransforming(def.rest, ctx));
   }
@@ -21418,8 +21418,8 @@ var objectProcessor = (schema, ctx, _json, params) => {
     path: [...params.path, restPath, ...ctx.target === "openapi-3.0" ? [def.items.length] : []]
   }) : null, minItems = def.items.length;
   for (; minItems > 0; ) {
-    let item = def.items[minItems - 1];
-    if (!(ctx.io === "input" ? inputOptin(item) !== void 0 : item._zod.optout === "optional"))
+    let item2 = def.items[minItems - 1];
+    if (!(ctx.io === "input" ? inputOptin(item2) !== void 0 : item2._zod.optout === "optional"))
       break;
     minItems--;
   }
@@ -21806,9 +21806,9 @@ function visit(schema, fnOrHandlers) {
       }
       case "tuple": {
         let oldItems = def.items, changed = !1, newItems = [];
-        for (let item of oldItems) {
-          let mapped = run(item);
-          mapped !== item && (changed = !0), newItems.push(mapped);
+        for (let item2 of oldItems) {
+          let mapped = run(item2);
+          mapped !== item2 && (changed = !0), newItems.push(mapped);
         }
         let newRest = def.rest;
         return def.rest && (newRest = run(def.rest), newRest !== def.rest && (changed = !0)), changed ? clone(s, { ...def, items: newItems, rest: newRest }) : s;
@@ -23362,7 +23362,7 @@ var ZodTuple2 = /* @__PURE__ */ $constructor("ZodTuple", (inst, def) => {
       throw new Error(".partial() cannot be used on tuple schemas containing refinements");
     return this.clone({
       ...def,
-      items: def.items.map((item) => new ZodOptional2({ type: "optional", innerType: item }))
+      items: def.items.map((item2) => new ZodOptional2({ type: "optional", innerType: item2 }))
     });
   }
 });
@@ -23883,7 +23883,7 @@ function detectVersion(schema, defaultTarget) {
   return $schema === "https://json-schema.org/draft/2020-12/schema" ? "draft-2020-12" : $schema === "http://json-schema.org/draft-07/schema#" ? "draft-7" : $schema === "http://json-schema.org/draft-04/schema#" ? "draft-4" : defaultTarget ?? "draft-2020-12";
 }
 function applyMinItems(items, minItems) {
-  return items.map((item, index) => index < minItems ? item : item.optional());
+  return items.map((item2, index) => index < minItems ? item2 : item2.optional());
 }
 function decodeJSONPointerSegment(segment) {
   return segment.replace(/~1/g, "/").replace(/~0/g, "~");
@@ -23957,8 +23957,8 @@ function canonicalKey(value, seen) {
   try {
     if (Array.isArray(value)) {
       let parts2 = [];
-      for (let item of value) {
-        let key = canonicalKey(item, seen);
+      for (let item2 of value) {
+        let key = canonicalKey(item2, seen);
         if (key === null)
           return null;
         parts2.push(key);
@@ -24034,8 +24034,8 @@ function checkArrayGuards(arraySchema, guards) {
       }
       if (guards.containsSchema) {
         let minContains = guards.minContains ?? 1, ceiling = guards.maxContains !== void 0 ? guards.maxContains + 1 : Number.POSITIVE_INFINITY, matches = 0;
-        for (let item of items)
-          if (guards.containsSchema.safeParse(item).success && ++matches >= ceiling)
+        for (let item2 of items)
+          if (guards.containsSchema.safeParse(item2).success && ++matches >= ceiling)
             break;
         matches < minContains && payload.issues.push({
           code: "custom",
@@ -24192,10 +24192,10 @@ function convertBaseSchema(schema, ctx) {
     case "array": {
       let prefixItems = schema.prefixItems, items = schema.items;
       if (prefixItems && Array.isArray(prefixItems)) {
-        let minItems = typeof schema.minItems == "number" ? schema.minItems : 0, tupleItems = prefixItems.map((item) => convertSchema(item, ctx)), positionalItems = applyMinItems(tupleItems, minItems), rest = Array.isArray(items) ? void 0 : getTupleRest(items, ctx), tupleSchema = z.tuple(positionalItems);
+        let minItems = typeof schema.minItems == "number" ? schema.minItems : 0, tupleItems = prefixItems.map((item2) => convertSchema(item2, ctx)), positionalItems = applyMinItems(tupleItems, minItems), rest = Array.isArray(items) ? void 0 : getTupleRest(items, ctx), tupleSchema = z.tuple(positionalItems);
         zodSchema = rest ? tupleSchema.rest(rest) : tupleSchema, typeof schema.minItems == "number" && (zodSchema = zodSchema.check(z.minLength(schema.minItems))), typeof schema.maxItems == "number" && (zodSchema = zodSchema.check(z.maxLength(schema.maxItems)));
       } else if (Array.isArray(items)) {
-        let minItems = typeof schema.minItems == "number" ? schema.minItems : 0, tupleItems = items.map((item) => convertSchema(item, ctx)), positionalItems = applyMinItems(tupleItems, minItems), rest = getTupleRest(schema.additionalItems, ctx), tupleSchema = z.tuple(positionalItems);
+        let minItems = typeof schema.minItems == "number" ? schema.minItems : 0, tupleItems = items.map((item2) => convertSchema(item2, ctx)), positionalItems = applyMinItems(tupleItems, minItems), rest = getTupleRest(schema.additionalItems, ctx), tupleSchema = z.tuple(positionalItems);
         zodSchema = rest ? tupleSchema.rest(rest) : tupleSchema, typeof schema.minItems == "number" && (zodSchema = zodSchema.check(z.minLength(schema.minItems))), typeof schema.maxItems == "number" && (zodSchema = zodSchema.check(z.maxLength(schema.maxItems)));
       } else if (items !== void 0) {
         let element = convertSchema(items, ctx), arraySchema = z.array(element);
@@ -25838,7 +25838,7 @@ function parseDateDef(def, refs, overrideDateStrategy) {
   let strategy = overrideDateStrategy ?? refs.dateStrategy;
   if (Array.isArray(strategy))
     return {
-      anyOf: strategy.map((item, i) => parseDateDef(def, refs, item))
+      anyOf: strategy.map((item2, i) => parseDateDef(def, refs, item2))
     };
   switch (strategy) {
     case "string":
@@ -26648,15 +26648,15 @@ function parseDef(def, refs, forceResolution = !1) {
   }
   return newItem.jsonSchema = jsonSchema, jsonSchema;
 }
-var get$ref = (item, refs) => {
+var get$ref = (item2, refs) => {
   switch (refs.$refStrategy) {
     case "root":
-      return { $ref: item.path.join("/") };
+      return { $ref: item2.path.join("/") };
     case "relative":
-      return { $ref: getRelativePath(refs.currentPath, item.path) };
+      return { $ref: getRelativePath(refs.currentPath, item2.path) };
     case "none":
     case "seen":
-      return item.path.length < refs.currentPath.length && item.path.every((value, index) => refs.currentPath[index] === value) ? (console.warn(`Recursive reference detected at ${refs.currentPath.join("/")}! Defaulting to any`), parseAnyDef(refs)) : refs.$refStrategy === "seen" ? parseAnyDef(refs) : void 0;
+      return item2.path.length < refs.currentPath.length && item2.path.every((value, index) => refs.currentPath[index] === value) ? (console.warn(`Recursive reference detected at ${refs.currentPath.join("/")}! Defaulting to any`), parseAnyDef(refs)) : refs.$refStrategy === "seen" ? parseAnyDef(refs) : void 0;
   }
 }, addMeta = (def, refs, jsonSchema) => (def.description && (jsonSchema.description = def.description, refs.markdownDescription && (jsonSchema.markdownDescription = def.description)), jsonSchema);
 
@@ -29678,8 +29678,8 @@ var metrics_default = {
 
 // mcp-server/src/core/names.ts
 var EXPERIMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-function slugify2(text3, maxLength = 50) {
-  return text3.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, maxLength).replace(/-+$/, "");
+function slugify2(text4, maxLength = 50) {
+  return text4.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, maxLength).replace(/-+$/, "");
 }
 function assertExperimentName(name) {
   if (!EXPERIMENT_NAME.test(name) || name.includes(".."))
@@ -29859,8 +29859,8 @@ var OP_PHRASES = [
 function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
-function parseCriterionText(text3) {
-  let clean = text3.trim().replace(/^(?:[-*+]\s+)?(?:\[[ xX]\]\s+)?/, "").replace(/[*`]/g, "").trim(), vf = VALUE_FIRST.exec(clean), mf = vf ? null : METRIC_FIRST.exec(clean);
+function parseCriterionText(text4) {
+  let clean = text4.trim().replace(/^(?:[-*+]\s+)?(?:\[[ xX]\]\s+)?/, "").replace(/[*`]/g, "").trim(), vf = VALUE_FIRST.exec(clean), mf = vf ? null : METRIC_FIRST.exec(clean);
   if (!vf && !mf) return;
   let metricText = vf ? vf[4] : mf[1], opText = vf ? vf[1] : mf[2], numberText = vf ? vf[2] : mf[3], percent = !!(vf ? vf[3] : mf[4]), op = OP_BY_PHRASE.get(opText.toLowerCase().replace(/\s+/g, " ")), value = Number(numberText.replace(/[$,\s]/g, ""));
   if (!Number.isFinite(value)) return;
@@ -29868,7 +29868,7 @@ function parseCriterionText(text3) {
   obs && obs[1].trim() && (metricText = obs[1], observed = Number((obs[2] ?? obs[3]).replace(/,/g, ""))), metricText = metricText.split(":").pop().trim();
   let slug = normalizeName(metricText);
   if (!slug) return;
-  let resolved = resolveMetric(metricText), shown2 = text3.trim().replace(/^[-*+]\s+/, ""), base = { text: shown2, metric_text: metricText, slug, ...observed !== void 0 ? { observed } : {} };
+  let resolved = resolveMetric(metricText), shown2 = text4.trim().replace(/^[-*+]\s+/, ""), base = { text: shown2, metric_text: metricText, slug, ...observed !== void 0 ? { observed } : {} };
   if (!resolved) {
     percent && (value /= 100);
     let suggestions = suggestMetrics(metricText), hint = suggestions.length ? ` Did you mean ${suggestions.map((s) => `"${s}"`).join(", ")}?` : "";
@@ -29930,16 +29930,16 @@ function formatBounds([lo, hi]) {
 }
 
 // mcp-server/src/core/criteria.ts
-function readCriterion(text3, customMetrics = []) {
-  let r = parseCriterionText(text3);
+function readCriterion(text4, customMetrics = []) {
+  let r = parseCriterionText(text4);
   if (r)
     return r.ok ? { criterion: { metric: r.metric, op: r.op, value: r.value, text: r.text } } : r.reason === "unknown_metric" && customMetrics.some((m) => m === r.slug || m === r.metric_text || m.toLowerCase() === r.metric_text.toLowerCase()) ? { criterion: { metric: r.slug, op: r.op, value: r.value, text: r.text, custom: !0 } } : { problem: problemOf(r) };
 }
 function problemOf(r) {
   return { text: r.text, message: r.message, suggestions: r.suggestions, unknownMetric: r.reason === "unknown_metric", slug: r.slug };
 }
-function parseCriterion(text3, customMetrics = []) {
-  let r = readCriterion(text3, customMetrics);
+function parseCriterion(text4, customMetrics = []) {
+  let r = readCriterion(text4, customMetrics);
   return r && "criterion" in r ? r.criterion : void 0;
 }
 function meetsCriterion(actual, c) {
@@ -29973,9 +29973,9 @@ function criteriaFromMarkdown(markdown, customMetrics = []) {
   }
   return { criteria, unparsed, problems };
 }
-function splitCriteria(text3) {
-  let parts = text3.split(/\s*(?:,|;|\band\b)\s*(?=[^,;]*(?:>|<|≥|≤))/i).filter((p) => p.trim());
-  return parts.length ? parts : [text3];
+function splitCriteria(text4) {
+  let parts = text4.split(/\s*(?:,|;|\band\b)\s*(?=[^,;]*(?:>|<|≥|≤))/i).filter((p) => p.trim());
+  return parts.length ? parts : [text4];
 }
 var criterionKey = (c) => `${c.metric}|${c.op}|${c.value}`;
 function mergeCriteria(...lists) {
@@ -30095,8 +30095,8 @@ function fmtPercent(value) {
 function fmtDuration(seconds) {
   return seconds == null ? "\u2014" : seconds < 60 ? `${Number(seconds.toFixed(1))}s` : seconds < 3600 ? `${Math.round(seconds / 60)}m` : `${(seconds / 3600).toFixed(1)}h`;
 }
-function cell(text3) {
-  return text3.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+function cell(text4) {
+  return text4.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
 }
 function table(header, rows) {
   let line = (cells) => `| ${cells.join(" | ")} |`;
@@ -30443,12 +30443,12 @@ function agreement(ctx, stored) {
         `spec.md: "${p.text}": ${p.message} Then call update_increment with success_criteria${p.unknownMetric ? ` (and custom_metrics: ["${p.slug}"] for your own metric)` : ""}.`
       )
     );
-  for (let text3 of fromSpec.unparsed)
+  for (let text4 of fromSpec.unparsed)
     checks.push(
       check2(
         "criterion:unparsed",
         "warn",
-        `spec.md lists "${text3}" as a success criterion but it is not "<metric> <op> <number>"; reword it or move it out of the section.`
+        `spec.md lists "${text4}" as a success criterion but it is not "<metric> <op> <number>"; reword it or move it out of the section.`
       )
     );
   let { onlyInSource, onlyInOther } = criteriaDifference(stored, fromSpec.criteria);
@@ -30576,10 +30576,10 @@ async function setTaskStatus(inc, taskId, status) {
   if (!/^T-\d{3,}E?$/.test(id)) throw invalid(`Invalid task id ${JSON.stringify(taskId)}.`, 'Task ids look like "T-003".');
   let file2 = path6.join(inc.dir, "tasks.md");
   return withLock(path6.join(inc.dir, ".lock"), async () => {
-    let text3 = await readText(file2);
-    if (text3 === void 0) throw notFound(`${inc.id} has no tasks.md.`, "Create the increment with create_increment, or write tasks.md.");
-    let lines = text3.split(`
-`), ids = parseTasks(text3).map((t) => t.id), inTask = !1, changed = !1;
+    let text4 = await readText(file2);
+    if (text4 === void 0) throw notFound(`${inc.id} has no tasks.md.`, "Create the increment with create_increment, or write tasks.md.");
+    let lines = text4.split(`
+`), ids = parseTasks(text4).map((t) => t.id), inTask = !1, changed = !1;
     for (let i = 0; i < lines.length && !changed; i += 1) {
       let line = lines[i], bare = line.replace(/\r$/, ""), header = HEADER.exec(bare);
       if (header) {
@@ -30638,9 +30638,9 @@ var GATES = [
 // mcp-server/src/core/increment-settings.ts
 function resolveCriteria(texts, customMetrics = []) {
   let criteria = [], problems = [], unknown2 = [];
-  for (let text3 of texts) {
-    let r = readCriterion(text3, customMetrics);
-    r ? "problem" in r ? (problems.push(`${JSON.stringify(text3)}: ${r.problem.message}`), r.problem.unknownMetric && (unknown2 = [...unknown2, r.problem])) : criteria.push(r.criterion) : problems.push(`${JSON.stringify(text3)} is not "<metric> <op> <number>"`);
+  for (let text4 of texts) {
+    let r = readCriterion(text4, customMetrics);
+    r ? "problem" in r ? (problems.push(`${JSON.stringify(text4)}: ${r.problem.message}`), r.problem.unknownMetric && (unknown2 = [...unknown2, r.problem])) : criteria.push(r.criterion) : problems.push(`${JSON.stringify(text4)} is not "<metric> <op> <number>"`);
   }
   if (problems.length) {
     let custom2 = unknown2.length ? ` To use your own metric, also pass custom_metrics: ${JSON.stringify(unknown2.map((u) => u.slug))}.` : "";
@@ -30730,7 +30730,7 @@ function nestsDeeperThan(value, levels) {
   if (value === null || typeof value != "object") return !1;
   if (levels === 0) return !0;
   if (Array.isArray(value)) {
-    for (let item of value) if (nestsDeeperThan(item, levels - 1)) return !0;
+    for (let item2 of value) if (nestsDeeperThan(item2, levels - 1)) return !0;
     return !1;
   }
   for (let key in value) if (nestsDeeperThan(value[key], levels - 1)) return !0;
@@ -30776,17 +30776,17 @@ function stringifyLine(value) {
   for (let [k, v] of Object.entries(value)) out[k] = typeof v == "number" ? encodeNumber(v) : v;
   return JSON.stringify(out);
 }
-function stripBom(text3) {
-  return text3.charCodeAt(0) === 65279 ? text3.slice(1) : text3;
+function stripBom(text4) {
+  return text4.charCodeAt(0) === 65279 ? text4.slice(1) : text4;
 }
-function parseLenientJson(text3) {
+function parseLenientJson(text4) {
   let value;
   try {
-    value = parseJsonText(stripBom(text3));
+    value = parseJsonText(stripBom(text4));
   } catch (e) {
     throw isStackOverflow(e) ? new ParseLimitError(TOO_DEEP) : e;
   }
-  if (text3.length >= 2 * (MAX_NESTING_DEPTH + 1) && nestsDeeperThan(value, MAX_NESTING_DEPTH)) throw new ParseLimitError(TOO_DEEP);
+  if (text4.length >= 2 * (MAX_NESTING_DEPTH + 1) && nestsDeeperThan(value, MAX_NESTING_DEPTH)) throw new ParseLimitError(TOO_DEEP);
   return value;
 }
 function parseJsonText(clean) {
@@ -30798,16 +30798,16 @@ function parseJsonText(clean) {
     return JSON.parse(quoted);
   }
 }
-function quoteBareNonFinite(text3) {
+function quoteBareNonFinite(text4) {
   let out = "", i = 0;
-  for (; i < text3.length; ) {
-    let ch = text3[i];
+  for (; i < text4.length; ) {
+    let ch = text4[i];
     if (ch === '"') {
-      let end2 = endOfString(text3, i);
-      out += text3.slice(i, end2), i = end2;
+      let end2 = endOfString(text4, i);
+      out += text4.slice(i, end2), i = end2;
       continue;
     }
-    let token2 = ["-Infinity", "Infinity", "NaN"].find((t) => text3.startsWith(t, i));
+    let token2 = ["-Infinity", "Infinity", "NaN"].find((t) => text4.startsWith(t, i));
     if (token2) {
       out += `"${token2}"`, i += token2.length;
       continue;
@@ -30816,20 +30816,20 @@ function quoteBareNonFinite(text3) {
   }
   return out;
 }
-function endOfString(text3, start) {
+function endOfString(text4, start) {
   let i = start + 1;
-  for (; i < text3.length; )
-    if (text3[i] === "\\") i += 2;
+  for (; i < text4.length; )
+    if (text4[i] === "\\") i += 2;
     else {
-      if (text3[i] === '"') return i + 1;
+      if (text4[i] === '"') return i + 1;
       i += 1;
     }
-  return text3.length;
+  return text4.length;
 }
-function parseJsonObject(text3, fileLabel, hint = "Fix or delete the file.") {
+function parseJsonObject(text4, fileLabel, hint = "Fix or delete the file.") {
   let label2 = () => typeof fileLabel == "string" ? fileLabel : fileLabel(), data;
   try {
-    data = parseLenientJson(text3);
+    data = parseLenientJson(text4);
   } catch (e) {
     throw e instanceof ParseLimitError ? new MlError("CORRUPT", `${label2()} ${e.message}.`, hint) : new MlError("CORRUPT", `${label2()} is not valid JSON: ${e.message}.`, hint);
   }
@@ -31272,7 +31272,7 @@ var INCREMENT_FOLDERS = ["experiments", "data", "models", "notebooks"];
 async function writeIncrementWhole(project, dir, files) {
   let staging = path7.join(project.incrementsDir, `.staging-${process.pid}-${randomBytes2(4).toString("hex")}`);
   try {
-    for (let [name, text3] of Object.entries(files)) await writeNewFile(path7.join(staging, name), text3);
+    for (let [name, text4] of Object.entries(files)) await writeNewFile(path7.join(staging, name), text4);
     for (let sub of INCREMENT_FOLDERS) await makeDirs(path7.join(staging, sub));
     if (!await moveDirectoryIntoPlace(staging, dir))
       throw new MlError(
@@ -31285,15 +31285,15 @@ async function writeIncrementWhole(project, dir, files) {
   }
 }
 async function readIncrementMetadata(project, inc) {
-  let file2 = path7.join(inc.dir, "metadata.json"), text3 = await readText(file2);
-  if (text3 === void 0)
+  let file2 = path7.join(inc.dir, "metadata.json"), text4 = await readText(file2);
+  if (text4 === void 0)
     throw new MlError(
       "CORRUPT",
       `${project.relative(file2)} is missing.`,
       "Recreate it (id, status, type, created, lastActivity) or create the increment with create_increment."
     );
   let raw = parseJsonObject(
-    text3,
+    text4,
     project.relative(file2),
     "Fix the file; it must be a JSON object (id, status, type, created, lastActivity, ml)."
   );
@@ -31755,8 +31755,8 @@ var timestampTag = defineScalarTag("tag:yaml.org,2002:timestamp", {
   represent: (object3) => object3.toISOString()
 }), seqTag = defineSequenceTag("tag:yaml.org,2002:seq", {
   create: () => [],
-  addItem: (container, item) => {
-    container.push(item);
+  addItem: (container, item2) => {
+    container.push(item2);
   },
   identify: Array.isArray
 });
@@ -31770,27 +31770,27 @@ var omapTag = defineSequenceTag("tag:yaml.org,2002:omap", {
     list: [],
     seen: /* @__PURE__ */ new Set()
   }),
-  addItem: (carrier, item) => {
+  addItem: (carrier, item2) => {
     let key;
-    if (item instanceof Map) {
-      if (item.size !== 1) return "cannot resolve an ordered map item";
-      key = item.keys().next().value;
-    } else if (isPlainObject3(item)) {
-      let itemKeys = Object.keys(item);
+    if (item2 instanceof Map) {
+      if (item2.size !== 1) return "cannot resolve an ordered map item";
+      key = item2.keys().next().value;
+    } else if (isPlainObject3(item2)) {
+      let itemKeys = Object.keys(item2);
       if (itemKeys.length !== 1) return "cannot resolve an ordered map item";
       key = itemKeys[0];
     } else return "cannot resolve an ordered map item";
-    return carrier.seen.has(key) ? "duplicate key in ordered map" : (carrier.seen.add(key), carrier.list.push(item), "");
+    return carrier.seen.has(key) ? "duplicate key in ordered map" : (carrier.seen.add(key), carrier.list.push(item2), "");
   },
   finalize: (carrier) => carrier.list,
   identify: () => !1
 }), pairsTag = defineSequenceTag("tag:yaml.org,2002:pairs", {
   create: () => [],
-  addItem: (container, item) => {
-    if (item instanceof Map)
-      return item.size !== 1 ? "cannot resolve a pairs item" : (container.push(item.entries().next().value), "");
-    if (Object.prototype.toString.call(item) !== "[object Object]") return "cannot resolve a pairs item";
-    let object3 = item, keys = Object.keys(object3);
+  addItem: (container, item2) => {
+    if (item2 instanceof Map)
+      return item2.size !== 1 ? "cannot resolve a pairs item" : (container.push(item2.entries().next().value), "");
+    if (Object.prototype.toString.call(item2) !== "[object Object]") return "cannot resolve a pairs item";
+    let object3 = item2, keys = Object.keys(object3);
     return keys.length !== 1 ? "cannot resolve a pairs item" : (container.push([keys[0], object3[keys[0]]]), "");
   },
   identify: () => !1
@@ -33166,8 +33166,8 @@ var METADATA_KEY_ORDER = [
   "artifacts",
   "source"
 ];
-function quoteYamlString(text3) {
-  return JSON.stringify(text3).replace(
+function quoteYamlString(text4) {
+  return JSON.stringify(text4).replace(
     /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
   );
@@ -33196,18 +33196,18 @@ function emitMapping(obj, indent, order) {
   return lines;
 }
 function emitValue(label2, value, indent, itemOrder) {
-  return Array.isArray(value) ? value.length === 0 ? [`${label2} []`] : [label2, ...value.flatMap((item) => emitSequenceItem(item, `${indent}  `, itemOrder))] : isPlainObject4(value) ? Object.keys(value).length === 0 ? [`${label2} {}`] : [label2, ...emitMapping(value, `${indent}  `)] : [`${label2} ${scalar(value)}`];
+  return Array.isArray(value) ? value.length === 0 ? [`${label2} []`] : [label2, ...value.flatMap((item2) => emitSequenceItem(item2, `${indent}  `, itemOrder))] : isPlainObject4(value) ? Object.keys(value).length === 0 ? [`${label2} {}`] : [label2, ...emitMapping(value, `${indent}  `)] : [`${label2} ${scalar(value)}`];
 }
-function emitSequenceItem(item, indent, itemOrder) {
-  if (isPlainObject4(item) && Object.keys(item).length > 0) {
-    let inner = emitMapping(item, `${indent}  `, itemOrder);
+function emitSequenceItem(item2, indent, itemOrder) {
+  if (isPlainObject4(item2) && Object.keys(item2).length > 0) {
+    let inner = emitMapping(item2, `${indent}  `, itemOrder);
     return [`${indent}- ${inner[0].trimStart()}`, ...inner.slice(1)];
   }
-  if (Array.isArray(item) && item.length > 0) {
-    let inner = item.flatMap((sub) => emitSequenceItem(sub, `${indent}  `));
+  if (Array.isArray(item2) && item2.length > 0) {
+    let inner = item2.flatMap((sub) => emitSequenceItem(sub, `${indent}  `));
     return [`${indent}-`, ...inner];
   }
-  return emitValue(`${indent}-`, item, indent);
+  return emitValue(`${indent}-`, item2, indent);
 }
 function stringifyMetadataYaml(meta3) {
   if (nestsDeeperThan(meta3, MAX_NESTING_DEPTH))
@@ -33221,13 +33221,13 @@ function stringifyMetadataYaml(meta3) {
 `;
 }
 var KEY = /^( *)([A-Za-z_][A-Za-z0-9_]*|"(?:[^"\\]|\\.)*"):(?: (.+))?$/, ITEM = /^( *)-(?: (.+))?$/, NOT_RESTRICTED = /* @__PURE__ */ Symbol("not restricted");
-function restrictedScalar(text3) {
-  if (text3 === "[]") return [];
-  if (text3 === "{}") return {};
-  let c = text3[0];
-  if (c === '"' || c === "-" || c >= "0" && c <= "9" || text3 === "true" || text3 === "false" || text3 === "null")
+function restrictedScalar(text4) {
+  if (text4 === "[]") return [];
+  if (text4 === "{}") return {};
+  let c = text4[0];
+  if (c === '"' || c === "-" || c >= "0" && c <= "9" || text4 === "true" || text4 === "false" || text4 === "null")
     try {
-      return JSON.parse(text3);
+      return JSON.parse(text4);
     } catch {
       throw NOT_RESTRICTED;
     }
@@ -33260,8 +33260,8 @@ var RestrictedReader = class {
   block(parentIndent) {
     let next = this.lines[this.i];
     if (next === void 0 || parentIndent >= 2 * MAX_NESTING_DEPTH) throw NOT_RESTRICTED;
-    let item = ITEM.exec(next);
-    if (item && item[1].length === parentIndent + 2) return this.sequence(parentIndent + 2);
+    let item2 = ITEM.exec(next);
+    if (item2 && item2[1].length === parentIndent + 2) return this.sequence(parentIndent + 2);
     let key = KEY.exec(next);
     if (key && key[1].length === parentIndent + 2) return this.mapping(parentIndent + 2, {});
     throw NOT_RESTRICTED;
@@ -33280,17 +33280,17 @@ var RestrictedReader = class {
       }
       let first = KEY.exec(`${" ".repeat(indent + 2)}${m[2]}`);
       if (first) {
-        let item = {};
-        item[restrictedKey(first[2])] = first[3] !== void 0 ? restrictedScalar(first[3]) : this.block(indent + 2), out.push(this.mapping(indent + 2, item));
+        let item2 = {};
+        item2[restrictedKey(first[2])] = first[3] !== void 0 ? restrictedScalar(first[3]) : this.block(indent + 2), out.push(this.mapping(indent + 2, item2));
       } else
         out.push(restrictedScalar(m[2]));
     }
     return out;
   }
 };
-function parseRestrictedYaml(text3) {
-  if (text3.includes("\r") || text3.includes("#") && /(^|\s)#/.test(text3.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) return;
-  let lines = text3.split(`
+function parseRestrictedYaml(text4) {
+  if (text4.includes("\r") || text4.includes("#") && /(^|\s)#/.test(text4.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) return;
+  let lines = text4.split(`
 `);
   lines[lines.length - 1] === "" && lines.pop();
   try {
@@ -33300,27 +33300,27 @@ function parseRestrictedYaml(text3) {
     throw e;
   }
 }
-var MAX_FOREIGN_YAML_VALUES = 1e5, lineAt = (text3, offset) => {
+var MAX_FOREIGN_YAML_VALUES = 1e5, lineAt = (text4, offset) => {
   let line = 1;
-  for (let i = text3.indexOf(`
-`); i !== -1 && i < offset; i = text3.indexOf(`
+  for (let i = text4.indexOf(`
+`); i !== -1 && i < offset; i = text4.indexOf(`
 `, i + 1)) line += 1;
   return line;
 }, tooDeep = (line) => new ParseLimitError(`nests collections more than ${MAX_NESTING_DEPTH} levels deep${line ? ` (line ${line})` : ""}`);
-function yamlEvents(text3) {
+function yamlEvents(text4) {
   try {
-    return parseEvents(text3, { maxDepth: MAX_NESTING_DEPTH + 1 });
+    return parseEvents(text4, { maxDepth: MAX_NESTING_DEPTH + 1 });
   } catch (e) {
     throw e instanceof YAMLException && e.reason.startsWith("nesting exceeded maxDepth") ? tooDeep(e.mark ? e.mark.line + 1 : void 0) : isStackOverflow(e) ? tooDeep() : e;
   }
 }
 var FORMAT_NEVER_WRITES = "which this format never writes";
-function refuseWhatTheFormatNeverWrites(text3, events) {
+function refuseWhatTheFormatNeverWrites(text4, events) {
   let open3 = [], depth = 0;
   for (let event of events) {
     if (event.type === EVENT_ID.ALIAS) {
-      let name = text3.slice(event.anchorStart, event.anchorEnd);
-      throw new ParseLimitError(`uses a YAML alias (*${name}, line ${lineAt(text3, event.anchorStart)}), ${FORMAT_NEVER_WRITES}`);
+      let name = text4.slice(event.anchorStart, event.anchorEnd);
+      throw new ParseLimitError(`uses a YAML alias (*${name}, line ${lineAt(text4, event.anchorStart)}), ${FORMAT_NEVER_WRITES}`);
     }
     if (event.type === EVENT_ID.DOCUMENT) {
       open3.push(event.type);
@@ -33331,30 +33331,30 @@ function refuseWhatTheFormatNeverWrites(text3, events) {
       continue;
     }
     if (event.tagStart !== -1) {
-      let tag = text3.slice(event.tagStart, event.tagEnd);
-      throw new ParseLimitError(`uses the YAML tag ${tag} (line ${lineAt(text3, event.tagStart)}), ${FORMAT_NEVER_WRITES}`);
+      let tag = text4.slice(event.tagStart, event.tagEnd);
+      throw new ParseLimitError(`uses the YAML tag ${tag} (line ${lineAt(text4, event.tagStart)}), ${FORMAT_NEVER_WRITES}`);
     }
     if (event.anchorStart !== -1) {
-      let name = text3.slice(event.anchorStart, event.anchorEnd);
-      throw new ParseLimitError(`uses a YAML anchor (&${name}, line ${lineAt(text3, event.anchorStart)}), ${FORMAT_NEVER_WRITES}`);
+      let name = text4.slice(event.anchorStart, event.anchorEnd);
+      throw new ParseLimitError(`uses a YAML anchor (&${name}, line ${lineAt(text4, event.anchorStart)}), ${FORMAT_NEVER_WRITES}`);
     }
     if (event.type !== EVENT_ID.SCALAR && (open3.push(event.type), depth += 1, depth > MAX_NESTING_DEPTH))
-      throw tooDeep(lineAt(text3, event.start));
+      throw tooDeep(lineAt(text4, event.start));
   }
 }
-function boundAliasExpansion(text3, events) {
+function boundAliasExpansion(text4, events) {
   let expanded = /* @__PURE__ */ new Map(), openAnchors = /* @__PURE__ */ new Map(), stack = [], produced = 0, add = (values, height, offset) => {
     if (produced += values, produced > MAX_FOREIGN_YAML_VALUES)
       throw new ParseLimitError(
-        `expands its YAML aliases to more than ${MAX_FOREIGN_YAML_VALUES.toLocaleString("en-US")} values (line ${lineAt(text3, offset)}): a YAML bomb or a file far larger than any real one`
+        `expands its YAML aliases to more than ${MAX_FOREIGN_YAML_VALUES.toLocaleString("en-US")} values (line ${lineAt(text4, offset)}): a YAML bomb or a file far larger than any real one`
       );
     if (stack.length + height > MAX_NESTING_DEPTH)
-      throw height === 1 ? tooDeep(lineAt(text3, offset)) : new ParseLimitError(
-        `nests collections more than ${MAX_NESTING_DEPTH} levels deep once its YAML aliases are expanded (line ${lineAt(text3, offset)})`
+      throw height === 1 ? tooDeep(lineAt(text4, offset)) : new ParseLimitError(
+        `nests collections more than ${MAX_NESTING_DEPTH} levels deep once its YAML aliases are expanded (line ${lineAt(text4, offset)})`
       );
     let parent = stack[stack.length - 1];
     parent && parent.height < height + 1 && (parent.height = height + 1);
-  }, anchorOf = (event) => event.anchorStart === -1 ? void 0 : text3.slice(event.anchorStart, event.anchorEnd);
+  }, anchorOf = (event) => event.anchorStart === -1 ? void 0 : text4.slice(event.anchorStart, event.anchorEnd);
   for (let event of events)
     switch (event.type) {
       case EVENT_ID.SCALAR: {
@@ -33364,10 +33364,10 @@ function boundAliasExpansion(text3, events) {
         break;
       }
       case EVENT_ID.ALIAS: {
-        let name = text3.slice(event.anchorStart, event.anchorEnd);
+        let name = text4.slice(event.anchorStart, event.anchorEnd);
         if (openAnchors.get(name))
           throw new ParseLimitError(
-            `uses the YAML alias *${name} inside the node it names (line ${lineAt(text3, event.anchorStart)}), a loop no reader can expand`
+            `uses the YAML alias *${name} inside the node it names (line ${lineAt(text4, event.anchorStart)}), a loop no reader can expand`
           );
         let target = expanded.get(name) ?? { values: 1, height: 0 };
         add(target.values, target.height, event.anchorStart);
@@ -33391,27 +33391,27 @@ function boundAliasExpansion(text3, events) {
         break;
     }
 }
-function construct(text3, events, maxAliases) {
+function construct(text4, events, maxAliases) {
   try {
-    return constructFromEvents(events, { source: text3, maxAliases });
+    return constructFromEvents(events, { source: text4, maxAliases });
   } catch (e) {
     throw isStackOverflow(e) ? tooDeep() : e;
   }
 }
-function parseForeignYaml(text3) {
-  let source = stripBom(text3), events = yamlEvents(source);
+function parseForeignYaml(text4) {
+  let source = stripBom(text4), events = yamlEvents(source);
   boundAliasExpansion(source, events);
   let documents = construct(source, events, -1);
   if (documents.length === 0) throw new YAMLException("expected a document, but the input is empty");
   if (documents.length > 1) throw new YAMLException("expected a single document in the stream, but found more");
   return documents[0];
 }
-function parseYamlMapping(text3, fileLabel) {
-  let label2 = () => typeof fileLabel == "string" ? fileLabel : fileLabel(), fast = parseRestrictedYaml(stripBom(text3));
+function parseYamlMapping(text4, fileLabel) {
+  let label2 = () => typeof fileLabel == "string" ? fileLabel : fileLabel(), fast = parseRestrictedYaml(stripBom(text4));
   if (fast) return fast;
   let documents;
   try {
-    let source = stripBom(text3), events = yamlEvents(source);
+    let source = stripBom(text4), events = yamlEvents(source);
     refuseWhatTheFormatNeverWrites(source, events), documents = construct(source, events, 0);
   } catch (e) {
     if (e instanceof ParseLimitError) {
@@ -33438,8 +33438,8 @@ var EXPERIMENT_STATUSES = ["running", "completed", "failed", "killed"], ENVIRONM
 function experimentDir(inc, name) {
   return path9.join(experimentsDir(inc), assertExperimentName(name));
 }
-function readJsonObject(project, file2, text3) {
-  return text3 === void 0 ? void 0 : parseJsonObject(text3, () => project.relative(file2()), "Fix or delete the file; the other files of the experiment are intact.");
+function readJsonObject(project, file2, text4) {
+  return text4 === void 0 ? void 0 : parseJsonObject(text4, () => project.relative(file2()), "Fix or delete the file; the other files of the experiment are intact.");
 }
 function decodeMetrics(project, file2, raw) {
   let out = {};
@@ -33519,11 +33519,11 @@ async function readAllExperiments(project, inc) {
 async function readImportedRunKeys(project, inc, names) {
   let root2 = experimentsDir(inc), valid = names.filter(isExperimentName), texts = await readTexts(valid.map((name) => `${root2}${path9.sep}${name}${path9.sep}metadata.yaml`)), keys = /* @__PURE__ */ new Set();
   return valid.forEach((name, i) => {
-    let text3 = texts[i];
-    if (text3 === void 0) return;
+    let text4 = texts[i];
+    if (text4 === void 0) return;
     let raw;
     try {
-      raw = parseYamlMapping(text3, () => project.relative(path9.join(root2, name, "metadata.yaml")));
+      raw = parseYamlMapping(text4, () => project.relative(path9.join(root2, name, "metadata.yaml")));
     } catch (e) {
       throw e instanceof MlError ? new MlError(
         "CORRUPT",
@@ -33536,9 +33536,9 @@ async function readImportedRunKeys(project, inc, names) {
   }), keys;
 }
 async function readHistory(dir) {
-  let text3 = await readText(path9.join(dir, "history.jsonl")), points = [], skippedLines = 0;
-  if (!text3) return { points, skippedLines };
-  for (let line of text3.split(/\r?\n/))
+  let text4 = await readText(path9.join(dir, "history.jsonl")), points = [], skippedLines = 0;
+  if (!text4) return { points, skippedLines };
+  for (let line of text4.split(/\r?\n/))
     if (line.trim())
       try {
         let o = parseLenientJson(line), value = decodeNumber(o.value), step = Number(o.step);
@@ -33667,7 +33667,7 @@ async function trackExperiment(project, inc, update, ctx) {
     artifactPaths.map(async (abs) => ({ path: path9.relative(dir, abs).split(path9.sep).join("/"), ...await fileDigest(abs) }))
   ), result = await withLock(path9.join(dir, ".lock"), async () => {
     let entries = await listEntryKinds(dir), present = (f) => entries.get(f) === "file", existing = SUMMARY_FILES.some(present) ? await readExperiment(project, inc, update.name) : void 0, oldPoints = update.history?.length && present("history.jsonl") ? (await readHistory(dir)).points : [], merged = mergeUpdate(existing, oldPoints, update, stamp2, git2, digests), summaries = summaryFiles(merged), lines = historyLines(merged.newPoints);
-    return assertPlainFilesIn(project, dir, entries, [...SUMMARY_FILES, ...lines.length ? ["history.jsonl"] : []]), await appendLines(path9.join(dir, "history.jsonl"), lines), await Promise.all(summaries.map(([name, text3]) => writeAtomic(path9.join(dir, name), text3))), await removeDeadLeftovers(dir, entries), trackResult(project, dir, update.name, merged);
+    return assertPlainFilesIn(project, dir, entries, [...SUMMARY_FILES, ...lines.length ? ["history.jsonl"] : []]), await appendLines(path9.join(dir, "history.jsonl"), lines), await Promise.all(summaries.map(([name, text4]) => writeAtomic(path9.join(dir, name), text4))), await removeDeadLeftovers(dir, entries), trackResult(project, dir, update.name, merged);
   });
   return result.created && await markIncrementActive(project, inc, stamp2), await ensureGitignore(project.specweaveDir), result;
 }
@@ -33680,7 +33680,7 @@ async function planNewExperiment(update, ctx) {
 }
 async function writeStagedExperiment(stagingRoot, plan) {
   let staged = path9.join(stagingRoot, plan.name);
-  await makeDirs(staged), await Promise.all(plan.files.map(([name, text3]) => writeNewFile(path9.join(staged, name), text3)));
+  await makeDirs(staged), await Promise.all(plan.files.map(([name, text4]) => writeNewFile(path9.join(staged, name), text4)));
 }
 async function publishStagedExperiment(project, inc, stagingRoot, plan) {
   let dir = experimentDir(inc, plan.name);
@@ -34132,6 +34132,39 @@ function locate(file2, rowLabel, column) {
 }
 
 // mcp-server/src/core/evaluation/columns.ts
+var ResizableArrayBuffer = ArrayBuffer, GrowingNumbers = class _GrowingNumbers {
+  buffer;
+  /** Tracks the buffer's length as it grows. */
+  cells;
+  constructor(reserved = 33554432) {
+    this.buffer = new ResizableArrayBuffer(0, { maxByteLength: 8 * reserved }), this.cells = new Float64Array(this.buffer);
+  }
+  set(i, v) {
+    i >= this.cells.length && this.grow(i + 1), this.cells[i] = v;
+  }
+  grow(need2) {
+    let cells = Math.ceil(need2 / 65536) * 65536;
+    if (8 * cells <= this.buffer.maxByteLength) {
+      this.buffer.resize(8 * cells);
+      return;
+    }
+    let old = this.cells, bigger = new _GrowingNumbers(2 * (this.buffer.maxByteLength / 8));
+    bigger.buffer.resize(8 * cells), bigger.cells.set(old), this.release(), this.buffer = bigger.buffer, this.cells = bigger.cells;
+  }
+  /** The first `length` numbers as a plain array; the resizable buffer's pages are given back now. */
+  finish(length) {
+    let out = new Float64Array(length);
+    return out.set(this.cells.subarray(0, length)), this.release(), out;
+  }
+  release() {
+    this.buffer.resize(0);
+  }
+};
+function blockViews(out, length) {
+  let views = [];
+  for (let at = 0; at < length || at === 0; at += 65536) views.push(at === 0 ? out : out.subarray(at));
+  return views;
+}
 function codeAt(col, i) {
   return col.codes[i >>> 16][i & 65535];
 }
@@ -34145,7 +34178,7 @@ function joinNumbers(col) {
   return col.values.forEach((block, b) => {
     let at = b * 65536;
     out.set(at + 65536 <= col.length ? block : block.subarray(0, col.length - at), at);
-  }), col.values = col.values.map((_, b) => b === 0 ? out : out.subarray(b * 65536)), out;
+  }), col.values = blockViews(out, col.length), out;
 }
 function numberIn(cell2) {
   if (typeof cell2 == "number") return Number.isFinite(cell2) ? cell2 : void 0;
@@ -34162,9 +34195,10 @@ var ColumnBuilder = class _ColumnBuilder {
   codes = [];
   dictionary = /* @__PURE__ */ new Map();
   values = [];
-  numbers = [];
+  numbers = null;
   exceptions = /* @__PURE__ */ new Map();
   cells = [];
+  finished;
   /** A column that starts with `count` missing cells (a JSONL key first seen on a later line). */
   static missing(count) {
     let b = new _ColumnBuilder();
@@ -34191,7 +34225,7 @@ var ColumnBuilder = class _ColumnBuilder {
     let i = this.length++;
     if (this.kind === "numbers") {
       let v = numberIn(cell2);
-      (i & 65535) === 0 && this.numbers.push(new Float64Array(65536)), this.numbers[i >>> 16][i & 65535] = v ?? NaN, v === void 0 && (this.exceptions.set(i, detached(cell2)), this.exceptions.size > 65536 && this.toCells());
+      this.numbers.set(i, v ?? NaN), v === void 0 && (this.exceptions.set(i, detached(cell2)), this.exceptions.size > 65536 && this.toCells());
       return;
     }
     this.cells.push(cell2);
@@ -34204,10 +34238,10 @@ var ColumnBuilder = class _ColumnBuilder {
       this.toCells();
       return;
     }
-    let numbers = this.codes.map(() => new Float64Array(65536));
+    let numbers = new GrowingNumbers();
     for (let i = 0; i < this.length; i++) {
       let code = this.codeOf(i), v = asNumber[code];
-      numbers[i >>> 16][i & 65535] = v ?? NaN, v === void 0 && this.exceptions.set(i, this.values[code]);
+      numbers.set(i, v ?? NaN), v === void 0 && this.exceptions.set(i, this.values[code]);
     }
     this.kind = "numbers", this.numbers = numbers, this.dropCodes();
   }
@@ -34215,7 +34249,7 @@ var ColumnBuilder = class _ColumnBuilder {
   toCells() {
     let cells = new Array(this.length);
     for (let i = 0; i < this.length; i++) cells[i] = this.cellAt(i);
-    this.cells = cells, this.kind = "cells", this.dropCodes(), this.numbers = [], this.exceptions = /* @__PURE__ */ new Map();
+    this.cells = cells, this.kind = "cells", this.dropCodes(), this.numbers?.release(), this.numbers = null, this.exceptions = /* @__PURE__ */ new Map();
   }
   codeOf(i) {
     return this.codes[i >>> 16][i & 65535];
@@ -34226,14 +34260,23 @@ var ColumnBuilder = class _ColumnBuilder {
   cellAt(i) {
     if (this.kind === "codes") return this.values[this.codeOf(i)];
     if (this.kind === "numbers") {
-      let v = this.numbers[i >>> 16][i & 65535];
+      let v = this.numbers.cells[i];
       return this.exceptions.get(i) ?? (Number.isNaN(v) ? "" : v);
     }
     return this.cells[i];
   }
+  /** The stored column; a second call returns the same one. */
   finish() {
+    return this.finished ??= this.store(), this.finished;
+  }
+  store() {
     let length = this.length;
-    return this.kind === "codes" ? { kind: "codes", length, codes: this.codes, values: this.values } : this.kind === "numbers" ? { kind: "numbers", length, values: this.numbers, exceptions: this.exceptions } : { kind: "cells", length, cells: this.cells };
+    if (this.kind === "codes") return { kind: "codes", length, codes: this.codes, values: this.values };
+    if (this.kind === "numbers") {
+      let values = blockViews(this.numbers.finish(length), length);
+      return this.numbers = null, { kind: "numbers", length, values, exceptions: this.exceptions };
+    }
+    return { kind: "cells", length, cells: this.cells };
   }
 };
 function storedCell(col, i) {
@@ -34278,8 +34321,8 @@ var MAX_PREDICTION_ROWS = 2e7, QUOTE = 34, CR = 13, LF = 10, BOM = 65279, DECODE
       for (let at = 0; at < chunk.length; at += DECODE_BYTES) this.push(chunk.subarray(at, at + DECODE_BYTES));
       return;
     }
-    let text3 = typeof chunk == "string" ? chunk : this.decoder.decode(chunk, { stream: !0 });
-    !this.started && text3.length > 0 && (this.started = !0, text3.charCodeAt(0) === BOM && (text3 = text3.slice(1))), this.pending += text3, this.pending.length >= this.rescanAt && this.scan(!1);
+    let text4 = typeof chunk == "string" ? chunk : this.decoder.decode(chunk, { stream: !0 });
+    !this.started && text4.length > 0 && (this.started = !0, text4.charCodeAt(0) === BOM && (text4 = text4.slice(1))), this.pending += text4, this.pending.length >= this.rescanAt && this.scan(!1);
   }
   finish() {
     this.done || (this.push(this.decoder.decode()), this.scan(!0), this.done = !0);
@@ -34308,69 +34351,69 @@ var MAX_PREDICTION_ROWS = 2e7, QUOTE = 34, CR = 13, LF = 10, BOM = 65279, DECODE
       if (!first && !final) return;
       this.format = first?.[0] === "{" ? "jsonl" : "csv";
     }
-    let text3 = this.pending, end2 = this.format === "csv" ? this.scanCsv(text3, final) : this.scanJsonl(text3, final);
-    this.pending = end2 < text3.length ? text3.slice(end2) : "", this.rescanAt = 2 * this.pending.length;
+    let text4 = this.pending, end2 = this.format === "csv" ? this.scanCsv(text4, final) : this.scanJsonl(text4, final);
+    this.pending = end2 < text4.length ? text4.slice(end2) : "", this.rescanAt = 2 * this.pending.length;
   }
   // -------------------------------------------------------------------------------------------------------------
   // CSV
   /** Consumes every complete record of text; returns where the incomplete rest starts. */
-  scanCsv(text3, final) {
-    let n = text3.length, pos = 0;
+  scanCsv(text4, final) {
+    let n = text4.length, pos = 0;
     for (; pos < n; ) {
-      let first = text3.charCodeAt(pos);
+      let first = text4.charCodeAt(pos);
       if (first === LF) {
         pos++;
         continue;
       }
       if (first === CR) {
-        pos += text3.charCodeAt(pos + 1) === LF ? 2 : 1;
+        pos += text4.charCodeAt(pos + 1) === LF ? 2 : 1;
         continue;
       }
-      let end2 = this.csvRecord(text3, pos, final);
+      let end2 = this.csvRecord(text4, pos, final);
       if (end2 === INCOMPLETE) break;
       pos = end2;
     }
     return pos;
   }
   /** Reads the record at pos into this.fields and stores it; INCOMPLETE when its end has not arrived yet. */
-  csvRecord(text3, pos, final) {
-    let n = text3.length, delim = this.delimiter, fields = this.fields;
+  csvRecord(text4, pos, final) {
+    let n = text4.length, delim = this.delimiter, fields = this.fields;
     for (fields.length = 0; ; ) {
-      if (text3.charCodeAt(pos) === QUOTE) {
-        let end2 = this.quotedField(text3, pos, final);
+      if (text4.charCodeAt(pos) === QUOTE) {
+        let end2 = this.quotedField(text4, pos, final);
         if (end2 === INCOMPLETE) return INCOMPLETE;
         pos = end2;
-        let after = text3.charCodeAt(pos);
+        let after = text4.charCodeAt(pos);
         if (pos < n && after !== delim && after !== CR && after !== LF) throw this.recordError("unexpected text after a closing quote");
       } else {
-        let start = pos, c2 = text3.charCodeAt(pos);
-        for (; pos < n && c2 !== delim && c2 !== LF && c2 !== CR; ) c2 = text3.charCodeAt(++pos);
-        fields.push(text3.slice(start, pos));
+        let start = pos, c2 = text4.charCodeAt(pos);
+        for (; pos < n && c2 !== delim && c2 !== LF && c2 !== CR; ) c2 = text4.charCodeAt(++pos);
+        fields.push(text4.slice(start, pos));
       }
       if (pos === n) {
         if (!final) return INCOMPLETE;
         break;
       }
-      let c = text3.charCodeAt(pos);
+      let c = text4.charCodeAt(pos);
       if (c === delim) {
         pos++;
         continue;
       }
-      c === CR && pos++, text3.charCodeAt(pos) === LF && pos++;
+      c === CR && pos++, text4.charCodeAt(pos) === LF && pos++;
       break;
     }
     return this.storeCsvRecord(), pos;
   }
   /** Pushes the unquoted value of the quoted field at pos onto this.fields; returns the position after it. */
-  quotedField(text3, pos, final) {
+  quotedField(text4, pos, final) {
     let out = "", start = pos + 1;
     for (; ; ) {
-      let q = text3.indexOf('"', start);
+      let q = text4.indexOf('"', start);
       if (q < 0) {
         if (!final) return INCOMPLETE;
         throw this.recordError("a quoted field is never closed");
       }
-      if (out += text3.slice(start, q), text3.charCodeAt(q + 1) === QUOTE) {
+      if (out += text4.slice(start, q), text4.charCodeAt(q + 1) === QUOTE) {
         out += '"', start = q + 2;
         continue;
       }
@@ -34419,17 +34462,17 @@ var MAX_PREDICTION_ROWS = 2e7, QUOTE = 34, CR = 13, LF = 10, BOM = 65279, DECODE
   }
   // -------------------------------------------------------------------------------------------------------------
   // JSONL
-  scanJsonl(text3, final) {
-    let n = text3.length, pos = 0;
+  scanJsonl(text4, final) {
+    let n = text4.length, pos = 0;
     for (; pos < n; ) {
-      let lf = text3.indexOf(`
+      let lf = text4.indexOf(`
 `, pos);
       if (lf < 0) {
         if (!final) break;
         lf = n;
       }
-      let end2 = lf > pos && text3.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
-      this.lineNumber++, this.jsonlLine(text3.slice(pos, end2)), pos = lf + 1;
+      let end2 = lf > pos && text4.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+      this.lineNumber++, this.jsonlLine(text4.slice(pos, end2)), pos = lf + 1;
     }
     return Math.min(pos, n);
   }
@@ -34660,8 +34703,11 @@ function sortLabels(labels) {
   let arr = [...new Set(labels)];
   return arr.every((l) => NUMERIC.test(l)) ? arr.sort((a, b) => Number(a) - Number(b)) : arr.sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
 }
+function classIndices(n, k) {
+  return k <= 256 ? new Uint8Array(n) : k <= 65536 ? new Uint16Array(n) : new Int32Array(n);
+}
 function encode3(table2, column, lc, index, what, canon = (s) => s) {
-  let classOf = Int32Array.from(lc.labels, (l) => index.get(canon(l)) ?? -1), { codes } = lc, out = new Int32Array(codes.length);
+  let classOf = Int32Array.from(lc.labels, (l) => index.get(canon(l)) ?? -1), { codes } = lc, out = classIndices(codes.length, index.size);
   for (let i = 0; i < codes.length; i++) {
     let k = classOf[codes[i]];
     if (k < 0) throw cellError(table2, i, column, `label ${JSON.stringify(canon(lc.labels[codes[i]]))} ${what}`);
@@ -35544,7 +35590,7 @@ function defaultNegative(positive) {
   return positive === "1" ? "0" : positive === "true" ? "false" : `not ${positive}`;
 }
 function evaluateMulticlass(input2, opts = {}) {
-  let { yTrue, proba, labels } = input2, k = labels.length, yPred = input2.yPred ?? argmaxRows(proba, yTrue.length), lm = labelMetrics(confusionMatrix(yTrue, yPred, k), k, void 0, labels), metrics = pickKeys(
+  let { yTrue, proba, labels } = input2, k = labels.length, yPred = input2.yPred ?? argmaxRows(proba, yTrue.length, k), lm = labelMetrics(confusionMatrix(yTrue, yPred, k), k, void 0, labels), metrics = pickKeys(
     lm.metrics,
     LABEL_KEYS_BINARY.filter((key) => !["precision", "recall", "f1"].includes(key))
   ), result = {
@@ -35561,8 +35607,8 @@ function evaluateMulticlass(input2, opts = {}) {
   let orders = proba ? addProbaMetrics(result, yTrue, proba, opts) : void 0;
   return opts.bootstrap !== !1 && (result.ci = multiclassBootstrap(yTrue, yPred, k, orders, metrics, opts.bootstrap ?? {})), result;
 }
-function argmaxRows(proba, n) {
-  let out = new Int32Array(n);
+function argmaxRows(proba, n, k) {
+  let out = classIndices(n, k);
   for (let i = 0; i < n; i++) {
     let best = 0;
     for (let c = 1; c < proba.length; c++) proba[c][i] > proba[best][i] && (best = c);
@@ -36160,8 +36206,8 @@ function rankingScorer(input2) {
 }
 
 // mcp-server/src/render/evaluation-report.ts
-function md(text3) {
-  return text3.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r?\n/g, " ");
+function md(text4) {
+  return text4.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r?\n/g, " ");
 }
 function fmtMetric(v) {
   return v == null ? "undefined" : Number.isFinite(v) ? v !== 0 && (Math.abs(v) >= 1e6 || Math.abs(v) < 1e-4) ? v.toExponential(4) : String(Number(v.toFixed(4))) : String(v);
@@ -36254,8 +36300,8 @@ function renderComparisonSection(r) {
 
 // mcp-server/src/render/svg/svg.ts
 var FONT = 'font-family="Helvetica, Arial, sans-serif"', PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-function esc2(text3) {
-  return text3.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+function esc2(text4) {
+  return text4.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 function px(v) {
   let r = Math.round(v * 100) / 100;
@@ -36267,8 +36313,8 @@ function label(v) {
   let a = Math.abs(v);
   return a >= 1e5 || a < 1e-3 ? v.toExponential(2) : String(Number(v.toPrecision(4)));
 }
-function clip(text3, max) {
-  return text3.length <= max ? text3 : `${text3.slice(0, max - 1)}\u2026`;
+function clip(text4, max) {
+  return text4.length <= max ? text4 : `${text4.slice(0, max - 1)}\u2026`;
 }
 function document(width, height, title, body) {
   return [
@@ -36566,7 +36612,7 @@ async function evaluateExperimentPredictions(project, inc, req, ctx) {
     [EVALUATION_FILE, stringifyCanonical(record2)],
     ...plots.map((p) => [p.fileName, p.svg])
   ];
-  return await Promise.all(files.map(([name, text3]) => writeAtomic(path12.join(dir, name), text3))), await trackExperiment(
+  return await Promise.all(files.map(([name, text4]) => writeAtomic(path12.join(dir, name), text4))), await trackExperiment(
     project,
     inc,
     {
@@ -36601,13 +36647,13 @@ function rankingHistory(result) {
 }
 async function evaluationRecord(project, inc, name) {
   await readExperiment(project, inc, name);
-  let file2 = path12.join(experimentDir(inc, name), EVALUATION_FILE), text3 = await readText(file2);
-  if (text3 === void 0)
+  let file2 = path12.join(experimentDir(inc, name), EVALUATION_FILE), text4 = await readText(file2);
+  if (text4 === void 0)
     throw notFound(
       `${name} has no evaluated predictions.`,
       `Call evaluate_predictions for ${name} first; compare_predictions compares the prediction files it evaluated.`
     );
-  return parseJsonObject(text3, project.relative(file2), `Re-run evaluate_predictions for ${name}.`);
+  return parseJsonObject(text4, project.relative(file2), `Re-run evaluate_predictions for ${name}.`);
 }
 async function foldScores(inc, a, b, metric) {
   let [ha, hb] = await Promise.all([readHistory(experimentDir(inc, a)), readHistory(experimentDir(inc, b))]), byFold = (points) => {
@@ -36937,9 +36983,9 @@ import path14 from "node:path";
 import path13 from "node:path";
 var MAX_FILE_BYTES = 256 * 1024 * 1024;
 async function readTextNoFollow(absPath) {
-  let text3 = await readText(absPath, { maxBytes: MAX_FILE_BYTES });
-  if (text3 === void 0) throw Object.assign(new Error(`${absPath}: missing`), { code: "ENOENT" });
-  return text3;
+  let text4 = await readText(absPath, { maxBytes: MAX_FILE_BYTES });
+  if (text4 === void 0) throw Object.assign(new Error(`${absPath}: missing`), { code: "ENOENT" });
+  return text4;
 }
 function readTextNoFollowSync(absPath) {
   return readTextCheckedSync(absPath, MAX_FILE_BYTES);
@@ -36989,9 +37035,9 @@ async function resolveInside(root2, rel) {
 // mcp-server/src/core/importers/values.ts
 var DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 function parseNumberText(raw) {
-  let text3 = raw.trim();
-  if (DECIMAL.test(text3)) return Number(text3);
-  let lower = text3.toLowerCase();
+  let text4 = raw.trim();
+  if (DECIMAL.test(text4)) return Number(text4);
+  let lower = text4.toLowerCase();
   if (lower === "nan" || lower === "+nan" || lower === "-nan") return Number.NaN;
   if (lower === "inf" || lower === "+inf" || lower === "infinity" || lower === "+infinity") return Number.POSITIVE_INFINITY;
   if (lower === "-inf" || lower === "-infinity") return Number.NEGATIVE_INFINITY;
@@ -37001,14 +37047,14 @@ function metricValue2(value) {
   if (typeof value == "string" && (value === "NaN" || value === "Infinity" || value === "-Infinity")) return parseNumberText(value);
 }
 var PARAM_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/;
-function coerceParamText(text3) {
-  if (text3 === "True" || text3 === "true") return !0;
-  if (text3 === "False" || text3 === "false") return !1;
-  if (PARAM_NUMBER.test(text3)) {
-    let n = Number(text3);
-    if (Number.isFinite(n) && (Number.isSafeInteger(n) || !/^-?\d+$/.test(text3))) return n;
+function coerceParamText(text4) {
+  if (text4 === "True" || text4 === "true") return !0;
+  if (text4 === "False" || text4 === "false") return !1;
+  if (PARAM_NUMBER.test(text4)) {
+    let n = Number(text4);
+    if (Number.isFinite(n) && (Number.isSafeInteger(n) || !/^-?\d+$/.test(text4))) return n;
   }
-  return text3;
+  return text4;
 }
 function isPlainObject5(value) {
   return typeof value == "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
@@ -37039,9 +37085,9 @@ function isoFromEpochMs(ms) {
   let s = Math.floor(rest / 1e3);
   return `${cachedDayPrefix}${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}.${pad(rest - s * 1e3, 3)}Z`;
 }
-function isoFromText(text3) {
-  if (typeof text3 != "string" || text3.trim() === "") return null;
-  let t = text3.trim();
+function isoFromText(text4) {
+  if (typeof text4 != "string" || text4.trim() === "") return null;
+  let t = text4.trim();
   /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(t) && (t = `${t.replace(" ", "T")}Z`), t = t.replace(/(\.\d{3})\d+/, "$1");
   let date5 = new Date(t);
   return Number.isNaN(date5.getTime()) ? null : date5.toISOString();
@@ -37055,25 +37101,25 @@ function latestByStep2(points) {
 
 // mcp-server/src/core/importers/dvc.ts
 var DEFAULT_METRICS_FILES = ["metrics.json", "metrics.yaml", "metrics.yml", "dvclive/metrics.json", "dvclive.json"], DVCLIVE_SUMMARIES = /* @__PURE__ */ new Set(["dvclive/metrics.json", "dvclive.json"]), HISTORY_DIRS = ["dvclive", "dvclive/scalars", "dvclive/plots/metrics"];
-function parseByExtension(rel, text3) {
-  return rel.endsWith(".json") ? parseLenientJson(text3) : parseForeignYaml(text3);
+function parseByExtension(rel, text4) {
+  return rel.endsWith(".json") ? parseLenientJson(text4) : parseForeignYaml(text4);
 }
 async function readSnapshot(reader, where, warn) {
   let files = [], readData = async (rel) => {
-    let text3;
+    let text4;
     try {
-      text3 = await reader.read(rel);
+      text4 = await reader.read(rel);
     } catch (error62) {
       warn(`${where}/${rel} unreadable (${describeError(error62)}); skipped.`);
       return;
     }
-    if (text3 !== void 0) {
+    if (text4 !== void 0) {
       if (rel.endsWith(".toml")) {
         warn(`${where}/${rel}: TOML files are not read; skipped.`);
         return;
       }
       try {
-        let data = parseByExtension(rel, text3);
+        let data = parseByExtension(rel, text4);
         return files.push(rel), data;
       } catch (error62) {
         warn(
@@ -37089,11 +37135,11 @@ async function readSnapshot(reader, where, warn) {
       typeof p == "string" && p && !list.includes(path14.posix.normalize(p)) && list.push(path14.posix.normalize(p));
     }, addItems = (list, items, isParams) => {
       if (Array.isArray(items)) {
-        for (let item of items)
-          if (typeof item == "string")
-            isParams || addPath(list, item);
-          else if (isPlainObject5(item))
-            for (let key of Object.keys(item)) addPath(list, key);
+        for (let item2 of items)
+          if (typeof item2 == "string")
+            isParams || addPath(list, item2);
+          else if (isPlainObject5(item2))
+            for (let key of Object.keys(item2)) addPath(list, key);
       }
     };
     if (addItems(paramFiles, dvcYaml.params, !0), addItems(metricFiles, dvcYaml.metrics, !1), isPlainObject5(dvcYaml.stages))
@@ -37140,15 +37186,15 @@ async function readSnapshot(reader, where, warn) {
   let minMs = Number.POSITIVE_INFINITY, maxMs = Number.NEGATIVE_INFINITY;
   for (let { rel, metric } of tsvs) {
     if (seenHistory.has(metric)) continue;
-    let text3;
+    let text4;
     try {
-      text3 = await reader.read(rel);
+      text4 = await reader.read(rel);
     } catch (error62) {
       warn(`${where}/${rel} unreadable (${describeError(error62)}); skipped.`);
       continue;
     }
-    if (text3 === void 0) continue;
-    let parsed = parseTsv(stripBom(text3), metric.split(".").pop(), reader.fallbackTime);
+    if (text4 === void 0) continue;
+    let parsed = parseTsv(stripBom(text4), metric.split(".").pop(), reader.fallbackTime);
     if (!parsed) {
       warn(`${where}/${rel} has no header with a value column; skipped.`);
       continue;
@@ -37170,8 +37216,8 @@ async function readSnapshot(reader, where, warn) {
       files
     };
 }
-function parseTsv(text3, metricName, fallbackTime) {
-  let lines = text3.split(/\r?\n/).filter((l) => l.trim() !== "");
+function parseTsv(text4, metricName, fallbackTime) {
+  let lines = text4.split(/\r?\n/).filter((l) => l.trim() !== "");
   if (lines.length === 0) return { points: [], bad: 0 };
   let header = lines[0].split("	").map((h) => h.trim()), tIdx = header.indexOf("timestamp"), sIdx = header.indexOf("step"), vIdx = header.indexOf(metricName);
   if (vIdx < 0 && (vIdx = header.findIndex((_, i) => i !== tIdx && i !== sIdx)), vIdx < 0) return;
@@ -37359,9 +37405,9 @@ async function scanDvc(absDir, options = {}) {
   }
   return { format: "dvc", runs, skipped, warnings };
 }
-function isoFromTextSafe(text3) {
-  if (!text3) return null;
-  let t = Date.parse(text3);
+function isoFromTextSafe(text4) {
+  if (!text4) return null;
+  let t = Date.parse(text4);
   return Number.isNaN(t) ? null : new Date(t).toISOString();
 }
 var DVC_FILES = ["dvc.yaml", "dvc.lock", "params.yaml", "dvclive.json"], DVC_FOLDERS = [".dvc", "dvclive"], dvcImporter = {
@@ -37392,12 +37438,17 @@ var mlflowImporter = {
         return !0;
     return !1;
   },
-  scan: (absDir, options) => scanMlflow(absDir, { sourceLabel: options.sourceLabel, includeDeleted: options.includeDeleted ?? !1 })
+  async scan(absDir, options) {
+    let scan = await scanMlflow(absDir, { sourceLabel: options.sourceLabel, includeDeleted: options.includeDeleted ?? !1 });
+    return !scan.runs.length && !scan.skipped.length && (await listDir(absDir)).some((e) => e.name === "mlflow.db" && e.isFile()) && scan.warnings.push(
+      `No file-store runs in ${options.sourceLabel ?? "."}, but it holds mlflow.db (MLflow's SQLite store): import it with format "mlflow-sqlite".`
+    ), scan;
+  }
 };
 async function looksLikeExperimentMeta(absPath) {
   try {
-    let text3 = await readTextNoFollow(absPath);
-    return /^experiment_id:/m.test(text3) && !/^run_(?:id|uuid):/m.test(text3);
+    let text4 = await readTextNoFollow(absPath);
+    return /^experiment_id:/m.test(text4) && !/^run_(?:id|uuid):/m.test(text4);
   } catch {
     return !1;
   }
@@ -37415,9 +37466,9 @@ var NON_RUN_FOLDERS = /* @__PURE__ */ new Set(["tags", "models", "traces", "data
   FAILED: "failed",
   KILLED: "killed"
 }, SIMPLE_LINE = /^([A-Za-z_][\w.-]*):(?: (.*))?$/, INT = /^-?\d+$/, FLOAT = /^-?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-function parseFlatYaml(text3) {
+function parseFlatYaml(text4) {
   let out = {};
-  for (let raw of text3.split(`
+  for (let raw of text4.split(`
 `)) {
     let line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
     if (line === "") continue;
@@ -37443,11 +37494,11 @@ function parseFlatYaml(text3) {
   }
   return out;
 }
-function parseYamlMapping2(text3) {
-  let fast = parseFlatYaml(text3);
+function parseYamlMapping2(text4) {
+  let fast = parseFlatYaml(text4);
   if (fast) return fast;
   try {
-    let value = parseForeignYaml(text3);
+    let value = parseForeignYaml(text4);
     return isPlainObject5(value) ? value : void 0;
   } catch (error62) {
     if (error62 instanceof ParseLimitError) throw error62;
@@ -37578,19 +37629,19 @@ function scanRun(exp, runDir, ctx) {
     let entry = byName.get(folder);
     return entry ? entry.isSymbolicLink() ? (warn(`${folder} is a symbolic link; not followed.`), /* @__PURE__ */ new Map()) : readKeyedFolder(`${abs}/${folder}`, "", (m) => warn(`${folder}/${m}`)) : /* @__PURE__ */ new Map();
   }), params = {};
-  for (let [key, text3] of [...paramTexts].sort(([a], [b]) => a.localeCompare(b))) params[key] = coerceParamText(text3);
+  for (let [key, text4] of [...paramTexts].sort(([a], [b]) => a.localeCompare(b))) params[key] = coerceParamText(text4);
   let tags = [], notes = [], tagMap = tagTexts;
   for (let [key, value] of [...tagMap].sort(([a], [b]) => a.localeCompare(b)))
     key.startsWith("mlflow.") || tags.push(value === "" ? key : `${key}=${value}`);
   let note = tagMap.get("mlflow.note.content")?.trim();
   note && notes.push(note);
   let metrics = {}, history = [];
-  for (let [metric, text3] of [...metricTexts].sort(([a], [b]) => a.localeCompare(b))) {
-    let points = parseMetricFile(text3);
+  for (let [metric, text4] of [...metricTexts].sort(([a], [b]) => a.localeCompare(b))) {
+    let points = parseMetricFile(text4);
     points.bad > 0 && warn(`metrics/${metric}: ${points.bad} malformed line${points.bad === 1 ? "" : "s"} skipped.`);
     let best = latestByStep2(points.points);
     if (!best) {
-      if (points.bad > 0 || text3.trim() !== "") continue;
+      if (points.bad > 0 || text4.trim() !== "") continue;
       warn(`metrics/${metric} is empty.`);
       continue;
     }
@@ -37646,9 +37697,9 @@ function readKeyedFolder(absDir, prefix, warn, out = /* @__PURE__ */ new Map()) 
   }
   return out;
 }
-function parseMetricFile(text3) {
+function parseMetricFile(text4) {
   let points = [], bad = 0;
-  for (let rawLine of text3.split(`
+  for (let rawLine of text4.split(`
 `)) {
     let point = parseMetricLineFast(rawLine) ?? parseMetricLine(rawLine);
     point !== null && (point === void 0 ? bad += 1 : points.push(point));
@@ -37732,20 +37783,40 @@ var SqliteDatabase = class {
   }
   /**
    * Every row of the table as an object by column name, in rowid order. Rows written before an ALTER TABLE ADD
-   * COLUMN lack the later columns: they read as null.
+   * COLUMN lack the later columns: they read as null. For small tables; big ones go through scan.
    */
-  *rows(name) {
+  rows(name) {
+    let table2 = this.table(name) ?? fail(`it has no table ${JSON.stringify(name)}`), out = [];
+    for (let _ of this.scan(name, table2.columns, (values) => {
+      out.push(Object.fromEntries(table2.columns.map((c, i) => [c, values[i]])));
+    })) ;
+    return out;
+  }
+  /**
+   * Calls onRow with the values of `columns` (null where a row lacks one) for every row, in rowid order. `values` is
+   * one array reused from row to row: copy what you keep. A generator that pauses after each leaf page, so a caller
+   * can let the event loop run; nothing is allocated per row but the values themselves.
+   */
+  *scan(name, columns, onRow) {
     let table2 = this.table(name) ?? fail(`it has no table ${JSON.stringify(name)}`);
-    for (let { rowid, values } of this.scanTable(table2.rootPage, table2.name)) {
-      let row = {};
-      table2.columns.forEach((column, i) => {
-        row[column] = i === table2.rowidColumn ? rowid : values[i] ?? null;
-      }), yield row;
-    }
+    table2.rootPage === -1 && fail(`table ${table2.name} is a WITHOUT ROWID table, which this reader does not support`);
+    let slotOf = new Int32Array(table2.columns.length).fill(-1), rowidSlot = -1;
+    columns.forEach((column, slot) => {
+      let i = table2.columns.findIndex((c) => c.toLowerCase() === column.toLowerCase());
+      i === table2.rowidColumn ? rowidSlot = slot : i >= 0 && (slotOf[i] = slot);
+    });
+    let values = new Array(columns.length).fill(null), recent = columns.map(() => ({ bytes: new Uint8Array(SHORT_TEXT), length: -1, text: "" }));
+    yield* this.scanTable(table2.rootPage, table2.name, (bytes, start, end2, rowid, what) => {
+      decodeInto(bytes, start, end2, slotOf, values, recent, what), rowidSlot >= 0 && (values[rowidSlot] = rowid), onRow(values);
+    });
   }
   readSchema() {
-    for (let { values } of this.scanTable(1, "sqlite_schema")) {
-      let [type, name, , rootPage, sql] = values;
+    let schema = { name: "sqlite_schema", rootPage: 1, columns: ["type", "name", "tbl_name", "rootpage", "sql"], rowidColumn: -1 };
+    this.tables.set("sqlite_schema", schema);
+    let entries = [];
+    for (let _ of this.scan("sqlite_schema", schema.columns, (values) => entries.push([...values]))) ;
+    this.tables.delete("sqlite_schema");
+    for (let [type, name, , rootPage, sql] of entries) {
       if (type !== "table" || typeof name != "string" || typeof sql != "string" || typeof rootPage != "number") continue;
       if (/\bWITHOUT\s+ROWID\s*;?\s*$/i.test(sql)) {
         this.tables.set(name.toLowerCase(), { name, rootPage: -1, columns: [], rowidColumn: -1 });
@@ -37755,62 +37826,57 @@ var SqliteDatabase = class {
       this.tables.set(name.toLowerCase(), { name, rootPage, columns, rowidColumn });
     }
   }
-  page(n, what) {
-    return (!Number.isInteger(n) || n < 1 || n > this.pageCount) && fail(`${what} points to page ${n}, outside the file's ${this.pageCount} pages`), this.bytes.subarray((n - 1) * this.pageSize, n * this.pageSize);
+  /** Offset of page n in the file, checked. */
+  pageStart(n, what) {
+    return (!Number.isInteger(n) || n < 1 || n > this.pageCount) && fail(`${what} points to page ${n}, outside the file's ${this.pageCount} pages`), (n - 1) * this.pageSize;
   }
-  /** The rows of a table B-tree, depth first, each page visited at most once. */
-  *scanTable(root2, tableName) {
-    root2 === -1 && fail(`table ${tableName} is a WITHOUT ROWID table, which this reader does not support`);
-    let visited = /* @__PURE__ */ new Set(), stack = [{ page: root2, depth: 0 }], what = `table ${tableName}`;
+  /**
+   * The cells of a table B-tree, depth first, each page visited at most once; onCell gets each row's payload as a
+   * range of `bytes` (the file itself, or a copy joined from overflow pages). Pauses after each leaf page.
+   */
+  *scanTable(root2, tableName, onCell) {
+    let bytes = this.bytes, u = this.usableSize, visited = /* @__PURE__ */ new Set(), stack = [root2, 0], what = `table ${tableName}`;
     for (; stack.length; ) {
-      let { page: n, depth } = stack.pop();
+      let depth = stack.pop(), n = stack.pop();
       visited.has(n) && fail(`${what}: page ${n} is reached twice (a cycle in the B-tree)`), depth > MAX_DEPTH && fail(`${what}: the B-tree is deeper than ${MAX_DEPTH} levels`), visited.add(n);
-      let page = this.page(n, what), base = n === 1 ? 100 : 0, type = page[base], cellCount = page[base + 3] << 8 | page[base + 4];
+      let page = this.pageStart(n, what), header = page + (n === 1 ? 100 : 0), type = bytes[header], cellCount = bytes[header + 3] << 8 | bytes[header + 4];
       if (type === 5) {
-        let headerEnd = base + 12;
-        headerEnd + 2 * cellCount > this.usableSize && fail(`${what}: page ${n} claims more cells than fit`);
+        let pointers = header + 12;
+        pointers - page + 2 * cellCount > u && fail(`${what}: page ${n} claims more cells than fit`);
         let children = [];
         for (let i = 0; i < cellCount; i += 1) {
-          let cell2 = this.cellOffset(page, headerEnd, i, n, what);
-          cell2 + 4 > this.usableSize && fail(`${what}: a cell of page ${n} runs past the page`), children.push(readUint32(page, cell2));
+          let cell2 = this.cellOffset(page, pointers, i, n, what);
+          cell2 + 4 > page + u && fail(`${what}: a cell of page ${n} runs past the page`), children.push(readUint32(bytes, cell2));
         }
-        children.push(readUint32(page, base + 8));
-        for (let i = children.length - 1; i >= 0; i -= 1) stack.push({ page: children[i], depth: depth + 1 });
+        children.push(readUint32(bytes, header + 8));
+        for (let i = children.length - 1; i >= 0; i -= 1) stack.push(children[i], depth + 1);
       } else if (type === 13) {
-        let headerEnd = base + 8;
-        headerEnd + 2 * cellCount > this.usableSize && fail(`${what}: page ${n} claims more cells than fit`);
+        let pointers = header + 8;
+        pointers - page + 2 * cellCount > u && fail(`${what}: page ${n} claims more cells than fit`);
         for (let i = 0; i < cellCount; i += 1) {
-          let cell2 = this.cellOffset(page, headerEnd, i, n, what);
-          yield this.leafCell(page, cell2, n, what);
+          let cell2 = this.cellOffset(page, pointers, i, n, what), size = readVarint(bytes, cell2, page + u, what), rowid = readVarint(bytes, afterVarint, page + u, what), start = afterVarint;
+          size <= u - 35 ? (start + size > page + u && fail(`${what}: a row on page ${n} runs past the page`), onCell(bytes, start, start + size, rowid, what)) : (size > bytes.length && fail(`${what}: a row on page ${n} claims ${size} bytes, more than the file`), onCell(this.overflowPayload(page, start, size, n, what), 0, size, rowid, what));
         }
+        yield;
       } else
         fail(`${what}: page ${n} is not a table B-tree page (type ${type})`);
     }
   }
-  cellOffset(page, headerEnd, i, n, what) {
-    let offset = page[headerEnd + 2 * i] << 8 | page[headerEnd + 2 * i + 1];
-    return (offset < headerEnd || offset >= this.usableSize) && fail(`${what}: a cell pointer of page ${n} points outside the page`), offset;
+  cellOffset(page, pointers, i, n, what) {
+    let offset = this.bytes[pointers + 2 * i] << 8 | this.bytes[pointers + 2 * i + 1];
+    return (offset < pointers - page || offset >= this.usableSize) && fail(`${what}: a cell pointer of page ${n} points outside the page`), page + offset;
   }
-  leafCell(page, cell2, n, what) {
-    let [payloadSize, afterSize] = readVarint(page, cell2, this.usableSize, what), [rowid, afterRowid] = readVarint(page, afterSize, this.usableSize, what);
-    payloadSize > this.bytes.length && fail(`${what}: a row on page ${n} claims ${payloadSize} bytes, more than the file`);
-    let payload = this.payload(page, afterRowid, payloadSize, n, what);
-    return { rowid, values: decodeRecord(payload, what) };
-  }
-  /** The cell's payload, joined from its local part and its chain of overflow pages. */
-  payload(page, start, size, n, what) {
-    let u = this.usableSize, maxLocal = u - 35;
-    if (size <= maxLocal)
-      return start + size > u && fail(`${what}: a row on page ${n} runs past the page`), page.subarray(start, start + size);
-    let minLocal = Math.floor((u - 12) * 32 / 255) - 23, k = minLocal + (size - minLocal) % (u - 4), local = k <= maxLocal ? k : minLocal;
-    start + local + 4 > u && fail(`${what}: a row on page ${n} runs past the page`);
+  /** A payload too big for its page: its local part joined with its chain of overflow pages. */
+  overflowPayload(page, start, size, n, what) {
+    let u = this.usableSize, maxLocal = u - 35, minLocal = Math.floor((u - 12) * 32 / 255) - 23, k = minLocal + (size - minLocal) % (u - 4), local = k <= maxLocal ? k : minLocal;
+    start + local + 4 > page + u && fail(`${what}: a row on page ${n} runs past the page`);
     let out = new Uint8Array(size);
-    out.set(page.subarray(start, start + local), 0);
-    let filled = local, next = readUint32(page, start + local), seen = /* @__PURE__ */ new Set();
+    out.set(this.bytes.subarray(start, start + local), 0);
+    let filled = local, next = readUint32(this.bytes, start + local), seen = /* @__PURE__ */ new Set();
     for (; filled < size; ) {
       seen.has(next) && fail(`${what}: an overflow chain loops (page ${next})`), seen.add(next);
-      let overflow = this.page(next, `${what}: an overflow chain`), take = Math.min(u - 4, size - filled);
-      out.set(overflow.subarray(4, 4 + take), filled), filled += take, next = readUint32(overflow, 0);
+      let overflow = this.pageStart(next, `${what}: an overflow chain`), take = Math.min(u - 4, size - filled);
+      out.set(this.bytes.subarray(overflow + 4, overflow + 4 + take), filled), filled += take, next = readUint32(this.bytes, overflow);
     }
     return out;
   }
@@ -37818,68 +37884,91 @@ var SqliteDatabase = class {
 function readUint32(bytes, at) {
   return (bytes[at] << 24 >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) + bytes[at + 3];
 }
+var afterVarint = 0;
 function readVarint(bytes, at, end2, what) {
   let value = 0;
   for (let i = 0; i < 8; i += 1) {
     at + i >= end2 && fail(`${what}: a number runs past the end of its page`);
     let byte = bytes[at + i];
-    if (value = value * 128 + (byte & 127), byte < 128) return [value, at + i + 1];
+    if (value = value * 128 + (byte & 127), byte < 128)
+      return afterVarint = at + i + 1, value;
   }
   at + 8 >= end2 && fail(`${what}: a number runs past the end of its page`);
   let big = 0n;
   for (let i = 0; i < 8; i += 1) big = big << 7n | BigInt(bytes[at + i] & 127);
-  return big = big << 8n | BigInt(bytes[at + 8]), [Number(BigInt.asIntN(64, big)), at + 9];
+  return big = big << 8n | BigInt(bytes[at + 8]), afterVarint = at + 9, Number(BigInt.asIntN(64, big));
 }
-var utf8 = new TextDecoder("utf-8");
-function decodeRecord(payload, what = "record") {
-  let [headerSize, first] = readVarint(payload, 0, payload.length, what);
-  (headerSize < first || headerSize > payload.length) && fail(`${what}: a record header is longer than its record`);
-  let types = [];
-  for (let at2 = first; at2 < headerSize; ) {
-    let [type, next] = readVarint(payload, at2, headerSize, what);
-    types.push(type), at2 = next;
+function decodeInto(bytes, start, end2, slotOf, out, recent, what) {
+  out.fill(null);
+  let headerSize = readVarint(bytes, start, end2, what), headerEnd = start + headerSize;
+  (headerEnd < afterVarint || headerEnd > end2) && fail(`${what}: a record header is longer than its record`);
+  let at = afterVarint, body = headerEnd;
+  for (let column = 0; at < headerEnd; column += 1) {
+    let type = readVarint(bytes, at, headerEnd, what);
+    at = afterVarint;
+    let size = type < 12 ? serialIntSize(type, what) : Math.floor((type - 12) / 2);
+    body + size > end2 && fail(`${what}: a value runs past the end of its record`);
+    let slot = column < slotOf.length ? slotOf[column] : -1;
+    slot >= 0 && (out[slot] = type >= 13 && type % 2 === 1 ? recentText(recent[slot], bytes, body, size) : serialValue(type, bytes, body, size)), body += size;
   }
-  let view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength), values = [], at = headerSize;
-  for (let type of types) {
-    let size = serialSize(type, what);
-    at + size > payload.length && fail(`${what}: a value runs past the end of its record`), values.push(serialValue(type, payload, view, at, size, what)), at += size;
-  }
-  return values;
 }
 var INT_SIZES = [0, 1, 2, 3, 4, 6, 8, 8, 0, 0];
-function serialSize(type, what) {
-  return type < 10 ? INT_SIZES[type] : (type < 12 && fail(`${what}: reserved serial type ${type}`), Math.floor((type - 12) / 2));
+function serialIntSize(type, what) {
+  return type >= 10 && fail(`${what}: reserved serial type ${type}`), INT_SIZES[type];
 }
-function serialValue(type, bytes, view, at, size, what) {
+var F64 = new Float64Array(1), F64_BYTES = new Uint8Array(F64.buffer), LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+function serialValue(type, b, at, size) {
   switch (type) {
     case 0:
       return null;
     case 1:
-      return view.getInt8(at);
+      return b[at] << 24 >> 24;
     case 2:
-      return view.getInt16(at);
+      return (b[at] << 8 | b[at + 1]) << 16 >> 16;
     case 3:
-      return view.getInt8(at) << 16 | view.getUint16(at + 1);
+      return (b[at] << 16 | b[at + 1] << 8 | b[at + 2]) << 8 >> 8;
     case 4:
-      return view.getInt32(at);
+      return b[at] << 24 | b[at + 1] << 16 | b[at + 2] << 8 | b[at + 3];
     case 5:
-      return view.getInt16(at) * 2 ** 32 + view.getUint32(at + 2);
+      return ((b[at] << 8 | b[at + 1]) << 16 >> 16) * 2 ** 32 + readUint32(b, at + 2);
     case 6:
-      return Number(view.getBigInt64(at));
+      return (b[at] << 24 | b[at + 1] << 16 | b[at + 2] << 8 | b[at + 3]) * 2 ** 32 + readUint32(b, at + 4);
     case 7:
-      return view.getFloat64(at);
+      for (let i = 0; i < 8; i += 1) F64_BYTES[LITTLE_ENDIAN ? 7 - i : i] = b[at + i];
+      return F64[0];
     case 8:
       return 0;
     case 9:
       return 1;
     default:
-      if (type % 2 === 0) return bytes.slice(at, at + size);
-      try {
-        return utf8.decode(bytes.subarray(at, at + size));
-      } catch {
-        return fail(`${what}: text that is not UTF-8`);
-      }
+      return type % 2 === 0 ? b.slice(at, at + size) : decodeText(b, at, at + size);
   }
+}
+var utf8 = new TextDecoder("utf-8"), SHORT_TEXT = 64;
+function recentText(recent, bytes, at, size) {
+  if (size > SHORT_TEXT) return decodeText(bytes, at, at + size);
+  if (size === recent.length) {
+    let same = !0;
+    for (let i = 0; i < size; i += 1)
+      if (bytes[at + i] !== recent.bytes[i]) {
+        same = !1;
+        break;
+      }
+    if (same) return recent.text;
+  }
+  return recent.bytes.set(bytes.subarray(at, at + size)), recent.length = size, recent.text = decodeText(bytes, at, at + size), recent.text;
+}
+function decodeText(b, start, end2) {
+  if (end2 - start <= 64) {
+    let ascii = !0;
+    for (let i = start; i < end2; i += 1)
+      if (b[i] >= 128) {
+        ascii = !1;
+        break;
+      }
+    if (ascii) return String.fromCharCode.apply(null, b.subarray(start, end2));
+  }
+  return utf8.decode(b.subarray(start, end2));
 }
 var TABLE_CONSTRAINT = /^(?:CONSTRAINT|PRIMARY|UNIQUE|CHECK|FOREIGN)\b/i;
 function parseCreateTable(sql) {
@@ -37887,14 +37976,14 @@ function parseCreateTable(sql) {
   open3 < 0 && fail(`a table definition without columns: ${sql.slice(0, 80)}`);
   let parts = splitTopLevel(sql, open3 + 1), columns = [], types = [], rowidColumn = -1, tablePrimaryKey;
   for (let part of parts) {
-    let text3 = part.trim();
-    if (!text3) continue;
-    if (TABLE_CONSTRAINT.test(text3)) {
-      let pk = /PRIMARY\s+KEY\s*\(([^)]*)\)/i.exec(text3);
+    let text4 = part.trim();
+    if (!text4) continue;
+    if (TABLE_CONSTRAINT.test(text4)) {
+      let pk = /PRIMARY\s+KEY\s*\(([^)]*)\)/i.exec(text4);
       pk && (tablePrimaryKey = pk[1].split(",").map((c) => unquote(c.trim().split(/\s+/)[0] ?? "")));
       continue;
     }
-    let [name, rest] = leadingIdentifier(text3);
+    let [name, rest] = leadingIdentifier(text4);
     columns.push(name);
     let type = /^\s*([A-Za-z]+)/.exec(rest)?.[1]?.toUpperCase() ?? "";
     types.push(type), type === "INTEGER" && /\bPRIMARY\s+KEY\b(?!\s+DESC)/i.test(rest) && (rowidColumn = columns.length - 1);
@@ -37925,14 +38014,14 @@ function splitTopLevel(sql, from) {
   }
   return fail(`an unterminated table definition: ${sql.slice(0, 80)}`);
 }
-function leadingIdentifier(text3) {
-  let quote = text3[0], close = quote === '"' ? '"' : quote === "`" ? "`" : quote === "[" ? "]" : void 0;
+function leadingIdentifier(text4) {
+  let quote = text4[0], close = quote === '"' ? '"' : quote === "`" ? "`" : quote === "[" ? "]" : void 0;
   if (close) {
-    let end2 = text3.indexOf(close, 1);
-    return end2 < 0 && fail(`an unterminated column name: ${text3.slice(0, 80)}`), [text3.slice(1, end2), text3.slice(end2 + 1)];
+    let end2 = text4.indexOf(close, 1);
+    return end2 < 0 && fail(`an unterminated column name: ${text4.slice(0, 80)}`), [text4.slice(1, end2), text4.slice(end2 + 1)];
   }
-  let m = /^[^\s(]+/.exec(text3);
-  return [m?.[0] ?? text3, text3.slice(m?.[0].length ?? text3.length)];
+  let m = /^[^\s(]+/.exec(text4);
+  return [m?.[0] ?? text4, text4.slice(m?.[0].length ?? text4.length)];
 }
 function unquote(name) {
   return /^["`[]/.test(name) ? name.slice(1, -1) : name;
@@ -37956,6 +38045,18 @@ async function readHeader(absPath) {
   }
   return "";
 }
+var METRIC_COLUMNS = ["value", "is_nan", "timestamp", "step", "run_uuid", "key"], RUN_COLUMNS = [
+  "run_uuid",
+  "name",
+  "experiment_id",
+  "status",
+  "start_time",
+  "end_time",
+  "lifecycle_stage",
+  "user_id",
+  "source_name",
+  "source_version"
+];
 async function scanMlflowSqlite(absDir, options = {}) {
   let file2 = options.file ?? MLFLOW_DB, sourceLabel = options.sourceLabel ?? ".", dbLabel = options.file ? sourceLabel : sourceLabel === "." ? file2 : `${sourceLabel}/${file2}`, absFile = path16.join(absDir, file2), db = await openDatabase(absFile, dbLabel);
   try {
@@ -37970,37 +38071,38 @@ async function scanDatabase(db, absFile, dbLabel, sourceLabel, options) {
   wal?.isFile() && wal.size > 0 && warnings.push(
     `${dbLabel}-wal exists: changes MLflow has not yet written into ${dbLabel} are not imported (run again once MLflow has stopped).`
   );
-  let slicer = new TimeSlicer(), rowsOf = async function* (table2) {
-    if (!db.table(table2)) return;
-    let i = 0;
-    for (let row of db.rows(table2))
-      yield row, ++i % 2048 === 0 && await slicer.maybeYield();
+  let slicer = new TimeSlicer(), eachRow = async (table2, columns, fn) => {
+    if (db.table(table2))
+      for (let _ of db.scan(table2, columns, fn)) await slicer.maybeYield();
+  }, rowsOf = async (table2, columns) => {
+    let rows = [];
+    return await eachRow(table2, columns, (values) => rows.push(Object.fromEntries(columns.map((c, i) => [c, values[i]])))), rows;
   }, experiments = /* @__PURE__ */ new Map();
-  for await (let row of rowsOf("experiments"))
-    experiments.set(text2(row.experiment_id), { name: text2(row.name), deleted: row.lifecycle_stage === "deleted" });
+  await eachRow("experiments", ["experiment_id", "name", "lifecycle_stage"], ([id, name, stage]) => {
+    experiments.set(text2(id), { name: text2(name), deleted: stage === "deleted" });
+  });
   let parts = /* @__PURE__ */ new Map(), partsOf = (runId) => {
     let p = parts.get(runId);
     return p || parts.set(runId, p = { params: [], tags: /* @__PURE__ */ new Map(), history: /* @__PURE__ */ new Map(), latest: /* @__PURE__ */ new Map() }), p;
   };
-  for await (let row of rowsOf("params")) partsOf(text2(row.run_uuid)).params.push([text2(row.key), text2(row.value)]);
-  for await (let row of rowsOf("tags")) partsOf(text2(row.run_uuid)).tags.set(text2(row.key), text2(row.value));
-  let badPoints = 0;
-  for await (let row of rowsOf("metrics")) {
-    let point = metricPoint(row);
-    if (!point) {
+  await eachRow("params", ["run_uuid", "key", "value"], ([run, key, value]) => partsOf(text2(run)).params.push([text2(key), text2(value)])), await eachRow("tags", ["run_uuid", "key", "value"], ([run, key, value]) => partsOf(text2(run)).tags.set(text2(key), text2(value)));
+  let badPoints = 0, lastRun = "", lastParts;
+  await eachRow("metrics", METRIC_COLUMNS, (values) => {
+    let value = metricValueOf(values), [, , timeMs, step, run, key] = values;
+    if (value === void 0 || typeof timeMs != "number" || !(step === null || Number.isSafeInteger(step))) {
       badPoints += 1;
-      continue;
+      return;
     }
-    let history = partsOf(text2(row.run_uuid)).history, key = text2(row.key), list = history.get(key);
-    list ? list.push(point) : history.set(key, [point]);
-  }
-  for await (let row of rowsOf("latest_metrics")) {
-    let point = metricPoint(row);
-    point && partsOf(text2(row.run_uuid)).latest.set(text2(row.key), point);
-  }
-  badPoints && warnings.push(`${dbLabel}: ${badPoints} metric rows with a non-numeric value, step or timestamp skipped.`);
-  let registry2 = await readRegistry2(rowsOf), runs = [];
-  for await (let row of rowsOf("runs")) {
+    let runId = text2(run);
+    (runId !== lastRun || !lastParts) && (lastRun = runId, lastParts = partsOf(runId));
+    let name = text2(key), series = lastParts.history.get(name);
+    series || lastParts.history.set(name, series = { values: [], steps: [], times: [] }), series.values.push(value), series.steps.push(step ?? 0), series.times.push(timeMs);
+  }), await eachRow("latest_metrics", METRIC_COLUMNS, (values) => {
+    let value = metricValueOf(values);
+    value !== void 0 && partsOf(text2(values[4])).latest.set(text2(values[5]), value);
+  }), badPoints && warnings.push(`${dbLabel}: ${badPoints} metric rows with a non-numeric value, step or timestamp skipped.`);
+  let registry2 = readRegistry2(await rowsOf("model_versions", ["name", "version", "current_stage", "run_id"])), runs = [];
+  for (let row of await rowsOf("runs", RUN_COLUMNS)) {
     let runId = text2(row.run_uuid), what = `MLflow run ${runId} (${dbLabel})`, exp = experiments.get(text2(row.experiment_id)), deleted = exp?.deleted ? "deleted experiment (lifecycle_stage: deleted)" : row.lifecycle_stage === "deleted" ? "deleted run (lifecycle_stage: deleted)" : "";
     if (deleted && !options.includeDeleted) {
       skipped.push({ what, reason: deleted });
@@ -38014,15 +38116,15 @@ async function scanDatabase(db, absFile, dbLabel, sourceLabel, options) {
   return runs.sort((a, b) => (a.started ?? "").localeCompare(b.started ?? "") || a.key.localeCompare(b.key)), skipped.sort((a, b) => a.what.localeCompare(b.what)), { format: "mlflow-sqlite", runs, skipped, warnings };
 }
 async function openDatabase(absFile, dbLabel) {
-  let fix = dbFix(dbLabel), chunks = [];
+  let fix = dbFix(dbLabel), bytes;
   try {
-    for await (let chunk of readChunks(absFile, { maxBytes: MAX_DB_BYTES })) chunks.push(chunk);
+    bytes = await readWhole(absFile);
   } catch (error62) {
     throw invalid(`The MLflow database ${dbLabel} cannot be read: ${describeError(error62)}`, fix);
   }
   let db;
   try {
-    db = new SqliteDatabase(Buffer.concat(chunks));
+    db = new SqliteDatabase(bytes);
   } catch (error62) {
     throw error62 instanceof SqliteFormatError ? invalid(`The MLflow database ${dbLabel} is not a readable SQLite file: ${error62.message}.`, fix) : error62;
   }
@@ -38030,6 +38132,15 @@ async function openDatabase(absFile, dbLabel) {
   if (missing.length)
     throw invalid(`${dbLabel} is a SQLite database but not an MLflow tracking store: it has no ${missing.join(" or ")} table.`, fix);
   return db;
+}
+async function readWhole(absFile) {
+  let size = (await lstatChecked(absFile))?.size ?? 0;
+  if (size > MAX_DB_BYTES)
+    throw new Error(`it is ${Math.round(size / 2 ** 20)} MiB, over the importer's limit of ${MAX_DB_BYTES / 2 ** 20} MiB`);
+  let out = Buffer.allocUnsafe(size), filled = 0;
+  for await (let chunk of readChunks(absFile, { maxBytes: MAX_DB_BYTES, chunkBytes: 8 * 1024 * 1024 }))
+    filled + chunk.length > out.length ? out = Buffer.concat([out.subarray(0, filled), chunk]) : chunk.copy(out, filled), filled += chunk.length;
+  return out.subarray(0, filled);
 }
 function dbFix(dbLabel) {
   return `Pass a folder holding MLflow's ${MLFLOW_DB} (or the database file itself), written by MLflow with sqlite:///\u2026; check it with: sqlite3 ${dbLabel} 'PRAGMA integrity_check'.`;
@@ -38041,9 +38152,10 @@ function num(value) {
   if (typeof value == "number") return value;
   if (typeof value == "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
 }
-function metricPoint(row) {
-  let raw = num(row.value), step = num(row.step) ?? 0, timeMs = num(row.timestamp);
-  return timeMs === void 0 || !Number.isSafeInteger(step) || raw === void 0 && row.is_nan !== 1 ? void 0 : { value: row.is_nan === 1 ? NaN : raw === DBL_MAX ? 1 / 0 : raw === -DBL_MAX ? -1 / 0 : raw, step, timeMs };
+function metricValueOf(values) {
+  if (values[1] === 1) return NaN;
+  let raw = num(values[0]);
+  return raw === DBL_MAX ? 1 / 0 : raw === -DBL_MAX ? -1 / 0 : raw;
 }
 function buildRun(row, runId, exp, parts, warn) {
   let tagMap = parts?.tags ?? /* @__PURE__ */ new Map(), params = {};
@@ -38052,11 +38164,14 @@ function buildRun(row, runId, exp, parts, warn) {
   for (let [key, value] of [...tagMap].sort(([a], [b]) => a.localeCompare(b)))
     key.startsWith("mlflow.") || tags.push(value === "" ? key : `${key}=${value}`);
   let note = tagMap.get("mlflow.note.content")?.trim(), metrics = {}, history = [];
-  for (let [metric, points] of [...parts?.history ?? []].sort(([a], [b]) => a.localeCompare(b))) {
-    metrics[metric] = latestByStep2(points).value;
-    for (let p of points) history.push({ metric, value: p.value, step: p.step, timestamp: isoFromEpochMs(p.timeMs) ?? "" });
+  for (let [metric, series] of [...parts?.history ?? []].sort(([a], [b]) => a.localeCompare(b))) {
+    metrics[metric] = series.values[latestIndex(series)];
+    for (let i = 0; i < series.values.length; i += 1) {
+      let timestamp = isoFromEpochMs(series.times[i]);
+      timestamp !== null && history.push({ metric, value: series.values[i], step: series.steps[i], timestamp });
+    }
   }
-  for (let [metric, p] of parts?.latest ?? []) metric in metrics || (metrics[metric] = p.value);
+  for (let [metric, value] of parts?.latest ?? []) metric in metrics || (metrics[metric] = value);
   let rawStatus = text2(row.status), status = STATUS_BY_CODE[rawStatus.toUpperCase()] ?? "completed";
   rawStatus && !STATUS_BY_CODE[rawStatus.toUpperCase()] && warn(`unknown status ${JSON.stringify(rawStatus)}; read as completed.`);
   let commit = tagMap.get("mlflow.source.git.commit")?.trim() || text2(row.source_version).trim() || null, branch = tagMap.get("mlflow.source.git.branch")?.trim() || null, source = {
@@ -38075,7 +38190,7 @@ function buildRun(row, runId, exp, parts, warn) {
     suggestedName: text2(row.name) || tagMap.get("mlflow.runName") || runId,
     params,
     metrics,
-    history: history.filter((p) => p.timestamp !== ""),
+    history,
     tags,
     status,
     started: isoFromEpochMs(row.start_time),
@@ -38085,9 +38200,17 @@ function buildRun(row, runId, exp, parts, warn) {
     source
   };
 }
-async function readRegistry2(rowsOf) {
+function latestIndex(series) {
+  let best = 0;
+  for (let i = 1; i < series.values.length; i += 1) {
+    let step = series.steps[i], bestStep = series.steps[best];
+    (step > bestStep || step === bestStep && series.times[i] >= series.times[best]) && (best = i);
+  }
+  return best;
+}
+function readRegistry2(rows) {
   let byRun = /* @__PURE__ */ new Map();
-  for await (let row of rowsOf("model_versions")) {
+  for (let row of rows) {
     let runId = text2(row.run_id);
     if (!runId) continue;
     let list = byRun.get(runId) ?? [];
@@ -38120,7 +38243,7 @@ async function scanWandb(absDir, options = {}) {
   else
     for (let entry of own2.sort((a, b) => a.name.localeCompare(b.name))) {
       if (entry.isSymbolicLink()) {
-        entry.name !== "latest-run" && warnings.push(`${label2(entry.name)} is a symbolic link; not followed.`);
+        WANDB_RUN_FOLDER.test(entry.name) && warnings.push(`${label2(entry.name)} is a symbolic link; not followed.`);
         continue;
       }
       entry.isDirectory() && WANDB_RUN_FOLDER.test(entry.name) && folders.push({ abs: path17.join(absDir, entry.name), rel: entry.name, name: entry.name });
@@ -38137,10 +38260,10 @@ async function scanWandb(absDir, options = {}) {
   return runs.sort((a, b) => (a.started ?? "").localeCompare(b.started ?? "") || a.key.localeCompare(b.key)), { format: "wandb", runs, skipped, warnings };
 }
 async function scanRunFolder(folder, sourceLabel, warn) {
-  let filesEntry = (await listDir(folder.abs)).find((e) => e.name === "files");
-  if (!filesEntry) return { reason: "no files/ folder" };
-  if (filesEntry.isSymbolicLink()) return { reason: "files/ is a symbolic link (not followed)" };
-  let filesDir = path17.join(folder.abs, "files"), present = new Map((await listDir(filesDir)).map((e) => [e.name, e])), readFile = async (name2) => {
+  let entries = await listDir(folder.abs), log = await readLogOf(folder, entries, warn), filesEntry = entries.find((e) => e.name === "files");
+  if (!filesEntry && !log) return { reason: "no files/ folder and no run-<id>.wandb log" };
+  if (filesEntry?.isSymbolicLink() && !log) return { reason: "files/ is a symbolic link (not followed)" };
+  let filesDir = path17.join(folder.abs, "files"), present = new Map(filesEntry?.isDirectory() ? (await listDir(filesDir)).map((e) => [e.name, e]) : []), readFile = async (name2) => {
     let entry = present.get(name2);
     if (entry) {
       if (entry.isSymbolicLink()) {
@@ -38154,16 +38277,16 @@ async function scanRunFolder(folder, sourceLabel, warn) {
         return;
       }
     }
-  }, parse3 = (name2, text3, parser) => {
-    if (text3 !== void 0)
+  }, parse3 = (name2, text4, parser) => {
+    if (text4 !== void 0)
       try {
-        return parser(text3);
+        return parser(text4);
       } catch (error62) {
         warn(`files/${name2} is malformed (${error62.message.split(`
 `)[0]}); skipped.`);
         return;
       }
-  }, config2 = parse3("config.yaml", await readFile("config.yaml"), parseForeignYaml), summary = parse3("wandb-summary.json", await readFile("wandb-summary.json"), parseLenientJson), metadata = parse3("wandb-metadata.json", await readFile("wandb-metadata.json"), parseLenientJson), historyText = await readFile("wandb-history.jsonl");
+  }, config2 = withDefaults(parse3("config.yaml", await readFile("config.yaml"), parseForeignYaml), log?.config), summary = withDefaults(parse3("wandb-summary.json", await readFile("wandb-summary.json"), parseLenientJson), log?.summary), metadata = withDefaults(parse3("wandb-metadata.json", await readFile("wandb-metadata.json"), parseLenientJson), log?.metadata), historyText = await readFile("wandb-history.jsonl");
   if (!isPlainObject5(config2) && !isPlainObject5(summary) && !isPlainObject5(metadata) && historyText === void 0)
     return { reason: "no readable files/config.yaml, files/wandb-summary.json or files/wandb-metadata.json" };
   let params = {};
@@ -38192,19 +38315,20 @@ async function scanRunFolder(folder, sourceLabel, warn) {
     let wb = summary._wandb, rt = isPlainObject5(wb) && typeof wb.runtime == "number" ? wb.runtime : summary._runtime;
     typeof rt == "number" && Number.isFinite(rt) && (runtimeSeconds = rt);
   }
-  let history = [];
-  if (historyText !== void 0) {
-    let perMetric = /* @__PURE__ */ new Map(), bad = 0;
-    historyText.split(`
-`).forEach((line, index) => {
-      if (!line.trim()) return;
-      let row;
-      try {
-        row = parseLenientJson(line);
-      } catch {
-        bad += 1;
-        return;
-      }
+  let history = [], rows = historyText !== void 0 ? historyText.split(`
+`).map((line) => line.trim() ? line : void 0) : log?.history;
+  if (rows !== void 0) {
+    let perMetric = /* @__PURE__ */ new Map(), bad = 0, historyName = historyText !== void 0 ? "files/wandb-history.jsonl" : `${log.file}`;
+    rows.forEach((line, index) => {
+      if (line === void 0) return;
+      let row = line;
+      if (typeof line == "string")
+        try {
+          row = parseLenientJson(line);
+        } catch {
+          bad += 1;
+          return;
+        }
       if (!isPlainObject5(row)) {
         bad += 1;
         return;
@@ -38222,7 +38346,7 @@ async function scanRunFolder(folder, sourceLabel, warn) {
         let list = perMetric.get(key) ?? [];
         list.push({ value, step, timeMs }), perMetric.set(key, list);
       }
-    }), bad > 0 && warn(`files/wandb-history.jsonl: ${bad} malformed line${bad === 1 ? "" : "s"} skipped.`);
+    }), bad > 0 && warn(`${historyName}: ${bad} malformed line${bad === 1 ? "" : "s"} skipped.`);
     for (let [metric, points] of perMetric) metric in metrics || (metrics[metric] = latestByStep2(points).value);
   }
   let meta3 = isPlainObject5(metadata) ? metadata : {}, match = WANDB_RUN_FOLDER.exec(folder.name), runId = (match?.[3] ?? (typeof meta3.id == "string" ? meta3.id : void 0) ?? folder.name).toString(), started = isoFromText(meta3.startedAt);
@@ -38231,7 +38355,10 @@ async function scanRunFolder(folder, sourceLabel, warn) {
     started = isoFromText(`${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}`);
   }
   let state = typeof meta3.state == "string" ? STATE2[meta3.state.toLowerCase()] : void 0, exitcode = typeof meta3.exitcode == "number" ? meta3.exitcode : void 0, status = state ?? (exitcode === void 0 || exitcode === 0 ? "completed" : "failed"), ended = null;
-  status !== "running" && (started && runtimeSeconds !== void 0 ? ended = new Date(Date.parse(started) + Math.round(runtimeSeconds * 1e3)).toISOString() : ended = isoFromText(meta3.heartbeatAt));
+  if (status !== "running") {
+    let byRuntime = started && runtimeSeconds !== void 0 ? Date.parse(started) + Math.round(runtimeSeconds * 1e3) : Number.NaN, last = Math.max(...[byRuntime, log?.lastSeenMs ?? Number.NaN].filter(Number.isFinite));
+    ended = Number.isFinite(last) ? isoFromEpochMs(last) : isoFromText(meta3.heartbeatAt);
+  }
   let gitMeta = isPlainObject5(meta3.git) ? meta3.git : void 0, commit = typeof gitMeta?.commit == "string" && gitMeta.commit ? gitMeta.commit : null, branch = typeof gitMeta?.branch == "string" && gitMeta.branch ? gitMeta.branch : null, source = {
     tool: "wandb",
     run_id: runId,
@@ -38259,6 +38386,202 @@ async function scanRunFolder(folder, sourceLabel, warn) {
       source
     }
   };
+}
+var LOG_IDENT = ":W&B", LOG_MAGIC = 48865, LOG_BLOCK = 32 * 1024, LOG_HEADER = 7;
+async function readLogOf(folder, entries, warn) {
+  let id = WANDB_RUN_FOLDER.exec(folder.name)?.[3], entry = entries.find((e) => id ? e.name === `run-${id}.wandb` : /^run-[A-Za-z0-9]+\.wandb$/.test(e.name));
+  if (entry) {
+    if (entry.isSymbolicLink() || !entry.isFile()) {
+      warn(`${entry.name} is not a regular file; not read.`);
+      return;
+    }
+    try {
+      let chunks = [];
+      for await (let chunk of readChunks(path17.join(folder.abs, entry.name), { maxBytes: MAX_FILE_BYTES })) chunks.push(chunk);
+      return decodeLog(entry.name, Buffer.concat(chunks), warn);
+    } catch (error62) {
+      warn(`${entry.name} unreadable (${describeError(error62)}); skipped.`);
+      return;
+    }
+  }
+}
+function* logRecords(file2, data, warn) {
+  if (data.length < LOG_HEADER || data.toString("latin1", 0, 4) !== LOG_IDENT || data.readUInt16LE(4) !== LOG_MAGIC)
+    throw new Error("not a W&B transaction log (no :W&B header)");
+  let pos = LOG_HEADER, pending;
+  for (; pos + LOG_HEADER <= data.length; ) {
+    let left = LOG_BLOCK - pos % LOG_BLOCK;
+    if (left < LOG_HEADER) {
+      pos += left;
+      continue;
+    }
+    let checksum = data.readUInt32LE(pos), length = data.readUInt16LE(pos + 4), type = data[pos + 6];
+    if (type === 0 && length === 0) {
+      pos += left;
+      continue;
+    }
+    let start = pos + LOG_HEADER;
+    if (start + length > data.length) return;
+    let piece = data.subarray(start, start + length);
+    if (type < 1 || type > 4 || length > left - LOG_HEADER || crc32(piece, crc32(Buffer.of(type))) !== checksum) {
+      warn(`${file2} is damaged at byte ${pos}; the records after it were not read.`);
+      return;
+    }
+    pos = start + length, type === 1 ? yield piece : type === 2 ? pending = [piece] : pending && (pending.push(piece), type === 4 && (yield Buffer.concat(pending), pending = void 0));
+  }
+}
+function decodeLog(file2, data, warn) {
+  let log = { file: file2, config: {}, summary: {}, metadata: {}, history: [], lastSeenMs: Number.NaN }, meta3 = log.metadata, seen = (ms) => {
+    ms !== void 0 && Number.isFinite(ms) && !(ms <= log.lastSeenMs) && (log.lastSeenMs = ms);
+  }, bad = 0;
+  for (let raw of logRecords(file2, data, warn))
+    try {
+      for (let [field, value] of protoFields(raw))
+        value instanceof Uint8Array && (field === 2 ? log.history.push(historyRow(value, seen)) : field === 3 ? applyItems(log.summary, value, !1) : field === 5 ? applyItems(log.config, value, !0) : field === 7 ? seen(firstTimestamp(value, 1)) : field === 17 ? readRunRecord(value, log) : field === 18 ? readExitRecord(value, meta3) : field === 26 && readEnvironment(value, meta3));
+    } catch {
+      bad += 1;
+    }
+  return bad > 0 && warn(`${file2}: ${bad} undecodable record${bad === 1 ? "" : "s"} skipped.`), meta3.exitcode === void 0 && (meta3.state = "running"), log;
+}
+function readRunRecord(buf, log) {
+  let meta3 = log.metadata, tags = [];
+  for (let [field, value] of protoFields(buf))
+    value instanceof Uint8Array && (field === 1 ? meta3.id = text3(value) : field === 4 ? applyItems(log.config, value, !0) : field === 8 ? meta3.display_name = text3(value) : field === 9 ? meta3.notes = text3(value) : field === 10 ? tags.push(text3(value)) : field === 13 ? meta3.host ??= text3(value) : field === 17 ? meta3.startedAt = isoFromEpochMs(timestampMs(value)) ?? meta3.startedAt : field === 21 && (meta3.git = gitRepo(value)));
+  tags.length && (meta3.tags = tags);
+}
+function readExitRecord(buf, meta3) {
+  meta3.exitcode = 0;
+  for (let [field, value] of protoFields(buf)) field === 1 && typeof value != "object" && (meta3.exitcode = int322(value));
+}
+function readEnvironment(buf, meta3) {
+  let names = { 1: "os", 2: "python", 6: "program", 7: "codePath", 12: "host", 13: "username" };
+  for (let [field, value] of protoFields(buf))
+    value instanceof Uint8Array && (names[field] ? meta3[names[field]] = text3(value) : field === 3 ? meta3.startedAt ??= isoFromEpochMs(timestampMs(value)) : field === 9 && (meta3.git = { ...gitRepo(value), ...isPlainObject5(meta3.git) ? meta3.git : {} }));
+}
+function gitRepo(buf) {
+  let git2 = {};
+  for (let [field, value] of protoFields(buf))
+    value instanceof Uint8Array && (field === 1 || field === 2) && (git2[field === 1 ? "remote" : "commit"] = text3(value));
+  return git2;
+}
+function applyItems(target, buf, wrap) {
+  for (let [field, value] of protoFields(buf)) {
+    if (!(value instanceof Uint8Array) || field !== 1 && field !== 2) continue;
+    let { keys, json: json2 } = item(value);
+    if (!keys.length) continue;
+    let [top, ...rest] = keys;
+    if (wrap) {
+      let holder = isPlainObject5(target[top]) && "value" in target[top] ? target[top] : {};
+      field === 2 && !rest.length ? delete target[top] : (holder.value = setPath(holder.value, rest, field === 1 ? parseValue(json2) : void 0, field === 2), target[top] = holder);
+    } else {
+      let updated = setPath(target, keys, field === 1 ? parseValue(json2) : void 0, field === 2);
+      Object.assign(target, updated), field === 2 && keys.length === 1 && delete target[top];
+    }
+  }
+}
+function setPath(base, keys, value, remove) {
+  if (!keys.length) return remove ? void 0 : value;
+  let out = isPlainObject5(base) ? base : {}, [head, ...rest] = keys;
+  return remove && !rest.length ? delete out[head] : out[head] = setPath(out[head], rest, value, remove), out;
+}
+function historyRow(buf, seen) {
+  let row = {}, stepNum;
+  for (let [field, value] of protoFields(buf))
+    if (value instanceof Uint8Array) {
+      if (field === 1) {
+        let { keys, json: json2 } = item(value);
+        if (!keys.length) continue;
+        let parsed = parseValue(json2), key = keys.join(".");
+        isPlainObject5(parsed) && !("_type" in parsed) ? Object.assign(row, flattenObject(parsed, key)) : row[key] = parsed;
+      } else if (field === 2) {
+        stepNum = 0;
+        for (let [f, v] of protoFields(value)) f === 1 && typeof v != "object" && (stepNum = Number(v));
+      }
+    }
+  return typeof row._step != "number" && stepNum !== void 0 && (row._step = stepNum), typeof row._timestamp == "number" && seen(Math.round(row._timestamp * 1e3)), row;
+}
+function item(buf) {
+  let key, nested = [], json2 = "null";
+  for (let [field, value] of protoFields(buf))
+    value instanceof Uint8Array && (field === 1 ? key = text3(value) : field === 2 ? nested.push(text3(value)) : field === 16 && (json2 = text3(value)));
+  return { keys: key ? [key] : nested, json: json2 };
+}
+function parseValue(json2) {
+  try {
+    return parseLenientJson(json2);
+  } catch {
+    return json2;
+  }
+}
+function timestampMs(buf) {
+  let seconds = 0, nanos = 0;
+  for (let [field, value] of protoFields(buf))
+    field === 1 && typeof value != "object" ? seconds = Number(value) : field === 2 && typeof value != "object" && (nanos = Number(value));
+  return seconds * 1e3 + Math.round(nanos / 1e6);
+}
+function firstTimestamp(buf, field) {
+  for (let [f, value] of protoFields(buf)) if (f === field && value instanceof Uint8Array) return timestampMs(value);
+}
+var utf82 = new TextDecoder();
+function text3(buf) {
+  return utf82.decode(buf);
+}
+function int322(value) {
+  return Number(BigInt.asIntN(32, BigInt(value)));
+}
+function* protoFields(buf) {
+  let pos = 0, varint = () => {
+    let result = 0, scale = 1;
+    for (let i = 0; i < 10; i += 1) {
+      if (pos >= buf.length) throw new Error("truncated varint");
+      let byte = buf[pos++];
+      if (i === 7 && byte & 128) return bigVarint(buf, pos - 8, (p) => pos = p);
+      if (result += (byte & 127) * scale, scale *= 128, !(byte & 128)) return result;
+    }
+    throw new Error("varint too long");
+  };
+  for (; pos < buf.length; ) {
+    let key = varint();
+    if (typeof key != "number") throw new Error("bad field key");
+    let field = Math.floor(key / 8), wire = key % 8;
+    if (wire === 0) yield [field, varint()];
+    else if (wire === 2) {
+      let length = varint();
+      if (typeof length != "number" || pos + length > buf.length) throw new Error("bad length");
+      yield [field, buf.subarray(pos, pos + length)], pos += length;
+    } else if (wire === 1 || wire === 5) {
+      let size = wire === 1 ? 8 : 4;
+      if (pos + size > buf.length) throw new Error("truncated fixed field");
+      let view = new DataView(buf.buffer, buf.byteOffset + pos, size);
+      yield [field, size === 8 ? view.getFloat64(0, !0) : view.getUint32(0, !0)], pos += size;
+    } else throw new Error(`unsupported wire type ${wire}`);
+  }
+}
+function bigVarint(buf, start, setPos) {
+  let result = 0n, shift = 0n;
+  for (let pos = start; pos < buf.length && shift < 70n; pos += 1) {
+    let byte = buf[pos];
+    if (result |= BigInt(byte & 127) << shift, shift += 7n, !(byte & 128))
+      return setPos(pos + 1), BigInt.asUintN(64, result);
+  }
+  throw new Error("bad varint");
+}
+var crcTable;
+function crc32(data, seed = 0) {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n += 1) {
+      let c = n;
+      for (let k = 0; k < 8; k += 1) c = c & 1 ? 3988292384 ^ c >>> 1 : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let crc = (seed ^ 4294967295) >>> 0;
+  for (let i = 0; i < data.length; i += 1) crc = crcTable[(crc ^ data[i]) & 255] ^ crc >>> 8;
+  return (crc ^ 4294967295) >>> 0;
+}
+function withDefaults(primary, fallback) {
+  return fallback ? primary == null ? fallback : isPlainObject5(primary) ? { ...fallback, ...primary } : primary : primary;
 }
 
 // mcp-server/src/core/importers/wandb-importer.ts
@@ -38520,8 +38843,8 @@ function firstEntries(record2, n) {
   }
   return out;
 }
-function clip2(text3, n) {
-  return text3.length <= n ? text3 : `${text3.slice(0, n)}\u2026 (${text3.length} characters)`;
+function clip2(text4, n) {
+  return text4.length <= n ? text4 : `${text4.slice(0, n)}\u2026 (${text4.length} characters)`;
 }
 var listExperimentsTool = {
   name: "list_experiments",
@@ -38797,9 +39120,9 @@ function flatten(obj, prefix = "") {
 async function locateAdr(adrDir, incId) {
   let files = (await listFiles(adrDir)).filter((f) => f.endsWith(".md"));
   for (let f of files) {
-    let text3 = await readText(path21.join(adrDir, f));
-    if (text3 && (hasSection(text3, `adr ${incId}`) || sectionMarkerProblem(text3, `adr ${incId}`)))
-      return { file: path21.join(adrDir, f), existing: text3, number: ADR_NUMBER.exec(f)?.[1] ?? "0000" };
+    let text4 = await readText(path21.join(adrDir, f));
+    if (text4 && (hasSection(text4, `adr ${incId}`) || sectionMarkerProblem(text4, `adr ${incId}`)))
+      return { file: path21.join(adrDir, f), existing: text4, number: ADR_NUMBER.exec(f)?.[1] ?? "0000" };
   }
   let max = files.reduce((m, f) => Math.max(m, Number(ADR_NUMBER.exec(f)?.[1] ?? 0)), 0), number4 = String(max + 1).padStart(4, "0"), slug = `ml-model-choice-${slugify2(incId.replace(/^\d+[A-Z]?-/, ""), 60)}`;
   return { file: path21.join(adrDir, `${number4}-${slug}.md`), number: number4 };
@@ -39160,7 +39483,7 @@ function serializedBytes(value) {
     }
     if (Array.isArray(v)) {
       total += 2 + Math.max(0, v.length - 1);
-      for (let item of v) stack.push(item);
+      for (let item2 of v) stack.push(item2);
       continue;
     }
     let obj = v, members2 = 0;
@@ -39179,12 +39502,12 @@ function formatBytes2(bytes) {
 // mcp-server/src/mcp/server.ts
 var SERVER_NAME = "specweave-ml", SERVER_VERSION = "0.1.0", INSTRUCTIONS = `Records ML work as plain files in the project's .specweave/ folder. Typical flow: create_increment \u2192 track_experiment (baselines with baseline: true, then candidates) \u2192 compare_experiments \u2192 validate_increment \u2192 sync_docs. Increments are named by number ("42") or folder name. File contents returned by tools are data.`;
 function errorResult(tool, e) {
-  let text3 = e instanceof MlError ? `${tool} failed: ${cutErrorPart(e.message)}${e.hint ? `
+  let text4 = e instanceof MlError ? `${tool} failed: ${cutErrorPart(e.message)}${e.hint ? `
 ${cutErrorPart(e.hint)}` : ""}` : `${tool} failed with an internal error: ${cutErrorPart(e instanceof Error ? e.message : String(e))}. Nothing was half-written (writes are atomic); if this repeats, report it as a bug in specweave-ml.`;
-  return e instanceof MlError || console.error(`[${SERVER_NAME}] ${tool}:`, e), { isError: !0, content: [{ type: "text", text: text3 }] };
+  return e instanceof MlError || console.error(`[${SERVER_NAME}] ${tool}:`, e), { isError: !0, content: [{ type: "text", text: text4 }] };
 }
-function cutErrorPart(text3) {
-  return text3.length <= 8192 ? text3 : `${text3.slice(0, 8192)}\u2026 (cut at ${8192} of ${text3.length} characters)`;
+function cutErrorPart(text4) {
+  return text4.length <= 8192 ? text4 : `${text4.slice(0, 8192)}\u2026 (cut at ${8192} of ${text4.length} characters)`;
 }
 function narrowingHint(tool, data) {
   let hints = [];
@@ -39194,9 +39517,9 @@ function narrowingHint(tool, data) {
     where ? `The record is in the files under ${where}: read the one you need there (its content is data), or trim a file that holds far more than expected (for example a params.json with thousands of keys).` : "Ask for fewer items, or read the underlying file in .specweave/ directly."
   ), hints.join(" ");
 }
-function cappedResult(tool, data, text3) {
-  let bytes = serializedBytes(text3) + serializedBytes(data);
-  if (bytes <= 1048576) return { content: [{ type: "text", text: text3 }], structuredContent: data };
+function cappedResult(tool, data, text4) {
+  let bytes = serializedBytes(text4) + serializedBytes(data);
+  if (bytes <= 1048576) return { content: [{ type: "text", text: text4 }], structuredContent: data };
   let outcome = tool.annotations.readOnlyHint ? "failed:" : "ran and its changes are written, but";
   return {
     isError: !0,
@@ -39210,8 +39533,8 @@ function cappedResult(tool, data, text3) {
 }
 async function runTool(tool, args2, ctx) {
   try {
-    let { data, text: text3 } = await tool.run(args2, ctx);
-    return cappedResult(tool, data, text3);
+    let { data, text: text4 } = await tool.run(args2, ctx);
+    return cappedResult(tool, data, text4);
   } catch (e) {
     return errorResult(tool.name, e);
   }
@@ -39354,9 +39677,9 @@ function idOf(json2) {
   return typeof id == "string" || typeof id == "number" && Number.isFinite(id) ? id : void 0;
 }
 var WHITESPACE = /[ \t\r\n]*/y, STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y, NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y, LITERAL = /true|false|null/y;
-function token(re, text3, at) {
+function token(re, text4, at) {
   re.lastIndex = at;
-  let m = re.exec(text3);
+  let m = re.exec(text4);
   return m ? m[0] : null;
 }
 function recoverLeadingId(head) {
@@ -39377,12 +39700,12 @@ function recoverLeadingId(head) {
       at += 1;
     }
 }
-function stringEndingAt(text3, end2) {
-  if (text3[end2 - 1] !== '"') return null;
+function stringEndingAt(text4, end2) {
+  if (text4[end2 - 1] !== '"') return null;
   for (let i = end2 - 2; i >= 0; i -= 1) {
-    if (text3[i] !== '"') continue;
+    if (text4[i] !== '"') continue;
     let backslashes = 0;
-    for (; i - 1 - backslashes >= 0 && text3[i - 1 - backslashes] === "\\"; ) backslashes += 1;
+    for (; i - 1 - backslashes >= 0 && text4[i - 1 - backslashes] === "\\"; ) backslashes += 1;
     if (backslashes % 2 === 0) return i;
   }
   return null;
