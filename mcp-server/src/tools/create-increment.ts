@@ -2,15 +2,7 @@ import { z } from 'zod';
 import { createIncrement } from '../core/increments.js';
 import { PROBLEM_TYPES } from '../core/problem-types.js';
 import { defineTool } from './define.js';
-import { Direction } from './schemas.js';
-
-const Criterion = z.object({
-  metric: z.string(),
-  op: z.enum(['>', '>=', '<', '<=']),
-  value: z.number(),
-  text: z.string(),
-  custom: z.literal(true).optional(),
-});
+import { Criterion, Direction } from './schemas.js';
 
 export const createIncrementTool = defineTool({
   name: 'create_increment',

@@ -15,6 +15,15 @@ export const MetricMap = z.record(z.string(), MetricNumber);
 
 export const Direction = z.enum(['maximize', 'minimize']);
 
+/** A success criterion as stored in metadata.json (docs/format.md, "Success criteria"). */
+export const Criterion = z.object({
+  metric: z.string(),
+  op: z.enum(['>', '>=', '<', '<=']),
+  value: z.number(),
+  text: z.string(),
+  custom: z.literal(true).optional(),
+});
+
 /** Numbers from the wire (where non-finite values arrive as strings) back to numbers. */
 export function decodeMetricMap(map: Record<string, number | string> | null | undefined): Record<string, number> | undefined {
   if (!map) return undefined;

@@ -2,15 +2,7 @@ import { z } from 'zod';
 import { resolveIncrement, updateIncrementSettings } from '../core/increments.js';
 import { THRESHOLDS } from '../core/gates/index.js';
 import { defineTool } from './define.js';
-import { Direction, IncrementRef } from './schemas.js';
-
-const Criterion = z.object({
-  metric: z.string(),
-  op: z.enum(['>', '>=', '<', '<=']),
-  value: z.number(),
-  text: z.string(),
-  custom: z.literal(true).optional(),
-});
+import { Criterion, Direction, IncrementRef } from './schemas.js';
 
 export const updateIncrementTool = defineTool({
   name: 'update_increment',
