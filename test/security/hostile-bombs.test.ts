@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { inMemoryClient, stdioClient, type TestClient } from '../helpers/client.js';
+import { stdioClient, type TestClient } from '../helpers/client.js';
 import { BUNDLE } from '../helpers/project.js';
-import { buildTemplate, EXP, INC, MLFLOW_RUN, TOOL_CALLS, WANDB_RUN, workDir, Workspace } from './hostile.js';
+import { EXP, INC, MLFLOW_RUN, TOOL_CALLS, WANDB_RUN, templateWorkspace, workDir, Workspace } from './hostile.js';
 
 const DEPTH = 100_000;
 
@@ -93,12 +93,7 @@ describe('parser bombs through the bundle', () => {
   beforeAll(async () => {
     if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build`);
     work = workDir();
-    const template = path.join(work, 'template');
-    fs.mkdirSync(template);
-    const c = await inMemoryClient(template);
-    await buildTemplate(c, template);
-    await c.close();
-    ws = new Workspace(template, path.join(work, 'project'));
+    ws = await templateWorkspace(work);
     server = await start();
   });
 

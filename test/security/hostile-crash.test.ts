@@ -10,7 +10,7 @@ import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryClient, stdioClient } from '../helpers/client.js';
 import { BUNDLE } from '../helpers/project.js';
-import { buildTemplate, EXP, INC, rawSession, workDir, Workspace } from './hostile.js';
+import { EXP, INC, rawSession, templateWorkspace, workDir, Workspace } from './hostile.js';
 
 /** An MLflow file store with `runs` runs of a few params and metrics, at `dir`. */
 function mlflowStore(dir: string, runs: number): void {
@@ -96,12 +96,7 @@ describe('kill -9 during each multi-file write', () => {
   beforeAll(async () => {
     if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build`);
     work = workDir();
-    const template = path.join(work, 'template');
-    fs.mkdirSync(template);
-    const c = await inMemoryClient(template);
-    await buildTemplate(c, template);
-    await c.close();
-    ws = new Workspace(template, path.join(work, 'project'));
+    ws = await templateWorkspace(work);
   });
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 

@@ -7,10 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inMemoryClient, stdioClient, type TestClient } from '../helpers/client.js';
+import { stdioClient, type TestClient } from '../helpers/client.js';
 import { BUNDLE } from '../helpers/project.js';
 import {
-  buildTemplate,
   DOCS,
   EXP,
   INC,
@@ -23,6 +22,7 @@ import {
   targetsOf,
   TOOL_CALLS,
   type Verdict,
+  templateWorkspace,
   workDir,
   Workspace,
   writeFigures,
@@ -62,12 +62,7 @@ describe('the bundle over stdio', () => {
   beforeAll(async () => {
     if (!fs.existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run npm run build`);
     work = workDir();
-    const template = path.join(work, 'template');
-    fs.mkdirSync(template);
-    const c = await inMemoryClient(template);
-    await buildTemplate(c, template);
-    await c.close();
-    ws = new Workspace(template, path.join(work, 'project'));
+    ws = await templateWorkspace(work);
     server = await stdioClient(['--root', ws.root]);
   });
 

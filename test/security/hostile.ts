@@ -603,6 +603,16 @@ export function writeFigures(suite: string, verdicts: Verdict[], extra: Record<s
  * The suites' scratch folder: in memory (/dev/shm) where the machine has it, since a suite makes a few thousand
  * small files and links and a busy disk made that the bulk of its run time; symlinks behave the same there.
  */
+/** A project built once through the tools in `<work>/template`, and the workspace each case copies it into. */
+export async function templateWorkspace(work: string): Promise<Workspace> {
+  const template = path.join(work, 'template');
+  fs.mkdirSync(template);
+  const c = await inMemoryClient(template);
+  await buildTemplate(c, template);
+  await c.close();
+  return new Workspace(template, path.join(work, 'project'));
+}
+
 export function workDir(): string {
   const shm = '/dev/shm';
   let base = os.tmpdir();
@@ -626,12 +636,7 @@ export function runMatrix(suite: string, placements: Placement[], toolsFor: (p: 
   const removals: Promise<void>[] = [];
   beforeAll(async () => {
     work = workDir();
-    const template = path.join(work, 'template');
-    fs.mkdirSync(template);
-    const c = await inMemoryClient(template);
-    await buildTemplate(c, template);
-    await c.close();
-    ws = new Workspace(template, path.join(work, 'project'));
+    ws = await templateWorkspace(work);
   });
   afterAll(async () => {
     writeFigures(suite, verdicts);
