@@ -33960,7 +33960,13 @@ ${kept.join(`
 }
 
 // mcp-server/src/tools/schemas.ts
-var IncrementRef = external_exports.string().min(1).describe('The increment: its number ("0042" or "42") or folder name ("0042-churn-model").'), ExperimentName = external_exports.string().min(1).describe('Experiment name: letters, digits, ".", "_", "-" (e.g. "xgboost-depth6"); it is the folder name.'), MetricNumber = external_exports.union([external_exports.number(), external_exports.enum(["NaN", "Infinity", "-Infinity"])]), MetricMap = external_exports.record(external_exports.string(), MetricNumber), Direction = external_exports.enum(["maximize", "minimize"]);
+var IncrementRef = external_exports.string().min(1).describe('The increment: its number ("0042" or "42") or folder name ("0042-churn-model").'), ExperimentName = external_exports.string().min(1).describe('Experiment name: letters, digits, ".", "_", "-" (e.g. "xgboost-depth6"); it is the folder name.'), MetricNumber = external_exports.union([external_exports.number(), external_exports.enum(["NaN", "Infinity", "-Infinity"])]), MetricMap = external_exports.record(external_exports.string(), MetricNumber), Direction = external_exports.enum(["maximize", "minimize"]), Criterion = external_exports.object({
+  metric: external_exports.string(),
+  op: external_exports.enum([">", ">=", "<", "<="]),
+  value: external_exports.number(),
+  text: external_exports.string(),
+  custom: external_exports.literal(!0).optional()
+});
 function decodeMetricMap(map2) {
   if (map2)
     return Object.fromEntries(Object.entries(map2).map(([k, v]) => [k, decodeNumber(v)]));
@@ -34077,13 +34083,7 @@ var Entry = external_exports.object({
 };
 
 // mcp-server/src/tools/create-increment.ts
-var Criterion = external_exports.object({
-  metric: external_exports.string(),
-  op: external_exports.enum([">", ">=", "<", "<="]),
-  value: external_exports.number(),
-  text: external_exports.string(),
-  custom: external_exports.literal(!0).optional()
-}), createIncrementTool = {
+var createIncrementTool = {
   name: "create_increment",
   title: "Create ML increment",
   description: 'Start a new piece of ML work. Creates .specweave/increments/NNNN-<slug>/ with the next free number: metadata.json, an ML spec.md (problem definition, success criteria, user stories), plan.md, tasks.md (T-001\u2026T-009 from data exploration to documentation), tests.md, and the folders experiments/, data/, models/, notebooks/. Call it once per model or ML feature, before tracking experiments. primary_metric and success_criteria ("<metric> <op> <number>": "macro F1 >= 0.9", "RMSE < 50", "MAPE < 10%") are resolved against the metric vocabulary; an unknown metric is an error with suggestions unless listed in custom_metrics. validate_increment checks them later.',
@@ -39266,13 +39266,7 @@ var Artifact = external_exports.object({ path: external_exports.string(), bytes:
 };
 
 // mcp-server/src/tools/update-increment.ts
-var Criterion2 = external_exports.object({
-  metric: external_exports.string(),
-  op: external_exports.enum([">", ">=", "<", "<="]),
-  value: external_exports.number(),
-  text: external_exports.string(),
-  custom: external_exports.literal(!0).optional()
-}), updateIncrementTool = {
+var updateIncrementTool = {
   name: "update_increment",
   title: "Change ML settings of an increment",
   description: `Change what an increment is judged on: primary_metric (a name from the metric vocabulary, e.g. "R^2" becomes "r2"), direction, success_criteria (replaces the list; "<metric> <op> <number>", resolved against the vocabulary, an unknown metric is an error with suggestions unless named in custom_metrics), thresholds of the quality gates (${THRESHOLDS.map((t) => t.key).join(", ")}) and selection (auto, cv, validation or test: what ranks the candidates). metadata.json is updated and spec.md's Success Criteria section is rewritten to match. Gate messages name the call to make.`,
@@ -39292,7 +39286,7 @@ var Criterion2 = external_exports.object({
     changed: external_exports.array(external_exports.string()),
     primary_metric: external_exports.string().nullable(),
     direction: Direction.nullable(),
-    success_criteria: external_exports.array(Criterion2),
+    success_criteria: external_exports.array(Criterion),
     thresholds: external_exports.record(external_exports.string(), external_exports.number()),
     selection: external_exports.enum(["auto", "cv", "validation", "test"]),
     files: external_exports.array(external_exports.string())
