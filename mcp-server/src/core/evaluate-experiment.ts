@@ -17,7 +17,7 @@ import {
 } from './evaluation/index.js';
 import { invalid, MlError, notFound } from './errors.js';
 import { experimentDir, readExperiment, readHistory, resolveExperimentFile, trackExperiment, type TrackContext } from './experiments.js';
-import { experimentsDir, type Increment } from './increments.js';
+import { experimentsDir, readIncrementMetadata, type Increment } from './increments.js';
 import { parseJsonObject, stringifyCanonical } from './json.js';
 import type { Project } from './project.js';
 import { parsePredictionChunks } from './evaluation/predictions-file.js';
@@ -234,7 +234,9 @@ export async function compareExperimentPredictions(
     readPredictionsTable(project, inc, experimentDir(inc, opts.a), ra.predictions),
     readPredictionsTable(project, inc, experimentDir(inc, opts.b), rb.predictions),
   ]);
-  const folds = await foldScores(inc, opts.a, opts.b, opts.metric ?? undefined);
+  // Fold scores of the metric compared, else of the increment's primary metric (what selection used), else any.
+  const primary = opts.metric ? undefined : (await readIncrementMetadata(project, inc).catch(() => undefined))?.ml.primary_metric;
+  const folds = await foldScores(inc, opts.a, opts.b, opts.metric ?? primary ?? undefined);
   const result = asUserError(() =>
     comparePredictions({
       a: { name: opts.a, table: ta.table },

@@ -20,6 +20,8 @@ export const MODEL_FORMATS: readonly ModelFormat[] = [
   { format: 'LightGBM', extensions: ['.lgb', '.lgbm'], namedOnly: { extensions: ['.txt', '.model'], name: /lgb|lightgbm/i } },
   { format: 'CatBoost', extensions: ['.cbm'] },
   { format: 'Keras', extensions: ['.keras', '.h5', '.hdf5'] },
+  // A library's own JSON serialisation (XGBoost's model.json, a hand-written model's parameters): only when named so.
+  { format: 'JSON model', extensions: [], namedOnly: { extensions: ['.json'], name: /model/i } },
 ];
 
 /** The model format a file name says it holds, or undefined. */
