@@ -29998,7 +29998,9 @@ var MODEL_FORMATS = [
   { format: "XGBoost", extensions: [".ubj", ".xgb"], namedOnly: { extensions: [".json", ".model", ".bin"], name: /xgb|xgboost/i } },
   { format: "LightGBM", extensions: [".lgb", ".lgbm"], namedOnly: { extensions: [".txt", ".model"], name: /lgb|lightgbm/i } },
   { format: "CatBoost", extensions: [".cbm"] },
-  { format: "Keras", extensions: [".keras", ".h5", ".hdf5"] }
+  { format: "Keras", extensions: [".keras", ".h5", ".hdf5"] },
+  // A library's own JSON serialisation (XGBoost's model.json, a hand-written model's parameters): only when named so.
+  { format: "JSON model", extensions: [], namedOnly: { extensions: [".json"], name: /model/i } }
 ];
 function modelFormatOf(file2) {
   let name = file2.split("/").pop().toLowerCase();
@@ -36678,7 +36680,8 @@ async function compareExperimentPredictions(project, inc, opts) {
   let [ta, tb] = await Promise.all([
     readPredictionsTable(project, inc, experimentDir(inc, opts.a), ra.predictions),
     readPredictionsTable(project, inc, experimentDir(inc, opts.b), rb.predictions)
-  ]), folds = await foldScores(inc, opts.a, opts.b, opts.metric ?? void 0), result = asUserError(
+  ]), primary = opts.metric ? void 0 : (await readIncrementMetadata(project, inc).catch(() => {
+  }))?.ml.primary_metric, folds = await foldScores(inc, opts.a, opts.b, opts.metric ?? primary ?? void 0), result = asUserError(
     () => comparePredictions({
       a: { name: opts.a, table: ta.table },
       b: { name: opts.b, table: tb.table },
