@@ -101,7 +101,8 @@ async function readSnapshot(reader: SnapshotReader, where: string, warn: (messag
         }
       }
     };
-    addItems(paramFiles, dvcYaml.params, true);
+    // Top-level params: (written by DVCLive's log_param) lists files; a stage's params: lists keys of params.yaml.
+    addItems(paramFiles, dvcYaml.params, false);
     addItems(metricFiles, dvcYaml.metrics, false);
     if (isPlainObject(dvcYaml.stages)) {
       for (const stage of Object.values(dvcYaml.stages)) {
