@@ -545,6 +545,136 @@ async function benchEvaluateFile() {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Side by side with MLflow (SQLite backend), in the pinned test venv. The Python half is scripts/bench/mlflow_side.py.
+
+const VENV_PYTHON = process.env.SPECWEAVE_BENCH_PYTHON ?? path.join(ROOT, '.venv-test/bin/python');
+const MLFLOW_SIDE = path.join(ROOT, 'scripts/bench/mlflow_side.py');
+
+/** Why the MLflow rows cannot run here, or null when the venv imports mlflow. */
+function mlflowMissing(): string | null {
+  if (!fs.existsSync(VENV_PYTHON)) return `no Python venv at ${VENV_PYTHON} (set SPECWEAVE_BENCH_PYTHON)`;
+  const r = spawnSync(VENV_PYTHON, ['-c', 'import mlflow'], { encoding: 'utf8' });
+  return r.status === 0 ? null : `mlflow does not import in ${VENV_PYTHON}`;
+}
+
+function skippedRow(name: string, why: string) {
+  console.error(`  skipped: ${why}`);
+  rows.push({
+    name,
+    median: Number.NaN,
+    unit: 'ms',
+    baselineName: '—',
+    baseline: Number.NaN,
+    target: '—',
+    ok: true,
+    note: `skipped: ${why}`,
+  });
+}
+
+/** Runs one mlflow_side.py command as a whole process and returns its wall time and its stdout. */
+function runSide(args: string[], cwd: string): { ms: number; stdout: string } {
+  const t = performance.now();
+  const r = spawnSync(VENV_PYTHON, [MLFLOW_SIDE, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, PYTHONPATH: path.join(ROOT, 'python'), PYTHONDONTWRITEBYTECODE: '1' },
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`mlflow_side.py ${args[0]} failed: ${r.stderr.slice(-2000)}`);
+  return { ms, stdout: r.stdout };
+}
+
+/** A scratch project with one active increment (no git, so neither library records git metadata). */
+async function scratchProject(): Promise<string> {
+  const root = scratch();
+  const client = await memoryClient(root);
+  const r = await client.callTool({ name: 'create_increment', arguments: { title: 'Bench log' } });
+  if (r.isError) throw new Error(JSON.stringify(r.content));
+  await client.close();
+  return root;
+}
+
+async function benchLogVsMlflow() {
+  const name = 'log 1,000 runs × 10 metrics × 20 params, specweave_ml (Python process)';
+  const missing = mlflowMissing();
+  if (missing) return skippedRow(name, missing);
+  // Each side is ~20 s and ~60 s of a spawned Python process here, so few repetitions keep the row near 3 min.
+  const reps = QUICK ? 1 : 2;
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < reps; i += 1) {
+    const mlflowDir = scratch();
+    theirs.push(runSide(['log-mlflow', mlflowDir], mlflowDir).ms);
+    const project = await scratchProject();
+    ours.push(runSide(['log-specweave', project], project).ms);
+    const logged = fs
+      .readdirSync(path.join(project, '.specweave/increments'))
+      .map((inc) => fs.readdirSync(path.join(project, '.specweave/increments', inc, 'experiments')).length);
+    if (logged[0] !== 1000) throw new Error(`specweave_ml logged ${logged[0]} experiments, not 1000`);
+    for (const dir of [mlflowDir, project]) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const candidate = median(ours);
+  const baseline = median(theirs);
+  rows.push({
+    name,
+    median: candidate,
+    unit: 'ms',
+    baselineName: 'MLflow 3.17.2, SQLite backend, same runs (Python process)',
+    baseline,
+    target: '≤ 1× MLflow',
+    ok: candidate <= baseline,
+    note:
+      `whole processes, alternating, ${reps} repetition(s) each (medians); specweave_ml: track_experiment + log_params + log_metrics per run; ` +
+      `MLflow: start_run + log_params + log_metrics per run (each a log_batch), a new mlflow.db each time (its table creation included); ` +
+      `runs ${ours.map((v) => (v / 1000).toFixed(1)).join(', ')} s vs ${theirs.map((v) => (v / 1000).toFixed(1)).join(', ')} s`,
+  });
+}
+
+async function benchRankVsMlflow() {
+  const n = QUICK ? 2000 : 10_000;
+  const name = `rank ${n.toLocaleString('en')} runs: compare_experiments (in-process client)`;
+  const missing = mlflowMissing();
+  if (missing) return skippedRow(name, missing);
+  const root = scratch();
+  const incDir = makeLargeIncrement(root, n);
+  const db = path.join(root, 'mlflow.db');
+  const t0 = performance.now();
+  runSide(['load-mlflow', incDir, db], root);
+  console.error(`  loaded ${n} runs into MLflow in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const client = await memoryClient(root);
+  const inCall: number[] = [];
+  const { candidate, baseline } = await paired(
+    3,
+    async () => {
+      const r = await client.callTool({ name: 'compare_experiments', arguments: { increment: '1' } });
+      if (r.isError) throw new Error(JSON.stringify(r.content));
+    },
+    async () => {
+      const out = JSON.parse(runSide(['search-mlflow', db], root).stdout) as { ms: number; rows: number };
+      if (out.rows !== n) throw new Error(`mlflow.search_runs returned ${out.rows} runs, not ${n}`);
+      inCall.push(out.ms);
+    },
+  );
+  await client.close();
+  fs.rmSync(root, { recursive: true, force: true });
+  const search = median(inCall);
+  rows.push({
+    name,
+    median: candidate,
+    unit: 'ms',
+    baselineName: 'mlflow.search_runs ordered by metrics.metric_0 DESC, max_results=10000 (call timed inside Python)',
+    baseline: search,
+    target: '≤ 1× MLflow',
+    ok: candidate <= search,
+    note:
+      `3 alternating repetitions, same ${n.toLocaleString('en')} experiments (20 params, 10 metrics) in both stores; ` +
+      `the MLflow side as a whole Python process (import mlflow + call): ${(baseline / 1000).toFixed(2)} s, ratio to it ${(candidate / baseline).toFixed(2)}×; ` +
+      `the MLflow database is made by MLflow (tables, experiment, first run through its client) and its other runs are copies of the first run's rows, because the client takes ~35 ms a run`,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 function fmt(v: number, unit: string): string {
   if (Number.isNaN(v)) return '—';
@@ -584,6 +714,8 @@ const benches: [string, () => Promise<void>][] = [
   ['import', benchImport],
   ['evaluation', benchEvaluation],
   ['evaluate-file', benchEvaluateFile],
+  ['log-vs-mlflow', benchLogVsMlflow],
+  ['rank-vs-mlflow', benchRankVsMlflow],
 ];
 if (process.argv.includes('--child-eval')) {
   childEval();
