@@ -7,7 +7,7 @@
  * it) the test skips, saying why; SPECWEAVE_REQUIRE_PYENV=1 (CI) makes that a failure instead.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
@@ -134,6 +134,24 @@ describe.skipIf(SKIP)(
         const metrics = metricsOf(e);
         for (const metric of ['acc', 'train.loss']) expect(expected.filter((p) => p.metric === metric).pop()!.value).toBe(metrics[metric]);
       }
+    });
+    it('history points without a timestamp column take the commit date, or the file time in the workspace', async () => {
+      const timesOf = (key: string) => {
+        const dir = path.join(incDir, 'experiments', result.imported.find((i: any) => i.run === key).experiment);
+        const lines = readFileSync(path.join(dir, 'history.jsonl'), 'utf8').trimEnd().split('\n');
+        return lines.map((l) => JSON.parse(l)).map((p) => [p.metric, p.timestamp]);
+      };
+      for (const e of experiments) {
+        const committed = execFileSync('git', ['log', '-1', '--format=%cI', e.rev], { cwd: project, encoding: 'utf8' }).trim();
+        for (const [metric, time] of timesOf(`dvc:exp:${e.rev}`))
+          expect(time, `${e.name} ${metric}`).toBe(new Date(committed).toISOString());
+      }
+      const fileTime = (file: string) =>
+        new Date(Math.round(statSync(path.join(project, 'dvclive/plots/metrics', file)).mtimeMs)).toISOString();
+      const expected: Record<string, string> = { acc: fileTime('acc.tsv'), 'train.loss': fileTime('train/loss.tsv') };
+      const workspaceTimes = timesOf(result.imported.find((i: any) => i.run.startsWith('dvc:workspace:')).run);
+      expect(workspaceTimes.length).toBeGreaterThan(0);
+      for (const [metric, time] of workspaceTimes) expect(time, metric).toBe(expected[metric]);
     });
   },
 );

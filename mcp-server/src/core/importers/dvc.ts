@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { describeError, listDir, readTextNoFollow, resolveInside } from './fs-read.js';
+import { entryInfo } from '../store/disk.js';
 import { catBlobs, gitText, lsTree, type TreeEntry } from './git-read.js';
 import type { DvcScanOptions, HistoryPoint, ImportedRun, ImporterDefinition, ImportScan, SkippedEntry } from './types.js';
 import {
@@ -37,8 +38,11 @@ interface SnapshotReader {
   list(rel: string): Promise<SnapshotEntry[]>;
   /** undefined when the file does not exist; throws when it exists but cannot be read. */
   read(rel: string): Promise<string | undefined>;
-  /** Time for history points without a timestamp column. */
-  fallbackTime: string | null;
+  /**
+   * Time for the points of a history file without a timestamp column (DVCLive 3.x writes only `step`): the
+   * commit's date in git, the file's modification time in a folder.
+   */
+  fallbackTime(rel: string): Promise<string | null>;
 }
 
 interface Snapshot {
@@ -172,7 +176,7 @@ async function readSnapshot(reader: SnapshotReader, where: string, warn: (messag
       continue;
     }
     if (text === undefined) continue;
-    const parsed = parseTsv(stripBom(text), metric.split('.').pop()!, reader.fallbackTime);
+    const parsed = parseTsv(stripBom(text), metric.split('.').pop()!, await reader.fallbackTime(rel));
     if (!parsed) {
       warn(`${where}/${rel} has no header with a value column; skipped.`);
       continue;
@@ -243,7 +247,12 @@ export function parseTsv(text: string, metricName: string, fallbackTime: string 
 /** The working tree under `root`, never following symlinks out of it. */
 function fsReader(root: string): SnapshotReader {
   return {
-    fallbackTime: null,
+    async fallbackTime(rel) {
+      const target = await resolveInside(root, rel);
+      if ('error' in target) return null;
+      const info = await entryInfo(target.abs).catch(() => undefined);
+      return info ? isoFromEpochMs(Math.round(info.mtimeMs)) : null;
+    },
     async list(rel) {
       const target = await resolveInside(root, rel);
       if ('error' in target || target.kind !== 'dir') return [];
@@ -282,7 +291,7 @@ function gitReader(repoRoot: string, entries: TreeEntry[], prefix: string, fallb
     }
   }
   return {
-    fallbackTime,
+    fallbackTime: async () => fallbackTime,
     async list(rel) {
       return [...(children.get(rel)?.values() ?? [])];
     },
