@@ -89,6 +89,11 @@ describe.skipIf(SKIP)(
       for (const e of experiments) expect(result.imported.some((i: any) => i.run === `dvc:exp:${e.rev}`)).toBe(true);
     });
 
+    it('a second import finds everything already imported', async () => {
+      const again = await c.ok('import_runs', { increment: '1', source: 'dvc-project' });
+      expect(again).toMatchObject({ format: 'dvc', imported_count: 0, already_imported: experiments.length + 1 });
+    });
+
     const experimentOf = async (key: string) =>
       c.ok('get_experiment', { increment: '1', name: result.imported.find((i: any) => i.run === key).experiment });
 

@@ -44,6 +44,8 @@ TRAIN = textwrap.dedent(
 
 def run(*args):
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", ""), "DVC_NO_ANALYTICS": "1",
+           # DVC keeps per-repository state under /var/tmp/dvc by default; keep it beside the project instead.
+           "DVC_SITE_CACHE_DIR": ROOT.rstrip(os.sep) + "-dvc-site-cache",
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
     return subprocess.run(args, cwd=ROOT, check=True, env=env, capture_output=True, text=True).stdout
