@@ -37145,7 +37145,7 @@ async function readSnapshot(reader, where, warn) {
             for (let key of Object.keys(item2)) addPath(list, key);
       }
     };
-    if (addItems(paramFiles, dvcYaml.params, !0), addItems(metricFiles, dvcYaml.metrics, !1), isPlainObject5(dvcYaml.stages))
+    if (addItems(paramFiles, dvcYaml.params, !1), addItems(metricFiles, dvcYaml.metrics, !1), isPlainObject5(dvcYaml.stages))
       for (let stage of Object.values(dvcYaml.stages))
         isPlainObject5(stage) && (addItems(paramFiles, stage.params, !0), addItems(metricFiles, stage.metrics, !1));
   }
@@ -37197,7 +37197,7 @@ async function readSnapshot(reader, where, warn) {
       continue;
     }
     if (text4 === void 0) continue;
-    let parsed = parseTsv(stripBom(text4), metric.split(".").pop(), reader.fallbackTime);
+    let parsed = parseTsv(stripBom(text4), metric.split(".").pop(), await reader.fallbackTime(rel));
     if (!parsed) {
       warn(`${where}/${rel} has no header with a value column; skipped.`);
       continue;
@@ -37237,7 +37237,13 @@ function parseTsv(text4, metricName, fallbackTime) {
 }
 function fsReader(root2) {
   return {
-    fallbackTime: null,
+    async fallbackTime(rel) {
+      let target = await resolveInside(root2, rel);
+      if ("error" in target) return null;
+      let info = await entryInfo(target.abs).catch(() => {
+      });
+      return info ? isoFromEpochMs(Math.round(info.mtimeMs)) : null;
+    },
     async list(rel) {
       let target = await resolveInside(root2, rel);
       return "error" in target || target.kind !== "dir" ? [] : (await listDir(target.abs)).map((e) => ({
@@ -37269,7 +37275,7 @@ function gitReader(repoRoot, entries, prefix, fallbackTime) {
     }
   }
   return {
-    fallbackTime,
+    fallbackTime: async () => fallbackTime,
     async list(rel) {
       return [...children.get(rel)?.values() ?? []];
     },
