@@ -5870,13 +5870,17 @@ async function createFile(file2) {
     throw isErrno(e, "ELOOP") ? finalLinkError(where) : e;
   }
 }
-async function writeAtomic(file2, text4) {
-  let tmp = path.join(path.dirname(file2), `.${path.basename(file2)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`), { handle, where: tmpPlace } = await createFile(tmp);
+async function writeFlushedTemp(file2, text4) {
+  let tmp = path.join(path.dirname(file2), `.${path.basename(file2)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`), { handle, where } = await createFile(tmp);
   try {
     await handle.writeFile(text4), await handle.datasync();
   } finally {
     await handle.close();
   }
+  return where;
+}
+async function writeAtomic(file2, text4) {
+  let tmpPlace = await writeFlushedTemp(file2, text4);
   try {
     let target = path.join(path.dirname(tmpPlace.real), path.basename(file2));
     if (lstatOrUndefined(target)?.isSymbolicLink()) throw finalLinkError({ zone: tmpPlace.zone, named: path.resolve(file2), real: target });
@@ -6097,12 +6101,7 @@ function isLocalProcessAlive(pid) {
   return processIsAlive(pid);
 }
 async function writeIfMissing(file2, text4) {
-  let tmp = path.join(path.dirname(file2), `.${path.basename(file2)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`), { handle, where } = await createFile(tmp);
-  try {
-    await handle.writeFile(text4), await handle.datasync();
-  } finally {
-    await handle.close();
-  }
+  let where = await writeFlushedTemp(file2, text4);
   try {
     return await fs.link(where.real, path.join(path.dirname(where.real), path.basename(file2))), !0;
   } catch (e) {

@@ -699,16 +699,25 @@ async function createFile(file: string): Promise<{ handle: fs.FileHandle; where:
   }
 }
 
-/** Writes the whole file or nothing: readers see the old content or the new, never a mix. */
-export async function writeAtomic(file: string, text: string | Uint8Array): Promise<void> {
+/**
+ * A new temp file beside `file` (`.<name>.<pid>.<hex>.tmp`, the name leftovers.ts recognises) holding `text`,
+ * flushed to disk: the first half of every write that appears whole or not at all. Returns where it is.
+ */
+async function writeFlushedTemp(file: string, text: string | Uint8Array) {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const { handle, where: tmpPlace } = await createFile(tmp);
+  const { handle, where } = await createFile(tmp);
   try {
     await handle.writeFile(text);
     await handle.datasync();
   } finally {
     await handle.close();
   }
+  return where;
+}
+
+/** Writes the whole file or nothing: readers see the old content or the new, never a mix. */
+export async function writeAtomic(file: string, text: string | Uint8Array): Promise<void> {
+  const tmpPlace = await writeFlushedTemp(file, text);
   try {
     const target = path.join(path.dirname(tmpPlace.real), path.basename(file));
     // rename replaces a link rather than writing through it; still, a link here is refused so it is noticed.
@@ -1047,14 +1056,7 @@ export function isLocalProcessAlive(pid: number): boolean {
  * False when the file already existed.
  */
 export async function writeIfMissing(file: string, text: string): Promise<boolean> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const { handle, where } = await createFile(tmp);
-  try {
-    await handle.writeFile(text);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
+  const where = await writeFlushedTemp(file, text);
   try {
     await fs.link(where.real, path.join(path.dirname(where.real), path.basename(file)));
     return true;
