@@ -29647,6 +29647,79 @@ var metrics_default = {
       aliases: ["silhouette_score", "silhouette score", "silhouette coefficient"]
     },
     {
+      key: "latency_p50_ms",
+      display: "Latency p50 (ms)",
+      direction: "minimize",
+      bounds: [0, null],
+      bounded: !1,
+      aliases: ["p50_latency_ms", "median_latency_ms", "latency_median_ms"],
+      note: "Serving latency of one request, median over a load test, in milliseconds."
+    },
+    {
+      key: "latency_p95_ms",
+      display: "Latency p95 (ms)",
+      direction: "minimize",
+      bounds: [0, null],
+      bounded: !1,
+      aliases: ["p95_latency_ms"],
+      note: "95th percentile of serving latency over a load test, in milliseconds."
+    },
+    {
+      key: "latency_p99_ms",
+      display: "Latency p99 (ms)",
+      direction: "minimize",
+      bounds: [0, null],
+      bounded: !1,
+      aliases: ["p99_latency_ms"],
+      note: "99th percentile of serving latency over a load test, in milliseconds."
+    },
+    {
+      key: "latency_mean_ms",
+      display: "Mean latency (ms)",
+      direction: "minimize",
+      bounds: [0, null],
+      bounded: !1,
+      aliases: ["mean_latency_ms", "avg_latency_ms"],
+      note: "Mean serving latency over a load test, in milliseconds."
+    },
+    {
+      key: "throughput_rps",
+      display: "Throughput (requests/s)",
+      direction: "maximize",
+      bounds: [0, null],
+      bounded: !1,
+      aliases: ["requests_per_second", "rps", "qps"],
+      note: "Completed requests per second over a load test."
+    },
+    {
+      key: "request_error_rate",
+      display: "Request error rate",
+      direction: "minimize",
+      bounds: [0, 1],
+      bounded: !0,
+      fraction: !0,
+      aliases: ["failed_request_rate", "http_error_rate"],
+      note: "Share of load-test requests that failed; a model's misclassification rate is error_rate."
+    },
+    {
+      key: "training_time_s",
+      display: "Training time (s)",
+      direction: "minimize",
+      bounds: [0, null],
+      bounded: !1,
+      aliases: ["fit_time_s", "train_time_s", "training_seconds"],
+      note: "Wall-clock time to fit the model, in seconds."
+    },
+    {
+      key: "model_size_bytes",
+      display: "Model size (bytes)",
+      direction: "minimize",
+      bounds: [0, null],
+      bounded: !1,
+      aliases: ["model_bytes"],
+      note: "Size of the saved model file in bytes."
+    },
+    {
       key: "loss",
       display: "Loss",
       direction: "minimize",
