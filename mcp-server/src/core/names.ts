@@ -73,3 +73,23 @@ export function normalizeMetricName(name: string): string {
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '');
 }
+
+/**
+ * A registered model's name (docs/registry.md): lower case, so two names never share a folder on a
+ * case-insensitive disk, and free of "@" and "#", which GTO's git tags (`name@v1.0.0`, `name#stage#N`) reserve.
+ */
+const MODEL_NAME = /^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$/;
+
+export function isModelName(name: string): boolean {
+  return MODEL_NAME.test(name) && !WINDOWS_RESERVED.test(name);
+}
+
+export function assertModelName(name: string): string {
+  if (!isModelName(name)) {
+    throw invalid(
+      `Invalid model name ${JSON.stringify(name)}.`,
+      'Use 1–64 characters: lower-case letters, digits, "-" or "_", starting and ending with a letter or digit, e.g. "churn-classifier".',
+    );
+  }
+  return name;
+}
