@@ -387,13 +387,18 @@ class Experiment:
             if staged is not None:
                 staged.discard()  # a no-op once committed
 
-    def save_model(self, model: Any, name: str = "model") -> Path:
+    def save_model(self, model: Any, name: str = "model", input_example: Any = None) -> Path:
         """Serialises ``model`` into the experiment folder and records it as an artifact. Returns its path.
 
         ``name`` ending in ``.joblib`` uses joblib, ending in ``.pkl``/``.pickle`` uses pickle; without a suffix,
         joblib is used (``<name>.joblib``) where it is installed, else pickle (``<name>.pkl``).
+
+        ``input_example`` (the training features: a DataFrame, a 2-D array or a list of rows) also records the
+        input schema the model expects (:meth:`log_input_schema`), which ``scaffold_deployment`` needs.
         """
         self._require_active()
+        # The schema is worked out before anything is written: a bad example leaves neither file.
+        schema = input_schema(input_example, model) if input_example is not None else None
         suffix = Path(name).suffix.lower()
         use_joblib = False
         if suffix == ".joblib":
@@ -416,12 +421,139 @@ class Experiment:
 
         staged = _fs.stage_file(self.path / rel, dump)
         self._record_artifact(rel, staged.size, staged.sha256, staged)
+        if schema is not None:
+            schema["model"] = rel
+            if use_joblib:
+                from ._gitenv import _version
+                schema["requirements"]["joblib"] = _version("joblib")
+            self.save_artifact(json_bytes(schema), INPUT_SCHEMA_FILE)
         return self.path / rel
+
+    def log_input_schema(self, X: Any, model: Any = None) -> Path:
+        """Records the features the model is trained on as the artifact ``input_schema.json``: their names and
+        dtypes in column order, whether the model takes a DataFrame or an array, the first row as an example and,
+        for a classifier, its classes (docs/format.md, "Input schema"). ``X`` is a pandas DataFrame, a 2-D numpy
+        array or a list of rows (lists or dicts); ``model`` (optional) supplies ``feature_names_in_`` for an array
+        and ``classes_``. Returns the file's path."""
+        self._require_active()
+        return self.save_artifact(json_bytes(input_schema(X, model)), INPUT_SCHEMA_FILE)
 
     # -- reading --------------------------------------------------------------------------------------------
     def read(self) -> Dict[str, Any]:
         """What is stored for this experiment now (see :func:`read_experiment`)."""
         return read_experiment_dir(self.path)
+
+
+INPUT_SCHEMA_FILE = "input_schema.json"
+INPUT_SCHEMA_FORMAT = "specweave-input-schema/1"
+
+# numpy dtype kinds (pandas dtypes have them too) -> the JSON type a request carries.
+_TYPE_OF_KIND = {"f": "number", "i": "integer", "u": "integer", "b": "boolean", "O": "string", "U": "string",
+                 "S": "string"}
+
+
+def _json_type(dtype: Any) -> str:
+    kind = getattr(dtype, "kind", None)
+    if kind in _TYPE_OF_KIND:
+        return _TYPE_OF_KIND[kind]
+    raise ValueError("input_example: feature dtype %s is not supported in a schema (numbers, integers, booleans "
+                     "and strings are); convert the column first" % (dtype,))
+
+
+def _python_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    raise ValueError("input_example: value %r is not a number, integer, boolean or string" % (value,))
+
+
+def input_schema(X: Any, model: Any = None) -> Dict[str, Any]:
+    """The input schema of ``X`` (see :meth:`Experiment.log_input_schema`) as a dict; raises ValueError when ``X``
+    has no rows, is not 2-D, or disagrees with ``model.n_features_in_``."""
+    if hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc"):  # a pandas DataFrame
+        kind = "dataframe"
+        names = [str(c) for c in X.columns]
+        dtypes = [str(d) for d in X.dtypes]
+        types = [_json_type(d) for d in X.dtypes]
+        first = X.iloc[0].tolist() if len(X) else None
+    elif hasattr(X, "shape") and hasattr(X, "dtype") and hasattr(X, "tolist"):  # a numpy array
+        if len(X.shape) != 2:
+            raise ValueError("input_example must be 2-D (rows x features), not of shape %r" % (tuple(X.shape),))
+        kind = "array"
+        given = getattr(model, "feature_names_in_", None)
+        names = [str(n) for n in given] if given is not None else ["x%d" % i for i in range(X.shape[1])]
+        dtypes = [str(X.dtype)] * X.shape[1]
+        types = [_json_type(X.dtype)] * X.shape[1]
+        first = X[0].tolist() if X.shape[0] else None
+    elif isinstance(X, (list, tuple)) and X and isinstance(X[0], Mapping):
+        kind = "records"
+        names = [str(k) for k in X[0]]
+        first = [X[0][k] for k in X[0]]
+        types = [_python_type(v) for v in first]
+        dtypes = types
+    elif isinstance(X, (list, tuple)) and X and isinstance(X[0], (list, tuple)):
+        kind = "array"
+        first = list(X[0])
+        given = getattr(model, "feature_names_in_", None)
+        names = [str(n) for n in given] if given is not None else ["x%d" % i for i in range(len(first))]
+        types = [_python_type(v) for v in first]
+        dtypes = types
+    else:
+        raise ValueError("input_example must be a pandas DataFrame, a 2-D numpy array or a non-empty list of rows, "
+                         "not %s" % type(X).__name__)
+    if first is None:
+        raise ValueError("input_example has no rows: pass at least one row of the training features")
+    if len(set(names)) != len(names):
+        raise ValueError("input_example has duplicate feature names; name each column once")
+    expected = getattr(model, "n_features_in_", None)
+    if isinstance(expected, int) and expected != len(names):
+        raise ValueError("input_example has %d features but the model was fitted on %d" % (len(names), expected))
+    classes = getattr(model, "classes_", None)
+    requirements = _model_requirements(model, kind)
+    task = "classification" if classes is not None else ("regression" if hasattr(model, "predict") else None)
+    return json_safe({
+        "format": INPUT_SCHEMA_FORMAT,
+        "input": kind,
+        "features": [{"name": n, "dtype": d, "type": t} for n, d, t in zip(names, dtypes, types)],
+        "example": dict(zip(names, first)),
+        "task": task,
+        "classes": classes.tolist() if hasattr(classes, "tolist") else (list(classes) if classes is not None else None),
+        "model": None,
+        "requirements": requirements,
+    })
+
+
+# Import names whose distribution is named differently.
+_DISTRIBUTION_OF = {"sklearn": "scikit-learn"}
+
+
+def _model_requirements(model: Any, kind: str) -> Dict[str, Optional[str]]:
+    """The distributions needed to unpickle and run ``model`` with their installed versions: the libraries of the
+    model's class and of the objects in ``get_params(deep=True)`` (a Pipeline's steps), plus numpy (and pandas for
+    a DataFrame input). Read without unpickling anything, so a serving image can be pinned from it."""
+    from ._gitenv import _version
+    modules = {"numpy"} | ({"pandas"} if kind == "dataframe" else set())
+    objects = [model] if model is not None else []
+    params = getattr(model, "get_params", None)
+    if callable(params):
+        try:
+            objects += list(params(deep=True).values())
+        except Exception:  # an estimator whose get_params fails still has its own class
+            pass
+    for obj in objects:
+        top = (type(obj).__module__ or "").split(".")[0]
+        if top and top not in ("builtins", "__main__") and not isinstance(obj, (str, int, float, bool, type(None))):
+            modules.add(top)
+    found = {}
+    for top in sorted(modules):
+        dist = _DISTRIBUTION_OF.get(top, top)
+        found[dist] = _version(dist)
+    return found
 
 
 def track_experiment(name: str, increment: Optional[Union[str, int]] = None, params: Optional[Mapping] = None,

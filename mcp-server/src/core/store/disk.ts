@@ -83,8 +83,11 @@ export interface Zone {
   readonly writable: boolean;
   /** What the zone is, for messages: ".specweave", "the project", "the import source mlruns". */
   readonly label: string;
-  /** `.specweave` (its real path must lie strictly inside the project, not the root, not .git), the project root, or a scan's source. */
-  readonly kind: 'specweave' | 'project' | 'source';
+  /**
+   * `.specweave` (its real path must lie strictly inside the project, not the root, not .git), the project root, a
+   * scan's source, or an output folder a tool writes for the user (withWriteZone).
+   */
+  readonly kind: 'specweave' | 'project' | 'source' | 'output';
   /** Folders proven inside, kept for the zone's life: only for short-lived zones (one import scan). */
   readonly proven?: Proofs;
 }
@@ -139,6 +142,41 @@ export async function withReadZone<T>(dir: string, projectRoot: string, label: s
   } finally {
     dropZone(zone);
     dropZone(project);
+  }
+}
+
+/**
+ * Runs fn with `dir` registered as a writable zone of its own: an output folder the user named inside the project
+ * (scaffold_deployment's). `dir` must lie strictly inside the project root, outside `.specweave` and `.git`. It and
+ * the folders above it are created first if missing, one at a time, each proven a real folder (a symbolic link or a
+ * file on the way is refused), so writes below it never leave it.
+ */
+export async function withWriteZone<T>(dir: string, projectRoot: string, label: string, fn: () => Promise<T>): Promise<T> {
+  const rel = path.relative(projectRoot, dir);
+  const first = rel.split(path.sep)[0];
+  if (!rel || !isInside(projectRoot, dir) || first === '.git' || first === '.specweave') throw notInAnyZone(dir, true);
+  let at = projectRoot;
+  for (const part of rel.split(path.sep)) {
+    at = path.join(at, part);
+    let st = lstatOrUndefined(at);
+    if (st === undefined) {
+      try {
+        fsSync.mkdirSync(at);
+      } catch (e) {
+        if (!isErrno(e, 'EEXIST')) throw e;
+      }
+      st = fsSync.lstatSync(at);
+    }
+    const shownAs = path.relative(projectRoot, at).split(path.sep).join('/');
+    if (st.isSymbolicLink())
+      throw new MlError('OUTSIDE_PROJECT', `${shownAs} is a symbolic link; nothing is written through it.`, 'Name a real folder inside the project.');
+    if (!st.isDirectory()) throw new MlError('CONFLICT', `${shownAs} is a file where a folder is expected.`, 'Move the file away, then call again.');
+  }
+  const zone = addZone({ dir, projectRoot, writable: true, label, kind: 'output' });
+  try {
+    return await fn();
+  } finally {
+    dropZone(zone);
   }
 }
 
