@@ -4,6 +4,7 @@ import { createIncrementTool } from './create-increment.js';
 import type { ToolDefinition } from './define.js';
 import { comparePredictionsTool } from './compare-predictions.js';
 import { evaluatePredictionsTool } from './evaluate-predictions.js';
+import { exportExperimentsTool } from './export-experiments.js';
 import { getExperimentTool } from './get-experiment.js';
 import { importRunsTool } from './import-runs.js';
 import { listExperimentsTool } from './list-experiments.js';
@@ -29,4 +30,5 @@ export const TOOLS = [
   syncDocsTool,
   updateTaskTool,
   importRunsTool,
+  exportExperimentsTool,
 ] as unknown as ToolDefinition[];
