@@ -9,6 +9,7 @@ import { GitInfoCache } from '../core/git-info.js';
 import { Project } from '../core/project.js';
 import type { ToolContext, ToolDefinition } from '../tools/define.js';
 import { TOOLS } from '../tools/index.js';
+import { REPORT_APP_URI, TOOLS_WITH_REPORT_VIEW, registerResources, resourceLinksFor } from './resources.js';
 import { MAX_ERROR_PART_CHARS, MAX_RESULT_BYTES, formatBytes, serializedBytes } from './result-size.js';
 
 export const SERVER_NAME = 'specweave-ml';
@@ -75,7 +76,10 @@ function cappedResult(tool: ToolDefinition, data: unknown, text: string): CallTo
 export async function runTool(tool: ToolDefinition, args: unknown, ctx: ToolContext): Promise<CallToolResult> {
   try {
     const { data, text } = await tool.run(args as never, ctx);
-    return cappedResult(tool, data, text);
+    const result = cappedResult(tool, data, text);
+    // The files a result names become resource links the client can open (mcp/resources.ts).
+    if (!result.isError) result.content.push(...(await resourceLinksFor(ctx.project, data)));
+    return result;
   } catch (e) {
     return errorResult(tool.name, e);
   }
@@ -99,9 +103,11 @@ export function createMcpServer(root: string, tools: ToolDefinition[] = TOOLS): 
         inputSchema: tool.input,
         outputSchema: tool.output,
         annotations: { title: tool.title, ...tool.annotations },
+        ...(TOOLS_WITH_REPORT_VIEW.has(tool.name) ? { _meta: { ui: { resourceUri: REPORT_APP_URI } } } : {}),
       },
       (args: unknown) => runTool(tool, args, ctx),
     );
   }
+  registerResources(server, ctx.project);
   return server;
 }
