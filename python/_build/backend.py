@@ -43,6 +43,35 @@ def _metadata():
     )
 
 
+_ENTRY_TABLE = re.compile(r'^\[project\.entry-points\.(?:"([^"]+)"|([A-Za-z0-9_.-]+))\]\s*$')
+_ENTRY_LINE = re.compile(r'^([A-Za-z0-9_.-]+)\s*=\s*"([^"]+)"\s*(?:#.*)?$')
+
+
+def _entry_points():
+    """The ``[project.entry-points.<group>]`` tables of pyproject.toml as entry_points.txt text ("" when none).
+
+    A tiny reader for the one shape used there (``name = "module:object"`` lines), because tomllib is Python 3.11+
+    and this backend runs on 3.9."""
+    groups = []
+    current = None
+    with open(os.path.join(HERE, "pyproject.toml"), encoding="utf-8") as f:
+        for raw in f:
+            line = raw.strip()
+            if line.startswith("["):
+                found = _ENTRY_TABLE.match(line)
+                current = None
+                if found:
+                    current = (found.group(1) or found.group(2), [])
+                    groups.append(current)
+                continue
+            if current is not None and line and not line.startswith("#"):
+                entry = _ENTRY_LINE.match(line)
+                if not entry:
+                    raise ValueError("pyproject.toml: cannot read entry point line %r" % line)
+                current[1].append("%s = %s" % entry.groups())
+    return "".join("[%s]\n%s\n\n" % (group, "\n".join(lines)) for group, lines in groups if lines)
+
+
 def _dist_info():
     return "%s-%s.dist-info" % (NAME, _version())
 
@@ -71,6 +100,8 @@ def _write_wheel(wheel_directory, entries):
         (info + "/WHEEL", _wheel_text().encode("utf-8")),
         (info + "/top_level.txt", (NAME + "\n").encode("utf-8")),
     ]
+    if _entry_points():
+        entries.append((info + "/entry_points.txt", _entry_points().encode("utf-8")))
     record = []
     for arcname, data in entries:
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
@@ -106,6 +137,9 @@ def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
         f.write(_metadata())
     with open(os.path.join(info, "WHEEL"), "w", encoding="utf-8") as f:
         f.write(_wheel_text())
+    if _entry_points():
+        with open(os.path.join(info, "entry_points.txt"), "w", encoding="utf-8") as f:
+            f.write(_entry_points())
     return _dist_info()
 
 

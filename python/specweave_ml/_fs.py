@@ -254,6 +254,36 @@ def copy_user_file(src, dest_file) -> None:
         shutil.copyfileobj(fin, dest_file, 1 << 20)
 
 
+def user_files(folder) -> List[Tuple[str, str]]:
+    """``(path, relative path with /)`` of every regular file under a folder the user (or MLflow, logging a model
+    it saved to a temp folder) passed explicitly to be copied in, sorted. Links inside it are not followed."""
+    out = []
+    top = os.fspath(folder)
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+        dirnames.sort()
+        for fn in sorted(filenames):
+            full = os.path.join(dirpath, fn)
+            if stat.S_ISREG(os.lstat(full).st_mode):
+                out.append((full, os.path.relpath(full, top).replace(os.sep, "/")))
+    return out
+
+
+def export_file(path, dest) -> None:
+    """Copies a file of the zone (not through a link at ``path``, streamed: no size cap) to ``dest``, a file
+    outside the zone that the caller named (MLflow downloading an artifact to its temp folder)."""
+    place = _entered(path)
+    fd = _open_regular(place, os.O_RDONLY)
+    try:
+        with open(os.fspath(dest), "wb") as out:
+            while True:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    break
+                out.write(chunk)
+    finally:
+        os.close(fd)
+
+
 def same_file(user_path, path) -> bool:
     """Whether ``path`` in the zone is already the user's file ``user_path`` (not through a link at ``path``)."""
     place = _entered(path)
