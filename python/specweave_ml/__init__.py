@@ -14,6 +14,7 @@ specweave-ml MCP server reads and writes too. Standard library only.
 
 from .errors import (FormatError, IncrementNotFoundError, InvalidNameError, LockTimeoutError, SandboxError,
                      SpecweaveError)
+from .export import ExportError, export_experiments
 from .mlflow_integration import configure_mlflow
 from ._project import find_project_root, resolve_increment
 from .sklearn_cv import track_cross_validation
@@ -26,4 +27,5 @@ __all__ = [
     "track_experiment", "track_cross_validation", "configure_mlflow", "configure_wandb", "read_experiment", "Experiment",
     "find_project_root", "resolve_increment", "SpecweaveError", "IncrementNotFoundError", "InvalidNameError",
     "FormatError", "LockTimeoutError", "SandboxError", "__version__",
+    "export_experiments", "ExportError",
 ]
