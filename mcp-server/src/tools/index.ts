@@ -9,6 +9,7 @@ import { getExperimentTool } from './get-experiment.js';
 import { importRunsTool } from './import-runs.js';
 import { listExperimentsTool } from './list-experiments.js';
 import { listIncrementsTool } from './list-increments.js';
+import { scaffoldDeploymentTool } from './scaffold-deployment.js';
 import { syncDocsTool } from './sync-docs.js';
 import { trackExperimentTool } from './track-experiment.js';
 import { updateIncrementTool } from './update-increment.js';
@@ -31,4 +32,5 @@ export const TOOLS = [
   updateTaskTool,
   importRunsTool,
   exportExperimentsTool,
+  scaffoldDeploymentTool,
 ] as unknown as ToolDefinition[];
