@@ -1,6 +1,6 @@
 /**
  * import_runs: brings the runs of another tracker (the importers in importers/index.ts: MLflow file and SQLite stores,
- * DVC, W&B offline folders) into an increment
+ * DVC, W&B offline folders, a running MLflow tracking server over REST) into an increment
  * as experiments. The importers only read the source; this module writes, through the same code path as
  * track_experiment. Re-importing a source creates no duplicates: each experiment remembers its run's key.
  */
@@ -19,7 +19,8 @@ import {
   type TrackContext,
 } from './experiments.js';
 import { experimentsDir, type Increment } from './increments.js';
-import { scanSource, type ImportFormat, type ImportedRun } from './importers/index.js';
+import { isHttpUrl, parseTrackingServer } from './http-mlflow.js';
+import { IMPORTERS, scanSource, type ImportFormat, type ImportedRun, type ImportScan } from './importers/index.js';
 import { uniqueExperimentName } from './names.js';
 import type { Project } from './project.js';
 import { isDirectory, isFile, listEntryKinds, removeTree, withLongLock } from './store/disk.js';
@@ -118,17 +119,38 @@ async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Prom
   if (failure) throw failure.reason;
 }
 
-export async function importRuns(project: Project, inc: Increment, opts: ImportOptions, ctx: TrackContext): Promise<ImportResult> {
+/** Reads the source: a running tracking server when it is an http(s) URL, else a folder or file in the project. */
+async function scanAnySource(project: Project, opts: ImportOptions): Promise<{ scan: ImportScan; label: string }> {
+  const includeDeleted = opts.include_deleted === true;
+  if (isHttpUrl(opts.source)) {
+    const readers = IMPORTERS.filter((i) => i.scanUrl && (!opts.format || i.format === opts.format));
+    const reader = readers[0];
+    if (!reader?.scanUrl) {
+      throw invalid(
+        `The source ${opts.source} is a URL, and the ${opts.format} importer reads a folder.`,
+        `Leave format out (or use ${IMPORTERS.filter((i) => i.scanUrl)
+          .map((i) => JSON.stringify(i.format))
+          .join(' or ')}) for a tracking server.`,
+      );
+    }
+    const scan = await reader.scanUrl(opts.source, { includeDeleted });
+    return { scan, label: parseTrackingServer(opts.source, 'The source', true).label };
+  }
   const { dir, file } = await sourceLocation(project, opts.source);
   const label = project.relative(file ? path.join(dir, file) : dir) || '.';
-  // Reading the source takes no lock: it only reads, and it is the slow part for large stores.
   const scan = await scanSource(dir, {
     format: opts.format ?? undefined,
-    includeDeleted: opts.include_deleted === true,
+    includeDeleted,
     projectRoot: project.root,
     sourceLabel: label,
     file,
   });
+  return { scan, label };
+}
+
+export async function importRuns(project: Project, inc: Increment, opts: ImportOptions, ctx: TrackContext): Promise<ImportResult> {
+  // Reading the source takes no lock: it only reads, and it is the slow part for large stores.
+  const { scan, label } = await scanAnySource(project, opts);
   const expDir = experimentsDir(inc);
   const warnings = [...scan.warnings];
   const skipped = [...scan.skipped];

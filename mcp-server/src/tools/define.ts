@@ -15,7 +15,8 @@ export interface ToolAnnotations {
   readOnlyHint: boolean;
   destructiveHint: boolean;
   idempotentHint: boolean;
-  openWorldHint: false;
+  /** true when the tool may reach the network (a tracking server named in its arguments). */
+  openWorldHint: boolean;
 }
 
 export interface ToolResult<O> {

@@ -11,17 +11,23 @@ export const importRunsTool = defineTool({
   name: 'import_runs',
   title: `Import ${IMPORTED_TOOLS.replace(/, | or /g, ' / ')} runs`,
   description:
-    "Bring runs recorded by another tracker into an increment as experiments, keeping the team's existing code. " +
+    "Bring runs recorded by another tracker into an increment as experiments, keeping the team's code. " +
     'source is a folder or file inside the project, relative to its root: an MLflow file store ("mlruns") or SQLite ' +
     'store ("mlflow.db", or the folder holding it), a DVC project (params.yaml, metrics files, dvclive/ histories, ' +
-    'and committed experiments under git refs/exps), or a W&B offline run folder ("wandb"). format is detected when ' +
-    'omitted. Each run keeps its params, latest metrics, full ' +
+    'and committed experiments under git refs/exps), or a W&B offline run folder ("wandb"); or a running MLflow ' +
+    'tracking server\'s URL ("http://127.0.0.1:5000"; "…/#/experiments/<id>" for one experiment). format is ' +
+    'detected when omitted. Runs keep their params, latest metrics, full ' +
     'histories, tags, status, times and git commit. Deleted MLflow runs are skipped unless include_deleted. ' +
     'Re-importing skips runs already imported; imports into one increment run one at a time, so concurrent imports ' +
-    'of a source never duplicate a run. Only reads the source; writes only into the increment.',
+    'of a source never duplicate a run. Only reads the source.',
   input: {
     increment: IncrementRef,
-    source: z.string().min(1).describe('Folder (or MLflow database file) relative to the project root, e.g. "mlruns" or "mlflow.db".'),
+    source: z
+      .string()
+      .min(1)
+      .describe(
+        'Folder (or MLflow database file) relative to the project root, e.g. "mlruns" or "mlflow.db"; or an MLflow tracking server URL, e.g. "http://127.0.0.1:5000" (optionally "…/#/experiments/<id>").',
+      ),
     format: z.enum(IMPORT_FORMATS).nullish(),
     include_deleted: z.boolean().nullish(),
   },
@@ -37,7 +43,8 @@ export const importRunsTool = defineTool({
     warnings: z.array(z.string()),
     warnings_count: z.number(),
   },
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  // A URL source reaches a tracking server over the network.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
   async run(args, { project, git }) {
     const inc = await resolveIncrement(project, args.increment);
     const r = await importRuns(project, inc, args, { git });

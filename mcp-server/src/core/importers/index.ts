@@ -7,6 +7,7 @@ import { invalid } from '../errors.js';
 import { lstatChecked, withReadZone } from '../store/disk.js';
 import { dvcImporter, scanDvc as scanDvcUnzoned } from './dvc.js';
 import { mlflowImporter, scanMlflow as scanMlflowUnzoned } from './mlflow.js';
+import { mlflowRestImporter } from './mlflow-rest.js';
 import { mlflowSqliteImporter, scanMlflowSqlite as scanMlflowSqliteUnzoned, type MlflowSqliteScanOptions } from './mlflow-sqlite.js';
 import type { DvcScanOptions, ImporterDefinition, ImportScan, MlflowScanOptions, SourceScanOptions, WandbScanOptions } from './types.js';
 import { wandbImporter } from './wandb-importer.js';
@@ -19,7 +20,7 @@ export { toExperimentName, uniqueExperimentName } from '../names.js';
  * Every importer, in the order detection tries them (the first whose detect says yes reads the source). import_runs'
  * format enum, its messages and the docs' list come from here: adding an importer is its file plus one line.
  */
-export const IMPORTERS = [wandbImporter, mlflowImporter, mlflowSqliteImporter, dvcImporter] as const;
+export const IMPORTERS = [wandbImporter, mlflowImporter, mlflowSqliteImporter, dvcImporter, mlflowRestImporter] as const;
 
 export type ImportFormat = (typeof IMPORTERS)[number]['format'];
 

@@ -22,6 +22,8 @@ export interface ImporterDefinition<F extends string = string> {
   detect(absDir: string, file?: string): Promise<boolean>;
   /** Reads the runs. Runs inside the source's read-only zone; only reads. */
   scan(absDir: string, options: ImporterScanOptions): Promise<ImportScan>;
+  /** Reads a source given as an http(s) URL (a running tracking server) instead of a folder; only reads. */
+  scanUrl?(url: string, options: ImporterScanOptions): Promise<ImportScan>;
 }
 
 /** What every importer's scan is given; each uses what applies to it. */
