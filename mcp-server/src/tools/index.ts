@@ -9,6 +9,7 @@ import { getExperimentTool } from './get-experiment.js';
 import { importRunsTool } from './import-runs.js';
 import { listExperimentsTool } from './list-experiments.js';
 import { listIncrementsTool } from './list-increments.js';
+import { renderReportTool } from './render-report.js';
 import { scaffoldDeploymentTool } from './scaffold-deployment.js';
 import { syncDocsTool } from './sync-docs.js';
 import { trackExperimentTool } from './track-experiment.js';
@@ -33,4 +34,5 @@ export const TOOLS = [
   importRunsTool,
   exportExperimentsTool,
   scaffoldDeploymentTool,
+  renderReportTool,
 ] as unknown as ToolDefinition[];
