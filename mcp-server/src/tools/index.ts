@@ -16,6 +16,11 @@ import { trackExperimentTool } from './track-experiment.js';
 import { updateIncrementTool } from './update-increment.js';
 import { updateTaskTool } from './update-task.js';
 import { validateIncrementTool } from './validate-increment.js';
+import { registerModelTool } from './register-model.js';
+import { promoteModelTool } from './promote-model.js';
+import { rollbackModelTool } from './rollback-model.js';
+import { getModelTool } from './get-model.js';
+import { listModelsTool } from './list-models.js';
 
 // The schemas differ per tool; the registry only needs the common shape.
 export const TOOLS = [
@@ -32,7 +37,12 @@ export const TOOLS = [
   syncDocsTool,
   updateTaskTool,
   importRunsTool,
+  registerModelTool,
+  promoteModelTool,
+  rollbackModelTool,
+  getModelTool,
+  listModelsTool,
   exportExperimentsTool,
-  scaffoldDeploymentTool,
   renderReportTool,
+  scaffoldDeploymentTool,
 ] as unknown as ToolDefinition[];

@@ -4,3 +4,5 @@
  */
 export * from './types.js';
 export { compareVersions, deriveStages, readModel, readRegistry, stageHolder } from './read.js';
+export { artifactDrift } from './lineage.js';
+export { promoteModel, registerModel, rollbackModel, type RegistryContext, type StageChange } from './write.js';
