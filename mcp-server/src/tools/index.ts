@@ -1,5 +1,6 @@
 /** Every tool the server offers, in the order tools/list shows them. */
 import { compareExperimentsTool } from './compare-experiments.js';
+import { completeIncrementTool } from './complete-increment.js';
 import { createIncrementTool } from './create-increment.js';
 import type { ToolDefinition } from './define.js';
 import { comparePredictionsTool } from './compare-predictions.js';
@@ -43,6 +44,7 @@ export const TOOLS = [
   getModelTool,
   listModelsTool,
   exportExperimentsTool,
+  completeIncrementTool,
   renderReportTool,
   scaffoldDeploymentTool,
 ] as unknown as ToolDefinition[];
