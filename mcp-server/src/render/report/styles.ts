@@ -18,7 +18,7 @@ section { margin: 18px 0 26px; }
 .controls select { padding: 4px 6px; font: inherit; }
 #runs-viewport { position: relative; height: 440px; overflow: auto; border: 1px solid var(--line); border-radius: 4px; }
 #runs-sizer { position: relative; }
-.grid-row { display: grid; position: absolute; left: 0; align-items: center; height: 26px; border-bottom: 1px solid #eef1f4; white-space: nowrap; }
+.grid-row { display: grid; position: absolute; left: 0; top: 0; align-items: center; height: 26px; border-bottom: 1px solid #eef1f4; white-space: nowrap; }
 .grid-row > div { overflow: hidden; text-overflow: ellipsis; padding: 0 6px; }
 .grid-head { position: sticky; top: 0; z-index: 2; height: 30px; background: var(--panel); border-bottom: 1px solid var(--line); font-weight: 600; }
 .grid-head > div { cursor: pointer; user-select: none; }

@@ -1,0 +1,147 @@
+/**
+ * File contents are data: notes, tags, params and SVG artifacts that carry markup and script reach the report as
+ * text, and an SVG shown as an image can neither run script nor fetch. Links leaving the project are named, never
+ * read. A target that cannot be written fails the call with nothing written.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inMemoryClient, type TestClient } from '../helpers/client.js';
+import { scratchDir } from '../helpers/project.js';
+import { chromiumMissing, launch, openReport, REQUIRE_BROWSER } from './browser.js';
+
+if (chromiumMissing && REQUIRE_BROWSER) throw new Error(`The report tests need Chromium under CI: ${chromiumMissing}`);
+
+const NOTE = '<img src=x onerror="window.__pwned=1"></script><script>window.__pwned=2</script>';
+const PARAM = '</script><script>window.__pwned=3</script><!--';
+const TAG = '<b onmouseover="window.__pwned=4">bold</b>';
+const EVIL_SVG = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="200" height="100" onload="window.top.__pwned=5">
+<title>Evil plot</title><script>window.top.__pwned=6</script>
+<image href="https://example.com/beacon.png" width="10" height="10"/><image xlink:href="http://127.0.0.1:9/leak.png" width="10" height="10"/>
+<rect width="200" height="100" fill="#3366cc"/></svg>
+`;
+const SECRET = 'TOP-SECRET-OUTSIDE-THE-PROJECT-4711';
+
+let root: string;
+let c: TestClient;
+let inc: string;
+let html: string;
+
+beforeAll(async () => {
+  root = scratchDir();
+  c = await inMemoryClient(root);
+  inc = (await c.ok('create_increment', { title: 'Hostile <script>alert(1)</script>', primary_metric: 'accuracy' })).increment;
+  const expDir = path.join(root, '.specweave/increments', inc, 'experiments', 'evil');
+  fs.mkdirSync(expDir, { recursive: true });
+  fs.writeFileSync(path.join(expDir, 'evil.svg'), EVIL_SVG);
+  fs.writeFileSync(path.join(expDir, 'page.svg'), `<html><body><script>window.top.__pwned=7</script></body></html>`);
+  await c.ok('track_experiment', {
+    increment: inc,
+    name: 'evil',
+    params: { payload: PARAM, nested: { html: '<i>x</i>' } },
+    metrics: { accuracy: 0.9 },
+    tags: [TAG],
+    note: NOTE,
+    artifacts: ['evil.svg', 'page.svg'],
+  });
+  await c.ok('track_experiment', { increment: inc, name: 'majority', metrics: { accuracy: 0.5 }, baseline: true });
+  // A plot recorded by hand that is a link to a file outside the project: named in the report, never read.
+  const outside = path.join(scratchDir('swml-outside-'), 'secret.svg');
+  fs.writeFileSync(outside, `<svg xmlns="http://www.w3.org/2000/svg"><title>${SECRET}</title></svg>`);
+  fs.symlinkSync(outside, path.join(expDir, 'link.svg'));
+  const metaFile = path.join(expDir, 'metadata.yaml');
+  fs.writeFileSync(
+    metaFile,
+    fs
+      .readFileSync(metaFile, 'utf8')
+      .replace('artifacts:\n', `artifacts:\n  - path: "link.svg"\n    bytes: 10\n    sha256: "${'0'.repeat(64)}"\n`),
+  );
+  const out = await c.ok('render_report', { increment: inc });
+  html = fs.readFileSync(path.join(root, out.reports[0].file), 'utf8');
+}, 60_000);
+
+afterAll(async () => c?.close());
+
+describe('hostile content in the report', () => {
+  it('keeps every file string inside the JSON data block, escaped', () => {
+    // Two script elements only: the data block and the hashed app script.
+    expect(html.match(/<script/gi)!.length).toBe(2);
+    expect(html).not.toContain('window.__pwned=2</script>');
+    expect(html).not.toContain(SECRET);
+    const data = /<script id="report-data" type="application\/json">([^<]*)<\/script>/.exec(html);
+    expect(data).not.toBeNull();
+    const payload = JSON.parse(data![1]!);
+    expect(payload.notes[0].text).toBe(NOTE);
+    expect(payload.runs.tag_names).toContain(TAG);
+    expect(payload.best_plots.files.map((f: { name: string }) => f.name)).toEqual(['evil.svg']);
+    const skipped = payload.best_plots.skipped.join('\n');
+    expect(skipped).toContain('page.svg: not an SVG document');
+    expect(skipped).toMatch(/link\.svg: .*symbolic link/);
+    // The title is escaped in the static markup.
+    expect(html).toContain('<h1>0001-hostile-script-alert-1-script: Hostile &lt;script&gt;alert(1)&lt;/script&gt;</h1>');
+  });
+
+  it.skipIf(chromiumMissing)('runs no injected script and makes no request in Chromium', async () => {
+    const browser: Browser = await launch();
+    try {
+      const file = path.join(root, '.specweave/increments', inc, 'report.html');
+      const opened = await openReport(browser, file);
+      const page = opened.page;
+      // Hover and click what could carry handlers; let images settle.
+      await page.hover('.grid-row[data-run="evil"]');
+      await page
+        .locator('#best-plots img')
+        .first()
+        .evaluate((img) => (img as HTMLImageElement).decode());
+      expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(opened.requests).toEqual([]);
+      expect(opened.errors).toEqual([]);
+      expect(await page.locator('#notes li').first().textContent()).toContain(NOTE);
+      expect(await page.locator('.grid-row[data-run="evil"] [data-col="tags"]').textContent()).toBe(TAG);
+      expect(await page.locator('.grid-row[data-run="evil"] [data-col^="p"]').allTextContents()).toContain(PARAM);
+      // The SVG rendered as a picture (its blue rectangle), not as a document.
+      expect(
+        await page
+          .locator('#best-plots img')
+          .first()
+          .evaluate((img) => (img as HTMLImageElement).naturalWidth),
+      ).toBe(200);
+      await opened.close();
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('writing the report', () => {
+  it('fails with nothing written when a target is a folder', async () => {
+    const fresh = scratchDir();
+    const cc = await inMemoryClient(fresh);
+    const id = (await cc.ok('create_increment', { title: 'Blocked', primary_metric: 'accuracy' })).increment;
+    await cc.ok('track_experiment', { increment: id, name: 'a', metrics: { accuracy: 0.7 } });
+    fs.mkdirSync(path.join(fresh, '.specweave/increments', id, 'report.html'));
+    const text = await cc.fails('render_report', { increment: id });
+    expect(text).toContain(`.specweave/increments/${id}/report.html is a folder where a file is written; nothing was written.`);
+    expect(fs.existsSync(path.join(fresh, '.specweave/report.html'))).toBe(false);
+    // Unknown increment: a clear error.
+    expect(await cc.fails('render_report', { increment: '0099' })).toContain('No increment "0099"');
+    await cc.close();
+  });
+
+  it('renders every increment when none is named, and is idempotent', async () => {
+    const fresh = scratchDir();
+    const cc = await inMemoryClient(fresh);
+    for (const title of ['One', 'Two']) {
+      const id = (await cc.ok('create_increment', { title, primary_metric: 'accuracy' })).increment;
+      await cc.ok('track_experiment', { increment: id, name: 'a', metrics: { accuracy: 0.7 } });
+    }
+    const first = await cc.ok('render_report', {});
+    expect(first.reports.map((r: { increment: string }) => r.increment)).toEqual(['0001-one', '0002-two']);
+    const files = [...first.reports.map((r: { file: string }) => r.file), first.index];
+    const before = files.map((f: string) => fs.readFileSync(path.join(fresh, f), 'utf8'));
+    await cc.ok('render_report', {});
+    expect(files.map((f: string) => fs.readFileSync(path.join(fresh, f), 'utf8'))).toEqual(before);
+    await cc.close();
+  });
+});
