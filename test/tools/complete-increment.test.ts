@@ -122,6 +122,32 @@ describe('complete_increment', () => {
     expect(snapshot()).toEqual(before);
   });
 
+  it('completes once when two calls race; a symbolic link at the summary path is refused', async () => {
+    const inc = await passingIncrement(c, root);
+    const other = await inMemoryClient(root); // a second server on the same project
+    try {
+      const results = await Promise.all([
+        c.call('complete_increment', { increment: inc }),
+        other.call('complete_increment', { increment: inc }),
+      ]);
+      expect(results.map((r) => r.isError === true).sort()).toEqual([false, true]);
+      const loser = results.find((r) => r.isError)!;
+      expect((loser.content[0] as { text: string }).text).toMatch(/already completed/);
+    } finally {
+      await other.close();
+    }
+
+    const second = await passingIncrement(c, root);
+    const outside = path.join(root, 'notes.md');
+    fs.writeFileSync(outside, 'mine\n');
+    fs.symlinkSync(outside, path.join(incDir(second), 'COMPLETION-SUMMARY.md'));
+    const before = snapshot();
+    expect(await c.fails('complete_increment', { increment: second })).toMatch(/symbolic link/);
+    expect(fs.readFileSync(outside, 'utf8')).toBe('mine\n');
+    expect(snapshot()).toEqual(before);
+    expect(meta(second).status).toBe('active');
+  });
+
   it('writes nothing when a living doc has broken markers', async () => {
     const inc = await passingIncrement(c, root);
     const models = path.join(root, '.specweave', 'docs', 'internal', 'architecture', 'ml-models.md');
