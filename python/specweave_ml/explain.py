@@ -335,7 +335,7 @@ def _shap_values(np, shap, model, X, values, idx, background_idx, is_clf, pos, n
     for name, make, output in attempts:
         try:
             explainer = make()
-            ex = explainer(Xs)
+            ex = explainer(Xs, silent=True) if name == "PermutationExplainer" else explainer(Xs)
         except Exception as e:
             notes.append("SHAP %s failed (%s: %s); %s." % (name, type(e).__name__, str(e).split("\n")[0][:160],
                                                          "trying the next explainer" if name != attempts[-1][0]
@@ -399,7 +399,7 @@ def _pd_plot(inspection, model, X, feature_idx, names, target, random_state, for
     inspection.PartialDependenceDisplay.from_estimator(
         model, X, features=list(feature_idx), feature_names=names, kind="both", subsample=_ICE_LINES,
         grid_resolution=_PD_GRID, random_state=random_state, ax=ax, **kw)
-    fig.suptitle("Partial dependence (thick) and ICE curves (%d sampled rows)" % _ICE_LINES)
+    fig.suptitle("Partial dependence (dashed) and ICE curves (%d sampled rows)" % _ICE_LINES)
     return _render(fig, formats)
 
 
