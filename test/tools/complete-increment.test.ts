@@ -98,6 +98,12 @@ describe('complete_increment', () => {
     for (const d of r.docs) expect(fs.existsSync(path.join(root, d.path))).toBe(true);
     expect(fs.readFileSync(path.join(root, r.docs[0].path), 'utf8')).toContain('random-forest');
     expect(r.readiness).toMatchObject({ gates_pass: true, production: null, load_test: null, ready: false });
+    // The HTML report is written after the status changed, so it shows the increment as completed.
+    expect(r.report).toBe(path.relative(root, path.join(incDir(inc), 'report.html')));
+    expect(r.report_note).toBeNull();
+    const html = fs.readFileSync(path.join(root, r.report), 'utf8');
+    expect(html).toContain('"title":"Churn model","status":"completed"');
+    expect(html).not.toMatch(/"status":\s*"active"/);
 
     const summary = fs.readFileSync(path.join(root, r.summary), 'utf8');
     expect(summary).toMatch(/^# Completion summary: Churn model\n/);

@@ -15,6 +15,7 @@ import { stringifyCanonical } from './json.js';
 import { modelFormatOf } from './model-formats.js';
 import type { Project } from './project.js';
 import { readRegistry, stageHolder } from './registry/read.js';
+import { planReport, REPORT_FILE, writeReportPlan } from './report.js';
 import { PRODUCTION } from './registry/types.js';
 import { canonicalKey } from './selection.js';
 import { listEntryKinds, readText, removeFile, withLock, writeAtomic } from './store/disk.js';
@@ -295,14 +296,20 @@ function refuseFailing(inc: Increment, failing: Check[]): MlError {
 }
 
 /**
- * The HTML report, written with the completion. CALL SITE for the report engineer's core/report.ts: it returns the
- * files to write (planned from the files on disk, so it runs after metadata.json says completed) or null with a
- * note while that module is not part of the build.
+ * The HTML report (render_report's planner), written after metadata.json says completed so that the report shows
+ * it. The status is already committed then: a failure here is reported in the result, not thrown.
  */
-async function planHtmlReport(project: Project, inc: Increment): Promise<{ files: { path: string; text: string }[]; note: string | null }> {
-  void project;
-  void inc;
-  return { files: [], note: 'the HTML report (render_report) is not available in this build' };
+async function writeHtmlReport(project: Project, inc: Increment): Promise<{ report: string | null; note: string | null }> {
+  try {
+    await writeReportPlan(project, await planReport(project, inc.id));
+    return { report: project.relative(path.join(inc.dir, REPORT_FILE)), note: null };
+  } catch (e) {
+    if (!(e instanceof MlError)) throw e;
+    return {
+      report: null,
+      note: `the increment is completed, but report.html was not written: ${e.message} Call render_report once that is fixed.`,
+    };
+  }
 }
 
 /** Closes the increment: gates, summary, living docs, spec.md and metadata.json status, HTML report. */
@@ -346,8 +353,10 @@ export async function completeIncrement(
     const specBefore = await readText(specFile);
     const specAfter = specBefore === undefined ? undefined : withSpecStatus(specBefore, COMPLETED_STATUS);
     const metadata = stringifyCanonical(completedMetadata(raw, facts));
-    // Plan: every target a plain file, the living docs renderable (broken markers refuse here), before any write.
-    await assertWritableTargets(project, [summaryFile, metadataFile, ...(specAfter !== specBefore ? [specFile] : [])]);
+    // Plan: every target a plain file, the living docs and the report renderable (broken markers refuse here),
+    // before any write. The report is planned again after the status changes, so that it shows "completed".
+    const reportFiles = (await planReport(project, inc.id)).files.map((f) => f.path);
+    await assertWritableTargets(project, [summaryFile, metadataFile, ...(specAfter !== specBefore ? [specFile] : []), ...reportFiles]);
     await syncDocs(project, inc, { dry_run: true, now });
 
     const summaryBefore = await readText(summaryFile);
@@ -367,8 +376,7 @@ export async function completeIncrement(
     await writeAtomic(metadataFile, metadata);
     await removeDeadLeftovers(inc.dir, await listEntryKinds(inc.dir));
 
-    const report = await planHtmlReport(project, inc);
-    for (const f of report.files) await writeAtomic(f.path, f.text);
+    const report = await writeHtmlReport(project, inc);
     return {
       increment: inc.id,
       status: COMPLETED_STATUS,
@@ -380,7 +388,7 @@ export async function completeIncrement(
       best_experiment: facts.best?.experiment ?? null,
       summary: project.relative(summaryFile),
       docs,
-      report: report.files.length ? project.relative(report.files[0]!.path) : null,
+      report: report.report,
       report_note: report.note,
       deployment_ready: facts.readiness.ready,
       readiness: facts.readiness,
