@@ -12,6 +12,7 @@ specweave-ml MCP server reads and writes too. Standard library only.
         exp.save_model(model, "model")
 """
 
+from .explain import ExplainInputError, ExplanationResult, explain
 from .errors import (FormatError, IncrementNotFoundError, InvalidNameError, LockTimeoutError, SandboxError,
                      SpecweaveError)
 from .export import ExportError, export_experiments
@@ -19,6 +20,7 @@ from .mlflow_integration import configure_mlflow
 from ._project import find_project_root, resolve_increment
 from .sklearn_cv import track_cross_validation
 from .tracking import Experiment, read_experiment, track_experiment
+from .registry import ModelRegistry
 from .wandb_integration import configure_wandb
 
 __version__ = "0.1.0"
@@ -27,5 +29,6 @@ __all__ = [
     "track_experiment", "track_cross_validation", "configure_mlflow", "configure_wandb", "read_experiment", "Experiment",
     "find_project_root", "resolve_increment", "SpecweaveError", "IncrementNotFoundError", "InvalidNameError",
     "FormatError", "LockTimeoutError", "SandboxError", "__version__",
+    "explain", "ExplanationResult", "ExplainInputError", "ModelRegistry",
     "export_experiments", "ExportError",
 ]

@@ -871,3 +871,47 @@ class FileLock:
                 self._token = None
         finally:
             self._rlock.release()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Registry primitives (registry engineer, issue 11: additive): create-once records and typed folder listings.
+
+
+def write_if_missing(path, data: bytes) -> bool:
+    """Creates ``path`` whole with ``data`` only if nothing is there yet: a flushed temp file hard-linked into place
+    (the server's writeIfMissing), so the file appears complete or not at all and is never replaced. False when
+    something already had the name."""
+    make_dirs(os.path.dirname(os.path.abspath(os.fspath(path))))
+    place = _entered(path)
+    tmp = _temp_path(place.path)
+    try:
+        fd = _open(place, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666, tmp)
+        try:
+            _write_all(fd, data)
+            _fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, place.path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        _unlink_quietly(tmp)
+
+
+def list_entry_kinds(path) -> List[Tuple[str, str]]:
+    """``(name, kind)`` of every entry of a folder, sorted, kind one of ``file``, ``directory``, ``symlink``,
+    ``other`` (links are reported, never followed); empty when the folder does not exist."""
+    place = _place(path)
+    _check_folder(place, place.path)
+    out = []
+    try:
+        with os.scandir(place.path) as entries:
+            for e in entries:
+                kind = ("symlink" if e.is_symlink() else "file" if e.is_file(follow_symlinks=False) else
+                        "directory" if e.is_dir(follow_symlinks=False) else "other")
+                out.append((e.name, kind))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(out)
