@@ -15,8 +15,8 @@ export const completeIncrementTool = defineTool({
     'experiments with selection and test values, the best model and why, training time, model size, inference ' +
     'latency from a recorded load test, the gates, and deployment readiness (gates pass, a production version in ' +
     'the model registry, a load test). Syncs the living docs (as sync_docs), sets spec.md and metadata.json status ' +
-    'to "completed" (metadata.json last, with the completion under ml.completion) and writes the HTML report when ' +
-    'available. A completed increment is refused: reopen it first.',
+    'to "completed" (metadata.json last, with the completion under ml.completion), then writes the HTML report ' +
+    '(report.html, as render_report). A completed increment is refused: reopen it first.',
   input: {
     increment: IncrementRef,
     force: z.boolean().nullish().describe('Complete although gates fail; needs reason.'),
