@@ -23,6 +23,8 @@ import {
   type DocFacts,
 } from '../render/living-docs.js';
 import { hasSection, sectionMarkerProblem, upsertSection } from '../render/sections.js';
+import { readRegistry, stageHolder, PRODUCTION } from './registry/index.js';
+import type { RegistryDocFact } from '../render/living-docs.js';
 
 export interface DocChange {
   path: string;
@@ -45,6 +47,33 @@ function flatten(obj: Record<string, unknown>, prefix = ''): [string, unknown][]
       const v = obj[k];
       const key = prefix ? `${prefix}.${k}` : k;
       return v && typeof v === 'object' && !Array.isArray(v) ? flatten(v as Record<string, unknown>, key) : [[key, v] as [string, unknown]];
+    });
+}
+
+/** Registered models with a version from this increment, with the production holder now (the registry's read API). */
+async function registryFacts(project: Project, inc: Increment): Promise<RegistryDocFact[]> {
+  const { models } = await readRegistry(project);
+  return models
+    .filter((m) => m.versions.some((v) => v.record.increment === inc.id))
+    .map((m) => {
+      const version = stageHolder(m, PRODUCTION);
+      const held = m.stages.find((s) => s.stage === PRODUCTION);
+      const record = m.versions.find((v) => v.version === version)?.record;
+      return {
+        name: m.name,
+        latest: m.latest,
+        path: m.path,
+        production:
+          record && held
+            ? {
+                version: record.version,
+                increment: record.increment,
+                experiment: record.experiment,
+                sha256: record.artifact.sha256,
+                since: held.since,
+              }
+            : null,
+      };
     });
 }
 
@@ -89,10 +118,11 @@ function planDoc(project: Project, file: string, before: string | undefined, fre
 async function planDocs(project: Project, inc: Increment, now: Date): Promise<{ plans: DocPlan[]; selected: string | null }> {
   const archDir = path.join(project.docsDir, 'architecture');
   const adrDir = path.join(archDir, 'adr');
-  const [meta, loaded, spec] = await Promise.all([
+  const [meta, loaded, spec, registry] = await Promise.all([
     readIncrementMetadata(project, inc),
     readAllExperiments(project, inc),
     readText(path.join(inc.dir, 'spec.md')),
+    registryFacts(project, inc),
   ]);
   const comparison = rankExperiments(inc, meta.ml, loaded);
   const best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment);
@@ -119,6 +149,7 @@ async function planDocs(project: Project, inc: Increment, now: Date): Promise<{ 
       .relative(project.docsDir, path.join(inc.dir, 'experiments', 'comparison.md'))
       .split(path.sep)
       .join('/'),
+    registry,
   };
   const date = now.toISOString().slice(0, 10);
   const [modelsBefore, runbookBefore] = await Promise.all([readText(modelsFile), readText(runbookFile)]);

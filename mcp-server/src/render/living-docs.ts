@@ -23,6 +23,27 @@ export interface DocFacts {
   runbookPath: string;
   modelsDocPath: string;
   comparisonPath: string;
+  /** Registered models with a version from this increment, and who holds production now (model registry). */
+  registry?: RegistryDocFact[];
+}
+
+/** One registered model as the living docs show it (core/registry: the holder is derived from the event log). */
+export interface RegistryDocFact {
+  name: string;
+  latest: string | null;
+  /** The version in production now, or null when none is. */
+  production: { version: string; increment: string; experiment: string; sha256: string; since: string } | null;
+  /** The registry folder, relative to the project root. */
+  path: string;
+}
+
+/** "- In production: **churn 1.0.2** (…)" per registered model; nothing when the increment registered none. */
+function registryLines(f: DocFacts): string[] {
+  return (f.registry ?? []).map((m) =>
+    m.production
+      ? `- In production: **${m.name} ${m.production.version}** (${m.production.increment}/${m.production.experiment}, sha256 ${m.production.sha256.slice(0, 12)}…, since ${m.production.since}); latest registered ${m.latest}; registry \`${m.path}\``
+      : `- Registered as ${m.name} (latest ${m.latest}); no version in production yet; registry \`${m.path}\``,
+  );
 }
 
 function chosen(f: DocFacts) {
@@ -99,6 +120,7 @@ export function renderModelSection(f: DocFacts): string {
     `- Decision record: [${f.adrTitle}](${relLink(f.modelsDocPath, f.adrPath)})`,
     `- Retraining: [runbook](${relLink(f.modelsDocPath, f.runbookPath)})`,
     `- Full comparison: [comparison.md](${relLink(f.modelsDocPath, f.comparisonPath)})`,
+    ...registryLines(f),
     '',
     '### Why this model',
     '',
@@ -155,6 +177,9 @@ export function renderRunbookBody(f: DocFacts): string {
     : [`- ${c.primary_metric} no worse than the current model`];
   return [
     `Current model: ${best ? `**${best.experiment}** (${c.primary_metric}=${fmt(best.test_value ?? best.value)}${best.test_value !== null ? ' on the test set' : ''})` : 'none yet'}, from increment ${f.increment}.`,
+    ...(f.registry?.length
+      ? ['', ...registryLines(f), '- Roll back with rollback_model {name, stage: "production"} (the previous holder), then sync_docs.']
+      : []),
     '',
     '## When to retrain',
     '',
