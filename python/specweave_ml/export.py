@@ -21,7 +21,7 @@ from ._jsonfmt import decode_number, format_number, loads_lenient, quote_string
 from ._project import EXPERIMENT_NAME, find_project_root, resolve_increment
 from ._selection import _MetricIndex, _test_measure, canonical_key, select_best
 from ._store import read_metadata
-from .errors import SpecweaveError
+from .errors import FormatError, SpecweaveError
 
 __all__ = ["export_experiments", "ExportError", "EXPORT_FORMATS"]
 
@@ -113,7 +113,8 @@ def _js_string(v) -> str:
 
 
 def _read(exp_dir: Path) -> Dict[str, Any]:
-    """One experiment as the server reads it, or raises SpecweaveError with the reason it is broken."""
+    """One experiment as the server reads it. A broken file raises FormatError (the experiment is skipped, as the
+    server skips it); a link leaving the project raises SandboxError, which fails the export, as on the server."""
     texts = {}
     for f in ("params.json", "metrics.json"):
         raw = _fs.read_bytes(exp_dir / f)
@@ -121,19 +122,19 @@ def _read(exp_dir: Path) -> Dict[str, Any]:
             try:
                 data = loads_lenient(raw)
             except (ValueError, UnicodeDecodeError) as e:
-                raise SpecweaveError("%s is not valid JSON (%s)" % (f, e))
+                raise FormatError("%s is not valid JSON (%s)" % (f, e))
             if not isinstance(data, dict):
-                raise SpecweaveError("%s must hold a JSON object" % f)
+                raise FormatError("%s must hold a JSON object" % f)
             texts[f] = data
     has_meta = _fs.exists(exp_dir / "metadata.yaml")
     if not texts and not has_meta:
-        raise SpecweaveError("no params.json, metrics.json or metadata.yaml")
+        raise FormatError("no params.json, metrics.json or metadata.yaml")
     meta = read_metadata(exp_dir / "metadata.yaml") if has_meta else {}
     metrics = {}
     for k, v in texts.get("metrics.json", {}).items():
         n = decode_number(v)
         if n is None:
-            raise SpecweaveError("metric %s has the non-numeric value %s" % (quote_string(k), _compact_json(v)))
+            raise FormatError("metric %s has the non-numeric value %s" % (quote_string(k), _compact_json(v)))
         metrics[k] = n
     git = meta.get("git") if isinstance(meta.get("git"), dict) else {}
     commit = git.get("commit")
@@ -159,7 +160,7 @@ def _load_all(inc_dir: Path):
             continue
         try:
             e = _read(inc_dir / "experiments" / name)
-        except SpecweaveError as err:
+        except FormatError as err:
             skipped.append({"name": name, "reason": str(err)})
             continue
         e["name"] = name

@@ -95,6 +95,17 @@ class ExportTest(ProjectTestCase):
             export_experiments("1")
         self.assertEqual(outside.read_text(), "keep\n")
 
+    def test_a_link_leaving_the_project_fails_the_export_as_on_the_server(self):
+        _track_hostile_and_plain()
+        evil = self.inc / "experiments" / "evil"
+        evil.mkdir()
+        secret = self.tmp / "secret.json"
+        secret.write_text('{"accuracy": 0.99}')
+        os.symlink(secret, evil / "metrics.json")
+        with self.assertRaises(SandboxError):
+            export_experiments("1")
+        self.assertFalse((self.inc / "experiments" / "export.csv").exists())
+
     @unittest.skipUnless(pandas is not None, "pandas and scikit-learn are not installed (use .venv-test)")
     def test_pandas_reads_back_what_scikit_learn_computed(self):
         from sklearn.datasets import load_iris

@@ -155,6 +155,13 @@ describe('export_experiments', () => {
     fs.symlinkSync(outside, path.join(incDir, 'experiments', 'export.csv'));
     expect(await c.fails('export_experiments', { increment: '1', format: 'csv' })).toMatch(/symbolic link|outside|link/i);
     expect(fs.readFileSync(outside, 'utf8')).toBe('keep\n');
+    // A link leaving the project among the experiment files fails the export too (the Python client does the same).
+    fs.unlinkSync(path.join(incDir, 'experiments', 'export.csv'));
+    fs.mkdirSync(path.join(incDir, 'experiments', 'evil'));
+    fs.writeFileSync(path.join(root, 'secret.json'), '{"accuracy": 0.99}');
+    fs.symlinkSync(path.join(root, 'secret.json'), path.join(incDir, 'experiments', 'evil', 'metrics.json'));
+    expect(await c.fails('export_experiments', { increment: '1', format: 'json' })).toMatch(/symbolic link that leads outside/);
+    expect(fs.existsSync(path.join(incDir, 'experiments', 'export.json'))).toBe(false);
   });
 
   it.skipIf(!HAS_PANDAS && !REQUIRED)('pandas reads back the numbers scikit-learn computed', async () => {
