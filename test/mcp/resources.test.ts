@@ -9,6 +9,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { RESOURCE_PAGE_SIZE, REPORT_APP_URI, MCP_APP_MIME } from '../../mcp-server/src/mcp/resources.js';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
 import { gitProject, scratchDir } from '../helpers/project.js';
+import { passingIncrement } from '../helpers/scenario.js';
 
 let root: string;
 let c: TestClient;
@@ -159,5 +160,31 @@ describe('MCP resources', () => {
     const direct = await c.client.readResource({ uri: `specweave://increments/${incId}/report` });
     expect((direct.contents[0] as { text: string }).text).toContain('the increment report');
     fs.rmSync(report);
+  });
+
+  it('lists and reads registered models; register_model links its version record and the model', async () => {
+    const proj = gitProject();
+    const client = await inMemoryClient(proj);
+    try {
+      const inc = await passingIncrement(client, proj);
+      const r = (await client.client.callTool({
+        name: 'register_model',
+        arguments: { name: 'churn', increment: inc, experiment: 'logreg' },
+      })) as CallToolResult;
+      expect(r.isError).toBeFalsy();
+      expect(links(r).length).toBeGreaterThan(0);
+      await client.ok('promote_model', { name: 'churn', version: '1.0.0', stage: 'staging' });
+      const { all } = await listAll(client.client);
+      expect(all.map((x) => x.uri)).toContain('specweave://registry/churn');
+      const read = await client.client.readResource({ uri: 'specweave://registry/churn' });
+      const model = JSON.parse((read.contents[0] as { text: string }).text);
+      expect(model.versions.map((v: { version: string }) => v.version)).toEqual(['1.0.0']);
+      expect(model.stages).toEqual([expect.objectContaining({ stage: 'staging', version: '1.0.0' })]);
+      const got = await client.ok('get_model', { name: 'churn' });
+      expect(model.events).toEqual(got.events);
+      await expect(client.client.readResource({ uri: 'specweave://registry/nope' })).rejects.toThrow(/No model "nope"/);
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { invalid, MlError, notFound } from './errors.js';
 import { experimentsDir, listIncrements, readIncrementMetadata, resolveIncrement, type Increment } from './increments.js';
 import { listExperimentNames, readExperiment } from './experiments.js';
 import type { Project } from './project.js';
+import { readModel, readRegistry } from './registry/index.js';
 import { isDirectory, isFile, listEntries, readChunks } from './store/disk.js';
 
 export const RESOURCE_SCHEME = 'specweave://';
@@ -51,6 +52,7 @@ export const experimentUri = (id: string, name: string) => uri('increments', id,
 export const comparisonUri = (id: string) => `${incrementUri(id)}/comparison`;
 export const incrementReportUri = (id: string) => `${incrementUri(id)}/report`;
 export const PROJECT_REPORT_URI = `${RESOURCE_SCHEME}report`;
+export const modelUri = (name: string) => uri('registry', name);
 /** Any file under `.specweave/`, by its path relative to that folder. */
 export const fileUri = (relToSpecweave: string) => `${RESOURCE_SCHEME}files/${relToSpecweave.split('/').map(encodeURIComponent).join('/')}`;
 
@@ -205,6 +207,24 @@ export const RESOURCE_KINDS: ResourceKind[] = [
     },
   },
   {
+    name: 'registered-model',
+    template: `${RESOURCE_SCHEME}registry/{model}`,
+    mimeType: JSON_TYPE,
+    description: 'A registered model: its versions with their lineage, which version holds each stage now, and the event history.',
+    async list(project) {
+      return (await readRegistry(project)).models.map((m) => ({
+        uri: modelUri(m.name),
+        name: m.name,
+        title: `Model ${m.name}`,
+        mimeType: JSON_TYPE,
+      }));
+    },
+    async read(project, vars) {
+      const model = await readModel(project, variable(vars, 'model'));
+      return json(modelUri(model.name), model);
+    },
+  },
+  {
     name: 'file',
     template: `${RESOURCE_SCHEME}files/{+path}`,
     mimeType: 'text/plain',
@@ -269,6 +289,7 @@ export async function resourceForPath(project: Project, relPath: string): Promis
   if (parts[0] !== '.specweave' || parts.length < 2 || parts.some((s) => s === '..' || s === '.' || s === '')) return undefined;
   const abs = path.join(project.root, ...parts);
   if (await isDirectory(abs)) {
+    if (parts[1] === 'registry' && parts.length === 3) return { uri: modelUri(parts[2]!), name: parts[2]! };
     if (parts[1] !== 'increments') return undefined;
     if (parts.length === 3) return { uri: incrementUri(parts[2]!), name: parts[2]! };
     if (parts.length === 5 && parts[3] === 'experiments')
