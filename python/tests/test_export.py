@@ -149,6 +149,10 @@ class ExportInteropTest(interop.ServerInteropTest):
         self.call_server([{"name": "track_experiment", "arguments": {
             "increment": "1", "name": "e-server", "params": {"lr": 1e21, "opt": {"name": "adam", "betas": [0.9, 0.999]}},
             "metrics": {"rmse": 60, "cv_rmse_mean": 59.1, "cv_rmse_std": 1.25}, "tags": ["t", "ü"]}}])
+        # A load test that logged the primary metric without CV: never a candidate, so CV still selects.
+        self.call_server([{"name": "track_experiment", "arguments": {
+            "increment": "1", "name": "g-load", "tags": ["load-test"],
+            "metrics": {"rmse": 1.5, "latency_p50_ms": 3.25, "throughput_rps": 812.5}}}])
         inc = next((self.root / ".specweave" / "increments").glob("0001-*"))
         os.makedirs(inc / "experiments" / "f-broken")
         (inc / "experiments" / "f-broken" / "metrics.json").write_text('{"rmse": "high"}')

@@ -7,6 +7,7 @@
  */
 import * as path from 'node:path';
 import { rankExperiments, type Comparison, type RankedExperiment } from './comparison.js';
+import { LOAD_TEST_TAG } from './deployment.js';
 import { syncDocs, type DocChange } from './docs-sync.js';
 import { MlError, invalid } from './errors.js';
 import { readAllExperiments, type Experiment } from './experiments.js';
@@ -29,8 +30,6 @@ export const SUMMARY_FILE = 'COMPLETION-SUMMARY.md';
 export const COMPLETED_STATUS = 'completed';
 /** Statuses SpecWeave never closes from: the increment must be resumed first. */
 const NOT_CLOSABLE = ['abandoned', 'paused', 'backlog'];
-/** The tag of a recorded load test (docs/deployment.md): a measurement of a deployment, never a candidate. */
-export const LOAD_TEST_TAG = 'load-test';
 const MAX_REASON_CHARS = 2000;
 
 export interface CompletionArgs {

@@ -6,7 +6,8 @@
  */
 import * as path from 'node:path';
 import { rankExperiments } from './comparison.js';
-import { invalid } from './errors.js';
+import { LOAD_TEST_TAG } from './deployment.js';
+import { MlError, invalid } from './errors.js';
 import { readAllExperiments, type BrokenExperiment, type Experiment } from './experiments.js';
 import { experimentsDir, readIncrementMetadata, type Increment, type MlSettings } from './increments.js';
 import type { Project } from './project.js';
@@ -80,15 +81,28 @@ interface Selection {
   source: SelectionSource;
 }
 
-/** Which metric and source compare_experiments selects on; null when no experiment logged a metric. */
+/**
+ * Which metric and source compare_experiments selects on; null when no experiment logged a metric. Load tests
+ * measure a deployment and are never candidates, so they do not decide the source (specweave_ml._selection agrees).
+ */
 function selectionOf(
   inc: Increment,
   ml: MlSettings | null,
   loaded: { experiments: Experiment[]; broken: BrokenExperiment[] },
 ): Selection | null {
   if (!ml?.primary_metric && !loaded.experiments.some((e) => Object.keys(e.metrics).length)) return null;
-  const c = rankExperiments(inc, ml, loaded);
-  return { primary: c.primary_metric, key: canonicalKey(c.primary_metric), source: c.selection.source };
+  const all = rankExperiments(inc, ml, loaded);
+  const primary = all.primary_metric;
+  const models = loaded.experiments.filter((e) => !e.meta.tags.includes(LOAD_TEST_TAG));
+  let source = all.selection.source;
+  if (models.length < loaded.experiments.length) {
+    try {
+      source = rankExperiments(inc, ml, { experiments: models, broken: loaded.broken }, { primary_metric: primary }).selection.source;
+    } catch (e) {
+      if (!(e instanceof MlError)) throw e; // only load tests logged the primary metric: the first answer stands
+    }
+  }
+  return { primary, key: canonicalKey(primary), source };
 }
 
 function rowOf(e: Experiment, sel: Selection | null): Map<string, ExportValue> {
