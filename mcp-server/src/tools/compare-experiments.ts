@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { compareExperiments, writeComparisonReport } from '../core/comparison.js';
+import { MlError } from '../core/errors.js';
+import type { Project } from '../core/project.js';
+import { planReport, writeReportPlan } from '../core/report.js';
 import { resolveMetric } from '../core/metrics/vocabulary.js';
 import { resolveIncrement } from '../core/increments.js';
 import { fmtMeasurement, selectionSentence } from '../render/comparison-report.js';
@@ -27,7 +30,8 @@ export const compareExperimentsTool = defineTool({
     'common metric). Candidates are selected on its cross-validation mean (cv_<metric>_mean) where every candidate ' +
     'logged folds, else on val_<metric>, else on the test metric (flagged); the test value is reported beside it. ' +
     'Ties are stated and broken by the lower CV std. Marks the best model and the baselines and computes the ' +
-    'improvement over the best baseline on the test set. Writes experiments/comparison.md and returns the top ' +
+    'improvement over the best baseline on the test set. Writes experiments/comparison.md and the HTML report ' +
+    '(report.html, as render_report) and returns the top ' +
     '`top` entries (default 10); experiments missing the metric or with broken files are listed as skipped.',
   input: {
     increment: IncrementRef,
@@ -66,12 +70,15 @@ export const compareExperimentsTool = defineTool({
     skipped: z.array(z.object({ experiment: z.string(), reason: z.string() })),
     skipped_total: z.number(),
     report: z.string(),
+    html_report: z.string().nullable().describe("The increment's report.html, rewritten with this comparison; null when it could not be."),
+    html_report_note: z.string().nullable(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async run(args, { project }) {
     const inc = await resolveIncrement(project, args.increment);
     const c = await compareExperiments(project, inc, args);
     const reportFile = await writeComparisonReport(inc, c);
+    const html = await refreshHtmlReport(project, inc.id);
     const best = c.best_candidate ?? c.best;
     const top = c.ranking.slice(0, args.top ?? 10).map((r) => ({
       rank: r.rank,
@@ -112,6 +119,8 @@ export const compareExperimentsTool = defineTool({
       skipped: c.skipped.slice(0, 20),
       skipped_total: c.skipped.length,
       report: project.relative(reportFile),
+      html_report: html.file,
+      html_report_note: html.note,
     };
     const lines = [
       `${c.increment}: ${c.ranking.length} of ${c.experiments_total} experiments ranked by ${c.primary_metric} (${c.direction}).`,
@@ -136,7 +145,23 @@ export const compareExperimentsTool = defineTool({
             .join('; ')}${c.skipped.length > 5 ? '; …' : ''}.`
         : '',
       `Full table: ${data.report}`,
+      html.file ? `Report: ${html.file}` : `HTML report not written: ${html.note}`,
     ].filter(Boolean);
     return { data: toWire(data), text: lines.join('\n') };
   },
 });
+
+/**
+ * The increment's HTML report follows every comparison. The comparison itself is already written, so a report that
+ * cannot be (a refused target, say) is a note in the result rather than a failed call.
+ */
+async function refreshHtmlReport(project: Project, incrementId: string): Promise<{ file: string | null; note: string | null }> {
+  try {
+    const plan = await planReport(project, incrementId);
+    await writeReportPlan(project, plan);
+    return { file: plan.increments[0] ? plan.increments[0].file : null, note: null };
+  } catch (e) {
+    if (!(e instanceof MlError)) throw e;
+    return { file: null, note: `${e.message} ${e.hint ?? ''}`.trim() };
+  }
+}
