@@ -568,7 +568,8 @@ def explain(model, X, y=None, experiment: Optional[str] = None, increment: Optio
             allow_missing: bool = False, random_state: int = 0, root=None) -> ExplanationResult:
     """Explains a fitted model on ``X`` (and ``y``) and writes the explanation into an experiment.
 
-    - ``experiment``: the experiment to write into; default the increment's selected model, chosen like
+    - ``experiment``: the experiment (name, or an :class:`Experiment` such as the ``exp`` of a running
+      ``with track_experiment(...)`` block) to write into; default the increment's selected model, chosen like
       validate_increment (CV mean where every candidate logged folds, else ``val_<metric>``, else the test value
       with a warning). ``increment``: folder name, number or prefix (default: as :func:`track_experiment`).
     - ``data``: what ``X`` is, for the report ("test", "validation", "train"...).
@@ -622,6 +623,11 @@ def explain(model, X, y=None, experiment: Optional[str] = None, increment: Optio
     except Exception as e:
         raise ExplainInputError("model.predict failed on X (%s: %s): is the model fitted on these %d features?" % (
             type(e).__name__, str(e).split("\n")[0][:200], values.shape[1])) from None
+    if not isinstance(top_k, int) or top_k < 1 or not isinstance(pd_features, int) or pd_features < 0:
+        raise ExplainInputError("top_k must be an integer >= 1 and pd_features one >= 0.")
+    if hasattr(experiment, "path") and hasattr(experiment, "increment") and hasattr(experiment, "root"):
+        # an Experiment object (e.g. inside `with track_experiment(...) as exp:`): write into that run
+        experiment, increment, root = experiment.name, experiment.increment, experiment.root
     if not isinstance(folder, str) or not folder or folder.startswith((".", "/")) or ".." in folder:
         raise ExplainInputError("folder must be a relative sub-folder name such as 'explain', not %r." % (folder,))
     root, inc_name, inc_dir, exp_name, selection = _target(experiment, increment, root)
@@ -649,7 +655,8 @@ def explain(model, X, y=None, experiment: Optional[str] = None, increment: Optio
     shap_result = None
     if shap is not None:
         local_idx = [c["row"] for c in local]
-        others = [i for i in rng.permutation(n) if i not in set(local_idx)]
+        taken = set(local_idx)
+        others = [int(i) for i in rng.permutation(n) if i not in taken]
         limit = shap_rows if _family(model) != "other" else min(shap_rows, 100)
         idx = list(dict.fromkeys(local_idx + others[:max(0, limit - len(local_idx))]))
         bg = rng.choice(n, size=min(background, n), replace=False)

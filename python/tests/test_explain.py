@@ -36,7 +36,7 @@ if CORE:
 
 from specweave_ml import track_experiment
 from specweave_ml._store import read_experiment_dir
-from specweave_ml.explain import ExplainInputError, explain
+from specweave_ml.explain import ExplainInputError, MissingDependencyError, explain
 from specweave_ml._selection import select_best
 
 
@@ -145,11 +145,11 @@ class ClassifierTest(ExplainTestCase):
 
     def test_random_forest_on_breast_cancer(self):
         before = read_experiment_dir(self.exp_dir("rf"))["metadata"]
-        result = explain(self.rf, self.Xte, self.yte, formats=("png", "svg"))
+        result = explain(self.rf, self.Xte, self.yte, formats=("png", "svg"), n_repeats=5)
         self.assertEqual(result.experiment, "rf")
         self.assertEqual(result.selection.source, "cv")
         self.assertIn("roc_auc", result.scoring)
-        self.check_permutation(result, self.rf, self.Xte, self.yte, "roc_auc")
+        self.check_permutation(result, self.rf, self.Xte, self.yte, "roc_auc", n_repeats=5)
         self.check_pd(result, self.rf, self.Xte)
         meta = self.check_files_recorded(result)
         self.assertIn("explain/permutation_importance.svg", result.files)
@@ -241,6 +241,29 @@ class ClassifierTest(ExplainTestCase):
         self.assertIn("no selected model", str(cm.exception))
         self.assertFalse((empty / "experiments").exists())
 
+    def test_inside_a_running_experiment_and_without_matplotlib(self):
+        with track_experiment("rf-retrain") as exp:
+            exp.log_metric("val_roc_auc", 0.5)
+            exp_dir = self.exp_dir("rf-retrain")
+            before = tree_bytes(exp_dir)
+            with mock.patch.dict(sys.modules, {"matplotlib": None}):
+                with self.assertRaises(MissingDependencyError) as cm:
+                    explain(self.rf, self.Xte, self.yte, experiment=exp)
+            self.assertIn("pip install matplotlib", str(cm.exception))
+            self.assertEqual(tree_bytes(exp_dir), before)
+            result = explain(self.rf, self.Xte, self.yte, experiment=exp, n_repeats=2, pd_features=0)
+            self.assertEqual(result.experiment, "rf-retrain")
+            self.assertEqual(result.partial_dependence, {})
+            exp.log_metric("roc_auc", 0.6)
+        meta = self.check_files_recorded(result)  # the run's own end kept the artifacts explain() recorded
+        self.assertEqual(meta["status"], "completed")
+
+    def test_importing_the_package_loads_none_of_the_libraries(self):
+        code = ("import sys, specweave_ml; heavy = [m for m in ('numpy', 'sklearn', 'scipy', 'matplotlib', 'shap') "
+                "if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
+        out = subprocess.run([sys.executable, "-c", code], cwd=str(PYTHON_DIR), capture_output=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout.decode() + out.stderr.decode())
+
     def test_without_shap_it_notes_the_install_and_still_passes_the_files(self):
         with mock.patch.dict(sys.modules, {"shap": None}):  # `import shap` raises ImportError, as when absent
             result = explain(self.lr, self.Xte, self.yte, experiment="logreg", n_repeats=3)
@@ -296,6 +319,7 @@ class RegressorTest(ExplainTestCase):
         track("other", metrics={"r2": 0.30, "val_r2": 0.5})
         result = explain(model, X[300:], y[300:], n_repeats=3, pd_features=1)
         self.assertEqual(result.experiment, "tree")
+        self.assertEqual(list(result.partial_dependence), [result.importances[0]["feature"]])
         self.assertEqual(result.selection.source, "test")
         self.assertIn("**Warning:**", result.report.read_text())
         self.assertIn("val_r2 is missing for tree", result.report.read_text())
