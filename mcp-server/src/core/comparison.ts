@@ -21,6 +21,9 @@ import {
 import { resolveMetric, suggestMetrics } from './metrics/vocabulary.js';
 import { canonicalKey, chooseSource, MetricIndex, type Measurement, type SelectionSetting, type SelectionSource } from './selection.js';
 
+/** Experiments with this tag record a load test of a served model (docs/deployment.md). */
+export const LOAD_TEST_TAG = 'load-test';
+
 export interface CompareOptions {
   primary_metric?: string | null;
   direction?: Direction | null;
@@ -95,9 +98,13 @@ export async function compareExperiments(project: Project, inc: Increment, opts:
 export function rankExperiments(
   inc: Increment,
   ml: MlSettings | null,
-  { experiments, broken }: { experiments: Experiment[]; broken: BrokenExperiment[] },
+  { experiments: all, broken }: { experiments: Experiment[]; broken: BrokenExperiment[] },
   opts: CompareOptions = {},
 ): Comparison {
+  // A load test (specweave_ml.loadgen) measures a served model; it is never a model candidate, and its latency
+  // metrics must not become the primary metric of an increment that names none.
+  const experiments = all.filter((e) => !e.meta.tags.includes(LOAD_TEST_TAG));
+  const loadTests = all.filter((e) => e.meta.tags.includes(LOAD_TEST_TAG));
   const primary = opts.primary_metric?.trim() || choosePrimary(experiments, ml?.primary_metric ?? null);
   if (!primary) {
     throw invalid(
@@ -188,8 +195,9 @@ export function rankExperiments(
         };
       }),
       ...broken.map((b) => ({ experiment: b.name, reason: b.reason })),
+      ...loadTests.map((e) => ({ experiment: e.name, reason: `a load test (tagged ${LOAD_TEST_TAG}), not a model`, status: e.status })),
     ],
-    experiments_total: experiments.length + broken.length,
+    experiments_total: all.length + broken.length,
   };
 }
 

@@ -18,8 +18,7 @@ import { PRODUCTION, readModel, type RegisteredModel, type VersionRecord } from 
 import { entryInfo, listEntryKinds, readChunks, readText, removeFile, withWriteZone, writeAtomic } from './store/disk.js';
 import { renderDeploymentFiles, type DeploymentFacts } from '../render/deployment/index.js';
 
-/** The tag that marks a load test: never a model candidate (docs/deployment.md). */
-export const LOAD_TEST_TAG = 'load-test';
+export { LOAD_TEST_TAG } from './comparison.js';
 /** The artifact the Python client writes with save_model(..., input_example=X) or log_input_schema(X). */
 export const INPUT_SCHEMA_FILE = 'input_schema.json';
 /** What the scaffold writes last in the output folder: the files it wrote and their sha256 (docs/deployment.md). */
