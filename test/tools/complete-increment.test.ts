@@ -114,6 +114,10 @@ describe('complete_increment', () => {
     const mean = folds.reduce((a, b) => a + b) / folds.length;
     const std = Math.sqrt(folds.reduce((a, v) => a + (v - mean) ** 2, 0) / (folds.length - 1));
     expect(summary).toContain(`| 1 | random-forest | candidate ✅ **best** | completed | ${fmt(mean)} ± ${fmt(std)} (5) | 0.88 |`);
+    expect(summary).toContain('| # | Experiment | Role | Status | roc_auc: CV mean ± std (folds) | roc_auc: test | accuracy | recall |\n');
+    expect(summary).toContain(`| 0.88 | 0.8 | 0.7 |\n`);
+    // Baselines logged no folds: unranked, with why, and their test value still shown.
+    expect(summary).toContain('| baseline-stratified | baseline | completed | no cv_roc_auc_mean metric | 0.52 | 0.6 | 0.3 |');
     expect(summary).toContain('| mlp | candidate | failed |');
     expect(summary).toMatch(/Selected on the 5-fold cross-validation mean of roc_auc/);
     expect(summary).toMatch(/Against the best baseline baseline-stratified on the test set: 0\.52 → 0\.88/);

@@ -15,10 +15,11 @@ import { readIncrementMetadata, type Increment } from './increments.js';
 import { stringifyCanonical } from './json.js';
 import { modelFormatOf } from './model-formats.js';
 import type { Project } from './project.js';
+import { metricValue } from './ranking.js';
 import { readRegistry, stageHolder } from './registry/read.js';
 import { planReport, REPORT_FILE, writeReportPlan } from './report.js';
 import { PRODUCTION } from './registry/types.js';
-import { canonicalKey } from './selection.js';
+import { canonicalKey, facetOf } from './selection.js';
 import { listEntryKinds, readText, removeFile, withLock, writeAtomic } from './store/disk.js';
 import { removeDeadLeftovers } from './store/leftovers.js';
 import { assertWritableTargets } from './store/write-plan.js';
@@ -45,6 +46,8 @@ export interface ExperimentLine {
   /** The selection value with where it was measured; null when the experiment was not ranked. */
   selection: RankedExperiment['selection'] | null;
   test_value: number | null;
+  /** The comparison's other columns (the metrics most experiments logged), as logged. */
+  metrics: Record<string, number>;
   note: string | null;
 }
 
@@ -144,7 +147,7 @@ function trainingTime(e: Experiment): Measured | null {
   if (e.meta.duration_seconds !== null)
     return {
       value: e.meta.duration_seconds,
-      source: "the experiment's recorded duration (started to ended; it includes everything the run did)",
+      source: "the experiment's recorded duration, started to ended, which includes everything the run did",
     };
   return null;
 }
@@ -204,7 +207,7 @@ export async function gatherCompletion(
     if (!(e instanceof MlError)) throw e; // no metric to rank on: the summary says so
   }
   const ranked = new Map((comparison?.ranking ?? []).map((r) => [r.experiment, r]));
-  const skipped = new Map((comparison?.skipped ?? []).map((s) => [s.experiment, s.reason]));
+  const skipped = new Map((comparison?.skipped ?? []).map((s) => [s.experiment, s]));
   const bestEntry = comparison ? (comparison.best_candidate ?? comparison.best) : null;
   const experiments: ExperimentLine[] = [...models.experiments]
     .sort((a, b) => (ranked.get(a.name)?.rank ?? Infinity) - (ranked.get(b.name)?.rank ?? Infinity) || (a.name < b.name ? -1 : 1))
@@ -214,8 +217,16 @@ export async function gatherCompletion(
       baseline: e.baseline,
       best: e.name === bestEntry?.experiment,
       selection: ranked.get(e.name)?.selection ?? null,
-      test_value: ranked.get(e.name)?.test_value ?? null,
-      note: skipped.get(e.name) ?? null,
+      test_value: ranked.get(e.name)?.test_value ?? skipped.get(e.name)?.test_value ?? null,
+      metrics: Object.fromEntries(
+        (comparison?.columns ?? [])
+          .filter((k) => k !== comparison?.primary_metric && facetOf(k).split !== 'cv')
+          .flatMap((k) => {
+            const v = metricValue(e.metrics, k);
+            return v === undefined ? [] : [[k, v] as const];
+          }),
+      ),
+      note: skipped.get(e.name)?.reason ?? null,
     }));
   const bestExp = models.experiments.find((e) => e.name === bestEntry?.experiment);
   const gatesPass = validation.verdict !== 'fail';

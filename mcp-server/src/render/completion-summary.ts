@@ -52,6 +52,9 @@ function experimentRows(f: CompletionFacts): string[] {
     ? `${cell(c.primary_metric)}: ${c.selection.source === 'cv' ? 'CV mean ± std (folds)' : c.selection.source === 'validation' ? 'validation' : 'test'}`
     : 'Selection';
   const testColumn = !c || c.selection.source !== 'test';
+  const others = [...new Set(f.experiments.flatMap((e) => Object.keys(e.metrics)))].sort(
+    (a, b) => (c?.columns.indexOf(a) ?? 0) - (c?.columns.indexOf(b) ?? 0),
+  );
   const role = (e: ExperimentLine) => `${e.baseline ? 'baseline' : 'candidate'}${e.best ? ' ✅ **best**' : ''}`;
   const rows = f.experiments.map((e, i) => [
     String(i + 1),
@@ -60,6 +63,7 @@ function experimentRows(f: CompletionFacts): string[] {
     e.status,
     e.selection ? fmtMeasurement(e.selection) : cell(e.note ?? '—'),
     ...(testColumn ? [fmt(e.test_value)] : []),
+    ...others.map((m) => fmt(e.metrics[m])),
   ]);
   const header = [
     '#',
@@ -68,6 +72,7 @@ function experimentRows(f: CompletionFacts): string[] {
     'Status',
     sel,
     ...(testColumn ? [`${c ? cell(c.primary_metric) : 'primary metric'}: test`] : []),
+    ...others.map(cell),
   ];
   return [table(header, rows), ''];
 }
