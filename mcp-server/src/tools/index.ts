@@ -7,6 +7,7 @@ import { comparePredictionsTool } from './compare-predictions.js';
 import { evaluatePredictionsTool } from './evaluate-predictions.js';
 import { exportExperimentsTool } from './export-experiments.js';
 import { getExperimentTool } from './get-experiment.js';
+import { exportToMlflowTool } from './export-to-mlflow.js';
 import { importRunsTool } from './import-runs.js';
 import { listExperimentsTool } from './list-experiments.js';
 import { listIncrementsTool } from './list-increments.js';
@@ -38,6 +39,7 @@ export const TOOLS = [
   syncDocsTool,
   updateTaskTool,
   importRunsTool,
+  exportToMlflowTool,
   registerModelTool,
   promoteModelTool,
   rollbackModelTool,
