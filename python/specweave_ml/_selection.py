@@ -9,7 +9,7 @@ else the best run. docs/format.md ("Selection") states the rule:
   ``val_<metric>`` when every one logged that, else on the test value (a warning: the test set then selects);
 - failed and killed runs, and NaN values, are never chosen; ties go to the lower CV std, then to name order.
 
-Experiments tagged ``load-test`` are measurements of a deployment, never candidates (team convention).
+Experiments tagged ``load-test`` are measurements of a deployment: left out entirely, as comparison.ts does.
 """
 
 import math
@@ -171,7 +171,9 @@ def select_best(inc_dir: Path) -> Selection:
     ml_direction = ml.get("direction") if ml.get("direction") in ("maximize", "minimize") else None
     setting = ml.get("selection") if ml.get("selection") in ("auto", "cv", "validation", "test") else "auto"
 
-    experiments = [e for e in (_load(inc_dir, n) for n in list_experiment_names(inc_dir)) if e is not None]
+    loaded = [e for e in (_load(inc_dir, n) for n in list_experiment_names(inc_dir)) if e is not None]
+    # A load test measures a served model: never a candidate, and its latency metrics never the primary metric.
+    experiments = [e for e in loaded if not any(t in _NOT_CANDIDATE_TAGS for t in e["tags"])]
     primary = _choose_primary(experiments, ml_primary)
     if primary is None:
         return Selection(None, None, None, None, None, "no experiment has metrics", None)
@@ -187,8 +189,7 @@ def select_best(inc_dir: Path) -> Selection:
         return (ix.measure(key, "cv") is not None or ix.measure(key, "validation") is not None
                 or _test_measure(e, primary, ix, key) is not None)
 
-    candidates = [e for e in experiments if not e["baseline"] and usable(e) and has_any(e)
-                  and not any(t in _NOT_CANDIDATE_TAGS for t in e["tags"])]
+    candidates = [e for e in experiments if not e["baseline"] and usable(e) and has_any(e)]
     source, reason = _choose_source(setting, key, candidates, index)
 
     def measure(e):
@@ -197,8 +198,6 @@ def select_best(inc_dir: Path) -> Selection:
 
     rows = []
     for e in experiments:
-        if any(t in _NOT_CANDIDATE_TAGS for t in e["tags"]):
-            continue
         m = measure(e)
         if m is not None:
             rows.append((e, m))

@@ -413,6 +413,14 @@ class SelectionMirrorTest(ProjectTestCase):
         track("d", metrics={"neg_root_mean_squared_error": -0.2, "val_rmse": 5})  # a neg_ scorer, sign turned
         self.assertEqual(select_best(self.inc).experiment, "d")
 
+    def test_load_tests_never_choose_the_primary_metric(self):
+        track("m1", metrics={"accuracy": 0.7})
+        track("m2", metrics={"accuracy": 0.8})
+        for i in range(3):  # more experiments log latency than accuracy, but they are load tests
+            track("load%d" % i, metrics={"latency_p50_ms": 1.0 + i}, tags=["load-test"])
+        s = select_best(self.inc)
+        self.assertEqual((s.primary_metric, s.experiment), ("accuracy", "m2"))
+
 
 NODE = shutil.which("node")
 BUNDLE = PYTHON_DIR.parent / "mcp-server" / "dist" / "server.mjs"
@@ -483,7 +491,8 @@ class ServerGateTest(ExplainTestCase):
                                 ("b", {"val_accuracy": 0.90}, {"cv_accuracy": [0.85, 0.86]}, False),
                                 ("base", {"val_accuracy": 0.5}, {"cv_accuracy": [0.99, 0.99]}, True)]),
             "val": ("rmse", [("a", {"val_rmse": 3.0, "rmse": 1.0}, {}, False),
-                             ("b", {"val_rmse": 2.0, "rmse": 9.0}, {}, False)]),
+                             ("b", {"val_rmse": 2.0, "rmse": 9.0}, {}, False),
+                             ("load", {"val_rmse": 0.1, "latency_p50_ms": 3.0}, {}, False, ["load-test"])]),
             "test": ("f1", [("a", {"f1": 0.7}, {}, False), ("b", {"f1": 0.71, "val_f1": 0.2}, {}, False)]),
             "tie": ("r2", [("b", {"val_r2": 0.5}, {}, False), ("a", {"val_r2": 0.5}, {}, False)]),
             "neg": ("rmse", [("a", {"neg_root_mean_squared_error": -4.0}, {}, False), ("b", {"rmse": 5.0}, {}, False)]),
@@ -492,8 +501,8 @@ class ServerGateTest(ExplainTestCase):
                  for k, (m, _) in scenarios.items()]
         incs = [r["structuredContent"]["increment"] for r in self.call_server(calls)]
         for inc, (metric, exps) in zip(incs, scenarios.values()):
-            for name, metrics, folds, baseline in exps:
-                track(name, metrics=metrics, folds=folds, baseline=baseline, increment=inc)
+            for name, metrics, folds, baseline, *tags in exps:
+                track(name, metrics=metrics, folds=folds, baseline=baseline, increment=inc, tags=tags[0] if tags else None)
         results = self.call_server([{"name": "validate_increment", "arguments": {"increment": i}} for i in incs])
         for inc, r, key in zip(incs, results, scenarios):
             with self.subTest(scenario=key):
