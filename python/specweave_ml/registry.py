@@ -222,13 +222,14 @@ def selection_of(metrics: Dict[str, Any], primary: Optional[str], setting: str) 
 
 
 def derive_stages(events: List[dict]) -> List[dict]:
-    """Which version holds each stage, replaying the log (core/registry/read.ts deriveStages)."""
+    """Which version holds each stage, replaying the log (core/registry/read.ts deriveStages). Stacks change in
+    place: a stage promoted thousands of times must not cost a copy per event."""
     stages: Dict[str, dict] = {}
     for e in events:
         if e["stage"] is None:
             continue
-        held = stages.get(e["stage"])
-        stack = held["previous"] + [held["version"]] if held else []
+        held = stages.setdefault(e["stage"], {"stack": [], "since_seq": e["seq"], "since": e["time"]})
+        stack = held["stack"]
         if e["event"] == "rollback":
             if e["version"] in stack:
                 del stack[len(stack) - stack[::-1].index(e["version"]):]
@@ -236,9 +237,9 @@ def derive_stages(events: List[dict]) -> List[dict]:
                 stack.append(e["version"])
         elif not stack or stack[-1] != e["version"]:
             stack.append(e["version"])
-        stages[e["stage"]] = {"stage": e["stage"], "version": stack[-1], "since_seq": e["seq"], "since": e["time"],
-                              "previous": stack[:-1]}
-    return list(stages.values())
+        held["since_seq"], held["since"] = e["seq"], e["time"]
+    return [{"stage": stage, "version": h["stack"][-1], "since_seq": h["since_seq"], "since": h["since"],
+             "previous": h["stack"][:-1]} for stage, h in stages.items()]
 
 
 def _is_str(v, pattern=None, max_len=None) -> bool:

@@ -243,6 +243,17 @@ describe('promote_model and rollback_model', () => {
     expect((await c.ok('get_model', { name: 'churn' })).warnings[0]).toMatch(/production holder 1.0.2: .* has changed/);
   });
 
+  it('get_model shows the newest versions and events up to limit, and every stage holder however old', async () => {
+    await threeVersions();
+    await c.ok('promote_model', { name: 'churn', version: '1.0.0', stage: 'production' });
+    const m = await c.ok('get_model', { name: 'churn', limit: 1 });
+    expect(m.versions.map((v: any) => v.version)).toEqual(['1.0.0', '1.0.2']);
+    expect(m.events.map((e: any) => e.seq)).toEqual([4]);
+    expect([m.versions_total, m.events_total]).toEqual([3, 4]);
+    expect(m.warnings[0]).toMatch(/Showing 2 of 3 versions and the last 1 of 4 events[^]*events.jsonl/);
+    expect((await c.ok('get_model', { name: 'churn' })).warnings).toEqual([]);
+  });
+
   it("creates GTO's tags when asked: name@vX.Y.Z and name#stage#N", async () => {
     const r = await c.ok('register_model', { name: 'churn', increment: inc, experiment: 'random-forest', git_tag: true });
     const head = git(root, 'rev-parse', 'HEAD');

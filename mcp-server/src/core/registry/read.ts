@@ -92,11 +92,13 @@ export function parseEventLog(text: string, label: string, model: string): { eve
  * pushes it. A default rollback therefore walks back one holder at a time.
  */
 export function deriveStages(events: readonly EventRecord[]): StageHolder[] {
-  const stages = new Map<string, StageHolder>();
+  // Stacks are changed in place: a stage promoted thousands of times must not cost a copy per event.
+  const stages = new Map<string, { stack: string[]; since_seq: number; since: string }>();
   for (const e of events) {
     if (e.stage === null) continue;
-    const held = stages.get(e.stage);
-    const stack = held ? [...held.previous, held.version] : [];
+    let held = stages.get(e.stage);
+    if (!held) stages.set(e.stage, (held = { stack: [], since_seq: e.seq, since: e.time }));
+    const { stack } = held;
     if (e.event === 'rollback') {
       const at = stack.lastIndexOf(e.version);
       if (at >= 0) stack.length = at + 1;
@@ -104,15 +106,16 @@ export function deriveStages(events: readonly EventRecord[]): StageHolder[] {
     } else if (stack[stack.length - 1] !== e.version) {
       stack.push(e.version);
     }
-    stages.set(e.stage, {
-      stage: e.stage,
-      version: stack[stack.length - 1]!,
-      since_seq: e.seq,
-      since: e.time,
-      previous: stack.slice(0, -1),
-    });
+    held.since_seq = e.seq;
+    held.since = e.time;
   }
-  return [...stages.values()];
+  return [...stages].map(([stage, h]) => ({
+    stage,
+    version: h.stack[h.stack.length - 1]!,
+    since_seq: h.since_seq,
+    since: h.since,
+    previous: h.stack.slice(0, -1),
+  }));
 }
 
 async function readVersions(project: Project, name: string): Promise<VersionRecord[]> {

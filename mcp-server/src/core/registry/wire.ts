@@ -15,7 +15,8 @@ export const StageWire = z.object({
   version: z.string(),
   since: z.string(),
   since_seq: z.number(),
-  previous: z.array(z.string()).describe('Earlier holders, oldest first: a default rollback returns to the last one.'),
+  previous: z.array(z.string()).describe('The latest 20 earlier holders, oldest first: a default rollback returns to the last one.'),
+  previous_total: z.number(),
 });
 
 export const VersionWire = z.object({
@@ -60,7 +61,14 @@ export const EventWire = z.object({
 export const TagWire = z.object({ tag: z.string(), created: z.boolean(), commit: z.string().nullable(), error: z.string().nullable() });
 
 export function stageWire(s: StageHolder): z.infer<typeof StageWire> {
-  return { stage: s.stage, version: s.version, since: s.since, since_seq: s.since_seq, previous: s.previous };
+  return {
+    stage: s.stage,
+    version: s.version,
+    since: s.since,
+    since_seq: s.since_seq,
+    previous: s.previous.slice(-20),
+    previous_total: s.previous.length,
+  };
 }
 
 export function versionWire(project: Project, model: string, v: ModelVersion): z.infer<typeof VersionWire> {
