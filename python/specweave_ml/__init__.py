@@ -19,7 +19,8 @@ from .export import ExportError, export_experiments
 from .mlflow_integration import configure_mlflow
 from ._project import find_project_root, resolve_increment
 from .sklearn_cv import track_cross_validation
-from .tracking import Experiment, read_experiment, track_experiment
+from .loadgen import LoadTestError, record_load_test, run_load_test
+from .tracking import Experiment, InputSchemaError, read_experiment, track_experiment
 from .registry import ModelRegistry
 from .wandb_integration import configure_wandb
 
@@ -31,4 +32,5 @@ __all__ = [
     "FormatError", "LockTimeoutError", "SandboxError", "__version__",
     "explain", "ExplanationResult", "ExplainInputError", "ModelRegistry",
     "export_experiments", "ExportError",
+    "run_load_test", "record_load_test", "LoadTestError", "InputSchemaError",
 ]

@@ -17,7 +17,7 @@ from ._store import (RESERVED, STATUSES, HistoryIndex, history_line, json_bytes,
 from .errors import InvalidNameError, SpecweaveError
 from .metrics import fold_summary, positive_metric
 
-__all__ = ["Experiment", "track_experiment", "read_experiment"]
+__all__ = ["Experiment", "track_experiment", "read_experiment", "InputSchemaError"]
 
 _TRACEBACK_LINES = 12
 
@@ -444,6 +444,11 @@ class Experiment:
         return read_experiment_dir(self.path)
 
 
+class InputSchemaError(SpecweaveError, ValueError):
+    """An ``input_example`` that cannot describe the model's input (no rows, not 2-D, an unsupported dtype, a feature
+    count the model disagrees with); nothing was written. The message says how to fix the example."""
+
+
 INPUT_SCHEMA_FILE = "input_schema.json"
 INPUT_SCHEMA_FORMAT = "specweave-input-schema/1"
 
@@ -456,7 +461,7 @@ def _json_type(dtype: Any) -> str:
     kind = getattr(dtype, "kind", None)
     if kind in _TYPE_OF_KIND:
         return _TYPE_OF_KIND[kind]
-    raise ValueError("input_example: feature dtype %s is not supported in a schema (numbers, integers, booleans "
+    raise InputSchemaError("input_example: feature dtype %s is not supported in a schema (numbers, integers, booleans "
                      "and strings are); convert the column first" % (dtype,))
 
 
@@ -469,12 +474,12 @@ def _python_type(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    raise ValueError("input_example: value %r is not a number, integer, boolean or string" % (value,))
+    raise InputSchemaError("input_example: value %r is not a number, integer, boolean or string" % (value,))
 
 
 def input_schema(X: Any, model: Any = None) -> Dict[str, Any]:
-    """The input schema of ``X`` (see :meth:`Experiment.log_input_schema`) as a dict; raises ValueError when ``X``
-    has no rows, is not 2-D, or disagrees with ``model.n_features_in_``."""
+    """The input schema of ``X`` (see :meth:`Experiment.log_input_schema`) as a dict; raises
+    :class:`InputSchemaError` when ``X`` has no rows, is not 2-D, or disagrees with ``model.n_features_in_``."""
     if hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc"):  # a pandas DataFrame
         kind = "dataframe"
         names = [str(c) for c in X.columns]
@@ -483,7 +488,7 @@ def input_schema(X: Any, model: Any = None) -> Dict[str, Any]:
         first = X.iloc[0].tolist() if len(X) else None
     elif hasattr(X, "shape") and hasattr(X, "dtype") and hasattr(X, "tolist"):  # a numpy array
         if len(X.shape) != 2:
-            raise ValueError("input_example must be 2-D (rows x features), not of shape %r" % (tuple(X.shape),))
+            raise InputSchemaError("input_example must be 2-D (rows x features), not of shape %r" % (tuple(X.shape),))
         kind = "array"
         given = getattr(model, "feature_names_in_", None)
         names = [str(n) for n in given] if given is not None else ["x%d" % i for i in range(X.shape[1])]
@@ -504,15 +509,15 @@ def input_schema(X: Any, model: Any = None) -> Dict[str, Any]:
         types = [_python_type(v) for v in first]
         dtypes = types
     else:
-        raise ValueError("input_example must be a pandas DataFrame, a 2-D numpy array or a non-empty list of rows, "
+        raise InputSchemaError("input_example must be a pandas DataFrame, a 2-D numpy array or a non-empty list of rows, "
                          "not %s" % type(X).__name__)
     if first is None:
-        raise ValueError("input_example has no rows: pass at least one row of the training features")
+        raise InputSchemaError("input_example has no rows: pass at least one row of the training features")
     if len(set(names)) != len(names):
-        raise ValueError("input_example has duplicate feature names; name each column once")
+        raise InputSchemaError("input_example has duplicate feature names; name each column once")
     expected = getattr(model, "n_features_in_", None)
     if isinstance(expected, int) and expected != len(names):
-        raise ValueError("input_example has %d features but the model was fitted on %d" % (len(names), expected))
+        raise InputSchemaError("input_example has %d features but the model was fitted on %d" % (len(names), expected))
     classes = getattr(model, "classes_", None)
     requirements = _model_requirements(model, kind)
     task = "classification" if classes is not None else ("regression" if hasattr(model, "predict") else None)

@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from helpers import ProjectTestCase
 from specweave_ml import read_experiment, track_experiment
 from specweave_ml.loadgen import LoadTestError, main, percentile, record_load_test, run_load_test
-from specweave_ml.tracking import input_schema
+from specweave_ml.errors import SpecweaveError
+from specweave_ml.tracking import InputSchemaError, input_schema
 
 try:
     import numpy as np
@@ -209,20 +210,24 @@ class InputSchemaTest(ProjectTestCase):
         self.assertEqual([f["name"] for f in schema["features"]], ["x0", "x1", "x2"])
         self.assertEqual(schema["task"], "regression")
         self.assertIsNone(schema["classes"])
-        with self.assertRaises(ValueError):
+        with self.assertRaises(InputSchemaError):
             input_schema(X[:, :2], model)
-        with self.assertRaises(ValueError):
+        with self.assertRaises(InputSchemaError):
             input_schema(X[:0], model)
-        with self.assertRaises(ValueError):
+        with self.assertRaises(InputSchemaError):
             input_schema(X.reshape(-1), model)
+        with self.assertRaises(InputSchemaError):
+            input_schema(np.array([[1 + 2j]]))
 
     def test_a_bad_example_writes_neither_model_nor_schema(self):
         from sklearn.linear_model import LinearRegression
 
         model = LinearRegression().fit([[0.0], [1.0]], [0.0, 1.0])
         with track_experiment("bad", increment="0001") as exp:
-            with self.assertRaises(ValueError):
+            with self.assertRaises(InputSchemaError) as caught:
                 exp.save_model(model, "model", input_example=[[0.0, 1.0]])
+        self.assertIsInstance(caught.exception, SpecweaveError)
+        self.assertIn("fitted on 1", str(caught.exception))
         self.assertFalse((self.exp_dir("bad") / "model.joblib").exists())
         self.assertFalse((self.exp_dir("bad") / "input_schema.json").exists())
 
