@@ -33,7 +33,10 @@ describe('sync_docs with the model registry', () => {
     );
 
     await c.ok('promote_model', { name: 'churn', version: '1.0.0', stage: 'production' });
-    await c.ok('promote_model', { name: 'churn', version: '1.0.1', stage: 'production' });
+    const promoted = await c.call('promote_model', { name: 'churn', version: '1.0.1', stage: 'production' });
+    expect((promoted.content[0] as { text: string }).text).toMatch(
+      /churn 1\.0\.1 now holds production \(was 1\.0\.0\)[^]*sync_docs updates/,
+    );
     sync = await c.ok('sync_docs', { increment: inc });
     expect(sync.changes.map((ch: { action: string }) => ch.action)).toEqual(['update', 'unchanged', 'update']);
     const line = (v: string, exp: string, file: string) =>

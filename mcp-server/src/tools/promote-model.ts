@@ -52,7 +52,8 @@ export const promoteModelTool = defineTool({
       ? `${args.name} ${c.version} already holds ${c.stage}; nothing changed.`
       : `${args.name} ${c.version} now holds ${c.stage}${c.previous ? ` (was ${c.previous})` : ''}.${gateText}` +
         `${c.overridden.length ? ` FORCED over: ${c.overridden.join('; ')}.` : ''}` +
-        c.tags.map((t) => (t.created ? ` Tagged ${t.tag}.` : ` Tag ${t.tag} not created: ${t.error}.`)).join('');
+        c.tags.map((t) => (t.created ? ` Tagged ${t.tag}.` : ` Tag ${t.tag} not created: ${t.error}.`)).join('') +
+        (c.changed && c.stage === 'production' ? ' sync_docs updates ml-models.md and the runbook.' : '');
     return { data, text };
   },
 });

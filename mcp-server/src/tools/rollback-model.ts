@@ -33,7 +33,8 @@ export const rollbackModelTool = defineTool({
       data: { model: args.name, stage: c.stage, version: c.version, previous: c.previous, event: c.event!, tags: c.tags },
       text:
         `${args.name} ${c.stage} rolled back from ${c.previous} to ${c.version} (event ${c.event!.seq}).` +
-        c.tags.map((t) => (t.created ? ` Tagged ${t.tag}.` : ` Tag ${t.tag} not created: ${t.error}.`)).join(''),
+        c.tags.map((t) => (t.created ? ` Tagged ${t.tag}.` : ` Tag ${t.tag} not created: ${t.error}.`)).join('') +
+        (c.stage === 'production' ? ' sync_docs updates ml-models.md and the runbook.' : ''),
     };
   },
 });
