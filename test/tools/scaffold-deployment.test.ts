@@ -212,6 +212,12 @@ describe('scaffold_deployment', () => {
     expect(err).toContain('staging');
     expect(fs.existsSync(path.join(root, 'deploy', 'prod'))).toBe(false);
     expect(await c.fails('scaffold_deployment', { model: 'nope', output: 'deploy/x' })).toMatch(/nope/);
+    // increment with model is a check: the served version's own increment passes, another one is refused.
+    await c.ok('scaffold_deployment', { model: 'churn', stage: 'staging', increment: inc, output: 'deploy/staging' });
+    const other = (await c.ok('create_increment', { title: 'Other' })).increment;
+    expect(await c.fails('scaffold_deployment', { model: 'churn', stage: 'staging', increment: other, output: 'deploy/y' })).toContain(
+      'trained in',
+    );
   });
 
   it('refuses a model without a recorded input schema, saying how to record it', async () => {

@@ -189,7 +189,17 @@ function pickModelArtifact(project: Project, exp: Experiment) {
 
 export async function chooseModel(project: Project, args: DeploymentArgs): Promise<ModelSource> {
   const stage = args.stage?.trim() || PRODUCTION;
-  if (args.model) return fromRegistry(project, args.model, stage);
+  if (args.model) {
+    const source = await fromRegistry(project, args.model, stage);
+    // An increment given with a model must be the one the served version was trained in: a check, not a choice.
+    if (args.increment && (await resolveIncrement(project, args.increment)).id !== source.increment) {
+      throw invalid(
+        `Model "${args.model}" at ${stage} is version ${source.version}, trained in ${source.increment}, not in increment ${JSON.stringify(args.increment)}.`,
+        'Leave increment out to serve the registered version, or leave model out to serve the best experiment of the increment.',
+      );
+    }
+    return source;
+  }
   if (args.stage)
     throw invalid(
       'stage was given without model.',

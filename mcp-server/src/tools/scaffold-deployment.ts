@@ -15,7 +15,9 @@ export const scaffoldDeploymentTool = defineTool({
     'experiment of `increment`. Needs the input schema recorded at training (Python: exp.save_model(model, "model", ' +
     'input_example=X_train)). `output` must be new, empty, or a previous scaffold left unchanged.',
   input: {
-    increment: IncrementRef.nullish().describe('Serve the best experiment of this increment (when model is not given).'),
+    increment: IncrementRef.nullish().describe(
+      "Serve the best experiment of this increment. With model, only checked: it must be the served version's increment.",
+    ),
     model: z.string().min(1).nullish().describe('A registered model name (register_model); its version at `stage` is served.'),
     stage: z.string().min(1).nullish().describe('Registry stage to serve, with model; default "production".'),
     output: z
