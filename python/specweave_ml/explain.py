@@ -137,6 +137,44 @@ def _check_finite(np, values, y, allow_missing):
                 len(missing), missing[0]))
 
 
+def _check_options(formats, n_repeats, top_k, pd_features, folder) -> None:
+    formats = tuple(formats)
+    if not formats or any(f not in ("png", "svg") for f in formats):
+        raise ExplainInputError("formats must be 'png' and/or 'svg', not %r." % (formats,))
+    if not isinstance(n_repeats, int) or n_repeats < 2:
+        raise ExplainInputError("n_repeats must be an integer >= 2 (an interval needs at least two repeats).")
+    if not isinstance(top_k, int) or top_k < 1 or not isinstance(pd_features, int) or pd_features < 0:
+        raise ExplainInputError("top_k must be an integer >= 1 and pd_features one >= 0.")
+    if not isinstance(folder, str) or not folder or folder.startswith((".", "/")) or ".." in folder:
+        raise ExplainInputError("folder must be a relative sub-folder name such as 'explain', not %r." % (folder,))
+
+
+def _check_data(np, model, X, y, feature_names, allow_missing, rows):
+    """(X, float matrix, feature names, y as a 1-D array or None), or ExplainInputError saying what to fix."""
+    if not hasattr(model, "predict"):
+        raise ExplainInputError("model must be a fitted estimator with predict(); got %s." % type(model).__name__)
+    X, values, names = _as_frame_like(np, X, feature_names)
+    n = values.shape[0]
+    y_arr = None
+    if y is not None:
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2 and 1 in y_arr.shape:
+            y_arr = y_arr.reshape(-1)
+        if y_arr.ndim != 1 or len(y_arr) != n:
+            raise ExplainInputError("X has %d rows but y has %s; pass the labels of exactly those rows." % (
+                n, len(y_arr) if y_arr.ndim >= 1 else "no rows"))
+    _check_finite(np, values, y_arr, allow_missing)
+    for r in rows or ():
+        if isinstance(r, bool) or not isinstance(r, (int, np.integer)) or not 0 <= int(r) < n:
+            raise ExplainInputError("rows must be row positions in 0..%d, not %r." % (n - 1, r))
+    try:
+        model.predict(_take_rows(X, [0]))
+    except Exception as e:
+        raise ExplainInputError("model.predict failed on X (%s: %s): is the model fitted on these %d features?" % (
+            type(e).__name__, str(e).split("\n")[0][:200], values.shape[1])) from None
+    return X, values, names, y_arr
+
+
 # ------------------------------------------------------------------------------------------------- where to write
 
 def _target(experiment, increment, root):
@@ -308,7 +346,7 @@ def _take_rows(X, idx):
     return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
 
 
-def _shap_values(np, shap, model, X, values, idx, background_idx, is_clf, pos, notes):
+def _shap_values(np, shap, model, X, idx, background_idx, is_clf, pos, notes):
     """{explainer, output, values (rows x features), base (rows), rows} for the rows ``idx``, or None."""
     family = _family(model)
     Xs = _take_rows(X, idx)
@@ -356,6 +394,94 @@ def _shap_values(np, shap, model, X, values, idx, background_idx, is_clf, pos, n
             base = np.full(vals.shape[0], float(base))
         return {"explainer": name, "output": output, "values": vals, "base": base, "rows": [int(i) for i in idx]}
     return None
+
+
+def _shap_part(np, shap, model, X, values, names, local, is_clf, pos, shap_rows, background, random_state, notes):
+    """SHAP values for the locally explained rows plus a random sample (up to ``shap_rows``; 100 for the slow
+    model-agnostic explainer), with mean |SHAP| per feature; each local row gets its sorted contributions."""
+    n = values.shape[0]
+    rng = np.random.RandomState(random_state)
+    local_idx = [c["row"] for c in local]
+    taken = set(local_idx)
+    others = [int(i) for i in rng.permutation(n) if i not in taken]
+    limit = shap_rows if _family(model) != "other" else min(shap_rows, 100)
+    idx = list(dict.fromkeys(local_idx + others[:max(0, limit - len(local_idx))]))
+    bg = rng.choice(n, size=min(background, n), replace=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # shap's and matplotlib's deprecation chatter
+        result = _shap_values(np, shap, model, X, idx, bg, is_clf, pos, notes)
+    if result is None:
+        return None
+    mean_abs = np.abs(result["values"]).mean(axis=0)
+    result["mean_abs"] = {names[i]: float(mean_abs[i]) for i in range(len(names))}
+    result["ranking"] = sorted(result["mean_abs"].items(), key=lambda kv: (-kv[1], kv[0]))
+    where = {r: k for k, r in enumerate(result["rows"])}
+    for c in local:
+        k = where[c["row"]]
+        contrib = [{"feature": names[j], "value": float(values[c["row"], j]), "shap": float(result["values"][k, j])}
+                   for j in range(len(names))]
+        contrib.sort(key=lambda d: (-abs(d["shap"]), d["feature"]))
+        c["contributions"] = contrib
+        c["shap_base"] = float(result["base"][k])
+    return result
+
+
+def _pd_part(np, inspection, model, X, names, features, target, notes):
+    """feature -> {grid, average (over all rows), ice_std (spread of the ICE curves at each grid point)}."""
+    out = {}
+    k = list(model.classes_).index(target) if target is not None else 0
+    try:
+        for name in features:
+            r = inspection.partial_dependence(model, X, [names.index(name)], kind="both", grid_resolution=_PD_GRID)
+            ice = np.asarray(r["individual"][k], dtype=float)
+            out[name] = {"grid": np.asarray(r["grid_values"][0], dtype=float).tolist(),
+                         "average": np.asarray(r["average"][k], dtype=float).tolist(),
+                         "ice_std": ice.std(axis=0).tolist()}
+    except Exception as e:  # e.g. a model partial_dependence cannot drive: the other parts still stand
+        notes.append("Partial dependence failed (%s: %s) and was skipped." % (type(e).__name__, str(e)[:160]))
+        return {}
+    return out
+
+
+def _plots_and_tables(inspection, model, X, names, prefix, importances, scoring_text, n_repeats, pd_data, target,
+                      shap_result, local, random_state, formats, notes) -> Dict[str, bytes]:
+    """Every file but the report, as artifact name -> bytes."""
+    files: Dict[str, bytes] = {}
+
+    def add_plot(stem, rendered):
+        for fmt, blob in rendered.items():
+            files["%s%s.%s" % (prefix, stem, fmt)] = blob
+
+    if importances is not None:
+        files[prefix + "permutation_importance.csv"] = _csv(
+            [["feature", "mean", "std", "ci_low", "ci_high"] + ["repeat_%d" % i for i in range(n_repeats)]] +
+            [[f["feature"], f["mean"], f["std"], f["ci_low"], f["ci_high"]] + f["repeats"] for f in importances])
+        add_plot("permutation_importance", _importance_plot(importances, scoring_text, formats))
+    if pd_data:
+        files[prefix + "partial_dependence.csv"] = _csv(
+            [["feature", "grid_value", "partial_dependence", "ice_std"]] +
+            [[f, g, a, s] for f, d in pd_data.items() for g, a, s in zip(d["grid"], d["average"], d["ice_std"])])
+        try:
+            add_plot("partial_dependence_ice", _pd_plot(inspection, model, X, [names.index(f) for f in pd_data],
+                                                        names, target, random_state, formats))
+        except Exception as e:
+            notes.append("The partial dependence plot failed (%s: %s); the table was kept." % (
+                type(e).__name__, str(e)[:160]))
+    if shap_result is not None:
+        files[prefix + "shap_values.csv"] = _csv(
+            [["row", "base_value"] + names] +
+            [[r, float(shap_result["base"][k])] + [float(v) for v in shap_result["values"][k]]
+             for k, r in enumerate(shap_result["rows"])])
+        add_plot("shap_importance", _bar_plot("Mean |SHAP value| (%s)" % shap_result["explainer"],
+                                              shap_result["ranking"],
+                                              "mean |SHAP value| over %d rows" % len(shap_result["rows"]), formats))
+        for c in local:
+            add_plot("shap_local_row%d" % c["row"],
+                     _contrib_plot("Row %d: %s" % (c["row"], c["why"]), c["contributions"], formats))
+    files[prefix + "local_explanations.json"] = (json.dumps(
+        _finite({"rows": local, "shap_output": shap_result["output"] if shap_result else None}), indent=2,
+        default=str, allow_nan=False) + "\n").encode("utf-8")
+    return files
 
 
 # ------------------------------------------------------------------------------------------------- plots
@@ -594,50 +720,20 @@ def explain(model, X, y=None, experiment: Optional[str] = None, increment: Optio
     shap, shap_note = _optional_shap()
 
     # -- checks: nothing is written until every one has passed
-    formats = tuple(formats)
-    if not formats or any(f not in ("png", "svg") for f in formats):
-        raise ExplainInputError("formats must be 'png' and/or 'svg', not %r." % (formats,))
-    if not isinstance(n_repeats, int) or n_repeats < 2:
-        raise ExplainInputError("n_repeats must be an integer >= 2 (an interval needs at least two repeats).")
-    if not hasattr(model, "predict"):
-        raise ExplainInputError("model must be a fitted estimator with predict(); got %s." % type(model).__name__)
-    X, values, names = _as_frame_like(np, X, feature_names)
-    n = values.shape[0]
-    y_arr = None
-    if y is not None:
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 1:
-            y_arr = y_arr.reshape(-1) if y_arr.ndim == 2 and 1 in y_arr.shape else y_arr
-        if y_arr.ndim != 1 or len(y_arr) != n:
-            raise ExplainInputError("X has %d rows but y has %s; pass the labels of exactly those rows." % (
-                n, len(y_arr) if y_arr.ndim >= 1 else "no rows"))
-    _check_finite(np, values, y_arr, allow_missing)
-    for r in rows or ():
-        if not isinstance(r, (int, np.integer)) or not 0 <= int(r) < n:
-            raise ExplainInputError("rows must be row positions in 0..%d, not %r." % (n - 1, r))
+    _check_options(formats, n_repeats, top_k, pd_features, folder)
+    X, values, names, y_arr = _check_data(np, model, X, y, feature_names, allow_missing, rows)
     if y_arr is None and shap is None:
         raise ExplainInputError("Without y there is no permutation importance, and shap is not installed: pass y "
                                 "(the true targets of X) or pip install shap.")
-    try:
-        model.predict(_take_rows(X, [0]))
-    except Exception as e:
-        raise ExplainInputError("model.predict failed on X (%s: %s): is the model fitted on these %d features?" % (
-            type(e).__name__, str(e).split("\n")[0][:200], values.shape[1])) from None
-    if not isinstance(top_k, int) or top_k < 1 or not isinstance(pd_features, int) or pd_features < 0:
-        raise ExplainInputError("top_k must be an integer >= 1 and pd_features one >= 0.")
     if hasattr(experiment, "path") and hasattr(experiment, "increment") and hasattr(experiment, "root"):
         # an Experiment object (e.g. inside `with track_experiment(...) as exp:`): write into that run
         experiment, increment, root = experiment.name, experiment.increment, experiment.root
-    if not isinstance(folder, str) or not folder or folder.startswith((".", "/")) or ".." in folder:
-        raise ExplainInputError("folder must be a relative sub-folder name such as 'explain', not %r." % (folder,))
     root, inc_name, inc_dir, exp_name, selection = _target(experiment, increment, root)
 
     # -- computations
-    notes: List[str] = []
-    if shap_note:
-        notes.append(shap_note)
+    notes: List[str] = [shap_note] if shap_note else []
+    n = values.shape[0]
     is_clf = _is_classifier(model)
-    rng = np.random.RandomState(random_state)
     importances = scoring_text = interval = None
     if y_arr is not None:
         scoring_arg, scoring_text = _scorer(sk_metrics, model, X, y_arr, scoring, _primary_metric(inc_dir), notes)
@@ -650,115 +746,47 @@ def explain(model, X, y=None, experiment: Optional[str] = None, increment: Optio
     else:
         notes.append("No y was given: permutation importance and the false positive / false negative rows were "
                      "skipped; the top features are ranked by mean |SHAP value|.")
-
     local, pos = _choose_rows(np, model, X, y_arr, is_clf, rows)
     shap_result = None
     if shap is not None:
-        local_idx = [c["row"] for c in local]
-        taken = set(local_idx)
-        others = [int(i) for i in rng.permutation(n) if i not in taken]
-        limit = shap_rows if _family(model) != "other" else min(shap_rows, 100)
-        idx = list(dict.fromkeys(local_idx + others[:max(0, limit - len(local_idx))]))
-        bg = rng.choice(n, size=min(background, n), replace=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            shap_result = _shap_values(np, shap, model, X, values, idx, bg, is_clf, pos, notes)
-        if shap_result is not None:
-            mean_abs = np.abs(shap_result["values"]).mean(axis=0)
-            shap_result["mean_abs"] = {names[i]: float(mean_abs[i]) for i in range(len(names))}
-            shap_result["ranking"] = sorted(shap_result["mean_abs"].items(), key=lambda kv: (-kv[1], kv[0]))
-            where = {r: k for k, r in enumerate(shap_result["rows"])}
-            for c in local:
-                k = where[c["row"]]
-                contrib = [{"feature": names[j], "value": float(values[c["row"], j]),
-                            "shap": float(shap_result["values"][k, j])} for j in range(len(names))]
-                contrib.sort(key=lambda d: (-abs(d["shap"]), d["feature"]))
-                c["contributions"] = contrib
-                c["shap_base"] = float(shap_result["base"][k])
+        shap_result = _shap_part(np, shap, model, X, values, names, local, is_clf, pos, shap_rows, background,
+                                 random_state, notes)
     if importances is not None:
         ranked = [f["feature"] for f in importances]
-    else:
-        if shap_result is None:
-            raise ExplainInputError("Without y there is no permutation importance and SHAP failed (%s); pass y." %
-                                    "; ".join(notes))
+    elif shap_result is not None:
         ranked = [k for k, _ in shap_result["ranking"]]
-    top_names = ranked[:top_k]
-    pd_names = [f for f in ranked[:pd_features]]
-    pd_idx = [names.index(f) for f in pd_names]
+    else:
+        raise ExplainInputError("Without y there is no permutation importance and SHAP failed (%s); pass y." %
+                                "; ".join(notes))
     target = None
-    if is_clf and pos is None and hasattr(model, "classes_") and len(model.classes_) > 2:
+    if is_clf and pos is None and len(getattr(model, "classes_", ())) > 2:
         target = model.classes_[0]
         notes.append("Partial dependence of a multi-class model is shown for class %s." % target)
-    pd_data = {}
-    files: Dict[str, bytes] = {}
-    prefix = folder.rstrip("/") + "/"
-    try:
-        for j, fname in zip(pd_idx, pd_names):
-            kw = {"response_method": "auto"}
-            r = sk_inspection.partial_dependence(model, X, [j], kind="both", grid_resolution=_PD_GRID, **kw)
-            k = list(model.classes_).index(target) if target is not None else 0
-            grid = np.asarray(r["grid_values"][0], dtype=float)
-            avg = np.asarray(r["average"][k], dtype=float)
-            ice = np.asarray(r["individual"][k], dtype=float)
-            pd_data[fname] = {"grid": grid.tolist(), "average": avg.tolist(), "ice_std": ice.std(axis=0).tolist()}
-    except Exception as e:
-        notes.append("Partial dependence failed (%s: %s) and was skipped." % (type(e).__name__, str(e)[:160]))
-        pd_data = {}
-        pd_names = []
+    pd_data = _pd_part(np, sk_inspection, model, X, names, ranked[:pd_features], target, notes)
 
-    # -- files (all rendered in memory first)
-    if importances is not None:
-        files[prefix + "permutation_importance.csv"] = _csv(
-            [["feature", "mean", "std", "ci_low", "ci_high"] + ["repeat_%d" % i for i in range(n_repeats)]] +
-            [[f["feature"], f["mean"], f["std"], f["ci_low"], f["ci_high"]] + f["repeats"] for f in importances])
-        for fmt, blob in _importance_plot(importances, scoring_text, formats).items():
-            files[prefix + "permutation_importance." + fmt] = blob
-    if pd_data:
-        files[prefix + "partial_dependence.csv"] = _csv(
-            [["feature", "grid_value", "partial_dependence", "ice_std"]] +
-            [[f, g, a, s] for f, d in pd_data.items() for g, a, s in zip(d["grid"], d["average"], d["ice_std"])])
-        try:
-            for fmt, blob in _pd_plot(sk_inspection, model, X, [names.index(f) for f in pd_data], names, target,
-                                      random_state, formats).items():
-                files[prefix + "partial_dependence_ice." + fmt] = blob
-        except Exception as e:
-            notes.append("The partial dependence plot failed (%s: %s); the table was kept." % (
-                type(e).__name__, str(e)[:160]))
-    if shap_result is not None:
-        files[prefix + "shap_values.csv"] = _csv(
-            [["row", "base_value"] + names] +
-            [[r, float(shap_result["base"][k])] + [float(v) for v in shap_result["values"][k]]
-             for k, r in enumerate(shap_result["rows"])])
-        fig_bytes = _bar_plot("Mean |SHAP value| (%s)" % shap_result["explainer"], shap_result["ranking"],
-                              "mean |SHAP value| over %d rows" % len(shap_result["rows"]), formats)
-        for fmt, blob in fig_bytes.items():
-            files[prefix + "shap_importance." + fmt] = blob
-        for c in local:
-            for fmt, blob in _contrib_plot("Row %d: %s" % (c["row"], c["why"]), c["contributions"], formats).items():
-                files[prefix + "shap_local_row%d.%s" % (c["row"], fmt)] = blob
-    files[prefix + "local_explanations.json"] = (json.dumps(
-        _finite({"rows": local, "shap_output": shap_result["output"] if shap_result else None}), indent=2,
-        default=str, allow_nan=False) + "\n").encode("utf-8")
+    # -- files, all rendered in memory before the first write
+    prefix = folder.rstrip("/") + "/"
+    files = _plots_and_tables(sk_inspection, model, X, names, prefix, importances, scoring_text, n_repeats, pd_data,
+                              target, shap_result, local, random_state, tuple(formats), notes)
     report_name = prefix + "explainability-report.md"
-    ctx = {"experiment": exp_name, "increment": inc_name, "selection": selection, "model_type": type(model).__name__,
-           "is_clf": is_clf, "n_rows": n, "n_features": len(names), "data": data, "importances": importances,
-           "n_repeats": n_repeats, "random_state": random_state, "scoring_text": scoring_text, "interval": interval,
-           "pd_features": pd_names, "shap": shap_result, "background": min(background, n), "top_k": top_k,
-           "local": local, "notes": notes, "files": list(files) + [report_name]}
-    files[report_name] = _report(ctx)
+    files[report_name] = _report({
+        "experiment": exp_name, "increment": inc_name, "selection": selection, "model_type": type(model).__name__,
+        "is_clf": is_clf, "n_rows": n, "n_features": len(names), "data": data, "importances": importances,
+        "n_repeats": n_repeats, "random_state": random_state, "scoring_text": scoring_text, "interval": interval,
+        "pd_features": list(pd_data), "shap": shap_result, "background": min(background, n), "top_k": top_k,
+        "local": local, "notes": notes, "files": list(files) + [report_name]})
 
     # -- writes
     artifacts = _record(root, inc_name, exp_name, files,
                         "Explained with specweave_ml.explain on %d %s rows: %s (top features: %s)." % (
-                            n, data, report_name, ", ".join(top_names)))
+                            n, data, report_name, ", ".join(ranked[:top_k])))
     exp_dir = inc_dir / "experiments" / exp_name
-    recorded = [a for a in artifacts if a.get("path") in files]
     return ExplanationResult(
         experiment=exp_name, increment=inc_name, folder=exp_dir / folder, report=exp_dir / report_name,
-        files={rel: exp_dir / rel for rel in files}, artifacts=recorded, scoring=scoring_text, interval=interval,
-        importances=importances, top_features=[f for f in importances[:top_k]] if importances else [
+        files={rel: exp_dir / rel for rel in files}, artifacts=[a for a in artifacts if a.get("path") in files],
+        scoring=scoring_text, interval=interval, importances=importances,
+        top_features=importances[:top_k] if importances else [
             {"feature": k, "mean_abs_shap": v} for k, v in shap_result["ranking"][:top_k]],
         partial_dependence=pd_data, shap=None if shap_result is None else {
-            "explainer": shap_result["explainer"], "output": shap_result["output"], "rows": shap_result["rows"],
-            "mean_abs": shap_result["mean_abs"], "values": shap_result["values"], "base": shap_result["base"]},
+            k: shap_result[k] for k in ("explainer", "output", "rows", "mean_abs", "values", "base")},
         local=local, notes=notes, selection=selection)
