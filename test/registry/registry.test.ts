@@ -296,6 +296,21 @@ describe('hostile registry files', () => {
     expect(listed.broken[0].name).toBe('churn');
   });
 
+  it('survives a writer that died mid-register: a temp file is ignored and cleared, a record without its event still counts', async () => {
+    const versions = reg('churn', 'versions');
+    const temp = path.join(versions, '.1.0.2.json.999999.abcd1234.tmp');
+    fs.writeFileSync(temp, '{"format": 1, "mod');
+    fs.utimesSync(temp, new Date(Date.now() - 2 * 3600_000), new Date(Date.now() - 2 * 3600_000));
+    // The record of 1.0.2 was written, the process died before appending its register event.
+    const record = JSON.parse(fs.readFileSync(path.join(versions, '1.0.1.json'), 'utf8'));
+    fs.writeFileSync(path.join(versions, '1.0.2.json'), JSON.stringify({ ...record, version: '1.0.2' }));
+    const m = await c.ok('get_model', { name: 'churn' });
+    expect([m.latest, m.events_total]).toEqual(['1.0.2', 2]);
+    expect((await c.ok('register_model', { name: 'churn', increment: inc, experiment: 'logreg' })).version).toBe('1.0.3');
+    expect(fs.existsSync(temp)).toBe(false);
+    expect(events('churn').map((e) => e.version)).toEqual(['1.0.0', '1.0.1', '1.0.3']);
+  });
+
   it('refuses events out of order and a huge log, with the fix', async () => {
     const lines = fs.readFileSync(reg('churn', 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
     fs.writeFileSync(reg('churn', 'events.jsonl'), `${lines[1]}\n${lines[0]}\n`);

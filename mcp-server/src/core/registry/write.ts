@@ -5,14 +5,15 @@
  * record is created whole and never replaced (writeIfMissing); events are appended whole lines. Slow work (hashing
  * the artifact, running the gates) happens before the lock is taken.
  */
+import * as path from 'node:path';
 import { invalid, MlError, notFound } from '../errors.js';
 import type { GitInfo } from '../git-info.js';
 import { resolveIncrement } from '../increments.js';
 import { stringifyCanonical } from '../json.js';
 import { assertModelName } from '../names.js';
 import type { Project } from '../project.js';
-import { appendLines, withLock, writeIfMissing } from '../store/disk.js';
-import { ensureGitignore } from '../store/leftovers.js';
+import { appendLines, listEntryKinds, withLock, writeIfMissing } from '../store/disk.js';
+import { ensureGitignore, removeDeadLeftovers } from '../store/leftovers.js';
 import { validateIncrement } from '../validation.js';
 import { artifactDrift, snapshotLineage } from './lineage.js';
 import { compareVersions, eventsFile, lockFile, readEvents, readModel, versionFile } from './read.js';
@@ -168,6 +169,9 @@ export async function registerModel(project: Project, input: RegisterInput, ctx:
       forced: false,
       gates: null,
     });
+    // Temp files of writers that died mid-write (docs/format.md, "Leftovers"): readers skip them, the next writer clears them.
+    const dir = path.dirname(file);
+    await removeDeadLeftovers(dir, await listEntryKinds(dir));
     return { record, event };
   });
   const tags = input.git_tag ? [await tagForEvent(project, record, event)] : [];
