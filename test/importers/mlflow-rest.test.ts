@@ -5,10 +5,13 @@
  * results that write nothing.
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
+import { MAX_RESPONSE_BYTES } from '../../mcp-server/src/core/http-mlflow.js';
 import { scratchDir } from '../helpers/project.js';
 import {
   freePort,
@@ -184,6 +187,41 @@ describe.skipIf(SKIP_MLFLOW_SERVER)(
       expect(await c.fails('import_runs', { increment: '1', source: `${server.url}/#/runs` })).toMatch(/#\/experiments\/<id>/);
       expect(await c.fails('import_runs', { increment: '1', source: server.url, format: 'mlflow' })).toMatch(/reads a folder/);
       expect(await c.fails('import_runs', { increment: '1', source: '.', format: 'mlflow-rest' })).toMatch(/pass the server URL/i);
+      expect(folders()).toEqual([]);
+    });
+
+    it('an answer larger than the cap is cut off with an error, whether or not it declares its length', async () => {
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      let sent = 0;
+      const endless = http.createServer((req, res) => {
+        if (req.url?.includes('declared')) {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(MAX_RESPONSE_BYTES + 1) });
+          res.write('{');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const more = () => {
+          while (!res.destroyed && sent < 4 * MAX_RESPONSE_BYTES) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', more);
+          }
+          res.end();
+        };
+        more();
+      });
+      await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+      const base = `http://127.0.0.1:${(endless.address() as AddressInfo).port}`;
+      try {
+        const streamed = await c.fails('import_runs', { increment: '1', source: base });
+        expect(streamed).toMatch(/answered experiments\/search with more than 64 MiB/);
+        // The client stopped reading soon after the cap, not at the end of the 256 MiB the server offered.
+        expect(sent).toBeLessThan(2 * MAX_RESPONSE_BYTES);
+        const declared = await c.fails('import_runs', { increment: '1', source: `${base}/declared` });
+        expect(declared).toMatch(/more than 64 MiB/);
+      } finally {
+        endless.closeAllConnections();
+        await new Promise<void>((resolve) => endless.close(() => resolve()));
+      }
       expect(folders()).toEqual([]);
     });
 
