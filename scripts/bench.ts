@@ -674,6 +674,115 @@ async function benchRankVsMlflow() {
   });
 }
 
+const CHROMIUM = process.env.SPECWEAVE_CHROMIUM ?? '/usr/bin/chromium';
+
+/** A plain HTML table of the same rows and columns, no script: what a browser needs at least to show them. */
+function plainTableHtml(incDir: string): string {
+  const esc = (t: string) => t.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  const rowsHtml: string[] = [];
+  let head = '';
+  const names = fs
+    .readdirSync(path.join(incDir, 'experiments'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  for (const name of names) {
+    const dir = path.join(incDir, 'experiments', name);
+    const params = JSON.parse(fs.readFileSync(path.join(dir, 'params.json'), 'utf8'));
+    const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
+    if (!head) head = `<tr><th>run</th>${[...Object.keys(metrics), ...Object.keys(params)].map((k) => `<th>${esc(k)}</th>`).join('')}</tr>`;
+    rowsHtml.push(
+      `<tr><td>${esc(name)}</td>${[...Object.values(metrics), ...Object.values(params)].map((v) => `<td>${esc(String(v))}</td>`).join('')}</tr>`,
+    );
+  }
+  return `<!doctype html><html><head><meta charset="utf-8"><title>plain</title></head><body><table>${head}${rowsHtml.join('\n')}</table></body></html>`;
+}
+
+async function benchReport() {
+  const n = QUICK ? 2000 : 10_000;
+  const label = n.toLocaleString('en');
+  const root = scratch();
+  const incDir = makeLargeIncrement(root, n);
+  const client = await memoryClient(root);
+  let bytes = 0;
+  let file = '';
+  const { candidate, baseline } = await paired(
+    QUICK ? 2 : 4,
+    async () => {
+      const r = await client.callTool({ name: 'render_report', arguments: { increment: '1' } });
+      if (r.isError) throw new Error(JSON.stringify(r.content));
+      const rep = (r.structuredContent as { reports: { bytes: number; file: string }[] }).reports[0]!;
+      bytes = rep.bytes;
+      file = path.join(root, rep.file);
+    },
+    async () => {
+      const r = await client.callTool({ name: 'compare_experiments', arguments: { increment: '1' } });
+      if (r.isError) throw new Error(JSON.stringify(r.content));
+    },
+  );
+  await client.close();
+  rows.push({
+    name: `render_report, ${label} experiments (20 params, 10 metrics, 100 history points each)`,
+    median: candidate,
+    unit: 'ms',
+    baselineName: 'compare_experiments on the same increment',
+    baseline,
+    target: '< 5000 ms',
+    ok: candidate < 5000,
+    note: 'render_report reads what compare_experiments reads plus every history.jsonl (1,000,000 points here), runs the gates, and downsamples the curves to 20 points each',
+  });
+  rows.push({
+    name: `report.html size, ${label} experiments`,
+    median: bytes / 2 ** 20,
+    unit: 'MiB',
+    baselineName: '—',
+    baseline: Number.NaN,
+    target: '< 10 MiB',
+    ok: bytes < 10 * 2 ** 20,
+  });
+  const loadName = `report.html load in Chromium, ${label} experiments (open to table, charts and curves drawn)`;
+  if (!fs.existsSync(CHROMIUM)) {
+    skippedRow(loadName, `no Chromium at ${CHROMIUM}`);
+  } else {
+    const plain = path.join(root, 'plain.html');
+    fs.writeFileSync(plain, plainTableHtml(incDir));
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    /** From navigation to the first frame after the page is ready, in a fresh context (no cache). */
+    const open = async (target: string, ready: string | null) => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      const t = performance.now();
+      await page.goto(`file://${target}`);
+      if (ready) await page.waitForSelector(ready, { timeout: 60_000 });
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      const ms = performance.now() - t;
+      await context.close();
+      return ms;
+    };
+    await open(file, 'body[data-ready="1"]'); // warm Chromium's own start-up out of the figure
+    const reportMs: number[] = [];
+    const plainMs: number[] = [];
+    for (let i = 0; i < (QUICK ? 3 : 5); i += 1) {
+      plainMs.push(await open(plain, null));
+      reportMs.push(await open(file, 'body[data-ready="1"]'));
+    }
+    const load = { candidate: median(reportMs), baseline: median(plainMs) };
+    await browser.close();
+    rows.push({
+      name: loadName,
+      median: load.candidate,
+      unit: 'ms',
+      baselineName: `a plain HTML table of the same rows (no script; ${(fs.statSync(plain).size / 2 ** 20).toFixed(1)} MiB)`,
+      baseline: load.baseline,
+      target: '< 2000 ms',
+      ok: load.candidate < 2000,
+      note: `Debian's chromium, headless, through playwright-core; each load in a fresh browser context; the report's time runs to the frame after its script marks the page ready; loads ${reportMs.map((v) => v.toFixed(0)).join(', ')} ms vs ${plainMs.map((v) => v.toFixed(0)).join(', ')} ms`,
+    });
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 function fmt(v: number, unit: string): string {
@@ -716,6 +825,7 @@ const benches: [string, () => Promise<void>][] = [
   ['evaluate-file', benchEvaluateFile],
   ['log-vs-mlflow', benchLogVsMlflow],
   ['rank-vs-mlflow', benchRankVsMlflow],
+  ['report-10k', benchReport],
 ];
 if (process.argv.includes('--child-eval')) {
   childEval();

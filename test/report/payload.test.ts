@@ -87,6 +87,7 @@ function input(experiments: Experiment[]): ReportInput {
     series: new Map(),
     folds: new Map(),
     foldMetric: null,
+    unreadableHistories: [],
     plots: null,
     gates: null,
     registry: { rows: [], note: null },

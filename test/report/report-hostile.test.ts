@@ -57,6 +57,11 @@ beforeAll(async () => {
       .readFileSync(metaFile, 'utf8')
       .replace('artifacts:\n', `artifacts:\n  - path: "link.svg"\n    bytes: 10\n    sha256: "${'0'.repeat(64)}"\n`),
   );
+  // A run whose history is a link to a file outside the project: drawn without curves, the link named.
+  await c.ok('track_experiment', { increment: inc, name: 'linked', metrics: { accuracy: 0.6 } });
+  const outsideHistory = path.join(path.dirname(outside), 'history.jsonl');
+  fs.writeFileSync(outsideHistory, `{"metric":"${SECRET}","value":1,"step":0,"timestamp":""}\n`);
+  fs.symlinkSync(outsideHistory, path.join(expDir, '..', 'linked', 'history.jsonl'));
   const out = await c.ok('render_report', { increment: inc });
   html = fs.readFileSync(path.join(root, out.reports[0].file), 'utf8');
 }, 60_000);
@@ -78,6 +83,10 @@ describe('hostile content in the report', () => {
     const skipped = payload.best_plots.skipped.join('\n');
     expect(skipped).toContain('page.svg: not an SVG document');
     expect(skipped).toMatch(/link\.svg: .*symbolic link/);
+    expect(payload.unreadable_histories).toEqual([
+      { run: 'linked', reason: expect.stringContaining('linked/history.jsonl is a symbolic link') },
+    ]);
+    expect(payload.runs.name).toContain('linked');
     // The title is escaped in the static markup.
     expect(html).toContain('<h1>0001-hostile-script-alert-1-script: Hostile &lt;script&gt;alert(1)&lt;/script&gt;</h1>');
   });
@@ -142,6 +151,50 @@ describe('writing the report', () => {
     const before = files.map((f: string) => fs.readFileSync(path.join(fresh, f), 'utf8'));
     await cc.ok('render_report', {});
     expect(files.map((f: string) => fs.readFileSync(path.join(fresh, f), 'utf8'))).toEqual(before);
+    await cc.close();
+  });
+});
+
+const WEIRD = 'we"ird\\name \u00e9';
+
+describe('histories in the payload', () => {
+  it('match what the format reader reads, whatever the writer wrote (bare NaN, broken lines, steps out of order)', async () => {
+    const fresh = scratchDir();
+    const cc = await inMemoryClient(fresh);
+    const id = (await cc.ok('create_increment', { title: 'Histories', primary_metric: 'accuracy' })).increment;
+    for (const name of ['clean', 'messy']) await cc.ok('track_experiment', { increment: id, name, metrics: { accuracy: 0.7 } });
+    const exp = (name: string) => path.join(fresh, '.specweave/increments', id, 'experiments', name);
+    const line = (metric: string, value: unknown, step: number) =>
+      `{"metric":${JSON.stringify(metric)},"value":${value},"step":${step},"timestamp":"2026-01-01T00:00:00.000Z"}`;
+    fs.writeFileSync(
+      path.join(exp('clean'), 'history.jsonl'),
+      [line('loss', 1, 0), line('loss', 0.5, 1), line('loss', '"NaN"', 2), line(WEIRD, 3, 0)].join('\n') + '\n',
+    );
+    fs.writeFileSync(
+      path.join(exp('messy'), 'history.jsonl'),
+      [
+        line('loss', 0.9, 2),
+        line('loss', 'NaN', 0),
+        '{"metric":"loss","val',
+        line('loss', 0.7, 1),
+        line('loss', 0.65, 1),
+        '',
+        '{"step":3,"metric":"loss","value":0.1}',
+        line('loss', 1, -1),
+      ].join('\r\n'),
+    );
+    const out = await cc.ok('render_report', { increment: id });
+    const html = fs.readFileSync(path.join(fresh, out.reports[0].file), 'utf8');
+    const payload = JSON.parse(/<script id="report-data" type="application\/json">([^<]*)<\/script>/.exec(html)![1]!);
+    const curve = (metric: string, run: string) => {
+      const m = payload.curves.metrics.indexOf(metric);
+      const k = payload.curves.series[m].runs.indexOf(payload.runs.name.indexOf(run));
+      return { x: payload.curves.series[m].x[k], y: payload.curves.series[m].y[k] };
+    };
+    expect(curve('loss', 'clean')).toEqual({ x: [0, 1, 2], y: [1, 0.5, 'NaN'] });
+    expect(curve(WEIRD, 'clean')).toEqual({ x: [0], y: [3] });
+    // Steps sorted, the repeated step 1 keeps its last point, keys in any order read, bad lines skipped.
+    expect(curve('loss', 'messy')).toEqual({ x: [0, 1, 2, 3], y: ['NaN', 0.65, 0.9, 0.1] });
     await cc.close();
   });
 });

@@ -131,7 +131,7 @@ export async function gatherIncrementReport(project: Project, inc: Increment): P
   const [histories, plots, gates] = await Promise.all([
     readReportHistories(loaded.experiments, comparison?.selection.key ?? null),
     bestPlots(inc, best),
-    validateIncrement(project, inc).catch((e: unknown) => (e instanceof MlError ? null : Promise.reject(e))),
+    validateIncrement(project, inc, loaded).catch((e: unknown) => (e instanceof MlError ? null : Promise.reject(e))),
   ]);
   const payload = buildReportPayload(
     {
@@ -144,6 +144,7 @@ export async function gatherIncrementReport(project: Project, inc: Increment): P
       series: histories.series,
       folds: histories.folds,
       foldMetric: histories.foldMetric,
+      unreadableHistories: histories.unreadable,
       plots,
       gates: gates ? { verdict: gates.verdict, checks: gates.checks } : null,
       registry,

@@ -60,13 +60,18 @@ async function artifactsOnDisk(inc: Increment, best: Experiment | undefined): Pr
   );
 }
 
-export async function validateIncrement(project: Project, inc: Increment): Promise<Validation> {
+/** `preloaded`: the increment's experiments when the caller has just read them (render_report), read once. */
+export async function validateIncrement(
+  project: Project,
+  inc: Increment,
+  preloaded?: Awaited<ReturnType<typeof readAllExperiments>>,
+): Promise<Validation> {
   const [meta, files, spec, tasksMd, loaded] = await Promise.all([
     readIncrementMetadata(project, inc).catch((e: unknown) => (e instanceof MlError ? e : Promise.reject(e))),
     listEntries(inc.dir).then((l) => new Set(l)),
     readText(path.join(inc.dir, 'spec.md')),
     readText(path.join(inc.dir, 'tasks.md')),
-    readAllExperiments(project, inc),
+    preloaded ?? readAllExperiments(project, inc),
   ]);
   const ml = meta instanceof MlError ? null : meta.ml;
   let comparison: Comparison | undefined;

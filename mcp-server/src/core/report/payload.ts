@@ -49,6 +49,8 @@ export interface ReportInput {
   folds: Map<string, number[]>;
   /** The metric the folds are of (cv_<key>), when any run logged folds. */
   foldMetric: string | null;
+  /** Runs whose history could not be read, with why (they have no curves). */
+  unreadableHistories: { run: string; reason: string }[];
   plots: { experiment: string; files: ReportPlot[]; skipped: string[] } | null;
   gates: { verdict: CheckStatus; checks: Check[] } | null;
   registry: { rows: RegistryRow[]; note: string | null };
@@ -110,6 +112,8 @@ export interface ReportPayload {
   notes_total: number;
   broken: { name: string; reason: string }[];
   broken_total: number;
+  /** Runs drawn without curves because their history.jsonl was refused, with why (at most 50). */
+  unreadable_histories: { run: string; reason: string }[];
   palette: string[];
 }
 
@@ -318,6 +322,7 @@ export function buildReportPayload(input: ReportInput, palette: string[]): Repor
     notes_total: total,
     broken: input.broken.slice(0, MAX_BROKEN).map((b) => ({ name: b.name, reason: b.reason })),
     broken_total: input.broken.length,
+    unreadable_histories: input.unreadableHistories.slice(0, MAX_BROKEN),
     palette,
   };
 }

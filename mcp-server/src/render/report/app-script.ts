@@ -593,7 +593,7 @@ export const REPORT_APP_JS = String.raw`
   }
   function buildNotes() {
     var box = document.getElementById('notes');
-    if (!D.notes.length) { box.appendChild(el('p', 'muted', 'No notes.')); return; }
+    if (!D.notes.length) box.appendChild(el('p', 'muted', 'No notes.'));
     var ul = el('ul', 'notes');
     D.notes.forEach(function (n) {
       var li = el('li');
@@ -602,8 +602,14 @@ export const REPORT_APP_JS = String.raw`
       li.appendChild(document.createTextNode(n.text));
       ul.appendChild(li);
     });
-    box.appendChild(ul);
+    if (D.notes.length) box.appendChild(ul);
     if (D.notes_total > D.notes.length) box.appendChild(el('p', 'muted', (D.notes_total - D.notes.length) + ' older notes are not shown.'));
+    if (D.unreadable_histories.length) {
+      box.appendChild(el('h3', null, 'Histories not read (' + D.unreadable_histories.length + ')'));
+      var uh = el('ul', 'notes');
+      D.unreadable_histories.forEach(function (b) { var li = el('li'); li.appendChild(el('b', null, b.run + ': ')); li.appendChild(document.createTextNode(b.reason)); uh.appendChild(li); });
+      box.appendChild(uh);
+    }
     if (D.broken_total) {
       box.appendChild(el('h3', null, 'Unreadable experiments (' + D.broken_total + ')'));
       var ub = el('ul', 'notes');
