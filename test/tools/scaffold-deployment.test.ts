@@ -214,6 +214,15 @@ describe('scaffold_deployment', () => {
     expect(await c.fails('scaffold_deployment', { model: 'nope', output: 'deploy/x' })).toMatch(/nope/);
     // increment with model is a check: the served version's own increment passes, another one is refused.
     await c.ok('scaffold_deployment', { model: 'churn', stage: 'staging', increment: inc, output: 'deploy/staging' });
+    // The canary's control is the version in production now; the recorded primary metric is a promotion criterion.
+    await c.ok('promote_model', { name: 'churn', version: reg.version, stage: 'production', force: true, reason: 'test' });
+    const next = await c.ok('register_model', { name: 'churn', increment: inc, experiment: 'forest' });
+    await c.ok('promote_model', { name: 'churn', version: next.version, stage: 'staging' });
+    await c.ok('scaffold_deployment', { model: 'churn', stage: 'staging', output: 'deploy/canary' });
+    const rollout = fs.readFileSync(path.join(root, 'deploy', 'canary', 'rollout', 'rollout.yaml'), 'utf8');
+    expect(rollout).toContain(`candidate:\n  model: "churn"\n  version: "${next.version}"`);
+    expect(rollout).toMatch(new RegExp(`control:\\n.*\\n  version: "${reg.version.replace(/\./g, '\\.')}"`));
+    expect(rollout).toContain('"accuracy": {recorded: 0.91');
     const other = (await c.ok('create_increment', { title: 'Other' })).increment;
     expect(await c.fails('scaffold_deployment', { model: 'churn', stage: 'staging', increment: other, output: 'deploy/y' })).toContain(
       'trained in',

@@ -10,11 +10,11 @@ import { z } from 'zod';
 import { compareExperiments } from './comparison.js';
 import { MlError, invalid, notFound } from './errors.js';
 import { readExperiment, type Experiment } from './experiments.js';
-import { resolveIncrement, type Increment } from './increments.js';
+import { readIncrementMetadata, resolveIncrement, type Increment } from './increments.js';
 import { parseJsonObject } from './json.js';
 import { modelFormatOf } from './model-formats.js';
 import type { Project } from './project.js';
-import { PRODUCTION, readModel, type RegisteredModel, type VersionRecord } from './registry/index.js';
+import { PRODUCTION, readModel, stageHolder, type RegisteredModel, type VersionRecord } from './registry/index.js';
 import { entryInfo, listEntryKinds, readChunks, readText, removeFile, withWriteZone, writeAtomic } from './store/disk.js';
 import { renderDeploymentFiles, type DeploymentFacts } from '../render/deployment/index.js';
 
@@ -73,6 +73,11 @@ export interface ModelSource {
   primary_metric: string | null;
   /** The version that held the stage before (what a rollback returns to), when serving from the registry. */
   previous_version: string | null;
+  /**
+   * What the canary is compared with: the production holder when serving another stage, else production's previous
+   * holder; null when there is none (or when serving an experiment).
+   */
+  control_version: string | null;
 }
 
 export interface PlannedFile {
@@ -120,6 +125,15 @@ async function fromRegistry(project: Project, name: string, stage: string): Prom
     );
   }
   const record: VersionRecord = model.versions.find((v) => v.version === holder.version)!.record;
+  const production = stageHolder(model, PRODUCTION);
+  const control = stage === PRODUCTION ? (holder.previous.at(-1) ?? null) : production !== record.version ? production : null;
+  // A version registered without a selection record still belongs to an increment that names its primary metric.
+  const primary =
+    record.selection?.metric ??
+    (await resolveIncrement(project, record.increment)
+      .then((inc) => readIncrementMetadata(project, inc))
+      .then((m) => m.ml?.primary_metric ?? null)
+      .catch(() => null));
   return {
     kind: 'registry',
     name,
@@ -133,8 +147,9 @@ async function fromRegistry(project: Project, name: string, stage: string): Prom
     format: record.artifact.format ?? modelFormatOf(record.artifact.path) ?? 'unknown',
     environment: record.environment,
     metrics: { ...record.metrics, ...record.test_metrics },
-    primary_metric: record.selection?.metric ?? null,
+    primary_metric: primary,
     previous_version: holder.previous.at(-1) ?? null,
+    control_version: control,
   };
 }
 
@@ -165,6 +180,7 @@ async function fromBestExperiment(project: Project, inc: Increment): Promise<Mod
     metrics: exp.metrics,
     primary_metric: c.primary_metric,
     previous_version: null,
+    control_version: null,
   };
 }
 

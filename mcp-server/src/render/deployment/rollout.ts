@@ -29,7 +29,7 @@ export function renderRolloutConfig(f: DeploymentFacts): string {
     `  experiment: ${yamlString(s.experiment)}`,
     'control:',
     s.kind === 'registry'
-      ? `  # The version that held ${s.stage} before this one; rollback_model returns the stage to it.\n  version: ${s.previous_version ? yamlString(s.previous_version) : 'null'}`
+      ? `  # ${s.stage === 'production' ? 'The version that held production before this one' : 'The version in production now'}: what the candidate is compared with.\n  version: ${s.control_version ? yamlString(s.control_version) : 'null'}`
       : '  # The model serving now (none recorded: this scaffold serves an experiment, not a registry stage).\n  version: null',
     'steps:',
     ...CANARY_STEPS.map((st) => `  - weight: ${st.weight}\n    hold: ${st.hold}`),
