@@ -19,6 +19,16 @@ else
   echo "not installed and not root: tests that need scikit-learn will be skipped (apt-get install python3-sklearn python3-venv)"
 fi
 
+step "Chromium for the report tests (Debian's package; playwright-core drives it and downloads no browser)"
+if [ -x /usr/bin/chromium ]; then
+  echo "present: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+    && echo "installed: $(/usr/bin/chromium --version 2>/dev/null | head -1)" || { echo "apt-get install chromium failed"; status=1; }
+else
+  echo "not installed and not root: the report tests will skip (apt-get install chromium), and fail under CI"
+fi
+
 step "Python test environment (.venv-test/, pinned by python/requirements-test*.txt; docs/testing.md)"
 if venv_py=$(bash scripts/python-env.sh); then
   echo "python: $venv_py"
