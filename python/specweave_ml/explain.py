@@ -28,6 +28,7 @@ __all__ = ["explain", "ExplanationResult", "ExplainInputError", "MissingDependen
 CONFIDENCE = 0.95
 _PD_GRID = 20
 _ICE_LINES = 50
+_CORRELATED = 0.8
 
 
 class ExplainInputError(SpecweaveError, ValueError):
@@ -456,7 +457,8 @@ def _plots_and_tables(inspection, model, X, names, prefix, importances, scoring_
         files[prefix + "permutation_importance.csv"] = _csv(
             [["feature", "mean", "std", "ci_low", "ci_high"] + ["repeat_%d" % i for i in range(n_repeats)]] +
             [[f["feature"], f["mean"], f["std"], f["ci_low"], f["ci_high"]] + f["repeats"] for f in importances])
-        add_plot("permutation_importance", _importance_plot(importances, scoring_text, formats))
+        add_plot("permutation_importance", _importance_plot(importances, scoring_text.split(",")[0].split(" (")[0],
+                                                            formats))
     if pd_data:
         files[prefix + "partial_dependence.csv"] = _csv(
             [["feature", "grid_value", "partial_dependence", "ice_std"]] +
@@ -476,8 +478,10 @@ def _plots_and_tables(inspection, model, X, names, prefix, importances, scoring_
                                               shap_result["ranking"],
                                               "mean |SHAP value| over %d rows" % len(shap_result["rows"]), formats))
         for c in local:
-            add_plot("shap_local_row%d" % c["row"],
-                     _contrib_plot("Row %d: %s" % (c["row"], c["why"]), c["contributions"], formats))
+            total = c["shap_base"] + sum(d["shap"] for d in c["contributions"])
+            add_plot("shap_local_row%d" % c["row"], _contrib_plot(
+                "Row %d: %s\nexplained output %.4g = base value %.4g + contributions" % (
+                    c["row"], c["why"], total, c["shap_base"]), c["contributions"], formats))
     files[prefix + "local_explanations.json"] = (json.dumps(
         _finite({"rows": local, "shap_output": shap_result["output"] if shap_result else None}), indent=2,
         default=str, allow_nan=False) + "\n").encode("utf-8")
@@ -513,7 +517,7 @@ def _importance_plot(rows, scoring_text, formats, limit=15):
     ax.set_yticks(list(ys))
     ax.set_yticklabels([r["feature"] for r in shown])
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("drop in %s when the feature is permuted (%d%% interval)" % (scoring_text, CONFIDENCE * 100))
+    ax.set_xlabel("drop in %s when the feature is shuffled (bars: %d%% interval)" % (scoring_text, CONFIDENCE * 100))
     ax.set_title("Permutation importance")
     return _render(fig, formats)
 
@@ -581,6 +585,37 @@ def _g(v) -> str:
     return "%.4g" % v
 
 
+def _pd_effect(pd) -> str:
+    """How the average prediction moves across the feature's grid (5th to 95th percentile)."""
+    if not pd:
+        return ""
+    a = pd["average"]
+    change = a[-1] - a[0]
+    span = max(a) - min(a)
+    if span == 0:
+        return "flat"
+    monotone = all(y >= x for x, y in zip(a, a[1:])) or all(y <= x for x, y in zip(a, a[1:]))
+    return "%s%s (%s → %s)" % ("rises" if change > 0 else "falls" if change < 0 else "moves",
+                               " steadily" if monotone else ", not monotonically", _g(a[0]), _g(a[-1]))
+
+
+def _correlated(np, values, names, top):
+    """Pairs of the top features whose absolute Pearson correlation on X is at least _CORRELATED."""
+    idx = [names.index(f) for f in top]
+    out = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for a in range(len(idx)):
+            for b in range(a + 1, len(idx)):
+                x, y = values[:, idx[a]], values[:, idx[b]]
+                ok = np.isfinite(x) & np.isfinite(y)
+                if ok.sum() < 3 or x[ok].std() == 0 or y[ok].std() == 0:
+                    continue
+                r = float(np.corrcoef(x[ok], y[ok])[0, 1])
+                if abs(r) >= _CORRELATED:
+                    out.append((top[a], top[b], r))
+    return out
+
+
 def _report(ctx) -> bytes:
     L = []
     add = L.append
@@ -615,11 +650,12 @@ def _report(ctx) -> bytes:
     if ctx["importances"] is not None:
         add("## Top features (permutation importance)")
         add("")
-        add("| rank | feature | mean | std | %d%% interval |" % (CONFIDENCE * 100))
-        add("|---:|---|---:|---:|---|")
+        add("| rank | feature | mean | std | %d%% interval | partial dependence |" % (CONFIDENCE * 100))
+        add("|---:|---|---:|---:|---|---|")
         for i, f in enumerate(ctx["importances"][:ctx["top_k"]], 1):
-            add("| %d | `%s` | %s | %s | [%s, %s] |" % (i, f["feature"], _g(f["mean"]), _g(f["std"]),
-                                                      _g(f["ci_low"]), _g(f["ci_high"])))
+            add("| %d | `%s` | %s | %s | [%s, %s] | %s |" % (i, f["feature"], _g(f["mean"]), _g(f["std"]),
+                                                           _g(f["ci_low"]), _g(f["ci_high"]),
+                                                           _pd_effect(ctx["pd"].get(f["feature"]))))
         add("")
         weak = [f["feature"] for f in ctx["importances"] if f["ci_low"] <= 0 <= f["ci_high"]]
         if weak:
@@ -653,6 +689,10 @@ def _report(ctx) -> bytes:
     add("- Correlated features share importance: permuting one of two correlated features barely hurts the model "
         "because the other still carries the information, so both can look unimportant; permutation also creates "
         "unrealistic rows. Partial dependence assumes a feature can move independently of the others.")
+    if ctx["correlated"]:
+        add("- Correlated among the top features on these rows (|Pearson r| >= %.1f): %s. Their importances "
+            "are shared and each one's alone understates the pair." % (_CORRELATED, ", ".join(
+                "`%s` ~ `%s` (r = %.2f)" % c for c in ctx["correlated"])))
     add("- Permutation importance on held-out (test/validation) data shows what the model uses to generalise; on "
         "training data it also rewards features the model overfits. These numbers are on the %s data." % ctx["data"])
     add("- The interval covers the randomness of the shuffles only, not the variability of the data or of training.")
@@ -774,7 +814,8 @@ def explain(model, X, y=None, experiment: Optional[str] = None, increment: Optio
         "is_clf": is_clf, "n_rows": n, "n_features": len(names), "data": data, "importances": importances,
         "n_repeats": n_repeats, "random_state": random_state, "scoring_text": scoring_text, "interval": interval,
         "pd_features": list(pd_data), "shap": shap_result, "background": min(background, n), "top_k": top_k,
-        "local": local, "notes": notes, "files": list(files) + [report_name]})
+        "local": local, "notes": notes, "files": list(files) + [report_name], "pd": pd_data,
+        "correlated": _correlated(np, values, names, ranked[:top_k])})
 
     # -- writes
     artifacts = _record(root, inc_name, exp_name, files,

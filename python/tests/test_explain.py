@@ -181,6 +181,16 @@ class ClassifierTest(ExplainTestCase):
         self.assertIn("not causal", report)
         self.assertIn("correlated", report.lower())
         self.assertIn("t-interval", report)
+        top5 = [f["feature"] for f in result.importances[:5]]
+        for a in range(5):
+            for b in range(a + 1, 5):
+                r = np.corrcoef(self.Xte[top5[a]], self.Xte[top5[b]])[0, 1]
+                pair = "`%s` ~ `%s` (r = %.2f)" % (top5[a], top5[b], r)
+                (self.assertIn if abs(r) >= 0.8 else self.assertNotIn)(pair, report)
+        first = result.partial_dependence[top5[0]]["average"]
+        row = next(line for line in report.splitlines() if line.startswith("| 1 | `%s`" % top5[0]))
+        self.assertIn("(%.4g → %.4g)" % (first[0], first[-1]), row)
+        self.assertIn("rises" if first[-1] > first[0] else "falls", row)
         local = json.loads(result.files["explain/local_explanations.json"].read_text())
         self.assertEqual([r["row"] for r in local["rows"]], [c["row"] for c in result.local])
 
