@@ -119,6 +119,7 @@ export interface Fixture {
   dir: string;
   runs: FixtureRun[];
   best: string;
+  model: { name: string; version: string };
 }
 
 /** Writes the increment through the tools and returns what it holds. */
@@ -159,5 +160,10 @@ export async function writeFixtureIncrement(c: TestClient, root: string, count =
     y_pred: 'y_pred',
     bootstrap_resamples: 0,
   });
-  return { increment, dir, runs, best: best.name };
+  // The best model saved and registered, then promoted to staging: the report shows the registry's versions.
+  fs.writeFileSync(path.join(dir, 'experiments', best.name, 'model.joblib'), Buffer.from(`model weights of ${best.name}`));
+  await c.ok('track_experiment', { increment, name: best.name, artifacts: ['model.joblib'] });
+  const reg = await c.ok('register_model', { name: 'churn-classifier', increment, experiment: best.name });
+  await c.ok('promote_model', { name: 'churn-classifier', version: reg.version, stage: 'staging' });
+  return { increment, dir, runs, best: best.name, model: { name: 'churn-classifier', version: reg.version as string } };
 }

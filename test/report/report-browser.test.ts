@@ -221,6 +221,14 @@ describe.skipIf(chromiumMissing)('the increment report in Chromium', () => {
     const v = await c.ok('validate_increment', { increment: fixture.increment });
     expect(await page.locator('#gates tr').count()).toBe(v.checks.length + 1);
     expect(await page.locator('#notes li').count()).toBeGreaterThan(0);
+    // The registry's current version, read through list_models as the reference.
+    const models = await c.ok('list_models', {});
+    expect(JSON.stringify(models)).toContain(fixture.model.version);
+    const registry = await page.locator('#registry tr').allTextContents();
+    expect(registry).toEqual([
+      'modelstageversionexperimentincrement',
+      `${fixture.model.name}staging${fixture.model.version}${fixture.best}${fixture.increment}`,
+    ]);
     expect(opened.errors).toEqual([]);
     expect(opened.requests).toEqual([]);
   });
@@ -251,6 +259,7 @@ describe.skipIf(chromiumMissing)('the increment report in Chromium', () => {
     expect(fs.existsSync(path.join(root, '.specweave', href!))).toBe(true);
     expect(await page.page.locator('#increments tr').count()).toBe(2);
     expect(await page.page.locator('#increments').textContent()).toContain(fixture.best);
+    expect(await page.page.locator('#registry').textContent()).toContain(`${fixture.model.name}staging${fixture.model.version}`);
     expect(page.errors).toEqual([]);
     expect(page.requests).toEqual([]);
     await page.close();

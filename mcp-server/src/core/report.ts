@@ -11,6 +11,7 @@ import { MlError } from './errors.js';
 import { readAllExperiments, type Experiment } from './experiments.js';
 import { listIncrements, readIncrementMetadata, resolveIncrement, type Increment, type IncrementMetadata } from './increments.js';
 import { isInside, type Project } from './project.js';
+import { readRegistry, type RegistrySummary } from './registry/index.js';
 import { buildReportPayload, num, type RegistryRow, type ReportPayload, type ReportPlot } from './report/payload.js';
 import { readReportHistories } from './report/histories.js';
 import { isFile, readText, writeAtomic } from './store/disk.js';
@@ -45,10 +46,39 @@ export interface ReportPlan {
   index: string;
 }
 
-/** The registry's current versions, read through the registry's own API once it is there. */
+/**
+ * The registry's current versions (through its read API): each stage's holder, and the latest version when it
+ * holds no stage. A registry that cannot be read is a note in the report, not a failed render.
+ */
 async function registryRows(project: Project): Promise<{ rows: RegistryRow[]; note: string | null }> {
-  void project;
-  return { rows: [], note: 'no model registry in this project' };
+  let summary: RegistrySummary;
+  try {
+    summary = await readRegistry(project);
+  } catch (e) {
+    if (!(e instanceof MlError)) throw e;
+    return { rows: [], note: `The registry could not be read: ${e.message}` };
+  }
+  const rows: RegistryRow[] = [];
+  for (const model of summary.models) {
+    const record = (version: string) => model.versions.find((v) => v.version === version)?.record;
+    const row = (stage: string, version: string): RegistryRow => ({
+      name: model.name,
+      stage,
+      version,
+      experiment: record(version)?.experiment ?? null,
+      increment: record(version)?.increment ?? null,
+    });
+    for (const s of model.stages) rows.push(row(s.stage, s.version));
+    if (model.latest && !model.stages.some((s) => s.version === model.latest)) rows.push(row('latest (no stage)', model.latest));
+  }
+  const broken = summary.broken.map((b) => `${b.name} (${b.reason})`);
+  const note =
+    rows.length === 0 && broken.length === 0
+      ? 'No model is registered in this project.'
+      : broken.length
+        ? `Unreadable models: ${broken.join('; ')}`
+        : null;
+  return { rows, note };
 }
 
 function metadataFacts(meta: IncrementMetadata | null, inc: Increment) {
