@@ -360,6 +360,50 @@ describe.skipIf(SKIP)(
       90_000,
     );
 
+    it('serves a regression model trained on a numpy array (features named x0, x1, …) with its own predictions', async () => {
+      const reg = await c.ok('create_increment', { title: 'Disease progression', problem_type: 'regression', primary_metric: 'rmse' });
+      const train = [
+        'import sys',
+        'from sklearn.datasets import load_diabetes',
+        'from sklearn.linear_model import Ridge',
+        'from sklearn.metrics import mean_squared_error',
+        'from specweave_ml import track_experiment',
+        'X, y = load_diabetes(return_X_y=True)',
+        'model = Ridge(alpha=0.3).fit(X[:300], y[:300])',
+        'with track_experiment("ridge", increment=sys.argv[1]) as exp:',
+        '    exp.log_metric("rmse", mean_squared_error(y[300:], model.predict(X[300:])) ** 0.5)',
+        '    exp.save_model(model, "model.pkl", input_example=X[:300])',
+      ].join('\n');
+      const t = await run(['-c', train, reg.increment], { cwd: root, env: { ...process.env, ...pyEnv() }, timeout: 120_000 });
+      expect(t.status, t.stderr).toBe(0);
+      const r = await c.ok('scaffold_deployment', { increment: reg.increment, output: 'deploy/ridge' });
+      expect(r.model).toMatchObject({ experiment: 'ridge', format: 'pickle' });
+      expect(r.task).toBe('regression');
+      // The oracle is the experiment's own model file, loaded by pickle here, not the service's copy.
+      const check = [
+        'import json, pickle, sys',
+        'from sklearn.datasets import load_diabetes',
+        'from fastapi.testclient import TestClient',
+        'import app',
+        'X, _ = load_diabetes(return_X_y=True)',
+        'model = pickle.load(open(sys.argv[1], "rb"))',
+        'rows = [{"x%d" % j: float(v) for j, v in enumerate(row)} for row in X[300:340]]',
+        'with TestClient(app.app) as client:',
+        '    got = client.post("/predict/batch", json={"rows": rows}).json()',
+        '    one = client.post("/predict", json=rows[0]).json()',
+        'print(json.dumps({"got": got, "one": one, "want": model.predict(X[300:340]).tolist()}))',
+      ].join('\n');
+      const modelPath = path.join(root, r.model.artifact);
+      const out2 = path.join(root, 'deploy', 'ridge');
+      const res = await run(['-c', check, modelPath], { cwd: out2, env: { ...process.env, PYTHONPATH: out2 }, timeout: 120_000 });
+      expect(res.status, res.stderr).toBe(0);
+      const { got, one, want } = JSON.parse(res.stdout.trim().split('\n').pop()!);
+      expect(got.probabilities).toBeNull();
+      expect(got.predictions).toHaveLength(40);
+      got.predictions.forEach((p: number, i: number) => expect(Math.abs(p - want[i])).toBeLessThan(1e-9));
+      expect(Math.abs(one.prediction - want[0])).toBeLessThan(1e-9);
+    }, 120_000);
+
     it('refuses to start on a tampered model file, under uvicorn and under serve.py with two workers', async () => {
       const copy = path.join(root, 'deploy', 'tampered');
       fs.cpSync(out, copy, { recursive: true });
