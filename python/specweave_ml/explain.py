@@ -581,6 +581,13 @@ def _finite(v):
     return v
 
 
+def _code(name) -> str:
+    """A feature name as inline code in the report: column names are data, so nothing in them may break the
+    markdown (a backtick, a table's pipe, a line break)."""
+    text = " ".join(str(name).split()).replace("`", "'").replace("|", "\\|")
+    return "`%s`" % text
+
+
 def _g(v) -> str:
     return "%.4g" % v
 
@@ -642,7 +649,7 @@ def _report(ctx) -> bytes:
     if ctx["pd_features"]:
         add("- Partial dependence and ICE (individual conditional expectation) curves for %s, on a %d-point grid "
             "(5th to 95th percentile); the plot draws %d sampled ICE curves, the table averages all rows." % (
-                ", ".join("`%s`" % f for f in ctx["pd_features"]), _PD_GRID, _ICE_LINES))
+                ", ".join(_code(f) for f in ctx["pd_features"]), _PD_GRID, _ICE_LINES))
     if ctx["shap"] is not None:
         add("- SHAP: %s on %d rows, explaining %s; background sample of %d rows." % (
             ctx["shap"]["explainer"], len(ctx["shap"]["rows"]), ctx["shap"]["output"], ctx["background"]))
@@ -653,14 +660,14 @@ def _report(ctx) -> bytes:
         add("| rank | feature | mean | std | %d%% interval | partial dependence |" % (CONFIDENCE * 100))
         add("|---:|---|---:|---:|---|---|")
         for i, f in enumerate(ctx["importances"][:ctx["top_k"]], 1):
-            add("| %d | `%s` | %s | %s | [%s, %s] | %s |" % (i, f["feature"], _g(f["mean"]), _g(f["std"]),
+            add("| %d | %s | %s | %s | [%s, %s] | %s |" % (i, _code(f["feature"]), _g(f["mean"]), _g(f["std"]),
                                                            _g(f["ci_low"]), _g(f["ci_high"]),
                                                            _pd_effect(ctx["pd"].get(f["feature"]))))
         add("")
         weak = [f["feature"] for f in ctx["importances"] if f["ci_low"] <= 0 <= f["ci_high"]]
         if weak:
             add("Features whose interval includes 0 (no measurable effect on these rows): %s." % (
-                ", ".join("`%s`" % w for w in weak[:20]) + (" and %d more" % (len(weak) - 20) if len(weak) > 20
+                ", ".join(_code(w) for w in weak[:20]) + (" and %d more" % (len(weak) - 20) if len(weak) > 20
                                                            else "")))
             add("")
     if ctx["shap"] is not None:
@@ -669,7 +676,7 @@ def _report(ctx) -> bytes:
         add("| feature | mean abs SHAP |")
         add("|---|---:|")
         for name, v in ctx["shap"]["ranking"][:ctx["top_k"]]:
-            add("| `%s` | %s |" % (name, _g(v)))
+            add("| %s | %s |" % (_code(name), _g(v)))
         add("")
     if ctx["local"]:
         add("## Local explanations")
@@ -681,7 +688,7 @@ def _report(ctx) -> bytes:
             if c.get("contributions"):
                 top = c["contributions"][:3]
                 add("  Largest contributions: %s." % ", ".join(
-                    "`%s` = %s (%s%s)" % (t["feature"], _g(t["value"]), "+" if t["shap"] >= 0 else "", _g(t["shap"]))
+                    "%s = %s (%s%s)" % (_code(t["feature"]), _g(t["value"]), "+" if t["shap"] >= 0 else "", _g(t["shap"]))
                     for t in top))
         add("")
     add("## Caveats")
@@ -692,7 +699,7 @@ def _report(ctx) -> bytes:
     if ctx["correlated"]:
         add("- Correlated among the top features on these rows (|Pearson r| >= %.1f): %s. Their importances "
             "are shared and each one's alone understates the pair." % (_CORRELATED, ", ".join(
-                "`%s` ~ `%s` (r = %.2f)" % c for c in ctx["correlated"])))
+                "%s ~ %s (r = %.2f)" % (_code(a), _code(b), r) for a, b, r in ctx["correlated"])))
     add("- Permutation importance on held-out (test/validation) data shows what the model uses to generalise; on "
         "training data it also rewards features the model overfits. These numbers are on the %s data." % ctx["data"])
     add("- The interval covers the randomness of the shuffles only, not the variability of the data or of training.")

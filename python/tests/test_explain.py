@@ -320,6 +320,23 @@ class RegressorTest(ExplainTestCase):
             total = result.shap["values"].sum(axis=1) + result.shap["base"]
             np.testing.assert_allclose(total, model.predict(Xte[result.shap["rows"]]), rtol=1e-6)
 
+    def test_hostile_feature_names_cannot_break_the_report(self):
+        import re
+        from sklearn.linear_model import Ridge
+        X, y = load_diabetes(return_X_y=True)
+        X = X[:, :4]
+        model = Ridge().fit(X, y)
+        track("ridge", model, metrics={"r2": 0.3})
+        names = ["a|b", "back`tick", "line\nbreak | ## Heading", "<script>x</script>"]
+        result = explain(model, X, y, experiment="ridge", feature_names=names, n_repeats=2, top_k=4, pd_features=1)
+        lines = result.report.read_text().splitlines()
+        rows = [l for l in lines if re.match(r"^\| [1-4] \|", l)]
+        self.assertEqual(len(rows), 4)
+        for row in rows:
+            self.assertEqual(len(re.split(r"(?<!\\)\|", row)), 8, row)  # 6 cells between 7 unescaped pipes
+        self.assertFalse(any(l.startswith("## Heading") for l in lines))
+        self.assertEqual({f["feature"] for f in result.importances}, set(names))
+
     def test_test_set_selection_is_warned_in_the_report(self):
         from sklearn.tree import DecisionTreeRegressor
         X, y = load_diabetes(return_X_y=True)
