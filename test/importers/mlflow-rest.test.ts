@@ -187,6 +187,9 @@ describe.skipIf(SKIP_MLFLOW_SERVER)(
       expect(await c.fails('import_runs', { increment: '1', source: `${server.url}/#/runs` })).toMatch(/#\/experiments\/<id>/);
       expect(await c.fails('import_runs', { increment: '1', source: server.url, format: 'mlflow' })).toMatch(/reads a folder/);
       expect(await c.fails('import_runs', { increment: '1', source: '.', format: 'mlflow-rest' })).toMatch(/pass the server URL/i);
+      expect(await c.fails('import_runs', { increment: '1', source: '127.0.0.1:5000' })).toMatch(
+        /without http:\/\/\.\nPass "http:\/\/127\.0\.0\.1:5000"/,
+      );
       expect(folders()).toEqual([]);
     });
 

@@ -54,12 +54,16 @@ const IMPORT_LOCK_WAIT_MS = 10 * 60 * 1000;
  * the read-only zone, and the importer reads only that file in it.
  */
 async function sourceLocation(project: Project, source: string): Promise<{ dir: string; file?: string }> {
+  // "localhost:5000" or "mlflow.example.com:5000" is a server without its scheme, not a folder.
+  if (/^[\w.-]+:\d+(?:\/|$)/.test(source.trim())) {
+    throw invalid(`The source ${JSON.stringify(source)} looks like a server address without http://.`, `Pass "http://${source.trim()}".`);
+  }
   const abs = await project.resolveReadable(source, 'source');
   if (await isDirectory(abs)) return { dir: abs };
   if (await isFile(abs)) return { dir: path.dirname(abs), file: path.basename(abs) };
   throw invalid(
     `The source ${JSON.stringify(source)} is not a folder in the project, nor a database file.`,
-    'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".", or an MLflow database such as "mlflow.db".',
+    'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".", an MLflow database such as "mlflow.db", or a tracking server URL such as "http://127.0.0.1:5000".',
   );
 }
 
