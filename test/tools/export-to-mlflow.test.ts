@@ -4,9 +4,11 @@
  * against the increment's own files, that a second export creates nothing and duplicates no history point, that a
  * change is sent as an update, and that failures are isError results that touch neither side.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isMlflowKey } from '../../mcp-server/src/core/mlflow-export.js';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
 import {
@@ -16,6 +18,7 @@ import {
   SKIP_MLFLOW_SERVER,
   SKIP_REASON,
   startMlflowServer,
+  PYTHON,
   type RunningMlflow,
 } from '../importers/mlflow-server.js';
 
@@ -252,3 +255,40 @@ describe.skipIf(SKIP_MLFLOW_SERVER)(
     }, 60_000);
   },
 );
+
+describe.skipIf(SKIP_MLFLOW_SERVER)('the names export_to_mlflow leaves out', () => {
+  it("are exactly those MLflow's own validator refuses", () => {
+    const names = [
+      'loss',
+      'val loss',
+      'a/b',
+      'a:b',
+      'a.b-c_d',
+      'é_1',
+      '日本',
+      '/a',
+      'a/',
+      'a//b',
+      'a/./b',
+      '../a',
+      '.',
+      '..',
+      'a@b',
+      'a=b',
+      'f1[0]',
+      '',
+      'x'.repeat(250),
+      'x'.repeat(251),
+    ];
+    const script = [
+      'import json, sys',
+      'from mlflow.utils.validation import validate_param_and_metric_name, path_not_unique, MAX_ENTITY_KEY_LENGTH',
+      'names = json.load(sys.stdin)',
+      'print(json.dumps([bool(n) and bool(validate_param_and_metric_name(n)) and not path_not_unique(n) and len(n) <= MAX_ENTITY_KEY_LENGTH for n in names]))',
+    ].join('\n');
+    const accepted = JSON.parse(execFileSync(PYTHON, ['-c', script], { input: JSON.stringify(names), encoding: 'utf8', timeout: 60_000 }));
+    expect(names.map(isMlflowKey)).toEqual(accepted);
+    expect(accepted).toContain(false);
+    expect(accepted).toContain(true);
+  }, 60_000);
+});
