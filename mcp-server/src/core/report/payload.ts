@@ -226,7 +226,8 @@ function buildParams(order: Experiment[]): { params: ReportPayload['params']; le
 
 /** The metric columns: the comparison's (its primary excluded: it is the test column), else the most common. */
 function metricColumns(order: Experiment[], comparison: Comparison | null): string[] {
-  if (comparison) return comparison.columns.slice(1);
+  // Fold counts are in the selection column's ± already; a column of fives says nothing.
+  if (comparison) return comparison.columns.slice(1).filter((c) => !/^cv_.*_count$/.test(c));
   const counts = new Map<string, number>();
   for (const e of order) for (const k of Object.keys(e.metrics)) counts.set(k, (counts.get(k) ?? 0) + 1);
   return [...counts.entries()]
