@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Project } from '../../mcp-server/src/core/project.js';
+import { withWriteZone, writeAtomic } from '../../mcp-server/src/core/store/disk.js';
 import { inMemoryClient, type TestClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
 
@@ -324,5 +326,34 @@ describe('load tests are never model candidates', () => {
     // Even ranked by a serving metric, a load test is not a candidate.
     const byLatency = await c.ok('compare_experiments', { increment: inc, primary_metric: 'latency_p95_ms' });
     expect(byLatency.best).toBeNull();
+  });
+});
+
+describe('the output zone (store/disk.ts withWriteZone)', () => {
+  it('writes only inside the named folder, and refuses links and files on the way to it', async () => {
+    const project = new Project(root);
+    const out = path.join(project.root, 'a', 'b');
+    await withWriteZone(out, project.root, 'a/b', async () => {
+      await writeAtomic(path.join(out, 'x', 'file.txt'), 'inside');
+      // The rest of the project stays read-only while the zone is open.
+      await expect(writeAtomic(path.join(project.root, 'a', 'beside.txt'), 'no')).rejects.toThrow(/outside/);
+    });
+    expect(fs.readFileSync(path.join(out, 'x', 'file.txt'), 'utf8')).toBe('inside');
+    expect(fs.existsSync(path.join(project.root, 'a', 'beside.txt'))).toBe(false);
+    // Closed: the folder is no longer writable.
+    await expect(writeAtomic(path.join(out, 'late.txt'), 'no')).rejects.toThrow(/outside/);
+
+    const elsewhere = scratchDir();
+    fs.symlinkSync(elsewhere, path.join(project.root, 'link'));
+    await expect(withWriteZone(path.join(project.root, 'link', 'sub'), project.root, 'link/sub', async () => {})).rejects.toThrow(
+      /symbolic link/,
+    );
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+    fs.writeFileSync(path.join(project.root, 'plain'), 'x');
+    await expect(withWriteZone(path.join(project.root, 'plain', 'sub'), project.root, 'plain/sub', async () => {})).rejects.toThrow(
+      /file where a folder/,
+    );
+    for (const bad of [project.root, path.join(project.root, '.git', 'x'), path.join(project.root, '.specweave', 'x'), elsewhere])
+      await expect(withWriteZone(bad, project.root, 'bad', async () => {})).rejects.toThrow(/outside/);
   });
 });
