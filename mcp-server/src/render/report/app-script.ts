@@ -457,7 +457,6 @@ export const REPORT_APP_JS = String.raw`
     var m = { l: 60, r: 60, t: 34, b: 34 };
     var xAt = function (k) { return axes.length === 1 ? W / 2 : m.l + k * (W - m.l - m.r) / (axes.length - 1); };
     var yAt = function (p) { return H - m.b - p * (H - m.t - m.b); };
-    var se = extent(sel);
     var alpha = order.length > 2000 ? 0.06 : order.length > 300 ? 0.15 : 0.45;
     function line(i, color, width, a) {
       g.globalAlpha = a;
@@ -473,10 +472,13 @@ export const REPORT_APP_JS = String.raw`
       }
       g.stroke();
     }
+    // Colour by rank among the runs shown, not by value: one far-off baseline would otherwise paint every
+    // candidate the same colour.
+    var ranked = order.filter(function (i) { return sel[i] !== null && isFinite(sel[i]); }).sort(function (a, b) { return sel[a] - sel[b]; });
+    var shade = new Map(ranked.map(function (i, k) { return [i, ranked.length > 1 ? k / (ranked.length - 1) : 0.5]; }));
     for (var r = 0; r < order.length; r++) {
       var i = order[r];
-      var v = sel[i];
-      line(i, v === null || !isFinite(v) ? '#999' : ramp((v - se[0]) / (se[1] - se[0])), 1, alpha);
+      line(i, shade.has(i) ? ramp(shade.get(i)) : '#999', 1, alpha);
     }
     state.selected.forEach(function (i) { line(i, colorOf(i), 2.5, 1); });
     g.globalAlpha = 1;
