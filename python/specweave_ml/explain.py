@@ -73,7 +73,9 @@ def _require(module: str, pip: str):
 
 def _optional_shap():
     try:
-        import shap  # noqa: F401
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # shap's own deprecation warnings about matplotlib colormaps
+            import shap  # noqa: F401
         return shap, None
     except Exception as e:  # ImportError, or a broken install (numba/numpy mismatch) that raises on import
         return None, "shap is not installed (%s): SHAP values and local contributions were skipped; " \

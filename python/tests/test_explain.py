@@ -337,6 +337,22 @@ class RegressorTest(ExplainTestCase):
         self.assertFalse(any(l.startswith("## Heading") for l in lines))
         self.assertEqual({f["feature"] for f in result.importances}, set(names))
 
+    def test_a_planted_link_out_of_the_project_is_refused(self):
+        import os
+        from sklearn.linear_model import Ridge
+        from specweave_ml import SandboxError
+        X, y = load_diabetes(return_X_y=True)
+        model = Ridge().fit(X, y)
+        track("ridge", model, metrics={"r2": 0.3})
+        outside = self.tmp / "outside"
+        outside.mkdir()
+        os.symlink(str(outside), str(self.exp_dir("ridge") / "explain"))
+        before = (self.exp_dir("ridge") / "metadata.yaml").read_bytes()
+        with self.assertRaises(SandboxError):
+            explain(model, X, y, experiment="ridge", n_repeats=2, pd_features=0)
+        self.assertEqual(list(outside.iterdir()), [])
+        self.assertEqual((self.exp_dir("ridge") / "metadata.yaml").read_bytes(), before)
+
     def test_test_set_selection_is_warned_in_the_report(self):
         from sklearn.tree import DecisionTreeRegressor
         X, y = load_diabetes(return_X_y=True)
