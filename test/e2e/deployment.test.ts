@@ -315,9 +315,10 @@ describe.skipIf(SKIP)(
       }
     }, 120_000);
 
-    it.skipIf(!HAS_LOCUST)(
+    it.skipIf(!HAS_LOCUST && !REQUIRED)(
       'runs the generated locustfile headless for a few seconds',
       async () => {
+        if (!HAS_LOCUST) throw new Error(`SPECWEAVE_REQUIRE_PYENV=1 but ${PYTHON} cannot import locust`);
         const svc = await serve(out, (port) => ['-m', 'uvicorn', 'app:app', '--host', '127.0.0.1', '--port', String(port)]);
         try {
           const r = await run(

@@ -16,7 +16,7 @@ import { inMemoryClient, type TestClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
 
 const PYTHON = process.env.SPECWEAVE_TEST_PYTHON ?? path.resolve(__dirname, '../../.venv-test/bin/python');
-const HAS_PYTHON = fs.existsSync(PYTHON);
+const HAS_PYTHON = fs.existsSync(PYTHON) || process.env.SPECWEAVE_REQUIRE_PYENV === '1';
 
 let root: string;
 let c: TestClient;
