@@ -117,6 +117,28 @@ describe('hostile content in the report', () => {
           .evaluate((img) => (img as HTMLImageElement).naturalWidth),
       ).toBe(200);
       await opened.close();
+      // An increment with no experiment, and one whose experiments log no metric at all, render and load cleanly.
+      const empty = (await c.ok('create_increment', { title: 'Empty' })).increment;
+      const unranked = (await c.ok('create_increment', { title: 'Unranked' })).increment;
+      await c.ok('track_experiment', { increment: unranked, name: 'no-metrics', params: { a: 1 } });
+      await c.ok('render_report', {});
+      for (const [id, runs] of [
+        [empty, 0],
+        [unranked, 1],
+      ] as const) {
+        const o = await openReport(browser, path.join(root, '.specweave/increments', id, 'report.html'));
+        expect(o.errors).toEqual([]);
+        expect(o.requests).toEqual([]);
+        expect(await o.page.locator('#row-count').getAttribute('data-total')).toBe(String(runs));
+        await o.close();
+      }
+      expect(fs.readFileSync(path.join(root, '.specweave/increments', empty, 'report.html'), 'utf8')).toContain(
+        '"no_ranking":"no experiments tracked yet"',
+      );
+      // The run that logged no metric is in the table, unranked.
+      const o = await openReport(browser, path.join(root, '.specweave/increments', unranked, 'report.html'));
+      expect(await o.page.locator('.grid-row[data-run="no-metrics"] [data-col="rank"]').textContent()).toBe('');
+      await o.close();
     } finally {
       await browser.close();
     }
