@@ -20,7 +20,6 @@ that already uses MLflow; ``import specweave_ml`` never imports it.
 
 import functools
 import json
-import math
 import os
 import re
 import time
@@ -56,12 +55,12 @@ from ._store import (history_line, metric_value, normalize_metadata, read_experi
 from .errors import (FormatError, IncrementNotFoundError, InvalidNameError, LockTimeoutError, SandboxError,
                      SpecweaveError)
 from .metrics import fold_summary, is_fold_metric
+from .mlflow_integration import SCHEME, store_uri
 from .tracking import Experiment, _check_artifact_name
 
 __all__ = ["SpecweaveStore", "SpecweaveArtifactRepository", "SpecweaveMlflowError", "SCHEME", "store_uri",
            "run_id_of"]
 
-SCHEME = "specweave"
 _DEFAULT_EXPERIMENT_ID = "0"
 _RUN_ID_NAMESPACE = uuid.UUID("5b1f3c9e-6d0a-4c6b-9a51-7f0e2d8c4a11")
 
@@ -133,13 +132,6 @@ def _parse_store_uri(uri: Optional[str]) -> Tuple[Path, Optional[str]]:
         raise _refuse("%s holds no .specweave folder: point the URI at a specweave project root (create an increment "
                       "first with the create_increment tool)" % root, RESOURCE_DOES_NOT_EXIST)
     return root, increment
-
-
-def store_uri(root, increment: Optional[str] = None) -> str:
-    """The ``specweave:`` URI of a project (every increment) or of one increment of it, absolute, so that it means
-    the same in a child process started in another folder."""
-    uri = "%s:%s" % (SCHEME, quote(Path(_fs.real_path(root)).as_posix()))
-    return uri + ("?increment=" + quote(increment) if increment else "")
 
 
 def run_id_of(increment: str, name: str) -> str:
