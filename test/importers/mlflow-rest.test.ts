@@ -182,6 +182,17 @@ describe.skipIf(SKIP_MLFLOW_SERVER)(
         await html.close();
         await json.close();
       }
+      // A JSON API that answers an empty object: nothing to import, and a warning that it does not look like MLflow.
+      const empty = await notMlflowServer(200, '{}', 'application/json');
+      try {
+        const r = await c.ok('import_runs', { increment: '1', source: empty.url });
+        expect(r).toMatchObject({
+          imported_count: 0,
+          warnings: [expect.stringMatching(/lists no experiments, not even MLflow's "Default"/)],
+        });
+      } finally {
+        await empty.close();
+      }
 
       expect(await c.fails('import_runs', { increment: '1', source: 'http://user:secret@127.0.0.1:1' })).toMatch(/MLFLOW_TRACKING_TOKEN/);
       expect(await c.fails('import_runs', { increment: '1', source: `${server.url}/#/runs` })).toMatch(/#\/experiments\/<id>/);

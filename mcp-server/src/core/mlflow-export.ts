@@ -28,6 +28,8 @@ const MAX_EXPERIMENT_NAME = 500;
 /** Most runs an export reads back from the MLflow experiment. */
 const MAX_EXISTING_RUNS = 10_000;
 const HISTORY_PAGE = 25_000;
+/** Most points of one metric read back from an existing run to compare with. */
+const MAX_HISTORY_POINTS = 5_000_000;
 const CONCURRENCY = 8;
 const DBL_MAX = 1.7976931348623157e308;
 
@@ -468,8 +470,12 @@ async function existingState(client: MlflowRestClient, run: RestRun): Promise<Ex
       const history = await fetchAllPages<{ value: unknown; step?: number | string; timestamp?: number | string }>(
         (page_token) => client.get('metrics/get-history', { run_id: runId, metric_key: key, max_results: HISTORY_PAGE, page_token }),
         'metrics',
-        Number.MAX_SAFE_INTEGER,
-        () => invalid('unreachable', ''),
+        MAX_HISTORY_POINTS,
+        () =>
+          invalid(
+            `MLflow run ${runId} holds over ${MAX_HISTORY_POINTS} points of ${key}, more than an export compares.`,
+            'Export into a new experiment_name.',
+          ),
       );
       points.set(key, new Set(history.map((p) => pointId(Number(p.step ?? 0), Number(p.timestamp ?? 0), restValue(p.value)))));
     }

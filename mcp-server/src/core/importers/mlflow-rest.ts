@@ -91,6 +91,10 @@ export async function scanMlflowRest(source: string, options: ImporterScanOption
   const skipped: SkippedEntry[] = [];
 
   const experiments = await readExperiments(client);
+  if (!experiments.length) {
+    // MLflow always lists its "Default" experiment (deleted or not) when asked for all of them.
+    warnings.push(`${server.label} lists no experiments, not even MLflow's "Default": check that the URL is the tracking server's.`);
+  }
   const byId = new Map(experiments.map((e) => [String(e.experiment_id), e]));
   const deletedExperiment = (e: RestExperiment) => e.lifecycle_stage === 'deleted';
   const wanted = experiments.filter((e) => options.includeDeleted || !deletedExperiment(e));
