@@ -293,7 +293,6 @@ describe.skipIf(SKIP)(
       );
       try {
         // One connection per request, many at once, so both workers accept some.
-        const pids = new Set<number>();
         const sent = 120;
         await Promise.all(
           Array.from({ length: sent }, async (_, i) => {
@@ -301,15 +300,14 @@ describe.skipIf(SKIP)(
             expect(r.status).toBe(200);
           }),
         );
-        for (let i = 0; i < 40; i++) pids.add((await (await fetch(`${svc.url}/health`, { headers: { connection: 'close' } })).json()).pid);
-        const files = fs.readdirSync(multiproc).filter((f) => f.endsWith('.db'));
-        const workerPids = new Set(files.map((f) => /_(\d+)\.db$/.exec(f)?.[1]).filter(Boolean));
-        expect(workerPids.size).toBeGreaterThanOrEqual(2);
+        for (let i = 0; i < 40; i++) expect((await fetch(`${svc.url}/health`, { headers: { connection: 'close' } })).ok).toBe(true);
+        // A worker creates its counter file when it counts its first request: two files, both workers served.
+        const counted = fs.readdirSync(multiproc).filter((f) => /^counter_\d+\.db$/.test(f));
+        expect(counted.length).toBeGreaterThanOrEqual(2);
         const metrics = await (await fetch(`${svc.url}/metrics`)).text();
         expect(sample(metrics, 'inference_requests_total', { endpoint: '/predict', status: '200' })).toBe(sent);
         expect(sample(metrics, 'inference_requests_total', { endpoint: '/health', status: '200' })).toBeGreaterThanOrEqual(40);
         expect(sample(metrics, 'inference_request_duration_seconds_count', { endpoint: '/predict' })).toBe(sent);
-        expect(pids.size).toBeGreaterThanOrEqual(1);
       } finally {
         await stop(svc);
       }

@@ -239,6 +239,28 @@ describe('scaffold_deployment', () => {
     expect(fs.existsSync(path.join(root, 'deploy'))).toBe(false);
   });
 
+  it('serves the model file the schema names when an experiment records several', async () => {
+    const { dir } = writeExperiment({ name: 'forest', accuracy: 0.91 });
+    const other = Buffer.from('another model');
+    fs.writeFileSync(path.join(dir, 'calibrated.pkl'), other);
+    const meta = fs.readFileSync(path.join(dir, 'metadata.yaml'), 'utf8');
+    fs.writeFileSync(
+      path.join(dir, 'metadata.yaml'),
+      meta.replace('artifacts:\n', `artifacts:\n  - path: "calibrated.pkl"\n    bytes: ${other.length}\n    sha256: "${sha(other)}"\n`),
+    );
+    const r = await c.ok('scaffold_deployment', { increment: inc, output: 'svc' });
+    expect(r.model.artifact).toMatch(/forest\/model\.joblib$/);
+  });
+
+  it('refuses an input schema changed since it was recorded', async () => {
+    const schema = path.join(incDir, 'experiments', 'forest', 'input_schema.json');
+    fs.writeFileSync(schema, fs.readFileSync(schema, 'utf8').replace('"income"', '"salary"'));
+    const err = await c.fails('scaffold_deployment', { increment: inc, output: 'svc' });
+    expect(err).toContain('input_schema.json');
+    expect(err).toContain('changed since it was recorded');
+    expect(fs.existsSync(path.join(root, 'svc'))).toBe(false);
+  });
+
   it('refuses a model file that changed since it was recorded, writing nothing', async () => {
     fs.appendFileSync(path.join(incDir, 'experiments', 'forest', 'model.joblib'), 'x');
     const err = await c.fails('scaffold_deployment', { increment: inc, output: 'deploy/x' });

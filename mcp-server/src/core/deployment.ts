@@ -164,7 +164,7 @@ async function fromBestExperiment(project: Project, inc: Increment): Promise<Mod
     );
   }
   const exp = await readExperiment(project, inc, best.experiment);
-  const artifact = pickModelArtifact(project, exp);
+  const artifact = pickModelArtifact(project, exp, (await readExperimentSchema(project, exp)).model);
   return {
     kind: 'experiment',
     name: exp.name,
@@ -185,9 +185,11 @@ async function fromBestExperiment(project: Project, inc: Increment): Promise<Mod
 }
 
 /** The experiment's servable model file: the one its input schema names, else its only joblib/pickle artifact. */
-function pickModelArtifact(project: Project, exp: Experiment) {
+function pickModelArtifact(project: Project, exp: Experiment, named: string | null) {
   const models = exp.meta.artifacts.filter((a) => modelFormatOf(a.path));
   const servable = models.filter((a) => SERVABLE_FORMATS.includes(modelFormatOf(a.path)!.toLowerCase()));
+  const chosen = servable.find((a) => a.path === named);
+  if (chosen) return chosen;
   if (servable.length === 1) return servable[0]!;
   const where = project.relative(exp.dir);
   if (servable.length === 0) {
@@ -234,14 +236,26 @@ export async function chooseModel(project: Project, args: DeploymentArgs): Promi
 // What it needs
 
 export async function readInputSchema(project: Project, source: ModelSource): Promise<InputSchema> {
-  const inc = await resolveIncrement(project, source.increment);
-  const exp = await readExperiment(project, inc, source.experiment);
+  return readExperimentSchema(project, await readExperiment(project, await resolveIncrement(project, source.increment), source.experiment));
+}
+
+/** The experiment's recorded input schema, checked against its recorded sha256 and validated. */
+async function readExperimentSchema(project: Project, exp: Experiment): Promise<InputSchema> {
   const file = path.join(exp.dir, INPUT_SCHEMA_FILE);
-  const text = exp.meta.artifacts.some((a) => a.path === INPUT_SCHEMA_FILE) ? await readText(file) : undefined;
+  const record = exp.meta.artifacts.find((a) => a.path === INPUT_SCHEMA_FILE);
+  const text = record ? await readText(file) : undefined;
   if (text === undefined) {
     throw notFound(
-      `Experiment ${source.experiment} (${source.increment}) has no recorded input schema, so the request model of the service cannot be written.`,
-      'Record the training features in the experiment, then call again: exp.save_model(model, "model", input_example=X_train) or exp.log_input_schema(X_train, model=model) (docs/format.md, "Input schema").',
+      `Experiment ${exp.name} has no recorded input schema, so the request model of the service cannot be written.`,
+      'Record the training features in the experiment, then call again: exp.save_model(model, "model", input_example=X_train) or exp.log_input_schema(X_train, model=model) (docs/format.md, "Input schema and load tests").',
+    );
+  }
+  // The request model is generated from this file: one changed since it was recorded is not trusted.
+  if (record!.sha256 && (await digestOf(file)) !== record!.sha256) {
+    throw new MlError(
+      'CORRUPT',
+      `${project.relative(file)} changed since it was recorded (its sha256 differs); nothing was written.`,
+      'Restore it (git checkout), or record the schema again with exp.log_input_schema(X_train, model=model).',
     );
   }
   const raw = parseJsonObject(
