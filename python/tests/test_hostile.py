@@ -43,7 +43,6 @@ PLACEMENTS = [
     (INC + "/metadata.json", "file"),
     (INC + "/.lock", "file"),
     (INC + "/experiments", "dir"),
-    (INC + "/mlruns", "dir"),
     (EXP, "dir"),
     (EXP + "/params.json", "file"),
     (EXP + "/metrics.json", "file"),
