@@ -140,6 +140,11 @@ describe.skipIf(SKIP_MLFLOW_SERVER)(
       const again = await c.ok('import_runs', { increment: '1', source: server.url });
       expect(again).toMatchObject({ imported_count: 0, already_imported: kept.length + 1 });
       expect(folders().length).toBe(kept.length + 1);
+
+      // The server's own database holds the same runs under the same keys: importing it adds nothing.
+      fs.copyFileSync(server.dbPath, path.join(root, 'mlflow.db'));
+      const fromDb = await c.ok('import_runs', { increment: '1', source: 'mlflow.db' });
+      expect(fromDb).toMatchObject({ format: 'mlflow-sqlite', imported_count: 0, already_imported: kept.length + 1 });
     });
 
     it("the UI's link to one experiment imports only that experiment; ?experiment=<name> too", async () => {

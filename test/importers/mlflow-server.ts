@@ -30,6 +30,8 @@ export async function freePort(): Promise<number> {
 
 export interface RunningMlflow {
   url: string;
+  /** The server's SQLite store. */
+  dbPath: string;
   stop(): Promise<void>;
 }
 
@@ -82,7 +84,7 @@ export async function startMlflowServer(): Promise<RunningMlflow> {
     const ok = await fetch(`${url}/health`)
       .then((r) => r.ok)
       .catch(() => false);
-    if (ok) return { url, stop };
+    if (ok) return { url, dbPath: path.join(dir, 'mlflow.db'), stop };
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();

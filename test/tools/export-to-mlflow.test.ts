@@ -231,7 +231,22 @@ describe.skipIf(SKIP_MLFLOW_SERVER)(
       const r = await c.ok('export_to_mlflow', { increment: '1', tracking_uri: `${server.url}/` });
       expect(r).toMatchObject({ experiment_name: incId, tracking_uri: server.url });
       expect(readBack(incId).runs.length).toBe(r.created);
-    }, 60_000);
+
+      // A second increment exported into the same MLflow experiment: its own run, keyed by its own id.
+      const other = await c.ok('create_increment', { title: 'Other model' });
+      await c.ok('track_experiment', { increment: '2', name: 'logreg', params: { lr: 0.5 }, metrics: { accuracy: 0.6 } });
+      const before = readBack('shared');
+      const second = await c.ok('export_to_mlflow', { increment: '2', tracking_uri: server.url, experiment_name: 'shared' });
+      expect(second).toMatchObject({ created: 1, updated: 0, unchanged: 0, warnings: [] });
+      const after = readBack('shared');
+      expect(after.runs.length).toBe(before.runs.length + 1);
+      expect(after.runs.find((x) => x.run_id === second.runs[0].run_id)).toMatchObject({
+        params: { lr: '0.5' },
+        tags: { 'specweave.run_key': `${path.basename(other.path)}/logreg` },
+      });
+      const first = await c.ok('export_to_mlflow', { increment: '1', tracking_uri: server.url, experiment_name: 'shared' });
+      expect(first).toMatchObject({ created: 0, updated: 0, unchanged: before.runs.length });
+    }, 120_000);
 
     it('nothing listening, an HTTP server that is not MLflow, a URL with a fragment: clear errors, nothing written', async () => {
       const files = snapshot();
