@@ -475,9 +475,10 @@ class SpecweaveStore(AbstractStore):
             artifact_uri=_artifact_uri(path), run_name=run_name)
         data = RunData(metrics=list(metrics.values()), params=[Param(k, _param_text(v)) for k, v in params.items()],
                        tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        records = [d for d in block["inputs"] if isinstance(d, dict)]  # hand edits: anything else is skipped
         inputs = RunInputs(
-            dataset_inputs=[self._dataset_input(d) for d in block["inputs"] if isinstance(d.get("dataset"), dict)],
-            model_inputs=[LoggedModelInput(str(d["model_id"])) for d in block["inputs"] if d.get("model_id")])
+            dataset_inputs=[self._dataset_input(d) for d in records if isinstance(d.get("dataset"), dict)],
+            model_inputs=[LoggedModelInput(str(d["model_id"])) for d in records if d.get("model_id")])
         outputs = RunOutputs([LoggedModelOutput(str(o["model_id"]), int(o.get("step") or 0))
                               for o in block["outputs"] if isinstance(o, dict) and o.get("model_id")])
         return Run(info, data, inputs, outputs)

@@ -104,6 +104,20 @@ class MlflowStoreTestCase(ProjectTestCase):
         return sorted(str(p.relative_to(self.root)) for p in (self.root / ".specweave").rglob("*"))
 
 
+class InstalledPackageTest(unittest.TestCase):
+    @unittest.skipUnless(HAVE_LIBS, REASON)
+    def test_wheel_declares_the_mlflow_entry_points(self):
+        import importlib.metadata
+        target = Path(installed_package())
+        dist, = [importlib.metadata.PathDistribution(p) for p in target.glob("specweave_ml-*.dist-info")]
+        points = {(e.group, e.name): e.value for e in dist.entry_points}
+        self.assertEqual(points, {
+            ("mlflow.tracking_store", "specweave"): "specweave_ml.mlflow_store:SpecweaveStore",
+            ("mlflow.artifact_repository", "specweave"): "specweave_ml.mlflow_store:SpecweaveArtifactRepository"})
+        record = (next(target.glob("specweave_ml-*.dist-info")) / "RECORD").read_text()
+        self.assertIn("entry_points.txt,sha256=", record)
+
+
 class PlainLoggingTest(MlflowStoreTestCase):
     def test_params_metrics_history_tags_notes_nested_and_artifacts(self):
         got = self.child("""
@@ -361,6 +375,32 @@ class BadInputTest(MlflowStoreTestCase):
         self.assertIn("leaves the project", got["message"])
         self.assertEqual(list(outside.iterdir()), [])
 
+    def test_malformed_metadata_is_reported_by_name_and_left_alone(self):
+        run = self.child("""
+            with mlflow.start_run(run_name="broken") as run:
+                mlflow.log_metric("acc", 0.5)
+            emit({"id": run.info.run_id})
+        """)
+        meta = self.exp("broken") / "metadata.yaml"
+        meta.write_text("name: [unclosed\n", encoding="utf-8")
+        got = self.child("""
+            out = {}
+            for label, call in [("get", lambda: MlflowClient().get_run(%r)),
+                                ("log", lambda: MlflowClient().log_metric(%r, "acc", 0.6))]:
+                try:
+                    call()
+                    out[label] = None
+                except mlflow.MlflowException as e:
+                    out[label] = [e.error_code, e.message, type(e.__cause__).__name__]
+            emit(out)
+        """ % (run["id"], run["id"]))
+        for label in ("get", "log"):
+            self.assertEqual(got[label][0], "INVALID_STATE", got[label])
+            self.assertEqual(got[label][2], "FormatError")
+            self.assertIn("metadata.yaml", got[label][1])
+        self.assertEqual(meta.read_text(encoding="utf-8"), "name: [unclosed\n")
+        self.assertEqual(json.loads((self.exp("broken") / "metrics.json").read_text())["acc"], 0.5)
+
     def test_invalid_metric_name_step_and_changed_param_write_nothing(self):
         got = self.child("""
             out = {}
@@ -401,12 +441,20 @@ def post(url: str, body: dict) -> dict:
         return json.loads(resp.read())
 
 
+def get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
 class TrackingServerTest(MlflowStoreTestCase):
     def test_mlflow_server_lists_increments_and_runs_over_rest(self):
         run = self.child("""
             with mlflow.start_run(run_name="served") as run:
                 mlflow.log_metric("accuracy", 0.9125)
                 mlflow.log_param("depth", 4)
+                mlflow.log_metric("loss", 0.7, step=0)
+                mlflow.log_metric("loss", 0.4, step=1)
+                mlflow.log_text("served report", "report.txt")
             emit({"id": run.info.run_id})
         """)
         port = free_port()
@@ -436,9 +484,17 @@ class TrackingServerTest(MlflowStoreTestCase):
             exps = post(base + "/api/2.0/mlflow/experiments/search", {"max_results": 100})["experiments"]
             self.assertEqual(sorted(e["name"] for e in exps), ["0042-churn", "0043-other"])
             runs = post(base + "/api/2.0/mlflow/runs/search", {"experiment_ids": ["0042-churn"]})["runs"]
+            listed = get(base + "/api/2.0/mlflow/artifacts/list?run_id=" + run["id"])
+            self.assertEqual([(f["path"], f.get("file_size")) for f in listed["files"]],
+                             [("report.txt", len(b"served report"))])
+            with urllib.request.urlopen(base + "/get-artifact?path=report.txt&run_uuid=" + run["id"],
+                                        timeout=30) as resp:
+                self.assertEqual(resp.read(), b"served report")
+            history = get(base + "/api/2.0/mlflow/metrics/get-history?metric_key=loss&run_id=" + run["id"])
+            self.assertEqual([(m["step"], m["value"]) for m in history["metrics"]], [(0, 0.7), (1, 0.4)])
             self.assertEqual([r["info"]["run_id"] for r in runs], [run["id"]])
-            self.assertEqual(runs[0]["data"]["metrics"][0]["key"], "accuracy")
-            self.assertEqual(runs[0]["data"]["metrics"][0]["value"], 0.9125)
+            metrics = {m["key"]: m["value"] for m in runs[0]["data"]["metrics"]}
+            self.assertEqual(metrics, {"accuracy": 0.9125, "loss": 0.4})
             self.assertEqual(runs[0]["data"]["params"], [{"key": "depth", "value": "4"}])
             none = post(base + "/api/2.0/mlflow/runs/search", {"experiment_ids": ["0043-other"]})
             self.assertEqual(none.get("runs", []), [])
