@@ -187,6 +187,16 @@ describe.skipIf(SKIP_MLFLOW_SERVER)(
         await html.close();
         await json.close();
       }
+      // A redirect is not followed (it could carry the credentials elsewhere).
+      const moved = await notMlflowServer(302, '', 'text/html');
+      try {
+        expect(await c.fails('import_runs', { increment: '1', source: moved.url })).toMatch(
+          /redirects experiments\/search to another address \(HTTP 302\)/,
+        );
+        expect(moved.requests.length).toBe(1);
+      } finally {
+        await moved.close();
+      }
       // A JSON API that answers an empty object: nothing to import, and a warning that it does not look like MLflow.
       const empty = await notMlflowServer(200, '{}', 'application/json');
       try {
