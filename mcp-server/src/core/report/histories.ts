@@ -23,11 +23,37 @@ export interface ReportHistories {
 /** Files per batch: enough to keep the disk busy, few enough that the texts of one batch stay small. */
 const BATCH = 400;
 
-/** One history point as the report needs it. */
-interface Point {
-  metric: string;
-  value: number;
-  step: number;
+/**
+ * One metric's points of one file as they are read: steps and values in log order, and whether the steps so far
+ * rise strictly (writers append in step order, so that is the common case and needs no sorting).
+ */
+class SeriesBuilder {
+  readonly x: number[] = [];
+  readonly y: number[] = [];
+  private ordered = true;
+
+  add(step: number, value: number): void {
+    if (this.ordered && this.x.length && step <= this.x[this.x.length - 1]!) this.ordered = false;
+    this.x.push(step);
+    this.y.push(value);
+  }
+
+  /** Ascending by step; a repeated step keeps the point logged last. */
+  finish(): Series {
+    if (this.ordered) return { x: this.x, y: this.y };
+    const byStep = new Map<number, number>();
+    this.x.forEach((step, i) => byStep.set(step, this.y[i]!));
+    const sorted = [...byStep.entries()].sort((p, q) => p[0] - q[0]);
+    return { x: sorted.map(([step]) => step), y: sorted.map(([, v]) => v) };
+  }
+}
+
+type Metrics = Map<string, SeriesBuilder>;
+
+function add(metrics: Metrics, metric: string, step: number, value: number): void {
+  let b = metrics.get(metric);
+  if (!b) metrics.set(metric, (b = new SeriesBuilder()));
+  b.add(step, value);
 }
 
 /**
@@ -37,31 +63,30 @@ interface Point {
  */
 const CANONICAL_LINE =
   /^\{"metric":("(?:[^"\\\r\n]|\\.)*"),"value":(-?\d[\d.eE+-]*|"NaN"|"-?Infinity"|NaN|-?Infinity),"step":(\d+),"timestamp":"[^"\\\r\n]*"\}\r?$/gm;
+const BLANK = /^\s*$/;
 
-function fastPoints(text: string): Point[] | undefined {
-  const points: Point[] = [];
+/** The points of a file made only of canonical lines (and blank ones); undefined for any other file. */
+function fastPoints(text: string): Metrics | undefined {
+  const metrics: Metrics = new Map();
   let covered = 0;
   CANONICAL_LINE.lastIndex = 0;
-  for (const m of text.matchAll(CANONICAL_LINE)) {
+  for (let m = CANONICAL_LINE.exec(text); m !== null; m = CANONICAL_LINE.exec(text)) {
     // Between two matched lines only line breaks (or blank lines) may stand.
     if (m.index > covered && !BLANK.test(text.slice(covered, m.index))) return undefined;
     covered = m.index + m[0].length;
     const raw = m[1]!;
     const metric = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1);
     const v = m[2]!;
-    const value = v.charCodeAt(0) === 34 ? decodeNumber(v.slice(1, -1))! : Number(v);
-    points.push({ metric, value, step: Number(m[3]) });
+    add(metrics, metric, Number(m[3]), v.charCodeAt(0) === 34 ? decodeNumber(v.slice(1, -1))! : Number(v));
   }
-  return covered === text.length || BLANK.test(text.slice(covered)) ? points : undefined;
+  return covered === text.length || BLANK.test(text.slice(covered)) ? metrics : undefined;
 }
 
-const BLANK = /^\s*$/;
-
-/** Every valid point of a history file, and how many lines were skipped (not JSON, or not a point). */
-function parsePoints(text: string): { points: Point[]; skipped: number } {
+/** Every valid point of a history file by metric, and how many lines were skipped (not JSON, or not a point). */
+function parsePoints(text: string): { metrics: Metrics; skipped: number } {
   const fast = fastPoints(text);
-  if (fast) return { points: fast, skipped: 0 };
-  const points: Point[] = [];
+  if (fast) return { metrics: fast, skipped: 0 };
+  const metrics: Metrics = new Map();
   let skipped = 0;
   for (const line of text.split(/\r?\n/)) {
     if (line.trim() === '') continue;
@@ -79,34 +104,9 @@ function parsePoints(text: string): { points: Point[]; skipped: number } {
       skipped += 1;
       continue;
     }
-    points.push({ metric: p.metric, value, step });
+    add(metrics, p.metric, step, value);
   }
-  return { points, skipped };
-}
-
-/**
- * Points of one metric into a series ascending by step, a repeated step keeping its last point. Writers append in
- * step order, so the common case is a straight copy; anything else is sorted.
- */
-function toSeries(points: Point[]): Series {
-  const x: number[] = [];
-  const y: number[] = [];
-  let ordered = true;
-  for (const p of points) {
-    const last = x.length ? x[x.length - 1]! : -1;
-    if (p.step > last) {
-      x.push(p.step);
-      y.push(p.value);
-    } else {
-      ordered = false;
-      break;
-    }
-  }
-  if (ordered) return { x, y };
-  const byStep = new Map<number, number>();
-  for (const p of points) byStep.set(p.step, p.value);
-  const sorted = [...byStep.entries()].sort((a, b) => a[0] - b[0]);
-  return { x: sorted.map(([s]) => s), y: sorted.map(([, v]) => v) };
+  return { metrics, skipped };
 }
 
 /**
@@ -143,26 +143,20 @@ export async function readReportHistories(experiments: Experiment[], primaryKey:
     batch.forEach((e, i) => {
       const text = texts[i];
       if (!text) return;
-      const { points, skipped } = parsePoints(text);
+      const { metrics, skipped } = parsePoints(text);
       skippedLines += skipped;
-      const byMetric = new Map<string, Point[]>();
-      for (const p of points) {
-        const list = byMetric.get(p.metric);
-        if (list) list.push(p);
-        else byMetric.set(p.metric, [p]);
-      }
       const curves = new Map<string, Series>();
-      for (const [metric, list] of byMetric) {
+      for (const [metric, builder] of metrics) {
         const f = facetOf(metric);
         if (f.split === 'cv' && f.stat === undefined) {
           // Fold scores: only the primary metric's, in fold order.
           if (primaryKey !== null && canonicalKey(metric) === primaryKey) {
             foldMetric ??= metric;
-            folds.set(e.name, toSeries(list).y);
+            folds.set(e.name, builder.finish().y);
           }
           continue;
         }
-        curves.set(metric, toSeries(list));
+        curves.set(metric, builder.finish());
       }
       if (curves.size) series.set(e.name, curves);
     });
