@@ -61,6 +61,18 @@ describe('a report of 10,000 experiments', () => {
     expect(r.points_kept).toBe(N * 20);
   });
 
+  it('is only counted in the index when another increment is rendered', async () => {
+    const small = (await c.ok('create_increment', { title: 'Small', primary_metric: 'accuracy' })).increment;
+    await c.ok('track_experiment', { increment: small, name: 'a', metrics: { accuracy: 0.8 } });
+    const r = await c.ok('render_report', { increment: small });
+    expect(r.reports.map((x: { increment: string }) => x.increment)).toEqual([small]);
+    const index = fs.readFileSync(path.join(root, '.specweave/report.html'), 'utf8');
+    const large = /<tr><td><a href="increments\/0001-large-sweep\/report.html">[\s\S]*?<\/tr>/.exec(index)![0];
+    expect(large).toContain('<td>10000</td><td><span class="muted">see its report</span></td>');
+    const smallRow = new RegExp(`<tr><td><a href="increments/${small}/report.html">[\\s\\S]*?</tr>`).exec(index)![0];
+    expect(smallRow).toContain('<td>1</td><td>1</td><td>a <span class="muted">0.8 accuracy (test)</span></td>');
+  });
+
   describe.skipIf(chromiumMissing)('in Chromium', () => {
     let browser: Browser;
     let opened: OpenedPage;

@@ -8,7 +8,7 @@
 import * as path from 'node:path';
 import { rankExperiments, type Comparison } from './comparison.js';
 import { MlError } from './errors.js';
-import { readAllExperiments, type Experiment } from './experiments.js';
+import { listExperimentNames, readAllExperiments, type Experiment } from './experiments.js';
 import { listIncrements, readIncrementMetadata, resolveIncrement, type Increment, type IncrementMetadata } from './increments.js';
 import { isInside, type Project } from './project.js';
 import { readRegistry, type RegistrySummary } from './registry/index.js';
@@ -26,6 +26,8 @@ export const REPORT_FILE = 'report.html';
 /** An evaluation plot larger than this is left out of the report (the evaluation's own plots are a few KiB). */
 const MAX_PLOT_BYTES = 2 * 1024 * 1024;
 const MAX_PLOTS = 12;
+/** The index works out the best run of an increment it is not rendering only up to this many experiments. */
+const MAX_SUMMARISED_EXPERIMENTS = 2000;
 
 export interface IncrementReportSummary {
   increment: string;
@@ -218,13 +220,17 @@ function indexRow(p: ReportPayload, hasReport: boolean): IndexRow {
 
 /** The index row of an increment not rendered in this call: its ranking only, no histories. */
 async function quickIndexRow(project: Project, inc: Increment): Promise<IndexRow> {
-  const [meta, loaded] = await Promise.all([
+  const [meta, names] = await Promise.all([
     readIncrementMetadata(project, inc).catch((e: unknown) => (e instanceof MlError ? null : Promise.reject(e))),
-    readAllExperiments(project, inc),
+    listExperimentNames(inc),
   ]);
+  // compare_experiments rewrites the index after every comparison: an other increment's best is worked out only
+  // when that is cheap; a large one shows its count and links to its own report.
+  const summarised = names.length <= MAX_SUMMARISED_EXPERIMENTS;
+  const loaded = summarised ? await readAllExperiments(project, inc) : null;
   let c: Comparison | null = null;
   try {
-    c = loaded.experiments.length ? rankExperiments(inc, meta?.ml ?? null, loaded) : null;
+    c = loaded?.experiments.length ? rankExperiments(inc, meta?.ml ?? null, loaded) : null;
   } catch (e) {
     if (!(e instanceof MlError)) throw e;
   }
@@ -244,8 +250,8 @@ async function quickIndexRow(project: Project, inc: Increment): Promise<IndexRow
           ? `val_${c.selection.key}`
           : `${c.selection.key} (test)`
       : null,
-    experiments: loaded.experiments.length + loaded.broken.length,
-    ranked: c?.ranking.length ?? 0,
+    experiments: loaded ? loaded.experiments.length + loaded.broken.length : names.length,
+    ranked: loaded ? (c?.ranking.length ?? 0) : null,
     best: best ? { name: best.experiment, value: num(best.value), test: num(best.test_value) } : null,
     verdict: null,
     report: hasReport ? `increments/${inc.id}/${REPORT_FILE}` : null,

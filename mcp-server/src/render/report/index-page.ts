@@ -14,7 +14,8 @@ export interface IndexRow {
   direction: string | null;
   selection_label: string | null;
   experiments: number;
-  ranked: number;
+  /** null: not worked out (a large increment not rendered in this call; its own report has it). */
+  ranked: number | null;
   best: { name: string; value: Num; test: Num } | null;
   verdict: string | null;
   /** Link relative to .specweave/, when the increment has a report. */
@@ -30,7 +31,7 @@ function incrementRow(r: IndexRow): string {
     escapeHtml(r.status),
     escapeHtml(r.primary_metric ? `${r.primary_metric}${r.direction ? ` (${r.direction})` : ''}` : ''),
     String(r.experiments),
-    String(r.ranked),
+    r.ranked === null ? '<span class="muted">see its report</span>' : String(r.ranked),
     r.best
       ? `${escapeHtml(r.best.name)} <span class="muted">${escapeHtml(fmt(r.best.value))}${r.selection_label ? ` ${escapeHtml(r.selection_label)}` : ''}</span>`
       : '',
