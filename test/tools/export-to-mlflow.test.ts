@@ -192,7 +192,7 @@ describe.skipIf(SKIP_MLFLOW_SERVER)(
       const parentName = logged.runs.find((x: any) => x.run_id === child.parent).name;
       expect(runOf(back, child.name).tags['mlflow.parentRunId']).toBe(runOf(back, parentName).run_id);
       expect(runOf(back, 'logreg').tags['mlflow.parentRunId']).toBeUndefined();
-    }, 60_000);
+    }, 120_000);
 
     it('exporting again creates nothing and duplicates no point; a change is sent as an update', async () => {
       const before = readBack('shared');
@@ -220,12 +220,13 @@ describe.skipIf(SKIP_MLFLOW_SERVER)(
         expect.stringMatching(/^logreg: param lr is "0\.01" in MLflow run \w+ and "0\.02" here; MLflow does not change a logged param/),
         'wide: param "odd@name" not exported: MLflow refuses that name.',
       ]);
-      const longRun = runOf(readBack('shared'), 'long-run');
+      const final = readBack('shared');
+      const longRun = runOf(final, 'long-run');
       expect(longRun.history.length).toBe(LONG + 1);
       expect(longRun).toMatchObject({ status: 'FINISHED', params: { epochs: String(LONG), batch: '64' }, metrics: { loss: 0.001 } });
       expect(longRun.tags['finished-late']).toBe('');
-      expect(readBack('shared').runs.length).toBe(before.runs.length);
-    }, 60_000);
+      expect(final.runs.length).toBe(before.runs.length);
+    }, 120_000);
 
     it('the MLflow experiment defaults to the increment id; runs of another increment are not touched', async () => {
       const r = await c.ok('export_to_mlflow', { increment: '1', tracking_uri: `${server.url}/` });
@@ -267,7 +268,7 @@ describe.skipIf(SKIP_MLFLOW_SERVER)(
       expect(await c.fails('export_to_mlflow', { increment: '1', tracking_uri: 'mlruns' })).toMatch(/not a URL|not an http/);
       expect(readBack('never').experiment).toBeNull();
       expect(snapshot()).toEqual(files);
-    }, 60_000);
+    }, 120_000);
   },
 );
 

@@ -299,7 +299,7 @@ async function syncRun(
   found: RestRun | undefined,
   warnings: string[],
 ): Promise<{ runId: string; action: RunAction }> {
-  const state = found ? await existingState(client, found) : undefined;
+  const state = found ? await existingState(client, found, new Set(want.points.map((p) => p.key))) : undefined;
   const changes = diffRun(want, state);
   for (const key of changes.paramConflicts) {
     warnings.push(
@@ -458,10 +458,11 @@ async function existingRunsByKey(
   return byKey;
 }
 
-/** An existing run's params, tags, status and the points of each of its metrics (full histories, paged). */
-async function existingState(client: MlflowRestClient, run: RestRun): Promise<ExistingRun> {
+/** An existing run's params, tags, status and the points of the wanted metrics (full histories, paged). */
+async function existingState(client: MlflowRestClient, run: RestRun, wanted: Set<string>): Promise<ExistingRun> {
   const runId = runIdOf(run);
-  const keys = (run.data?.metrics ?? []).map((m) => m.key);
+  // Only the metrics there is something to send for: the others' histories cannot change the diff.
+  const keys = (run.data?.metrics ?? []).map((m) => m.key).filter((k) => wanted.has(k));
   const points = new Map<string, Set<string>>();
   let next = 0;
   const worker = async () => {
