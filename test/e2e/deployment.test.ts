@@ -224,6 +224,13 @@ describe.skipIf(SKIP)(
         expect(sample(metrics, 'inference_requests_total', { endpoint: '/predict/batch', status: '200' })).toBe(1);
         expect(sample(metrics, 'inference_rows_total', { endpoint: '/predict/batch' })).toBe(trained.rows.length);
         expect(sample(metrics, 'inference_request_duration_seconds_count', { endpoint: '/predict' })).toBe(8);
+        // Every series the alert rules and the dashboard query is one the service exposes.
+        const exposed = new Set([...metrics.matchAll(/^(inference_\w+?)(?:\{| )/gm)].map((m) => m[1]));
+        for (const file of ['monitoring/alerts.yml', 'monitoring/grafana-dashboard.json']) {
+          const queried = new Set([...fs.readFileSync(path.join(out, file), 'utf8').matchAll(/\b(inference_\w+)\{/g)].map((m) => m[1]));
+          expect(queried.size, file).toBeGreaterThanOrEqual(2);
+          for (const name of queried) expect(exposed, `${file} queries ${name}`).toContain(name);
+        }
       } finally {
         await stop(svc);
       }
