@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inMemoryClient, type TestClient } from '../helpers/client.js';
+import { inMemoryClient, stdioClient, type TestClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
 import { chromiumMissing, launch, openReport, pixelStats, REQUIRE_BROWSER, type OpenedPage } from './browser.js';
 import { writeFixtureIncrement, type Fixture } from './fixture.js';
@@ -248,6 +248,18 @@ describe.skipIf(chromiumMissing)('the increment report in Chromium', () => {
     for (const id of ['#curves-svg', '#parcoords', '#folds-svg']) {
       const part = pixelStats(await opened.page.locator(id).screenshot());
       expect(part.variance, id).toBeGreaterThan(50);
+    }
+  });
+
+  it('is the same file when the built bundle renders it over stdio (npm run build first)', async () => {
+    const stdio = await stdioClient(['--root', root]);
+    try {
+      const before = fs.readFileSync(file, 'utf8');
+      const out = await stdio.ok('render_report', { increment: fixture.increment });
+      expect(out.reports[0].bytes).toBe(Buffer.byteLength(before));
+      expect(fs.readFileSync(file, 'utf8')).toBe(before);
+    } finally {
+      await stdio.close();
     }
   });
 
