@@ -66,4 +66,6 @@ fs.mkdirSync(path.dirname(out), { recursive: true });
 await page.screenshot({ path: out, fullPage: true, clip: { x: 0, y: 0, width: 1360, height: Math.ceil(bottom) + 16 } });
 await browser.close();
 if (!process.argv.includes('--keep')) fs.rmSync(work, { recursive: true, force: true });
-console.log(`${path.relative(root, out)} (${fs.statSync(out).size} bytes)${process.argv.includes('--keep') ? `; project kept in ${project}` : ''}`);
+console.log(
+  `${path.relative(root, out)} (${fs.statSync(out).size} bytes)${process.argv.includes('--keep') ? `; project kept in ${project}` : ''}`,
+);
