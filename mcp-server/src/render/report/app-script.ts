@@ -209,11 +209,21 @@ export const REPORT_APP_JS = String.raw`
       d.title = 'Sort by ' + c.label;
       d.setAttribute('data-col', c.key);
       d.setAttribute('role', 'columnheader');
-      if (state.sortKey === c.key) d.classList.add(state.sortDir > 0 ? 'sorted-asc' : 'sorted-desc');
-      d.addEventListener('click', function () {
+      d.tabIndex = 0;
+      if (state.sortKey === c.key) {
+        d.classList.add(state.sortDir > 0 ? 'sorted-asc' : 'sorted-desc');
+        d.setAttribute('aria-sort', state.sortDir > 0 ? 'ascending' : 'descending');
+      }
+      function sortHere() {
         if (state.sortKey === c.key) state.sortDir = -state.sortDir;
         else { state.sortKey = c.key; state.sortDir = 1; }
         refresh();
+        var again = headRow.querySelector('[data-col="' + c.key + '"]');
+        if (again) again.focus();
+      }
+      d.addEventListener('click', sortHere);
+      d.addEventListener('keydown', function (ev) {
+        if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); sortHere(); }
       });
       headRow.appendChild(d);
     });
