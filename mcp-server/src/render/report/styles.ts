@@ -38,7 +38,7 @@ section { margin: 18px 0 26px; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; margin-top: 6px; font-size: 12px; }
 .plots { display: flex; flex-wrap: wrap; gap: 14px; }
 .plots figure { margin: 0; border: 1px solid var(--line); border-radius: 4px; padding: 6px; background: #fff; }
-.plots img { display: block; max-width: 560px; height: auto; }
+.plots img { display: block; max-width: 420px; height: auto; }
 .plots figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
 table.plain { border-collapse: collapse; }
 table.plain th, table.plain td { border-bottom: 1px solid var(--line); padding: 4px 10px 4px 0; text-align: left; vertical-align: top; }
