@@ -126,7 +126,7 @@ class HostileRepoTest(ProjectTestCase):
              ".specweave/increments/0003-exps/experiments"),
             (self.root / ".specweave" / "increments" / "0002-evil",
              lambda: track_experiment("x", increment="0002-evil").__enter__(), ".specweave/increments/0002-evil"),
-            (inc / "mlruns", lambda: configure_mlflow("0001"), ".specweave/increments/0001-demo/mlruns"),
+            (inc.parent / "0004-away", lambda: configure_mlflow("0004"), ".specweave/increments/0004-away"),
         ]
         make_increment(self.root, "0003-exps", status="active")
         for i, (link, call, rel) in enumerate(placements):
