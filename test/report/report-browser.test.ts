@@ -222,7 +222,18 @@ describe.skipIf(chromiumMissing)('the increment report in Chromium', () => {
     const widths = await page.locator('#best-plots img').evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
     expect(widths.every((w) => w > 0)).toBe(true);
     const v = await c.ok('validate_increment', { increment: fixture.increment });
-    expect(await page.locator('#gates tr').count()).toBe(v.checks.length + 1);
+    // The same checks validate_increment gives, in order, word for word.
+    const gateRows = await page.locator('#gates tr').allTextContents();
+    expect(gateRows).toEqual([
+      'gatestatusmessage',
+      ...v.checks.map((ch: { id: string; status: string; message: string }) => `${ch.id}${ch.status}${ch.message}`),
+    ]);
+    expect(
+      await page
+        .locator('#gates .st-' + v.verdict)
+        .first()
+        .textContent(),
+    ).toBe(v.verdict.toUpperCase());
     expect(await page.locator('#notes li').count()).toBeGreaterThan(0);
     // The registry's current version, read through list_models as the reference.
     const models = await c.ok('list_models', {});

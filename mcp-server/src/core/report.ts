@@ -163,7 +163,7 @@ export async function gatherIncrementReport(project: Project, inc: Increment): P
   const [histories, plots, gates] = await Promise.all([
     readReportHistories(loaded.experiments, comparison?.selection.key ?? null),
     bestPlots(inc, best),
-    validateIncrement(project, inc, loaded).catch((e: unknown) => (e instanceof MlError ? null : Promise.reject(e))),
+    validateIncrement(project, inc, loaded, comparison).catch((e: unknown) => (e instanceof MlError ? null : Promise.reject(e))),
   ]);
   const payload = buildReportPayload(
     {

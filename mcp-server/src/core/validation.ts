@@ -60,11 +60,15 @@ async function artifactsOnDisk(inc: Increment, best: Experiment | undefined): Pr
   );
 }
 
-/** `preloaded`: the increment's experiments when the caller has just read them (render_report), read once. */
+/**
+ * `preloaded` and `ranked`: the increment's experiments and their comparison (null: nothing to rank) when the caller
+ * has just made them (render_report), so they are read and ranked once.
+ */
 export async function validateIncrement(
   project: Project,
   inc: Increment,
   preloaded?: Awaited<ReturnType<typeof readAllExperiments>>,
+  ranked?: Comparison | null,
 ): Promise<Validation> {
   const [meta, files, spec, tasksMd, loaded] = await Promise.all([
     readIncrementMetadata(project, inc).catch((e: unknown) => (e instanceof MlError ? e : Promise.reject(e))),
@@ -76,7 +80,8 @@ export async function validateIncrement(
   const ml = meta instanceof MlError ? null : meta.ml;
   let comparison: Comparison | undefined;
   try {
-    comparison = loaded.experiments.length ? rankExperiments(inc, ml, loaded) : undefined;
+    if (ranked !== undefined) comparison = ranked ?? undefined;
+    else comparison = loaded.experiments.length ? rankExperiments(inc, ml, loaded) : undefined;
   } catch {
     comparison = undefined; // no metric to rank on: the beats-baseline gate says so
   }
