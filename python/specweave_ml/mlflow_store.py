@@ -400,10 +400,18 @@ class SpecweaveStore(AbstractStore):
         hit = self._run_index.get(run_id)
         if hit is not None and hit[0] in self._visible() and _fs.exists(self._path(*hit)):
             return hit
+        refused = []  # a planted link in one increment must not hide the runs of the others
         for increment in self._visible():
-            for name in self._run_names(increment):
+            try:
+                names = self._run_names(increment)
+            except SandboxError as e:
+                refused.append(e)
+                continue
+            for name in names:
                 self._run_index[run_id_of(increment, name)] = (increment, name)
         hit = self._run_index.get(run_id)
+        if (hit is None or hit[0] not in self._visible()) and refused:
+            raise refused[0]  # the run may be behind it: say why it cannot be looked at
         if hit is None or hit[0] not in self._visible():
             raise _refuse("Run %r not found in %s." % (run_id, ", ".join(self._visible()) or str(self.root)),
                           RESOURCE_DOES_NOT_EXIST)
@@ -819,13 +827,24 @@ class SpecweaveStore(AbstractStore):
                 return self._locate(run_id)
             except MlflowException:
                 pass
+        refused = []  # one hostile or malformed run must not hide the models of the others
         for increment in self._visible():
-            for name in self._run_names(increment):
-                meta = read_metadata(self._path(increment, name) / "metadata.yaml")
-                for r in _read_mlflow_block(meta)["logged_models"]:
-                    if isinstance(r, dict) and r.get("model_id"):
-                        self._model_index[str(r["model_id"])] = run_id_of(increment, name)
+            try:
+                names = self._run_names(increment)
+            except SpecweaveError as e:
+                refused.append(e)
+                continue
+            for name in names:
+                try:
+                    records = self._models_of(increment, name)
+                except SpecweaveError as e:
+                    refused.append(e)
+                    continue
+                for r in records:
+                    self._model_index[str(r["model_id"])] = run_id_of(increment, name)
         run_id = self._model_index.get(model_id)
+        if run_id is None and refused:
+            raise refused[0]
         if run_id is None:
             raise _refuse("Logged model %r not found in %s." % (model_id, ", ".join(self._visible())),
                           RESOURCE_DOES_NOT_EXIST)

@@ -375,6 +375,62 @@ class BadInputTest(MlflowStoreTestCase):
         self.assertIn("leaves the project", got["message"])
         self.assertEqual(list(outside.iterdir()), [])
 
+    def test_links_planted_in_runs_are_refused_without_reading_or_writing_through_them(self):
+        runs = self.child("""
+            ids = {}
+            for name in ("meta-link", "artifact-link"):
+                with mlflow.start_run(run_name=name) as run:
+                    mlflow.log_metric("acc", 0.5)
+                ids[name] = run.info.run_id
+            emit(ids)
+        """, uri="specweave:" + str(self.root))
+        secret = "SWSECRET-not-to-be-read"
+        outside = self.tmp / "outside"
+        outside.mkdir()
+        (outside / "meta.yaml").write_text('name: "%s"\n' % secret, encoding="utf-8")
+        (outside / "reports").mkdir()
+        (outside / "experiments").mkdir()
+        meta = self.exp("meta-link") / "metadata.yaml"
+        meta.unlink()
+        meta.symlink_to(outside / "meta.yaml")
+        (self.exp("artifact-link") / "reports").symlink_to(outside / "reports", target_is_directory=True)
+        other = self.root / ".specweave" / "increments" / "0043-other" / "experiments"
+        other.symlink_to(outside / "experiments", target_is_directory=True)
+        before = {str(p): p.read_bytes() if p.is_file() else None for p in outside.rglob("*")}
+        got = self.child("""
+            client = MlflowClient()
+            out = {}
+            def attempt(label, call):
+                try:
+                    call()
+                    out[label] = None
+                except mlflow.MlflowException as e:
+                    out[label] = [e.error_code, e.message, type(e.__cause__).__name__]
+            attempt("get_run", lambda: client.get_run(%(meta)r))
+            attempt("log_metric", lambda: client.log_metric(%(meta)r, "acc", 0.9))
+            attempt("search", lambda: client.search_runs(["0042-churn"]))
+            def log_into_link():
+                with mlflow.start_run(run_id=%(art)r):
+                    mlflow.log_text("leak", "reports/leak.txt")
+            attempt("artifact", log_into_link)
+            def run_in_linked_experiments():
+                mlflow.set_experiment("0043-other")
+                with mlflow.start_run(run_name="escape"):
+                    pass
+            attempt("create_run", run_in_linked_experiments)
+            emit(out)
+        """ % {"meta": runs["meta-link"], "art": runs["artifact-link"]}, uri="specweave:" + str(self.root))
+        for label in ("get_run", "log_metric", "search", "artifact", "create_run"):
+            self.assertIsNotNone(got[label], label)
+            code, message, cause = got[label]
+            self.assertEqual((code, cause), ("PERMISSION_DENIED", "SandboxError"), got[label])
+            self.assertNotIn(secret, message)
+            self.assertNotIn(str(outside), message)
+        self.assertIn("metadata.yaml", got["get_run"][1])
+        self.assertIn("reports", got["artifact"][1])
+        after = {str(p): p.read_bytes() if p.is_file() else None for p in outside.rglob("*")}
+        self.assertEqual(after, before)
+
     def test_malformed_metadata_is_reported_by_name_and_left_alone(self):
         run = self.child("""
             with mlflow.start_run(run_name="broken") as run:
