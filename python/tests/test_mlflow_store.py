@@ -250,6 +250,42 @@ class PlainLoggingTest(MlflowStoreTestCase):
         self.assertEqual(sorted(p.name for p in self.exp("x").parent.iterdir()),
                          ["trial-%02d" % i for i in range(12)])
 
+    def test_concurrent_mlflow_and_python_client_writers_lose_nothing(self):
+        run = self.child("""
+            run = MlflowClient().create_run("0042-churn", run_name="shared")
+            emit({"id": run.info.run_id})
+        """)
+        writer = """
+            import sys
+            client = MlflowClient()
+            base = int(sys.argv[1])
+            for i in range(40):
+                client.log_metric(%r, "loss", 1.0 / (base + i + 1), step=base + i)
+                client.log_param(%r, "p%%d" %% (base + i), str(i))
+            emit({"ok": True})
+        """ % (run["id"], run["id"])
+        script = self.tmp / "writer.py"
+        script.write_text(PRELUDE + textwrap.dedent(writer), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "SPECWEAVE_"))}
+        env.update({"PYTHONPATH": self.installed, "INSTALLED": self.installed, "MLFLOW_TRACKING_URI": "specweave:0042"})
+        procs = [subprocess.Popen([sys.executable, str(script), str(base)], cwd=str(self.root), env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for base in (0, 1000)]
+        # meanwhile the package's own client writes into the same folder, under the same lock
+        from specweave_ml import track_experiment
+        with track_experiment("shared", increment="0042") as exp:
+            for i in range(40):
+                exp.log_metric("py_metric", i, step=i)
+        for p in procs:
+            out, err = p.communicate(timeout=240)
+            self.assertEqual(p.returncode, 0, err.decode()[-3000:])
+        stored = read_experiment_dir(self.exp("shared"))
+        steps = sorted(p["step"] for p in stored["history"] if p["metric"] == "loss")
+        self.assertEqual(steps, list(range(40)) + list(range(1000, 1040)))
+        self.assertEqual(sorted(p["step"] for p in stored["history"] if p["metric"] == "py_metric"), list(range(40)))
+        self.assertEqual(len(stored["params"]), 80)
+        self.assertEqual(stored["metrics"]["loss"], 1.0 / 1040)  # the highest step
+        self.assertEqual(stored["history_skipped"], 0)
+
     def test_project_uri_sees_every_increment_and_runs_written_by_track_experiment(self):
         from specweave_ml import track_experiment
         with track_experiment("hand-made", increment="0043", params={"alpha": 0.5}, tags=["baseline-ish"]) as e:
