@@ -430,11 +430,13 @@ class SpecweaveStore(AbstractStore):
     def _active_folder(self, run_id) -> _RunFolder:
         """The folder of a run that may be written to (MLflow refuses writes to a deleted run)."""
         increment, name = self._locate(run_id)
-        meta = read_metadata(self._path(increment, name) / "metadata.yaml")
-        if _read_mlflow_block(meta).get("lifecycle_stage") == LifecycleStage.DELETED:
-            raise _refuse("Run %r (%s/%s) is deleted; restore it first (MlflowClient().restore_run)."
-                          % (run_id, increment, name), INVALID_STATE)
+        self._check_not_deleted(read_metadata(self._path(increment, name) / "metadata.yaml"), run_id)
         return self._folder(increment, name)
+
+    def _check_not_deleted(self, meta: Dict[str, Any], run_id: str) -> None:
+        if _read_mlflow_block(meta).get("lifecycle_stage") == LifecycleStage.DELETED:
+            raise _refuse("Run %r is deleted; restore it first (MlflowClient().restore_run)." % run_id,
+                          INVALID_STATE)
 
     # -- runs as entities ----------------------------------------------------------------------------------------
     def _run_entity(self, increment: str, name: str, full: bool = True) -> Run:
@@ -622,11 +624,13 @@ class SpecweaveStore(AbstractStore):
                               % (m.key, step))
             stamp = _ms_to_iso(m.timestamp if m.timestamp is not None else _now_ms())
             points.append((m.key, metric_value(float(m.value)), step, stamp))
-        folder = self._active_folder(run_id)
+        folder = self._folder(*self._locate(run_id))
         new_params = {p.key: str(p.value) for p in params}
         model_metrics = [m for m in metrics if getattr(m, "model_id", None)]
 
         def change(meta):
+            # checked on the metadata read under the lock (the hot path reads metadata.yaml once)
+            self._check_not_deleted(meta, run_id)
             # MLflow params are immutable: a different value for a logged key is refused (before any write).
             current = read_json_object(folder.path / "params.json")
             for key, value in new_params.items():

@@ -220,6 +220,11 @@ class PlainLoggingTest(MlflowStoreTestCase):
                     break
             failed = client.search_runs([exp.experiment_id], "attributes.status = 'FAILED'")
             client.delete_run(logged[0]["id"])
+            try:
+                client.log_metric(logged[0]["id"], "accuracy", 0.0)
+                write_to_deleted = None
+            except mlflow.MlflowException as e:
+                write_to_deleted = e.error_code
             active_after_delete = len(client.search_runs([exp.experiment_id]))
             deleted = [r.info.run_id for r in client.search_runs([exp.experiment_id], run_view_type=ViewType.DELETED_ONLY)]
             client.restore_run(logged[0]["id"])
@@ -228,7 +233,7 @@ class PlainLoggingTest(MlflowStoreTestCase):
             emit({"logged": logged, "ordered": [r.info.run_id for r in ordered],
                   "filtered": sorted(r.info.run_id for r in filtered), "pages": pages,
                   "failed": [r.info.run_id for r in failed], "active_after_delete": active_after_delete,
-                  "deleted": deleted, "restored": len(client.search_runs([exp.experiment_id])),
+                  "deleted": deleted, "write_to_deleted": write_to_deleted, "restored": len(client.search_runs([exp.experiment_id])),
                   "df_ids": list(df["run_id"]), "df_acc": list(df["metrics.accuracy"]), "experiments": exps})
         """)
         logged = got["logged"]
@@ -241,6 +246,7 @@ class PlainLoggingTest(MlflowStoreTestCase):
         self.assertEqual(got["failed"], [logged[5]["id"]])
         self.assertEqual(got["active_after_delete"], 11)
         self.assertEqual(got["deleted"], [logged[0]["id"]])
+        self.assertEqual(got["write_to_deleted"], "INVALID_STATE")
         self.assertEqual(got["restored"], 12)
         self.assertEqual(got["df_ids"], by_acc[:3])
         self.assertEqual(got["df_acc"], sorted((r["acc"] for r in logged), reverse=True)[:3])
