@@ -643,6 +643,24 @@ class McpVisibilityTest(MlflowStoreTestCase):
         self.assertEqual(best_row["experiment"], best)
         self.assertEqual(best_row["value"], got[best])
 
+        # The server writing into an MLflow run keeps what only MLflow knows (the mlflow block is an unknown key).
+        calls = [{"name": "track_experiment", "arguments": {"increment": "0042", "name": "rf", "tags": ["reviewed"],
+                                                            "note": "checked by the server",
+                                                            "metrics": {"precision": 0.9}}}]
+        out = subprocess.run([NODE, str(client), str(BUNDLE), str(self.root), json.dumps(calls)], capture_output=True,
+                             timeout=180, text=True)
+        self.assertEqual(out.returncode, 0, out.stdout[-3000:] + out.stderr[-3000:])
+        back = self.child("""
+            r = mlflow.search_runs(filter_string="attributes.run_name = 'rf'", output_format="list")[0]
+            emit({"tags": r.data.tags, "metrics": r.data.metrics, "params": r.data.params})
+        """)
+        self.assertEqual(back["tags"]["reviewed"], "")
+        self.assertEqual(back["tags"]["mlflow.note.content"], "checked by the server")
+        self.assertEqual(back["tags"]["mlflow.runName"], "rf")
+        self.assertIn("mlflow.source.name", back["tags"])
+        self.assertEqual(back["metrics"], {"accuracy": got["rf"], "precision": 0.9})
+        self.assertEqual(back["params"], {"model": "rf"})
+
 
 if __name__ == "__main__":
     unittest.main()
