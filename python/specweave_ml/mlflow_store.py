@@ -769,6 +769,25 @@ class SpecweaveStore(AbstractStore):
 
         folder.write(meta_change=change)
 
+    @_translated
+    def _search_datasets(self, experiment_ids):
+        """The datasets the runs of these experiments logged as inputs (the UI's dataset filter)."""
+        from mlflow.entities.dataset_summary import _DatasetSummary
+        found = {}
+        for increment in dict.fromkeys(self._increment_of(e) for e in experiment_ids):
+            for name in self._run_names(increment):
+                for d in self._run_entity(increment, name, full=False).inputs.dataset_inputs:
+                    context = next((t.value for t in d.tags if t.key == "mlflow.data.context"), None)
+                    key = (increment, d.dataset.name, d.dataset.digest, context)
+                    found.setdefault(key, _DatasetSummary(experiment_id=increment, name=d.dataset.name,
+                                                          digest=d.dataset.digest, context=context))
+        return list(found.values())[:1000]
+
+    def search_traces(self, experiment_ids=None, filter_string=None, max_results=100, order_by=None,
+                      page_token=None, model_id=None, locations=None):
+        """No traces are kept here (MLflow's UI asks on every experiment page): an empty answer."""
+        return [], None
+
     def link_traces_to_run(self, trace_ids, run_id):
         raise _refuse("The specweave store keeps runs, not traces: log traces to another tracking URI.",
                       INVALID_STATE)

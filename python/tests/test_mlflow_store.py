@@ -553,7 +553,10 @@ class TrackingServerTest(MlflowStoreTestCase):
                 mlflow.log_metric("loss", 0.7, step=0)
                 mlflow.log_metric("loss", 0.4, step=1)
                 mlflow.log_text("served report", "report.txt")
-            emit({"id": run.info.run_id})
+                import pandas as pd
+                dataset = mlflow.data.from_pandas(pd.DataFrame({"x": [1.0, 2.0]}), name="tiny")
+                mlflow.log_input(dataset, context="training")
+            emit({"id": run.info.run_id, "dataset": dataset.name, "digest": dataset.digest})
         """)
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "SPECWEAVE_"))}
@@ -594,6 +597,10 @@ class TrackingServerTest(MlflowStoreTestCase):
             metrics = {m["key"]: m["value"] for m in runs[0]["data"]["metrics"]}
             self.assertEqual(metrics, {"accuracy": 0.9125, "loss": 0.4})
             self.assertEqual(runs[0]["data"]["params"], [{"key": "depth", "value": "4"}])
+            datasets = post(base + "/ajax-api/2.0/mlflow/experiments/search-datasets",
+                            {"experiment_ids": ["0042-churn"]})
+            self.assertEqual([(d["name"], d["digest"]) for d in datasets["dataset_summaries"]],
+                             [(run["dataset"], run["digest"])])
             none = post(base + "/api/2.0/mlflow/runs/search", {"experiment_ids": ["0043-other"]})
             self.assertEqual(none.get("runs", []), [])
         finally:
