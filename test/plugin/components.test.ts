@@ -193,7 +193,6 @@ describe('every skill, command and agent file', () => {
       /\bModelExplainer\(/,
       /\bcreate_model_api\(/,
       /\bload_test_model\(/,
-      /\bModelRegistry\(/,
       /\bFeatureStore\(/,
       /\bExperimentPipeline\(/,
     ]) {
