@@ -470,8 +470,7 @@ class SpecweaveStore(AbstractStore):
         tags = dict(block["tags"])
         for t in meta["tags"]:  # format tags written by other tools (track_experiment, the MCP server)
             key, _, value = str(t).partition("=")
-            if key not in tags and _format_tag(key, tags.get(key, "")) not in tags:
-                tags.setdefault(key, value)
+            tags.setdefault(key, value)
         run_name = str(block.get("run_name") or meta.get("name") or name)
         tags[MLFLOW_RUN_NAME] = run_name
         if meta["notes"]:
@@ -1019,8 +1018,10 @@ class SpecweaveArtifactRepository(ArtifactRepository):
 
     @_translated
     def log_artifacts(self, local_dir, artifact_path=None):
-        for full, rel in _fs.user_files(local_dir):
-            self._store(full, self._rel(artifact_path, rel))
+        # every name checked before the first file is written: a refused one leaves none of them
+        planned = [(full, self._rel(artifact_path, rel)) for full, rel in _fs.user_files(local_dir)]
+        for full, rel in planned:
+            self._store(full, rel)
 
     def _recorded(self) -> List[Dict[str, Any]]:
         meta = normalize_metadata(read_metadata(self._folder.path / "metadata.yaml"))

@@ -500,6 +500,10 @@ class BadInputTest(MlflowStoreTestCase):
         self.assertEqual(json.loads((self.exp("broken") / "metrics.json").read_text())["acc"], 0.5)
 
     def test_invalid_metric_name_step_and_changed_param_write_nothing(self):
+        bundle = self.tmp / "bundle"
+        bundle.mkdir()
+        (bundle / "a.txt").write_text("a")
+        (bundle / ".hidden").write_text("reserved name")
         got = self.child("""
             out = {}
             with mlflow.start_run(run_name="strict") as run:
@@ -507,15 +511,16 @@ class BadInputTest(MlflowStoreTestCase):
                 for label, call in [("name", lambda: mlflow.log_metric("../../escape", 1.0)),
                                     ("empty", lambda: mlflow.log_metric("", 1.0)),
                                     ("step", lambda: mlflow.log_metric("loss", 1.0, step=-1)),
-                                    ("param", lambda: mlflow.log_param("depth", 4))]:
+                                    ("param", lambda: mlflow.log_param("depth", 4)),
+                                    ("artifacts", lambda: mlflow.log_artifacts(%r, "bundle"))]:
                     try:
                         call()
                         out[label] = None
                     except mlflow.MlflowException as e:
                         out[label] = [e.error_code, e.message]
             emit(out)
-        """)
-        for label in ("name", "empty", "step", "param"):
+        """ % str(bundle))
+        for label in ("name", "empty", "step", "param", "artifacts"):
             self.assertIsNotNone(got[label], label)
             self.assertEqual(got[label][0], "INVALID_PARAMETER_VALUE", got[label])
         self.assertIn("step -1", got["step"][1])
@@ -525,6 +530,9 @@ class BadInputTest(MlflowStoreTestCase):
         self.assertEqual(stored["metrics"], {})
         self.assertEqual(stored["history"], [])
         self.assertFalse((self.root / "escape").exists())
+        self.assertIn(".hidden", got["artifacts"][1])
+        self.assertFalse((self.exp("strict") / "bundle").exists())  # not even a.txt: names are checked first
+        self.assertEqual(stored["metadata"]["artifacts"], [])
 
 
 def free_port() -> int:
