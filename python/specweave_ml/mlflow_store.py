@@ -68,8 +68,6 @@ _RUN_ID_NAMESPACE = uuid.UUID("5b1f3c9e-6d0a-4c6b-9a51-7f0e2d8c4a11")
 _STATUS_TO_FORMAT = {"RUNNING": "running", "SCHEDULED": "running", "FINISHED": "completed", "FAILED": "failed",
                      "KILLED": "killed"}
 _STATUS_FROM_FORMAT = {"running": "RUNNING", "completed": "FINISHED", "failed": "FAILED", "killed": "KILLED"}
-# Tags stored elsewhere than the ``mlflow.tags`` map: the run name and the note.
-_MAPPED_TAGS = (MLFLOW_RUN_NAME, MLFLOW_RUN_NOTE)
 
 
 class SpecweaveMlflowError(MlflowException, SpecweaveError):
