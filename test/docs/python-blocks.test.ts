@@ -151,6 +151,7 @@ function runProgram(program: Block[]): Promise<Outcome> {
       timedOut = true;
       child.kill('SIGKILL');
     }, PROGRAM_TIMEOUT_MS);
+    child.on('error', (e) => keep(Buffer.from(`could not start ${PYTHON}: ${e.message}\n`)));
     child.on('close', (code) => {
       clearTimeout(timer);
       const text = fs.existsSync(resultsFile) ? fs.readFileSync(resultsFile, 'utf8') : '';
