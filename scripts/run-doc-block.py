@@ -6,8 +6,9 @@
 block followed by the blocks that continue it (``# continues the block above``), which run in order in this one
 process and share its variables. For each block, in order:
 
-1. its first line must be ``# requires: lib>=x.y, ...`` (distribution names as pip spells them); every floor is
-   checked against the installed version, and a missing library or a version below the floor stops the program;
+1. its first line must be ``# requires: lib>=x.y, ...`` (distribution names as pip spells them), naming every
+   third-party library the block imports; every floor is checked against the installed version, and an import
+   without a floor, a missing library or a version below the floor stops the program;
 2. the set-ups named by a ``# setup: name, ...`` header line run first, each scripts/doc-block-setup/<name>.py in
    its own namespace (they make what the reader already has at that point, such as the chosen model saved in its
    experiment);
@@ -27,6 +28,7 @@ import sys
 if "--locust" in sys.argv[3:]:  # the caller saw locust in a requires line; it must come before any other import
     import locust  # noqa: F401
 
+import ast
 import json
 import linecache
 import os
@@ -41,6 +43,7 @@ FLOOR = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*>=\s*([0-9][0-9A-Za-z.+-]*)
 SETUP = re.compile(r"^#\s*setup:\s*(.+)$")
 SETUP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "doc-block-setup")
 INCREMENT = "0042-doc-blocks"
+PROJECT_MODULES = {"specweave_ml"}  # this repository's client, on PYTHONPATH
 
 
 def version_tuple(text):
@@ -69,6 +72,35 @@ def floors_of(code):
             return None, "cannot read the floor %r in the requires line: write it as name>=x.y" % item
         floors.append((f.group(1), f.group(2)))
     return floors, None
+
+
+def undeclared_imports(code, floors):
+    """Third-party modules the block imports whose distribution has no floor in its requires line."""
+    declared = {normalize(d) for d, _ in floors}
+    owners = metadata.packages_distributions()
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []  # exec reports it, with the line
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module.split(".")[0])
+    missing = []
+    for module in sorted(modules):
+        if module in sys.stdlib_module_names or module in PROJECT_MODULES:
+            continue
+        dists = owners.get(module, [module])
+        if not any(normalize(d) in declared for d in dists):
+            missing.append("the block imports %s but its requires line states no floor for %s"
+                           % (module, " or ".join(sorted(set(dists)))))
+    return missing
+
+
+def normalize(dist):
+    return re.sub(r"[-_.]+", "-", dist).lower()
 
 
 def unmet_floors(floors):
@@ -152,7 +184,7 @@ def main():
                 report(i, "not-reached", message="an earlier block of the same program failed")
                 continue
             floors, problem = floors_of(block["code"])
-            unmet = [problem] if problem else unmet_floors(floors)
+            unmet = [problem] if problem else undeclared_imports(block["code"], floors) + unmet_floors(floors)
             if unmet:
                 report(i, "floor", message="; ".join(unmet))
                 failed = True

@@ -1,8 +1,9 @@
 /**
  * Every ```python block in skills/, agents/ and commands/ RUNS, in the pinned test environment, as a reader would run
  * it: scripts/run-doc-block.py executes it in a fresh git project holding increment 0042, with this repository's
- * python/ on PYTHONPATH, after checking the version floors of its first line (`# requires: lib>=x.y, ...`). A block
- * whose second line is `# continues the block above` runs after its predecessor in the same process (one
+ * python/ on PYTHONPATH, after checking the version floors of its first line (`# requires: lib>=x.y, ...`, which must
+ * name every third-party library the block imports). A block whose second line is `# continues the block above` runs
+ * after its predecessor in the same process (one
  * "program"); each block is still its own test. Tracebacks point at the Markdown file and line.
  *
  * The Python is SPECWEAVE_TEST_PYTHON, else the repository's .venv-test. Without it every test skips, saying why;
@@ -258,13 +259,16 @@ describe.skipIf(SKIP_ALL)(`the documentation's Python blocks run${SKIP_ALL ? ` [
 describe.skipIf(SKIP_ALL)('the runner fails what it must fail', () => {
   const probe = (code: string, file = 'probe.md') => runProgram([{ file, line: 10, code, label: 'probe', requires: requiresOf(code) }]);
 
-  it('a floor above the installed version, a missing library, a missing requires line', async () => {
+  it('a floor above the installed version, a missing library, an import without a floor, no requires line', async () => {
     const high = await probe('# requires: scikit-learn>=99.0\nprint("never")\n');
     expect(high.results[0]).toMatchObject({ status: 'floor' });
     expect(high.results[0]!.message).toMatch(/scikit-learn>=99\.0 is required but scikit-learn \d+\.\d+/);
     expect(high.output).not.toContain('never');
     const missing = await probe('# requires: no-such-dist-xyz>=1.0\n');
     expect(missing.results[0]!.message).toContain('no-such-dist-xyz is not installed');
+    const undeclared = await probe('# requires: scikit-learn>=1.0\nimport numpy as np\nimport sklearn\n');
+    expect(undeclared.results[0]).toMatchObject({ status: 'floor' });
+    expect(undeclared.results[0]!.message).toBe('the block imports numpy but its requires line states no floor for numpy');
     const none = await probe('import sklearn\n');
     expect(none.results[0]).toMatchObject({ status: 'floor' });
     expect(none.results[0]!.message).toContain('# requires:');
