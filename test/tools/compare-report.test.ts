@@ -43,4 +43,15 @@ describe('compare_experiments and the HTML report', () => {
     expect(fs.readFileSync(outside, 'utf8')).toBe('untouched');
     expect(fs.existsSync(path.join(root, r.report))).toBe(true);
   });
+
+  it('html_report: false leaves the report as it is', async () => {
+    const first = await c.ok('compare_experiments', { increment: inc });
+    const before = fs.readFileSync(path.join(root, first.html_report), 'utf8');
+    await c.ok('track_experiment', { increment: inc, name: 'later', metrics: { rmse: 1 } });
+    const r = await c.ok('compare_experiments', { increment: inc, html_report: false });
+    expect(r.html_report).toBeNull();
+    expect(r.html_report_note).toMatch(/render_report/);
+    expect(r.ranked).toBe(3);
+    expect(fs.readFileSync(path.join(root, first.html_report), 'utf8')).toBe(before);
+  });
 });

@@ -39,6 +39,10 @@ export const compareExperimentsTool = defineTool({
     direction: Direction.nullish().describe('Inferred from the metric name when omitted (loss, error, rmse… minimize).'),
     metrics: z.array(z.string().min(1)).nullish().describe('Extra columns for the table; default: the most common metrics.'),
     top: z.number().int().min(1).max(100).nullish(),
+    html_report: z
+      .boolean()
+      .nullish()
+      .describe('false: leave report.html as it is (scripted comparisons of very large increments; render_report later). Default true.'),
   },
   output: {
     increment: z.string(),
@@ -78,7 +82,10 @@ export const compareExperimentsTool = defineTool({
     const inc = await resolveIncrement(project, args.increment);
     const c = await compareExperiments(project, inc, args);
     const reportFile = await writeComparisonReport(inc, c);
-    const html = await refreshHtmlReport(project, inc.id);
+    const html =
+      args.html_report === false
+        ? { file: null, note: 'not rewritten (html_report: false); call render_report to refresh it' }
+        : await refreshHtmlReport(project, inc.id);
     const best = c.best_candidate ?? c.best;
     const top = c.ranking.slice(0, args.top ?? 10).map((r) => ({
       rank: r.rank,
