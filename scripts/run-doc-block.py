@@ -77,7 +77,8 @@ def floors_of(code):
 def undeclared_imports(code, floors):
     """Third-party modules the block imports whose distribution has no floor in its requires line."""
     declared = {normalize(d) for d, _ in floors}
-    owners = metadata.packages_distributions()
+    # Python 3.10+; on 3.9 an imported module is taken to be its own distribution's name.
+    owners = metadata.packages_distributions() if hasattr(metadata, "packages_distributions") else {}
     try:
         tree = ast.parse(code)
     except SyntaxError:
