@@ -169,8 +169,13 @@ export async function withWriteZone<T>(dir: string, projectRoot: string, label: 
     }
     const shownAs = path.relative(projectRoot, at).split(path.sep).join('/');
     if (st.isSymbolicLink())
-      throw new MlError('OUTSIDE_PROJECT', `${shownAs} is a symbolic link; nothing is written through it.`, 'Name a real folder inside the project.');
-    if (!st.isDirectory()) throw new MlError('CONFLICT', `${shownAs} is a file where a folder is expected.`, 'Move the file away, then call again.');
+      throw new MlError(
+        'OUTSIDE_PROJECT',
+        `${shownAs} is a symbolic link; nothing is written through it.`,
+        'Name a real folder inside the project.',
+      );
+    if (!st.isDirectory())
+      throw new MlError('CONFLICT', `${shownAs} is a file where a folder is expected.`, 'Move the file away, then call again.');
   }
   const zone = addZone({ dir, projectRoot, writable: true, label, kind: 'output' });
   try {
