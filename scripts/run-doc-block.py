@@ -29,11 +29,13 @@ if "--locust" in sys.argv[3:]:  # the caller saw locust in a requires line; it m
     import locust  # noqa: F401
 
 import ast
+import importlib.util
 import json
 import linecache
 import os
 import re
 import subprocess
+import sysconfig
 import time
 import traceback
 from importlib import metadata
@@ -91,13 +93,22 @@ def undeclared_imports(code, floors):
             modules.add(node.module.split(".")[0])
     missing = []
     for module in sorted(modules):
-        if module in sys.stdlib_module_names or module in PROJECT_MODULES:
+        if is_stdlib(module) or module in PROJECT_MODULES:
             continue
         dists = owners.get(module, [module])
         if not any(normalize(d) in declared for d in dists):
             missing.append("the block imports %s but its requires line states no floor for %s"
                            % (module, " or ".join(sorted(set(dists)))))
     return missing
+
+
+def is_stdlib(module):
+    names = getattr(sys, "stdlib_module_names", None)  # Python 3.10+
+    if names is not None:
+        return module in names
+    spec = importlib.util.find_spec(module)
+    origin = (spec.origin or "") if spec else ""
+    return origin in ("built-in", "frozen") or origin.startswith(sysconfig.get_paths()["stdlib"])
 
 
 def normalize(dist):
