@@ -43,6 +43,9 @@ describe('the tool catalogue', () => {
       .sort();
     expect(readOnly).toEqual(expect.arrayContaining(['get_experiment', 'list_experiments', 'list_increments', 'validate_increment']));
     expect(readOnly).not.toContain('track_experiment');
+    // scaffold_deployment removes the stale files of its own earlier scaffold; no other tool deletes anything.
+    const destructive = tools.filter((t) => t.annotations?.destructiveHint).map((t) => t.name);
+    expect(destructive).toEqual(['scaffold_deployment']);
   });
 
   it('accepts null for every optional argument, as models send it', async () => {

@@ -47,7 +47,7 @@ export const scaffoldDeploymentTool = defineTool({
     task: z.string().nullable(),
     warnings: z.array(z.string()),
   },
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async run(args, { project }) {
     const plan = await planDeployment(project, {
       increment: args.increment ?? undefined,
