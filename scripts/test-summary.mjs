@@ -13,6 +13,12 @@ if (vitest) {
   failed += r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0);
   skipped += r.numPendingTests + r.numTodoTests;
   console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+  // Say plainly what did not run (the torch blocks without --with-torch, say), not just how many.
+  const notRun = (r.testResults ?? []).flatMap((f) =>
+    (f.assertionResults ?? []).filter((a) => a.status === 'pending' || a.status === 'skipped').map((a) => a.fullName ?? a.title),
+  );
+  for (const name of notRun.slice(0, 30)) console.log(`  not run: ${name}`);
+  if (notRun.length > 30) console.log(`  … and ${notRun.length - 30} more (.test-results/vitest.json)`);
 } else {
   failed += 1;
   console.log('vitest: no results');
