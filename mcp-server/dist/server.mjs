@@ -731,8 +731,8 @@ var require_codegen = __commonJS({
         return this._leafNode(new Throw(error62));
       }
       // start self-balancing block
-      block(body, nodeCount) {
-        return this._blockStarts.push(this._nodes.length), body && this.code(body).endBlock(nodeCount), this;
+      block(body2, nodeCount) {
+        return this._blockStarts.push(this._nodes.length), body2 && this.code(body2).endBlock(nodeCount), this;
       }
       // end the current self-balancing block
       endBlock(nodeCount) {
@@ -1869,10 +1869,10 @@ var require_validate = __commonJS({
       validateFunction(it, () => (0, boolSchema_1.topBoolOrEmptySchema)(it));
     }
     exports.validateFunctionCode = validateFunctionCode;
-    function validateFunction({ gen, validateName, schema, schemaEnv, opts }, body) {
+    function validateFunction({ gen, validateName, schema, schemaEnv, opts }, body2) {
       opts.code.es5 ? gen.func(validateName, (0, codegen_1._)`${names_1.default.data}, ${names_1.default.valCxt}`, schemaEnv.$async, () => {
-        gen.code((0, codegen_1._)`"use strict"; ${funcSourceUrl(schema, opts)}`), destructureValCxtES5(gen, opts), gen.code(body);
-      }) : gen.func(validateName, (0, codegen_1._)`${names_1.default.data}, ${destructureValCxt(opts)}`, schemaEnv.$async, () => gen.code(funcSourceUrl(schema, opts)).code(body));
+        gen.code((0, codegen_1._)`"use strict"; ${funcSourceUrl(schema, opts)}`), destructureValCxtES5(gen, opts), gen.code(body2);
+      }) : gen.func(validateName, (0, codegen_1._)`${names_1.default.data}, ${destructureValCxt(opts)}`, schemaEnv.$async, () => gen.code(funcSourceUrl(schema, opts)).code(body2));
     }
     function destructureValCxt(opts) {
       return (0, codegen_1._)`{${names_1.default.instancePath}="", ${names_1.default.parentData}, ${names_1.default.parentDataProperty}, ${names_1.default.rootData}=${names_1.default.data}${opts.dynamicRef ? (0, codegen_1._)`, ${names_1.default.dynamicAnchors}={}` : codegen_1.nil}}={}`;
@@ -2277,7 +2277,7 @@ var require_compile = __commonJS({
       let schOrFunc = root2.refs[ref];
       if (schOrFunc)
         return schOrFunc;
-      let _sch = resolve4.call(this, root2, ref);
+      let _sch = resolve7.call(this, root2, ref);
       if (_sch === void 0) {
         let schema = (_a3 = root2.localRefs) === null || _a3 === void 0 ? void 0 : _a3[ref], { schemaId } = this.opts;
         schema && (_sch = new SchemaEnv({ schema, schemaId, root: root2, baseId }));
@@ -2298,7 +2298,7 @@ var require_compile = __commonJS({
     function sameSchemaEnv(s1, s2) {
       return s1.schema === s2.schema && s1.root === s2.root && s1.baseId === s2.baseId;
     }
-    function resolve4(root2, ref) {
+    function resolve7(root2, ref) {
       let sch;
       for (; typeof (sch = this.refs[ref]) == "string"; )
         ref = sch;
@@ -2476,8 +2476,8 @@ var require_utils = __commonJS({
         str3[i] === token2 && ind++;
       return ind;
     }
-    function removeDotSegments(path23) {
-      let input2 = path23, output2 = [], nextSlash = -1, len = 0;
+    function removeDotSegments(path33) {
+      let input2 = path33, output2 = [], nextSlash = -1, len = 0;
       for (; len = input2.length; ) {
         if (len === 1) {
           if (input2 === ".")
@@ -2532,10 +2532,10 @@ var require_utils = __commonJS({
       }
       return output2.join("");
     }
-    function removeDotSegmentsRelative(path23) {
-      if (path23 === "" || path23[0] === "/")
-        return removeDotSegments(path23);
-      let segments = path23.split("/"), last = segments.length - 1, output2 = [], trailingDirectory = !1;
+    function removeDotSegmentsRelative(path33) {
+      if (path33 === "" || path33[0] === "/")
+        return removeDotSegments(path33);
+      let segments = path33.split("/"), last = segments.length - 1, output2 = [], trailingDirectory = !1;
       for (let i = 0; i <= last; i++) {
         let segment = segments[i];
         segment === "." || segment === ".." ? (segment === ".." && (output2.length !== 0 && output2[output2.length - 1] !== ".." ? output2.pop() : output2.push("..")), trailingDirectory = i === last) : output2.push(segment);
@@ -2780,8 +2780,8 @@ var require_schemes = __commonJS({
     }
     function wsSerialize(wsComponent) {
       if ((wsComponent.port === (wsIsSecure(wsComponent) ? 443 : 80) || wsComponent.port === "") && (wsComponent.port = void 0), typeof wsComponent.secure == "boolean" && (wsComponent.scheme = wsComponent.secure ? "wss" : "ws", wsComponent.secure = void 0), wsComponent.resourceName) {
-        let queryIndex = wsComponent.resourceName.indexOf("?"), path23 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
-        wsComponent.path = path23 && path23 !== "/" ? path23 : void 0, wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1), wsComponent.resourceName = void 0;
+        let queryIndex = wsComponent.resourceName.indexOf("?"), path33 = queryIndex === -1 ? wsComponent.resourceName : wsComponent.resourceName.slice(0, queryIndex);
+        wsComponent.path = path33 && path33 !== "/" ? path33 : void 0, wsComponent.query = queryIndex === -1 ? void 0 : wsComponent.resourceName.slice(queryIndex + 1), wsComponent.resourceName = void 0;
       }
       return wsComponent.fragment = void 0, wsComponent;
     }
@@ -2903,12 +2903,12 @@ var require_fast_uri = __commonJS({
         throw new TypeError(MALFORMED_SCHEME_ERROR);
       return stringScheme;
     }
-    function normalize(uri, options) {
-      return typeof uri == "string" ? uri = /** @type {T} */
-      normalizeString(uri, options) : typeof uri == "object" && (uri = /** @type {T} */
-      parse3(serialize(uri, options), options)), uri;
+    function normalize(uri2, options) {
+      return typeof uri2 == "string" ? uri2 = /** @type {T} */
+      normalizeString(uri2, options) : typeof uri2 == "object" && (uri2 = /** @type {T} */
+      parse3(serialize(uri2, options), options)), uri2;
     }
-    function resolve4(baseURI, relativeURI, options) {
+    function resolve7(baseURI, relativeURI, options) {
       let schemelessOptions = options ? Object.assign({ scheme: "null" }, options) : { scheme: "null" }, {
         parsed: baseParsed,
         malformedAuthorityOrPort: baseMalformed,
@@ -2935,30 +2935,30 @@ var require_fast_uri = __commonJS({
         throw new Error(resolved.error);
       return schemelessOptions.skipEscape = !0, serialize(resolved, schemelessOptions);
     }
-    function resolveComponent(base, relative6, options, skipNormalization) {
+    function resolveComponent(base, relative7, options, skipNormalization) {
       let target = {};
-      if (skipNormalization || (base = parse3(serialize(base, options), options), relative6 = parse3(serialize(relative6, options), options)), options = options || {}, !options.tolerant && relative6.scheme)
-        target.scheme = relative6.scheme, target.userinfo = relative6.userinfo, target.host = relative6.host, target.port = relative6.port, target.path = removeDotSegments(relative6.path || ""), target.query = relative6.query;
+      if (skipNormalization || (base = parse3(serialize(base, options), options), relative7 = parse3(serialize(relative7, options), options)), options = options || {}, !options.tolerant && relative7.scheme)
+        target.scheme = relative7.scheme, target.userinfo = relative7.userinfo, target.host = relative7.host, target.port = relative7.port, target.path = removeDotSegments(relative7.path || ""), target.query = relative7.query;
       else {
-        if (relative6.userinfo !== void 0 || relative6.host !== void 0 || relative6.port !== void 0)
-          target.userinfo = relative6.userinfo, target.host = relative6.host, target.port = relative6.port, target.path = removeDotSegments(relative6.path || ""), target.query = relative6.query;
+        if (relative7.userinfo !== void 0 || relative7.host !== void 0 || relative7.port !== void 0)
+          target.userinfo = relative7.userinfo, target.host = relative7.host, target.port = relative7.port, target.path = removeDotSegments(relative7.path || ""), target.query = relative7.query;
         else {
-          if (!relative6.path)
-            target.path = base.path, relative6.query !== void 0 ? target.query = relative6.query : target.query = base.query;
+          if (!relative7.path)
+            target.path = base.path, relative7.query !== void 0 ? target.query = relative7.query : target.query = base.query;
           else {
-            if (relative6.path[0] === "/")
-              target.path = removeDotSegments(relative6.path);
+            if (relative7.path[0] === "/")
+              target.path = removeDotSegments(relative7.path);
             else {
               let baseHasAuthority = base.userinfo !== void 0 || base.host !== void 0 || base.port !== void 0;
-              baseHasAuthority && !base.path ? target.path = "/" + relative6.path : base.path ? target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative6.path : target.path = relative6.path, target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
+              baseHasAuthority && !base.path ? target.path = "/" + relative7.path : base.path ? target.path = base.path.slice(0, base.path.lastIndexOf("/") + 1) + relative7.path : target.path = relative7.path, target.path = base.scheme === void 0 && !baseHasAuthority && target.path[0] !== "/" ? removeDotSegmentsRelative(target.path) : removeDotSegments(target.path);
             }
-            target.query = relative6.query;
+            target.query = relative7.query;
           }
           target.userinfo = base.userinfo, target.host = base.host, target.port = base.port;
         }
         target.scheme = base.scheme;
       }
-      return target.fragment = relative6.fragment, target;
+      return target.fragment = relative7.fragment, target;
     }
     function equal(uriA, uriB, options) {
       let normalizedA = normalizeComparableURI(uriA, options), normalizedB = normalizeComparableURI(uriB, options);
@@ -3039,7 +3039,7 @@ var require_fast_uri = __commonJS({
     function isHostOnlyURL(url2) {
       return url2.username === "" && url2.password === "" && url2.port === "" && url2.pathname === "/" && url2.search === "" && url2.hash === "" && url2.hostname !== "";
     }
-    function parseWithStatus(uri, opts) {
+    function parseWithStatus(uri2, opts) {
       let options = Object.assign({}, opts), parsed = {
         scheme: void 0,
         userinfo: void 0,
@@ -3049,15 +3049,15 @@ var require_fast_uri = __commonJS({
         query: void 0,
         fragment: void 0
       }, malformedAuthorityOrPort = !1, malformedPercentEncoding = !1, malformedSchemeSpecific = !1, malformedHost = !1, malformedIPLiteral = !1, malformedScheme = !1, isIP = !1;
-      options.reference === "suffix" && (options.scheme ? uri = options.scheme + ":" + uri : uri = "//" + uri);
-      let authorityMatch = uri.match(AUTHORITY_PREFIX);
+      options.reference === "suffix" && (options.scheme ? uri2 = options.scheme + ":" + uri2 : uri2 = "//" + uri2);
+      let authorityMatch = uri2.match(AUTHORITY_PREFIX);
       authorityMatch !== null && authorityMatch[1].indexOf("\\") !== -1 && (parsed.error = "URI authority must not contain a literal backslash.", malformedAuthorityOrPort = !0);
-      let introducerMatch = uri.match(AUTHORITY_INTRODUCER_REGION);
+      let introducerMatch = uri2.match(AUTHORITY_INTRODUCER_REGION);
       if (introducerMatch !== null) {
         let region = introducerMatch[1], normalizedRegion = region.replace(/[\t\n\r]/g, "");
         normalizedRegion.length >= 2 && (normalizedRegion.slice(0, 2) !== "//" ? (parsed.error = parsed.error || "URI authority must not contain a literal backslash.", malformedAuthorityOrPort = !0) : region.length !== normalizedRegion.length && (parsed.error = parsed.error || "URI authority introducer must not contain whitespace.", malformedAuthorityOrPort = !0));
       }
-      let matches = uri.match(URI_PARSE);
+      let matches = uri2.match(URI_PARSE);
       if (matches) {
         parsed.scheme = matches[1], parsed.userinfo = matches[3], parsed.host = matches[4], parsed.port = parseInt(matches[5], 10), parsed.path = matches[6] || "", parsed.query = matches[7], parsed.fragment = matches[8], parsed.scheme !== void 0 && (VALID_SCHEME.test(parsed.scheme) ? parsed.scheme = parsed.scheme.toLowerCase() : (parsed.error = parsed.error || MALFORMED_SCHEME_ERROR, malformedScheme = !0)), malformedPercentEncoding = hasMalformedComponentPercentEncoding(matches), malformedPercentEncoding && (parsed.error = parsed.error || "URI contains malformed percent-encoding."), isNaN(parsed.port) && (parsed.port = matches[5]);
         let parseError = getParseError(parsed, matches);
@@ -3069,7 +3069,7 @@ var require_fast_uri = __commonJS({
             isIP = !0;
         parsed.scheme === void 0 && parsed.userinfo === void 0 && parsed.host === void 0 && parsed.port === void 0 && parsed.query === void 0 && !parsed.path ? parsed.reference = "same-document" : parsed.scheme === void 0 ? parsed.reference = "relative" : parsed.fragment === void 0 ? parsed.reference = "absolute" : parsed.reference = "uri", options.reference && options.reference !== "suffix" && options.reference !== parsed.reference && (parsed.error = parsed.error || "URI is not a " + options.reference + " reference.");
         let schemeHandler = getSchemeHandler(options.scheme || parsed.scheme);
-        if (malformedIPLiteral || (malformedHost = canonicalizeHost(parsed, options, schemeHandler, isIP)), uri.indexOf("%") !== -1 && parsed.host !== void 0 && !malformedIPLiteral) {
+        if (malformedIPLiteral || (malformedHost = canonicalizeHost(parsed, options, schemeHandler, isIP)), uri2.indexOf("%") !== -1 && parsed.host !== void 0 && !malformedIPLiteral) {
           let host = isIP ? parsed.host : normalizePercentEncoding(parsed.host, !0);
           isIP || (host = normalizePercentEncoding(host.toLowerCase())), parsed.host = isIP || options.scheme !== "null" ? reescapeHostDelimiters(host, isIP) : host;
         }
@@ -3078,16 +3078,16 @@ var require_fast_uri = __commonJS({
         parsed.error = parsed.error || "URI can not be parsed.";
       return { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme };
     }
-    function parse3(uri, opts) {
-      return parseWithStatus(uri, opts).parsed;
+    function parse3(uri2, opts) {
+      return parseWithStatus(uri2, opts).parsed;
     }
-    function normalizeString(uri, opts) {
-      return normalizeStringWithStatus(uri, opts).normalized;
+    function normalizeString(uri2, opts) {
+      return normalizeStringWithStatus(uri2, opts).normalized;
     }
-    function normalizeStringWithStatus(uri, opts) {
-      let { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme } = parseWithStatus(uri, opts);
+    function normalizeStringWithStatus(uri2, opts) {
+      let { parsed, malformedAuthorityOrPort, malformedPercentEncoding, malformedSchemeSpecific, malformedHost, malformedScheme } = parseWithStatus(uri2, opts);
       return {
-        normalized: malformedAuthorityOrPort || malformedPercentEncoding || malformedSchemeSpecific || malformedHost || malformedScheme ? uri : serialize(parsed, opts),
+        normalized: malformedAuthorityOrPort || malformedPercentEncoding || malformedSchemeSpecific || malformedHost || malformedScheme ? uri2 : serialize(parsed, opts),
         malformedAuthorityOrPort,
         malformedPercentEncoding,
         malformedSchemeSpecific,
@@ -3095,12 +3095,12 @@ var require_fast_uri = __commonJS({
         malformedScheme
       };
     }
-    function normalizeComparableURI(uri, opts) {
-      if (typeof uri != "string" && typeof uri != "object")
+    function normalizeComparableURI(uri2, opts) {
+      if (typeof uri2 != "string" && typeof uri2 != "object")
         return;
       let value;
       try {
-        value = typeof uri == "string" ? uri : serialize(uri, opts);
+        value = typeof uri2 == "string" ? uri2 : serialize(uri2, opts);
       } catch {
         return;
       }
@@ -3110,7 +3110,7 @@ var require_fast_uri = __commonJS({
     var fastUri = {
       SCHEMES,
       normalize,
-      resolve: resolve4,
+      resolve: resolve7,
       resolveComponent,
       equal,
       serialize,
@@ -3127,9 +3127,9 @@ var require_uri = __commonJS({
   "node_modules/ajv/dist/runtime/uri.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: !0 });
-    var uri = require_fast_uri();
-    uri.code = 'require("ajv/dist/runtime/uri").default';
-    exports.default = uri;
+    var uri2 = require_fast_uri();
+    uri2.code = 'require("ajv/dist/runtime/uri").default';
+    exports.default = uri2;
   }
 });
 
@@ -4798,8 +4798,8 @@ var require_format = __commonJS({
             }
           }
           function getFormat(fmtDef) {
-            let code = fmtDef instanceof RegExp ? (0, codegen_1.regexpCode)(fmtDef) : opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(schema)}` : void 0, fmt3 = gen.scopeValue("formats", { key: schema, ref: fmtDef, code });
-            return typeof fmtDef == "object" && !(fmtDef instanceof RegExp) ? [fmtDef.type || "string", fmtDef.validate, (0, codegen_1._)`${fmt3}.validate`] : ["string", fmtDef, fmt3];
+            let code = fmtDef instanceof RegExp ? (0, codegen_1.regexpCode)(fmtDef) : opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(schema)}` : void 0, fmt4 = gen.scopeValue("formats", { key: schema, ref: fmtDef, code });
+            return typeof fmtDef == "object" && !(fmtDef instanceof RegExp) ? [fmtDef.type || "string", fmtDef.validate, (0, codegen_1._)`${fmt4}.validate`] : ["string", fmtDef, fmt4];
           }
           function validCondition() {
             if (typeof formatDef == "object" && !(formatDef instanceof RegExp) && formatDef.async) {
@@ -5193,7 +5193,7 @@ var require_formats = __commonJS({
       "iso-date-time": fmtDef(getDateTime(), compareIsoDateTime),
       // duration: https://tools.ietf.org/html/rfc3339#appendix-A
       duration: /^P(?!$)((\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?|(\d+W)?)$/,
-      uri,
+      uri: uri2,
       "uri-reference": /^(?:[a-z][a-z0-9+\-.]*:)?(?:\/?\/(?:(?:[a-z0-9\-._~!$&'()*+,;=:]|%[0-9a-f]{2})*@)?(?:\[(?:(?:(?:(?:[0-9a-f]{1,4}:){6}|::(?:[0-9a-f]{1,4}:){5}|(?:[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){4}|(?:(?:[0-9a-f]{1,4}:){0,1}[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){3}|(?:(?:[0-9a-f]{1,4}:){0,2}[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){2}|(?:(?:[0-9a-f]{1,4}:){0,3}[0-9a-f]{1,4})?::[0-9a-f]{1,4}:|(?:(?:[0-9a-f]{1,4}:){0,4}[0-9a-f]{1,4})?::)(?:[0-9a-f]{1,4}:[0-9a-f]{1,4}|(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?))|(?:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4})?::[0-9a-f]{1,4}|(?:(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})?::)|[Vv][0-9a-f]+\.[a-z0-9\-._~!$&'()*+,;=:]+)\]|(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?)|(?:[a-z0-9\-._~!$&'"()*+,;=]|%[0-9a-f]{2})*)(?::\d*)?(?:\/(?:[a-z0-9\-._~!$&'"()*+,;=:@]|%[0-9a-f]{2})*)*|\/(?:(?:[a-z0-9\-._~!$&'"()*+,;=:@]|%[0-9a-f]{2})+(?:\/(?:[a-z0-9\-._~!$&'"()*+,;=:@]|%[0-9a-f]{2})*)*)?|(?:[a-z0-9\-._~!$&'"()*+,;=:@]|%[0-9a-f]{2})+(?:\/(?:[a-z0-9\-._~!$&'"()*+,;=:@]|%[0-9a-f]{2})*)*)?(?:\?(?:[a-z0-9\-._~!$&'"()*+,;=:@/?]|%[0-9a-f]{2})*)?(?:#(?:[a-z0-9\-._~!$&'"()*+,;=:@/?]|%[0-9a-f]{2})*)?$/i,
       // uri-template: https://tools.ietf.org/html/rfc6570
       "uri-template": /^(?:(?:[^\x00-\x20"'<>%\\^`{|}]|%[0-9a-f]{2})|\{[+#./;?&=,!@|]?(?:[a-z0-9_]|%[0-9a-f]{2})+(?::[1-9][0-9]{0,3}|\*)?(?:,(?:[a-z0-9_]|%[0-9a-f]{2})+(?::[1-9][0-9]{0,3}|\*)?)*\})*$/i,
@@ -5313,7 +5313,7 @@ var require_formats = __commonJS({
         return res || compareTime(t1, t2);
     }
     var NOT_URI_FRAGMENT = /\/|:/, URI = /^(?:[a-z][a-z0-9+\-.]*:)(?:\/?\/(?:(?:[a-z0-9\-._~!$&'()*+,;=:]|%[0-9a-f]{2})*@)?(?:\[(?:(?:(?:(?:[0-9a-f]{1,4}:){6}|::(?:[0-9a-f]{1,4}:){5}|(?:[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){4}|(?:(?:[0-9a-f]{1,4}:){0,1}[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){3}|(?:(?:[0-9a-f]{1,4}:){0,2}[0-9a-f]{1,4})?::(?:[0-9a-f]{1,4}:){2}|(?:(?:[0-9a-f]{1,4}:){0,3}[0-9a-f]{1,4})?::[0-9a-f]{1,4}:|(?:(?:[0-9a-f]{1,4}:){0,4}[0-9a-f]{1,4})?::)(?:[0-9a-f]{1,4}:[0-9a-f]{1,4}|(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?))|(?:(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4})?::[0-9a-f]{1,4}|(?:(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})?::)|[Vv][0-9a-f]+\.[a-z0-9\-._~!$&'()*+,;=:]+)\]|(?:(?:25[0-5]|2[0-4]\d|[01]?\d\d?)\.){3}(?:25[0-5]|2[0-4]\d|[01]?\d\d?)|(?:[a-z0-9\-._~!$&'()*+,;=]|%[0-9a-f]{2})*)(?::\d*)?(?:\/(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})*)*|\/(?:(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})+(?:\/(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})*)*)?|(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})+(?:\/(?:[a-z0-9\-._~!$&'()*+,;=:@]|%[0-9a-f]{2})*)*)(?:\?(?:[a-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9a-f]{2})*)?(?:#(?:[a-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9a-f]{2})*)?$/i;
-    function uri(str3) {
+    function uri2(str3) {
       return NOT_URI_FRAGMENT.test(str3) && URI.test(str3);
     }
     var BYTE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/gm;
@@ -5374,8 +5374,8 @@ var require_limit = __commonJS({
           let fmts = gen.scopeValue("formats", {
             ref: self.formats,
             code: opts.code.formats
-          }), fmt3 = gen.const("fmt", (0, codegen_1._)`${fmts}[${fCxt.schemaCode}]`);
-          cxt.fail$data((0, codegen_1.or)((0, codegen_1._)`typeof ${fmt3} != "object"`, (0, codegen_1._)`${fmt3} instanceof RegExp`, (0, codegen_1._)`typeof ${fmt3}.compare != "function"`, compareCode(fmt3)));
+          }), fmt4 = gen.const("fmt", (0, codegen_1._)`${fmts}[${fCxt.schemaCode}]`);
+          cxt.fail$data((0, codegen_1.or)((0, codegen_1._)`typeof ${fmt4} != "object"`, (0, codegen_1._)`${fmt4} instanceof RegExp`, (0, codegen_1._)`typeof ${fmt4}.compare != "function"`, compareCode(fmt4)));
         }
         function validateFormat() {
           let format = fCxt.schema, fmtDef = self.formats[format];
@@ -5383,15 +5383,15 @@ var require_limit = __commonJS({
             return;
           if (typeof fmtDef != "object" || fmtDef instanceof RegExp || typeof fmtDef.compare != "function")
             throw new Error(`"${keyword}": format "${format}" does not define "compare" function`);
-          let fmt3 = gen.scopeValue("formats", {
+          let fmt4 = gen.scopeValue("formats", {
             key: format,
             ref: fmtDef,
             code: opts.code.formats ? (0, codegen_1._)`${opts.code.formats}${(0, codegen_1.getProperty)(format)}` : void 0
           });
-          cxt.fail$data(compareCode(fmt3));
+          cxt.fail$data(compareCode(fmt4));
         }
-        function compareCode(fmt3) {
-          return (0, codegen_1._)`${fmt3}.compare(${data}, ${schemaCode}) ${KWDs[keyword].fail} 0`;
+        function compareCode(fmt4) {
+          return (0, codegen_1._)`${fmt4}.compare(${data}, ${schemaCode}) ${KWDs[keyword].fail} 0`;
         }
       },
       dependencies: ["format"]
@@ -5500,6 +5500,38 @@ async function withReadZone(dir, projectRoot, label2, fn) {
     return await fn();
   } finally {
     dropZone(zone), dropZone(project);
+  }
+}
+async function withWriteZone(dir, projectRoot, label2, fn) {
+  let rel = path.relative(projectRoot, dir), first = rel.split(path.sep)[0];
+  if (!rel || !isInside(projectRoot, dir) || first === ".git" || first === ".specweave") throw notInAnyZone(dir, !0);
+  let at = projectRoot;
+  for (let part of rel.split(path.sep)) {
+    at = path.join(at, part);
+    let st = lstatOrUndefined(at);
+    if (st === void 0) {
+      try {
+        fsSync.mkdirSync(at);
+      } catch (e) {
+        if (!isErrno(e, "EEXIST")) throw e;
+      }
+      st = fsSync.lstatSync(at);
+    }
+    let shownAs = path.relative(projectRoot, at).split(path.sep).join("/");
+    if (st.isSymbolicLink())
+      throw new MlError(
+        "OUTSIDE_PROJECT",
+        `${shownAs} is a symbolic link; nothing is written through it.`,
+        "Name a real folder inside the project."
+      );
+    if (!st.isDirectory())
+      throw new MlError("CONFLICT", `${shownAs} is a file where a folder is expected.`, "Move the file away, then call again.");
+  }
+  let zone = addZone({ dir, projectRoot, writable: !0, label: label2, kind: "output" });
+  try {
+    return await fn();
+  } finally {
+    dropZone(zone);
   }
 }
 function shown(zone, p) {
@@ -6009,35 +6041,35 @@ async function tryAcquire(file2, owner) {
     throw e;
   }
 }
-var sleep = (ms) => new Promise((r) => setTimeout(r, ms)), localQueues = /* @__PURE__ */ new Map();
-async function withLock(lockFile, fn, opts = {}) {
-  let run = (localQueues.get(lockFile) ?? Promise.resolve()).then(() => withFileLock(lockFile, fn, opts)), settled = run.catch(() => {
+var sleep = (ms2) => new Promise((r) => setTimeout(r, ms2)), localQueues = /* @__PURE__ */ new Map();
+async function withLock(lockFile2, fn, opts = {}) {
+  let run = (localQueues.get(lockFile2) ?? Promise.resolve()).then(() => withFileLock(lockFile2, fn, opts)), settled = run.catch(() => {
   });
-  localQueues.set(lockFile, settled);
+  localQueues.set(lockFile2, settled);
   try {
     return await run;
   } finally {
-    localQueues.get(lockFile) === settled && localQueues.delete(lockFile);
+    localQueues.get(lockFile2) === settled && localQueues.delete(lockFile2);
   }
 }
-async function withFileLock(lockFile, fn, { waitMs = LOCK_WAIT_MS } = {}) {
+async function withFileLock(lockFile2, fn, { waitMs = LOCK_WAIT_MS } = {}) {
   let owner = {
     host: HOST,
     pid: process.pid,
     time: (/* @__PURE__ */ new Date()).toISOString(),
     token: randomBytes(8).toString("hex")
   }, deadline = Date.now() + waitMs;
-  for (; !await tryAcquire(lockFile, owner); ) {
-    let holder = await readOwner(lockFile);
+  for (; !await tryAcquire(lockFile2, owner); ) {
+    let holder = await readOwner(lockFile2);
     if (holder && isStale(holder)) {
-      await breakStaleLock(lockFile, holder.owner);
+      await breakStaleLock(lockFile2, holder.owner);
       continue;
     }
     if (Date.now() > deadline) {
       let who = holder ? `process ${holder.owner.pid ?? "?"} on ${holder.owner.host ?? "?"} since ${holder.owner.time ?? "?"}` : "another writer";
       throw new MlError(
         "LOCKED",
-        `${lockFile} is held by ${who}.`,
+        `${lockFile2} is held by ${who}.`,
         "Another writer is updating this experiment; retry shortly. If no process is writing, delete the .lock file."
       );
     }
@@ -6046,8 +6078,8 @@ async function withFileLock(lockFile, fn, { waitMs = LOCK_WAIT_MS } = {}) {
   try {
     return await fn();
   } finally {
-    (await readOwner(lockFile).catch(() => {
-    }))?.owner.token === owner.token && await removeFile(lockFile);
+    (await readOwner(lockFile2).catch(() => {
+    }))?.owner.token === owner.token && await removeFile(lockFile2);
   }
 }
 function gitRepositoryRefusal(dir, allowAbove) {
@@ -6111,21 +6143,21 @@ async function writeIfMissing(file2, text4) {
     await fs.rm(where.real, { force: !0 });
   }
 }
-async function refreshOwnLock(lockFile) {
-  let info = await readOwner(lockFile).catch(() => {
+async function refreshOwnLock(lockFile2) {
+  let info = await readOwner(lockFile2).catch(() => {
   });
   if (info?.owner.pid !== process.pid || info.owner.host !== HOST) return;
-  let where = place(lockFile, !1), now = /* @__PURE__ */ new Date();
+  let where = place(lockFile2, !1), now = /* @__PURE__ */ new Date();
   where && await fs.utimes(where.real, now, now).catch(() => {
   });
 }
 var LONG_LOCK_REFRESH_MS = 5e3;
-async function withLongLock(lockFile, fn, opts) {
+async function withLongLock(lockFile2, fn, opts) {
   return withLock(
-    lockFile,
+    lockFile2,
     async () => {
       let timer = setInterval(() => {
-        refreshOwnLock(lockFile);
+        refreshOwnLock(lockFile2);
       }, LONG_LOCK_REFRESH_MS);
       try {
         return await fn();
@@ -6446,7 +6478,7 @@ function getErrorMap() {
 
 // node_modules/zod/v3/helpers/parseUtil.js
 var makeIssue = (params) => {
-  let { data, path: path23, errorMaps, issueData } = params, fullPath = [...path23, ...issueData.path || []], fullIssue = {
+  let { data, path: path33, errorMaps, issueData } = params, fullPath = [...path33, ...issueData.path || []], fullIssue = {
     ...issueData,
     path: fullPath
   };
@@ -6535,8 +6567,8 @@ var errorUtil;
 
 // node_modules/zod/v3/types.js
 var ParseInputLazyPath = class {
-  constructor(parent, value, path23, key) {
-    this._cachedPath = [], this.parent = parent, this.data = value, this._path = path23, this._key = key;
+  constructor(parent, value, path33, key) {
+    this._cachedPath = [], this.parent = parent, this.data = value, this._path = path33, this._key = key;
   }
   get path() {
     return this._cachedPath.length || (Array.isArray(this._key) ? this._cachedPath.push(...this._path, ...this._key) : this._cachedPath.push(...this._path, this._key)), this._cachedPath;
@@ -9519,8 +9551,8 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path23) {
-  return path23 ? path23.reduce((acc, key) => acc?.[key], obj) : obj;
+function getElementAtPath(obj, path33) {
+  return path33 ? path33.reduce((acc, key) => acc?.[key], obj) : obj;
 }
 function promiseAllObject(promisesObj) {
   let keys = Object.keys(promisesObj), promises = keys.map((key) => promisesObj[key]);
@@ -9758,10 +9790,10 @@ function explicitlyAborted(x, startIndex = 0) {
       return !0;
   return !1;
 }
-function prefixIssues(path23, issues) {
+function prefixIssues(path33, issues) {
   return issues.map((iss) => {
     var _a3;
-    return (_a3 = iss).path ?? (_a3.path = []), iss.path.unshift(path23), iss;
+    return (_a3 = iss).path ?? (_a3.path = []), iss.path.unshift(path33), iss;
   });
 }
 function unwrapMessage(message) {
@@ -10094,16 +10126,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
   return { formErrors, fieldErrors };
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
-  let fieldErrors = { _errors: [] }, processError = (error63, path23 = []) => {
+  let fieldErrors = { _errors: [] }, processError = (error63, path33 = []) => {
     for (let issue2 of error63.issues)
       if (issue2.code === "invalid_union" && issue2.errors.length)
-        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path33, ...issue2.path]));
       else if (issue2.code === "invalid_key")
-        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path33, ...issue2.path]);
       else if (issue2.code === "invalid_element")
-        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path33, ...issue2.path]);
       else {
-        let fullpath = [...path23, ...issue2.path];
+        let fullpath = [...path33, ...issue2.path];
         if (fullpath.length === 0)
           fieldErrors._errors.push(mapper(issue2));
         else {
@@ -10129,17 +10161,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
   return processError(error62), fieldErrors;
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
-  let result = { errors: [] }, processError = (error63, path23 = []) => {
+  let result = { errors: [] }, processError = (error63, path33 = []) => {
     var _a3;
     for (let issue2 of error63.issues)
       if (issue2.code === "invalid_union" && issue2.errors.length)
-        issue2.errors.map((issues) => processError({ issues }, [...path23, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path33, ...issue2.path]));
       else if (issue2.code === "invalid_key")
-        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path33, ...issue2.path]);
       else if (issue2.code === "invalid_element")
-        processError({ issues: issue2.issues }, [...path23, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path33, ...issue2.path]);
       else {
-        let fullpath = [...path23, ...issue2.path];
+        let fullpath = [...path33, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -10159,8 +10191,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
   return processError(error62), result;
 }
 function toDotPath(_path) {
-  let segs = [], path23 = _path.map((seg) => typeof seg == "object" ? seg.key : seg);
-  for (let seg of path23)
+  let segs = [], path33 = _path.map((seg) => typeof seg == "object" ? seg.key : seg);
+  for (let seg of path33)
     typeof seg == "number" ? segs.push(`[${seg}]`) : typeof seg == "symbol" ? segs.push(`[${JSON.stringify(String(seg))}]`) : /[^\w$]/.test(seg) ? segs.push(`[${JSON.stringify(seg)}]`) : (segs.length && segs.push("."), segs.push(seg));
   return segs.join("");
 }
@@ -12370,7 +12402,7 @@ function cloneIssues(issues) {
   return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
 }
 var recursive = /* @__PURE__ */ new WeakMap(), NONE = 0, ASSUMED = 1, PROVEN = 2;
-function isRecursive(inst, stack, resolve4) {
+function isRecursive(inst, stack, resolve7) {
   let cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -12379,7 +12411,7 @@ function isRecursive(inst, stack, resolve4) {
   stack.add(inst);
   let result = NONE, check3 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      let answer = isRecursive(child, stack, resolve4);
+      let answer = isRecursive(child, stack, resolve7);
       answer > result && (result = answer);
     }
   }, shape = (sh, spread) => {
@@ -12388,7 +12420,7 @@ function isRecursive(inst, stack, resolve4) {
       let desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      let child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve4) : NONE;
+      let child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve7) : NONE;
       child > answer && (answer = child);
     }
     return answer;
@@ -12442,7 +12474,7 @@ function isRecursive(inst, stack, resolve4) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      let inner = def._cachedInner ?? (resolve4 ? inst._zod.innerType : void 0);
+      let inner = def._cachedInner ?? (resolve7 ? inst._zod.innerType : void 0);
       merge2(inner ? isRecursive(inner, stack, !1) : ASSUMED);
       break;
     }
@@ -19018,37 +19050,37 @@ var PATTERN_IS_COMPLETE = /* @__PURE__ */ new Set([
   "xid"
 ]);
 function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = !0) {
-  let fmt3 = def.format;
-  if (fmt3 === "base64") {
+  let fmt4 = def.format;
+  if (fmt4 === "base64") {
     let validator = addConstant(ctx, isValidBase64);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
-  if (fmt3 === "base64url") {
+  if (fmt4 === "base64url") {
     let validator = addConstant(ctx, isValidBase64URL);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
-  if (fmt3 === "jwt") {
+  if (fmt4 === "jwt") {
     let validator = addConstant(ctx, isValidJWT2), alg = addConstant(ctx, def.alg ?? null);
     return doc.write(`if (!${validator}(${accessor}, ${alg})) return INVALID;`), accessor;
   }
-  if (fmt3 === "ipv6") {
+  if (fmt4 === "ipv6") {
     let validator = addConstant(ctx, isValidIPv6);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
-  if (fmt3 === "cidrv6") {
+  if (fmt4 === "cidrv6") {
     let validator = addConstant(ctx, isValidCIDRv6);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
-  if (fmt3 === "credit_card") {
+  if (fmt4 === "credit_card") {
     let validator = addConstant(ctx, isValidCreditCard);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
-  if (fmt3 === "iban") {
+  if (fmt4 === "iban") {
     let validator = addConstant(ctx, isValidIBAN);
     return doc.write(`if (!${validator}(${accessor})) return INVALID;`), accessor;
   }
   let formatDef = def;
-  if (fmt3 === "url" || fmt3 === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
+  if (fmt4 === "url" || fmt4 === "httpurl" || formatDef.normalize || formatDef.hostname !== void 0 || formatDef.protocol !== void 0) {
     let parseConst = addConstant(ctx, validateURL), defConst = addConstant(ctx, def), trimVar = newVar(ctx), urlVar = newVar(ctx);
     if (doc.write(`const ${trimVar} = ${accessor}.trim();`), doc.write(`const ${urlVar} = ${parseConst}(${trimVar}, ${defConst});`), doc.write(`if (typeof ${urlVar} === "number") return INVALID;`), formatDef.hostname !== void 0) {
       let hostnameConst = addConstant(ctx, urlHostnameOk);
@@ -19066,11 +19098,11 @@ function generateStringFormatCheck(doc, ctx, def, accessor, needsValue = !0) {
   let customFn = def.fn;
   if (customFn) {
     if (isAsyncFunction(customFn))
-      throw new ZodCompileUnsupportedError(`async string format ${fmt3}`);
+      throw new ZodCompileUnsupportedError(`async string format ${fmt4}`);
     let fnConst = addConstant(ctx, customFn);
     return doc.write(`if (!${fnConst}(${accessor})) return INVALID;`), accessor;
   }
-  if (PATTERN_IS_COMPLETE.has(fmt3) && def.pattern) {
+  if (PATTERN_IS_COMPLETE.has(fmt4) && def.pattern) {
     let patternConst = addConstant(ctx, def.pattern);
     return doc.write(`${patternConst}.lastIndex = 0;`), doc.write(`if (!${patternConst}.test(${accessor})) return INVALID;`), accessor;
   }
@@ -19724,12 +19756,12 @@ function generateRecordCheck(doc, ctx, schema, accessor) {
     d.write(`${outputVar}[${kVar}] = ${valOutput};`);
   }, "return INVALID;"), outputVar;
 }
-function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
+function emitOwnKeys(doc, ctx, accessor, kVar, body2, onSymbol) {
   let propIsEnumerableConst = addConstant(ctx, Object.prototype.propertyIsEnumerable), symsVar = newVar(ctx), keysVar = newVar(ctx), iVar = newVar(ctx);
   doc.write(`const ${symsVar} = Object.getOwnPropertySymbols(${accessor});`), doc.write(`const ${keysVar} = Object.getOwnPropertyNames(${accessor});`), doc.write(`for (let ${iVar} = 0; ${iVar} < ${keysVar}.length; ${iVar}++) {`), doc.indented((d) => {
-    d.write(`const ${kVar} = ${keysVar}[${iVar}];`), d.write(`if (${kVar} === "__proto__" || !${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`), body(d);
+    d.write(`const ${kVar} = ${keysVar}[${iVar}];`), d.write(`if (${kVar} === "__proto__" || !${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`), body2(d);
   }), doc.write("}"), doc.write(`for (let ${iVar} = 0; ${iVar} < ${symsVar}.length; ${iVar}++) {`), doc.indented((d) => {
-    d.write(`const ${kVar} = ${symsVar}[${iVar}];`), d.write(`if (!${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`), onSymbol ? d.write(onSymbol) : body(d);
+    d.write(`const ${kVar} = ${symsVar}[${iVar}];`), d.write(`if (!${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`), onSymbol ? d.write(onSymbol) : body2(d);
   }), doc.write("}");
 }
 function literalPropertyKey(ctx, key) {
@@ -20866,13 +20898,13 @@ function initializeContext(params) {
     external: params?.external ?? void 0
   };
 }
-function handleUnrepresentable(schema, ctx, json2, params, message) {
+function handleUnrepresentable(schema, ctx, json3, params, message) {
   let result = typeof ctx.unrepresentable == "function" ? ctx.unrepresentable({ zodSchema: schema, path: params.path, message }) : ctx.unrepresentable;
   if (result === "any")
     return !1;
   if (result === void 0 || result === "throw")
     throw new Error(message);
-  return Object.assign(json2, result), !0;
+  return Object.assign(json3, result), !0;
 }
 function processSchema(schema, ctx, _params = { path: [], schemaPath: [] }) {
   var _a3;
@@ -21045,12 +21077,12 @@ function foldObjects(members2) {
   }
   return folded;
 }
-function foldIntersection(json2) {
-  let allOf = json2.allOf;
+function foldIntersection(json3) {
+  let allOf = json3.allOf;
   if (!Array.isArray(allOf) || allOf.length < 2)
     return;
   for (let key of FOLDABLE_KEYS)
-    if (key in json2)
+    if (key in json3)
       return;
   let unions = allOf.filter((m) => UNION_KEYS.some((k) => Array.isArray(m[k]))), folded = null;
   if (!unions.length)
@@ -21064,7 +21096,7 @@ function foldIntersection(json2) {
       return;
     folded = { [keyword]: branches };
   }
-  folded && (delete json2.allOf, assignProps(json2, folded));
+  folded && (delete json3.allOf, assignProps(json3, folded));
 }
 function finalize(ctx, schema) {
   let root2 = ctx.seen.get(schema);
@@ -21110,16 +21142,16 @@ function finalize(ctx, schema) {
     if (ctx.intersections.length) {
       let carriers = /* @__PURE__ */ new Map();
       for (let seen of ctx.seen.values())
-        for (let json2 of [seen.schema, seen.def]) {
-          let allOf = json2?.allOf;
+        for (let json3 of [seen.schema, seen.def]) {
+          let allOf = json3?.allOf;
           if (!Array.isArray(allOf))
             continue;
           let existing = carriers.get(allOf);
-          existing ? existing.push(json2) : carriers.set(allOf, [json2]);
+          existing ? existing.push(json3) : carriers.set(allOf, [json3]);
         }
       for (let allOf of ctx.intersections)
-        for (let json2 of carriers.get(allOf) ?? [])
-          foldIntersection(json2);
+        for (let json3 of carriers.get(allOf) ?? [])
+          foldIntersection(json3);
     }
   }
   let result = {};
@@ -21263,12 +21295,12 @@ var formatMap = {
   [base64Charset, base64],
   [base64urlCharset, base64url]
 ]), exactPattern = (p) => exactPatterns.get(p) ?? p, stringProcessor = (schema, ctx, _json, _params) => {
-  let json2 = _json;
-  json2.type = "string";
+  let json3 = _json;
+  json3.type = "string";
   let { minimum, maximum, format, patterns, contentEncoding, laxFormat } = aggregateChecks(schema);
-  if (typeof minimum == "number" && (json2.minLength = minimum), typeof maximum == "number" && (json2.maxLength = maximum), format && (json2.format = formatMap[format] ?? format, json2.format === "" && delete json2.format, (format === "time" || laxFormat) && delete json2.format), contentEncoding && (json2.contentEncoding = contentEncoding), patterns && patterns.size > 0) {
+  if (typeof minimum == "number" && (json3.minLength = minimum), typeof maximum == "number" && (json3.maxLength = maximum), format && (json3.format = formatMap[format] ?? format, json3.format === "" && delete json3.format, (format === "time" || laxFormat) && delete json3.format), contentEncoding && (json3.contentEncoding = contentEncoding), patterns && patterns.size > 0) {
     let patternList = [...patterns].map(exactPattern);
-    patternList.length === 1 ? json2.pattern = patternList[0].source : patternList.length > 1 && (json2.allOf = [
+    patternList.length === 1 ? json3.pattern = patternList[0].source : patternList.length > 1 && (json3.allOf = [
       ...patternList.map((regex) => ({
         ...ctx.target === "draft-07" || ctx.target === "draft-04" || ctx.target === "openapi-3.0" ? { type: "string" } : {},
         pattern: regex.source
@@ -21276,54 +21308,54 @@ var formatMap = {
     ]);
   }
 }, numberProcessor = (schema, ctx, _json, params) => {
-  let json2 = _json, { minimum, maximum, multipleOf, exclusiveMaximum, exclusiveMinimum, isInt } = aggregateChecks(schema);
-  json2.type = isInt ? "integer" : "number";
+  let json3 = _json, { minimum, maximum, multipleOf, exclusiveMaximum, exclusiveMinimum, isInt } = aggregateChecks(schema);
+  json3.type = isInt ? "integer" : "number";
   let exMin = typeof exclusiveMinimum == "number" && exclusiveMinimum >= (minimum ?? Number.NEGATIVE_INFINITY), exMax = typeof exclusiveMaximum == "number" && exclusiveMaximum <= (maximum ?? Number.POSITIVE_INFINITY), legacy = ctx.target === "draft-04" || ctx.target === "openapi-3.0";
-  if (exMin ? legacy ? (json2.minimum = exclusiveMinimum, json2.exclusiveMinimum = !0) : json2.exclusiveMinimum = exclusiveMinimum : typeof minimum == "number" && (json2.minimum = minimum), exMax ? legacy ? (json2.maximum = exclusiveMaximum, json2.exclusiveMaximum = !0) : json2.exclusiveMaximum = exclusiveMaximum : typeof maximum == "number" && (json2.maximum = maximum), multipleOf) {
+  if (exMin ? legacy ? (json3.minimum = exclusiveMinimum, json3.exclusiveMinimum = !0) : json3.exclusiveMinimum = exclusiveMinimum : typeof minimum == "number" && (json3.minimum = minimum), exMax ? legacy ? (json3.maximum = exclusiveMaximum, json3.exclusiveMaximum = !0) : json3.exclusiveMaximum = exclusiveMaximum : typeof maximum == "number" && (json3.maximum = maximum), multipleOf) {
     let divisors = /* @__PURE__ */ new Set();
     for (let divisor of multipleOf)
-      Number.isFinite(divisor) && divisor !== 0 ? divisors.add(Math.abs(divisor)) : handleUnrepresentable(schema, ctx, json2, params, `A multipleOf divisor of ${divisor} cannot be represented in JSON Schema`);
+      Number.isFinite(divisor) && divisor !== 0 ? divisors.add(Math.abs(divisor)) : handleUnrepresentable(schema, ctx, json3, params, `A multipleOf divisor of ${divisor} cannot be represented in JSON Schema`);
     let [first, ...rest] = divisors;
-    first !== void 0 && (json2.multipleOf = first), rest.length && (json2.allOf = [...json2.allOf ?? [], ...rest.map((m) => ({ multipleOf: m }))]);
+    first !== void 0 && (json3.multipleOf = first), rest.length && (json3.allOf = [...json3.allOf ?? [], ...rest.map((m) => ({ multipleOf: m }))]);
   }
-}, booleanProcessor = (_schema, _ctx, json2, _params) => {
-  json2.type = "boolean";
-}, bigintProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "BigInt cannot be represented in JSON Schema");
-}, symbolProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "Symbols cannot be represented in JSON Schema");
-}, nullProcessor = (_schema, ctx, json2, _params) => {
-  ctx.target === "openapi-3.0" ? (json2.type = "string", json2.nullable = !0, json2.enum = [null]) : json2.type = "null";
-}, undefinedProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "Undefined cannot be represented in JSON Schema");
-}, voidProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "Void cannot be represented in JSON Schema");
-}, neverProcessor = (_schema, _ctx, json2, _params) => {
-  json2.not = {};
+}, booleanProcessor = (_schema, _ctx, json3, _params) => {
+  json3.type = "boolean";
+}, bigintProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "BigInt cannot be represented in JSON Schema");
+}, symbolProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "Symbols cannot be represented in JSON Schema");
+}, nullProcessor = (_schema, ctx, json3, _params) => {
+  ctx.target === "openapi-3.0" ? (json3.type = "string", json3.nullable = !0, json3.enum = [null]) : json3.type = "null";
+}, undefinedProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "Undefined cannot be represented in JSON Schema");
+}, voidProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "Void cannot be represented in JSON Schema");
+}, neverProcessor = (_schema, _ctx, json3, _params) => {
+  json3.not = {};
 }, anyProcessor = (_schema, _ctx, _json, _params) => {
 }, unknownProcessor = (_schema, _ctx, _json, _params) => {
-}, dateProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "Date cannot be represented in JSON Schema");
-}, enumProcessor = (schema, _ctx, json2, _params) => {
+}, dateProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "Date cannot be represented in JSON Schema");
+}, enumProcessor = (schema, _ctx, json3, _params) => {
   let def = schema._zod.def, values = getEnumValues(def.entries);
   if (values.length === 0) {
-    json2.not = {};
+    json3.not = {};
     return;
   }
-  values.every((v) => typeof v == "number") && (json2.type = "number"), values.every((v) => typeof v == "string") && (json2.type = "string"), json2.enum = values;
-}, literalProcessor = (schema, ctx, json2, params) => {
+  values.every((v) => typeof v == "number") && (json3.type = "number"), values.every((v) => typeof v == "string") && (json3.type = "string"), json3.enum = values;
+}, literalProcessor = (schema, ctx, json3, params) => {
   let def = schema._zod.def;
   if (def.values.length === 0) {
-    json2.not = {};
+    json3.not = {};
     return;
   }
   let vals = [];
   for (let val of def.values)
     if (val === void 0) {
-      if (handleUnrepresentable(schema, ctx, json2, params, "Literal `undefined` cannot be represented in JSON Schema"))
+      if (handleUnrepresentable(schema, ctx, json3, params, "Literal `undefined` cannot be represented in JSON Schema"))
         return;
     } else if (typeof val == "bigint") {
-      if (handleUnrepresentable(schema, ctx, json2, params, "BigInt literals cannot be represented in JSON Schema"))
+      if (handleUnrepresentable(schema, ctx, json3, params, "BigInt literals cannot be represented in JSON Schema"))
         return;
       vals.push(Number(val));
     } else
@@ -21331,36 +21363,36 @@ var formatMap = {
   if (vals.length !== 0)
     if (vals.length === 1) {
       let val = vals[0];
-      json2.type = val === null ? "null" : typeof val, ctx.target === "draft-04" || ctx.target === "openapi-3.0" ? json2.enum = [val] : json2.const = val;
+      json3.type = val === null ? "null" : typeof val, ctx.target === "draft-04" || ctx.target === "openapi-3.0" ? json3.enum = [val] : json3.const = val;
     } else
-      vals.every((v) => typeof v == "number") && (json2.type = "number"), vals.every((v) => typeof v == "string") && (json2.type = "string"), vals.every((v) => typeof v == "boolean") && (json2.type = "boolean"), vals.every((v) => v === null) && (json2.type = "null"), json2.enum = vals;
-}, nanProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "NaN cannot be represented in JSON Schema");
-}, templateLiteralProcessor = (schema, _ctx, json2, _params) => {
-  let _json = json2, pattern = schema._zod.pattern;
+      vals.every((v) => typeof v == "number") && (json3.type = "number"), vals.every((v) => typeof v == "string") && (json3.type = "string"), vals.every((v) => typeof v == "boolean") && (json3.type = "boolean"), vals.every((v) => v === null) && (json3.type = "null"), json3.enum = vals;
+}, nanProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "NaN cannot be represented in JSON Schema");
+}, templateLiteralProcessor = (schema, _ctx, json3, _params) => {
+  let _json = json3, pattern = schema._zod.pattern;
   if (!pattern)
     throw new Error("Pattern not found in template literal");
   _json.type = "string", _json.pattern = pattern.source;
-}, fileProcessor = (schema, _ctx, json2, _params) => {
-  let _json = json2;
+}, fileProcessor = (schema, _ctx, json3, _params) => {
+  let _json = json3;
   _json.type = "string", _json.format = "binary", _json.contentEncoding = "binary";
   let { minimum, maximum, mime } = aggregateChecks(schema);
   minimum !== void 0 && (_json.minLength = minimum), maximum !== void 0 && (_json.maxLength = maximum), mime && (mime.length === 0 ? _json.not = {} : mime.length === 1 ? _json.contentMediaType = mime[0] : _json.anyOf = mime.map((m) => ({ contentMediaType: m })));
-}, successProcessor = (_schema, _ctx, json2, _params) => {
-  json2.type = "boolean";
-}, customProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "Custom types cannot be represented in JSON Schema");
-}, functionProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "Function types cannot be represented in JSON Schema");
-}, transformProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "Transforms cannot be represented in JSON Schema");
-}, mapProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "Map cannot be represented in JSON Schema");
-}, setProcessor = (schema, ctx, json2, params) => {
-  handleUnrepresentable(schema, ctx, json2, params, "Set cannot be represented in JSON Schema");
+}, successProcessor = (_schema, _ctx, json3, _params) => {
+  json3.type = "boolean";
+}, customProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "Custom types cannot be represented in JSON Schema");
+}, functionProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "Function types cannot be represented in JSON Schema");
+}, transformProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "Transforms cannot be represented in JSON Schema");
+}, mapProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "Map cannot be represented in JSON Schema");
+}, setProcessor = (schema, ctx, json3, params) => {
+  handleUnrepresentable(schema, ctx, json3, params, "Set cannot be represented in JSON Schema");
 }, arrayProcessor = (schema, ctx, _json, params) => {
-  let json2 = _json, def = schema._zod.def, { minimum, maximum } = aggregateChecks(schema);
-  typeof minimum == "number" && (json2.minItems = minimum), typeof maximum == "number" && (json2.maxItems = maximum), json2.type = "array", json2.items = processSchema(def.element, ctx, {
+  let json3 = _json, def = schema._zod.def, { minimum, maximum } = aggregateChecks(schema);
+  typeof minimum == "number" && (json3.minItems = minimum), typeof maximum == "number" && (json3.maxItems = maximum), json3.type = "array", json3.items = processSchema(def.element, ctx, {
     ...params,
     path: [...params.path, "items"]
   });
@@ -21370,12 +21402,12 @@ function inputOptin(schema) {
   return def.type === "pipe" && def.in._zod.traits.has("$ZodTransform") ? inputOptin(def.out) : def.type === "catch" ? inputOptin(def.innerType) : schema._zod.optin;
 }
 var objectProcessor = (schema, ctx, _json, params) => {
-  let json2 = _json, def = schema._zod.def, shape = def.shape;
-  if (Object.getOwnPropertySymbols(shape).length && handleUnrepresentable(schema, ctx, json2, params, "Symbol keys cannot be represented in JSON Schema"))
+  let json3 = _json, def = schema._zod.def, shape = def.shape;
+  if (Object.getOwnPropertySymbols(shape).length && handleUnrepresentable(schema, ctx, json3, params, "Symbol keys cannot be represented in JSON Schema"))
     return;
-  json2.type = "object", json2.properties = {};
+  json3.type = "object", json3.properties = {};
   for (let key in shape)
-    assignProp(json2.properties, key, processSchema(shape[key], ctx, {
+    assignProp(json3.properties, key, processSchema(shape[key], ctx, {
       ...params,
       path: [...params.path, "properties", key]
     }));
@@ -21384,17 +21416,17 @@ var objectProcessor = (schema, ctx, _json, params) => {
     let field = def.shape[key];
     (ctx.io === "input" ? inputOptin(field) === void 0 : field._zod.optout === void 0) && requiredKeys.push(key);
   }
-  requiredKeys.length > 0 && (json2.required = requiredKeys), def.catchall?._zod.def.type === "never" ? json2.additionalProperties = !1 : def.catchall ? def.catchall && (json2.additionalProperties = processSchema(def.catchall, ctx, {
+  requiredKeys.length > 0 && (json3.required = requiredKeys), def.catchall?._zod.def.type === "never" ? json3.additionalProperties = !1 : def.catchall ? def.catchall && (json3.additionalProperties = processSchema(def.catchall, ctx, {
     ...params,
     path: [...params.path, "additionalProperties"]
-  })) : ctx.io === "output" && (json2.additionalProperties = !1);
-}, unionProcessor = (schema, ctx, json2, params) => {
+  })) : ctx.io === "output" && (json3.additionalProperties = !1);
+}, unionProcessor = (schema, ctx, json3, params) => {
   let def = schema._zod.def, isExclusive = def.inclusive === !1, options = def.options.map((x, i) => processSchema(x, ctx, {
     ...params,
     path: [...params.path, isExclusive ? "oneOf" : "anyOf", i]
   }));
-  isExclusive ? json2.oneOf = options : json2.anyOf = options;
-}, intersectionProcessor = (schema, ctx, json2, params) => {
+  isExclusive ? json3.oneOf = options : json3.anyOf = options;
+}, intersectionProcessor = (schema, ctx, json3, params) => {
   let def = schema._zod.def, a = processSchema(def.left, ctx, {
     ...params,
     path: [...params.path, "allOf", 0]
@@ -21405,10 +21437,10 @@ var objectProcessor = (schema, ctx, _json, params) => {
     ...isSimpleIntersection(a) ? a.allOf : [a],
     ...isSimpleIntersection(b) ? b.allOf : [b]
   ];
-  json2.allOf = allOf, ctx.intersections.push(allOf);
+  json3.allOf = allOf, ctx.intersections.push(allOf);
 }, tupleProcessor = (schema, ctx, _json, params) => {
-  let json2 = _json, def = schema._zod.def;
-  json2.type = "array";
+  let json3 = _json, def = schema._zod.def;
+  json3.type = "array";
   let prefixPath = ctx.target === "draft-2020-12" ? "prefixItems" : "items", restPath = ctx.target === "draft-2020-12" || ctx.target === "openapi-3.0" ? "items" : "additionalItems", prefixItems = def.items.map((x, i) => processSchema(x, ctx, {
     ...params,
     path: [...params.path, prefixPath, i]
@@ -21423,34 +21455,34 @@ var objectProcessor = (schema, ctx, _json, params) => {
     minItems--;
   }
   let maxItems = def.items.length, isClosed = !def.rest;
-  ctx.target === "draft-2020-12" ? (json2.prefixItems = prefixItems, isClosed ? json2.items = !1 : rest && (json2.items = rest), minItems > 0 && (json2.minItems = minItems), isClosed && (json2.maxItems = maxItems)) : ctx.target === "openapi-3.0" ? (json2.items = {
+  ctx.target === "draft-2020-12" ? (json3.prefixItems = prefixItems, isClosed ? json3.items = !1 : rest && (json3.items = rest), minItems > 0 && (json3.minItems = minItems), isClosed && (json3.maxItems = maxItems)) : ctx.target === "openapi-3.0" ? (json3.items = {
     anyOf: prefixItems
-  }, rest && json2.items.anyOf.push(rest), minItems > 0 && (json2.minItems = minItems), isClosed && (json2.maxItems = maxItems)) : (json2.items = prefixItems, isClosed ? json2.additionalItems = !1 : rest && (json2.additionalItems = rest), minItems > 0 && (json2.minItems = minItems), isClosed && (json2.maxItems = maxItems));
+  }, rest && json3.items.anyOf.push(rest), minItems > 0 && (json3.minItems = minItems), isClosed && (json3.maxItems = maxItems)) : (json3.items = prefixItems, isClosed ? json3.additionalItems = !1 : rest && (json3.additionalItems = rest), minItems > 0 && (json3.minItems = minItems), isClosed && (json3.maxItems = maxItems));
   let { minimum, maximum } = aggregateChecks(schema);
-  typeof minimum == "number" && (json2.minItems = minimum), typeof maximum == "number" && (json2.maxItems = maximum);
+  typeof minimum == "number" && (json3.minItems = minimum), typeof maximum == "number" && (json3.maxItems = maximum);
 };
-function stringifyKeyNames(bySchema, json2, visited) {
-  if (json2.$ref) {
-    if (visited.has(json2))
-      return json2;
-    visited.add(json2);
-    let def = bySchema.get(json2)?.def;
+function stringifyKeyNames(bySchema, json3, visited) {
+  if (json3.$ref) {
+    if (visited.has(json3))
+      return json3;
+    visited.add(json3);
+    let def = bySchema.get(json3)?.def;
     if (!def)
-      return json2;
+      return json3;
     let inlined = stringifyKeyNames(bySchema, def, visited);
-    return inlined === def ? json2 : inlined;
+    return inlined === def ? json3 : inlined;
   }
   for (let keyword of ["anyOf", "oneOf"]) {
-    let branches = json2[keyword];
+    let branches = json3[keyword];
     if (!Array.isArray(branches))
       continue;
     let mapped = branches.map((branch) => stringifyKeyNames(bySchema, branch, visited));
-    mapped.some((branch, i) => branch !== branches[i]) && (json2 = { ...json2, [keyword]: mapped });
+    mapped.some((branch, i) => branch !== branches[i]) && (json3 = { ...json3, [keyword]: mapped });
   }
-  let types = Array.isArray(json2.type) ? json2.type : [json2.type], numericType = !types.includes("string") && types.some((t) => t === "number" || t === "integer"), values = json2.enum ?? (json2.const !== void 0 ? [json2.const] : void 0);
+  let types = Array.isArray(json3.type) ? json3.type : [json3.type], numericType = !types.includes("string") && types.some((t) => t === "number" || t === "integer"), values = json3.enum ?? (json3.const !== void 0 ? [json3.const] : void 0);
   if (!numericType && !values?.some((v) => typeof v == "number"))
-    return json2;
-  let { minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, format, id, ...rest } = json2;
+    return json3;
+  let { minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, format, id, ...rest } = json3;
   return rest.enum ? rest.enum = rest.enum.map((v) => typeof v == "number" ? String(v) : v) : typeof rest.const == "number" && (rest.const = String(rest.const)), numericType && (rest.type = "string", values || (rest.pattern = (types.includes("number") ? number : integer).source)), rest;
 }
 var pendingRecords = /* @__PURE__ */ new WeakMap();
@@ -21474,27 +21506,27 @@ function rewriteKeyNames(ctx) {
       }
 }
 var recordProcessor = (schema, ctx, _json, params) => {
-  let json2 = _json, def = schema._zod.def;
-  json2.type = "object";
+  let json3 = _json, def = schema._zod.def;
+  json3.type = "object";
   let keyType = def.keyType, patterns = aggregateChecks(keyType).patterns;
   if (def.mode === "loose" && patterns && patterns.size > 0) {
     let valueSchema = processSchema(def.valueType, ctx, {
       ...params,
       path: [...params.path, "patternProperties", "*"]
     });
-    json2.patternProperties = {};
+    json3.patternProperties = {};
     for (let pattern of patterns)
-      assignProp(json2.patternProperties, exactPattern(pattern).source, valueSchema);
+      assignProp(json3.patternProperties, exactPattern(pattern).source, valueSchema);
   } else {
     if (ctx.target === "draft-07" || ctx.target === "draft-2020-12") {
-      json2.propertyNames = processSchema(def.keyType, ctx, {
+      json3.propertyNames = processSchema(def.keyType, ctx, {
         ...params,
         path: [...params.path, "propertyNames"]
       });
       let pending = pendingRecords.get(ctx);
       pending || (pending = [], pendingRecords.set(ctx, pending), ctx.deferred.push(() => rewriteKeyNames(ctx))), pending.push(schema);
     }
-    json2.additionalProperties = processSchema(def.valueType, ctx, {
+    json3.additionalProperties = processSchema(def.valueType, ctx, {
       ...params,
       path: [...params.path, "additionalProperties"]
     });
@@ -21502,37 +21534,37 @@ var recordProcessor = (schema, ctx, _json, params) => {
   let keyValues = keyType._zod.values, omittableOnInput = ctx.io === "input" && inputOptin(def.valueType) !== void 0;
   if (keyValues && !def.partial && !omittableOnInput) {
     let validKeyValues = [...keyValues].filter((v) => typeof v == "string" || typeof v == "number");
-    validKeyValues.length > 0 && (json2.required = validKeyValues.map(String));
+    validKeyValues.length > 0 && (json3.required = validKeyValues.map(String));
   }
-}, nullableProcessor = (schema, ctx, json2, params) => {
+}, nullableProcessor = (schema, ctx, json3, params) => {
   let def = schema._zod.def, inner = processSchema(def.innerType, ctx, params), seen = ctx.seen.get(schema);
-  ctx.target === "openapi-3.0" ? (seen.ref = def.innerType, json2.nullable = !0) : json2.anyOf = [inner, { type: "null" }];
+  ctx.target === "openapi-3.0" ? (seen.ref = def.innerType, json3.nullable = !0) : json3.anyOf = [inner, { type: "null" }];
 }, nonoptionalProcessor = (schema, ctx, _json, params) => {
   let def = schema._zod.def;
   processSchema(def.innerType, ctx, params);
   let seen = ctx.seen.get(schema);
   seen.ref = def.innerType;
 }, UNREPRESENTABLE_DEFAULT = /* @__PURE__ */ Symbol();
-function serializeDefaultValue(value, schema, ctx, json2, params) {
+function serializeDefaultValue(value, schema, ctx, json3, params) {
   let unrepresentable = !1, serialized = JSON.stringify(value, (_, val) => typeof val != "bigint" ? val : (unrepresentable = !0, null));
-  return unrepresentable ? (handleUnrepresentable(schema, ctx, json2, params, "BigInt defaults cannot be represented in JSON Schema"), UNREPRESENTABLE_DEFAULT) : JSON.parse(serialized);
+  return unrepresentable ? (handleUnrepresentable(schema, ctx, json3, params, "BigInt defaults cannot be represented in JSON Schema"), UNREPRESENTABLE_DEFAULT) : JSON.parse(serialized);
 }
-var defaultProcessor = (schema, ctx, json2, params) => {
+var defaultProcessor = (schema, ctx, json3, params) => {
   let def = schema._zod.def;
   processSchema(def.innerType, ctx, params);
   let seen = ctx.seen.get(schema);
   seen.ref = def.innerType;
-  let value = serializeDefaultValue(def.defaultValue, schema, ctx, json2, params);
-  value !== UNREPRESENTABLE_DEFAULT && (json2.default = value);
-}, prefaultProcessor = (schema, ctx, json2, params) => {
+  let value = serializeDefaultValue(def.defaultValue, schema, ctx, json3, params);
+  value !== UNREPRESENTABLE_DEFAULT && (json3.default = value);
+}, prefaultProcessor = (schema, ctx, json3, params) => {
   let def = schema._zod.def;
   processSchema(def.innerType, ctx, params);
   let seen = ctx.seen.get(schema);
   if (seen.ref = def.innerType, ctx.io !== "input")
     return;
-  let value = serializeDefaultValue(def.defaultValue, schema, ctx, json2, params);
-  value !== UNREPRESENTABLE_DEFAULT && (json2._prefault = value);
-}, catchProcessor = (schema, ctx, json2, params) => {
+  let value = serializeDefaultValue(def.defaultValue, schema, ctx, json3, params);
+  value !== UNREPRESENTABLE_DEFAULT && (json3._prefault = value);
+}, catchProcessor = (schema, ctx, json3, params) => {
   let def = schema._zod.def;
   processSchema(def.innerType, ctx, params);
   let seen = ctx.seen.get(schema);
@@ -21541,20 +21573,20 @@ var defaultProcessor = (schema, ctx, json2, params) => {
   try {
     catchValue = def.catchValue(void 0);
   } catch {
-    handleUnrepresentable(schema, ctx, json2, params, "Dynamic catch values are not supported in JSON Schema");
+    handleUnrepresentable(schema, ctx, json3, params, "Dynamic catch values are not supported in JSON Schema");
     return;
   }
-  json2.default = catchValue;
+  json3.default = catchValue;
 }, pipeProcessor = (schema, ctx, _json, params) => {
   let def = schema._zod.def, inIsTransform = def.in._zod.traits.has("$ZodTransform"), innerType = ctx.io === "input" ? inIsTransform ? def.out : def.in : def.out;
   processSchema(innerType, ctx, params);
   let seen = ctx.seen.get(schema);
   seen.ref = innerType;
-}, readonlyProcessor = (schema, ctx, json2, params) => {
+}, readonlyProcessor = (schema, ctx, json3, params) => {
   let def = schema._zod.def;
   processSchema(def.innerType, ctx, params);
   let seen = ctx.seen.get(schema);
-  seen.ref = def.innerType, json2.readOnly = !0;
+  seen.ref = def.innerType, json3.readOnly = !0;
 }, promiseProcessor = (schema, ctx, _json, params) => {
   let def = schema._zod.def;
   processSchema(def.innerType, ctx, params);
@@ -21940,8 +21972,8 @@ function normalizeObjectSchema(schema) {
       return schema;
   }
 }
-function getDotPath(path23) {
-  return path23.length === 0 ? "object root" : path23.reduce((acc, seg, index) => index === 0 ? String(seg) : typeof seg == "number" ? `${acc}[${seg}]` : `${acc}.${seg}`, "");
+function getDotPath(path33) {
+  return path33.length === 0 ? "object root" : path33.reduce((acc, seg, index) => index === 0 ? String(seg) : typeof seg == "number" ? `${acc}[${seg}]` : `${acc}.${seg}`, "");
 }
 function getParseErrorMessage(error62) {
   if (error62 && typeof error62 == "object") {
@@ -22679,7 +22711,7 @@ var ZodType2 = /* @__PURE__ */ $constructor("ZodType", (inst, def) => (_ensureDe
 }), _ZodString = /* @__PURE__ */ $constructor(
   "_ZodString",
   (inst, def) => {
-    $ZodString.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => stringProcessor(inst, ctx, json2, params);
+    $ZodString.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => stringProcessor(inst, ctx, json3, params);
   },
   /* @__PURE__ */ util_exports.derived({
     format: (inst) => aggregateChecks(inst).format ?? null,
@@ -22999,7 +23031,7 @@ function hash(alg, params) {
 var ZodNumber2 = /* @__PURE__ */ $constructor(
   "ZodNumber",
   (inst, def) => {
-    $ZodNumber.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => numberProcessor(inst, ctx, json2, params), inst.isFinite = !0;
+    $ZodNumber.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => numberProcessor(inst, ctx, json3, params), inst.isFinite = !0;
   },
   /* @__PURE__ */ util_exports.derived({
     minValue: (inst) => {
@@ -23085,7 +23117,7 @@ function uint32(params) {
   return _uint32(ZodNumberFormat, params);
 }
 var ZodBoolean2 = /* @__PURE__ */ $constructor("ZodBoolean", (inst, def) => {
-  $ZodBoolean.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => booleanProcessor(inst, ctx, json2, params);
+  $ZodBoolean.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => booleanProcessor(inst, ctx, json3, params);
 });
 function boolean2(params) {
   return _boolean(ZodBoolean2, params);
@@ -23093,7 +23125,7 @@ function boolean2(params) {
 var ZodBigInt2 = /* @__PURE__ */ $constructor(
   "ZodBigInt",
   (inst, def) => {
-    $ZodBigInt.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => bigintProcessor(inst, ctx, json2, params);
+    $ZodBigInt.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => bigintProcessor(inst, ctx, json3, params);
   },
   /* @__PURE__ */ util_exports.derived({
     minValue: (inst) => aggregateChecks(inst).minimum ?? null,
@@ -23148,43 +23180,43 @@ function uint64(params) {
   return _uint64(ZodBigIntFormat, params);
 }
 var ZodSymbol2 = /* @__PURE__ */ $constructor("ZodSymbol", (inst, def) => {
-  $ZodSymbol.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => symbolProcessor(inst, ctx, json2, params);
+  $ZodSymbol.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => symbolProcessor(inst, ctx, json3, params);
 });
 function symbol(params) {
   return _symbol(ZodSymbol2, params);
 }
 var ZodUndefined2 = /* @__PURE__ */ $constructor("ZodUndefined", (inst, def) => {
-  $ZodUndefined.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => undefinedProcessor(inst, ctx, json2, params);
+  $ZodUndefined.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => undefinedProcessor(inst, ctx, json3, params);
 });
 function _undefined3(params) {
   return _undefined2(ZodUndefined2, params);
 }
 var ZodNull2 = /* @__PURE__ */ $constructor("ZodNull", (inst, def) => {
-  $ZodNull.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => nullProcessor(inst, ctx, json2, params);
+  $ZodNull.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => nullProcessor(inst, ctx, json3, params);
 });
 function _null3(params) {
   return _null2(ZodNull2, params);
 }
 var ZodAny2 = /* @__PURE__ */ $constructor("ZodAny", (inst, def) => {
-  $ZodAny.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => anyProcessor(inst, ctx, json2, params);
+  $ZodAny.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => anyProcessor(inst, ctx, json3, params);
 });
 function any() {
   return _any(ZodAny2);
 }
 var ZodUnknown2 = /* @__PURE__ */ $constructor("ZodUnknown", (inst, def) => {
-  $ZodUnknown.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => unknownProcessor(inst, ctx, json2, params);
+  $ZodUnknown.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => unknownProcessor(inst, ctx, json3, params);
 });
 function unknown() {
   return _unknown(ZodUnknown2);
 }
 var ZodNever2 = /* @__PURE__ */ $constructor("ZodNever", (inst, def) => {
-  $ZodNever.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => neverProcessor(inst, ctx, json2, params);
+  $ZodNever.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => neverProcessor(inst, ctx, json3, params);
 });
 function never(params) {
   return _never(ZodNever2, params);
 }
 var ZodVoid2 = /* @__PURE__ */ $constructor("ZodVoid", (inst, def) => {
-  $ZodVoid.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => voidProcessor(inst, ctx, json2, params);
+  $ZodVoid.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => voidProcessor(inst, ctx, json3, params);
 });
 function _void2(params) {
   return _void(ZodVoid2, params);
@@ -23192,7 +23224,7 @@ function _void2(params) {
 var ZodDate2 = /* @__PURE__ */ $constructor(
   "ZodDate",
   (inst, def) => {
-    $ZodDate.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => dateProcessor(inst, ctx, json2, params), inst.min = (value, params) => inst.check(_gte(value, params)), inst.max = (value, params) => inst.check(_lte(value, params));
+    $ZodDate.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => dateProcessor(inst, ctx, json3, params), inst.min = (value, params) => inst.check(_gte(value, params)), inst.max = (value, params) => inst.check(_lte(value, params));
   },
   /* @__PURE__ */ util_exports.derived({
     minDate: (inst) => {
@@ -23209,7 +23241,7 @@ function date2(params) {
   return _date(ZodDate2, params);
 }
 var ZodArray2 = /* @__PURE__ */ $constructor("ZodArray", (inst, def) => {
-  _ensureDefaultMemoizer(), $ZodArray.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => arrayProcessor(inst, ctx, json2, params), inst.element = def.element;
+  _ensureDefaultMemoizer(), $ZodArray.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => arrayProcessor(inst, ctx, json3, params), inst.element = def.element;
 }, {
   min(n, params) {
     return this.check(_minLength(n, params));
@@ -23235,7 +23267,7 @@ function keyof(schema) {
   return _enum2(Object.keys(shape));
 }
 var ZodObject2 = /* @__PURE__ */ $constructor("ZodObject", (inst, def) => {
-  _ensureDefaultMemoizer(), $ZodObjectJIT.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => objectProcessor(inst, ctx, json2, params), util_exports.installLazyProp(inst, "shape", (self) => self._zod.def.shape, !1);
+  _ensureDefaultMemoizer(), $ZodObjectJIT.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => objectProcessor(inst, ctx, json3, params), util_exports.installLazyProp(inst, "shape", (self) => self._zod.def.shape, !1);
 }, {
   keyof() {
     return _enum2(Object.keys(this._zod.def.shape));
@@ -23305,7 +23337,7 @@ function looseObject(shape, params) {
   });
 }
 var ZodUnion2 = /* @__PURE__ */ $constructor("ZodUnion", (inst, def) => {
-  $ZodUnion.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => unionProcessor(inst, ctx, json2, params), inst.options = def.options;
+  $ZodUnion.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => unionProcessor(inst, ctx, json3, params), inst.options = def.options;
 });
 function union(options, params) {
   return new ZodUnion2({
@@ -23315,7 +23347,7 @@ function union(options, params) {
   });
 }
 var ZodXor = /* @__PURE__ */ $constructor("ZodXor", (inst, def) => {
-  ZodUnion2.init(inst, def), $ZodXor.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => unionProcessor(inst, ctx, json2, params), inst.options = def.options;
+  ZodUnion2.init(inst, def), $ZodXor.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => unionProcessor(inst, ctx, json3, params), inst.options = def.options;
 });
 function xor(options, params) {
   return new ZodXor({
@@ -23337,7 +23369,7 @@ function discriminatedUnion(discriminator, options, params) {
   });
 }
 var ZodIntersection2 = /* @__PURE__ */ $constructor("ZodIntersection", (inst, def) => {
-  $ZodIntersection.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => intersectionProcessor(inst, ctx, json2, params);
+  $ZodIntersection.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => intersectionProcessor(inst, ctx, json3, params);
 });
 function intersection(left, right) {
   return new ZodIntersection2({
@@ -23347,7 +23379,7 @@ function intersection(left, right) {
   });
 }
 var ZodTuple2 = /* @__PURE__ */ $constructor("ZodTuple", (inst, def) => {
-  _ensureDefaultMemoizer(), $ZodTuple.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => tupleProcessor(inst, ctx, json2, params);
+  _ensureDefaultMemoizer(), $ZodTuple.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => tupleProcessor(inst, ctx, json3, params);
 }, {
   rest(rest) {
     return this.clone({
@@ -23375,7 +23407,7 @@ function tuple(items, _paramsOrRest, _params) {
   });
 }
 var ZodRecord2 = /* @__PURE__ */ $constructor("ZodRecord", (inst, def) => {
-  _ensureDefaultMemoizer(), $ZodRecord.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => recordProcessor(inst, ctx, json2, params), inst.keyType = def.keyType, inst.valueType = def.valueType;
+  _ensureDefaultMemoizer(), $ZodRecord.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => recordProcessor(inst, ctx, json3, params), inst.keyType = def.keyType, inst.valueType = def.valueType;
 });
 function record(keyType, valueType, params) {
   return !valueType || !valueType._zod ? new ZodRecord2({
@@ -23409,7 +23441,7 @@ function looseRecord(keyType, valueType, params) {
   });
 }
 var ZodMap2 = /* @__PURE__ */ $constructor("ZodMap", (inst, def) => {
-  _ensureDefaultMemoizer(), $ZodMap.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => mapProcessor(inst, ctx, json2, params), inst.keyType = def.keyType, inst.valueType = def.valueType, inst.min = (...args2) => inst.check(_minSize(...args2)), inst.nonempty = (params) => inst.check(_minSize(1, params)), inst.max = (...args2) => inst.check(_maxSize(...args2)), inst.size = (...args2) => inst.check(_size(...args2));
+  _ensureDefaultMemoizer(), $ZodMap.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => mapProcessor(inst, ctx, json3, params), inst.keyType = def.keyType, inst.valueType = def.valueType, inst.min = (...args2) => inst.check(_minSize(...args2)), inst.nonempty = (params) => inst.check(_minSize(1, params)), inst.max = (...args2) => inst.check(_maxSize(...args2)), inst.size = (...args2) => inst.check(_size(...args2));
 });
 function map(keyType, valueType, params) {
   return new ZodMap2({
@@ -23420,7 +23452,7 @@ function map(keyType, valueType, params) {
   });
 }
 var ZodSet2 = /* @__PURE__ */ $constructor("ZodSet", (inst, def) => {
-  _ensureDefaultMemoizer(), $ZodSet.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => setProcessor(inst, ctx, json2, params), inst.min = (...args2) => inst.check(_minSize(...args2)), inst.nonempty = (params) => inst.check(_minSize(1, params)), inst.max = (...args2) => inst.check(_maxSize(...args2)), inst.size = (...args2) => inst.check(_size(...args2));
+  _ensureDefaultMemoizer(), $ZodSet.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => setProcessor(inst, ctx, json3, params), inst.min = (...args2) => inst.check(_minSize(...args2)), inst.nonempty = (params) => inst.check(_minSize(1, params)), inst.max = (...args2) => inst.check(_maxSize(...args2)), inst.size = (...args2) => inst.check(_size(...args2));
 });
 function set(valueType, params) {
   return new ZodSet2({
@@ -23430,7 +23462,7 @@ function set(valueType, params) {
   });
 }
 var ZodEnum2 = /* @__PURE__ */ $constructor("ZodEnum", (inst, def) => {
-  $ZodEnum.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => enumProcessor(inst, ctx, json2, params), inst.enum = def.entries, inst.options = [...inst._zod.values];
+  $ZodEnum.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => enumProcessor(inst, ctx, json3, params), inst.enum = def.entries, inst.options = [...inst._zod.values];
   let keys = new Set(Object.keys(def.entries));
   inst.extract = (values, params) => {
     let newEntries = {};
@@ -23476,7 +23508,7 @@ function nativeEnum(entries, params) {
   });
 }
 var ZodLiteral2 = /* @__PURE__ */ $constructor("ZodLiteral", (inst, def) => {
-  $ZodLiteral.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => literalProcessor(inst, ctx, json2, params), inst.values = new Set(def.values), Object.defineProperty(inst, "value", {
+  $ZodLiteral.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => literalProcessor(inst, ctx, json3, params), inst.values = new Set(def.values), Object.defineProperty(inst, "value", {
     get() {
       if (def.values.length > 1)
         throw new Error("This schema contains multiple valid literal values. Use `.values` instead.");
@@ -23492,13 +23524,13 @@ function literal(value, params) {
   });
 }
 var ZodFile = /* @__PURE__ */ $constructor("ZodFile", (inst, def) => {
-  $ZodFile.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => fileProcessor(inst, ctx, json2, params), inst.min = (size, params) => inst.check(_minSize(size, params)), inst.max = (size, params) => inst.check(_maxSize(size, params)), inst.mime = (types, params) => inst.check(_mime(Array.isArray(types) ? types : [types], params));
+  $ZodFile.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => fileProcessor(inst, ctx, json3, params), inst.min = (size, params) => inst.check(_minSize(size, params)), inst.max = (size, params) => inst.check(_maxSize(size, params)), inst.mime = (types, params) => inst.check(_mime(Array.isArray(types) ? types : [types], params));
 });
 function file(params) {
   return _file(ZodFile, params);
 }
 var ZodTransform = /* @__PURE__ */ $constructor("ZodTransform", (inst, def) => {
-  _ensureDefaultMemoizer(), $ZodTransform.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => transformProcessor(inst, ctx, json2, params), inst._zod.parse = (payload, _ctx) => {
+  _ensureDefaultMemoizer(), $ZodTransform.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => transformProcessor(inst, ctx, json3, params), inst._zod.parse = (payload, _ctx) => {
     if (_ctx.direction === "backward")
       throw new $ZodEncodeError(inst.constructor.name);
     payload.addIssue = (issue2) => {
@@ -23520,7 +23552,7 @@ function transform(fn) {
   });
 }
 var ZodOptional2 = /* @__PURE__ */ $constructor("ZodOptional", (inst, def) => {
-  $ZodOptional.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => optionalProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.innerType;
+  $ZodOptional.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => optionalProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.innerType;
 });
 function optional(innerType) {
   return new ZodOptional2({
@@ -23529,7 +23561,7 @@ function optional(innerType) {
   });
 }
 var ZodExactOptional = /* @__PURE__ */ $constructor("ZodExactOptional", (inst, def) => {
-  $ZodExactOptional.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => optionalProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.innerType;
+  $ZodExactOptional.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => optionalProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.innerType;
 });
 function exactOptional(innerType) {
   return new ZodExactOptional({
@@ -23538,7 +23570,7 @@ function exactOptional(innerType) {
   });
 }
 var ZodNullable2 = /* @__PURE__ */ $constructor("ZodNullable", (inst, def) => {
-  $ZodNullable.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => nullableProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.innerType;
+  $ZodNullable.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => nullableProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.innerType;
 });
 function nullable(innerType) {
   return new ZodNullable2({
@@ -23550,7 +23582,7 @@ function nullish2(innerType) {
   return optional(nullable(innerType));
 }
 var ZodDefault2 = /* @__PURE__ */ $constructor("ZodDefault", (inst, def) => {
-  $ZodDefault.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => defaultProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.innerType, inst.removeDefault = inst.unwrap;
+  $ZodDefault.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => defaultProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.innerType, inst.removeDefault = inst.unwrap;
 });
 function _default2(innerType, defaultValue) {
   return new ZodDefault2({
@@ -23562,7 +23594,7 @@ function _default2(innerType, defaultValue) {
   });
 }
 var ZodPrefault = /* @__PURE__ */ $constructor("ZodPrefault", (inst, def) => {
-  $ZodPrefault.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => prefaultProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.innerType;
+  $ZodPrefault.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => prefaultProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.innerType;
 });
 function prefault(innerType, defaultValue) {
   return new ZodPrefault({
@@ -23574,7 +23606,7 @@ function prefault(innerType, defaultValue) {
   });
 }
 var ZodNonOptional = /* @__PURE__ */ $constructor("ZodNonOptional", (inst, def) => {
-  $ZodNonOptional.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => nonoptionalProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.innerType;
+  $ZodNonOptional.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => nonoptionalProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.innerType;
 });
 function nonoptional(innerType, params) {
   return new ZodNonOptional({
@@ -23584,7 +23616,7 @@ function nonoptional(innerType, params) {
   });
 }
 var ZodSuccess = /* @__PURE__ */ $constructor("ZodSuccess", (inst, def) => {
-  $ZodSuccess.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => successProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.innerType;
+  $ZodSuccess.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => successProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.innerType;
 });
 function success(innerType) {
   return new ZodSuccess({
@@ -23593,7 +23625,7 @@ function success(innerType) {
   });
 }
 var ZodCatch2 = /* @__PURE__ */ $constructor("ZodCatch", (inst, def) => {
-  $ZodCatch.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => catchProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.innerType, inst.removeCatch = inst.unwrap;
+  $ZodCatch.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => catchProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.innerType, inst.removeCatch = inst.unwrap;
 });
 function _catch2(innerType, catchValue) {
   return new ZodCatch2({
@@ -23603,13 +23635,13 @@ function _catch2(innerType, catchValue) {
   });
 }
 var ZodNaN2 = /* @__PURE__ */ $constructor("ZodNaN", (inst, def) => {
-  $ZodNaN.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => nanProcessor(inst, ctx, json2, params);
+  $ZodNaN.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => nanProcessor(inst, ctx, json3, params);
 });
 function nan(params) {
   return _nan(ZodNaN2, params);
 }
 var ZodPipe = /* @__PURE__ */ $constructor("ZodPipe", (inst, def) => {
-  $ZodPipe.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => pipeProcessor(inst, ctx, json2, params), inst.in = def.in, inst.out = def.out;
+  $ZodPipe.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => pipeProcessor(inst, ctx, json3, params), inst.in = def.in, inst.out = def.out;
 });
 function pipe(in_, out) {
   return new ZodPipe({
@@ -23644,7 +23676,7 @@ function invertCodec(codec2) {
 var ZodPreprocess = /* @__PURE__ */ $constructor("ZodPreprocess", (inst, def) => {
   ZodPipe.init(inst, def), $ZodPreprocess.init(inst, def);
 }), ZodReadonly2 = /* @__PURE__ */ $constructor("ZodReadonly", (inst, def) => {
-  $ZodReadonly.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => readonlyProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.innerType;
+  $ZodReadonly.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => readonlyProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.innerType;
 });
 function readonly(innerType) {
   return new ZodReadonly2({
@@ -23653,7 +23685,7 @@ function readonly(innerType) {
   });
 }
 var ZodTemplateLiteral = /* @__PURE__ */ $constructor("ZodTemplateLiteral", (inst, def) => {
-  $ZodTemplateLiteral.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => templateLiteralProcessor(inst, ctx, json2, params);
+  $ZodTemplateLiteral.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => templateLiteralProcessor(inst, ctx, json3, params);
 });
 function templateLiteral(parts, params) {
   return new ZodTemplateLiteral({
@@ -23663,7 +23695,7 @@ function templateLiteral(parts, params) {
   });
 }
 var ZodLazy2 = /* @__PURE__ */ $constructor("ZodLazy", (inst, def) => {
-  $ZodLazy.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => lazyProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.getter();
+  $ZodLazy.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => lazyProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.getter();
 });
 function lazy(getter) {
   return new ZodLazy2({
@@ -23672,7 +23704,7 @@ function lazy(getter) {
   });
 }
 var ZodPromise2 = /* @__PURE__ */ $constructor("ZodPromise", (inst, def) => {
-  $ZodPromise.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => promiseProcessor(inst, ctx, json2, params), inst.unwrap = () => inst._zod.def.innerType;
+  $ZodPromise.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => promiseProcessor(inst, ctx, json3, params), inst.unwrap = () => inst._zod.def.innerType;
 });
 function promise(innerType) {
   return new ZodPromise2({
@@ -23681,7 +23713,7 @@ function promise(innerType) {
   });
 }
 var ZodFunction2 = /* @__PURE__ */ $constructor("ZodFunction", (inst, def) => {
-  $ZodFunction.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => functionProcessor(inst, ctx, json2, params);
+  $ZodFunction.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => functionProcessor(inst, ctx, json3, params);
 });
 function _function(params) {
   return new ZodFunction2({
@@ -23691,7 +23723,7 @@ function _function(params) {
   });
 }
 var ZodCustom = /* @__PURE__ */ $constructor("ZodCustom", (inst, def) => {
-  $ZodCustom.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json2, params) => customProcessor(inst, ctx, json2, params);
+  $ZodCustom.init(inst, def), ZodType2.init(inst, def), inst._zod.processJSONSchema = (ctx, json3, params) => customProcessor(inst, ctx, json3, params);
 });
 function check(fn) {
   let ch = new $ZodCheck({
@@ -23890,12 +23922,12 @@ function decodeJSONPointerSegment(segment) {
 function resolveRef(ref, ctx) {
   if (!ref.startsWith("#"))
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
-  let path23 = ref.slice(1).split("/").filter(Boolean);
-  if (path23.length === 0)
+  let path33 = ref.slice(1).split("/").filter(Boolean);
+  if (path33.length === 0)
     return ctx.rootSchema;
   let defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path23[0] === defsKey) {
-    let key = path23[1] === void 0 ? void 0 : decodeJSONPointerSegment(path23[1]);
+  if (path33[0] === defsKey) {
+    let key = path33[1] === void 0 ? void 0 : decodeJSONPointerSegment(path33[1]);
     if (!key || !ctx.defs[key])
       throw new Error(`Reference not found: ${ref}`);
     return ctx.defs[key];
@@ -27110,7 +27142,7 @@ var DEFAULT_REQUEST_TIMEOUT_MSEC = 6e4, Protocol = class {
           return;
         }
         let pollInterval = task2.pollInterval ?? this._options?.defaultTaskPollInterval ?? 1e3;
-        await new Promise((resolve4) => setTimeout(resolve4, pollInterval)), options?.signal?.throwIfAborted();
+        await new Promise((resolve7) => setTimeout(resolve7, pollInterval)), options?.signal?.throwIfAborted();
       }
     } catch (error62) {
       yield {
@@ -27126,7 +27158,7 @@ var DEFAULT_REQUEST_TIMEOUT_MSEC = 6e4, Protocol = class {
    */
   request(request, resultSchema, options) {
     let { relatedRequestId, resumptionToken, onresumptiontoken, task, relatedTask } = options ?? {};
-    return new Promise((resolve4, reject) => {
+    return new Promise((resolve7, reject) => {
       let earlyReject = (error62) => {
         reject(error62);
       };
@@ -27181,7 +27213,7 @@ var DEFAULT_REQUEST_TIMEOUT_MSEC = 6e4, Protocol = class {
             return reject(response);
           try {
             let parseResult = safeParse2(resultSchema, response.result);
-            parseResult.success ? resolve4(parseResult.data) : reject(parseResult.error);
+            parseResult.success ? resolve7(parseResult.data) : reject(parseResult.error);
           } catch (error62) {
             reject(error62);
           }
@@ -27405,12 +27437,12 @@ var DEFAULT_REQUEST_TIMEOUT_MSEC = 6e4, Protocol = class {
       task?.pollInterval && (interval = task.pollInterval);
     } catch {
     }
-    return new Promise((resolve4, reject) => {
+    return new Promise((resolve7, reject) => {
       if (signal.aborted) {
         reject(new McpError(ErrorCode.InvalidRequest, "Request cancelled"));
         return;
       }
-      let timeoutId = setTimeout(resolve4, interval);
+      let timeoutId = setTimeout(resolve7, interval);
       signal.addEventListener("abort", () => {
         clearTimeout(timeoutId), reject(new McpError(ErrorCode.InvalidRequest, "Request cancelled"));
       }, { once: !0 });
@@ -28077,6 +28109,164 @@ var McpZodTypeKind;
   McpZodTypeKind2.Completable = "McpCompletable";
 })(McpZodTypeKind || (McpZodTypeKind = {}));
 
+// node_modules/@modelcontextprotocol/sdk/dist/esm/shared/uriTemplate.js
+var UriTemplate = class _UriTemplate {
+  /**
+   * Returns true if the given string contains any URI template expressions.
+   * A template expression is a sequence of characters enclosed in curly braces,
+   * like {foo} or {?bar}.
+   */
+  static isTemplate(str3) {
+    return /\{[^}\s]+\}/.test(str3);
+  }
+  static validateLength(str3, max, context) {
+    if (str3.length > max)
+      throw new Error(`${context} exceeds maximum length of ${max} characters (got ${str3.length})`);
+  }
+  get variableNames() {
+    return this.parts.flatMap((part) => typeof part == "string" ? [] : part.names);
+  }
+  constructor(template) {
+    _UriTemplate.validateLength(template, 1e6, "Template"), this.template = template, this.parts = this.parse(template);
+  }
+  toString() {
+    return this.template;
+  }
+  parse(template) {
+    let parts = [], currentText = "", i = 0, expressionCount = 0;
+    for (; i < template.length; )
+      if (template[i] === "{") {
+        currentText && (parts.push(currentText), currentText = "");
+        let end2 = template.indexOf("}", i);
+        if (end2 === -1)
+          throw new Error("Unclosed template expression");
+        if (expressionCount++, expressionCount > 1e4)
+          throw new Error("Template contains too many expressions (max 10000)");
+        let expr = template.slice(i + 1, end2), operator = this.getOperator(expr), exploded = expr.includes("*"), names = this.getNames(expr), name = names[0];
+        for (let name2 of names)
+          _UriTemplate.validateLength(name2, 1e6, "Variable name");
+        parts.push({ name, operator, names, exploded }), i = end2 + 1;
+      } else
+        currentText += template[i], i++;
+    return currentText && parts.push(currentText), parts;
+  }
+  getOperator(expr) {
+    return ["+", "#", ".", "/", "?", "&"].find((op) => expr.startsWith(op)) || "";
+  }
+  getNames(expr) {
+    let operator = this.getOperator(expr);
+    return expr.slice(operator.length).split(",").map((name) => name.replace("*", "").trim()).filter((name) => name.length > 0);
+  }
+  encodeValue(value, operator) {
+    return _UriTemplate.validateLength(value, 1e6, "Variable value"), operator === "+" || operator === "#" ? encodeURI(value) : encodeURIComponent(value);
+  }
+  expandPart(part, variables) {
+    if (part.operator === "?" || part.operator === "&") {
+      let pairs = part.names.map((name) => {
+        let value2 = variables[name];
+        if (value2 === void 0)
+          return "";
+        let encoded2 = Array.isArray(value2) ? value2.map((v) => this.encodeValue(v, part.operator)).join(",") : this.encodeValue(value2.toString(), part.operator);
+        return `${name}=${encoded2}`;
+      }).filter((pair) => pair.length > 0);
+      return pairs.length === 0 ? "" : (part.operator === "?" ? "?" : "&") + pairs.join("&");
+    }
+    if (part.names.length > 1) {
+      let values2 = part.names.map((name) => variables[name]).filter((v) => v !== void 0);
+      return values2.length === 0 ? "" : values2.map((v) => Array.isArray(v) ? v[0] : v).join(",");
+    }
+    let value = variables[part.name];
+    if (value === void 0)
+      return "";
+    let encoded = (Array.isArray(value) ? value : [value]).map((v) => this.encodeValue(v, part.operator));
+    switch (part.operator) {
+      case "":
+        return encoded.join(",");
+      case "+":
+        return encoded.join(",");
+      case "#":
+        return "#" + encoded.join(",");
+      case ".":
+        return "." + encoded.join(".");
+      case "/":
+        return "/" + encoded.join("/");
+      default:
+        return encoded.join(",");
+    }
+  }
+  expand(variables) {
+    let result = "", hasQueryParam = !1;
+    for (let part of this.parts) {
+      if (typeof part == "string") {
+        result += part;
+        continue;
+      }
+      let expanded = this.expandPart(part, variables);
+      expanded && ((part.operator === "?" || part.operator === "&") && hasQueryParam ? result += expanded.replace("?", "&") : result += expanded, (part.operator === "?" || part.operator === "&") && (hasQueryParam = !0));
+    }
+    return result;
+  }
+  escapeRegExp(str3) {
+    return str3.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  partToRegExp(part) {
+    let patterns = [];
+    for (let name2 of part.names)
+      _UriTemplate.validateLength(name2, 1e6, "Variable name");
+    if (part.operator === "?" || part.operator === "&") {
+      for (let i = 0; i < part.names.length; i++) {
+        let name2 = part.names[i], prefix = i === 0 ? "\\" + part.operator : "&";
+        patterns.push({
+          pattern: prefix + this.escapeRegExp(name2) + "=([^&]+)",
+          name: name2
+        });
+      }
+      return patterns;
+    }
+    let pattern, name = part.name;
+    switch (part.operator) {
+      case "":
+        pattern = part.exploded ? "([^/,]+(?:,[^/,]+)*)" : "([^/,]+)";
+        break;
+      case "+":
+      case "#":
+        pattern = "(.+)";
+        break;
+      case ".":
+        pattern = "\\.([^/,]+)";
+        break;
+      case "/":
+        pattern = "/" + (part.exploded ? "([^/,]+(?:,[^/,]+)*)" : "([^/,]+)");
+        break;
+      default:
+        pattern = "([^/]+)";
+    }
+    return patterns.push({ pattern, name }), patterns;
+  }
+  match(uri2) {
+    _UriTemplate.validateLength(uri2, 1e6, "URI");
+    let pattern = "^", names = [];
+    for (let part of this.parts)
+      if (typeof part == "string")
+        pattern += this.escapeRegExp(part);
+      else {
+        let patterns = this.partToRegExp(part);
+        for (let { pattern: partPattern2, name } of patterns)
+          pattern += partPattern2, names.push({ name, exploded: part.exploded });
+      }
+    pattern += "$", _UriTemplate.validateLength(pattern, 1e6, "Generated regex pattern");
+    let regex = new RegExp(pattern), match = uri2.match(regex);
+    if (!match)
+      return null;
+    let result = {};
+    for (let i = 0; i < names.length; i++) {
+      let { name, exploded } = names[i], value = match[i + 1], cleanName = name.replace("*", "");
+      exploded && value.includes(",") ? result[cleanName] = value.split(",") : result[cleanName] = value;
+    }
+    return result;
+  }
+};
+
 // node_modules/@modelcontextprotocol/sdk/dist/esm/shared/toolNameValidation.js
 var TOOL_NAME_REGEX = /^[A-Za-z0-9._-]{1,128}$/;
 function validateToolName(name) {
@@ -28326,7 +28516,7 @@ var McpServer = class {
       await Promise.resolve(handler.createTask(taskExtra))
     ), taskId = createTaskResult.task.taskId, task = createTaskResult.task, pollInterval = task.pollInterval ?? 5e3;
     for (; task.status !== "completed" && task.status !== "failed" && task.status !== "cancelled"; ) {
-      await new Promise((resolve4) => setTimeout(resolve4, pollInterval));
+      await new Promise((resolve7) => setTimeout(resolve7, pollInterval));
       let updatedTask = await extra.taskStore.getTask(taskId);
       if (!updatedTask)
         throw new McpError(ErrorCode.InternalError, `Task ${taskId} not found during polling`);
@@ -28384,8 +28574,8 @@ var McpServer = class {
         listChanged: !0
       }
     }), this.server.setRequestHandler(ListResourcesRequestSchema, async (request, extra) => {
-      let resources = Object.entries(this._registeredResources).filter(([_, resource]) => resource.enabled).map(([uri, resource]) => ({
-        uri,
+      let resources = Object.entries(this._registeredResources).filter(([_, resource]) => resource.enabled).map(([uri2, resource]) => ({
+        uri: uri2,
         name: resource.name,
         ...resource.metadata
       })), templateResources = [];
@@ -28406,18 +28596,18 @@ var McpServer = class {
       uriTemplate: template.resourceTemplate.uriTemplate.toString(),
       ...template.metadata
     })) })), this.server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-      let uri = new URL(request.params.uri), resource = this._registeredResources[uri.toString()];
+      let uri2 = new URL(request.params.uri), resource = this._registeredResources[uri2.toString()];
       if (resource) {
         if (!resource.enabled)
-          throw new McpError(ErrorCode.InvalidParams, `Resource ${uri} disabled`);
-        return resource.readCallback(uri, extra);
+          throw new McpError(ErrorCode.InvalidParams, `Resource ${uri2} disabled`);
+        return resource.readCallback(uri2, extra);
       }
       for (let template of Object.values(this._registeredResourceTemplates)) {
-        let variables = template.resourceTemplate.uriTemplate.match(uri.toString());
+        let variables = template.resourceTemplate.uriTemplate.match(uri2.toString());
         if (variables)
-          return template.readCallback(uri, variables, extra);
+          return template.readCallback(uri2, variables, extra);
       }
-      throw new McpError(ErrorCode.InvalidParams, `Resource ${uri} not found`);
+      throw new McpError(ErrorCode.InvalidParams, `Resource ${uri2} not found`);
     }), this._resourceHandlersInitialized = !0);
   }
   setPromptRequestHandlers() {
@@ -28481,7 +28671,7 @@ var McpServer = class {
       return this.setResourceRequestHandlers(), this.sendResourceListChanged(), registeredResourceTemplate;
     }
   }
-  _createRegisteredResource(name, title, uri, metadata, readCallback) {
+  _createRegisteredResource(name, title, uri2, metadata, readCallback) {
     let registeredResource = {
       name,
       title,
@@ -28492,10 +28682,10 @@ var McpServer = class {
       enable: () => registeredResource.update({ enabled: !0 }),
       remove: () => registeredResource.update({ uri: null }),
       update: (updates) => {
-        typeof updates.uri < "u" && updates.uri !== uri && (delete this._registeredResources[uri], updates.uri && (this._registeredResources[updates.uri] = registeredResource)), typeof updates.name < "u" && (registeredResource.name = updates.name), typeof updates.title < "u" && (registeredResource.title = updates.title), typeof updates.metadata < "u" && (registeredResource.metadata = updates.metadata), typeof updates.callback < "u" && (registeredResource.readCallback = updates.callback), typeof updates.enabled < "u" && (registeredResource.enabled = updates.enabled), this.sendResourceListChanged();
+        typeof updates.uri < "u" && updates.uri !== uri2 && (delete this._registeredResources[uri2], updates.uri && (this._registeredResources[updates.uri] = registeredResource)), typeof updates.name < "u" && (registeredResource.name = updates.name), typeof updates.title < "u" && (registeredResource.title = updates.title), typeof updates.metadata < "u" && (registeredResource.metadata = updates.metadata), typeof updates.callback < "u" && (registeredResource.readCallback = updates.callback), typeof updates.enabled < "u" && (registeredResource.enabled = updates.enabled), this.sendResourceListChanged();
       }
     };
-    return this._registeredResources[uri] = registeredResource, registeredResource;
+    return this._registeredResources[uri2] = registeredResource, registeredResource;
   }
   _createRegisteredResourceTemplate(name, title, template, metadata, readCallback) {
     let registeredResourceTemplate = {
@@ -28638,8 +28828,29 @@ var McpServer = class {
   sendPromptListChanged() {
     this.isConnected() && this.server.sendPromptListChanged();
   }
-};
-var EMPTY_OBJECT_JSON_SCHEMA = {
+}, ResourceTemplate = class {
+  constructor(uriTemplate, _callbacks) {
+    this._callbacks = _callbacks, this._uriTemplate = typeof uriTemplate == "string" ? new UriTemplate(uriTemplate) : uriTemplate;
+  }
+  /**
+   * Gets the URI template pattern.
+   */
+  get uriTemplate() {
+    return this._uriTemplate;
+  }
+  /**
+   * Gets the list callback, if one was provided.
+   */
+  get listCallback() {
+    return this._callbacks.list;
+  }
+  /**
+   * Gets the callback for completing a specific URI template variable, if one was provided.
+   */
+  completeCallback(variable2) {
+    return this._callbacks.complete?.[variable2];
+  }
+}, EMPTY_OBJECT_JSON_SCHEMA = {
   type: "object",
   properties: {}
 };
@@ -28725,7 +28936,7 @@ function gitEnvFor(cwd, { allowRepoAbove = !1 }) {
   return allowRepoAbove ? BASE_ENV : { ...BASE_ENV, GIT_CEILING_DIRECTORIES: path3.dirname(projectRootOf(cwd)) };
 }
 function git(cwd, args2, options = {}) {
-  return new Promise((resolve4, reject) => {
+  return new Promise((resolve7, reject) => {
     let env;
     try {
       env = gitEnvFor(cwd, options);
@@ -28742,7 +28953,7 @@ function git(cwd, args2, options = {}) {
           let message = Buffer.isBuffer(stderr) ? stderr.toString("utf8").trim() : "";
           reject(new Error(message || error62.message));
         } else
-          resolve4(stdout);
+          resolve7(stdout);
       }
     );
   });
@@ -28769,7 +28980,7 @@ async function lsTree(repoRoot, commit, dir) {
 }
 function catBlobs(repoRoot, oids) {
   let unique = [...new Set(oids)];
-  return unique.length === 0 ? Promise.resolve(/* @__PURE__ */ new Map()) : new Promise((resolve4, reject) => {
+  return unique.length === 0 ? Promise.resolve(/* @__PURE__ */ new Map()) : new Promise((resolve7, reject) => {
     let env;
     try {
       env = gitEnvFor(repoRoot, {});
@@ -28789,7 +29000,7 @@ function catBlobs(repoRoot, oids) {
         let size = Number(header[2]);
         result.set(header[0], out.subarray(pos, pos + size)), pos += size + 1;
       }
-      resolve4(result);
+      resolve7(result);
     }), child.stdin.on("error", () => {
     }), child.stdin.end(`${unique.join(`
 `)}
@@ -29780,6 +29991,18 @@ function uniqueExperimentName(raw, takenLower) {
 function normalizeMetricName(name) {
   return name.toLowerCase().replace(/²/g, "2").replace(/@/g, "_at_").replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "");
 }
+var MODEL_NAME = /^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$/;
+function isModelName(name) {
+  return MODEL_NAME.test(name) && !WINDOWS_RESERVED.test(name);
+}
+function assertModelName(name) {
+  if (!isModelName(name))
+    throw invalid(
+      `Invalid model name ${JSON.stringify(name)}.`,
+      'Use 1\u201364 characters: lower-case letters, digits, "-" or "_", starting and ending with a letter or digit, e.g. "churn-classifier".'
+    );
+  return name;
+}
 
 // mcp-server/src/core/metrics/vocabulary.ts
 var vocabulary = metrics_default;
@@ -29788,16 +30011,16 @@ function normalizeName(name) {
 }
 var INDEX = buildIndex(vocabulary.metrics);
 function buildIndex(metrics) {
-  let index = /* @__PURE__ */ new Map(), add = (alias, hit) => {
+  let index = /* @__PURE__ */ new Map(), add2 = (alias, hit) => {
     let n = normalizeName(alias), prior = index.get(n);
     if (prior && (prior.entry !== hit.entry || prior.sign !== hit.sign))
       throw new Error(`metrics.json: "${alias}" names both ${prior.entry.key} and ${hit.entry.key}`);
     index.set(n, hit);
   };
   for (let entry of metrics) {
-    add(entry.key, { entry, sign: 1 });
-    for (let a of entry.aliases) add(a, { entry, sign: 1 });
-    for (let s of entry.sklearn_scorers ?? []) add(s.name, { entry, sign: s.sign });
+    add2(entry.key, { entry, sign: 1 });
+    for (let a of entry.aliases) add2(a, { entry, sign: 1 });
+    for (let s of entry.sklearn_scorers ?? []) add2(s.name, { entry, sign: s.sign });
   }
   return index;
 }
@@ -29934,7 +30157,7 @@ function escapeRegExp(s) {
 function parseCriterionText(text4) {
   let clean = text4.trim().replace(/^(?:[-*+]\s+)?(?:\[[ xX]\]\s+)?/, "").replace(/[*`]/g, "").trim(), vf = VALUE_FIRST.exec(clean), mf = vf ? null : METRIC_FIRST.exec(clean);
   if (!vf && !mf) return;
-  let metricText = vf ? vf[4] : mf[1], opText = vf ? vf[1] : mf[2], numberText = vf ? vf[2] : mf[3], percent = !!(vf ? vf[3] : mf[4]), op = OP_BY_PHRASE.get(opText.toLowerCase().replace(/\s+/g, " ")), value = Number(numberText.replace(/[$,\s]/g, ""));
+  let metricText = vf ? vf[4] : mf[1], opText = vf ? vf[1] : mf[2], numberText2 = vf ? vf[2] : mf[3], percent = !!(vf ? vf[3] : mf[4]), op = OP_BY_PHRASE.get(opText.toLowerCase().replace(/\s+/g, " ")), value = Number(numberText2.replace(/[$,\s]/g, ""));
   if (!Number.isFinite(value)) return;
   let observed, obs = OBSERVED.exec(metricText);
   obs && obs[1].trim() && (metricText = obs[1], observed = Number((obs[2] ?? obs[3]).replace(/,/g, ""))), metricText = metricText.split(":").pop().trim();
@@ -29969,7 +30192,7 @@ function parseCriterionText(text4) {
     if (!resolved.fraction)
       return fail2(
         "percent_of_non_fraction",
-        `${resolved.display} is not a fraction, so "${numberText}%" has no meaning: give the threshold in ${resolved.display}'s own units.`
+        `${resolved.display} is not a fraction, so "${numberText2}%" has no meaning: give the threshold in ${resolved.display}'s own units.`
       );
     value /= 100;
   }
@@ -30037,8 +30260,8 @@ function criteriaFromMarkdown(markdown, customMetrics = []) {
     }
     let inline = /^\s*[-*+]\s+\**success\s+(?:criteria|metrics)\**\s*:\**\s*(.+)$/i.exec(line);
     if (!inSection && !inline || !inline && !/^\s*[-*+]\s+/.test(line)) continue;
-    let body = inline ? inline[1] : line.replace(/^\s*[-*+]\s+/, "");
-    for (let part of splitCriteria(body)) {
+    let body2 = inline ? inline[1] : line.replace(/^\s*[-*+]\s+/, "");
+    for (let part of splitCriteria(body2)) {
       let r = readCriterion(part, customMetrics);
       r ? "criterion" in r ? criteria.push(r.criterion) : problems.push(r.problem) : unparsed.push(part.trim());
     }
@@ -30302,11 +30525,11 @@ function judge(s, t) {
       text: `${s.metric} std ${fmt(s.std)} on mean ${fmt(s.mean)}${folds} (bounded: max_cv_std ${max2})`
     };
   }
-  let max = t.max_cv_relative_std, relative6 = s.mean === 0 ? 1 / 0 : s.std / Math.abs(s.mean);
+  let max = t.max_cv_relative_std, relative7 = s.mean === 0 ? 1 / 0 : s.std / Math.abs(s.mean);
   return {
-    ok: relative6 <= max,
+    ok: relative7 <= max,
     key: "max_cv_relative_std",
-    text: `${s.metric} std ${fmt(s.std)} on mean ${fmt(s.mean)} = ${fmt(relative6)} of the mean${folds} (unbounded: max_cv_relative_std ${max})`
+    text: `${s.metric} std ${fmt(s.std)} on mean ${fmt(s.mean)} = ${fmt(relative7)} of the mean${folds} (unbounded: max_cv_relative_std ${max})`
   };
 }
 var cvStabilityGate = {
@@ -30506,9 +30729,9 @@ function bestOf(ranked) {
 
 // mcp-server/src/core/gates/success-criteria.ts
 var describeCriteria = (list) => list.map((c) => `"${c.metric} ${c.op} ${c.value}"`).join(", ");
-function agreement(ctx, stored) {
+function agreement(ctx, stored2) {
   if (ctx.spec === void 0) return [];
-  let custom2 = stored.filter((c) => c.custom).map((c) => c.metric), fromSpec = criteriaFromMarkdown(stripComments(ctx.spec), custom2), checks = [];
+  let custom2 = stored2.filter((c) => c.custom).map((c) => c.metric), fromSpec = criteriaFromMarkdown(stripComments(ctx.spec), custom2), checks = [];
   for (let p of fromSpec.problems)
     checks.push(
       check2(
@@ -30525,12 +30748,12 @@ function agreement(ctx, stored) {
         `spec.md lists "${text4}" as a success criterion but it is not "<metric> <op> <number>"; reword it or move it out of the section.`
       )
     );
-  let { onlyInSource, onlyInOther } = criteriaDifference(stored, fromSpec.criteria);
+  let { onlyInSource, onlyInOther } = criteriaDifference(stored2, fromSpec.criteria);
   if (onlyInSource.length || onlyInOther.length) {
     let parts = [
       onlyInOther.length ? `spec.md has ${describeCriteria(onlyInOther)} that metadata.json lacks` : "",
       onlyInSource.length ? `metadata.json has ${describeCriteria(onlyInSource)} that spec.md lacks` : ""
-    ].filter(Boolean), merged = [...stored.filter((c) => !onlyInSource.includes(c)), ...onlyInOther].map((c) => c.text);
+    ].filter(Boolean), merged = [...stored2.filter((c) => !onlyInSource.includes(c)), ...onlyInOther].map((c) => c.text);
     checks.push(
       check2(
         "criteria-sync",
@@ -30545,8 +30768,8 @@ var successCriteriaGate = {
   id: "success-criteria",
   summary: "Every success criterion in metadata.json holds for the selected model's test value, and spec.md lists the same criteria.",
   check(ctx) {
-    let stored = mlSettings(ctx)?.success_criteria ?? [], checks = [];
-    stored.length === 0 && checks.push(
+    let stored2 = mlSettings(ctx)?.success_criteria ?? [], checks = [];
+    stored2.length === 0 && checks.push(
       check2(
         "success-criteria",
         "warn",
@@ -30554,7 +30777,7 @@ var successCriteriaGate = {
       )
     );
     let best = ctx.best;
-    for (let c of stored) {
+    for (let c of stored2) {
       let id = `criterion:${c.metric}${c.op}${c.value}`, value = best ? metricValue(best.metrics, c.metric) : void 0;
       best ? value === void 0 ? checks.push(
         check2(
@@ -30564,7 +30787,7 @@ var successCriteriaGate = {
         )
       ) : checks.push(check2(id, meetsCriterion(value, c) ? "pass" : "fail", `${c.text}: ${best.name} has ${c.metric}=${fmt(value)}.`)) : checks.push(check2(id, "fail", `${c.text}: no experiment to check it against.`));
     }
-    return [...checks, ...agreement(ctx, stored)];
+    return [...checks, ...agreement(ctx, stored2)];
   }
 };
 
@@ -30770,7 +30993,7 @@ ${block.join(`
   }
   let end2 = start + 1;
   for (; end2 < lines.length && !/^#{1,2}\s/.test(lines[end2]); ) end2 += 1;
-  let body = lines.slice(start + 1, end2).filter((l) => !isCriterionBullet(l, customMetrics)), firstText = body.findIndex((l) => l.trim() !== ""), lead = firstText < 0 ? [] : body.slice(0, firstText).filter((l) => l.trim() !== ""), rest = firstText < 0 ? [] : body.slice(firstText);
+  let body2 = lines.slice(start + 1, end2).filter((l) => !isCriterionBullet(l, customMetrics)), firstText = body2.findIndex((l) => l.trim() !== ""), lead = firstText < 0 ? [] : body2.slice(0, firstText).filter((l) => l.trim() !== ""), rest = firstText < 0 ? [] : body2.slice(firstText);
   return [
     ...lines.slice(0, start + 1),
     "",
@@ -31374,7 +31597,7 @@ async function readIncrementMetadata(project, inc) {
   return { raw, ml: readMlSettings(raw.ml) };
 }
 function readMlSettings(value) {
-  let ml = value && typeof value == "object" ? value : {}, thresholds = ml.thresholds && typeof ml.thresholds == "object" ? ml.thresholds : {}, num2 = (v, d) => typeof v == "number" && Number.isFinite(v) ? v : d, criteria = [];
+  let ml = value && typeof value == "object" ? value : {}, thresholds = ml.thresholds && typeof ml.thresholds == "object" ? ml.thresholds : {}, num3 = (v, d) => typeof v == "number" && Number.isFinite(v) ? v : d, criteria = [];
   for (let c of Array.isArray(ml.success_criteria) ? ml.success_criteria : [])
     if (typeof c == "string") {
       let parsed = parseCriterion(c);
@@ -31396,7 +31619,7 @@ function readMlSettings(value) {
     selection: SELECTION_SETTINGS.includes(ml.selection) ? ml.selection : "auto",
     custom_metrics: Array.isArray(ml.custom_metrics) ? ml.custom_metrics.filter((m) => typeof m == "string") : [],
     success_criteria: criteria,
-    thresholds: Object.fromEntries(THRESHOLDS.map((t) => [t.key, num2(thresholds[t.key], t.default)]))
+    thresholds: Object.fromEntries(THRESHOLDS.map((t) => [t.key, num3(thresholds[t.key], t.default)]))
   };
 }
 async function updateIncrementMetadata(project, inc, change) {
@@ -32378,9 +32601,9 @@ function getBlockValue(input2, start, end2, indent, chomping, folded) {
 `) ? region.slice(0, -1) : region).split(`
 `), result = "", didReadContent = !1, emptyLines = 0, atMoreIndented = !1;
   for (let line of lines) {
-    let column = 0;
-    for (; column < textIndent && line.charCodeAt(column) === 32; ) column++;
-    if (indent < 0 || column >= line.length) {
+    let column2 = 0;
+    for (; column2 < textIndent && line.charCodeAt(column2) === 32; ) column2++;
+    if (indent < 0 || column2 >= line.length) {
       emptyLines++;
       continue;
     }
@@ -32901,22 +33124,22 @@ function readBlockScalar(state, parentIndent, props) {
   hadWhitespace && state.input.charCodeAt(state.position) === 35 && skipUntilLineEnd(state), isEol(state.input.charCodeAt(state.position)) ? consumeLineBreak(state) : state.input.charCodeAt(state.position) !== 0 && throwError(state, "a line break is expected");
   let contentIndent = detectedIndent ? indent : -1, maxLeadingIndent = 0, valueStart = state.position, valueEnd = state.position;
   for (; state.input.charCodeAt(state.position) !== 0; ) {
-    let linePosition = state.position, column = 0;
-    for (; state.input.charCodeAt(linePosition + column) === 32; ) column++;
-    let first = state.input.charCodeAt(linePosition + column);
+    let linePosition = state.position, column2 = 0;
+    for (; state.input.charCodeAt(linePosition + column2) === 32; ) column2++;
+    let first = state.input.charCodeAt(linePosition + column2);
     if (first === 0) {
-      contentIndent >= 0 ? column > contentIndent && (valueEnd = linePosition + column) : column > 0 && (valueEnd = linePosition + column);
+      contentIndent >= 0 ? column2 > contentIndent && (valueEnd = linePosition + column2) : column2 > 0 && (valueEnd = linePosition + column2);
       break;
     }
     if (testDocumentBoundary(state)) break;
-    if (!detectedIndent && contentIndent === -1 && isEol(first) && (maxLeadingIndent = Math.max(maxLeadingIndent, column)), !detectedIndent && contentIndent === -1 && !isEol(first) && (first === 9 && column < parentIndent && (state.position = linePosition + column, throwError(state, "tab characters must not be used in indentation")), column >= parentIndent && column < maxLeadingIndent && (state.position = linePosition + column, throwError(state, "bad indentation of a mapping entry"))), contentIndent === -1 && first !== 0 && !isEol(first) && column < parentIndent) {
-      state.lineIndent = column, state.position = linePosition + column;
+    if (!detectedIndent && contentIndent === -1 && isEol(first) && (maxLeadingIndent = Math.max(maxLeadingIndent, column2)), !detectedIndent && contentIndent === -1 && !isEol(first) && (first === 9 && column2 < parentIndent && (state.position = linePosition + column2, throwError(state, "tab characters must not be used in indentation")), column2 >= parentIndent && column2 < maxLeadingIndent && (state.position = linePosition + column2, throwError(state, "bad indentation of a mapping entry"))), contentIndent === -1 && first !== 0 && !isEol(first) && column2 < parentIndent) {
+      state.lineIndent = column2, state.position = linePosition + column2;
       break;
     }
-    !detectedIndent && first !== 0 && !isEol(first) && contentIndent === -1 && (contentIndent = column);
+    !detectedIndent && first !== 0 && !isEol(first) && contentIndent === -1 && (contentIndent = column2);
     let requiredIndent = contentIndent === -1 ? parentIndent + 1 : contentIndent;
-    if (first !== 0 && !isEol(first) && column < requiredIndent) {
-      state.lineIndent = column, state.position = linePosition + column;
+    if (first !== 0 && !isEol(first) && column2 < requiredIndent) {
+      state.lineIndent = column2, state.position = linePosition + column2;
       break;
     }
     skipUntilLineEnd(state), valueEnd = state.position, isEol(state.input.charCodeAt(state.position)) && (consumeLineBreak(state), valueEnd = state.position);
@@ -33417,7 +33640,7 @@ function refuseWhatTheFormatNeverWrites(text4, events) {
   }
 }
 function boundAliasExpansion(text4, events) {
-  let expanded = /* @__PURE__ */ new Map(), openAnchors = /* @__PURE__ */ new Map(), stack = [], produced = 0, add = (values, height, offset) => {
+  let expanded = /* @__PURE__ */ new Map(), openAnchors = /* @__PURE__ */ new Map(), stack = [], produced = 0, add2 = (values, height, offset) => {
     if (produced += values, produced > MAX_FOREIGN_YAML_VALUES)
       throw new ParseLimitError(
         `expands its YAML aliases to more than ${MAX_FOREIGN_YAML_VALUES.toLocaleString("en-US")} values (line ${lineAt(text4, offset)}): a YAML bomb or a file far larger than any real one`
@@ -33432,7 +33655,7 @@ function boundAliasExpansion(text4, events) {
   for (let event of events)
     switch (event.type) {
       case EVENT_ID.SCALAR: {
-        add(1, 0, event.valueStart);
+        add2(1, 0, event.valueStart);
         let anchor2 = anchorOf(event);
         anchor2 !== void 0 && expanded.set(anchor2, { values: 1, height: 0 });
         break;
@@ -33444,12 +33667,12 @@ function boundAliasExpansion(text4, events) {
             `uses the YAML alias *${name} inside the node it names (line ${lineAt(text4, event.anchorStart)}), a loop no reader can expand`
           );
         let target = expanded.get(name) ?? { values: 1, height: 0 };
-        add(target.values, target.height, event.anchorStart);
+        add2(target.values, target.height, event.anchorStart);
         break;
       }
       case EVENT_ID.SEQUENCE:
       case EVENT_ID.MAPPING: {
-        add(1, 1, event.start);
+        add2(1, 1, event.start);
         let anchor2 = anchorOf(event);
         anchor2 !== void 0 && openAnchors.set(anchor2, (openAnchors.get(anchor2) ?? 0) + 1), stack.push({ producedBefore: produced - 1, height: 1, anchor: anchor2 });
         break;
@@ -33865,19 +34088,19 @@ function bestModelSection(c) {
 
 // mcp-server/src/render/sections.ts
 var begin = (key) => `<!-- specweave-ml:begin ${key} -->`, end = (key) => `<!-- specweave-ml:end ${key} -->`;
-function upsertSection(existing, key, body) {
+function upsertSection(existing, key, body2) {
   let block = `${begin(key)}
-${body.trimEnd()}
+${body2.trimEnd()}
 ${end(key)}`, start = existing.indexOf(begin(key)), stop = existing.indexOf(end(key));
   if (start >= 0 && stop > start) return existing.slice(0, start) + block + existing.slice(stop + end(key).length);
-  let sep6 = existing.length === 0 || existing.endsWith(`
+  let sep7 = existing.length === 0 || existing.endsWith(`
 
 `) ? "" : existing.endsWith(`
 `) ? `
 ` : `
 
 `;
-  return `${existing}${sep6}${block}
+  return `${existing}${sep7}${block}
 `;
 }
 function hasSection(existing, key) {
@@ -33902,6 +34125,7 @@ function sectionMarkerProblem(existing, key) {
 }
 
 // mcp-server/src/core/comparison.ts
+var LOAD_TEST_TAG = "load-test";
 function defaultColumns(experiments, primary, max = 6) {
   let counts = /* @__PURE__ */ new Map();
   for (let e of experiments) for (let k of Object.keys(e.metrics)) counts.set(k, (counts.get(k) ?? 0) + 1);
@@ -33919,8 +34143,8 @@ async function compareExperiments(project, inc, opts = {}) {
   }), readAllExperiments(project, inc)]);
   return rankExperiments(inc, meta3?.ml ?? null, loaded, opts);
 }
-function rankExperiments(inc, ml, { experiments, broken }, opts = {}) {
-  let primary = opts.primary_metric?.trim() || choosePrimary(experiments, ml?.primary_metric ?? null);
+function rankExperiments(inc, ml, { experiments: all, broken }, opts = {}) {
+  let experiments = all.filter((e) => !e.meta.tags.includes(LOAD_TEST_TAG)), loadTests2 = all.filter((e) => e.meta.tags.includes(LOAD_TEST_TAG)), primary = opts.primary_metric?.trim() || choosePrimary(experiments, ml?.primary_metric ?? null);
   if (!primary)
     throw invalid(
       `No primary metric for ${inc.id}: the increment names none and no experiment has metrics.`,
@@ -33982,9 +34206,10 @@ function rankExperiments(inc, ml, { experiments, broken }, opts = {}) {
           ...test !== void 0 ? { test_value: test } : {}
         };
       }),
-      ...broken.map((b) => ({ experiment: b.name, reason: b.reason }))
+      ...broken.map((b) => ({ experiment: b.name, reason: b.reason })),
+      ...loadTests2.map((e) => ({ experiment: e.name, reason: `a load test (tagged ${LOAD_TEST_TAG}), not a model`, status: e.status }))
     ],
-    experiments_total: experiments.length + broken.length
+    experiments_total: all.length + broken.length
   };
 }
 function assertMetricUnderstood(primary, experiments, ml) {
@@ -34004,8 +34229,8 @@ function testMeasure(e, primary, index, key) {
   let exact = e.metrics[primary];
   return exact !== void 0 && canonicalKey2(primary) === key && !/^(cv|val|valid|validation)_/.test(primary) ? { source: "test", name: primary, value: exact, std: null, count: null } : index.measure(key, "test");
 }
-function improvementOverBaselines(primary, direction, candidate, baselines, testOf, selectionOf, source) {
-  let on = testOf(candidate) !== void 0 && baselines.some((b) => testOf(b) !== void 0) ? "test" : source, valueOf = on === "test" ? testOf : selectionOf, cv = valueOf(candidate);
+function improvementOverBaselines(primary, direction, candidate, baselines, testOf, selectionOf3, source) {
+  let on = testOf(candidate) !== void 0 && baselines.some((b) => testOf(b) !== void 0) ? "test" : source, valueOf = on === "test" ? testOf : selectionOf3, cv = valueOf(candidate);
   if (cv === void 0 || Number.isNaN(cv)) return null;
   let ranked = rankByMetric(baselines, valueOf, direction).ranked.filter((r) => !Number.isNaN(r.value)), base = ranked[0];
   if (!base) return null;
@@ -34031,6 +34256,2023 @@ ${kept.join(`
 `)}
 ` : renderComparison(c));
   }), file2;
+}
+
+// mcp-server/src/core/report.ts
+import * as path17 from "node:path";
+
+// mcp-server/src/core/registry/types.ts
+var REGISTRY_FORMAT = 1, SEMVER = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/, STAGE_NAME = /^[a-z][a-z0-9_-]{0,31}$/, PRODUCTION = "production", EVENT_KINDS = ["register", "promote", "rollback"], Sha256 = external_exports.string().regex(/^[0-9a-f]{64}$/), Iso = external_exports.string().min(1).max(64), Text = external_exports.string().max(4e3), GitState = external_exports.object({ commit: external_exports.string().max(100).nullable(), branch: external_exports.string().max(300).nullable(), dirty: external_exports.boolean() }).nullable(), StoredNumber = external_exports.union([external_exports.number(), external_exports.enum(["NaN", "Infinity", "-Infinity"])]), ArtifactRecord = external_exports.object({
+  /** Relative to the project root, forward slashes. */
+  path: external_exports.string().min(1).max(1e3),
+  bytes: external_exports.number().int().nonnegative(),
+  sha256: Sha256,
+  /** joblib, pickle, onnx… (core/model-formats.ts); null when the extension says nothing. */
+  format: external_exports.string().max(40).nullable()
+}), DataFileRecord = external_exports.object({
+  /** Where the experiment recorded it: an artifact path (project-relative) or the param that holds the hash. */
+  path: external_exports.string().min(1).max(1e3),
+  sha256: Sha256,
+  bytes: external_exports.number().int().nonnegative().nullable()
+}), SelectionRecord = external_exports.object({
+  /** The increment's primary metric, as compare_experiments names it. */
+  metric: external_exports.string().max(200),
+  /** Where the value was measured: the CV mean over folds, a validation split, or (only when nothing else) test. */
+  source: external_exports.enum(["cv", "validation", "test"]),
+  /** The metric key the value was read from (cv_f1_mean, val_f1, f1…). */
+  key: external_exports.string().max(200),
+  value: StoredNumber,
+  std: StoredNumber.nullable(),
+  count: external_exports.number().nullable()
+}), VersionRecord = external_exports.object({
+  format: external_exports.literal(REGISTRY_FORMAT),
+  model: external_exports.string().max(64),
+  version: external_exports.string().regex(SEMVER),
+  created: Iso,
+  actor: external_exports.string().max(300).nullable(),
+  description: Text.nullable(),
+  increment: external_exports.string().max(200),
+  experiment: external_exports.string().max(100),
+  /** The commit the experiment recorded when it ran (what trained the model). */
+  git: GitState,
+  /** The project's commit when the version was registered. */
+  registered_git: GitState,
+  params: external_exports.record(external_exports.string(), external_exports.unknown()),
+  metrics: external_exports.record(external_exports.string(), StoredNumber),
+  selection: SelectionRecord.nullable(),
+  /** The experiment's test-split metrics (test_*), never used for selection. */
+  test_metrics: external_exports.record(external_exports.string(), StoredNumber),
+  artifact: ArtifactRecord,
+  environment: external_exports.record(external_exports.string(), external_exports.unknown()),
+  data_files: external_exports.array(DataFileRecord)
+}), EventRecord = external_exports.object({
+  /** 1, 2, 3… in file order: the N of GTO's `name#stage#N` tags. */
+  seq: external_exports.number().int().positive(),
+  time: Iso,
+  event: external_exports.enum(EVENT_KINDS),
+  model: external_exports.string().max(64),
+  version: external_exports.string().regex(SEMVER),
+  /** The stage promoted or rolled back; null for register. */
+  stage: external_exports.string().regex(STAGE_NAME).nullable(),
+  /** The version that held the stage just before (promote, rollback); null when none did, and for register. */
+  previous: external_exports.string().regex(SEMVER).nullable(),
+  actor: external_exports.string().max(300).nullable(),
+  reason: Text.nullable(),
+  /** Promoted to production although the gates failed or could not be run; `reason` says why. */
+  forced: external_exports.boolean(),
+  /** The gates' verdict when production was promoted (null otherwise, or when forced without running them). */
+  gates: external_exports.object({
+    increment: external_exports.string().max(200),
+    verdict: external_exports.enum(["pass", "warn", "fail"]),
+    failed: external_exports.array(external_exports.string().max(200)).max(100)
+  }).nullable()
+}), EVENT_KEY_ORDER = [
+  "seq",
+  "time",
+  "event",
+  "model",
+  "version",
+  "stage",
+  "previous",
+  "actor",
+  "reason",
+  "forced",
+  "gates"
+];
+
+// mcp-server/src/core/registry/read.ts
+import * as path11 from "node:path";
+var MAX_EVENT_LOG_BYTES = 32 * 1024 * 1024, MAX_EVENT_LINE_BYTES = 64 * 1024, MAX_VERSION_BYTES = 4 * 1024 * 1024, registryDir = (project) => path11.join(project.specweaveDir, "registry"), modelDir = (project, name) => path11.join(registryDir(project), assertModelName(name)), versionsDir = (project, name) => path11.join(modelDir(project, name), "versions"), eventsFile = (project, name) => path11.join(modelDir(project, name), "events.jsonl"), versionFile = (project, name, version2) => path11.join(versionsDir(project, name), `${version2}.json`), lockFile = (project, name) => path11.join(modelDir(project, name), ".lock");
+function compareVersions(a, b) {
+  let pa = a.split(".").map(Number), pb = b.split(".").map(Number);
+  for (let i = 0; i < 3; i += 1) if (pa[i] !== pb[i]) return pa[i] - pb[i];
+  return 0;
+}
+var HINT_EDITED = "The registry is written only by register_model, promote_model and rollback_model (or specweave_ml.registry): restore the file from git (git checkout -- <file>), then call again.";
+function corrupt(message) {
+  return new MlError("CORRUPT", message, HINT_EDITED);
+}
+function parseEventLog(text4, label2, model) {
+  let events = [], skipped = 0, lines = text4.split(`
+`);
+  for (let i = 0; i < lines.length; i += 1) {
+    let line = lines[i].replace(/\r$/, "");
+    if (!line.trim()) continue;
+    let where = `${label2} line ${i + 1}`;
+    if (Buffer.byteLength(line) > MAX_EVENT_LINE_BYTES)
+      throw corrupt(`${where} is over ${MAX_EVENT_LINE_BYTES} bytes; no event is that long.`);
+    let raw;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      skipped += 1;
+      continue;
+    }
+    let parsed = EventRecord.safeParse(raw);
+    if (!parsed.success) {
+      let issue2 = parsed.error.issues[0];
+      throw corrupt(`${where} is not a valid registry event: ${issue2.path.join(".") || "the line"}: ${issue2.message}.`);
+    }
+    let e = parsed.data;
+    if (e.model !== model) throw corrupt(`${where} names model ${JSON.stringify(e.model)}, not ${JSON.stringify(model)}.`);
+    if (e.event === "register" != (e.stage === null))
+      throw corrupt(`${where}: a ${e.event} event ${e.stage === null ? "needs" : "has no"} a stage.`);
+    let last = events[events.length - 1];
+    if (last && e.seq <= last.seq) throw corrupt(`${where} has seq ${e.seq} after seq ${last.seq}; events are only appended, in order.`);
+    events.push(e);
+  }
+  return { events, skipped };
+}
+function deriveStages(events) {
+  let stages = /* @__PURE__ */ new Map();
+  for (let e of events) {
+    if (e.stage === null) continue;
+    let held = stages.get(e.stage);
+    held || stages.set(e.stage, held = { stack: [], since_seq: e.seq, since: e.time });
+    let { stack } = held;
+    if (e.event === "rollback") {
+      let at = stack.lastIndexOf(e.version);
+      at >= 0 ? stack.length = at + 1 : stack.push(e.version);
+    } else stack[stack.length - 1] !== e.version && stack.push(e.version);
+    held.since_seq = e.seq, held.since = e.time;
+  }
+  return [...stages].map(([stage, h]) => ({
+    stage,
+    version: h.stack[h.stack.length - 1],
+    since_seq: h.since_seq,
+    since: h.since,
+    previous: h.stack.slice(0, -1)
+  }));
+}
+async function readVersions(project, name) {
+  let dir = versionsDir(project, name), entries = await listEntryKinds(dir), records = [];
+  for (let [file2, kind] of entries) {
+    if (file2.startsWith(".")) continue;
+    let m = /^(.+)\.json$/.exec(file2), label2 = project.relative(path11.join(dir, file2));
+    if (!m || !SEMVER.test(m[1])) continue;
+    if (kind !== "file") throw corrupt(`${label2} is a ${kind === "symlink" ? "symbolic link" : kind}, not a version record.`);
+    let text4 = await readText(path11.join(dir, file2), { maxBytes: MAX_VERSION_BYTES });
+    if (text4 === void 0) continue;
+    let parsed = VersionRecord.safeParse(parseJsonObject(text4, label2, HINT_EDITED));
+    if (!parsed.success) {
+      let issue2 = parsed.error.issues[0];
+      throw corrupt(`${label2} is not a valid version record: ${issue2.path.join(".") || "the record"}: ${issue2.message}.`);
+    }
+    if (parsed.data.version !== m[1] || parsed.data.model !== name)
+      throw corrupt(`${label2} records ${parsed.data.model} ${parsed.data.version}, not ${name} ${m[1]}.`);
+    records.push(parsed.data);
+  }
+  return records.sort((a, b) => compareVersions(a.version, b.version));
+}
+async function readEvents(project, name) {
+  let file2 = eventsFile(project, name), text4 = await readText(file2, { maxBytes: MAX_EVENT_LOG_BYTES });
+  return text4 === void 0 ? { events: [], skipped: 0 } : parseEventLog(text4, project.relative(file2), name);
+}
+async function readModel(project, name) {
+  let dir = modelDir(project, name), [records, { events, skipped }] = await Promise.all([readVersions(project, name), readEvents(project, name)]);
+  if (records.length === 0 && events.length === 0)
+    throw notFound(
+      `No model ${JSON.stringify(name)} in the registry.`,
+      "Call list_models to see the registered names, or register_model to register one."
+    );
+  let known = new Set(records.map((r) => r.version));
+  for (let e of events)
+    if (!known.has(e.version))
+      throw corrupt(
+        `${project.relative(eventsFile(project, name))}: event ${e.seq} (${e.event}) names version ${e.version}, which has no record in versions/.`
+      );
+  let stages = deriveStages(events), versions = records.map((record2) => ({
+    version: record2.version,
+    stages: stages.filter((s) => s.version === record2.version).map((s) => s.stage),
+    record: record2
+  }));
+  return {
+    name,
+    path: project.relative(dir),
+    versions,
+    latest: versions[versions.length - 1]?.version ?? null,
+    stages,
+    events,
+    skipped_lines: skipped
+  };
+}
+async function readRegistry(project) {
+  let entries = await listEntryKinds(registryDir(project)), models = [], ignored = [], broken = [];
+  for (let [name, kind] of [...entries].sort((a, b) => a[0] < b[0] ? -1 : 1))
+    if (!name.startsWith(".")) {
+      if (kind !== "directory" || !isModelName(name)) {
+        ignored.push(name);
+        continue;
+      }
+      try {
+        models.push(await readModel(project, name));
+      } catch (e) {
+        if (!(e instanceof MlError) || e.code === "NOT_FOUND") {
+          if (e instanceof MlError) continue;
+          throw e;
+        }
+        broken.push({ name, reason: e.message });
+      }
+    }
+  return { models, ignored, broken };
+}
+function stageHolder(model, stage) {
+  return model.stages.find((s) => s.stage === stage)?.version ?? null;
+}
+
+// mcp-server/src/core/registry/lineage.ts
+import * as path12 from "node:path";
+var DATA_EXTENSIONS2 = [".csv", ".tsv", ".parquet", ".feather", ".arrow", ".npy", ".npz", ".h5ad", ".jsonl"], OUTPUT_NAMES = /pred|score|report|metric|history|result|importance|shap|explain|partial|confusion/i, HEX64 = /^[0-9a-f]{64}$/, stored = (v) => encodeNumber(v);
+function encodeAll(metrics) {
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, stored(v)]));
+}
+async function chooseArtifact(project, inc, e, given) {
+  if (given !== void 0) {
+    let file2 = await resolveExperimentFile(project, inc, e.dir, given), recorded = e.meta.artifacts.find((a) => path12.resolve(e.dir, a.path) === file2);
+    if (!recorded)
+      throw new MlError(
+        "CONFLICT",
+        `${project.relative(file2)} is not a recorded artifact of ${e.name}: there is no sha256 recorded for it to verify.`,
+        `Record it first (track_experiment {name: "${e.name}", artifacts: ["${given}"]}, or Experiment.save_model in Python), then register again.`
+      );
+    return recorded;
+  }
+  let models = e.meta.artifacts.filter((a) => modelFormatOf(a.path));
+  if (models.length === 1) return models[0];
+  throw models.length === 0 ? notFound(
+    `${e.name} in ${inc.id} has no recorded model artifact (.joblib, .pkl, .onnx, .pt, \u2026).`,
+    "Save the model with Experiment.save_model (Python) or record it with track_experiment {artifacts: [...]}, or pass artifact."
+  ) : new MlError(
+    "AMBIGUOUS",
+    `${e.name} records ${models.length} model artifacts: ${models.map((a) => a.path).join(", ")}.`,
+    "Pass artifact with the one to register."
+  );
+}
+async function verifiedArtifact(project, inc, e, a) {
+  let file2 = path12.resolve(e.dir, a.path);
+  if (!isInside(inc.dir, file2))
+    throw invalid(`Artifact ${a.path} of ${e.name} lies outside ${inc.id}.`, "Register a model saved inside the increment.");
+  let now = await fileDigest(file2);
+  if (now.sha256 !== a.sha256)
+    throw new MlError(
+      "CONFLICT",
+      `${project.relative(file2)} has changed since ${e.name} recorded it (sha256 ${now.sha256.slice(0, 12)}\u2026 now, ${a.sha256.slice(0, 12) || "none"}\u2026 recorded).`,
+      "Register only the file the experiment produced: restore it, or record the new file in a new experiment and register that."
+    );
+  return { path: project.relative(file2), bytes: now.bytes, sha256: now.sha256, format: modelFormatOf(a.path) ?? null };
+}
+async function artifactDrift(project, artifact) {
+  let file2 = path12.join(project.root, ...artifact.path.split("/"));
+  if (!isInside(project.specweaveDir, file2)) return `${artifact.path} lies outside .specweave/`;
+  try {
+    let now = await fileDigest(file2);
+    return now.sha256 === artifact.sha256 ? void 0 : `${artifact.path} has changed since it was registered (sha256 ${now.sha256.slice(0, 12)}\u2026, registered ${artifact.sha256.slice(0, 12)}\u2026)`;
+  } catch (e) {
+    if (e instanceof MlError && e.code === "NOT_FOUND") return `${artifact.path} is missing`;
+    throw e;
+  }
+}
+function dataFiles(project, e, model) {
+  let out = [];
+  for (let a of e.meta.artifacts) {
+    let name = a.path.split("/").pop().toLowerCase();
+    a === model || !DATA_EXTENSIONS2.some((x) => name.endsWith(x)) || OUTPUT_NAMES.test(name) || !HEX64.test(a.sha256) || out.push({
+      path: project.relative(path12.resolve(e.dir, a.path)),
+      sha256: a.sha256,
+      bytes: Number.isSafeInteger(a.bytes) && a.bytes >= 0 ? a.bytes : null
+    });
+  }
+  for (let [key, value] of Object.entries(e.params))
+    /sha256$/i.test(key) && typeof value == "string" && HEX64.test(value.toLowerCase()) && out.push({ path: `params.${key}`, sha256: value.toLowerCase(), bytes: null });
+  return out;
+}
+var SOURCES = {
+  auto: ["cv", "validation", "test"],
+  cv: ["cv"],
+  validation: ["validation"],
+  test: ["test"]
+};
+function selectionOf(metrics, primary, setting) {
+  if (!primary) return null;
+  let key = facetOf(primary).key, names = Object.keys(metrics).sort(), find = (split, stat) => names.find((n) => {
+    let f = facetOf(n);
+    return f.key === key && f.split === split && f.stat === stat;
+  });
+  for (let source of SOURCES[setting] ?? SOURCES.auto) {
+    let name = find(source, source === "cv" ? "mean" : void 0);
+    if (name === void 0) continue;
+    let std = source === "cv" ? find("cv", "std") : void 0, count = source === "cv" ? find("cv", "count") : void 0;
+    return {
+      metric: primary,
+      source,
+      key: name,
+      value: stored(metrics[name]),
+      std: std === void 0 ? null : stored(metrics[std]),
+      count: count === void 0 || !Number.isFinite(metrics[count]) ? null : metrics[count]
+    };
+  }
+  return null;
+}
+async function snapshotLineage(project, inc, experiment, artifact) {
+  let e = await readExperiment(project, inc, experiment), chosen2 = await chooseArtifact(project, inc, e, artifact), [verified, meta3] = await Promise.all([
+    verifiedArtifact(project, inc, e, chosen2),
+    readIncrementMetadata(project, inc).catch(() => {
+    })
+  ]), selection = selectionOf(e.metrics, meta3?.ml.primary_metric ?? null, meta3?.ml.selection ?? "auto"), test = Object.fromEntries(Object.entries(e.metrics).filter(([k]) => facetOf(k).split === "test"));
+  return {
+    increment: inc.id,
+    experiment: e.name,
+    git: e.meta.git,
+    params: e.params,
+    metrics: encodeAll(e.metrics),
+    selection,
+    test_metrics: encodeAll(test),
+    artifact: verified,
+    environment: e.meta.environment,
+    data_files: dataFiles(project, e, chosen2)
+  };
+}
+
+// mcp-server/src/core/registry/write.ts
+import * as path14 from "node:path";
+
+// mcp-server/src/core/validation.ts
+import * as path13 from "node:path";
+async function foldScores(best) {
+  let folds = /* @__PURE__ */ new Map();
+  if (!best) return folds;
+  let { points } = await readHistory(best.dir);
+  for (let p of points) {
+    let f = facetOf(p.metric);
+    if (f.split !== "cv" || f.stat !== void 0) continue;
+    let values = folds.get(p.metric);
+    values ? values.push(p.value) : folds.set(p.metric, [p.value]);
+  }
+  return folds;
+}
+async function artifactsOnDisk(inc, best) {
+  if (!best) return [];
+  let relevant = best.meta.artifacts.filter((a) => modelFormatOf(a.path) || isExplanationFile(a.path));
+  return Promise.all(
+    relevant.map(async (recorded) => {
+      let file2 = path13.resolve(best.dir, recorded.path);
+      if (!isInside(inc.dir, file2)) return { recorded, actual: "outside the increment" };
+      try {
+        return { recorded, actual: await fileDigest(file2) };
+      } catch (e) {
+        if (e instanceof MlError) throw e;
+        let code = e.code;
+        return { recorded, actual: code === "ENOENT" || code === "ENOTDIR" ? "missing" : "not a regular file" };
+      }
+    })
+  );
+}
+async function validateIncrement(project, inc, preloaded, ranked) {
+  let [meta3, files, spec, tasksMd, loaded] = await Promise.all([
+    readIncrementMetadata(project, inc).catch((e) => e instanceof MlError ? e : Promise.reject(e)),
+    listEntries(inc.dir).then((l) => new Set(l)),
+    readText(path13.join(inc.dir, "spec.md")),
+    readText(path13.join(inc.dir, "tasks.md")),
+    preloaded ?? readAllExperiments(project, inc)
+  ]), ml = meta3 instanceof MlError ? null : meta3.ml, comparison;
+  try {
+    ranked !== void 0 ? comparison = ranked ?? void 0 : comparison = loaded.experiments.length ? rankExperiments(inc, ml, loaded) : void 0;
+  } catch {
+    comparison = void 0;
+  }
+  let bestName = comparison?.best_candidate?.experiment ?? comparison?.best?.experiment, best = loaded.experiments.find((e) => e.name === bestName), [bestFolds, bestArtifacts] = await Promise.all([foldScores(best), artifactsOnDisk(inc, best)]), ctx = {
+    incrementId: inc.id,
+    incrementPath: project.relative(inc.dir),
+    meta: meta3,
+    files,
+    spec,
+    tasksMd,
+    experiments: loaded.experiments,
+    broken: loaded.broken,
+    comparison,
+    best,
+    bestFolds,
+    bestArtifacts,
+    thresholds: { ...DEFAULT_THRESHOLDS, ...ml?.thresholds }
+  }, checks = GATES.flatMap((g) => g.check(ctx)), summary = { pass: 0, warn: 0, fail: 0 };
+  for (let c of checks) summary[c.status] += 1;
+  let verdict = summary.fail ? "fail" : summary.warn ? "warn" : "pass";
+  return {
+    increment: inc.id,
+    verdict,
+    ready: verdict !== "fail",
+    best_experiment: best?.name ?? null,
+    primary_metric: comparison?.primary_metric ?? null,
+    checks,
+    summary
+  };
+}
+
+// mcp-server/src/core/registry/git-tags.ts
+var GIT_OPTIONS2 = { allowRepoAbove: !0 }, NO_SIGNING = ["-c", "tag.gpgSign=false", "-c", "tag.forceSignAnnotated=false"];
+async function gitActor(project) {
+  let fromEnv = process.env.SPECWEAVE_ACTOR?.trim();
+  if (fromEnv) return fromEnv.slice(0, 300);
+  let read = (key) => gitText(project.root, ["config", "--get", key], GIT_OPTIONS2).then((s) => s.trim()).catch(() => ""), [name, email3] = await Promise.all([read("user.name"), read("user.email")]), actor = name && email3 ? `${name} <${email3}>` : name || email3;
+  return actor ? actor.slice(0, 300) : null;
+}
+function gtoTagName(event) {
+  return event.event === "register" ? `${event.model}@v${event.version}` : `${event.model}#${event.stage}#${event.seq}`;
+}
+function gtoMessage(event) {
+  return event.event === "register" ? `Registering artifact ${event.model} version v${event.version}` : `Assigning stage ${event.stage} to artifact ${event.model} version v${event.version}`;
+}
+async function tagForEvent(project, record2, event) {
+  let tag = gtoTagName(event), commit = record2.registered_git?.commit ?? null;
+  if (!commit || !/^[0-9a-f]{7,64}$/.test(commit))
+    return { tag, created: !1, commit: null, error: "the version was registered outside a git repository (no commit to tag)" };
+  try {
+    return await git(project.root, [...NO_SIGNING, "tag", "-a", tag, "-m", gtoMessage(event), commit], GIT_OPTIONS2), { tag, created: !0, commit, error: null };
+  } catch (e) {
+    return { tag, created: !1, commit: null, error: e.message.split(`
+`)[0].slice(0, 300) };
+  }
+}
+
+// mcp-server/src/core/registry/write.ts
+var BUMPS = ["major", "minor", "patch"], FIRST_VERSION = "1.0.0";
+function parseVersionArg(given) {
+  let v = given.trim().replace(/^v/, "");
+  if (SEMVER.test(v) || BUMPS.includes(v)) return v;
+  throw invalid(
+    `Invalid version ${JSON.stringify(given)}.`,
+    'Pass a semantic version such as "1.4.0" (or "v1.4.0"), or "major", "minor" or "patch"; omit it to bump the patch number.'
+  );
+}
+function nextVersion(latest, given) {
+  let wanted = given === void 0 ? "patch" : parseVersionArg(given);
+  if (SEMVER.test(wanted)) {
+    if (latest !== null && compareVersions(wanted, latest) <= 0)
+      throw new MlError(
+        "CONFLICT",
+        `Version ${wanted} is ${wanted === latest ? "already registered" : `lower than the latest, ${latest}`}; versions are never reused or registered out of order.`,
+        `Pass a version above ${latest}, or omit version to register ${nextVersion(latest, void 0)}.`
+      );
+    return wanted;
+  }
+  if (latest === null) return FIRST_VERSION;
+  let [major, minor, patch] = latest.split(".").map(Number);
+  return wanted === "major" ? `${major + 1}.0.0` : wanted === "minor" ? `${major}.${minor + 1}.0` : `${major}.${minor}.${patch + 1}`;
+}
+function assertStage(stage) {
+  if (!STAGE_NAME.test(stage))
+    throw invalid(
+      `Invalid stage ${JSON.stringify(stage)}.`,
+      'Use a lower-case name of up to 32 letters, digits, "-" or "_", e.g. "staging" or "production".'
+    );
+  return stage;
+}
+function cleanReason(reason) {
+  let r = reason?.trim();
+  if (!r) return null;
+  if (r.length > 4e3)
+    throw invalid("reason is over 4,000 characters.", "Give the reason in a sentence or two; link to a longer document.");
+  return r;
+}
+function eventLine(e) {
+  let ordered = {};
+  for (let k of EVENT_KEY_ORDER) ordered[k] = e[k];
+  return JSON.stringify(ordered);
+}
+async function actorOf(project, ctx) {
+  return ctx.actor !== void 0 ? ctx.actor : gitActor(project);
+}
+async function appendEvent(project, name, events, fields) {
+  let event = { seq: (events[events.length - 1]?.seq ?? 0) + 1, model: name, ...fields };
+  return await appendLines(eventsFile(project, name), [eventLine(event)]), event;
+}
+async function registerModel(project, input2, ctx) {
+  let name = assertModelName(input2.name);
+  input2.version != null && parseVersionArg(input2.version);
+  let description = cleanReason(input2.description), inc = await resolveIncrement(project, input2.increment), [lineage, registeredGit, actor] = await Promise.all([
+    snapshotLineage(project, inc, input2.experiment, input2.artifact ?? void 0),
+    ctx.git(),
+    actorOf(project, ctx)
+  ]);
+  await ensureGitignore(project.specweaveDir);
+  let { record: record2, event } = await withLock(lockFile(project, name), async () => {
+    let [{ events }, model] = await Promise.all([readEvents(project, name), readModel(project, name).catch(missingIsEmpty)]), version2 = nextVersion(model?.latest ?? null, input2.version ?? void 0), time3 = (ctx.now?.() ?? /* @__PURE__ */ new Date()).toISOString(), record3 = {
+      format: REGISTRY_FORMAT,
+      model: name,
+      version: version2,
+      created: time3,
+      actor,
+      description,
+      ...lineage,
+      registered_git: registeredGit
+    }, file2 = versionFile(project, name, version2);
+    if (!await writeIfMissing(file2, stringifyCanonical(record3)))
+      throw new MlError(
+        "CONFLICT",
+        `${project.relative(file2)} already exists.`,
+        "Another writer registered this version; call again to register the next one."
+      );
+    let event2 = await appendEvent(project, name, events, {
+      time: time3,
+      event: "register",
+      version: version2,
+      stage: null,
+      previous: null,
+      actor,
+      reason: description,
+      forced: !1,
+      gates: null
+    }), dir = path14.dirname(file2);
+    return await removeDeadLeftovers(dir, await listEntryKinds(dir)), { record: record3, event: event2 };
+  }), tags = input2.git_tag ? [await tagForEvent(project, record2, event)] : [];
+  return { record: record2, event, path: project.relative(versionFile(project, name, record2.version)), tags };
+}
+function missingIsEmpty(e) {
+  if (!(e instanceof MlError && e.code === "NOT_FOUND"))
+    throw e;
+}
+async function productionGates(project, record2) {
+  let inc;
+  try {
+    inc = await resolveIncrement(project, record2.increment);
+  } catch (e) {
+    if (!(e instanceof MlError)) throw e;
+    return { gates: null, problems: [`the gates of ${record2.increment} cannot be run: ${e.message}`] };
+  }
+  let v = await validateIncrement(project, inc), failed = v.checks.filter((c) => c.status === "fail");
+  return {
+    gates: { increment: inc.id, verdict: v.verdict, failed: failed.map((c) => c.id) },
+    problems: failed.map((c) => `gate ${c.id} fails: ${c.message}`)
+  };
+}
+async function promoteModel(project, input2, ctx) {
+  let name = assertModelName(input2.name), stage = assertStage(input2.stage), version2 = parseVersionArg(input2.version);
+  if (!SEMVER.test(version2))
+    throw invalid(
+      `promote_model needs an exact version, not ${JSON.stringify(input2.version)}.`,
+      'Pass a registered version such as "1.2.0" (get_model lists them).'
+    );
+  let reason = cleanReason(input2.reason), before = await readModel(project, name), target = before.versions.find((v) => v.version === version2);
+  if (!target)
+    throw notFound(`${name} has no version ${version2}.`, `Registered versions: ${before.versions.map((v) => v.version).join(", ")}.`);
+  let drift = await artifactDrift(project, target.record.artifact), { gates, problems } = stage === PRODUCTION ? await productionGates(project, target.record) : { gates: null, problems: [] }, overridden = drift ? [drift, ...problems] : problems;
+  if (overridden.length > 0) {
+    if (!input2.force)
+      throw new MlError(
+        "CONFLICT",
+        `${name} ${version2} was not promoted to ${stage}: ${overridden.join("; ")}.`,
+        stage === PRODUCTION && problems.length ? `Fix what the gates say and promote again (validate_increment {increment: "${target.record.increment}"} shows every check), or pass force: true with a reason, which is recorded.` : "Restore the registered file, or register the new file as a new version; or pass force: true with a reason, which is recorded."
+      );
+    if (!reason)
+      throw invalid(
+        "force needs a reason: it is recorded in the event log with the override.",
+        'Pass reason, e.g. "hotfix approved by the on-call lead, gates re-run tomorrow".'
+      );
+  }
+  let actor = await actorOf(project, ctx), change = await withLock(lockFile(project, name), async () => {
+    let now = await readModel(project, name), holder = now.stages.find((s) => s.stage === stage)?.version ?? null;
+    return holder === version2 ? { event: null, changed: !1, previous: holder } : { event: await appendEvent(project, name, now.events, {
+      time: (ctx.now?.() ?? /* @__PURE__ */ new Date()).toISOString(),
+      event: "promote",
+      version: version2,
+      stage,
+      previous: holder,
+      actor,
+      reason,
+      forced: overridden.length > 0,
+      gates
+    }), changed: !0, previous: holder };
+  }), tags = input2.git_tag && change.event ? [await tagForEvent(project, target.record, change.event)] : [];
+  return { ...change, stage, version: version2, overridden, gates, tags };
+}
+async function rollbackModel(project, input2, ctx) {
+  let name = assertModelName(input2.name), stage = assertStage(input2.stage), wanted = input2.to_version == null ? void 0 : parseVersionArg(input2.to_version);
+  if (wanted !== void 0 && !SEMVER.test(wanted))
+    throw invalid(
+      `to_version must be an exact version, not ${JSON.stringify(input2.to_version)}.`,
+      "Pass a version that held the stage before (get_model shows the history), or omit it for the previous holder."
+    );
+  let reason = cleanReason(input2.reason), actor = await actorOf(project, ctx), result = await withLock(lockFile(project, name), async () => {
+    let model = await readModel(project, name), held = model.stages.find((s) => s.stage === stage);
+    if (!held)
+      throw new MlError(
+        "CONFLICT",
+        `No version of ${name} holds ${stage}; there is nothing to roll back.`,
+        "Use promote_model to put a version in the stage."
+      );
+    let to = wanted ?? held.previous[held.previous.length - 1];
+    if (to === void 0)
+      throw new MlError(
+        "CONFLICT",
+        `${name} ${held.version} is the only version that has held ${stage}; there is no earlier holder to roll back to.`,
+        "Promote another version with promote_model instead."
+      );
+    if (to === held.version)
+      throw new MlError(
+        "CONFLICT",
+        `${name} ${to} already holds ${stage}.`,
+        "Pass a different to_version, or omit it for the previous holder."
+      );
+    if (!held.previous.includes(to))
+      throw new MlError(
+        "CONFLICT",
+        `${name} ${to} is not an earlier holder of ${stage} (earlier holders: ${held.previous.join(", ") || "none"}); a rollback only returns to one.`,
+        `Use promote_model to put ${to} in ${stage}${stage === PRODUCTION ? " (the gates run)" : ""}.`
+      );
+    let record2 = model.versions.find((v) => v.version === to).record, drift = await artifactDrift(project, record2.artifact);
+    if (drift)
+      throw new MlError(
+        "CONFLICT",
+        `${name} was not rolled back to ${to}: ${drift}.`,
+        "Restore the registered file (git checkout), then roll back again."
+      );
+    return { event: await appendEvent(project, name, model.events, {
+      time: (ctx.now?.() ?? /* @__PURE__ */ new Date()).toISOString(),
+      event: "rollback",
+      version: to,
+      stage,
+      previous: held.version,
+      actor,
+      reason,
+      forced: !1,
+      gates: null
+    }), record: record2, previous: held.version };
+  }), tags = input2.git_tag ? [await tagForEvent(project, result.record, result.event)] : [];
+  return {
+    event: result.event,
+    changed: !0,
+    stage,
+    version: result.event.version,
+    previous: result.previous,
+    overridden: [],
+    gates: null,
+    tags
+  };
+}
+
+// mcp-server/src/core/report/downsample.ts
+function downsampleLttb(xs, ys, max) {
+  let n = xs.length;
+  if (n <= max || max < 3) return max < 3 && n > max ? firstAndLast(xs, ys, max) : { x: [...xs], y: [...ys] };
+  let x = [xs[0]], y = [ys[0]], every = (n - 2) / (max - 2), kept = 0;
+  for (let b = 0; b < max - 2; b += 1) {
+    let nextStart = Math.floor((b + 1) * every) + 1, nextEnd = Math.min(Math.floor((b + 2) * every) + 1, n), avgX = 0, avgY = 0, count = 0;
+    for (let i = nextStart; i < nextEnd; i += 1)
+      Number.isFinite(ys[i]) && (avgX += xs[i], avgY += ys[i], count += 1);
+    count === 0 && ([avgX, avgY, count] = [xs[n - 1], Number.isFinite(ys[n - 1]) ? ys[n - 1] : 0, 1]), avgX /= count, avgY /= count;
+    let start = Math.floor(b * every) + 1, end2 = Math.floor((b + 1) * every) + 1, ax = xs[kept], ay = Number.isFinite(ys[kept]) ? ys[kept] : avgY, chosen2 = start, largest = -1;
+    for (let i = start; i < end2; i += 1) {
+      let yi = ys[i], area = Number.isFinite(yi) ? Math.abs((ax - avgX) * (yi - ay) - (ax - xs[i]) * (avgY - ay)) : -0.5;
+      area > largest && ([largest, chosen2] = [area, i]);
+    }
+    x.push(xs[chosen2]), y.push(ys[chosen2]), kept = chosen2;
+  }
+  return x.push(xs[n - 1]), y.push(ys[n - 1]), { x, y };
+}
+function firstAndLast(xs, ys, max) {
+  return max <= 0 ? { x: [], y: [] } : max === 1 ? { x: [xs[xs.length - 1]], y: [ys[ys.length - 1]] } : { x: [xs[0], xs[xs.length - 1]], y: [ys[0], ys[ys.length - 1]] };
+}
+function pointsPerSeries(seriesCount, budget = 2e5, min = 20, max = 500) {
+  return seriesCount <= 0 ? max : Math.max(min, Math.min(max, Math.floor(budget / seriesCount)));
+}
+
+// mcp-server/src/core/report/payload.ts
+var MAX_PARAM_COLUMNS = 200, MAX_CURVE_METRICS = 12, MAX_NOTES = 300, MAX_BROKEN = 50, MAX_NOTE_CHARS = 2e3, num = (v) => v == null ? null : encodeNumber(v), round6 = (v) => Number.isFinite(v) ? Number(v.toPrecision(6)) : encodeNumber(v);
+function tableOrder(experiments, comparison) {
+  let byName = new Map(experiments.map((e) => [e.name, e])), ranked = (comparison?.ranking ?? []).map((r) => byName.get(r.experiment)).filter(Boolean), seen = new Set(ranked), rest = experiments.filter((e) => !seen.has(e)).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return [...ranked, ...rest];
+}
+function dictionary(values) {
+  let dict = [], at = /* @__PURE__ */ new Map(), idx = values.map((v) => {
+    if (v === null) return -1;
+    let i = at.get(v);
+    return i === void 0 && (i = dict.length, dict.push(v), at.set(v, i)), i;
+  });
+  return { dict, idx };
+}
+function column(values) {
+  if (values.every((v) => v == null || typeof v == "number"))
+    return { kind: "num", values: values.map((v) => num(v)) };
+  let text4 = (v) => v == null ? null : typeof v == "string" ? v : typeof v == "object" ? stringifyCanonical(v).trimEnd() : String(v);
+  return { kind: "str", ...dictionary(values.map(text4)) };
+}
+function selectionLabels(c) {
+  let key = c.selection.key;
+  return { label: c.selection.source === "cv" ? `${key} CV mean \xB1 std` : c.selection.source === "validation" ? `val_${key}` : `${key} (test)`, test_label: `${c.primary_metric} (test)` };
+}
+function curveMetrics(series) {
+  let counts = /* @__PURE__ */ new Map();
+  for (let byMetric of series.values()) for (let m of byMetric.keys()) counts.set(m, (counts.get(m) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([m]) => m);
+}
+function buildCurves(order, series) {
+  let all = curveMetrics(series), metrics = all.slice(0, MAX_CURVE_METRICS), count = 0, logged = 0;
+  for (let byMetric of series.values())
+    for (let [m, s] of byMetric)
+      logged += s.x.length, metrics.includes(m) && (count += 1);
+  let perSeries = pointsPerSeries(count), kept = 0, out = metrics.map((metric) => {
+    let runs = [], xs = [], ys = [];
+    return order.forEach((e, i) => {
+      let s = series.get(e.name)?.get(metric);
+      if (!s || s.x.length === 0) return;
+      let d = downsampleLttb(s.x, s.y, perSeries);
+      runs.push(i), xs.push(d.x), ys.push(d.y.map(round6)), kept += d.x.length;
+    }), { runs, x: xs, y: ys };
+  });
+  return {
+    metrics,
+    series: out,
+    points_per_series: perSeries,
+    points_logged: logged,
+    points_kept: kept,
+    metrics_left_out: all.length - metrics.length
+  };
+}
+function buildParams(order) {
+  let keys = /* @__PURE__ */ new Set();
+  for (let e of order) for (let k of Object.keys(e.params)) keys.add(k);
+  let names = [...keys].sort();
+  return {
+    params: names.slice(0, MAX_PARAM_COLUMNS).map((name) => ({ name, column: column(order.map((e) => e.params[name])) })),
+    left: Math.max(0, names.length - MAX_PARAM_COLUMNS)
+  };
+}
+function metricColumns(order, comparison) {
+  if (comparison) return comparison.columns.slice(1).filter((c) => !/^cv_.*_count$/.test(c));
+  let counts = /* @__PURE__ */ new Map();
+  for (let e of order) for (let k of Object.keys(e.metrics)) counts.set(k, (counts.get(k) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 6).map(([k]) => k);
+}
+function collectNotes(order) {
+  let all = order.flatMap(
+    (e) => e.meta.notes.map((n) => ({
+      run: e.name,
+      time: n.time,
+      text: n.text.length > MAX_NOTE_CHARS ? `${n.text.slice(0, MAX_NOTE_CHARS - 1)}\u2026` : n.text
+    }))
+  );
+  return all.sort((a, b) => a.time === b.time ? a.run < b.run ? -1 : 1 : a.time > b.time ? -1 : 1), { notes: all.slice(0, MAX_NOTES), total: all.length };
+}
+function buildReportPayload(input2, palette) {
+  let c = input2.comparison, order = tableOrder(input2.experiments, c), ranked = new Map((c?.ranking ?? []).map((r) => [r.experiment, r])), skippedTest = new Map((c?.skipped ?? []).map((s) => [s.experiment, s.test_value])), statuses = dictionary(order.map((e) => e.status)), tagNames = [], tagIndex = /* @__PURE__ */ new Map(), tags = order.map(
+    (e) => e.meta.tags.map((t) => {
+      let i = tagIndex.get(t);
+      return i === void 0 && ([i] = [tagNames.length, tagIndex.set(t, tagNames.length), tagNames.push(t)]), i;
+    })
+  ), indexOf = (name) => name === void 0 ? null : order.findIndex((e) => e.name === name), best = c?.best_candidate ?? c?.best ?? null, { params, left } = buildParams(order), { notes, total } = collectNotes(order), primary = c?.primary_metric ?? input2.ml?.primary_metric ?? null;
+  return {
+    v: 1,
+    increment: {
+      id: input2.increment.id,
+      title: input2.increment.title,
+      status: input2.increment.status,
+      problem_type: input2.ml?.problem_type ?? null,
+      primary_metric: primary,
+      direction: c?.direction ?? input2.ml?.direction ?? null,
+      created: input2.increment.created,
+      last_activity: input2.increment.lastActivity,
+      experiments_total: input2.experiments.length + input2.broken.length,
+      ranked: c?.ranking.length ?? 0
+    },
+    selection: c ? { source: c.selection.source, key: c.selection.key, reason: c.selection.reason, ...selectionLabels(c) } : null,
+    no_ranking: c ? null : input2.comparisonError,
+    runs: {
+      n: order.length,
+      name: order.map((e) => e.name),
+      status: statuses.idx,
+      statuses: statuses.dict,
+      tags,
+      tag_names: tagNames,
+      baseline: order.map((e) => e.baseline ? 1 : 0),
+      rank: order.map((e) => ranked.get(e.name)?.rank ?? null),
+      sel: order.map((e) => num(ranked.get(e.name)?.value)),
+      sel_std: order.map((e) => num(ranked.get(e.name)?.selection.std)),
+      test: order.map((e) => {
+        let r = ranked.get(e.name);
+        return num(r ? r.test_value : skippedTest.get(e.name) ?? (primary ? metricValue(e.metrics, primary) : void 0));
+      }),
+      duration: order.map((e) => e.meta.duration_seconds),
+      best: best ? indexOf(best.experiment) : null,
+      best_baseline: c?.best_baseline ? indexOf(c.best_baseline.experiment) : null
+    },
+    metrics: metricColumns(order, c).map((name) => ({ name, column: column(order.map((e) => metricValue(e.metrics, name))) })),
+    params,
+    params_left_out: left,
+    folds: {
+      metric: input2.foldMetric,
+      values: order.map((e) => {
+        let f = input2.folds.get(e.name);
+        return f && f.length ? f.map(num) : null;
+      })
+    },
+    curves: buildCurves(order, input2.series),
+    best_plots: input2.plots,
+    gates: input2.gates,
+    registry: input2.registry,
+    notes,
+    notes_total: total,
+    broken: input2.broken.slice(0, MAX_BROKEN).map((b) => ({ name: b.name, reason: b.reason })),
+    broken_total: input2.broken.length,
+    unreadable_histories: input2.unreadableHistories.slice(0, MAX_BROKEN),
+    palette
+  };
+}
+
+// mcp-server/src/core/report/histories.ts
+import * as path15 from "node:path";
+var BATCH = 400, SeriesBuilder = class {
+  x = [];
+  y = [];
+  ordered = !0;
+  add(step, value) {
+    this.ordered && this.x.length && step <= this.x[this.x.length - 1] && (this.ordered = !1), this.x.push(step), this.y.push(value);
+  }
+  /** Ascending by step; a repeated step keeps the point logged last. */
+  finish() {
+    if (this.ordered) return { x: this.x, y: this.y };
+    let byStep = /* @__PURE__ */ new Map();
+    this.x.forEach((step, i) => byStep.set(step, this.y[i]));
+    let sorted = [...byStep.entries()].sort((p, q) => p[0] - q[0]);
+    return { x: sorted.map(([step]) => step), y: sorted.map(([, v]) => v) };
+  }
+};
+function add(metrics, metric, step, value) {
+  let b = metrics.get(metric);
+  b || metrics.set(metric, b = new SeriesBuilder()), b.add(step, value);
+}
+var CANONICAL_LINE = /^\{"metric":("(?:[^"\\\r\n]|\\.)*"),"value":(-?\d[\d.eE+-]*|"NaN"|"-?Infinity"|NaN|-?Infinity),"step":(\d+),"timestamp":"[^"\\\r\n]*"\}\r?$/gm, BLANK = /^\s*$/;
+function fastPoints(text4) {
+  let metrics = /* @__PURE__ */ new Map(), covered = 0;
+  CANONICAL_LINE.lastIndex = 0;
+  for (let m = CANONICAL_LINE.exec(text4); m !== null; m = CANONICAL_LINE.exec(text4)) {
+    if (m.index > covered && !BLANK.test(text4.slice(covered, m.index))) return;
+    covered = m.index + m[0].length;
+    let raw = m[1], metric = raw.includes("\\") ? JSON.parse(raw) : raw.slice(1, -1), v = m[2];
+    add(metrics, metric, Number(m[3]), v.charCodeAt(0) === 34 ? decodeNumber(v.slice(1, -1)) : Number(v));
+  }
+  return covered === text4.length || BLANK.test(text4.slice(covered)) ? metrics : void 0;
+}
+function parsePoints(text4) {
+  let fast = fastPoints(text4);
+  if (fast) return { metrics: fast, skipped: 0 };
+  let metrics = /* @__PURE__ */ new Map(), skipped = 0;
+  for (let line of text4.split(/\r?\n/)) {
+    if (line.trim() === "") continue;
+    let o;
+    try {
+      o = parseLenientJson(line);
+    } catch {
+      skipped += 1;
+      continue;
+    }
+    let p = o && typeof o == "object" ? o : {}, value = decodeNumber(p.value), step = Number(p.step);
+    if (typeof p.metric != "string" || value === void 0 || !Number.isInteger(step) || step < 0) {
+      skipped += 1;
+      continue;
+    }
+    add(metrics, p.metric, step, value);
+  }
+  return { metrics, skipped };
+}
+async function readBatch(batch, unreadable) {
+  let files = batch.map((e) => path15.join(e.dir, "history.jsonl"));
+  try {
+    return await readTexts(files);
+  } catch (e) {
+    if (!(e instanceof MlError)) throw e;
+  }
+  return Promise.all(
+    files.map(
+      (f, i) => readText(f).catch((e) => {
+        if (!(e instanceof MlError)) throw e;
+        unreadable.push({ run: batch[i].name, reason: e.message });
+      })
+    )
+  );
+}
+async function readReportHistories(experiments, primaryKey) {
+  let series = /* @__PURE__ */ new Map(), folds = /* @__PURE__ */ new Map(), foldMetric = null, skippedLines = 0, unreadable = [];
+  for (let start = 0; start < experiments.length; start += BATCH) {
+    let batch = experiments.slice(start, start + BATCH), texts = await readBatch(batch, unreadable);
+    batch.forEach((e, i) => {
+      let text4 = texts[i];
+      if (!text4) return;
+      let { metrics, skipped } = parsePoints(text4);
+      skippedLines += skipped;
+      let curves = /* @__PURE__ */ new Map();
+      for (let [metric, builder] of metrics) {
+        let f = facetOf(metric);
+        if (f.split === "cv" && f.stat === void 0) {
+          primaryKey !== null && canonicalKey2(metric) === primaryKey && (foldMetric ??= metric, folds.set(e.name, builder.finish().y));
+          continue;
+        }
+        curves.set(metric, builder.finish());
+      }
+      curves.size && series.set(e.name, curves);
+    });
+  }
+  return { series, folds, foldMetric, skippedLines, unreadable };
+}
+
+// mcp-server/src/render/svg/svg.ts
+var FONT = 'font-family="Helvetica, Arial, sans-serif"', PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+function esc2(text4) {
+  return text4.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+function px(v) {
+  let r = Math.round(v * 100) / 100;
+  return Object.is(r, -0) ? "0" : String(r);
+}
+function label(v) {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  let a = Math.abs(v);
+  return a >= 1e5 || a < 1e-3 ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+}
+function clip(text4, max) {
+  return text4.length <= max ? text4 : `${text4.slice(0, max - 1)}\u2026`;
+}
+function document(width, height, title, body2) {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc2(title)}">`,
+    `<title>${esc2(title)}</title>`,
+    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
+    ...body2,
+    "</svg>",
+    ""
+  ].join(`
+`);
+}
+function text(x, y, content, opts = {}) {
+  let rot = opts.rotate ? ` transform="rotate(-90 ${px(x)} ${px(y)})"` : "", weight = opts.weight ? ` font-weight="${opts.weight}"` : "";
+  return `<text x="${px(x)}" y="${px(y)}" ${FONT} font-size="${opts.size ?? 12}" text-anchor="${opts.anchor ?? "start"}" fill="${opts.color ?? "#222222"}"${weight}${rot}>${esc2(content)}</text>`;
+}
+function ticks(lo, hi, count = 5) {
+  if (!(hi > lo)) return [lo];
+  let raw = (hi - lo) / count, mag = Math.pow(10, Math.floor(Math.log10(raw))), step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag, out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+function extent(values, pad2 = 0.05) {
+  let lo = 1 / 0, hi = -1 / 0;
+  for (let v of values)
+    Number.isFinite(v) && (v < lo && (lo = v), v > hi && (hi = v));
+  if (lo === 1 / 0) return [0, 1];
+  if (lo === hi) return [lo - 0.5, hi + 0.5];
+  let d = (hi - lo) * pad2;
+  return [lo - d, hi + d];
+}
+function sx(f, v) {
+  return f.left + (v - f.x[0]) / (f.x[1] - f.x[0]) * f.width;
+}
+function sy(f, v) {
+  return f.top + f.height - (v - f.y[0]) / (f.y[1] - f.y[0]) * f.height;
+}
+function axes(f, xTitle, yTitle) {
+  let out = [];
+  for (let t of ticks(f.x[0], f.x[1])) {
+    let x = sx(f, t);
+    out.push(`<line x1="${px(x)}" y1="${px(f.top)}" x2="${px(x)}" y2="${px(f.top + f.height)}" stroke="#e5e5e5" stroke-width="1"/>`), out.push(text(x, f.top + f.height + 16, label(t), { size: 11, anchor: "middle" }));
+  }
+  for (let t of ticks(f.y[0], f.y[1])) {
+    let y = sy(f, t);
+    out.push(`<line x1="${px(f.left)}" y1="${px(y)}" x2="${px(f.left + f.width)}" y2="${px(y)}" stroke="#e5e5e5" stroke-width="1"/>`), out.push(text(f.left - 6, y + 4, label(t), { size: 11, anchor: "end" }));
+  }
+  return out.push(
+    `<rect x="${px(f.left)}" y="${px(f.top)}" width="${px(f.width)}" height="${px(f.height)}" fill="none" stroke="#444444" stroke-width="1"/>`
+  ), out.push(text(f.left + f.width / 2, f.top + f.height + 34, xTitle, { anchor: "middle" })), out.push(text(f.left - 44, f.top + f.height / 2, yTitle, { anchor: "middle", rotate: !0 })), out;
+}
+function path16(f, xs, ys, color, opts = {}) {
+  let parts = [];
+  for (let i = 0; i < xs.length; i++) {
+    let x = xs[i], y = ys[i];
+    !Number.isFinite(x) || !Number.isFinite(y) || parts.push(`${parts.length === 0 ? "M" : "L"}${px(sx(f, x))} ${px(sy(f, y))}`);
+  }
+  if (parts.length === 0) return "";
+  let dash = opts.dash ? ' stroke-dasharray="5 4"' : "";
+  return `<path d="${parts.join(" ")}" fill="none" stroke="${color}" stroke-width="${opts.width ?? 2}"${dash}/>`;
+}
+function legend(f, entries, corner = "br") {
+  if (entries.length === 0) return [];
+  let shown2 = entries.slice(0, 12), w = Math.min(260, 34 + Math.max(...shown2.map((e) => e.label.length)) * 6.5), h = 8 + shown2.length * 16, x0 = corner === "bl" ? f.left + 8 : f.left + f.width - w - 8, y0 = corner === "tr" ? f.top + 8 : f.top + f.height - h - 8, out = [`<rect x="${px(x0)}" y="${px(y0)}" width="${px(w)}" height="${px(h)}" fill="#ffffff" fill-opacity="0.9" stroke="#cccccc"/>`];
+  return shown2.forEach((e, i) => {
+    let y = y0 + 14 + i * 16;
+    out.push(
+      `<line x1="${px(x0 + 6)}" y1="${px(y - 4)}" x2="${px(x0 + 24)}" y2="${px(y - 4)}" stroke="${e.color}" stroke-width="2"${e.dash ? ' stroke-dasharray="5 4"' : ""}/>`
+    ), out.push(text(x0 + 30, y, clip(e.label, 36), { size: 11 }));
+  }), out;
+}
+
+// mcp-server/src/render/report/app-script.ts
+var REPORT_APP_JS = String.raw`
+(function () {
+  'use strict';
+  var D = JSON.parse(document.getElementById('report-data').textContent);
+  var R = D.runs;
+  var N = R.n;
+  var SVGNS = 'http://www.w3.org/2000/svg';
+  var ROW_H = 26;
+  var HEAD_H = 30;
+
+  // ---------------------------------------------------------------- values
+  function num(v) {
+    if (v === null || v === undefined) return null;
+    if (typeof v === 'number') return v;
+    if (v === 'NaN') return NaN;
+    if (v === 'Infinity') return Infinity;
+    if (v === '-Infinity') return -Infinity;
+    return null;
+  }
+  function fmt(v) {
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'string') return v;
+    if (!isFinite(v)) return String(v);
+    if (v === 0) return '0';
+    var a = Math.abs(v);
+    if (a >= 1e6 || a < 1e-4) return v.toExponential(3);
+    if (Number.isInteger(v)) return String(v);
+    return String(Number(v.toPrecision(4)));
+  }
+  function colValue(col, i) {
+    if (col.kind === 'num') return num(col.values[i]);
+    var k = col.idx[i];
+    return k < 0 ? null : col.dict[k];
+  }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function svg(tag, attrs) {
+    var e = document.createElementNS(SVGNS, tag);
+    for (var k in attrs) if (Object.prototype.hasOwnProperty.call(attrs, k)) e.setAttribute(k, String(attrs[k]));
+    return e;
+  }
+  function svgText(x, y, text, anchor, size, color) {
+    var t = svg('text', { x: x, y: y, 'font-size': size || 11, 'text-anchor': anchor || 'start', fill: color || '#333' });
+    t.textContent = text;
+    return t;
+  }
+  function niceTicks(lo, hi, count) {
+    if (!(hi > lo)) return [lo];
+    var raw = (hi - lo) / count;
+    var mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    var step = [1, 2, 2.5, 5, 10].map(function (m) { return m * mag; }).find(function (s) { return s >= raw; });
+    var out = [];
+    for (var t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
+    return out;
+  }
+  function extent(values) {
+    var lo = Infinity, hi = -Infinity;
+    for (var i = 0; i < values.length; i++) {
+      var v = values[i];
+      if (v === null || !isFinite(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (lo === Infinity) return [0, 1];
+    if (lo === hi) return [lo - (Math.abs(lo) || 1) * 0.05, hi + (Math.abs(hi) || 1) * 0.05];
+    return [lo, hi];
+  }
+  var palette = D.palette && D.palette.length ? D.palette : ['#1f77b4'];
+
+  // ---------------------------------------------------------------- columns of the runs table
+  var statusName = R.status.map(function (s) { return R.statuses[s]; });
+  var tagText = R.tags.map(function (t) { return t.map(function (k) { return R.tag_names[k]; }).join(', '); });
+  var sel = R.sel.map(num), selStd = R.sel_std.map(num), test = R.test.map(num);
+  var selLabel = D.selection ? D.selection.label : 'selection';
+  var testLabel = D.selection ? D.selection.test_label : (D.increment.primary_metric || 'test');
+  var columns = [
+    { key: 'rank', label: '#', width: 52, num: true, value: function (i) { return R.rank[i]; }, show: function (i) { return R.rank[i] === null ? '' : String(R.rank[i]); } },
+    { key: 'name', label: 'run', width: 240, value: function (i) { return R.name[i]; }, cell: nameCell },
+    { key: 'status', label: 'status', width: 86, value: function (i) { return statusName[i]; }, cls: function (i) { return 'status-' + statusName[i]; } },
+    { key: 'tags', label: 'tags', width: 130, value: function (i) { return tagText[i]; } },
+    { key: 'sel', label: selLabel, width: 170, num: true, value: function (i) { return sel[i]; },
+      show: function (i) { return sel[i] === null ? '' : fmt(sel[i]) + (selStd[i] === null ? '' : ' \u00B1 ' + fmt(selStd[i])); } },
+    { key: 'test', label: testLabel, width: 120, num: true, value: function (i) { return test[i]; } },
+  ];
+  D.metrics.forEach(function (m, k) {
+    columns.push({ key: 'm' + k, label: m.name, width: 104, num: m.column.kind === 'num', value: function (i) { return colValue(m.column, i); } });
+  });
+  var paramColumns = D.params.map(function (p, k) {
+    return { key: 'p' + k, label: p.name, width: 112, num: p.column.kind === 'num', param: p, value: function (i) { return colValue(p.column, i); } };
+  });
+
+  // ---------------------------------------------------------------- state
+  var state = { sortKey: 'rank', sortDir: 1, text: '', status: '', tag: '', diffOnly: false, selected: [] };
+  var searchText = new Array(N);
+  for (var i = 0; i < N; i++) {
+    var parts = [R.name[i], tagText[i]];
+    for (var p = 0; p < D.params.length; p++) {
+      var v = colValue(D.params[p].column, i);
+      if (typeof v === 'string') parts.push(v);
+    }
+    searchText[i] = parts.join('\u0001').toLowerCase();
+  }
+  var order = [];
+  var visibleColumns = [];
+
+  function compareValues(a, b) {
+    var an = a === null || (typeof a === 'number' && isNaN(a));
+    var bn = b === null || (typeof b === 'number' && isNaN(b));
+    if (an || bn) return an === bn ? 0 : an ? 2 : -2; // missing values last, whatever the direction
+    if (a < b) return -1;
+    if (a > b) return 1;
+    return 0;
+  }
+  function columnByKey(key) {
+    return columns.concat(paramColumns).find(function (c) { return c.key === key; });
+  }
+  function recompute() {
+    var text = state.text.toLowerCase();
+    var st = state.status, tag = state.tag === '' ? -1 : Number(state.tag);
+    var rows = [];
+    for (var i = 0; i < N; i++) {
+      if (st !== '' && statusName[i] !== st) continue;
+      if (tag >= 0 && R.tags[i].indexOf(tag) < 0) continue;
+      if (text && searchText[i].indexOf(text) < 0) continue;
+      rows.push(i);
+    }
+    var col = columnByKey(state.sortKey);
+    var dir = state.sortDir;
+    var keys = new Array(N);
+    rows.forEach(function (i) { keys[i] = col.value(i); });
+    rows.sort(function (a, b) {
+      var c = compareValues(keys[a], keys[b]);
+      if (c === 2 || c === -2) return c;
+      return c * dir || a - b;
+    });
+    order = rows;
+    visibleColumns = columns.concat(paramColumns.filter(function (c) { return !state.diffOnly || differs(c, rows); }));
+  }
+  /** Whether a param takes more than one value among the runs shown (a missing value counts as one). */
+  function differs(c, rows) {
+    if (rows.length < 2) return false;
+    var first = c.value(rows[0]);
+    for (var k = 1; k < rows.length; k++) {
+      var v = c.value(rows[k]);
+      if (v !== first && !(typeof v === 'number' && typeof first === 'number' && isNaN(v) && isNaN(first))) return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- header
+  function buildHeader() {
+    var h = document.getElementById('facts');
+    var inc = D.increment;
+    function fact(label, value) {
+      if (value === null || value === undefined || value === '') return;
+      var s = el('span');
+      s.appendChild(document.createTextNode(label + ' '));
+      s.appendChild(el('b', null, value));
+      h.appendChild(s);
+    }
+    fact('status', inc.status);
+    fact('problem', inc.problem_type);
+    fact('primary metric', inc.primary_metric ? inc.primary_metric + (inc.direction ? ' (' + inc.direction + ')' : '') : null);
+    fact('experiments', inc.experiments_total.toLocaleString('en'));
+    fact('ranked', inc.ranked.toLocaleString('en'));
+    if (R.best !== null) fact('best', R.name[R.best] + ' ' + fmt(sel[R.best]));
+    if (R.best_baseline !== null) fact('best baseline', R.name[R.best_baseline] + ' ' + fmt(sel[R.best_baseline]));
+    var why = document.getElementById('selection-why');
+    why.textContent = D.selection
+      ? 'Ranked on ' + D.selection.label + ': ' + D.selection.reason + '. The test value is reported, not used to select.'
+      : 'Not ranked: ' + (D.no_ranking || 'no primary metric') + '.';
+  }
+
+  // ---------------------------------------------------------------- runs table (virtualised)
+  var viewport, sizer, headRow, countEl;
+  var rowPool = [];
+  function gridTemplate() {
+    return ['30px'].concat(visibleColumns.map(function (c) { return c.width + 'px'; })).join(' ');
+  }
+  function totalWidth() {
+    return 30 + visibleColumns.reduce(function (s, c) { return s + c.width; }, 0);
+  }
+  function nameCell(i, cell) {
+    if (i === R.best) cell.appendChild(el('span', 'badge best', 'best'));
+    if (R.baseline[i]) cell.appendChild(el('span', 'badge baseline', 'baseline'));
+    cell.appendChild(document.createTextNode(R.name[i]));
+    cell.title = R.name[i];
+  }
+  function renderHead() {
+    headRow.textContent = '';
+    headRow.style.gridTemplateColumns = gridTemplate();
+    headRow.style.width = totalWidth() + 'px';
+    var box = el('div');
+    headRow.appendChild(box);
+    visibleColumns.forEach(function (c) {
+      var d = el('div', c.num ? 'num' : null, c.label);
+      d.title = 'Sort by ' + c.label;
+      d.setAttribute('data-col', c.key);
+      d.setAttribute('role', 'columnheader');
+      d.tabIndex = 0;
+      if (state.sortKey === c.key) {
+        d.classList.add(state.sortDir > 0 ? 'sorted-asc' : 'sorted-desc');
+        d.setAttribute('aria-sort', state.sortDir > 0 ? 'ascending' : 'descending');
+      }
+      function sortHere() {
+        if (state.sortKey === c.key) state.sortDir = -state.sortDir;
+        else { state.sortKey = c.key; state.sortDir = 1; }
+        refresh();
+        var again = headRow.querySelector('[data-col="' + c.key + '"]');
+        if (again) again.focus();
+      }
+      d.addEventListener('click', sortHere);
+      d.addEventListener('keydown', function (ev) {
+        if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); sortHere(); }
+      });
+      headRow.appendChild(d);
+    });
+  }
+  function renderRows() {
+    var top = viewport.scrollTop;
+    var h = viewport.clientHeight || 440;
+    var first = Math.max(0, Math.floor((top - HEAD_H) / ROW_H) - 5);
+    var last = Math.min(order.length, Math.ceil((top + h) / ROW_H) + 5);
+    var tmpl = gridTemplate(), width = totalWidth() + 'px';
+    for (var k = rowPool.length; k < last - first; k++) {
+      var r = el('div', 'grid-row');
+      r.setAttribute('role', 'row');
+      r.addEventListener('click', onRowClick);
+      sizer.appendChild(r);
+      rowPool.push(r);
+    }
+    for (var k2 = 0; k2 < rowPool.length; k2++) {
+      var row = rowPool[k2];
+      var pos = first + k2;
+      if (pos >= last) { row.hidden = true; row.removeAttribute('data-run'); continue; }
+      row.hidden = false;
+      fillRow(row, order[pos], pos, tmpl, width);
+    }
+  }
+  function fillRow(row, i, pos, tmpl, width) {
+    row.style.transform = 'translateY(' + (HEAD_H + pos * ROW_H) + 'px)';
+    row.style.gridTemplateColumns = tmpl;
+    row.style.width = width;
+    row.setAttribute('data-run', R.name[i]);
+    row.setAttribute('data-index', String(i));
+    row.setAttribute('data-pos', String(pos));
+    row.setAttribute('aria-rowindex', String(pos + 2));
+    row.className = 'grid-row' + (i === R.best ? ' best' : '') + (state.selected.indexOf(i) >= 0 ? ' selected' : '');
+    row.textContent = '';
+    var boxCell = el('div');
+    var box = document.createElement('input');
+    box.type = 'checkbox';
+    box.className = 'pick';
+    box.checked = state.selected.indexOf(i) >= 0;
+    box.title = 'Show this run in the curves';
+    boxCell.appendChild(box);
+    row.appendChild(boxCell);
+    visibleColumns.forEach(function (c) {
+      var cell = el('div', c.num ? 'num' : null);
+      if (c.cls) cell.classList.add(c.cls(i));
+      if (c.cell) c.cell(i, cell);
+      else {
+        var v = c.show ? c.show(i) : fmt(c.value(i));
+        cell.textContent = v;
+        if (!c.num) cell.title = v;
+      }
+      cell.setAttribute('data-col', c.key);
+      row.appendChild(cell);
+    });
+  }
+  function onRowClick(ev) {
+    var i = Number(this.getAttribute('data-index'));
+    toggleSelected(i);
+    ev.stopPropagation();
+  }
+  function toggleSelected(i) {
+    var at = state.selected.indexOf(i);
+    if (at >= 0) state.selected.splice(at, 1);
+    else state.selected.push(i);
+    renderRows();
+    drawCurves();
+    drawParcoords();
+    drawFolds();
+  }
+  var scheduled = false;
+  function onScroll() {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(function () { scheduled = false; renderRows(); });
+  }
+  function refresh() {
+    recompute();
+    sizer.style.height = (HEAD_H + order.length * ROW_H) + 'px';
+    sizer.style.width = totalWidth() + 'px';
+    sizer.setAttribute('aria-rowcount', String(order.length + 1));
+    countEl.textContent = order.length.toLocaleString('en') + ' of ' + N.toLocaleString('en') + ' runs';
+    countEl.setAttribute('data-shown', String(order.length));
+    countEl.setAttribute('data-total', String(N));
+    renderHead();
+    renderRows();
+    drawParcoords();
+    drawFolds();
+  }
+  function buildTable() {
+    viewport = document.getElementById('runs-viewport');
+    sizer = document.getElementById('runs-sizer');
+    countEl = document.getElementById('row-count');
+    headRow = el('div', 'grid-row grid-head');
+    headRow.setAttribute('role', 'row');
+    sizer.appendChild(headRow);
+    viewport.addEventListener('scroll', onScroll, { passive: true });
+    var statusSel = document.getElementById('status-filter');
+    R.statuses.forEach(function (s) { var o = el('option', null, s); o.value = s; statusSel.appendChild(o); });
+    var tagSel = document.getElementById('tag-filter');
+    R.tag_names.forEach(function (t, k) { var o = el('option', null, t); o.value = String(k); tagSel.appendChild(o); });
+    var filter = document.getElementById('filter');
+    var pending = 0;
+    filter.addEventListener('input', function () {
+      clearTimeout(pending);
+      pending = setTimeout(function () { state.text = filter.value; viewport.scrollTop = 0; refresh(); }, 60);
+    });
+    statusSel.addEventListener('change', function () { state.status = statusSel.value; viewport.scrollTop = 0; refresh(); });
+    tagSel.addEventListener('change', function () { state.tag = tagSel.value; viewport.scrollTop = 0; refresh(); });
+    var diff = document.getElementById('diff-only');
+    diff.addEventListener('change', function () { state.diffOnly = diff.checked; refresh(); });
+    if (D.params_left_out) document.getElementById('params-note').textContent = D.params_left_out + ' more params are not shown (the table keeps the first 200 by name).';
+  }
+
+  // ---------------------------------------------------------------- curves
+  var curveMetric = 0;
+  function colorOf(i) {
+    var k = state.selected.indexOf(i);
+    return palette[(k < 0 ? 0 : k) % palette.length];
+  }
+  function buildCurves() {
+    var pick = document.getElementById('curve-metric');
+    var C = D.curves;
+    if (!C.metrics.length) {
+      document.getElementById('curves-note').textContent = 'No per-step history was logged.';
+      pick.hidden = true;
+      return;
+    }
+    C.metrics.forEach(function (m, k) { var o = el('option', null, m); o.value = String(k); pick.appendChild(o); });
+    pick.addEventListener('change', function () { curveMetric = Number(pick.value); drawCurves(); });
+    document.getElementById('curves-note').textContent =
+      'Each curve keeps at most ' + C.points_per_series + ' points (largest-triangle downsampling; ' +
+      C.points_kept.toLocaleString('en') + ' of ' + C.points_logged.toLocaleString('en') + ' logged points in this file). Tick a run in the table to add its curve.';
+  }
+  function drawCurves() {
+    var box = document.getElementById('curves');
+    var legend = document.getElementById('curves-legend');
+    box.textContent = '';
+    legend.textContent = '';
+    var C = D.curves;
+    if (!C.metrics.length) return;
+    var S = C.series[curveMetric];
+    var W = Math.max(520, Math.min(box.clientWidth || 900, 1100)), H = 320;
+    var m = { l: 64, r: 16, t: 14, b: 40 };
+    var chart = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, 'class': 'chart', id: 'curves-svg', role: 'img' });
+    chart.setAttribute('aria-label', C.metrics[curveMetric] + ' over steps');
+    var shown = [];
+    state.selected.forEach(function (i) {
+      var at = S.runs.indexOf(i);
+      if (at >= 0) shown.push({ run: i, x: S.x[at], y: S.y[at].map(num) });
+    });
+    var xs = [], ys = [];
+    shown.forEach(function (s) { xs = xs.concat(s.x); ys = ys.concat(s.y); });
+    var xe = extent(xs.length ? xs : [0, 1]), ye = extent(ys.length ? ys : [0, 1]);
+    function X(v) { return m.l + (v - xe[0]) / (xe[1] - xe[0]) * (W - m.l - m.r); }
+    function Y(v) { return H - m.b - (v - ye[0]) / (ye[1] - ye[0]) * (H - m.t - m.b); }
+    chart.appendChild(svg('rect', { x: 0, y: 0, width: W, height: H, fill: '#fff' }));
+    niceTicks(ye[0], ye[1], 5).forEach(function (t) {
+      chart.appendChild(svg('line', { x1: m.l, x2: W - m.r, y1: Y(t), y2: Y(t), stroke: '#eceff3' }));
+      chart.appendChild(svgText(m.l - 6, Y(t) + 4, fmt(t), 'end'));
+    });
+    niceTicks(xe[0], xe[1], 6).forEach(function (t) {
+      chart.appendChild(svgText(X(t), H - m.b + 16, fmt(t), 'middle'));
+    });
+    chart.appendChild(svg('line', { x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b, stroke: '#888' }));
+    chart.appendChild(svg('line', { x1: m.l, x2: m.l, y1: m.t, y2: H - m.b, stroke: '#888' }));
+    chart.appendChild(svgText((m.l + W - m.r) / 2, H - 6, 'step', 'middle', 12, '#555'));
+    if (!shown.length) chart.appendChild(svgText(W / 2, H / 2, 'Tick runs in the table to draw their ' + C.metrics[curveMetric] + ' curves', 'middle', 13, '#777'));
+    shown.forEach(function (s) {
+      var d = '';
+      var pen = false;
+      for (var k = 0; k < s.x.length; k++) {
+        var yv = s.y[k];
+        if (yv === null || !isFinite(yv)) { pen = false; continue; }
+        d += (pen ? 'L' : 'M') + X(s.x[k]).toFixed(1) + ' ' + Y(yv).toFixed(1);
+        pen = true;
+      }
+      var path = svg('path', { d: d || 'M0 0', fill: 'none', stroke: colorOf(s.run), 'stroke-width': 2, 'class': 'curve', 'data-run': R.name[s.run] });
+      var title = svg('title', {});
+      title.textContent = R.name[s.run];
+      path.appendChild(title);
+      chart.appendChild(path);
+    });
+    box.appendChild(chart);
+    state.selected.forEach(function (i) {
+      var item = el('span');
+      var sw = el('span', 'swatch');
+      sw.style.background = colorOf(i);
+      item.appendChild(sw);
+      item.appendChild(document.createTextNode(R.name[i] + (S.runs.indexOf(i) < 0 ? ' (no ' + C.metrics[curveMetric] + ' history)' : '')));
+      legend.appendChild(item);
+    });
+  }
+
+  // ---------------------------------------------------------------- parallel coordinates (canvas: 10,000 lines)
+  var pcAxes = null;
+  function parcoordAxes() {
+    var axes = [];
+    paramColumns.forEach(function (c) {
+      var values = new Array(N);
+      var distinct = new Set();
+      for (var i = 0; i < N; i++) { values[i] = c.value(i); if (values[i] !== null) distinct.add(values[i]); }
+      if (distinct.size < 2) return;
+      if (c.num) {
+        var e = extent(values);
+        axes.push({ label: c.label, lo: e[0], hi: e[1], pos: function (i) { var v = values[i]; return v === null || !isFinite(v) ? null : (v - e[0]) / (e[1] - e[0]); }, ticks: [fmt(e[0]), fmt(e[1])] });
+      } else {
+        if (distinct.size > 30) return; // free text (ids, paths) is no axis
+        var cats = Array.from(distinct).sort();
+        var at = new Map(cats.map(function (v, k) { return [v, k]; }));
+        axes.push({ label: c.label, pos: function (i) { var v = values[i]; return v === null ? null : cats.length === 1 ? 0.5 : at.get(v) / (cats.length - 1); }, ticks: [cats[0], cats[cats.length - 1]] });
+      }
+    });
+    axes = axes.slice(0, 14);
+    var se = extent(sel);
+    axes.push({ label: selLabel, pos: function (i) { var v = sel[i]; return v === null || !isFinite(v) ? null : (v - se[0]) / (se[1] - se[0]); }, ticks: [fmt(se[0]), fmt(se[1])], target: true });
+    return axes;
+  }
+  function ramp(t) {
+    // Low to high selection value: blue to orange.
+    var a = [49, 104, 170], b = [232, 119, 34];
+    return 'rgb(' + a.map(function (v, k) { return Math.round(v + (b[k] - v) * t); }).join(',') + ')';
+  }
+  function drawParcoords() {
+    var canvas = document.getElementById('parcoords');
+    if (!canvas || !canvas.getContext) return;
+    if (!pcAxes) pcAxes = parcoordAxes();
+    var axes = pcAxes;
+    var W = Math.max(600, Math.min(canvas.parentNode.clientWidth || 1000, 1400)), H = 340;
+    var ratio = window.devicePixelRatio || 1;
+    canvas.width = W * ratio;
+    canvas.height = H * ratio;
+    canvas.style.width = W + 'px';
+    canvas.style.height = H + 'px';
+    var g = canvas.getContext('2d');
+    g.setTransform(ratio, 0, 0, ratio, 0, 0);
+    g.fillStyle = '#fff';
+    g.fillRect(0, 0, W, H);
+    var note = document.getElementById('parcoords-note');
+    if (axes.length < 2) { note.textContent = 'No param varies across the runs: nothing to draw.'; }
+    var m = { l: 60, r: 60, t: 34, b: 34 };
+    var xAt = function (k) { return axes.length === 1 ? W / 2 : m.l + k * (W - m.l - m.r) / (axes.length - 1); };
+    var yAt = function (p) { return H - m.b - p * (H - m.t - m.b); };
+    var alpha = order.length > 2000 ? 0.06 : order.length > 300 ? 0.15 : 0.45;
+    function line(i, color, width, a) {
+      g.globalAlpha = a;
+      g.strokeStyle = color;
+      g.lineWidth = width;
+      g.beginPath();
+      var pen = false;
+      for (var k = 0; k < axes.length; k++) {
+        var p = axes[k].pos(i);
+        if (p === null || p === undefined) { pen = false; continue; }
+        if (pen) g.lineTo(xAt(k), yAt(p)); else g.moveTo(xAt(k), yAt(p));
+        pen = true;
+      }
+      g.stroke();
+    }
+    // Colour by rank among the runs shown, not by value: one far-off baseline would otherwise paint every
+    // candidate the same colour.
+    var ranked = order.filter(function (i) { return sel[i] !== null && isFinite(sel[i]); }).sort(function (a, b) { return sel[a] - sel[b]; });
+    var shade = new Map(ranked.map(function (i, k) { return [i, ranked.length > 1 ? k / (ranked.length - 1) : 0.5]; }));
+    for (var r = 0; r < order.length; r++) {
+      var i = order[r];
+      line(i, shade.has(i) ? ramp(shade.get(i)) : '#999', 1, alpha);
+    }
+    state.selected.forEach(function (i) { line(i, colorOf(i), 2.5, 1); });
+    g.globalAlpha = 1;
+    g.font = '11px Helvetica, Arial, sans-serif';
+    g.textAlign = 'center';
+    axes.forEach(function (a, k) {
+      var x = xAt(k);
+      g.strokeStyle = '#555';
+      g.lineWidth = 1;
+      g.beginPath();
+      g.moveTo(x, m.t);
+      g.lineTo(x, H - m.b);
+      g.stroke();
+      g.fillStyle = a.target ? '#000' : '#333';
+      var label = a.label.length > 18 ? a.label.slice(0, 17) + '\u2026' : a.label;
+      g.fillText(label, x, m.t - 18);
+      g.fillStyle = '#666';
+      g.fillText(String(a.ticks[1]).slice(0, 14), x, m.t - 5);
+      g.fillText(String(a.ticks[0]).slice(0, 14), x, H - m.b + 14);
+    });
+    if (axes.length >= 2) note.textContent = order.length.toLocaleString('en') + ' runs, coloured by ' + selLabel + ' (blue low, orange high); ticked runs drawn bold.';
+    canvas.setAttribute('data-lines', String(order.length));
+  }
+
+  // ---------------------------------------------------------------- CV fold spread
+  var MAX_FOLD_ROWS = 30;
+  function drawFolds() {
+    var box = document.getElementById('folds');
+    box.textContent = '';
+    var note = document.getElementById('folds-note');
+    var F = D.folds;
+    if (!F.metric) { note.textContent = 'No run logged cross-validation folds of the primary metric.'; return; }
+    var rows = state.selected.filter(function (i) { return F.values[i]; });
+    for (var r = 0; r < order.length && rows.length < MAX_FOLD_ROWS; r++) {
+      if (F.values[order[r]] && rows.indexOf(order[r]) < 0) rows.push(order[r]);
+    }
+    note.textContent = F.metric + ' per fold, for ' + (rows.length < MAX_FOLD_ROWS ? 'the ' + rows.length + ' runs with folds' : 'the ticked runs and the first ' + MAX_FOLD_ROWS + ' in table order') +
+      ': each dot a fold, the box from the lower to the upper quartile, the bar the median.';
+    var all = [];
+    rows.forEach(function (i) { all = all.concat(F.values[i].map(num)); });
+    var e = extent(all);
+    var W = Math.max(600, Math.min(box.clientWidth || 900, 1100)), RH = 20, L = 250, Rm = 20;
+    var H = 30 + rows.length * RH + 24;
+    var chart = svg('svg', { width: W, height: H, viewBox: '0 0 ' + W + ' ' + H, 'class': 'chart', id: 'folds-svg' });
+    chart.appendChild(svg('rect', { x: 0, y: 0, width: W, height: H, fill: '#fff' }));
+    function X(v) { return L + (v - e[0]) / (e[1] - e[0]) * (W - L - Rm); }
+    niceTicks(e[0], e[1], 6).forEach(function (t) {
+      chart.appendChild(svg('line', { x1: X(t), x2: X(t), y1: 20, y2: H - 24, stroke: '#eceff3' }));
+      chart.appendChild(svgText(X(t), H - 8, fmt(t), 'middle'));
+    });
+    rows.forEach(function (i, k) {
+      var y = 30 + k * RH;
+      var vals = F.values[i].map(num).filter(function (v) { return v !== null && isFinite(v); }).sort(function (a, b) { return a - b; });
+      var name = R.name[i].length > 34 ? R.name[i].slice(0, 33) + '\u2026' : R.name[i];
+      chart.appendChild(svgText(L - 8, y + 4, name, 'end', 11, i === R.best ? '#000' : '#333'));
+      if (!vals.length) return;
+      var q = function (p) { var pos = (vals.length - 1) * p, lo = Math.floor(pos), hi = Math.ceil(pos); return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo); };
+      var g = svg('g', { 'class': 'fold-row', 'data-run': R.name[i] });
+      g.appendChild(svg('line', { x1: X(vals[0]), x2: X(vals[vals.length - 1]), y1: y, y2: y, stroke: '#999' }));
+      g.appendChild(svg('rect', { x: X(q(0.25)), y: y - 6, width: Math.max(1, X(q(0.75)) - X(q(0.25))), height: 12, fill: '#dbe7f3', stroke: '#5b86b0' }));
+      g.appendChild(svg('line', { x1: X(q(0.5)), x2: X(q(0.5)), y1: y - 7, y2: y + 7, stroke: '#1d3f63', 'stroke-width': 2 }));
+      vals.forEach(function (v) { g.appendChild(svg('circle', { cx: X(v), cy: y, r: 3, fill: state.selected.indexOf(i) >= 0 ? colorOf(i) : '#1f77b4', 'fill-opacity': 0.8 })); });
+      chart.appendChild(g);
+    });
+    box.appendChild(chart);
+  }
+
+  // ---------------------------------------------------------------- best model, gates, registry, notes
+  function buildBest() {
+    var box = document.getElementById('best-plots');
+    var P = D.best_plots;
+    if (!P) { box.appendChild(el('p', 'muted', 'No best model yet.')); return; }
+    document.getElementById('best-name').textContent = P.experiment;
+    if (!P.files.length) box.appendChild(el('p', 'muted', 'The best model has no evaluation plots (evaluate_predictions writes them).'));
+    P.files.forEach(function (f) {
+      var fig = el('figure');
+      var img = document.createElement('img');
+      img.alt = f.title;
+      img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(f.svg);
+      fig.appendChild(img);
+      fig.appendChild(el('figcaption', null, f.name));
+      box.appendChild(fig);
+    });
+    P.skipped.forEach(function (s) { box.appendChild(el('p', 'muted', 'Not shown: ' + s)); });
+  }
+  function table(head, rows) {
+    var t = el('table', 'plain');
+    var tr = el('tr');
+    head.forEach(function (h) { tr.appendChild(el('th', null, h)); });
+    t.appendChild(tr);
+    rows.forEach(function (r) {
+      var row = el('tr');
+      r.forEach(function (c) { if (c instanceof Node) { var td = el('td'); td.appendChild(c); row.appendChild(td); } else row.appendChild(el('td', null, c)); });
+      t.appendChild(row);
+    });
+    return t;
+  }
+  function buildGates() {
+    var box = document.getElementById('gates');
+    var G = D.gates;
+    if (!G) { box.appendChild(el('p', 'muted', 'The gates could not be evaluated (metadata.json unreadable).')); return; }
+    var p = el('p');
+    p.appendChild(document.createTextNode('Verdict: '));
+    p.appendChild(el('span', 'st-' + G.verdict, G.verdict.toUpperCase()));
+    box.appendChild(p);
+    box.appendChild(table(['gate', 'status', 'message'], G.checks.map(function (c) { return [c.id, el('span', 'st-' + c.status, c.status), c.message]; })));
+  }
+  function buildRegistry() {
+    var box = document.getElementById('registry');
+    var G = D.registry;
+    if (!G.rows.length) { box.appendChild(el('p', 'muted', G.note || 'No registered model.')); return; }
+    box.appendChild(table(['model', 'stage', 'version', 'experiment', 'increment'], G.rows.map(function (r) { return [r.name, r.stage, r.version, r.experiment || '', r.increment || '']; })));
+    if (G.note) box.appendChild(el('p', 'muted', G.note));
+  }
+  function buildNotes() {
+    var box = document.getElementById('notes');
+    if (!D.notes.length) box.appendChild(el('p', 'muted', 'No notes.'));
+    var ul = el('ul', 'notes');
+    D.notes.forEach(function (n) {
+      var li = el('li');
+      li.appendChild(el('span', 'muted', (n.time ? n.time.slice(0, 16).replace('T', ' ') + ' ' : '')));
+      li.appendChild(el('b', null, n.run + ': '));
+      li.appendChild(document.createTextNode(n.text));
+      ul.appendChild(li);
+    });
+    if (D.notes.length) box.appendChild(ul);
+    if (D.notes_total > D.notes.length) box.appendChild(el('p', 'muted', (D.notes_total - D.notes.length) + ' older notes are not shown.'));
+    if (D.unreadable_histories.length) {
+      box.appendChild(el('h3', null, 'Histories not read (' + D.unreadable_histories.length + ')'));
+      var uh = el('ul', 'notes');
+      D.unreadable_histories.forEach(function (b) { var li = el('li'); li.appendChild(el('b', null, b.run + ': ')); li.appendChild(document.createTextNode(b.reason)); uh.appendChild(li); });
+      box.appendChild(uh);
+    }
+    if (D.broken_total) {
+      box.appendChild(el('h3', null, 'Unreadable experiments (' + D.broken_total + ')'));
+      var ub = el('ul', 'notes');
+      D.broken.forEach(function (b) { var li = el('li'); li.appendChild(el('b', null, b.name + ': ')); li.appendChild(document.createTextNode(b.reason)); ub.appendChild(li); });
+      box.appendChild(ub);
+    }
+  }
+
+  // ---------------------------------------------------------------- start
+  if (R.best !== null) state.selected.push(R.best);
+  if (R.best_baseline !== null && R.best_baseline !== R.best) state.selected.push(R.best_baseline);
+  buildHeader();
+  buildTable();
+  buildCurves();
+  refresh();
+  drawCurves();
+  buildBest();
+  buildGates();
+  buildRegistry();
+  buildNotes();
+  document.body.setAttribute('data-ready', '1');
+})();
+`;
+
+// mcp-server/src/render/report/html.ts
+import { createHash as createHash2 } from "node:crypto";
+function escapeHtml(text4) {
+  return text4.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+function jsonForScript(value) {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+var sha256 = (text4) => `'sha256-${createHash2("sha256").update(text4, "utf8").digest("base64")}'`;
+function contentSecurityPolicy(script, style) {
+  return [
+    "default-src 'none'",
+    script === null ? null : `script-src ${sha256(script)}`,
+    `style-src ${sha256(style)}`,
+    "img-src data:",
+    "base-uri 'none'",
+    "form-action 'none'"
+  ].filter(Boolean).join("; ");
+}
+function page(p) {
+  let script = p.script ?? null;
+  return [
+    "<!doctype html>",
+    '<html lang="en">',
+    "<head>",
+    '<meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(script, p.style))}">`,
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<meta name="referrer" content="no-referrer">',
+    `<title>${escapeHtml(p.title)}</title>`,
+    `<style>${p.style}</style>`,
+    "</head>",
+    "<body>",
+    p.body,
+    p.data === void 0 ? "" : `<script id="report-data" type="application/json">${jsonForScript(p.data)}</script>`,
+    script === null ? "" : `<script>${script}</script>`,
+    "</body>",
+    "</html>",
+    ""
+  ].filter((l) => l !== "").join(`
+`);
+}
+
+// mcp-server/src/render/report/styles.ts
+var REPORT_CSS = `
+:root { --fg: #1d2330; --muted: #5f6b7a; --line: #d9dee5; --bg: #ffffff; --panel: #f6f8fa; --accent: #1f77b4;
+  --best: #fff4d6; --sel: #e8f1fb; --pass: #2e7d32; --warn: #b26a00; --fail: #c62828; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: var(--fg); background: var(--bg); }
+header { padding: 18px 24px 10px; border-bottom: 1px solid var(--line); background: var(--panel); }
+h1 { margin: 0 0 6px; font-size: 22px; }
+h2 { margin: 0 0 10px; font-size: 17px; }
+h3 { margin: 14px 0 6px; font-size: 14px; }
+main { padding: 8px 24px 40px; }
+section { margin: 18px 0 26px; }
+.facts { display: flex; flex-wrap: wrap; gap: 6px 18px; color: var(--muted); }
+.facts b { color: var(--fg); font-weight: 600; }
+.muted { color: var(--muted); }
+.controls { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 14px; margin-bottom: 8px; }
+.controls input[type=search] { width: 260px; padding: 5px 8px; border: 1px solid var(--line); border-radius: 4px; font: inherit; }
+.controls select { padding: 4px 6px; font: inherit; }
+#runs-viewport { position: relative; height: 440px; overflow: auto; border: 1px solid var(--line); border-radius: 4px; }
+#runs-sizer { position: relative; }
+.grid-row { display: grid; position: absolute; left: 0; top: 0; align-items: center; height: 26px; border-bottom: 1px solid #eef1f4; white-space: nowrap; }
+.grid-row > div { overflow: hidden; text-overflow: ellipsis; padding: 0 6px; }
+.grid-head { position: sticky; top: 0; z-index: 2; height: 30px; background: var(--panel); border-bottom: 1px solid var(--line); font-weight: 600; }
+.grid-head > div { cursor: pointer; user-select: none; }
+.grid-head > div.sorted-asc::after { content: " \\25B2"; font-size: 10px; }
+.grid-head > div.sorted-desc::after { content: " \\25BC"; font-size: 10px; }
+.grid-row.best { background: var(--best); }
+.grid-row.selected { background: var(--sel); }
+.grid-row.best.selected { background: #f3ead0; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+.badge { display: inline-block; padding: 0 5px; border-radius: 8px; font-size: 11px; line-height: 16px; border: 1px solid var(--line); color: var(--muted); margin-right: 3px; }
+.badge.best { background: #f7c948; border-color: #e0ac1c; color: #3a2c00; }
+.badge.baseline { background: #e3e8ef; color: #34404f; }
+.status-failed, .status-killed { color: var(--fail); }
+.status-running { color: var(--warn); }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 5px; }
+.chart { border: 1px solid var(--line); border-radius: 4px; background: #fff; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 14px; margin-top: 6px; font-size: 12px; }
+.plots { display: flex; flex-wrap: wrap; gap: 14px; }
+.plots figure { margin: 0; border: 1px solid var(--line); border-radius: 4px; padding: 6px; background: #fff; }
+.plots img { display: block; max-width: 420px; height: auto; }
+.plots figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
+table.plain { border-collapse: collapse; }
+table.plain th, table.plain td { border-bottom: 1px solid var(--line); padding: 4px 10px 4px 0; text-align: left; vertical-align: top; }
+.st-pass { color: var(--pass); font-weight: 600; }
+.st-warn { color: var(--warn); font-weight: 600; }
+.st-fail { color: var(--fail); font-weight: 600; }
+ul.notes { padding-left: 18px; }
+ul.notes li { margin: 3px 0; }
+.two { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 24px; }
+@media (max-width: 1000px) { .two { grid-template-columns: minmax(0, 1fr); } }
+`;
+
+// mcp-server/src/render/report/increment-page.ts
+function body(p) {
+  let title = `${p.increment.id}: ${p.increment.title}`;
+  return `<header>
+<h1>${escapeHtml(title)}</h1>
+<div class="facts" id="facts"></div>
+<p class="muted" id="selection-why"></p>
+</header>
+<noscript><p>This report draws its tables and charts with JavaScript; allow scripts for this file to see them.</p></noscript>
+<main>
+<section id="runs-section">
+<h2>Runs</h2>
+<div class="controls">
+<input type="search" id="filter" placeholder="Filter by name, tag or param value" aria-label="Filter runs">
+<label>status <select id="status-filter" aria-label="Filter by status"><option value="">all</option></select></label>
+<label>tag <select id="tag-filter" aria-label="Filter by tag"><option value="">all</option></select></label>
+<label><input type="checkbox" id="diff-only"> params that differ only</label>
+<span class="muted" id="row-count"></span>
+</div>
+<div id="runs-viewport" role="grid" aria-label="Runs"><div id="runs-sizer"></div></div>
+<p class="muted">Click a column to sort (again to reverse; missing values stay last). Tick or click a run to draw its curve. <span id="params-note"></span></p>
+</section>
+<section id="curves-section">
+<h2>Metric over steps</h2>
+<div class="controls"><label>metric <select id="curve-metric" aria-label="Curve metric"></select></label><span class="muted" id="curves-note"></span></div>
+<div id="curves"></div>
+<div class="legend" id="curves-legend"></div>
+</section>
+<section id="parcoords-section">
+<h2>Parallel coordinates: params to the selection metric</h2>
+<p class="muted" id="parcoords-note"></p>
+<div><canvas id="parcoords" class="chart"></canvas></div>
+</section>
+<section id="folds-section">
+<h2>Cross-validation folds</h2>
+<p class="muted" id="folds-note"></p>
+<div id="folds"></div>
+</section>
+<section id="best-section">
+<h2>Best model: <span id="best-name"></span></h2>
+<div class="plots" id="best-plots"></div>
+</section>
+<div class="two">
+<section id="gates-section"><h2>Quality gates</h2><div id="gates"></div></section>
+<section id="registry-section"><h2>Model registry: current versions</h2><div id="registry"></div></section>
+</div>
+<section id="notes-section"><h2>Notes</h2><div id="notes"></div></section>
+</main>`;
+}
+function renderIncrementReport(p) {
+  return page({
+    title: `${p.increment.id}: ${p.increment.title} (report)`,
+    style: REPORT_CSS,
+    body: body(p),
+    data: p,
+    script: REPORT_APP_JS
+  });
+}
+
+// mcp-server/src/render/report/index-page.ts
+var fmt2 = (v) => v === null ? "" : typeof v == "string" ? v : String(Number(v.toPrecision(4)));
+function incrementRow(r) {
+  return `<tr>${[
+    r.report ? `<a href="${escapeHtml(r.report)}">${escapeHtml(r.id)}</a>` : escapeHtml(r.id),
+    escapeHtml(r.title),
+    escapeHtml(r.status),
+    escapeHtml(r.primary_metric ? `${r.primary_metric}${r.direction ? ` (${r.direction})` : ""}` : ""),
+    String(r.experiments),
+    r.ranked === null ? '<span class="muted">see its report</span>' : String(r.ranked),
+    r.best ? `${escapeHtml(r.best.name)} <span class="muted">${escapeHtml(fmt2(r.best.value))}${r.selection_label ? ` ${escapeHtml(r.selection_label)}` : ""}</span>` : "",
+    r.best ? escapeHtml(fmt2(r.best.test)) : "",
+    r.verdict ? `<span class="st-${escapeHtml(r.verdict)}">${escapeHtml(r.verdict)}</span>` : ""
+  ].map((c) => `<td>${c}</td>`).join("")}</tr>`;
+}
+function renderIndexPage(input2) {
+  let increments = input2.rows.length ? `<table class="plain" id="increments"><tr><th>increment</th><th>title</th><th>status</th><th>primary metric</th><th>experiments</th><th>ranked</th><th>best (selection value)</th><th>best, test</th><th>gates</th></tr>
+${input2.rows.map(incrementRow).join(`
+`)}
+</table>` : '<p class="muted">No increments yet.</p>', registry2 = input2.registry.rows.length ? `<table class="plain" id="registry"><tr><th>model</th><th>stage</th><th>version</th><th>experiment</th><th>increment</th></tr>
+${input2.registry.rows.map(
+    (r) => `<tr>${[r.name, r.stage, r.version, r.experiment ?? "", r.increment ?? ""].map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`
+  ).join(`
+`)}
+</table>` : `<p class="muted">${escapeHtml(input2.registry.note ?? "No registered model.")}</p>`;
+  return page({
+    title: "specweave-ml report",
+    style: REPORT_CSS,
+    body: `<header><h1>ML increments</h1><p class="muted">Each increment links to its own report (render_report writes them). Gates are shown for the increments rendered in the same call.</p></header>
+<main>
+<section><h2>Increments</h2>
+${increments}
+</section>
+<section><h2>Model registry: current versions</h2>
+${registry2}
+</section>
+</main>`
+  });
+}
+
+// mcp-server/src/core/report.ts
+var REPORT_FILE = "report.html", MAX_PLOT_BYTES = 2 * 1024 * 1024, MAX_PLOTS = 12, MAX_SUMMARISED_EXPERIMENTS = 2e3;
+async function registryRows(project) {
+  let summary;
+  try {
+    summary = await readRegistry(project);
+  } catch (e) {
+    if (!(e instanceof MlError)) throw e;
+    return { rows: [], note: `The registry could not be read: ${e.message}` };
+  }
+  let rows = [];
+  for (let model of summary.models) {
+    let record2 = (version2) => model.versions.find((v) => v.version === version2)?.record, row = (stage, version2) => ({
+      name: model.name,
+      stage,
+      version: version2,
+      experiment: record2(version2)?.experiment ?? null,
+      increment: record2(version2)?.increment ?? null
+    });
+    for (let s of model.stages) rows.push(row(s.stage, s.version));
+    model.latest && !model.stages.some((s) => s.version === model.latest) && rows.push(row("latest (no stage)", model.latest));
+  }
+  let broken = summary.broken.map((b) => `${b.name} (${b.reason})`), note = rows.length === 0 && broken.length === 0 ? "No model is registered in this project." : broken.length ? `Unreadable models: ${broken.join("; ")}` : null;
+  return { rows, note };
+}
+function metadataFacts(meta3, inc) {
+  let raw = meta3?.raw ?? {}, s = (v) => typeof v == "string" ? v : null;
+  return {
+    id: inc.id,
+    title: s(raw.title) ?? inc.id,
+    status: s(raw.status) ?? "unknown",
+    created: s(raw.created),
+    lastActivity: s(raw.lastActivity)
+  };
+}
+async function bestPlots(inc, best) {
+  if (!best) return null;
+  let files = [], skipped = [], svgs = best.meta.artifacts.filter((a) => /\.svg$/i.test(a.path)).slice(0, MAX_PLOTS);
+  for (let a of svgs) {
+    let file2 = path17.resolve(best.dir, a.path);
+    if (!isInside(inc.dir, file2)) {
+      skipped.push(`${a.path}: outside the increment`);
+      continue;
+    }
+    try {
+      let text4 = await readText(file2, { maxBytes: MAX_PLOT_BYTES });
+      text4 === void 0 ? skipped.push(`${a.path}: missing`) : looksLikeSvg(text4) ? files.push({ name: a.path, title: svgTitle(text4) ?? a.path, svg: text4 }) : skipped.push(`${a.path}: not an SVG document`);
+    } catch (e) {
+      skipped.push(`${a.path}: ${e instanceof MlError ? e.message : "unreadable"}`);
+    }
+  }
+  return { experiment: best.name, files, skipped };
+}
+function looksLikeSvg(text4) {
+  return /^\uFEFF?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]/i.test(text4.slice(0, 4096));
+}
+function svgTitle(text4) {
+  return /<title>([^<]{1,200})<\/title>/.exec(text4.slice(0, 4096))?.[1]?.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+}
+async function gatherIncrementReport(project, inc) {
+  let [meta3, loaded, registry2] = await Promise.all([
+    readIncrementMetadata(project, inc).catch((e) => e instanceof MlError ? null : Promise.reject(e)),
+    readAllExperiments(project, inc),
+    registryRows(project)
+  ]), ml = meta3?.ml ?? null, comparison = null, comparisonError = loaded.experiments.length ? null : "no experiments tracked yet";
+  if (loaded.experiments.length)
+    try {
+      comparison = rankExperiments(inc, ml, loaded);
+    } catch (e) {
+      if (!(e instanceof MlError)) throw e;
+      comparisonError = e.message;
+    }
+  let bestName = comparison?.best_candidate?.experiment ?? comparison?.best?.experiment, best = loaded.experiments.find((e) => e.name === bestName), [histories, plots, gates] = await Promise.all([
+    readReportHistories(loaded.experiments, comparison?.selection.key ?? null),
+    bestPlots(inc, best),
+    validateIncrement(project, inc, loaded, comparison).catch((e) => e instanceof MlError ? null : Promise.reject(e))
+  ]);
+  return { payload: buildReportPayload(
+    {
+      increment: metadataFacts(meta3, inc),
+      ml,
+      experiments: loaded.experiments,
+      broken: loaded.broken,
+      comparison,
+      comparisonError,
+      series: histories.series,
+      folds: histories.folds,
+      foldMetric: histories.foldMetric,
+      unreadableHistories: histories.unreadable,
+      plots,
+      gates: gates ? { verdict: gates.verdict, checks: gates.checks } : null,
+      registry: registry2
+    },
+    PALETTE
+  ), comparison };
+}
+function summaryOf(project, inc, file2, text4, p) {
+  return {
+    increment: inc.id,
+    file: project.relative(file2),
+    bytes: Buffer.byteLength(text4),
+    experiments: p.runs.n,
+    ranked: p.increment.ranked,
+    best: p.runs.best === null ? null : p.runs.name[p.runs.best],
+    curves: p.curves.metrics.length,
+    points_kept: p.curves.points_kept,
+    points_logged: p.curves.points_logged
+  };
+}
+function indexRow(p, hasReport) {
+  let best = p.runs.best;
+  return {
+    id: p.increment.id,
+    title: p.increment.title,
+    status: p.increment.status,
+    primary_metric: p.increment.primary_metric,
+    direction: p.increment.direction,
+    selection_label: p.selection?.label ?? null,
+    experiments: p.increment.experiments_total,
+    ranked: p.increment.ranked,
+    best: best === null ? null : { name: p.runs.name[best], value: p.runs.sel[best] ?? null, test: p.runs.test[best] ?? null },
+    verdict: p.gates?.verdict ?? null,
+    report: hasReport ? `increments/${p.increment.id}/${REPORT_FILE}` : null
+  };
+}
+async function quickIndexRow(project, inc) {
+  let [meta3, names] = await Promise.all([
+    readIncrementMetadata(project, inc).catch((e) => e instanceof MlError ? null : Promise.reject(e)),
+    listExperimentNames(inc)
+  ]), loaded = names.length <= MAX_SUMMARISED_EXPERIMENTS ? await readAllExperiments(project, inc) : null, c = null;
+  try {
+    c = loaded?.experiments.length ? rankExperiments(inc, meta3?.ml ?? null, loaded) : null;
+  } catch (e) {
+    if (!(e instanceof MlError)) throw e;
+  }
+  let facts = metadataFacts(meta3, inc), best = c?.best_candidate ?? c?.best ?? null, hasReport = await isFile(path17.join(inc.dir, REPORT_FILE));
+  return {
+    id: inc.id,
+    title: facts.title,
+    status: facts.status,
+    primary_metric: c?.primary_metric ?? meta3?.ml.primary_metric ?? null,
+    direction: c?.direction ?? meta3?.ml.direction ?? null,
+    selection_label: c ? c.selection.source === "cv" ? `${c.selection.key} CV mean` : c.selection.source === "validation" ? `val_${c.selection.key}` : `${c.selection.key} (test)` : null,
+    experiments: loaded ? loaded.experiments.length + loaded.broken.length : names.length,
+    ranked: loaded ? c?.ranking.length ?? 0 : null,
+    best: best ? { name: best.experiment, value: num(best.value), test: num(best.test_value) } : null,
+    verdict: null,
+    report: hasReport ? `increments/${inc.id}/${REPORT_FILE}` : null
+  };
+}
+async function planReport(project, incrementRef) {
+  let all = await listIncrements(project), chosen2 = incrementRef ? [await resolveIncrement(project, incrementRef)] : all, files = [], increments = [], rows = /* @__PURE__ */ new Map(), registry2 = null;
+  for (let inc of chosen2) {
+    let { payload } = await gatherIncrementReport(project, inc);
+    registry2 = payload.registry;
+    let file2 = path17.join(inc.dir, REPORT_FILE), text4 = renderIncrementReport(payload);
+    files.push({ path: file2, text: text4 }), increments.push(summaryOf(project, inc, file2, text4, payload)), rows.set(inc.id, indexRow(payload, !0));
+  }
+  for (let inc of all) rows.has(inc.id) || rows.set(inc.id, await quickIndexRow(project, inc));
+  let index = path17.join(project.specweaveDir, REPORT_FILE);
+  return files.push({
+    path: index,
+    text: renderIndexPage({
+      rows: all.map((i) => rows.get(i.id)),
+      registry: registry2 ?? await registryRows(project)
+    })
+  }), { files, increments, index };
+}
+async function writeReportPlan(project, plan) {
+  await assertWritableTargets(
+    project,
+    plan.files.map((f) => f.path)
+  );
+  for (let f of plan.files) await writeAtomic(f.path, f.text);
 }
 
 // mcp-server/src/tools/schemas.ts
@@ -34065,13 +36307,14 @@ var Entry = external_exports.object({
 }), compareExperimentsTool = {
   name: "compare_experiments",
   title: "Compare experiments",
-  description: "Rank the experiments of an increment on the primary metric (the argument, else the increment's, else the most common metric). Candidates are selected on its cross-validation mean (cv_<metric>_mean) where every candidate logged folds, else on val_<metric>, else on the test metric (flagged); the test value is reported beside it. Ties are stated and broken by the lower CV std. Marks the best model and the baselines and computes the improvement over the best baseline on the test set. Writes experiments/comparison.md and returns the top `top` entries (default 10); experiments missing the metric or with broken files are listed as skipped.",
+  description: "Rank the experiments of an increment on the primary metric (the argument, else the increment's, else the most common metric). Candidates are selected on its cross-validation mean (cv_<metric>_mean) where every candidate logged folds, else on val_<metric>, else on the test metric (flagged); the test value is reported beside it. Ties are stated and broken by the lower CV std. Marks the best model and the baselines and computes the improvement over the best baseline on the test set. Writes experiments/comparison.md and the HTML report (report.html, as render_report) and returns the top `top` entries (default 10); experiments missing the metric or with broken files are listed as skipped.",
   input: {
     increment: IncrementRef,
     primary_metric: external_exports.string().min(1).nullish(),
     direction: Direction.nullish().describe("Inferred from the metric name when omitted (loss, error, rmse\u2026 minimize)."),
     metrics: external_exports.array(external_exports.string().min(1)).nullish().describe("Extra columns for the table; default: the most common metrics."),
-    top: external_exports.number().int().min(1).max(100).nullish()
+    top: external_exports.number().int().min(1).max(100).nullish(),
+    html_report: external_exports.boolean().nullish().describe("false: leave report.html as it is (scripted comparisons of very large increments; render_report later). Default true.")
   },
   output: {
     increment: external_exports.string(),
@@ -34100,11 +36343,13 @@ var Entry = external_exports.object({
     ties: external_exports.array(external_exports.object({ experiments: external_exports.array(external_exports.string()), value: MetricNumber, broken_by: external_exports.enum(["lower cv std", "name order"]) })),
     skipped: external_exports.array(external_exports.object({ experiment: external_exports.string(), reason: external_exports.string() })),
     skipped_total: external_exports.number(),
-    report: external_exports.string()
+    report: external_exports.string(),
+    html_report: external_exports.string().nullable().describe("The increment's report.html, rewritten with this comparison; null when it could not be."),
+    html_report_note: external_exports.string().nullable()
   },
   annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
   async run(args2, { project }) {
-    let inc = await resolveIncrement(project, args2.increment), c = await compareExperiments(project, inc, args2), reportFile = await writeComparisonReport(inc, c), best = c.best_candidate ?? c.best, top = c.ranking.slice(0, args2.top ?? 10).map((r) => ({
+    let inc = await resolveIncrement(project, args2.increment), c = await compareExperiments(project, inc, args2), reportFile = await writeComparisonReport(inc, c), html = args2.html_report === !1 ? { file: null, note: "not rewritten (html_report: false); call render_report to refresh it" } : await refreshHtmlReport(project, inc.id), best = c.best_candidate ?? c.best, top = c.ranking.slice(0, args2.top ?? 10).map((r) => ({
       rank: r.rank,
       experiment: r.experiment,
       value: r.value,
@@ -34138,7 +36383,9 @@ var Entry = external_exports.object({
       // Bounded so the result stays small however many experiments there are; the report has them all.
       skipped: c.skipped.slice(0, 20),
       skipped_total: c.skipped.length,
-      report: project.relative(reportFile)
+      report: project.relative(reportFile),
+      html_report: html.file,
+      html_report_note: html.note
     }, lines = [
       `${c.increment}: ${c.ranking.length} of ${c.experiments_total} experiments ranked by ${c.primary_metric} (${c.direction}).`,
       selectionSentence(c),
@@ -34149,10 +36396,1567 @@ var Entry = external_exports.object({
       ...c.ties.slice(0, 3).map((t) => `Tie at ${fmt(t.value)}: ${t.experiments.join(", ")}; ordered by ${t.broken_by}.`),
       i ? `Improvement of ${i.candidate} over baseline ${i.baseline} on the ${i.measured_on === "test" ? "test set" : `${i.measured_on} value`}: ${fmt(i.absolute)} absolute, ${fmtPercent(i.improvement)} (${i.rule}).` : "No improvement computed (needs a baseline and a candidate).",
       c.skipped.length ? `Skipped ${c.skipped.length}: ${c.skipped.slice(0, 5).map((s) => `${s.experiment} (${s.reason})`).join("; ")}${c.skipped.length > 5 ? "; \u2026" : ""}.` : "",
-      `Full table: ${data.report}`
+      `Full table: ${data.report}`,
+      html.file ? `Report: ${html.file}` : `HTML report not written: ${html.note}`
     ].filter(Boolean);
     return { data: toWire(data), text: lines.join(`
 `) };
+  }
+};
+async function refreshHtmlReport(project, incrementId) {
+  try {
+    let plan = await planReport(project, incrementId);
+    return await writeReportPlan(project, plan), { file: plan.increments[0] ? plan.increments[0].file : null, note: null };
+  } catch (e) {
+    if (!(e instanceof MlError)) throw e;
+    return { file: null, note: `${e.message} ${e.hint ?? ""}`.trim() };
+  }
+}
+
+// mcp-server/src/core/completion.ts
+import * as path20 from "node:path";
+
+// mcp-server/src/core/deployment.ts
+import { createHash as createHash3 } from "node:crypto";
+import * as path18 from "node:path";
+
+// mcp-server/src/render/deployment/python.ts
+var pyString = (text4) => JSON.stringify(text4);
+function pyLiteral(value) {
+  return value == null ? "None" : value === !0 ? "True" : value === !1 ? "False" : typeof value == "number" ? Number.isFinite(value) ? String(value) : `float(${pyString(String(value))})` : typeof value == "string" ? pyString(value) : Array.isArray(value) ? `[${value.map(pyLiteral).join(", ")}]` : typeof value == "object" ? `{${Object.entries(value).map(([k, v]) => `${pyString(k)}: ${pyLiteral(v)}`).join(", ")}}` : pyString(String(value));
+}
+var KEYWORDS = new Set(
+  "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield match case type".split(" ")
+), RESERVED = /* @__PURE__ */ new Set([
+  "copy",
+  "dict",
+  "json",
+  "schema",
+  "schema_json",
+  "construct",
+  "validate",
+  "fields",
+  "parse_obj",
+  "parse_raw",
+  "parse_file",
+  "from_orm",
+  "update_forward_refs"
+]);
+function pythonIdentifiers(names) {
+  let used = /* @__PURE__ */ new Set();
+  return names.map((name) => {
+    let id = name.normalize("NFKD").replace(/[^A-Za-z0-9_]+/g, "_").replace(/^_+|_+$/g, "").toLowerCase();
+    (!id || /^[0-9]/.test(id)) && (id = `f_${id}`), (KEYWORDS.has(id) || RESERVED.has(id) || id.startsWith("model_")) && (id = `${id}_`);
+    let unique = id;
+    for (let n = 2; used.has(unique); n++) unique = `${id}_${n}`;
+    return used.add(unique), unique;
+  });
+}
+
+// mcp-server/src/render/deployment/app.ts
+var PY_TYPE = { number: "float", integer: "int", boolean: "bool", string: "str" }, NUMERIC_DTYPE = /^(float|int|uint|bool)/;
+function renderApp(f) {
+  let { schema, source } = f, ids = pythonIdentifiers(schema.features.map((x) => x.name)), fields = schema.features.map((x, i) => {
+    let example = schema.example[x.name], extra = example == null || typeof example == "object" ? "" : `, examples=[${pyLiteral(example)}]`;
+    return `    ${ids[i]}: ${PY_TYPE[x.type]} = Field(alias=${pyString(x.name)}${extra})`;
+  }), dtypes = Object.fromEntries(schema.features.filter((x) => NUMERIC_DTYPE.test(x.dtype)).map((x) => [x.name, x.dtype])), arrayDtype = new Set(schema.features.map((x) => x.dtype)).size === 1 && NUMERIC_DTYPE.test(schema.features[0].dtype) ? schema.features[0].dtype : "object";
+  return `"""Prediction service for model ${source.name}${source.version ? ` v${source.version}` : ""} (generated by specweave-ml scaffold_deployment).
+
+Loads the model once, at import, and refuses to start unless the model file's sha256 is the one recorded when the
+model was saved. Endpoints: POST /predict (one row), POST /predict/batch (rows), GET /health, GET /metrics
+(Prometheus; with several workers set PROMETHEUS_MULTIPROC_DIR to an empty folder, as serve.py does).
+Regenerate with scaffold_deployment rather than editing: the request model mirrors the recorded input schema.
+"""
+import hashlib
+import io
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+HERE = Path(__file__).resolve().parent
+MODEL_NAME = ${pyString(source.name)}
+MODEL_VERSION = ${pyLiteral(source.version)}
+MODEL_FORMAT = ${pyString(source.format.toLowerCase())}
+MODEL_PATH = Path(os.environ.get("MODEL_PATH", str(HERE / ${pyString(f.modelFile)})))
+# The sha256 recorded with the model (${source.kind === "registry" ? `registry version ${source.version}` : `experiment ${source.experiment}`}); the service never loads another file.
+MODEL_SHA256 = ${pyString(source.sha256)}
+INPUT_KIND = ${pyString(schema.input)}
+FEATURES = ${pyLiteral(schema.features.map((x) => x.name))}
+FEATURE_DTYPES = ${pyLiteral(dtypes)}
+ARRAY_DTYPE = ${pyString(arrayDtype)}
+MAX_BATCH = int(os.environ.get("MAX_BATCH", "1000"))
+
+
+class ModelIntegrityError(SystemExit):
+    """The model file is missing or is not the recorded one: the process exits with status 1 and this message."""
+
+    def __init__(self, message: str):
+        super().__init__("refusing to start: " + message)
+
+
+def read_verified_model(path: Path = MODEL_PATH) -> bytes:
+    """The model file's bytes, only when their sha256 is MODEL_SHA256. The bytes that were hashed are the bytes
+    loaded: the file is read once, so it cannot be swapped between the check and the load."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ModelIntegrityError("cannot read the model file %s: %s" % (path, e))
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != MODEL_SHA256:
+        raise ModelIntegrityError(
+            "model file %s has sha256 %s but the recorded model has %s. The file was changed or replaced; restore "
+            "the recorded model (or scaffold the deployment again from the registry)." % (path, actual, MODEL_SHA256))
+    return data
+
+
+def load_model(data: bytes) -> Any:
+    if MODEL_FORMAT == "joblib":
+        import joblib
+        return joblib.load(io.BytesIO(data))
+    import pickle
+    return pickle.loads(data)
+
+
+MODEL = load_model(read_verified_model())
+
+import numpy as np  # noqa: E402  (after the integrity check: nothing heavy loads for a refused model)
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import Response  # noqa: E402
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,  # noqa: E402
+                               generate_latest)
+from pydantic import BaseModel, ConfigDict, Field  # noqa: E402
+
+# -- metrics ---------------------------------------------------------------------------------------------------
+# With PROMETHEUS_MULTIPROC_DIR set (several workers), every worker writes its values to files there and /metrics
+# aggregates them all; without it, this process's own registry is served.
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+REGISTRY = None if MULTIPROCESS else CollectorRegistry()
+_metric_args = {} if MULTIPROCESS else {"registry": REGISTRY}
+ROUTES = ("/predict", "/predict/batch", "/health", "/metrics")
+REQUESTS = Counter("inference_requests", "HTTP requests by endpoint and status code", ["endpoint", "status"],
+                   **_metric_args)
+LATENCY = Histogram("inference_request_duration_seconds", "Request latency by endpoint", ["endpoint"],
+                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+                    **_metric_args)
+ROWS = Counter("inference_rows", "Rows predicted", ["endpoint"], **_metric_args)
+MODEL_INFO = Gauge("inference_model_info", "The model this service serves (value 1)", ["model", "version", "sha256"],
+                   multiprocess_mode="max", **_metric_args)
+MODEL_INFO.labels(MODEL_NAME, MODEL_VERSION or "", MODEL_SHA256).set(1)
+
+
+def metrics_text() -> bytes:
+    if MULTIPROCESS:
+        from prometheus_client import multiprocess
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+# -- request and response models -----------------------------------------------------------------------------
+class Features(BaseModel):
+    """One row: the features recorded at training, under their recorded names, in the recorded types."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, protected_namespaces=())
+
+${fields.join(`
+`)}
+
+
+class Batch(BaseModel):
+    rows: List[Features] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class Prediction(BaseModel):
+    prediction: Any
+    probabilities: Optional[Dict[str, float]] = None
+
+
+class BatchPrediction(BaseModel):
+    predictions: List[Any]
+    probabilities: Optional[List[Dict[str, float]]] = None
+
+
+def to_model_input(rows: List[Features]):
+    values = [[getattr(r, name) for name in FIELD_NAMES] for r in rows]
+    if INPUT_KIND == "dataframe":
+        import pandas as pd
+        frame = pd.DataFrame(values, columns=FEATURES)
+        return frame.astype(FEATURE_DTYPES) if FEATURE_DTYPES else frame
+    if INPUT_KIND == "records":
+        return [dict(zip(FEATURES, v)) for v in values]
+    return np.asarray(values, dtype=ARRAY_DTYPE)
+
+
+FIELD_NAMES = list(Features.model_fields)
+CLASSES = [str(c) for c in getattr(MODEL, "classes_", [])]
+HAS_PROBA = hasattr(MODEL, "predict_proba") and bool(CLASSES)
+
+
+def predict_rows(rows: List[Features]):
+    X = to_model_input(rows)
+    predictions = np.asarray(MODEL.predict(X)).tolist()
+    probabilities = None
+    if HAS_PROBA:
+        probabilities = [dict(zip(CLASSES, p)) for p in np.asarray(MODEL.predict_proba(X), dtype=float).tolist()]
+    return predictions, probabilities
+
+
+# -- the app ---------------------------------------------------------------------------------------------------
+app = FastAPI(title="%s prediction service" % MODEL_NAME, version=MODEL_VERSION or "0")
+
+
+@app.middleware("http")
+async def record_metrics(request: Request, call_next):
+    endpoint = request.url.path if request.url.path in ROUTES else "other"
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await call_next(request)
+        status = response.status_code
+        return response
+    finally:
+        if endpoint != "/metrics":
+            LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+        REQUESTS.labels(endpoint, str(status)).inc()
+
+
+@app.post("/predict", response_model=Prediction)
+def predict(row: Features) -> Prediction:
+    predictions, probabilities = predict_rows([row])
+    ROWS.labels("/predict").inc()
+    return Prediction(prediction=predictions[0], probabilities=probabilities[0] if probabilities else None)
+
+
+@app.post("/predict/batch", response_model=BatchPrediction)
+def predict_batch(batch: Batch) -> BatchPrediction:
+    predictions, probabilities = predict_rows(batch.rows)
+    ROWS.labels("/predict/batch").inc(len(batch.rows))
+    return BatchPrediction(predictions=predictions, probabilities=probabilities)
+
+
+@app.get("/health")
+def health() -> Dict[str, Any]:
+    return {"status": "ok", "model": MODEL_NAME, "version": MODEL_VERSION, "sha256": MODEL_SHA256,
+            "features": len(FEATURES), "pid": os.getpid()}
+
+
+@app.get("/metrics")
+def metrics() -> Response:
+    return Response(metrics_text(), media_type=CONTENT_TYPE_LATEST)
+`;
+}
+function renderServe() {
+  return `"""Starts the prediction service: python serve.py [--host H] [--port P] [--workers N].
+
+With several workers, Prometheus' multiprocess mode needs PROMETHEUS_MULTIPROC_DIR: an empty folder shared by the
+workers. serve.py uses the one in the environment (emptied first) or makes a fresh one. It imports app before
+starting uvicorn, so a model file whose sha256 differs from the recorded one stops it here with status 1, before
+any worker is started (and every worker checks again when it loads the app).
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\\n")[0])
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    args = parser.parse_args(argv)
+    if args.workers > 1:
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="prometheus-multiproc-")
+        # Values left by an earlier run would be added to this one's.
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    import app  # noqa: F401  verifies the model's sha256; exits with status 1 when it differs
+    import uvicorn
+    uvicorn.run("app:app", host=args.host, port=args.port, workers=args.workers, app_dir=str(here))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+`;
+}
+
+// mcp-server/src/render/deployment/docker.ts
+function pythonImageTag(environment) {
+  let v = environment.python, m = typeof v == "string" ? /^(\d+)\.(\d+)(?:\.\d+)?$/.exec(v) : null;
+  return m ? { tag: `${m[1]}.${m[2]}`, recorded: v } : { tag: "3.11", recorded: null };
+}
+function renderRequirements(f) {
+  let lines = ["# Generated by specweave-ml scaffold_deployment."], groups = [
+    ["The model's libraries, at the versions recorded when it was trained", ["experiment environment", "input schema"]],
+    ["Recorded with no version: pin these before building for production", ["unknown"]],
+    ["The serving stack this scaffold is tested with", ["serving stack"]]
+  ];
+  for (let [title, from] of groups) {
+    let pins = f.pins.filter((p) => from.includes(p.from));
+    if (pins.length) {
+      lines.push("", `# ${title}`);
+      for (let p of pins) lines.push(p.version ? `${p.name}==${p.version}` : p.name);
+    }
+  }
+  return `${lines.join(`
+`)}
+`;
+}
+function renderDockerfile(f) {
+  let py = pythonImageTag(f.source.environment);
+  return `# Generated by specweave-ml scaffold_deployment for model ${f.source.name}${f.source.version ? ` v${f.source.version}` : ""}.
+# Python ${py.recorded ? `${py.tag}, the version the model was trained with (${py.recorded})` : `${py.tag} (the experiment recorded no Python version)`}.
+FROM python:${py.tag}-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \\
+    PYTHONUNBUFFERED=1 \\
+    PIP_NO_CACHE_DIR=1 \\
+    HOST=0.0.0.0 \\
+    PORT=8000 \\
+    WORKERS=2 \\
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus-multiproc
+
+WORKDIR /srv
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+# A non-root user owns nothing it could change: the code and the model are root's, read-only to the service.
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin service
+COPY app.py serve.py ./
+COPY model/ model/
+USER 10001
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 \\
+  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=2)"
+CMD ["python", "serve.py"]
+`;
+}
+var renderDockerignore = () => ["__pycache__/", "*.pyc", "loadtest/", "monitoring/", "rollout/", "*.md", ""].join(`
+`);
+
+// mcp-server/src/render/deployment/loadtest.ts
+function renderPayload(f) {
+  let row = Object.fromEntries(f.schema.features.map((x) => [x.name, f.schema.example[x.name] ?? null]));
+  return `${JSON.stringify(row, null, 2)}
+`;
+}
+function renderLocustfile(f) {
+  return `"""Load test for the ${f.source.name} prediction service (generated by specweave-ml scaffold_deployment).
+
+    locust -f loadtest/locustfile.py --host http://127.0.0.1:8000 --headless -u 20 -r 5 -t 1m --csv loadtest/out
+
+Sends the recorded example row to /predict (9 in 10 requests) and batches of 10 rows to /predict/batch. Locust
+patches the standard library when imported: run it in its own process, as above.
+"""
+import json
+from pathlib import Path
+
+from locust import HttpUser, between, task
+
+PAYLOAD = json.loads((Path(__file__).resolve().parent / "payload.json").read_text())
+
+
+class PredictionUser(HttpUser):
+    wait_time = between(0.0, 0.05)
+
+    @task(9)
+    def predict(self):
+        self.client.post("/predict", json=PAYLOAD)
+
+    @task(1)
+    def predict_batch(self):
+        self.client.post("/predict/batch", json={"rows": [PAYLOAD] * 10})
+`;
+}
+
+// mcp-server/src/render/deployment/monitoring.ts
+var ALERTS = {
+  latencyP95Seconds: 0.5,
+  errorRate: 0.01,
+  noTrafficMinutes: 15
+}, jobName = (f) => `${f.source.name.toLowerCase().replace(/[^a-z0-9_-]+/g, "-")}-inference`, PREDICT = 'endpoint=~"/predict|/predict/batch"';
+function renderAlertRules(f) {
+  let job = jobName(f), sel = `job="${job}",${PREDICT}`;
+  return `# Prometheus alert rules for the ${f.source.name} prediction service (generated by specweave-ml scaffold_deployment).
+# Load with rule_files: [alerts.yml]; check with promtool check rules alerts.yml.
+groups:
+  - name: ${job}
+    rules:
+      - alert: InferenceLatencyP95High
+        expr: histogram_quantile(0.95, sum by (le) (rate(inference_request_duration_seconds_bucket{${sel}}[5m]))) > ${ALERTS.latencyP95Seconds}
+        for: 10m
+        labels:
+          severity: warning
+        annotations:
+          summary: "p95 prediction latency above ${ALERTS.latencyP95Seconds * 1e3} ms for 10 minutes"
+          description: "Compare with latency_p95_ms of the load test recorded in increment ${f.source.increment}."
+      - alert: InferenceErrorRateHigh
+        expr: sum(rate(inference_requests_total{${sel},status=~"5.."}[5m])) / clamp_min(sum(rate(inference_requests_total{${sel}}[5m])), 1e-9) > ${ALERTS.errorRate}
+        for: 5m
+        labels:
+          severity: critical
+        annotations:
+          summary: "More than ${ALERTS.errorRate * 100}% of prediction requests fail (5xx)"
+          description: "Roll back (DEPLOYMENT.md, Roll back) if it started with a new model version."
+      - alert: InferenceNoTraffic
+        expr: sum(rate(inference_requests_total{${sel}}[${ALERTS.noTrafficMinutes}m])) == 0
+        for: ${ALERTS.noTrafficMinutes}m
+        labels:
+          severity: warning
+        annotations:
+          summary: "No prediction requests for ${ALERTS.noTrafficMinutes} minutes"
+      - alert: InferenceServiceDown
+        expr: up{job="${job}"} == 0
+        for: 2m
+        labels:
+          severity: critical
+        annotations:
+          summary: "The prediction service does not answer /metrics"
+`;
+}
+function renderPrometheusConfig(f) {
+  return `# Minimal Prometheus configuration for the ${f.source.name} prediction service (generated by specweave-ml).
+global:
+  scrape_interval: 15s
+rule_files:
+  - alerts.yml
+scrape_configs:
+  - job_name: ${jobName(f)}
+    metrics_path: /metrics
+    static_configs:
+      - targets: ["127.0.0.1:8000"]
+`;
+}
+function renderGrafanaDashboard(f) {
+  let job = jobName(f), sel = `job="${job}",${PREDICT}`, ds = { type: "prometheus", uid: "${DS_PROMETHEUS}" }, panel = (id, title, unit, y, x, targets) => ({
+    id,
+    title,
+    type: "timeseries",
+    datasource: ds,
+    gridPos: { h: 8, w: 12, x, y },
+    fieldConfig: { defaults: { unit }, overrides: [] },
+    targets: targets.map(([expr, legendFormat], i) => ({ refId: String.fromCharCode(65 + i), datasource: ds, expr, legendFormat }))
+  }), quantile = (q) => `histogram_quantile(${q}, sum by (le) (rate(inference_request_duration_seconds_bucket{${sel}}[5m])))`, dashboard = {
+    title: `${f.source.name} inference`,
+    uid: job.slice(0, 40),
+    tags: ["specweave-ml", "inference"],
+    timezone: "utc",
+    schemaVersion: 39,
+    version: 1,
+    refresh: "30s",
+    time: { from: "now-6h", to: "now" },
+    __inputs: [{ name: "DS_PROMETHEUS", label: "Prometheus", type: "datasource", pluginId: "prometheus", pluginName: "Prometheus" }],
+    templating: { list: [] },
+    annotations: { list: [] },
+    panels: [
+      panel(1, "Requests per second", "reqps", 0, 0, [[`sum by (endpoint) (rate(inference_requests_total{${sel}}[5m]))`, "{{endpoint}}"]]),
+      panel(2, "Error rate (5xx)", "percentunit", 0, 12, [
+        [
+          `sum(rate(inference_requests_total{${sel},status=~"5.."}[5m])) / clamp_min(sum(rate(inference_requests_total{${sel}}[5m])), 1e-9)`,
+          "errors"
+        ]
+      ]),
+      panel(3, "Latency", "s", 8, 0, [
+        [quantile(0.5), "p50"],
+        [quantile(0.95), "p95"],
+        [quantile(0.99), "p99"]
+      ]),
+      panel(4, "Rows predicted per second", "rowsps", 8, 12, [
+        [`sum by (endpoint) (rate(inference_rows_total{job="${job}"}[5m]))`, "{{endpoint}}"]
+      ]),
+      panel(5, "Model served", "none", 16, 0, [
+        [`max by (model, version, sha256) (inference_model_info{job="${job}"})`, "{{model}} {{version}} {{sha256}}"]
+      ])
+    ]
+  };
+  return `${JSON.stringify(dashboard, null, 2)}
+`;
+}
+
+// mcp-server/src/render/deployment/rollout.ts
+var CANARY_STEPS = [
+  { weight: 5, hold: "30m" },
+  { weight: 25, hold: "1h" },
+  { weight: 50, hold: "1h" },
+  { weight: 100, hold: "0m" }
+], yamlString = (s) => JSON.stringify(s);
+function renderRolloutConfig(f) {
+  let s = f.source, primary = s.primary_metric, recorded = primary ? s.metrics[`test_${primary}`] ?? s.metrics[primary] : void 0;
+  return `${[
+    "# A/B rollout of a model version as a canary (generated by specweave-ml scaffold_deployment).",
+    '# The plan (DEPLOYMENT.md, "Roll out") reads this file: route `weight` % of traffic to the candidate, hold, judge',
+    `# the promotion criteria on the candidate's own metrics (label the two deployments variant="candidate" and`,
+    '# variant="control" in Prometheus), then move to the next step or roll back.',
+    "candidate:",
+    `  model: ${yamlString(s.name)}`,
+    `  version: ${s.version ? yamlString(s.version) : "null"}`,
+    `  sha256: ${yamlString(s.sha256)}`,
+    `  increment: ${yamlString(s.increment)}`,
+    `  experiment: ${yamlString(s.experiment)}`,
+    "control:",
+    s.kind === "registry" ? `  # ${s.stage === "production" ? "The version that held production before this one" : "The version in production now"}: what the candidate is compared with.
+  version: ${s.control_version ? yamlString(s.control_version) : "null"}` : `  # The model serving now (none recorded: this scaffold serves an experiment, not a registry stage).
+  version: null`,
+    "steps:",
+    ...CANARY_STEPS.map((st) => `  - weight: ${st.weight}
+    hold: ${st.hold}`),
+    "promotion_criteria:",
+    "  # Judged on the candidate over each hold; all must hold to take the next step.",
+    `  request_error_rate: {max: ${ALERTS.errorRate}}`,
+    `  latency_p95_ms: {max: ${ALERTS.latencyP95Seconds * 1e3}}`,
+    "  # Must not exceed the control's by more than this factor at the same step.",
+    "  latency_p95_vs_control: {max_ratio: 1.2}",
+    primary ? `  # The increment's primary metric on labelled live traffic, against the recorded test value.
+  ${yamlString(primary)}: {recorded: ${recorded === void 0 ? "null" : JSON.stringify(recorded)}, max_drop: 0.02}` : "  # No primary metric recorded: judge on errors and latency only.",
+    "  # Production needs the quality gates to pass (validate_increment), as promote_model checks.",
+    `  gates: {increment: ${yamlString(s.increment)}, verdict: pass}`,
+    "rollback:",
+    "  # Any of these during a step sends all traffic back to the control at once.",
+    "  when: [InferenceErrorRateHigh, InferenceLatencyP95High, InferenceServiceDown]",
+    s.kind === "registry" ? `  registry: "rollback_model {name: ${s.name}, stage: ${s.stage}}"` : "  registry: null"
+  ].join(`
+`)}
+`;
+}
+
+// mcp-server/src/render/deployment/readme.ts
+function renderDeploymentMd(f) {
+  let s = f.source, image = `${jobName(f)}:${s.version ?? s.sha256.slice(0, 12)}`, from = s.kind === "registry" ? `registered model **${s.name}** version **${s.version}** (stage \`${s.stage}\`), trained in experiment \`${s.experiment}\` of increment \`${s.increment}\`` : `the best experiment of increment \`${s.increment}\`, \`${s.experiment}\` (not registered: register and promote it to serve from the registry)`, pinned = f.pins.filter((p) => p.from !== "serving stack");
+  return `# Deploying ${s.name}${s.version ? ` v${s.version}` : ""}
+
+Generated by specweave-ml \`scaffold_deployment\` on ${f.generatedAt.slice(0, 10)} from ${from}.
+Model file \`${f.modelFile}\` (${s.format}, ${s.bytes} bytes), sha256 \`${s.sha256}\`. Input: ${f.schema.features.length}
+features as recorded at training (${f.schema.input})${f.schema.task ? `; task: ${f.schema.task}` : ""}${f.schema.classes ? `; classes: ${f.schema.classes.map(String).join(", ")}` : ""}.
+
+Regenerate this folder with \`scaffold_deployment\` rather than editing it: the scaffold refuses to overwrite a
+folder whose files changed since it wrote them (\`scaffold-manifest.json\` lists them with their sha256).
+
+## Files
+
+| File | What |
+|---|---|
+| \`app.py\` | FastAPI service: \`POST /predict\`, \`POST /predict/batch\`, \`GET /health\`, \`GET /metrics\` |
+| \`serve.py\` | Launcher: checks the model, prepares Prometheus' multiprocess folder, runs uvicorn |
+| \`model/\` | The model file, checked against its recorded sha256 at every start |
+| \`requirements.txt\`, \`Dockerfile\` | Pinned dependencies; a non-root image |
+| \`monitoring/\` | Prometheus alert rules and scrape configuration, Grafana dashboard |
+| \`rollout/rollout.yaml\` | The canary (A/B) rollout: steps, promotion criteria, rollback triggers |
+| \`loadtest/\` | \`payload.json\` (the first training row), \`locustfile.py\` |
+
+## Run locally
+
+\`\`\`bash
+python -m venv .venv && .venv/bin/pip install -r requirements.txt
+.venv/bin/python serve.py --port 8000 --workers 2      # or: .venv/bin/uvicorn app:app --port 8000
+curl -s localhost:8000/health
+curl -s -X POST localhost:8000/predict -H 'content-type: application/json' -d @loadtest/payload.json
+curl -s -X POST localhost:8000/predict/batch -H 'content-type: application/json' -d "{\\"rows\\": [$(cat loadtest/payload.json)]}"
+curl -s localhost:8000/metrics | grep inference_
+\`\`\`
+
+The service refuses to start (exit status 1, "refusing to start: model file \u2026 has sha256 \u2026") when the model file
+is not the recorded one. Requests are validated against the recorded features: a missing, extra or mistyped
+feature is a 422 naming it. With several workers, \`PROMETHEUS_MULTIPROC_DIR\` must name an empty folder shared by
+them (serve.py empties or creates it; with \`uvicorn --workers N\` set it yourself), so \`/metrics\` counts every
+worker's requests.
+
+## Build and run the image
+
+\`\`\`bash
+docker build -t ${image} .
+docker run --rm -p 8000:8000 -e WORKERS=2 ${image}
+\`\`\`
+
+Python ${pythonImageTag(s.environment).tag}; ${pinned.map((p) => `${p.name} ${p.version ?? "(unpinned)"}`).join(", ")} as recorded with the
+experiment. The service runs as an unprivileged user and cannot change its code or model.
+
+## Load test
+
+With the service running, the load generator that ships with specweave_ml (standard library only) records the
+result in the increment as an experiment tagged \`load-test\` (latency_p50_ms, latency_p95_ms, latency_p99_ms,
+latency_mean_ms, throughput_rps, request_error_rate); load tests are never candidates for best model:
+
+\`\`\`bash
+python -m specweave_ml.loadgen --url http://127.0.0.1:8000/predict --payload loadtest/payload.json \\
+  --requests 2000 --concurrency 16 --increment ${s.increment} --record \\
+  --model-name ${s.name}${s.version ? ` --model-version ${s.version}` : ""} --model-sha256 ${s.sha256} --workers 2
+\`\`\`
+
+For a longer, ramped test: \`locust -f loadtest/locustfile.py --host http://127.0.0.1:8000 --headless -u 20 -r 5 -t 2m\`.
+
+## Monitor
+
+Scrape \`/metrics\` (\`monitoring/prometheus.yml\`, job \`${jobName(f)}\`), load \`monitoring/alerts.yml\` and import
+\`monitoring/grafana-dashboard.json\`. Alerts: p95 latency over ${ALERTS.latencyP95Seconds * 1e3} ms for 10 minutes, more than
+${ALERTS.errorRate * 100}% of prediction requests failing for 5 minutes, no traffic for ${ALERTS.noTrafficMinutes} minutes, service down.
+
+## Roll out (A/B canary)
+
+Deploy the new version beside the one serving now and shift traffic in steps (\`rollout/rollout.yaml\`):
+${CANARY_STEPS.map((st) => `${st.weight}%${st.hold !== "0m" ? ` for ${st.hold}` : ""}`).join(", then ")}. After each hold, take the next step only when
+the candidate's error rate is at most ${ALERTS.errorRate * 100}%, its p95 latency at most ${ALERTS.latencyP95Seconds * 1e3} ms and within 1.2x the control's,
+and (where labels arrive) its primary metric within the recorded tolerance; otherwise roll back. Before the last
+step the increment's gates must pass (\`validate_increment ${s.increment}\`)${s.kind === "registry" ? `, then \`promote_model {name: "${s.name}", version: "${s.version}", stage: "production"}\` records it` : ""}.
+
+## Roll back
+
+Send all traffic back to the control deployment (set the candidate's weight to 0), then
+${s.kind === "registry" ? `record it: \`rollback_model {name: "${s.name}", stage: "${s.stage}"}\` returns the stage to ${s.previous_version ? `v${s.previous_version}` : "the previous holder"}, and
+\`scaffold_deployment {model: "${s.name}", stage: "${s.stage}", output: \u2026}\` writes the scaffold of that version.` : "redeploy the image of the previous model. Serve from the registry (register_model, promote_model) to make rollbacks a recorded step."}
+`;
+}
+
+// mcp-server/src/render/deployment/index.ts
+var DEPLOYMENT_TEMPLATES = [
+  { path: "app.py", render: renderApp },
+  { path: "serve.py", render: renderServe },
+  { path: "requirements.txt", render: renderRequirements },
+  { path: "Dockerfile", render: renderDockerfile },
+  { path: ".dockerignore", render: renderDockerignore },
+  { path: "monitoring/alerts.yml", render: renderAlertRules },
+  { path: "monitoring/prometheus.yml", render: renderPrometheusConfig },
+  { path: "monitoring/grafana-dashboard.json", render: renderGrafanaDashboard },
+  { path: "rollout/rollout.yaml", render: renderRolloutConfig },
+  { path: "loadtest/locustfile.py", render: renderLocustfile },
+  { path: "loadtest/payload.json", render: renderPayload },
+  { path: "DEPLOYMENT.md", render: renderDeploymentMd }
+];
+function renderDeploymentFiles(f) {
+  return DEPLOYMENT_TEMPLATES.map((t) => ({ path: t.path, content: t.render(f) }));
+}
+
+// mcp-server/src/core/deployment.ts
+var INPUT_SCHEMA_FILE = "input_schema.json", MANIFEST_FILE = "scaffold-manifest.json", SERVABLE_FORMATS = ["joblib", "pickle"], MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024, FeatureType = external_exports.enum(["number", "integer", "boolean", "string"]), InputSchema = external_exports.object({
+  format: external_exports.literal("specweave-input-schema/1"),
+  input: external_exports.enum(["dataframe", "array", "records"]),
+  features: external_exports.array(external_exports.object({ name: external_exports.string().min(1).max(500), dtype: external_exports.string().max(100), type: FeatureType })).min(1).max(1e4),
+  example: external_exports.record(external_exports.string(), external_exports.unknown()),
+  task: external_exports.enum(["classification", "regression"]).nullable(),
+  classes: external_exports.array(external_exports.union([external_exports.string(), external_exports.number(), external_exports.boolean()])).max(1e5).nullable(),
+  model: external_exports.string().max(1e3).nullable(),
+  requirements: external_exports.record(external_exports.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/), external_exports.string().max(100).nullable()).default({})
+});
+async function fromRegistry(project, name, stage) {
+  let model = await readModel(project, name), holder = model.stages.find((s) => s.stage === stage);
+  if (!holder) {
+    let held = model.stages.map((s) => `${s.stage} (v${s.version})`).join(", ");
+    throw notFound(
+      `Model "${name}" has no version in stage "${stage}".`,
+      held ? `Stages held now: ${held}. Pass one of them as stage, or promote_model first.` : `Promote a version first: promote_model {name: "${name}", version, stage: "${stage}"}.`
+    );
+  }
+  let record2 = model.versions.find((v) => v.version === holder.version).record, production = stageHolder(model, PRODUCTION), control = stage === PRODUCTION ? holder.previous.at(-1) ?? null : production !== record2.version ? production : null, primary = record2.selection?.metric ?? await resolveIncrement(project, record2.increment).then((inc) => readIncrementMetadata(project, inc)).then((m) => m.ml?.primary_metric ?? null).catch(() => null);
+  return {
+    kind: "registry",
+    name,
+    version: record2.version,
+    stage,
+    increment: record2.increment,
+    experiment: record2.experiment,
+    artifact: record2.artifact.path,
+    sha256: record2.artifact.sha256,
+    bytes: record2.artifact.bytes,
+    format: record2.artifact.format ?? modelFormatOf(record2.artifact.path) ?? "unknown",
+    environment: record2.environment,
+    metrics: { ...record2.metrics, ...record2.test_metrics },
+    primary_metric: primary,
+    previous_version: holder.previous.at(-1) ?? null,
+    control_version: control
+  };
+}
+async function fromBestExperiment(project, inc) {
+  let c = await compareExperiments(project, inc), best = c.best_candidate ?? c.best;
+  if (!best)
+    throw notFound(
+      `${inc.id} has no ranked experiment to deploy.`,
+      "Track experiments with the primary metric (and save the model), or pass model to deploy a registered one."
+    );
+  let exp = await readExperiment(project, inc, best.experiment), artifact = pickModelArtifact(project, exp, (await readExperimentSchema(project, exp)).model);
+  return {
+    kind: "experiment",
+    name: exp.name,
+    version: null,
+    stage: null,
+    increment: inc.id,
+    experiment: exp.name,
+    artifact: project.relative(path18.join(exp.dir, artifact.path)),
+    sha256: artifact.sha256,
+    bytes: artifact.bytes,
+    format: modelFormatOf(artifact.path),
+    environment: exp.meta.environment,
+    metrics: exp.metrics,
+    primary_metric: c.primary_metric,
+    previous_version: null,
+    control_version: null
+  };
+}
+function pickModelArtifact(project, exp, named) {
+  let models = exp.meta.artifacts.filter((a) => modelFormatOf(a.path)), servable = models.filter((a) => SERVABLE_FORMATS.includes(modelFormatOf(a.path).toLowerCase())), chosen2 = servable.find((a) => a.path === named);
+  if (chosen2) return chosen2;
+  if (servable.length === 1) return servable[0];
+  let where = project.relative(exp.dir);
+  throw servable.length === 0 ? notFound(
+    `Experiment ${exp.name} has no joblib or pickle model recorded${models.length ? ` (it has ${models.map((m) => m.path).join(", ")}; the generated service loads joblib and pickle files)` : ""}.`,
+    `Save the model with exp.save_model(model, "model", input_example=X_train) in ${where}, then call again.`
+  ) : new MlError(
+    "AMBIGUOUS",
+    `Experiment ${exp.name} records ${servable.length} model files (${servable.map((m) => m.path).join(", ")}) and no input schema says which one is served.`,
+    "Register the one to serve with register_model {artifact} and pass model, or record the schema with save_model(..., input_example=X)."
+  );
+}
+async function chooseModel(project, args2) {
+  let stage = args2.stage?.trim() || PRODUCTION;
+  if (args2.model) {
+    let source = await fromRegistry(project, args2.model, stage);
+    if (args2.increment && (await resolveIncrement(project, args2.increment)).id !== source.increment)
+      throw invalid(
+        `Model "${args2.model}" at ${stage} is version ${source.version}, trained in ${source.increment}, not in increment ${JSON.stringify(args2.increment)}.`,
+        "Leave increment out to serve the registered version, or leave model out to serve the best experiment of the increment."
+      );
+    return source;
+  }
+  if (args2.stage)
+    throw invalid(
+      "stage was given without model.",
+      "Pass model (a registered model name) with stage, or neither to deploy the best experiment."
+    );
+  if (!args2.increment)
+    throw invalid(
+      "Nothing says which model to deploy.",
+      "Pass model (a registered model, served at stage, default production) or increment (its best experiment)."
+    );
+  return fromBestExperiment(project, await resolveIncrement(project, args2.increment));
+}
+async function readInputSchema(project, source) {
+  return readExperimentSchema(project, await readExperiment(project, await resolveIncrement(project, source.increment), source.experiment));
+}
+async function readExperimentSchema(project, exp) {
+  let file2 = path18.join(exp.dir, INPUT_SCHEMA_FILE), record2 = exp.meta.artifacts.find((a) => a.path === INPUT_SCHEMA_FILE), text4 = record2 ? await readText(file2) : void 0;
+  if (text4 === void 0)
+    throw notFound(
+      `Experiment ${exp.name} has no recorded input schema, so the request model of the service cannot be written.`,
+      'Record the training features in the experiment, then call again: exp.save_model(model, "model", input_example=X_train) or exp.log_input_schema(X_train, model=model) (docs/format.md, "Input schema and load tests").'
+    );
+  if (record2.sha256 && await digestOf(file2) !== record2.sha256)
+    throw new MlError(
+      "CORRUPT",
+      `${project.relative(file2)} changed since it was recorded (its sha256 differs); nothing was written.`,
+      "Restore it (git checkout), or record the schema again with exp.log_input_schema(X_train, model=model)."
+    );
+  let raw = parseJsonObject(
+    text4,
+    () => project.relative(file2),
+    "Record the schema again with exp.log_input_schema(X_train, model=model)."
+  ), parsed = InputSchema.safeParse(raw);
+  if (!parsed.success) {
+    let issue2 = parsed.error.issues[0];
+    throw new MlError(
+      "CORRUPT",
+      `${project.relative(file2)} is not a valid input schema: ${issue2.path.join(".") || "(root)"}: ${issue2.message}.`,
+      "Record the schema again with exp.log_input_schema(X_train, model=model)."
+    );
+  }
+  return parsed.data;
+}
+async function readVerifiedModel(project, source) {
+  let file2 = path18.join(project.root, source.artifact), chunks = [];
+  for await (let chunk of readChunks(file2, { maxBytes: MAX_MODEL_BYTES })) chunks.push(chunk);
+  let bytes = Buffer.concat(chunks), sha = createHash3("sha256").update(bytes).digest("hex");
+  if (sha !== source.sha256)
+    throw new MlError(
+      "CORRUPT",
+      `${source.artifact} has sha256 ${sha.slice(0, 12)}\u2026, not the recorded ${source.sha256.slice(0, 12)}\u2026: the model file changed after it was recorded; nothing was written.`,
+      "Restore the recorded file (git checkout), or save and register the model again."
+    );
+  return bytes;
+}
+var Manifest = external_exports.object({
+  generator: external_exports.literal("specweave-ml scaffold_deployment"),
+  files: external_exports.array(external_exports.object({ path: external_exports.string(), sha256: external_exports.string() }))
+}), RUNTIME_LEFTOVERS = /* @__PURE__ */ new Set(["__pycache__", ".pytest_cache", "prometheus-multiproc"]), sha256Of = (content) => createHash3("sha256").update(content).digest("hex");
+async function listTree(project, dir, rel = "") {
+  let out = [];
+  for (let [name, kind] of await listEntryKinds(dir)) {
+    let child = rel ? `${rel}/${name}` : name;
+    if (!RUNTIME_LEFTOVERS.has(name))
+      if (kind === "directory") out.push(...await listTree(project, path18.join(dir, name), child));
+      else if (kind === "file") out.push(child);
+      else
+        throw new MlError(
+          "CONFLICT",
+          `${project.relative(path18.join(dir, name))} is ${kind === "symlink" ? "a symbolic link" : "a special file"}; scaffold_deployment writes only into folders it made.`,
+          "Remove it, or pass another output folder."
+        );
+  }
+  return out;
+}
+async function checkOutputFolder(project, outputAbs) {
+  let info = await entryInfo(outputAbs);
+  if (!info) return { previous: [] };
+  if (info.kind !== "directory")
+    throw new MlError(
+      "CONFLICT",
+      `${project.relative(outputAbs)} is not a folder.`,
+      "Pass a new or empty folder inside the project as output."
+    );
+  let present = await listTree(project, outputAbs);
+  if (present.length === 0) return { previous: [] };
+  let manifestText = present.includes(MANIFEST_FILE) ? await readText(path18.join(outputAbs, MANIFEST_FILE)) : void 0, manifest = manifestText === void 0 ? void 0 : Manifest.safeParse(safeJson(manifestText));
+  if (!manifest?.success)
+    throw new MlError(
+      "CONFLICT",
+      `${project.relative(outputAbs)} is not empty and is not a scaffold written by scaffold_deployment (${present.length} file(s), e.g. ${present.slice(0, 3).join(", ")}); nothing was written.`,
+      "Pass a new or empty folder as output."
+    );
+  let recorded = new Map(manifest.data.files.map((f) => [f.path, f.sha256])), foreign = present.filter((f) => f !== MANIFEST_FILE && !recorded.has(f)), changed = [];
+  for (let f of present) {
+    let want = recorded.get(f);
+    if (!want) continue;
+    await digestOf(path18.join(outputAbs, ...f.split("/"))) !== want && changed.push(f);
+  }
+  if (foreign.length || changed.length)
+    throw new MlError(
+      "CONFLICT",
+      `${project.relative(outputAbs)} holds a previous scaffold with ${[foreign.length ? `files it did not write (${foreign.slice(0, 5).join(", ")})` : "", changed.length ? `files changed since (${changed.slice(0, 5).join(", ")})` : ""].filter(Boolean).join(" and ")}; nothing was written, so no edit is lost.`,
+      "Move your changes elsewhere (or pass another output folder), then call again."
+    );
+  return { previous: [...recorded.keys()] };
+}
+function safeJson(text4) {
+  try {
+    return JSON.parse(text4);
+  } catch {
+    return;
+  }
+}
+async function digestOf(file2) {
+  let hash2 = createHash3("sha256");
+  for await (let chunk of readChunks(file2, { maxBytes: MAX_MODEL_BYTES })) hash2.update(chunk);
+  return hash2.digest("hex");
+}
+async function resolveOutput(project, output2) {
+  let abs = await project.resolveWithin(project.root, project.root, output2, "output"), named = path18.resolve(project.root, output2);
+  if (abs !== named)
+    throw new MlError(
+      "OUTSIDE_PROJECT",
+      `Refused output ${JSON.stringify(output2)}: a symbolic link is on its way.`,
+      "Name a real folder inside the project."
+    );
+  let first = path18.relative(project.root, abs).split(path18.sep)[0];
+  if (abs === project.root || first === ".specweave" || first === ".git")
+    throw invalid(
+      `Refused output ${JSON.stringify(output2)}: the scaffold goes into a folder of its own, not the project root, .specweave/ or .git/.`,
+      'Pass a folder relative to the project root, e.g. "deploy/churn-model".'
+    );
+  return abs;
+}
+async function planDeployment(project, args2, now = /* @__PURE__ */ new Date()) {
+  let outputAbs = await resolveOutput(project, args2.output), source = await chooseModel(project, args2);
+  if (!SERVABLE_FORMATS.includes(source.format.toLowerCase()))
+    throw invalid(
+      `${source.artifact} is a ${source.format} model; the generated service loads joblib and pickle files.`,
+      'Save the model with exp.save_model(model, "model") (joblib), register it, then call again.'
+    );
+  let schema = await readInputSchema(project, source), modelBytes = await readVerifiedModel(project, source), { previous } = await checkOutputFolder(project, outputAbs), facts = {
+    source,
+    schema,
+    modelFile: `model/${path18.posix.basename(source.artifact)}`,
+    pins: pinRequirements(source, schema),
+    generatedAt: now.toISOString()
+  }, files = [...renderDeploymentFiles(facts), { path: facts.modelFile, content: modelBytes }], written = new Set(files.map((f) => f.path));
+  return {
+    output: project.relative(outputAbs),
+    outputAbs,
+    source,
+    schema,
+    files,
+    stale: previous.filter((p) => !written.has(p)),
+    replaces_previous: previous.length > 0,
+    warnings: facts.pins.filter((p) => p.version === null).map((p) => `${p.name} is not pinned: the experiment recorded no version for it.`)
+  };
+}
+async function writeDeployment(project, plan) {
+  let manifest = {
+    generator: "specweave-ml scaffold_deployment",
+    model: { name: plan.source.name, version: plan.source.version, sha256: plan.source.sha256 },
+    files: plan.files.map((f) => ({ path: f.path, sha256: sha256Of(f.content) }))
+  };
+  return await withWriteZone(plan.outputAbs, project.root, plan.output, async () => {
+    for (let f of plan.files) await writeAtomic(path18.join(plan.outputAbs, ...f.path.split("/")), f.content);
+    for (let f of plan.stale) await removeFile(path18.join(plan.outputAbs, ...f.split("/")));
+    await writeAtomic(path18.join(plan.outputAbs, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}
+`);
+  }), {
+    output: plan.output,
+    files: plan.files.map((f) => ({
+      path: f.path,
+      bytes: typeof f.content == "string" ? Buffer.byteLength(f.content) : f.content.length
+    })),
+    removed: plan.stale,
+    replaced_previous: plan.replaces_previous,
+    source: plan.source,
+    features: plan.schema.features.length,
+    task: plan.schema.task,
+    warnings: plan.warnings
+  };
+}
+var SERVING_STACK = [
+  { name: "fastapi", version: "0.165.0", from: "serving stack" },
+  { name: "uvicorn", version: "0.54.0", from: "serving stack" },
+  { name: "pydantic", version: "2.14.4", from: "serving stack" },
+  { name: "prometheus-client", version: "0.26.0", from: "serving stack" }
+], SERVING_NAMES = new Set(SERVING_STACK.map((p) => p.name)), VERSION = /^[0-9][0-9A-Za-z.+!-]{0,60}$/;
+function pinRequirements(source, schema) {
+  let wanted = new Set(Object.keys(schema.requirements));
+  wanted.add("numpy"), schema.input === "dataframe" && wanted.add("pandas"), source.format.toLowerCase() === "joblib" && wanted.add("joblib");
+  let pins = [];
+  for (let name of [...wanted].sort()) {
+    if (SERVING_NAMES.has(name)) continue;
+    let env = source.environment[name], fromSchema = schema.requirements[name], version2 = typeof env == "string" && VERSION.test(env) ? env : fromSchema && VERSION.test(fromSchema) ? fromSchema : null;
+    pins.push({
+      name,
+      version: version2,
+      from: version2 === null ? "unknown" : version2 === env ? "experiment environment" : "input schema"
+    });
+  }
+  return [...pins, ...SERVING_STACK];
+}
+
+// mcp-server/src/core/docs-sync.ts
+import * as path19 from "node:path";
+
+// mcp-server/src/render/living-docs.ts
+function registryLines(f) {
+  return (f.registry ?? []).map(
+    (m) => m.production ? `- In production: **${m.name} ${m.production.version}** (${m.production.increment}/${m.production.experiment}, sha256 ${m.production.sha256.slice(0, 12)}\u2026, since ${m.production.since}); latest registered ${m.latest}; registry \`${m.path}\`` : `- Registered as ${m.name} (latest ${m.latest}); no version in production yet; registry \`${m.path}\``
+  );
+}
+function chosen(f) {
+  return f.comparison.best_candidate ?? f.comparison.best;
+}
+function relLink(from, to) {
+  let a = from.split("/").slice(0, -1), b = to.split("/"), i = 0;
+  for (; i < a.length && a[i] === b[i]; ) i += 1;
+  return [...a.slice(i).map(() => ".."), ...b.slice(i)].join("/");
+}
+function whyLines(f) {
+  let c = f.comparison, best = chosen(f);
+  if (!best) return ["- No experiment has the primary metric yet."];
+  let lines = [
+    `- Best of ${c.ranking.length} ranked experiments on ${c.primary_metric} (${c.direction}): ${describeValues(c, best)}.`,
+    `- ${selectionSentence(c)}`
+  ];
+  c.improvement && lines.push(
+    `- Beats the best baseline ${c.improvement.baseline} (${fmt(c.improvement.baseline_value)}) on the ${c.improvement.measured_on === "test" ? "test set" : `${c.improvement.measured_on} value`} by ${fmt(c.improvement.absolute)} absolute, ${fmtPercent(c.improvement.improvement)} by the ${c.improvement.rule.replace(/_/g, " ")} rule.`
+  );
+  let runnerUp = c.ranking.find(
+    (r) => r.experiment !== best.experiment && !r.baseline && r.status !== "failed" && r.status !== "killed" && Number.isFinite(r.value)
+  );
+  runnerUp && lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)}.`);
+  let others = Object.entries(best.metrics).filter(([k]) => k !== c.primary_metric);
+  return others.length && lines.push(`- Other metrics: ${others.map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}.`), lines;
+}
+function triedLines(f) {
+  let best = chosen(f), c = f.comparison, note = (name) => f.notes[name] ? ` \u2014 ${f.notes[name]}` : "", ranked = c.ranking.map((r) => {
+    let mark = r.experiment === best?.experiment ? " **selected**" : r.baseline ? " (baseline)" : r.status !== "completed" ? ` (${r.status})` : "";
+    return `- ${r.experiment}: ${describeValues(c, r)}${mark}${note(r.experiment)}`;
+  }), unranked = c.skipped.map((s) => {
+    let value = s.test_value !== void 0 ? `${c.primary_metric}=${fmt(s.test_value)} ` : "", why = s.status === "failed" || s.status === "killed" ? `(${s.status})` : `(not ranked: ${s.reason})`;
+    return `- ${s.experiment}: ${value}${why}${note(s.experiment)}`;
+  });
+  return [...ranked, ...unranked];
+}
+function describeValues(c, r) {
+  if (c.selection.source === "test") return `${c.primary_metric}=${fmt(r.value)}`;
+  let sel = `${c.selection.source === "cv" ? "CV mean" : "validation"} ${fmtMeasurement(r.selection)}`;
+  return `${c.primary_metric}=${fmt(r.test_value)} on the test set, ${sel}`;
+}
+function paramLines(f) {
+  if (!f.bestParams.length) return ["- (none recorded)"];
+  let shown2 = f.bestParams.slice(0, 25).map(([k, v]) => `- ${k}: ${typeof v == "string" ? v : JSON.stringify(v)}`);
+  return f.bestParams.length > 25 && shown2.push(`- \u2026 ${f.bestParams.length - 25} more in params.json`), shown2;
+}
+function renderModelSection(f) {
+  let best = chosen(f);
+  return [
+    `## ${f.title} (increment ${f.increment})`,
+    "",
+    `- Problem type: ${f.problemType ?? "unspecified"}`,
+    `- Selected model: ${best ? `**${best.experiment}**` : "none yet"}`,
+    `- Decision record: [${f.adrTitle}](${relLink(f.modelsDocPath, f.adrPath)})`,
+    `- Retraining: [runbook](${relLink(f.modelsDocPath, f.runbookPath)})`,
+    `- Full comparison: [comparison.md](${relLink(f.modelsDocPath, f.comparisonPath)})`,
+    ...registryLines(f),
+    "",
+    "### Why this model",
+    "",
+    ...whyLines(f),
+    "",
+    "### What else was tried",
+    "",
+    ...triedLines(f),
+    "",
+    "### Hyperparameters",
+    "",
+    ...paramLines(f)
+  ].join(`
+`);
+}
+function renderAdrHeader(number4, f, date5) {
+  return `# ADR-${number4}: ${f.adrTitle}
+
+**Status**: proposed
+**Created**: ${date5}
+**Increment**: ${f.increment}
+
+`;
+}
+function renderAdrBody(f) {
+  let best = chosen(f), c = f.comparison;
+  return [
+    "## Context",
+    "",
+    `Increment ${f.increment} (${f.title}) needs a ${f.problemType ?? "ML"} model. Candidates were ranked on ${c.primary_metric} (${c.direction}); ${c.experiments_total} experiments were recorded.`,
+    "",
+    "## Decision",
+    "",
+    best ? `Use **${best.experiment}**.` : "No model has been chosen yet.",
+    "",
+    ...whyLines(f),
+    "",
+    "## Alternatives considered",
+    "",
+    ...triedLines(f),
+    "",
+    "## Consequences",
+    "",
+    `- The model is retrained and re-validated as described in the [retraining runbook](${relLink(f.adrPath, f.runbookPath)}).`,
+    ...f.criteria.length ? [`- It must keep meeting: ${f.criteria.map((x) => x.text).join("; ")}.`] : []
+  ].join(`
+`);
+}
+function renderRunbookHeader(f) {
+  return `# Runbook: retraining the ${f.title} model
+
+`;
+}
+function renderRunbookBody(f) {
+  let best = chosen(f), c = f.comparison, criteria = f.criteria.length ? f.criteria.map((x) => `- ${cell(x.text)}`) : [`- ${c.primary_metric} no worse than the current model`];
+  return [
+    `Current model: ${best ? `**${best.experiment}** (${c.primary_metric}=${fmt(best.test_value ?? best.value)}${best.test_value !== null ? " on the test set" : ""})` : "none yet"}, from increment ${f.increment}.`,
+    ...f.registry?.length ? ["", ...registryLines(f), '- Roll back with rollback_model {name, stage: "production"} (the previous holder), then sync_docs.'] : [],
+    "",
+    "## When to retrain",
+    "",
+    `- The live ${c.primary_metric} falls below the acceptance thresholds below.`,
+    "- Input data drifts (feature distributions or the label rate move away from the training data).",
+    "- New labelled data covers a period or segment the model has not seen.",
+    "",
+    "## How",
+    "",
+    "1. Create a new increment (create_increment) that refers to this one.",
+    "2. Retrain the current configuration on fresh data as a baseline-to-beat, plus any new candidates; track each (track_experiment).",
+    "3. Compare (compare_experiments) and validate (validate_increment); only a passing increment replaces the model.",
+    "4. Sync the docs (sync_docs) so this runbook and the ADR point at the new model.",
+    "",
+    "## Acceptance thresholds",
+    "",
+    ...criteria,
+    "",
+    "## Current hyperparameters",
+    "",
+    ...paramLines(f)
+  ].join(`
+`);
+}
+
+// mcp-server/src/core/docs-sync.ts
+var ADR_NUMBER = /^(\d{4})-/;
+function flatten(obj, prefix = "") {
+  return Object.keys(obj).sort().flatMap((k) => {
+    let v = obj[k], key = prefix ? `${prefix}.${k}` : k;
+    return v && typeof v == "object" && !Array.isArray(v) ? flatten(v, key) : [[key, v]];
+  });
+}
+async function registryFacts(project, inc) {
+  let { models } = await readRegistry(project);
+  return models.filter((m) => m.versions.some((v) => v.record.increment === inc.id)).map((m) => {
+    let version2 = stageHolder(m, PRODUCTION), held = m.stages.find((s) => s.stage === PRODUCTION), record2 = m.versions.find((v) => v.version === version2)?.record;
+    return {
+      name: m.name,
+      latest: m.latest,
+      path: m.path,
+      production: record2 && held ? {
+        version: record2.version,
+        increment: record2.increment,
+        experiment: record2.experiment,
+        sha256: record2.artifact.sha256,
+        since: held.since
+      } : null
+    };
+  });
+}
+async function locateAdr(adrDir, incId) {
+  let files = (await listFiles(adrDir)).filter((f) => f.endsWith(".md"));
+  for (let f of files) {
+    let text4 = await readText(path19.join(adrDir, f));
+    if (text4 && (hasSection(text4, `adr ${incId}`) || sectionMarkerProblem(text4, `adr ${incId}`)))
+      return { file: path19.join(adrDir, f), existing: text4, number: ADR_NUMBER.exec(f)?.[1] ?? "0000" };
+  }
+  let max = files.reduce((m, f) => Math.max(m, Number(ADR_NUMBER.exec(f)?.[1] ?? 0)), 0), number4 = String(max + 1).padStart(4, "0"), slug = `ml-model-choice-${slugify2(incId.replace(/^\d+[A-Z]?-/, ""), 60)}`;
+  return { file: path19.join(adrDir, `${number4}-${slug}.md`), number: number4 };
+}
+function planDoc(project, file2, before, fresh, key, body2) {
+  let problem2 = before === void 0 ? void 0 : sectionMarkerProblem(before, key);
+  if (problem2)
+    throw new MlError(
+      "CORRUPT",
+      `${project.relative(file2)}: ${problem2}; nothing was written.`,
+      `Repair or remove the "<!-- specweave-ml:begin ${key} -->" / "<!-- specweave-ml:end ${key} -->" markers in that file, then call sync_docs again.`
+    );
+  return { file: file2, before, after: upsertSection(before ?? fresh(), key, body2) };
+}
+async function planDocs(project, inc, now) {
+  let archDir = path19.join(project.docsDir, "architecture"), adrDir = path19.join(archDir, "adr"), [meta3, loaded, spec, registry2] = await Promise.all([
+    readIncrementMetadata(project, inc),
+    readAllExperiments(project, inc),
+    readText(path19.join(inc.dir, "spec.md")),
+    registryFacts(project, inc)
+  ]), comparison = rankExperiments(inc, meta3.ml, loaded), best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment), adr = await locateAdr(adrDir, inc.id), runbookFile = path19.join(project.docsDir, "operations", `runbook-${slugify2(inc.id.replace(/^\d+[A-Z]?-/, ""), 60)}-retraining.md`), modelsFile = path19.join(archDir, "ml-models.md"), title = typeof meta3.raw.title == "string" ? meta3.raw.title : inc.id, rel = (abs) => path19.relative(project.docsDir, abs).split(path19.sep).join("/"), facts = {
+    increment: inc.id,
+    title,
+    problemType: meta3.ml.problem_type,
+    comparison,
+    bestParams: best ? flatten(best.params) : [],
+    notes: Object.fromEntries(
+      loaded.experiments.filter((e) => e.meta.notes.length).map((e) => [e.name, e.meta.notes[0].text.split(`
+`)[0]])
+    ),
+    criteria: mergeCriteria(meta3.ml.success_criteria, spec ? criteriaFromMarkdown(spec).criteria : []),
+    adrPath: rel(adr.file),
+    adrTitle: `Model choice for ${title}`,
+    runbookPath: rel(runbookFile),
+    modelsDocPath: rel(modelsFile),
+    comparisonPath: path19.relative(project.docsDir, path19.join(inc.dir, "experiments", "comparison.md")).split(path19.sep).join("/"),
+    registry: registry2
+  }, date5 = now.toISOString().slice(0, 10), [modelsBefore, runbookBefore] = await Promise.all([readText(modelsFile), readText(runbookFile)]), plans = [
+    planDoc(project, adr.file, adr.existing, () => renderAdrHeader(adr.number, facts, date5), `adr ${inc.id}`, renderAdrBody(facts)),
+    planDoc(project, runbookFile, runbookBefore, () => renderRunbookHeader(facts), `runbook ${inc.id}`, renderRunbookBody(facts)),
+    planDoc(project, modelsFile, modelsBefore, () => MODELS_HEADER, inc.id, renderModelSection(facts))
+  ];
+  return await assertWritableTargets(
+    project,
+    plans.filter((p) => p.before !== p.after).map((p) => p.file)
+  ), { plans, selected: best?.name ?? null };
+}
+var MODELS_HEADER = `# ML models
+
+One section per ML increment, kept up to date by sync_docs. Text outside the generated sections is yours.
+
+`, REPORT_ORDER = [2, 0, 1];
+function report(project, inc, dryRun, plan) {
+  let changes = REPORT_ORDER.map((i) => plan.plans[i]).map((p) => ({
+    path: project.relative(p.file),
+    action: p.before === void 0 ? "create" : p.before === p.after ? "unchanged" : "update"
+  }));
+  return { increment: inc.id, dry_run: dryRun, changes, selected_model: plan.selected };
+}
+async function syncDocs(project, inc, opts = {}) {
+  let dryRun = opts.dry_run === !0, now = opts.now ?? /* @__PURE__ */ new Date(), first = await planDocs(project, inc, now);
+  return dryRun || first.plans.every((p) => p.before === p.after) ? report(project, inc, dryRun, first) : withLock(path19.join(project.docsDir, ".sync.lock"), async () => {
+    let plan = await planDocs(project, inc, now), changed = plan.plans.filter((p) => p.before !== p.after);
+    for (let p of changed) await writeAtomic(p.file, p.after);
+    for (let dir of new Set(changed.map((p) => path19.dirname(p.file)))) await removeDeadLeftovers(dir, await listEntryKinds(dir));
+    return await ensureGitignore(project.specweaveDir), report(project, inc, !1, plan);
+  });
+}
+
+// mcp-server/src/render/completion-summary.ts
+var ICON = { pass: "\u2705", warn: "\u26A0\uFE0F", fail: "\u274C" }, RULE_TEXT2 = {
+  gap_closed: "share of the remaining gap to a perfect score closed",
+  relative_reduction: "relative reduction",
+  relative_increase: "relative increase"
+}, LATENCY_METRICS = [
+  ["latency_p50_ms", "p50"],
+  ["latency_p95_ms", "p95"],
+  ["latency_p99_ms", "p99"],
+  ["latency_mean_ms", "mean"]
+], LOAD_TEST_PARAMS = [
+  "url",
+  "requests",
+  "concurrency",
+  "workers",
+  "model",
+  "model_name",
+  "model_version",
+  "version",
+  "sha256",
+  "model_sha256"
+];
+function bytesText(n) {
+  let units = ["bytes", "KiB", "MiB", "GiB"], v = n, u = 0;
+  for (; v >= 1024 && u < units.length - 1; ) v /= 1024, u += 1;
+  return u === 0 ? `${n} bytes` : `${Number(v.toFixed(1))} ${units[u]} (${n} bytes)`;
+}
+function paramText(v) {
+  return typeof v == "string" ? v : JSON.stringify(v);
+}
+function experimentRows(f) {
+  let c = f.comparison;
+  if (!f.experiments.length) return ["No experiments were recorded.", ""];
+  let sel = c ? `${cell(c.primary_metric)}: ${c.selection.source === "cv" ? "CV mean \xB1 std (folds)" : c.selection.source === "validation" ? "validation" : "test"}` : "Selection", testColumn = !c || c.selection.source !== "test", others = [...new Set(f.experiments.flatMap((e) => Object.keys(e.metrics)))].sort(
+    (a, b) => (c?.columns.indexOf(a) ?? 0) - (c?.columns.indexOf(b) ?? 0)
+  ), role = (e) => `${e.baseline ? "baseline" : "candidate"}${e.best ? " \u2705 **best**" : ""}`, rows = f.experiments.map((e, i) => [
+    String(i + 1),
+    cell(e.experiment),
+    role(e),
+    e.status,
+    e.selection ? fmtMeasurement(e.selection) : cell(e.note ?? "\u2014"),
+    ...testColumn ? [fmt(e.test_value)] : [],
+    ...others.map((m) => fmt(e.metrics[m]))
+  ]), header = [
+    "#",
+    "Experiment",
+    "Role",
+    "Status",
+    sel,
+    ...testColumn ? [`${c ? cell(c.primary_metric) : "primary metric"}: test`] : [],
+    ...others.map(cell)
+  ];
+  return [table(header, rows), ""];
+}
+function whyLines2(c, best) {
+  let entry = c.ranking.find((r) => r.experiment === best), s = c.selection, lines = [
+    s.source === "cv" ? `- Selected on the ${entry?.selection.count ? `${entry.selection.count}-fold ` : ""}cross-validation mean of ${s.key} (${entry ? fmtMeasurement(entry.selection) : "\u2014"}), because ${s.reason}; the test set only reports.` : s.source === "validation" ? `- Selected on the validation metric val_${s.key} (${fmt(entry?.value)}), because ${s.reason}; the test set only reports.` : `- Selected on the test metric ${c.primary_metric} (${fmt(entry?.value)}), because ${s.reason}. A model chosen on the test set has an optimistic test score.`
+  ];
+  entry && s.source !== "test" && lines.push(`- On the test set: ${c.primary_metric} ${fmt(entry.test_value)}`);
+  let tie = c.ties.find((t) => t.experiments.includes(best));
+  tie && lines.push(`- Tied with ${tie.experiments.filter((n) => n !== best).join(", ")} at ${fmt(tie.value)}; ordered by ${tie.broken_by}.`);
+  let i = c.improvement;
+  return i ? lines.push(
+    `- Against the best baseline ${i.baseline} on the ${i.measured_on === "test" ? "test set" : `${i.measured_on} value`}: ${fmt(i.baseline_value)} \u2192 ${fmt(i.candidate_value)}, ${i.absolute >= 0 ? "+" : ""}${fmt(i.absolute)} absolute, ${fmtPercent(i.improvement)} (${RULE_TEXT2[i.rule]}).`
+  ) : c.best_baseline || lines.push("- No baseline was recorded, so the gain over a simple model is unknown."), lines;
+}
+function latencyText(t) {
+  let parts = LATENCY_METRICS.filter(([k]) => t.metrics[k] !== void 0).map(([k, label2]) => `${label2} ${fmt(t.metrics[k])} ms`);
+  t.metrics.throughput_rps !== void 0 && parts.push(`throughput ${fmt(t.metrics.throughput_rps)} requests/s`), t.metrics.request_error_rate !== void 0 && parts.push(`error rate ${fmtPercent(t.metrics.request_error_rate).replace(/^\+/, "")}`);
+  let params = LOAD_TEST_PARAMS.filter((k) => t.params[k] !== void 0).map((k) => `${k} ${cell(paramText(t.params[k]))}`);
+  return `${parts.length ? parts.join(", ") : "no latency metrics logged"} (load test ${cell(t.experiment)}${t.when ? `, ${t.when}` : ""}${params.length ? `; ${params.join(", ")}` : ""})`;
+}
+function bestSection(f) {
+  let b = f.best;
+  if (!b || !f.comparison) return ["## Best model", "", "No model was selected: no experiment has a value of the primary metric.", ""];
+  let out = [`## Best model: ${b.experiment}`, "", ...whyLines2(f.comparison, b.experiment)], shown2 = b.params.slice(0, 20);
+  shown2.length && out.push(
+    `- Parameters: ${shown2.map(([k, v]) => `${cell(k)}=${cell(paramText(v))}`).join(", ")}${b.params.length > shown2.length ? `, \u2026 (${b.params.length - shown2.length} more in params.json)` : ""}`
+  ), out.push(
+    `- Training time: ${b.training_time ? `${fmtDuration(b.training_time.value)} (${fmt(b.training_time.value)} s, from ${b.training_time.source})` : "not recorded (log training_time_s, or let the run record its start and end)"}`
+  ), out.push(
+    `- Model size: ${b.model_size ? `${bytesText(b.model_size.value)}, from ${b.model_size.source}${b.model_size.artifact ? ` ${cell(b.model_size.artifact)}` : ""}` : "not recorded (save the model as an artifact, or log model_size_bytes)"}`
+  );
+  let latest = f.load_tests[0];
+  return out.push(
+    `- Inference latency: ${latest ? latencyText(latest) : "no load test recorded (an experiment tagged `load-test`, written by the deployment load test)"}`
+  ), f.load_tests.length > 1 && out.push(
+    `- Earlier load tests: ${f.load_tests.slice(1).map((t) => cell(t.experiment)).join(", ")}`
+  ), out.push(""), out;
+}
+function gatesSection(f) {
+  let v = f.validation;
+  return [
+    `## Quality gates: ${v.verdict.toUpperCase()} (${v.summary.pass} pass, ${v.summary.warn} warn, ${v.summary.fail} fail)`,
+    "",
+    table(
+      ["Gate", "Result", "Message"],
+      v.checks.map((c) => [cell(c.id), `${ICON[c.status]} ${c.status}`, cell(c.message)])
+    ),
+    ""
+  ];
+}
+function readinessSection(f) {
+  let r = f.readiness, mark = (ok) => ok ? "\u2705" : "\u274C";
+  return [
+    `## Deployment readiness: ${r.ready ? "READY" : "NOT READY"}`,
+    "",
+    `- ${mark(r.gates_pass)} Quality gates ${r.gates_pass ? "pass" : `fail (${f.validation.checks.filter((c) => c.status === "fail").map((c) => c.id).join(", ")})`}`,
+    `- ${mark(r.production !== null)} Production version in the model registry: ${r.production ? `${r.production.model} ${r.production.version} (experiment ${cell(r.production.experiment)})` : r.production_note}`,
+    `- ${mark(r.load_test !== null)} Deployment served and load-tested: ${r.load_test ? `load test ${cell(r.load_test)} recorded` : "no load test recorded (scaffold_deployment, then its load test; the scaffold folder itself is outside .specweave/ and not read here)"}`,
+    ""
+  ];
+}
+function renderCompletionSummary(f) {
+  let out = [
+    `# Completion summary: ${f.title}`,
+    "",
+    `**Increment**: ${f.increment}  `,
+    `**Status**: COMPLETE${f.forced ? " (forced past failing gates)" : ""}  `,
+    `**Completed**: ${f.completed_at}  `,
+    `**Primary metric**: ${f.primary_metric ?? "none"}`,
+    ""
+  ];
+  if (f.forced) {
+    let failing = f.validation.checks.filter((c) => c.status === "fail").map((c) => c.id);
+    out.push(`> Forced: the gates ${failing.join(", ")} failed. Reason recorded: ${f.reason.replace(/\r?\n/g, " ")}`, "");
+  } else f.reason && out.push(`Note: ${f.reason.replace(/\r?\n/g, " ")}`, "");
+  return out.push(`## Experiments run: ${f.experiments.length}`, "", ...experimentRows(f)), out.push(...bestSection(f), ...gatesSection(f), ...readinessSection(f)), out.push("<!-- Generated by complete_increment from the increment files at completion; later edits are yours. -->", ""), out.join(`
+`);
+}
+
+// mcp-server/src/core/completion.ts
+var SUMMARY_FILE = "COMPLETION-SUMMARY.md", COMPLETED_STATUS = "completed", NOT_CLOSABLE = ["abandoned", "paused", "backlog"], MAX_REASON_CHARS = 2e3;
+function checkCompletionArgs(args2) {
+  let reason = args2.reason?.trim() ? args2.reason.trim() : null;
+  if (args2.force && !reason)
+    throw invalid(
+      "force: true needs a reason: a forced completion records why the failing gates were accepted.",
+      'Call again with reason, e.g. {"force": true, "reason": "explainability signed off by the reviewer on 2026-12-01"}.'
+    );
+  if (reason && reason.length > MAX_REASON_CHARS)
+    throw invalid(`The reason has ${reason.length} characters; at most ${MAX_REASON_CHARS} are recorded.`, "Shorten it.");
+  return { force: args2.force === !0, reason };
+}
+var flatten2 = (obj, prefix = "") => Object.keys(obj).sort().flatMap((k) => {
+  let v = obj[k], key = prefix ? `${prefix}.${k}` : k;
+  return v && typeof v == "object" && !Array.isArray(v) ? flatten2(v, key) : [[key, v]];
+});
+function metricByKey(metrics, key) {
+  if (metrics[key] !== void 0) return metrics[key];
+  let name = Object.keys(metrics).find((k) => canonicalKey2(k) === key);
+  return name === void 0 ? void 0 : metrics[name];
+}
+function trainingTime(e) {
+  let logged = metricByKey(e.metrics, "training_time_s");
+  return logged !== void 0 && Number.isFinite(logged) ? { value: logged, source: "the training_time_s metric" } : e.meta.duration_seconds !== null ? {
+    value: e.meta.duration_seconds,
+    source: "the experiment's recorded duration, started to ended, which includes everything the run did"
+  } : null;
+}
+function modelSize(e) {
+  let model = e.meta.artifacts.find((a) => modelFormatOf(a.path));
+  if (model) return { value: model.bytes, source: "the recorded model artifact", artifact: model.path };
+  let logged = metricByKey(e.metrics, "model_size_bytes");
+  return logged !== void 0 && Number.isFinite(logged) ? { value: logged, source: "the model_size_bytes metric", artifact: null } : null;
+}
+var isLoadTest = (e) => e.meta.tags.includes(LOAD_TEST_TAG);
+function loadTests(experiments) {
+  let when = (e) => e.meta.ended ?? e.meta.started ?? e.meta.created ?? null;
+  return experiments.filter((e) => isLoadTest(e) && e.status !== "failed" && e.status !== "killed").map((e) => ({ experiment: e.name, when: when(e), metrics: e.metrics, params: e.params })).sort((a, b) => (b.when ?? "") < (a.when ?? "") ? -1 : (b.when ?? "") > (a.when ?? "") ? 1 : a.experiment < b.experiment ? -1 : 1);
+}
+async function productionVersion(project, inc) {
+  let mine = (await readRegistry(project)).models.filter((m) => m.versions.some((v) => v.record.increment === inc.id));
+  for (let m of mine) {
+    let holder = stageHolder(m, PRODUCTION), record2 = m.versions.find((v) => v.version === holder)?.record;
+    if (holder && record2?.increment === inc.id)
+      return { production: { model: m.name, version: holder, experiment: record2.experiment }, production_note: null };
+  }
+  return mine.length ? {
+    production: null,
+    production_note: `registered as ${mine.map((m) => m.name).join(", ")}, but no version from this increment holds production (promote_model)`
+  } : {
+    production: null,
+    production_note: "no model of this increment is registered (register_model, then promote_model to production)"
+  };
+}
+async function gatherCompletion(project, inc, validation, done) {
+  let [meta3, loaded] = await Promise.all([readIncrementMetadata(project, inc), readAllExperiments(project, inc)]), models = { experiments: loaded.experiments.filter((e) => !isLoadTest(e)), broken: loaded.broken }, comparison = null;
+  try {
+    comparison = models.experiments.length ? rankExperiments(inc, meta3.ml, models) : null;
+  } catch (e) {
+    if (!(e instanceof MlError)) throw e;
+  }
+  let ranked = new Map((comparison?.ranking ?? []).map((r) => [r.experiment, r])), skipped = new Map((comparison?.skipped ?? []).map((s) => [s.experiment, s])), bestEntry = comparison ? comparison.best_candidate ?? comparison.best : null, experiments = [...models.experiments].sort((a, b) => (ranked.get(a.name)?.rank ?? 1 / 0) - (ranked.get(b.name)?.rank ?? 1 / 0) || (a.name < b.name ? -1 : 1)).map((e) => ({
+    experiment: e.name,
+    status: e.status,
+    baseline: e.baseline,
+    best: e.name === bestEntry?.experiment,
+    selection: ranked.get(e.name)?.selection ?? null,
+    test_value: ranked.get(e.name)?.test_value ?? skipped.get(e.name)?.test_value ?? null,
+    metrics: Object.fromEntries(
+      (comparison?.columns ?? []).filter((k) => k !== comparison?.primary_metric && facetOf(k).split !== "cv").flatMap((k) => {
+        let v = metricValue(e.metrics, k);
+        return v === void 0 ? [] : [[k, v]];
+      })
+    ),
+    note: skipped.get(e.name)?.reason ?? null
+  })), bestExp = models.experiments.find((e) => e.name === bestEntry?.experiment), gatesPass = validation.verdict !== "fail", prod = await productionVersion(project, inc), tests = loadTests(loaded.experiments);
+  return {
+    increment: inc.id,
+    title: typeof meta3.raw.title == "string" ? meta3.raw.title : inc.id,
+    completed_at: done.at,
+    forced: done.forced,
+    reason: done.reason,
+    primary_metric: comparison?.primary_metric ?? meta3.ml.primary_metric,
+    selection: comparison?.selection ?? null,
+    experiments,
+    best: bestEntry && bestExp ? {
+      experiment: bestExp.name,
+      params: flatten2(bestExp.params),
+      training_time: trainingTime(bestExp),
+      model_size: modelSize(bestExp)
+    } : null,
+    comparison,
+    load_tests: tests,
+    validation,
+    readiness: {
+      gates_pass: gatesPass,
+      ...prod,
+      load_test: tests[0]?.experiment ?? null,
+      ready: gatesPass && prod.production !== null && tests.length > 0
+    }
+  };
+}
+function withSpecStatus(spec, status) {
+  let m = /^(---\r?\n)([\s\S]*?)(\r?\n---(?:\r?\n|$))/.exec(spec);
+  return !m || !/^status:.*$/m.test(m[2]) ? spec : m[1] + m[2].replace(/^status:.*$/m, `status: ${status}`) + m[3] + spec.slice(m[0].length);
+}
+function completedMetadata(raw, facts) {
+  let ml = raw.ml && typeof raw.ml == "object" && !Array.isArray(raw.ml) ? raw.ml : {}, failing = facts.validation.checks.filter((c) => c.status === "fail").map((c) => c.id);
+  return {
+    ...raw,
+    status: COMPLETED_STATUS,
+    lastActivity: facts.completed_at,
+    ...typeof raw.readyForReviewAt == "string" ? {} : { readyForReviewAt: facts.completed_at },
+    approvedAt: facts.completed_at,
+    ml: {
+      ...ml,
+      completion: {
+        completed_at: facts.completed_at,
+        previous_status: typeof raw.status == "string" ? raw.status : null,
+        verdict: facts.validation.verdict,
+        forced: facts.forced,
+        reason: facts.reason,
+        failing_gates: facts.forced ? failing : [],
+        best_experiment: facts.best?.experiment ?? null,
+        summary: SUMMARY_FILE
+      }
+    }
+  };
+}
+function refuseFailing(inc, failing) {
+  return new MlError(
+    "CONFLICT",
+    `${inc.id} cannot be completed: ${failing.length} gate${failing.length === 1 ? "" : "s"} fail${failing.length === 1 ? "s" : ""} (${failing.map((c) => `${c.id}: ${c.message}`).join("; ")}). Nothing was written.`,
+    "Fix what the gates say and call complete_increment again (validate_increment shows every check), or call with force: true and a reason that is recorded."
+  );
+}
+async function writeHtmlReport(project, inc) {
+  try {
+    return await writeReportPlan(project, await planReport(project, inc.id)), { report: project.relative(path20.join(inc.dir, REPORT_FILE)), note: null };
+  } catch (e) {
+    if (!(e instanceof MlError)) throw e;
+    return {
+      report: null,
+      note: `the increment is completed, but report.html was not written: ${e.message} Call render_report once that is fixed.`
+    };
+  }
+}
+async function completeIncrement(project, inc, args2, now = /* @__PURE__ */ new Date()) {
+  let { force, reason } = checkCompletionArgs(args2), summaryFile = path20.join(inc.dir, SUMMARY_FILE), metadataFile = path20.join(inc.dir, "metadata.json"), specFile = path20.join(inc.dir, "spec.md");
+  return withLock(path20.join(inc.dir, ".lock"), async () => {
+    let { raw } = await readIncrementMetadata(project, inc), status = typeof raw.status == "string" ? raw.status : null;
+    if (status === COMPLETED_STATUS) {
+      let done = raw.ml?.completion;
+      throw new MlError(
+        "CONFLICT",
+        `${inc.id} is already completed${done?.completed_at ? ` (${done.completed_at}${done.forced ? ", forced" : ""})` : ""}; ${SUMMARY_FILE} records it. Nothing was written.`,
+        'A completed increment is not completed again. To record new work, reopen it (set status to "active" in metadata.json and spec.md, as SpecWeave allows completed \u2192 active), then call complete_increment.'
+      );
+    }
+    if (status && NOT_CLOSABLE.includes(status))
+      throw new MlError(
+        "CONFLICT",
+        `${inc.id} is ${status}; SpecWeave does not close a ${status} increment. Nothing was written.`,
+        'Resume it (status "active") first, then call complete_increment.'
+      );
+    let validation = await validateIncrement(project, inc), failing = validation.checks.filter((c) => c.status === "fail");
+    if (failing.length && !force) throw refuseFailing(inc, failing);
+    let at = now.toISOString(), facts = await gatherCompletion(project, inc, validation, { at, forced: force && failing.length > 0, reason }), summary = renderCompletionSummary(facts), specBefore = await readText(specFile), specAfter = specBefore === void 0 ? void 0 : withSpecStatus(specBefore, COMPLETED_STATUS), metadata = stringifyCanonical(completedMetadata(raw, facts)), reportFiles = (await planReport(project, inc.id)).files.map((f) => f.path);
+    await assertWritableTargets(project, [summaryFile, metadataFile, ...specAfter !== specBefore ? [specFile] : [], ...reportFiles]), await syncDocs(project, inc, { dry_run: !0, now });
+    let summaryBefore = await readText(summaryFile), docs;
+    try {
+      await writeAtomic(summaryFile, summary), docs = (await syncDocs(project, inc, { now })).changes, specAfter !== void 0 && specAfter !== specBefore && await writeAtomic(specFile, specAfter);
+    } catch (e) {
+      throw summaryBefore === void 0 ? await removeFile(summaryFile).catch(() => {
+      }) : await writeAtomic(summaryFile, summaryBefore).catch(() => {
+      }), specBefore !== void 0 && specAfter !== specBefore && await writeAtomic(specFile, specBefore).catch(() => {
+      }), e;
+    }
+    await writeAtomic(metadataFile, metadata), await removeDeadLeftovers(inc.dir, await listEntryKinds(inc.dir));
+    let report2 = await writeHtmlReport(project, inc);
+    return {
+      increment: inc.id,
+      status: COMPLETED_STATUS,
+      completed_at: at,
+      forced: facts.forced,
+      reason,
+      verdict: validation.verdict,
+      failing_gates: failing.map((c) => c.id),
+      best_experiment: facts.best?.experiment ?? null,
+      summary: project.relative(summaryFile),
+      docs,
+      report: report2.report,
+      report_note: report2.note,
+      deployment_ready: facts.readiness.ready,
+      readiness: facts.readiness
+    };
+  });
+}
+
+// mcp-server/src/tools/complete-increment.ts
+var Status = external_exports.enum(["pass", "warn", "fail"]), completeIncrementTool = {
+  name: "complete_increment",
+  title: "Complete increment",
+  description: 'Close an ML increment. Runs the quality gates (as validate_increment) and refuses, writing nothing, when one fails, unless force: true with a reason, which is recorded. Writes COMPLETION-SUMMARY.md in the increment: the experiments with selection and test values, the best model and why, training time, model size, inference latency from a recorded load test, the gates, and deployment readiness (gates pass, a production version in the model registry, a load test). Syncs the living docs (as sync_docs), sets spec.md and metadata.json status to "completed" (metadata.json last, with the completion under ml.completion), then writes the HTML report (report.html, as render_report). A completed increment is refused: reopen it first.',
+  input: {
+    increment: IncrementRef,
+    force: external_exports.boolean().nullish().describe("Complete although gates fail; needs reason."),
+    reason: external_exports.string().max(2e3).nullish().describe("Why failing gates are accepted (required with force); recorded in metadata.json and the summary.")
+  },
+  output: {
+    increment: external_exports.string(),
+    status: external_exports.string(),
+    completed_at: external_exports.string(),
+    forced: external_exports.boolean(),
+    reason: external_exports.string().nullable(),
+    verdict: Status,
+    failing_gates: external_exports.array(external_exports.string()),
+    best_experiment: external_exports.string().nullable(),
+    summary: external_exports.string().describe("COMPLETION-SUMMARY.md, relative to the project root."),
+    docs: external_exports.array(external_exports.object({ path: external_exports.string(), action: external_exports.enum(["create", "update", "unchanged"]) })),
+    report: external_exports.string().nullable(),
+    report_note: external_exports.string().nullable(),
+    deployment_ready: external_exports.boolean(),
+    readiness: external_exports.object({
+      gates_pass: external_exports.boolean(),
+      production: external_exports.object({ model: external_exports.string(), version: external_exports.string(), experiment: external_exports.string() }).nullable(),
+      production_note: external_exports.string().nullable(),
+      load_test: external_exports.string().nullable(),
+      ready: external_exports.boolean()
+    })
+  },
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !1, openWorldHint: !1 },
+  async run(args2, { project }) {
+    let inc = await resolveIncrement(project, args2.increment), r = await completeIncrement(project, inc, { force: args2.force, reason: args2.reason });
+    return {
+      data: r,
+      text: [
+        `${r.increment} completed${r.forced ? ` (forced past ${r.failing_gates.join(", ")}: ${r.reason})` : ""}; gates ${r.verdict.toUpperCase()}; best model ${r.best_experiment ?? "none"}; deployment ${r.deployment_ready ? "ready" : "not ready"}.`,
+        `Summary: ${r.summary}`,
+        ...r.docs.map((d) => `${d.action}: ${d.path}`),
+        r.report ? `Report: ${r.report}` : `Report: ${r.report_note ?? "none"}`
+      ].join(`
+`)
+    };
   }
 };
 
@@ -34189,7 +37993,7 @@ var createIncrementTool = {
 };
 
 // mcp-server/src/core/evaluate-experiment.ts
-import * as path12 from "node:path";
+import * as path21 from "node:path";
 
 // mcp-server/src/core/evaluation/errors.ts
 var PredictionsError = class extends Error {
@@ -34200,9 +38004,9 @@ var PredictionsError = class extends Error {
     super(message), this.name = "PredictionsError", this.file = where.file, this.row = where.row, this.column = where.column;
   }
 };
-function locate(file2, rowLabel, column) {
+function locate(file2, rowLabel, column2) {
   let s = file2;
-  return rowLabel !== void 0 && (s += ` ${rowLabel}`), column !== void 0 && (s += `${rowLabel !== void 0 ? "," : ""} column ${JSON.stringify(column)}`), s;
+  return rowLabel !== void 0 && (s += ` ${rowLabel}`), column2 !== void 0 && (s += `${rowLabel !== void 0 ? "," : ""} column ${JSON.stringify(column2)}`), s;
 }
 
 // mcp-server/src/core/evaluation/columns.ts
@@ -34610,15 +38414,15 @@ function rowNumber(table2, i) {
   let m = /\d+$/.exec(table2.rowLabel(i));
   return m ? Number(m[0]) : i + 1;
 }
-function cellError(table2, i, column, detail) {
-  return new PredictionsError(`${locate(table2.fileName, table2.rowLabel(i), column)}: ${detail}`, {
+function cellError(table2, i, column2, detail) {
+  return new PredictionsError(`${locate(table2.fileName, table2.rowLabel(i), column2)}: ${detail}`, {
     file: table2.fileName,
     row: rowNumber(table2, i),
-    column
+    column: column2
   });
 }
-function columnError(table2, column, detail) {
-  return new PredictionsError(`${locate(table2.fileName, void 0, column)}: ${detail}`, { file: table2.fileName, column });
+function columnError(table2, column2, detail) {
+  return new PredictionsError(`${locate(table2.fileName, void 0, column2)}: ${detail}`, { file: table2.fileName, column: column2 });
 }
 function requireColumn(table2, name, role) {
   return requireStored(table2, name, role), table2.column(name);
@@ -34663,17 +38467,17 @@ function numericColumn(table2, name, role) {
     (v) => v
   ), out;
 }
-function toNumber(table2, i, column, cell2) {
+function toNumber(table2, i, column2, cell2) {
   if (typeof cell2 == "number") {
     if (Number.isFinite(cell2)) return cell2;
   } else if (typeof cell2 == "string") {
     let fast = Number(cell2);
     if (Number.isFinite(fast) && (fast !== 0 || cell2.trim() !== "")) return fast;
     let s = cell2.trim();
-    throw s === "" ? cellError(table2, i, column, "is empty; a number is required") : /^[+-]?nan$/i.test(s) ? cellError(table2, i, column, "is NaN; predictions must be finite numbers") : /^[+-]?(inf|infinity)$/i.test(s) ? cellError(table2, i, column, `is ${s}; predictions must be finite numbers`) : cellError(table2, i, column, `${JSON.stringify(cell2)} is not a number`);
+    throw s === "" ? cellError(table2, i, column2, "is empty; a number is required") : /^[+-]?nan$/i.test(s) ? cellError(table2, i, column2, "is NaN; predictions must be finite numbers") : /^[+-]?(inf|infinity)$/i.test(s) ? cellError(table2, i, column2, `is ${s}; predictions must be finite numbers`) : cellError(table2, i, column2, `${JSON.stringify(cell2)} is not a number`);
   } else if (cell2 == null)
-    throw cellError(table2, i, column, cell2 === null ? "is null; a number is required" : "is missing; a number is required");
-  throw cellError(table2, i, column, `${JSON.stringify(cell2)} is not a number`);
+    throw cellError(table2, i, column2, cell2 === null ? "is null; a number is required" : "is missing; a number is required");
+  throw cellError(table2, i, column2, `${JSON.stringify(cell2)} is not a number`);
 }
 function labelCodes(table2, name, role) {
   let col = requireStored(table2, name, role), codes = col.kind !== "codes" ? new Uint32Array(col.length) : col.values.length <= 256 ? new Uint8Array(col.length) : new Uint16Array(col.length), labels = [], index = /* @__PURE__ */ new Map(), codeOf = (label2) => {
@@ -34780,11 +38584,11 @@ function sortLabels(labels) {
 function classIndices(n, k) {
   return k <= 256 ? new Uint8Array(n) : k <= 65536 ? new Uint16Array(n) : new Int32Array(n);
 }
-function encode3(table2, column, lc, index, what, canon = (s) => s) {
+function encode3(table2, column2, lc, index, what, canon = (s) => s) {
   let classOf = Int32Array.from(lc.labels, (l) => index.get(canon(l)) ?? -1), { codes } = lc, out = classIndices(codes.length, index.size);
   for (let i = 0; i < codes.length; i++) {
     let k = classOf[codes[i]];
-    if (k < 0) throw cellError(table2, i, column, `label ${JSON.stringify(canon(lc.labels[codes[i]]))} ${what}`);
+    if (k < 0) throw cellError(table2, i, column2, `label ${JSON.stringify(canon(lc.labels[codes[i]]))} ${what}`);
     out[i] = k;
   }
   return out;
@@ -35380,20 +39184,20 @@ function weightedMean(v, w) {
   return s / ws;
 }
 function r2Weighted(y, yhat, w) {
-  let mean3 = weightedMean(y, w), num2 = 0, den = 0;
+  let mean3 = weightedMean(y, w), num3 = 0, den = 0;
   for (let i = 0; i < y.length; i++) {
     let wt = w ? w[i] : 1;
-    num2 += wt * (y[i] - yhat[i]) ** 2, den += wt * (y[i] - mean3) ** 2;
+    num3 += wt * (y[i] - yhat[i]) ** 2, den += wt * (y[i] - mean3) ** 2;
   }
-  return den === 0 ? num2 === 0 ? 1 : 0 : 1 - num2 / den;
+  return den === 0 ? num3 === 0 ? 1 : 0 : 1 - num3 / den;
 }
 function explainedVariance(y, yhat) {
   let n = y.length, diff = new Float64Array(n);
   for (let i = 0; i < n; i++) diff[i] = y[i] - yhat[i];
-  let diffMean = weightedMean(diff), yMean = weightedMean(y), num2 = 0, den = 0;
+  let diffMean = weightedMean(diff), yMean = weightedMean(y), num3 = 0, den = 0;
   for (let i = 0; i < n; i++)
-    num2 += (diff[i] - diffMean) ** 2, den += (y[i] - yMean) ** 2;
-  return den === 0 ? num2 === 0 ? 1 : 0 : 1 - num2 / n / (den / n);
+    num3 += (diff[i] - diffMean) ** 2, den += (y[i] - yMean) ** 2;
+  return den === 0 ? num3 === 0 ? 1 : 0 : 1 - num3 / n / (den / n);
 }
 function rmseWeighted(y, yhat, w) {
   let s = 0, ws = 0;
@@ -36072,12 +39876,12 @@ function addFolds(result, folds, metric) {
   result.findings.push(
     finding("corrected_t_test", "cv folds", direction, t.note ? null : t.meanDifference, t.lower, t.upper, t.pValue, alpha, !0, t.note)
   );
-  let wCanReach = w.minPValue === null || w.minPValue < alpha, wNote = w.note ?? (wCanReach ? void 0 : `with ${k} folds no exact test can give p below ${fmt2(w.minPValue)}, so it cannot reach \u03B1 = ${alpha}${w.pValue !== null && w.pValue < w.minPValue ? ` (the normal approximation's p = ${fmt2(w.pValue)} overstates the evidence)` : ""}`);
+  let wCanReach = w.minPValue === null || w.minPValue < alpha, wNote = w.note ?? (wCanReach ? void 0 : `with ${k} folds no exact test can give p below ${fmt3(w.minPValue)}, so it cannot reach \u03B1 = ${alpha}${w.pValue !== null && w.pValue < w.minPValue ? ` (the normal approximation's p = ${fmt3(w.pValue)} overstates the evidence)` : ""}`);
   result.findings.push(
     finding("wilcoxon", "cv folds", direction, w.note ? null : t.meanDifference, null, null, w.pValue, alpha, wCanReach, wNote)
   ), t.note && result.warnings.push(`corrected t-test undefined: ${t.note}`), w.note ? result.warnings.push(`Wilcoxon test undefined: ${w.note}`) : wCanReach || result.warnings.push(`Wilcoxon test ${wNote}`);
 }
-var fmt2 = (v) => v == null ? "n/a" : Math.abs(v) >= 1e3 || v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toFixed(4), TEST_LABEL = {
+var fmt3 = (v) => v == null ? "n/a" : Math.abs(v) >= 1e3 || v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toFixed(4), TEST_LABEL = {
   paired_bootstrap: "paired bootstrap",
   mcnemar: "McNemar",
   corrected_t_test: "corrected resampled t-test",
@@ -36086,25 +39890,25 @@ var fmt2 = (v) => v == null ? "n/a" : Math.abs(v) >= 1e3 || v !== 0 && Math.abs(
 function decide(r) {
   let boot = r.pairedBootstrap, parts = [];
   if (boot && r.difference !== null) {
-    let bBetter = r.direction === "maximize" ? r.difference > 0 : r.difference < 0, ci = `${Math.round(boot.confidence * 100)}% CI of B \u2212 A [${fmt2(boot.lower)}, ${fmt2(boot.upper)}]`, p = boot.pValue === 0 ? `< ${fmt2(1 / boot.validResamples)}` : `= ${fmt2(boot.pValue)}`, better = r.direction === "maximize" ? "higher is better" : "lower is better";
+    let bBetter = r.direction === "maximize" ? r.difference > 0 : r.difference < 0, ci = `${Math.round(boot.confidence * 100)}% CI of B \u2212 A [${fmt3(boot.lower)}, ${fmt3(boot.upper)}]`, p = boot.pValue === 0 ? `< ${fmt3(1 / boot.validResamples)}` : `= ${fmt3(boot.pValue)}`, better = r.direction === "maximize" ? "higher is better" : "lower is better";
     if (boot.pValue < r.alpha && r.difference !== 0) {
       r.better = bBetter ? "b" : "a";
       let [w, l, wv, lv] = bBetter ? [r.b, r.a, r.values.b, r.values.a] : [r.a, r.b, r.values.a, r.values.b];
       parts.push(
-        `${w} is better than ${l} on ${r.metric} (${better}): ${fmt2(wv)} vs ${fmt2(lv)} on the test set (B \u2212 A = ${fmt2(r.difference)}, ${ci}, paired bootstrap p ${p}).`
+        `${w} is better than ${l} on ${r.metric} (${better}): ${fmt3(wv)} vs ${fmt3(lv)} on the test set (B \u2212 A = ${fmt3(r.difference)}, ${ci}, paired bootstrap p ${p}).`
       );
     } else
       parts.push(
-        `No significant difference on ${r.metric} (${better}) on the test set: ${r.b} ${fmt2(r.values.b)} vs ${r.a} ${fmt2(r.values.a)} (B \u2212 A = ${fmt2(r.difference)}, ${ci}, paired bootstrap p ${p}, not below ${r.alpha}).`
+        `No significant difference on ${r.metric} (${better}) on the test set: ${r.b} ${fmt3(r.values.b)} vs ${r.a} ${fmt3(r.values.a)} (B \u2212 A = ${fmt3(r.difference)}, ${ci}, paired bootstrap p ${p}, not below ${r.alpha}).`
       );
   } else
     parts.push(`${r.metric} could not be compared (undefined on these predictions).`);
   let name = (side) => side === "a" ? r.a : side === "b" ? r.b : "neither";
   for (let f of r.findings) {
     if (f.test === "paired_bootstrap") continue;
-    let what = f.test === "mcnemar" ? "accuracy" : `${r.folds?.metric ?? r.metric} over ${r.folds?.n ?? 0} folds`, interval = f.lower !== null && f.upper !== null ? `, 95% CI [${fmt2(f.lower)}, ${fmt2(f.upper)}]` : "", reach = f.canReachAlpha ? "" : " (cannot reach the level with this many folds)";
+    let what = f.test === "mcnemar" ? "accuracy" : `${r.folds?.metric ?? r.metric} over ${r.folds?.n ?? 0} folds`, interval = f.lower !== null && f.upper !== null ? `, 95% CI [${fmt3(f.lower)}, ${fmt3(f.upper)}]` : "", reach = f.canReachAlpha ? "" : " (cannot reach the level with this many folds)";
     parts.push(
-      `${TEST_LABEL[f.test]} (${f.evidence}): favours ${name(f.favours)} on ${what} (B \u2212 A = ${fmt2(f.difference)}${interval}), p = ${fmt2(f.pValue)}${reach}.`
+      `${TEST_LABEL[f.test]} (${f.evidence}): favours ${name(f.favours)} on ${what} (B \u2212 A = ${fmt3(f.difference)}${interval}), p = ${fmt3(f.pValue)}${reach}.`
     );
   }
   if (new Set(r.findings.filter((f) => f.favours !== null).map((f) => f.favours)).size > 1) {
@@ -36270,12 +40074,12 @@ function rankingScorer(input2) {
     return other;
   });
   if (qb.length !== qa.length) throw notSameSet(input2, `${input2.b.table.fileName} has queries that ${input2.a.table.fileName} lacks`);
-  let ma = rankingMetrics(qa, { ks: [k] }).perQuery[metric], mb = rankingMetrics(pairedB, { ks: [k] }).perQuery[metric];
-  return (!ma || !mb) && unknownMetric(metric, [`ndcg_at_${k}`, `map_at_${k}`, `precision_at_${k}`, `recall_at_${k}`, `hit_rate_at_${k}`, "mrr"]), {
+  let ma = rankingMetrics(qa, { ks: [k] }).perQuery[metric], mb2 = rankingMetrics(pairedB, { ks: [k] }).perQuery[metric];
+  return (!ma || !mb2) && unknownMetric(metric, [`ndcg_at_${k}`, `map_at_${k}`, `precision_at_${k}`, `recall_at_${k}`, `hit_rate_at_${k}`, "mrr"]), {
     n: ma.length,
     metric,
     statA: (w) => ma.length ? weightedMean2(ma, w) : null,
-    statB: (w) => mb.length ? weightedMean2(mb, w) : null
+    statB: (w) => mb2.length ? weightedMean2(mb2, w) : null
   };
 }
 
@@ -36372,105 +40176,16 @@ function renderComparisonSection(r) {
 `;
 }
 
-// mcp-server/src/render/svg/svg.ts
-var FONT = 'font-family="Helvetica, Arial, sans-serif"', PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-function esc2(text4) {
-  return text4.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-}
-function px(v) {
-  let r = Math.round(v * 100) / 100;
-  return Object.is(r, -0) ? "0" : String(r);
-}
-function label(v) {
-  if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return "0";
-  let a = Math.abs(v);
-  return a >= 1e5 || a < 1e-3 ? v.toExponential(2) : String(Number(v.toPrecision(4)));
-}
-function clip(text4, max) {
-  return text4.length <= max ? text4 : `${text4.slice(0, max - 1)}\u2026`;
-}
-function document(width, height, title, body) {
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc2(title)}">`,
-    `<title>${esc2(title)}</title>`,
-    `<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
-    ...body,
-    "</svg>",
-    ""
-  ].join(`
-`);
-}
-function text(x, y, content, opts = {}) {
-  let rot = opts.rotate ? ` transform="rotate(-90 ${px(x)} ${px(y)})"` : "", weight = opts.weight ? ` font-weight="${opts.weight}"` : "";
-  return `<text x="${px(x)}" y="${px(y)}" ${FONT} font-size="${opts.size ?? 12}" text-anchor="${opts.anchor ?? "start"}" fill="${opts.color ?? "#222222"}"${weight}${rot}>${esc2(content)}</text>`;
-}
-function ticks(lo, hi, count = 5) {
-  if (!(hi > lo)) return [lo];
-  let raw = (hi - lo) / count, mag = Math.pow(10, Math.floor(Math.log10(raw))), step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag, out = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
-  return out;
-}
-function extent(values, pad2 = 0.05) {
-  let lo = 1 / 0, hi = -1 / 0;
-  for (let v of values)
-    Number.isFinite(v) && (v < lo && (lo = v), v > hi && (hi = v));
-  if (lo === 1 / 0) return [0, 1];
-  if (lo === hi) return [lo - 0.5, hi + 0.5];
-  let d = (hi - lo) * pad2;
-  return [lo - d, hi + d];
-}
-function sx(f, v) {
-  return f.left + (v - f.x[0]) / (f.x[1] - f.x[0]) * f.width;
-}
-function sy(f, v) {
-  return f.top + f.height - (v - f.y[0]) / (f.y[1] - f.y[0]) * f.height;
-}
-function axes(f, xTitle, yTitle) {
-  let out = [];
-  for (let t of ticks(f.x[0], f.x[1])) {
-    let x = sx(f, t);
-    out.push(`<line x1="${px(x)}" y1="${px(f.top)}" x2="${px(x)}" y2="${px(f.top + f.height)}" stroke="#e5e5e5" stroke-width="1"/>`), out.push(text(x, f.top + f.height + 16, label(t), { size: 11, anchor: "middle" }));
-  }
-  for (let t of ticks(f.y[0], f.y[1])) {
-    let y = sy(f, t);
-    out.push(`<line x1="${px(f.left)}" y1="${px(y)}" x2="${px(f.left + f.width)}" y2="${px(y)}" stroke="#e5e5e5" stroke-width="1"/>`), out.push(text(f.left - 6, y + 4, label(t), { size: 11, anchor: "end" }));
-  }
-  return out.push(
-    `<rect x="${px(f.left)}" y="${px(f.top)}" width="${px(f.width)}" height="${px(f.height)}" fill="none" stroke="#444444" stroke-width="1"/>`
-  ), out.push(text(f.left + f.width / 2, f.top + f.height + 34, xTitle, { anchor: "middle" })), out.push(text(f.left - 44, f.top + f.height / 2, yTitle, { anchor: "middle", rotate: !0 })), out;
-}
-function path11(f, xs, ys, color, opts = {}) {
-  let parts = [];
-  for (let i = 0; i < xs.length; i++) {
-    let x = xs[i], y = ys[i];
-    !Number.isFinite(x) || !Number.isFinite(y) || parts.push(`${parts.length === 0 ? "M" : "L"}${px(sx(f, x))} ${px(sy(f, y))}`);
-  }
-  if (parts.length === 0) return "";
-  let dash = opts.dash ? ' stroke-dasharray="5 4"' : "";
-  return `<path d="${parts.join(" ")}" fill="none" stroke="${color}" stroke-width="${opts.width ?? 2}"${dash}/>`;
-}
-function legend(f, entries, corner = "br") {
-  if (entries.length === 0) return [];
-  let shown2 = entries.slice(0, 12), w = Math.min(260, 34 + Math.max(...shown2.map((e) => e.label.length)) * 6.5), h = 8 + shown2.length * 16, x0 = corner === "bl" ? f.left + 8 : f.left + f.width - w - 8, y0 = corner === "tr" ? f.top + 8 : f.top + f.height - h - 8, out = [`<rect x="${px(x0)}" y="${px(y0)}" width="${px(w)}" height="${px(h)}" fill="#ffffff" fill-opacity="0.9" stroke="#cccccc"/>`];
-  return shown2.forEach((e, i) => {
-    let y = y0 + 14 + i * 16;
-    out.push(
-      `<line x1="${px(x0 + 6)}" y1="${px(y - 4)}" x2="${px(x0 + 24)}" y2="${px(y - 4)}" stroke="${e.color}" stroke-width="2"${e.dash ? ' stroke-dasharray="5 4"' : ""}/>`
-    ), out.push(text(x0 + 30, y, clip(e.label, 36), { size: 11 }));
-  }), out;
-}
-
 // mcp-server/src/render/svg/calibration.ts
 function calibrationSvg(cal, title = "Calibration (reliability diagram)") {
-  let f = { left: 64, top: 40, width: 432, height: 330, x: [0, 1], y: [0, 1] }, xTitle = cal.kind === "binary" ? "Mean predicted probability" : "Mean top-label confidence", yTitle = cal.kind === "binary" ? "Fraction of positives" : "Accuracy", body = [
+  let f = { left: 64, top: 40, width: 432, height: 330, x: [0, 1], y: [0, 1] }, xTitle = cal.kind === "binary" ? "Mean predicted probability" : "Mean top-label confidence", yTitle = cal.kind === "binary" ? "Fraction of positives" : "Accuracy", body2 = [
     text(520 / 2, 24, `${title} \u2014 ECE ${cal.ece.toFixed(4)}`, { size: 15, anchor: "middle", weight: "bold" }),
     ...axes(f, xTitle, yTitle)
   ];
-  body.push(
+  body2.push(
     `<line x1="${px(sx(f, 0))}" y1="${px(sy(f, 0))}" x2="${px(sx(f, 1))}" y2="${px(sy(f, 1))}" stroke="#999999" stroke-width="1" stroke-dasharray="4 4"/>`
-  ), body.push(
-    path11(
+  ), body2.push(
+    path16(
       f,
       cal.bins.map((b) => b.meanPredicted),
       cal.bins.map((b) => b.fractionPositive),
@@ -36479,11 +40194,11 @@ function calibrationSvg(cal, title = "Calibration (reliability diagram)") {
   );
   for (let b of cal.bins) {
     let tip = `bin ${b.lower.toFixed(2)}\u2013${b.upper.toFixed(2)}: ${b.count} rows, predicted ${b.meanPredicted.toFixed(3)}, observed ${b.fractionPositive.toFixed(3)}`;
-    body.push(
+    body2.push(
       `<g><title>${esc2(tip)}</title><circle cx="${px(sx(f, b.meanPredicted))}" cy="${px(sy(f, b.fractionPositive))}" r="4" fill="#1f77b4"/></g>`
     );
   }
-  body.push(
+  body2.push(
     ...legend(
       f,
       [
@@ -36494,16 +40209,16 @@ function calibrationSvg(cal, title = "Calibration (reliability diagram)") {
     )
   );
   let hTop = 430, hHeight = 60, max = Math.max(1, ...cal.bins.map((b) => b.count));
-  body.push(text(f.left, hTop - 6, "Rows per bin", { size: 11 }));
+  body2.push(text(f.left, hTop - 6, "Rows per bin", { size: 11 }));
   for (let b of cal.bins) {
     let x0 = sx(f, b.lower), x1 = sx(f, b.upper), h = b.count / max * hHeight;
-    body.push(
+    body2.push(
       `<rect x="${px(x0 + 1)}" y="${px(hTop + hHeight - h)}" width="${px(Math.max(1, x1 - x0 - 2))}" height="${px(h)}" fill="#9ecae1"/>`
     );
   }
-  return body.push(
+  return body2.push(
     `<line x1="${px(f.left)}" y1="${px(hTop + hHeight)}" x2="${px(f.left + f.width)}" y2="${px(hTop + hHeight)}" stroke="#444444"/>`
-  ), document(520, 520, title, body);
+  ), document(520, 520, title, body2);
 }
 
 // mcp-server/src/render/svg/confusion-matrix.ts
@@ -36512,19 +40227,19 @@ function shade(v) {
   return `#${lo.map((l, i) => Math.round(l + (hi[i] - l) * Math.min(1, Math.max(0, v)))).map((x) => x.toString(16).padStart(2, "0")).join("")}`;
 }
 function confusionMatrixSvg(cm, title = "Confusion matrix") {
-  let k = cm.labels.length, cell2 = Math.max(18, Math.min(72, Math.floor(480 / Math.max(1, k)))), left = 130, top = 110, width = left + k * cell2 + 30, height = top + k * cell2 + 50, font = Math.max(8, Math.min(13, Math.floor(cell2 / 4.5))), body = [text(width / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" })];
-  return body.push(text(left + k * cell2 / 2, 50, "Predicted label", { anchor: "middle" })), body.push(text(24, top + k * cell2 / 2, "True label", { anchor: "middle", rotate: !0 })), cm.labels.forEach((l, j) => {
+  let k = cm.labels.length, cell2 = Math.max(18, Math.min(72, Math.floor(480 / Math.max(1, k)))), left = 130, top = 110, width = left + k * cell2 + 30, height = top + k * cell2 + 50, font = Math.max(8, Math.min(13, Math.floor(cell2 / 4.5))), body2 = [text(width / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" })];
+  return body2.push(text(left + k * cell2 / 2, 50, "Predicted label", { anchor: "middle" })), body2.push(text(24, top + k * cell2 / 2, "True label", { anchor: "middle", rotate: !0 })), cm.labels.forEach((l, j) => {
     let x = left + j * cell2 + cell2 / 2;
-    body.push(`<g><title>${esc2(l)}</title>${text(x, top - 8, clip(l, 14), { size: font, anchor: "start", rotate: !0 })}</g>`);
+    body2.push(`<g><title>${esc2(l)}</title>${text(x, top - 8, clip(l, 14), { size: font, anchor: "start", rotate: !0 })}</g>`);
   }), cm.matrix.forEach((row, i) => {
     let total = row.reduce((a, b) => a + b, 0), y = top + i * cell2;
-    body.push(
+    body2.push(
       `<g><title>${esc2(cm.labels[i])}</title>${text(left - 8, y + cell2 / 2 + 4, clip(cm.labels[i], 16), { size: font, anchor: "end" })}</g>`
     ), row.forEach((v, j) => {
       let share = total > 0 ? v / total : 0, x = left + j * cell2, tip = `true ${cm.labels[i]}, predicted ${cm.labels[j]}: ${v}${total > 0 ? ` (${(share * 100).toFixed(1)}% of the true row)` : ""}`;
-      body.push(
+      body2.push(
         `<g><title>${esc2(tip)}</title><rect x="${px(x)}" y="${px(y)}" width="${cell2}" height="${cell2}" fill="${shade(share)}" stroke="#ffffff" stroke-width="1"/></g>`
-      ), cell2 >= 26 && body.push(
+      ), cell2 >= 26 && body2.push(
         text(x + cell2 / 2, y + cell2 / 2 + font / 3, String(v), {
           size: font,
           anchor: "middle",
@@ -36532,7 +40247,7 @@ function confusionMatrixSvg(cm, title = "Confusion matrix") {
         })
       );
     });
-  }), document(width, height, title, body);
+  }), document(width, height, title, body2);
 }
 
 // mcp-server/src/render/svg/curves.ts
@@ -36544,38 +40259,38 @@ function areaText(name, v) {
   return `${name} = ${v === null ? "undefined" : label(Number(v.toFixed(4)))}`;
 }
 function rocCurveSvg(curves, title = "ROC curve") {
-  let f = frame(), body = [
+  let f = frame(), body2 = [
     text(W / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" }),
     ...axes(f, "False positive rate", "True positive rate")
   ];
-  return body.push(
+  return body2.push(
     `<line x1="${px(sx(f, 0))}" y1="${px(sy(f, 0))}" x2="${px(sx(f, 1))}" y2="${px(sy(f, 1))}" stroke="#999999" stroke-width="1" stroke-dasharray="4 4"/>`
-  ), curves.forEach((c, i) => body.push(path11(f, c.x, c.y, PALETTE[i % PALETTE.length]))), body.push(
+  ), curves.forEach((c, i) => body2.push(path16(f, c.x, c.y, PALETTE[i % PALETTE.length]))), body2.push(
     ...legend(
       f,
       curves.map((c, i) => ({ label: `${c.label} (${areaText("AUC", c.area)})`, color: PALETTE[i % PALETTE.length] })),
       "br"
     )
-  ), document(W, H, title, body);
+  ), document(W, H, title, body2);
 }
 function prCurveSvg(curves, title = "Precision-recall curve", baselines) {
-  let f = frame(), body = [text(W / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" }), ...axes(f, "Recall", "Precision")];
+  let f = frame(), body2 = [text(W / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" }), ...axes(f, "Recall", "Precision")];
   return baselines?.forEach(
-    (b, i) => body.push(
+    (b, i) => body2.push(
       `<line x1="${px(sx(f, 0))}" y1="${px(sy(f, b))}" x2="${px(sx(f, 1))}" y2="${px(sy(f, b))}" stroke="${PALETTE[i % PALETTE.length]}" stroke-opacity="0.5" stroke-width="1" stroke-dasharray="4 4"/>`
     )
   ), curves.forEach((c, i) => {
     let xs = [], ys = [];
     for (let j = 0; j < c.x.length; j++)
       j > 0 && (xs.push(c.x[j - 1]), ys.push(c.y[j])), xs.push(c.x[j]), ys.push(c.y[j]);
-    body.push(path11(f, xs, ys, PALETTE[i % PALETTE.length]));
-  }), body.push(
+    body2.push(path16(f, xs, ys, PALETTE[i % PALETTE.length]));
+  }), body2.push(
     ...legend(
       f,
       curves.map((c, i) => ({ label: `${c.label} (${areaText("AP", c.area)})`, color: PALETTE[i % PALETTE.length] })),
       "bl"
     )
-  ), document(W, H, title, body);
+  ), document(W, H, title, body2);
 }
 
 // mcp-server/src/render/svg/metric-history.ts
@@ -36587,11 +40302,11 @@ function metricHistorySvg(points, title = "Metrics over steps") {
     let m = byMetric.get(p.metric) ?? /* @__PURE__ */ new Map();
     m.set(p.step, p.value), byMetric.set(p.metric, m);
   }
-  let names = [...byMetric.keys()].sort().slice(0, MAX_PANELS), W2 = 560, panelH = 200, H2 = 50 + Math.max(1, names.length) * (panelH + 30), body = [text(W2 / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" })];
-  return names.length === 0 && body.push(text(W2 / 2, 80, "no history points", { anchor: "middle", color: "#777777" })), names.forEach((name, i) => {
+  let names = [...byMetric.keys()].sort().slice(0, MAX_PANELS), W2 = 560, panelH = 200, H2 = 50 + Math.max(1, names.length) * (panelH + 30), body2 = [text(W2 / 2, 24, title, { size: 15, anchor: "middle", weight: "bold" })];
+  return names.length === 0 && body2.push(text(W2 / 2, 80, "no history points", { anchor: "middle", color: "#777777" })), names.forEach((name, i) => {
     let series = [...byMetric.get(name).entries()].sort((a, b) => a[0] - b[0]), xs = series.map((s) => s[0]), ys = series.map((s) => s[1]), top = 50 + i * (panelH + 30), f = { left: 70, top: top + 18, width: W2 - 94, height: panelH - 60, x: extent(xs, 0), y: extent(ys) }, last = ys[ys.length - 1];
-    body.push(text(f.left, top + 10, `${name} (last ${label(last)} at step ${xs[xs.length - 1]})`, { weight: "bold" })), body.push(...axes(f, "Step", "")), body.push(path11(f, xs, ys, PALETTE[i % PALETTE.length]));
-  }), document(W2, H2, title, body);
+    body2.push(text(f.left, top + 10, `${name} (last ${label(last)} at step ${xs[xs.length - 1]})`, { weight: "bold" })), body2.push(...axes(f, "Step", "")), body2.push(path16(f, xs, ys, PALETTE[i % PALETTE.length]));
+  }), document(W2, H2, title, body2);
 }
 
 // mcp-server/src/render/svg/residuals.ts
@@ -36600,31 +40315,31 @@ function residualsSvg(res, title = "Residuals against predictions") {
   let step = Math.max(1, Math.ceil(res.predicted.length / MAX_POINTS)), xs = [], ys = [];
   for (let i = 0; i < res.predicted.length; i += step)
     xs.push(res.predicted[i]), ys.push(res.residual[i]);
-  let [ylo, yhi] = extent(ys), span = Math.max(Math.abs(ylo), Math.abs(yhi)), f = { left: 70, top: 40, width: 466, height: 340, x: extent(xs), y: [-span, span] }, sub = res.total > xs.length ? ` (${xs.length} of ${res.total} rows)` : "", body = [
+  let [ylo, yhi] = extent(ys), span = Math.max(Math.abs(ylo), Math.abs(yhi)), f = { left: 70, top: 40, width: 466, height: 340, x: extent(xs), y: [-span, span] }, sub = res.total > xs.length ? ` (${xs.length} of ${res.total} rows)` : "", body2 = [
     text(560 / 2, 24, title + sub, { size: 15, anchor: "middle", weight: "bold" }),
     ...axes(f, "Predicted value", "Residual (true \u2212 predicted)")
   ];
-  body.push(
+  body2.push(
     `<line x1="${px(f.left)}" y1="${px(sy(f, 0))}" x2="${px(f.left + f.width)}" y2="${px(sy(f, 0))}" stroke="#d62728" stroke-width="1"/>`
   );
   let dots = xs.map((x, i) => `M${px(sx(f, x))} ${px(sy(f, ys[i]))}h0`).join("");
-  return dots && body.push(`<path d="${dots}" stroke="#1f77b4" stroke-opacity="0.5" stroke-width="4" stroke-linecap="round" fill="none"/>`), document(560, 440, title, body);
+  return dots && body2.push(`<path d="${dots}" stroke="#1f77b4" stroke-opacity="0.5" stroke-width="4" stroke-linecap="round" fill="none"/>`), document(560, 440, title, body2);
 }
 
 // mcp-server/src/render/svg/evaluation-plots.ts
 function renderEvaluationPlots(result, history = []) {
-  let plots = [], add = (fileName, title, svg) => plots.push({ fileName, title, svg });
-  if (result.confusionMatrix && add("confusion-matrix.svg", "Confusion matrix", confusionMatrixSvg(result.confusionMatrix)), result.curves && result.curves.roc.length > 0) {
+  let plots = [], add2 = (fileName, title, svg) => plots.push({ fileName, title, svg });
+  if (result.confusionMatrix && add2("confusion-matrix.svg", "Confusion matrix", confusionMatrixSvg(result.confusionMatrix)), result.curves && result.curves.roc.length > 0) {
     let ovr = result.task === "multiclass" ? " (one-vs-rest)" : "";
-    add("roc-curve.svg", `ROC curve${ovr}`, rocCurveSvg(result.curves.roc, `ROC curve${ovr}`));
+    add2("roc-curve.svg", `ROC curve${ovr}`, rocCurveSvg(result.curves.roc, `ROC curve${ovr}`));
     let prevalence = result.perClass && result.task === "binary" ? [positiveShare(result)] : void 0;
-    add(
+    add2(
       "precision-recall-curve.svg",
       `Precision-recall curve${ovr}`,
       prCurveSvg(result.curves.pr, `Precision-recall curve${ovr}`, prevalence)
     );
   }
-  return result.calibration && add("calibration.svg", "Calibration", calibrationSvg(result.calibration)), result.residuals && result.residuals.total > 0 && add("residuals.svg", "Residuals against predictions", residualsSvg(result.residuals)), history.length > 0 && add("metrics-over-steps.svg", "Metrics over steps", metricHistorySvg(history)), plots;
+  return result.calibration && add2("calibration.svg", "Calibration", calibrationSvg(result.calibration)), result.residuals && result.residuals.total > 0 && add2("residuals.svg", "Residuals against predictions", residualsSvg(result.residuals)), history.length > 0 && add2("metrics-over-steps.svg", "Metrics over steps", metricHistorySvg(history)), plots;
 }
 function positiveShare(result) {
   let pc = result.perClass, total = pc.reduce((s, c) => s + c.support, 0);
@@ -36634,7 +40349,7 @@ function positiveShare(result) {
 // mcp-server/src/core/evaluate-experiment.ts
 var EVALUATION_FILE = "evaluation.json";
 async function readPredictionsTable(project, inc, dir, file2, keep) {
-  let abs = await resolveExperimentFile(project, inc, dir, file2, "predictions file"), rel = path12.relative(inc.dir, abs).split(path12.sep).join("/");
+  let abs = await resolveExperimentFile(project, inc, dir, file2, "predictions file"), rel = path21.relative(inc.dir, abs).split(path21.sep).join("/");
   try {
     return { abs, rel, table: await parsePredictionChunks(readChunks(abs), rel, keep ? { keep } : {}) };
   } catch (e) {
@@ -36653,7 +40368,7 @@ function evaluatedColumns(columns) {
   for (let [role, defaults] of Object.entries(DEFAULT_COLUMNS)) if (role !== "id") for (let d of defaults) names.add(d);
   for (let given of Object.values(columns)) for (let c of [given ?? []].flat()) names.add(c);
   let prefix = columns.probaPrefix ?? "proba_";
-  return (column) => names.has(column) || column.startsWith(prefix);
+  return (column2) => names.has(column2) || column2.startsWith(prefix);
 }
 function userError(e) {
   return e instanceof PredictionsError ? invalid(
@@ -36686,7 +40401,7 @@ async function evaluateExperimentPredictions(project, inc, req, ctx) {
     [EVALUATION_FILE, stringifyCanonical(record2)],
     ...plots.map((p) => [p.fileName, p.svg])
   ];
-  return await Promise.all(files.map(([name, text4]) => writeAtomic(path12.join(dir, name), text4))), await trackExperiment(
+  return await Promise.all(files.map(([name, text4]) => writeAtomic(path21.join(dir, name), text4))), await trackExperiment(
     project,
     inc,
     {
@@ -36699,8 +40414,8 @@ async function evaluateExperimentPredictions(project, inc, req, ctx) {
   ), {
     result,
     predictions: rel,
-    report: project.relative(path12.join(dir, "evaluation-report.md")),
-    plots: plots.map((p) => project.relative(path12.join(dir, p.fileName)))
+    report: project.relative(path21.join(dir, "evaluation-report.md")),
+    plots: plots.map((p) => project.relative(path21.join(dir, p.fileName)))
   };
 }
 async function existingExperimentReadable(project, inc, name) {
@@ -36721,7 +40436,7 @@ function rankingHistory(result) {
 }
 async function evaluationRecord(project, inc, name) {
   await readExperiment(project, inc, name);
-  let file2 = path12.join(experimentDir(inc, name), EVALUATION_FILE), text4 = await readText(file2);
+  let file2 = path21.join(experimentDir(inc, name), EVALUATION_FILE), text4 = await readText(file2);
   if (text4 === void 0)
     throw notFound(
       `${name} has no evaluated predictions.`,
@@ -36729,7 +40444,7 @@ async function evaluationRecord(project, inc, name) {
     );
   return parseJsonObject(text4, project.relative(file2), `Re-run evaluate_predictions for ${name}.`);
 }
-async function foldScores(inc, a, b, metric) {
+async function foldScores2(inc, a, b, metric) {
   let [ha, hb] = await Promise.all([readHistory(experimentDir(inc, a)), readHistory(experimentDir(inc, b))]), byFold = (points) => {
     let out = /* @__PURE__ */ new Map();
     for (let p of points) p.metric.startsWith("cv_") && out.set(p.metric, (out.get(p.metric) ?? /* @__PURE__ */ new Map()).set(p.step, p.value));
@@ -36753,7 +40468,7 @@ async function compareExperimentPredictions(project, inc, opts) {
     readPredictionsTable(project, inc, experimentDir(inc, opts.a), ra.predictions),
     readPredictionsTable(project, inc, experimentDir(inc, opts.b), rb.predictions)
   ]), primary = opts.metric ? void 0 : (await readIncrementMetadata(project, inc).catch(() => {
-  }))?.ml.primary_metric, folds = await foldScores(inc, opts.a, opts.b, opts.metric ?? primary ?? void 0), result = asUserError(
+  }))?.ml.primary_metric, folds = await foldScores2(inc, opts.a, opts.b, opts.metric ?? primary ?? void 0), result = asUserError(
     () => comparePredictions({
       a: { name: opts.a, table: ta.table },
       b: { name: opts.b, table: tb.table },
@@ -36765,8 +40480,8 @@ async function compareExperimentPredictions(project, inc, opts) {
       foldScores: folds && opts.cv_test_train_ratio != null ? { ...folds, testTrainRatio: opts.cv_test_train_ratio } : folds,
       alpha: opts.alpha ?? void 0
     })
-  ), reportFile = path12.join(experimentsDir(inc), "comparison.md");
-  return await withLock(path12.join(experimentsDir(inc), ".comparison.lock"), async () => {
+  ), reportFile = path21.join(experimentsDir(inc), "comparison.md");
+  return await withLock(path21.join(experimentsDir(inc), ".comparison.lock"), async () => {
     let before = await readText(reportFile) ?? `# Experiment comparison: ${inc.id}
 
 Run compare_experiments for the ranking table.
@@ -36961,6 +40676,198 @@ var Value = external_exports.union([external_exports.number(), external_exports.
   }
 };
 
+// mcp-server/src/core/export.ts
+import * as path22 from "node:path";
+
+// mcp-server/src/render/export.ts
+var EXPORT_FORMATS = ["csv", "json", "markdown"];
+function numberText(n) {
+  return Number.isNaN(n) ? "NaN" : Number.isFinite(n) ? String(n) : n > 0 ? "Infinity" : "-Infinity";
+}
+function plainText(v) {
+  return v === null ? "" : typeof v == "number" ? numberText(v) : typeof v == "boolean" ? v ? "true" : "false" : typeof v == "string" ? v : v.json;
+}
+var FORMULA_START = /^[=+\-@\t\r]/;
+function csvField(v) {
+  let text4 = plainText(v);
+  return typeof v != "number" && typeof v != "boolean" && FORMULA_START.test(text4) && (text4 = `'${text4}`), /[",\r\n]/.test(text4) ? `"${text4.replace(/"/g, '""')}"` : text4;
+}
+function renderCsv(t) {
+  let line = (cells) => `${cells.map(csvField).join(",")}\r
+`;
+  return line(t.columns) + t.rows.map(line).join("");
+}
+function jsonValue(v) {
+  return v === null || typeof v == "boolean" ? String(v) : typeof v == "number" ? Number.isFinite(v) ? String(v) : JSON.stringify(numberText(v)) : typeof v == "string" ? JSON.stringify(v) : v.json;
+}
+function renderJson(t) {
+  if (!t.rows.length) return `[]
+`;
+  let keys = t.columns.map((c) => JSON.stringify(c)), obj = (r) => `  {${r.map((v, i) => `${keys[i]}: ${jsonValue(v)}`).join(", ")}}`;
+  return `[
+${t.rows.map(obj).join(`,
+`)}
+]
+`;
+}
+function mdCell(v) {
+  return plainText(v).replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r\n|\r|\n/g, " ");
+}
+function renderMarkdownTable(t) {
+  let line = (cells) => `| ${cells.join(" | ")} |
+`;
+  return line(t.columns.map(mdCell)) + line(t.columns.map(() => "---")) + t.rows.map((r) => line(r.map(mdCell))).join("");
+}
+var RENDERERS = {
+  csv: renderCsv,
+  json: renderJson,
+  markdown: renderMarkdownTable
+};
+function renderExport(format, t) {
+  return RENDERERS[format](t);
+}
+
+// mcp-server/src/core/export.ts
+var LEADING = ["name", "status", "baseline", "tags"], TRAILING = ["cv_mean", "cv_std", "duration_seconds", "commit", "selection_source", "selection_metric", "selection_value"];
+function flattenParams(obj, prefix = "", out = /* @__PURE__ */ new Map()) {
+  for (let k of Object.keys(obj).sort()) {
+    let v = obj[k], key = prefix ? `${prefix}.${k}` : k;
+    v && typeof v == "object" && !Array.isArray(v) ? flattenParams(v, key, out) : out.has(key) || out.set(key, v);
+  }
+  return out;
+}
+function paramCell(v) {
+  return v == null ? null : typeof v == "string" || typeof v == "number" || typeof v == "boolean" ? v : { json: compactJson(v) };
+}
+function compactJson(v) {
+  if (Array.isArray(v)) return `[${v.map(compactJson).join(",")}]`;
+  if (v && typeof v == "object") {
+    let o = v;
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${compactJson(o[k])}`).join(",")}}`;
+  }
+  return typeof v == "number" && !Number.isFinite(v) ? JSON.stringify(Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity") : JSON.stringify(v ?? null);
+}
+function testMeasure2(e, primary, index, key) {
+  let exact = e.metrics[primary];
+  return exact !== void 0 && !/^(cv|val|valid|validation)_/.test(primary) ? { source: "test", name: primary, value: exact, std: null, count: null } : index.measure(key, "test");
+}
+function selectionOf2(inc, ml, loaded) {
+  if (!ml?.primary_metric && !loaded.experiments.some((e) => Object.keys(e.metrics).length)) return null;
+  let all = rankExperiments(inc, ml, loaded), primary = all.primary_metric, models = loaded.experiments.filter((e) => !e.meta.tags.includes(LOAD_TEST_TAG)), source = all.selection.source;
+  if (models.length < loaded.experiments.length)
+    try {
+      source = rankExperiments(inc, ml, { experiments: models, broken: loaded.broken }, { primary_metric: primary }).selection.source;
+    } catch (e) {
+      if (!(e instanceof MlError)) throw e;
+    }
+  return { primary, key: canonicalKey2(primary), source };
+}
+function rowOf(e, sel) {
+  let row = /* @__PURE__ */ new Map([
+    ["name", e.name],
+    ["status", e.status],
+    ["baseline", e.baseline],
+    ["tags", e.meta.tags.join(";")]
+  ]);
+  for (let [k, v] of flattenParams(e.params)) row.set(`params.${k}`, paramCell(v));
+  for (let k of Object.keys(e.metrics)) row.set(`metrics.${k}`, e.metrics[k]);
+  let index = new MetricIndex(e.metrics), cv = sel ? index.measure(sel.key, "cv") : void 0, chosen2 = sel ? sel.source === "test" ? testMeasure2(e, sel.primary, index, sel.key) : index.measure(sel.key, sel.source) : void 0;
+  return row.set("cv_mean", cv?.value ?? null), row.set("cv_std", cv?.std ?? null), row.set("duration_seconds", e.meta.duration_seconds), row.set("commit", e.meta.git?.commit ?? null), row.set("selection_source", chosen2 ? sel.source : null), row.set("selection_metric", chosen2?.name ?? null), row.set("selection_value", chosen2?.value ?? null), row;
+}
+var byCodeUnits = (a, b) => a < b ? -1 : a > b ? 1 : 0;
+function defaultColumns2(rows) {
+  let params = /* @__PURE__ */ new Set(), metrics = /* @__PURE__ */ new Set();
+  for (let r of rows)
+    for (let k of r.keys())
+      k.startsWith("params.") ? params.add(k) : k.startsWith("metrics.") && metrics.add(k);
+  return [...LEADING, ...[...params].sort(byCodeUnits), ...[...metrics].sort(byCodeUnits), ...TRAILING];
+}
+function editDistance2(a, b) {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    let cur = [i];
+    for (let j = 1; j <= b.length; j += 1) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+function suggestColumns(wanted, known, limit = 3) {
+  let lower = wanted.toLowerCase();
+  return known.map((k) => {
+    let bare = k.replace(/^(params|metrics)\./, "").toLowerCase();
+    return { k, d: Math.min(editDistance2(lower, k.toLowerCase()), editDistance2(lower, bare)) };
+  }).filter((x) => x.d <= Math.max(2, Math.floor(wanted.length / 3))).sort((a, b) => a.d - b.d || byCodeUnits(a.k, b.k)).slice(0, limit).map((x) => x.k);
+}
+function chooseColumns(asked, known) {
+  if (!asked?.length) return known;
+  let out = [];
+  for (let raw of asked) {
+    let name = raw.trim(), group = /^(params|metrics)\.\*$/.exec(name), picked = group ? known.filter((k) => k.startsWith(`${group[1]}.`)) : known.includes(name) ? [name] : void 0;
+    if (!picked) {
+      let near = suggestColumns(name, known);
+      throw invalid(
+        `Unknown column ${JSON.stringify(raw)}${near.length ? `; did you mean ${near.map((n) => JSON.stringify(n)).join(", ")}` : ""}?`,
+        `Columns: ${LEADING.join(", ")}, params.<name>, metrics.<name>, ${TRAILING.join(", ")}; "params.*" and "metrics.*" take them all. Omit columns for every one.`
+      );
+    }
+    for (let p of picked) out.includes(p) || out.push(p);
+  }
+  return out;
+}
+function buildExportTable(inc, ml, loaded, columns) {
+  let selection = selectionOf2(inc, ml, loaded), rows = [...loaded.experiments].sort((a, b) => byCodeUnits(a.name, b.name)).map((e) => rowOf(e, selection)), chosen2 = chooseColumns(columns, defaultColumns2(rows));
+  return { table: { columns: chosen2, rows: rows.map((r) => chosen2.map((c) => r.get(c) ?? null)) }, selection };
+}
+var EXPORT_FILE = { csv: "export.csv", json: "export.json", markdown: "export.md" };
+async function exportExperiments(project, inc, opts) {
+  let [meta3, loaded] = await Promise.all([readIncrementMetadata(project, inc).catch(() => {
+  }), readAllExperiments(project, inc)]), { table: table2, selection } = buildExportTable(inc, meta3?.ml ?? null, loaded, opts.columns), text4 = renderExport(opts.format, table2), file2 = path22.join(experimentsDir(inc), EXPORT_FILE[opts.format]);
+  return await assertWritableTargets(project, [file2]), await writeAtomic(file2, text4), {
+    increment: inc.id,
+    format: opts.format,
+    path: project.relative(file2),
+    rows: table2.rows.length,
+    columns: table2.columns,
+    primary_metric: selection?.primary ?? null,
+    selection_source: selection?.source ?? null,
+    skipped: loaded.broken
+  };
+}
+
+// mcp-server/src/tools/export-experiments.ts
+var exportExperimentsTool = {
+  name: "export_experiments",
+  title: "Export experiments as a table",
+  description: "Write every experiment of an increment as one flat table, a row per experiment sorted by name: name, status, baseline, tags, params.<name> (nested params dotted), metrics.<name>, cv_mean and cv_std of the primary metric, duration_seconds, commit, and the selection source, metric and value compare_experiments ranks on. Written to the increment's experiments/export.csv (RFC 4180, CRLF; text starting with = + - @ gets a leading apostrophe), export.json (an array, one object per row) or export.md (a markdown table), replacing the last export of that format. Returns the path, row count and columns; experiments with broken files are listed as skipped.",
+  input: {
+    increment: IncrementRef,
+    format: external_exports.enum(EXPORT_FORMATS).describe("csv, json or markdown."),
+    columns: external_exports.array(external_exports.string().min(1)).nullish().describe('Columns to keep, in this order (e.g. ["name", "params.*", "metrics.accuracy"]); default: all of them.')
+  },
+  output: {
+    increment: external_exports.string(),
+    format: external_exports.enum(EXPORT_FORMATS),
+    path: external_exports.string().describe("The file written, relative to the project root."),
+    rows: external_exports.number(),
+    columns: external_exports.array(external_exports.string()),
+    primary_metric: external_exports.string().nullable(),
+    selection_source: external_exports.enum(["cv", "validation", "test"]).nullable(),
+    skipped: external_exports.array(external_exports.object({ name: external_exports.string(), reason: external_exports.string() }))
+  },
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
+  async run(args2, { project }) {
+    let inc = await resolveIncrement(project, args2.increment), r = await exportExperiments(project, inc, { format: args2.format, columns: args2.columns });
+    return {
+      data: r,
+      text: [
+        `Wrote ${r.rows} experiment${r.rows === 1 ? "" : "s"} \xD7 ${r.columns.length} columns to ${r.path}.`,
+        ...r.skipped.length ? [`Skipped (broken files): ${r.skipped.map((s) => s.name).join(", ")}.`] : []
+      ].join(`
+`)
+    };
+  }
+};
+
 // mcp-server/src/tools/get-experiment.ts
 var HistorySummary = external_exports.object({
   metric: external_exports.string(),
@@ -37043,19 +40950,478 @@ var HistorySummary = external_exports.object({
   }
 };
 
+// mcp-server/src/core/http-mlflow.ts
+var REQUEST_TIMEOUT_MS = 3e4, MAX_RESPONSE_BYTES = 64 * 1024 * 1024, START_SERVER = "mlflow server --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000";
+function isHttpUrl(text4) {
+  return /^https?:\/\//i.test(text4.trim());
+}
+function parseTrackingServer(raw, what, allowExperiment) {
+  let url2;
+  try {
+    url2 = new URL(raw.trim());
+  } catch {
+    throw invalid(`${what} ${JSON.stringify(raw)} is not a URL.`, `Pass the tracking server's address, e.g. "http://127.0.0.1:5000".`);
+  }
+  if (url2.protocol !== "http:" && url2.protocol !== "https:")
+    throw invalid(
+      `${what} ${JSON.stringify(raw)} is not an http(s) URL.`,
+      `Pass the tracking server's address, e.g. "http://127.0.0.1:5000".`
+    );
+  if (url2.username || url2.password)
+    throw invalid(
+      `${what} carries credentials in the URL; they would be recorded with the runs.`,
+      "Remove them from the URL and set MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD) in the MCP server\u2019s environment."
+    );
+  let experiment, fromHash = /^#\/experiments\/([^/?#]+)/.exec(url2.hash), byName = url2.searchParams.get("experiment"), extraQuery = [...url2.searchParams.keys()].filter((k) => k !== "experiment");
+  if (fromHash ? experiment = { id: decodeURIComponent(fromHash[1]) } : byName && (experiment = { name: byName }), url2.hash && !fromHash || extraQuery.length || experiment && !allowExperiment)
+    throw invalid(
+      `${what} ${JSON.stringify(raw)} has a ${url2.hash ? "fragment" : "query"} this tool does not understand.`,
+      allowExperiment ? 'Pass the server address ("http://127.0.0.1:5000"), optionally with one experiment: the UI link "http://127.0.0.1:5000/#/experiments/<id>" or "?experiment=<name>".' : 'Pass only the server address ("http://127.0.0.1:5000"); name the experiment with experiment_name.'
+    );
+  let base = `${url2.origin}${url2.pathname.replace(/\/+$/, "")}`;
+  return { base, label: base, ...experiment ? { experiment } : {} };
+}
+function isMlflowError(body2) {
+  return typeof body2 == "object" && body2 !== null && typeof body2.error_code == "string";
+}
+var MlflowApiError = class extends MlError {
+  constructor(errorCode, httpStatus, message, hint) {
+    super(errorCode === "RESOURCE_DOES_NOT_EXIST" ? "NOT_FOUND" : "INVALID_INPUT", message, hint);
+    this.errorCode = errorCode;
+    this.httpStatus = httpStatus;
+  }
+  errorCode;
+  httpStatus;
+};
+function authHeaders() {
+  let token2 = process.env.MLFLOW_TRACKING_TOKEN;
+  if (token2) return { authorization: `Bearer ${token2}` };
+  let user = process.env.MLFLOW_TRACKING_USERNAME;
+  return user ? { authorization: `Basic ${Buffer.from(`${user}:${process.env.MLFLOW_TRACKING_PASSWORD ?? ""}`).toString("base64")}` } : {};
+}
+function networkCause(error62) {
+  let cause = error62?.cause;
+  return cause?.code ?? cause?.message ?? (error62 instanceof Error ? error62.message : String(error62));
+}
+var MlflowRestClient = class {
+  constructor(server2, timeoutMs = REQUEST_TIMEOUT_MS, maxBytes = MAX_RESPONSE_BYTES) {
+    this.server = server2;
+    this.timeoutMs = timeoutMs;
+    this.maxBytes = maxBytes;
+  }
+  server;
+  timeoutMs;
+  maxBytes;
+  /** GET `<base>/api/2.0/mlflow/<endpoint>?<query>`. */
+  get(endpoint, query) {
+    let params = new URLSearchParams();
+    for (let [k, v] of Object.entries(query)) v !== void 0 && params.set(k, String(v));
+    return this.request("GET", `${endpoint}?${params}`);
+  }
+  /** POST a JSON body to `<base>/api/2.0/mlflow/<endpoint>`. */
+  post(endpoint, body2) {
+    return this.request("POST", endpoint, body2);
+  }
+  async request(method, endpoint, body2) {
+    let { label: label2 } = this.server, name = endpoint.split("?")[0], url2 = `${this.server.base}/api/2.0/mlflow/${endpoint}`, signal = AbortSignal.timeout(this.timeoutMs), response;
+    try {
+      response = await fetch(url2, {
+        method,
+        signal,
+        redirect: "manual",
+        headers: { accept: "application/json", ...body2 === void 0 ? {} : { "content-type": "application/json" }, ...authHeaders() },
+        body: body2 === void 0 ? void 0 : JSON.stringify(body2)
+      });
+    } catch (error62) {
+      throw this.unreachable(error62, signal);
+    }
+    let text4 = await this.readBody(response, name, signal);
+    if (response.status >= 300 && response.status < 400)
+      throw invalid(
+        `${label2} redirects ${name} to ${response.headers.get("location") ?? "another address"} (HTTP ${response.status}).`,
+        "Pass the address the tracking server is really served at (redirects are not followed)."
+      );
+    let parsed;
+    try {
+      parsed = text4 === "" ? {} : JSON.parse(text4);
+    } catch {
+      parsed = void 0;
+    }
+    if (isMlflowError(parsed))
+      throw new MlflowApiError(
+        parsed.error_code,
+        response.status,
+        `MLflow at ${label2} refused ${name} (HTTP ${response.status}, ${parsed.error_code}): ${parsed.message ?? "no message"}`,
+        errorHint(parsed.error_code, response.status)
+      );
+    if (response.status === 401 || response.status === 403)
+      throw invalid(
+        `${label2} refused ${name} (HTTP ${response.status}): it needs credentials.`,
+        "Set MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD) in the MCP server\u2019s environment."
+      );
+    if (!response.ok || typeof parsed != "object" || parsed === null || Array.isArray(parsed)) {
+      let type = response.headers.get("content-type")?.split(";")[0] ?? "no content type";
+      throw invalid(
+        `${label2} is not an MLflow tracking server: ${name} answered HTTP ${response.status} (${type}), not MLflow's JSON.`,
+        `Pass the base URL that \`mlflow server\` prints (e.g. "http://127.0.0.1:5000", no /api path), and check that it is MLflow 2 or later (${START_SERVER}).`
+      );
+    }
+    return parsed;
+  }
+  unreachable(error62, signal) {
+    let { label: label2 } = this.server;
+    return signal.aborted ? invalid(
+      `${label2} did not answer within ${this.timeoutMs / 1e3} s.`,
+      "Check that the tracking server is up and not overloaded (its /health page should answer OK), then call again."
+    ) : invalid(
+      `No MLflow tracking server is reachable at ${label2} (${networkCause(error62)}).`,
+      `Start one (${START_SERVER}) or fix the host and port; the MCP server must be able to reach it.`
+    );
+  }
+  /** The body as text, at most maxBytes; a bigger body aborts the request. */
+  async readBody(response, name, signal) {
+    let declared = Number(response.headers.get("content-length") ?? "NaN"), tooBig = () => invalid(
+      `${this.server.label} answered ${name} with more than ${this.maxBytes / 2 ** 20} MiB.`,
+      'Import one experiment at a time (source "<server>/#/experiments/<id>"); if that is still too big, the server is not paging its answers as MLflow does.'
+    );
+    if (declared > this.maxBytes)
+      throw await response.body?.cancel().catch(() => {
+      }), tooBig();
+    if (!response.body) return "";
+    let chunks = [], total = 0, reader = response.body.getReader();
+    try {
+      for (; ; ) {
+        let { done, value } = await reader.read();
+        if (done) break;
+        if (total += value.byteLength, total > this.maxBytes)
+          throw await reader.cancel().catch(() => {
+          }), tooBig();
+        chunks.push(Buffer.from(value));
+      }
+    } catch (error62) {
+      throw error62 instanceof MlError ? error62 : this.unreachable(error62, signal);
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  }
+};
+function errorHint(code, status) {
+  return code === "RESOURCE_DOES_NOT_EXIST" ? "Check the experiment or run id against the MLflow UI." : code === "PERMISSION_DENIED" || code === "UNAUTHENTICATED" || status === 401 || status === 403 ? "Set MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD) in the MCP server\u2019s environment, for a user allowed to do this." : code === "ENDPOINT_NOT_FOUND" ? "The server is an MLflow older than this tool needs: use MLflow 2 or later." : "Fix what MLflow says and call again.";
+}
+async function fetchAllPages(fetchPage, listKey, maxItems, tooMany) {
+  let items = [], token2, seen = /* @__PURE__ */ new Set();
+  for (; ; ) {
+    let page2 = await fetchPage(token2), list = page2[listKey];
+    if (list !== void 0 && !Array.isArray(list))
+      throw invalid(`MLflow answered a list (${listKey}) that is not a list.`, "Check that the URL is an MLflow tracking server.");
+    if (items.push(...list ?? []), items.length > maxItems) throw tooMany();
+    let next = page2.next_page_token;
+    if (typeof next != "string" || next === "" || seen.has(next)) return items;
+    seen.add(next), token2 = next;
+  }
+}
+
+// mcp-server/src/core/mlflow-export.ts
+var RUN_KEY_TAG = "specweave.run_key", BATCH_LIMITS = { metrics: 1e3, params: 100, tags: 100, total: 1e3 }, MAX_PARAM_VALUE = 6e3, MAX_TAG_VALUE = 8e3, MAX_KEY = 250, MAX_EXPERIMENT_NAME = 500, MAX_EXISTING_RUNS = 1e4, HISTORY_PAGE = 25e3, MAX_HISTORY_POINTS = 5e6, CONCURRENCY = 8, DBL_MAX = 17976931348623157e292, STATUS_TO_MLFLOW = { running: "RUNNING", completed: "FINISHED", failed: "FAILED", killed: "KILLED" };
+function isMlflowKey(name) {
+  return !name || name.length > MAX_KEY || !/^[/\p{L}\p{N}_.\- :]*$/u.test(name) ? !1 : !name.startsWith("/") && name.split("/").every((part) => part !== "" && part !== "." && part !== "..");
+}
+function paramText2(value) {
+  return typeof value == "string" ? value : typeof value == "boolean" ? value ? "True" : "False" : value == null ? "None" : typeof value == "number" ? Number.isNaN(value) ? "nan" : value === 1 / 0 ? "inf" : value === -1 / 0 ? "-inf" : String(value) : JSON.stringify(value);
+}
+function jsonValue2(value) {
+  return Number.isNaN(value) ? "NaN" : value === 1 / 0 ? "Infinity" : value === -1 / 0 ? "-Infinity" : value;
+}
+function pointId(step, timestamp, value) {
+  let v = Number.isNaN(value) ? "NaN" : value >= DBL_MAX ? "Infinity" : value <= -DBL_MAX ? "-Infinity" : String(value);
+  return `${step}|${timestamp}|${v}`;
+}
+function ms(iso) {
+  if (!iso) return null;
+  let t = Date.parse(iso);
+  return Number.isFinite(t) ? t : null;
+}
+function desiredRun(incId, exp, history, warn) {
+  let m = exp.meta, key = `${incId}/${exp.name}`, startMs = ms(m.started) ?? ms(m.created), endMs = exp.status === "running" ? null : ms(m.ended) ?? null, params = /* @__PURE__ */ new Map();
+  for (let [name, value] of Object.entries(exp.params).sort(([a], [b]) => a.localeCompare(b))) {
+    let text4 = paramText2(value);
+    isMlflowKey(name) ? text4.length > MAX_PARAM_VALUE ? warn(`${exp.name}: param ${name} not exported: its value is over MLflow's ${MAX_PARAM_VALUE} characters.`) : params.set(name, text4) : warn(`${exp.name}: param ${JSON.stringify(name)} not exported: MLflow refuses that name.`);
+  }
+  let tags = /* @__PURE__ */ new Map(), setTag2 = (name, value) => {
+    if (!isMlflowKey(name)) return warn(`${exp.name}: tag ${JSON.stringify(name)} not exported: MLflow refuses that name.`);
+    value.length > MAX_TAG_VALUE && (warn(`${exp.name}: tag ${name} cut to MLflow's ${MAX_TAG_VALUE} characters.`), value = value.slice(0, MAX_TAG_VALUE)), tags.set(name, value);
+  };
+  for (let tag of m.tags) {
+    let eq = tag.indexOf("=");
+    setTag2(eq > 0 ? tag.slice(0, eq) : tag, eq > 0 ? tag.slice(eq + 1) : "");
+  }
+  setTag2(RUN_KEY_TAG, key), setTag2("specweave.increment", incId), setTag2("specweave.experiment", exp.name), exp.baseline && setTag2("specweave.baseline", "true");
+  let notes = m.notes.map((n) => n.text.trim()).filter(Boolean);
+  notes.length && setTag2("mlflow.note.content", notes.join(`
+
+`)), m.git?.commit && setTag2("mlflow.source.git.commit", m.git.commit), m.git?.branch && setTag2("mlflow.source.git.branch", m.git.branch);
+  let fallbackMs = endMs ?? startMs ?? 0, points = [], seen = /* @__PURE__ */ new Set(), lastByMetric = /* @__PURE__ */ new Map(), refused = /* @__PURE__ */ new Set(), add2 = (p) => {
+    if (!isMlflowKey(p.key)) return void refused.add(p.key);
+    let id = `${p.key}\0${pointId(p.step, p.timestamp, p.value)}`;
+    if (seen.has(id)) return;
+    seen.add(id), points.push(p);
+    let last = lastByMetric.get(p.key);
+    (!last || p.step > last.step || p.step === last.step && p.timestamp >= last.timestamp) && lastByMetric.set(p.key, p);
+  };
+  for (let h of history) add2({ key: h.metric, value: h.value, step: h.step, timestamp: ms(h.timestamp) ?? fallbackMs });
+  for (let [metric, value] of Object.entries(exp.metrics).sort(([a], [b]) => a.localeCompare(b))) {
+    let last = lastByMetric.get(metric);
+    last ? pointId(0, 0, last.value) !== pointId(0, 0, value) && add2({ key: metric, value, step: last.step, timestamp: last.timestamp + 1 }) : add2({ key: metric, value, step: 0, timestamp: fallbackMs });
+  }
+  for (let name of refused) warn(`${exp.name}: metric ${JSON.stringify(name)} not exported: MLflow refuses that name.`);
+  let source = m.source ?? {};
+  return {
+    experiment: exp.name,
+    key,
+    runName: exp.name,
+    startMs,
+    endMs,
+    status: STATUS_TO_MLFLOW[exp.status],
+    params,
+    tags,
+    points,
+    ...typeof source.run_id == "string" ? { sourceRunId: source.run_id } : {},
+    ...typeof source.parent_run_id == "string" ? { sourceParentRunId: source.parent_run_id } : {}
+  };
+}
+function diffRun(want, existing) {
+  let paramConflicts = [], params = [];
+  for (let [key, value] of want.params) {
+    let have = existing?.params.get(key);
+    have === void 0 ? params.push({ key, value }) : have !== value && paramConflicts.push(key);
+  }
+  let tags = [...want.tags].filter(([key, value]) => existing?.tags.get(key) !== value).map(([key, value]) => ({ key, value })), metrics = want.points.filter((p) => !existing?.points.get(p.key)?.has(pointId(p.step, p.timestamp, p.value))), update, endChanged = want.endMs !== null && existing?.endMs !== want.endMs;
+  return (!existing || existing.status !== want.status || endChanged) && (update = { status: want.status, ...want.endMs !== null ? { end_time: want.endMs } : {} }), { params, tags, metrics, update, paramConflicts };
+}
+function logBatches(changes) {
+  let out = [], p = 0, t = 0, m = 0;
+  for (; p < changes.params.length || t < changes.tags.length || m < changes.metrics.length; ) {
+    let params = changes.params.slice(p, p + BATCH_LIMITS.params), tags = changes.tags.slice(t, t + BATCH_LIMITS.tags), room = Math.min(BATCH_LIMITS.metrics, BATCH_LIMITS.total - params.length - tags.length), metrics = changes.metrics.slice(m, m + room);
+    p += params.length, t += tags.length, m += metrics.length, out.push({ params, tags, metrics });
+  }
+  return out;
+}
+function byNestingLevel(runs) {
+  let bySource = new Map(runs.filter((r) => r.sourceRunId).map((r) => [r.sourceRunId, r])), depth = (r) => {
+    let d = 0, seen = /* @__PURE__ */ new Set([r]);
+    for (let p = r.sourceParentRunId ? bySource.get(r.sourceParentRunId) : void 0; p && !seen.has(p); )
+      seen.add(p), d += 1, p = p.sourceParentRunId ? bySource.get(p.sourceParentRunId) : void 0;
+    return d;
+  }, levels = [];
+  for (let r of runs) (levels[depth(r)] ??= []).push(r);
+  return levels.filter(Boolean);
+}
+async function inParallel(items, work) {
+  let next = 0, failed = !1, worker = async () => {
+    for (; !failed && next < items.length; )
+      try {
+        await work(items[next++]);
+      } catch (e) {
+        throw failed = !0, e;
+      }
+  }, failure2 = (await Promise.allSettled(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker))).find((o) => o.status === "rejected");
+  if (failure2) throw failure2.reason;
+}
+async function syncRun(client, experimentId, want, found, warnings) {
+  let state = found ? await existingState(client, found, new Set(want.points.map((p) => p.key))) : void 0, changes = diffRun(want, state);
+  for (let key of changes.paramConflicts)
+    warnings.push(
+      `${want.experiment}: param ${key} is ${JSON.stringify(state.params.get(key))} in MLflow run ${state.runId} and ${JSON.stringify(want.params.get(key))} here; MLflow does not change a logged param (delete that run in MLflow and export again to replace it).`
+    );
+  let runId = state?.runId;
+  if (!runId) {
+    let created = await client.post("runs/create", {
+      experiment_id: experimentId,
+      run_name: want.runName,
+      start_time: want.startMs ?? void 0,
+      tags: [{ key: RUN_KEY_TAG, value: want.key }]
+    });
+    if (runId = runIdOf(created.run ?? { info: {} }), !runId) throw invalid(`${client.server.label} created a run without an id.`, "Check that the URL is an MLflow tracking server.");
+  }
+  for (let batch of logBatches(changes))
+    await client.post("runs/log-batch", {
+      run_id: runId,
+      params: batch.params,
+      tags: batch.tags,
+      metrics: batch.metrics.map((p) => ({ key: p.key, value: jsonValue2(p.value), timestamp: p.timestamp, step: p.step }))
+    });
+  changes.update && await client.post("runs/update", { run_id: runId, ...changes.update });
+  let changed = changes.params.length || changes.tags.length || changes.metrics.length || changes.update;
+  return { runId, action: state ? changed ? "updated" : "unchanged" : "created" };
+}
+var runIdOf = (run) => String(run.info.run_id ?? run.info.run_uuid ?? "");
+async function exportToMlflow(project, inc, opts) {
+  let server2 = parseTrackingServer(opts.tracking_uri, "tracking_uri", !1), experimentName = (opts.experiment_name ?? inc.id).trim();
+  if (!experimentName || experimentName.length > MAX_EXPERIMENT_NAME)
+    throw invalid(`experiment_name must be 1 to ${MAX_EXPERIMENT_NAME} characters.`, "Leave it out to use the increment id.");
+  let warnings = [], { experiments, broken } = await readAllExperiments(project, inc);
+  for (let b of broken) warnings.push(`${b.name} not exported: ${b.reason}`);
+  let desired = [];
+  for (let exp of experiments.sort((a, b) => a.name.localeCompare(b.name))) {
+    let { points, skippedLines } = await readHistory(exp.dir);
+    skippedLines && warnings.push(`${exp.name}: ${skippedLines} unreadable history lines not exported.`), desired.push(desiredRun(inc.id, exp, points, (m) => warnings.push(m)));
+  }
+  let client = new MlflowRestClient(server2), experimentId = await findOrCreateExperiment(client, experimentName), existing = await existingRunsByKey(client, experimentId, inc.id, warnings), runIdBySource = /* @__PURE__ */ new Map(), results = [], exportOne = async (want) => {
+    if (want.sourceParentRunId) {
+      let parentId = runIdBySource.get(want.sourceParentRunId);
+      parentId && want.tags.set("mlflow.parentRunId", parentId);
+    }
+    let { runId, action } = await syncRun(client, experimentId, want, existing.get(want.key), warnings);
+    want.sourceRunId && runIdBySource.set(want.sourceRunId, runId), results.push({ experiment: want.experiment, run_id: runId, action });
+  };
+  try {
+    for (let level of byNestingLevel(desired)) await inParallel(level, exportOne);
+  } catch (error62) {
+    throw !(error62 instanceof MlError) || !results.length ? error62 : new MlError(
+      error62.code,
+      `Export stopped after ${results.length} of ${desired.length} runs: ${error62.message}`,
+      `${error62.hint ?? ""} Then export again: runs already exported are found by their ${RUN_KEY_TAG} tag and completed, not duplicated.`.trim()
+    );
+  }
+  results.sort((a, b) => a.experiment.localeCompare(b.experiment)), warnings.sort();
+  let count = (a) => results.filter((r) => r.action === a).length;
+  return {
+    increment: inc.id,
+    tracking_uri: server2.label,
+    experiment_name: experimentName,
+    experiment_id: experimentId,
+    url: `${server2.base}/#/experiments/${encodeURIComponent(experimentId)}`,
+    created: count("created"),
+    updated: count("updated"),
+    unchanged: count("unchanged"),
+    runs: results,
+    warnings
+  };
+}
+async function findOrCreateExperiment(client, name) {
+  let found;
+  try {
+    found = (await client.get("experiments/get-by-name", { experiment_name: name })).experiment;
+  } catch (error62) {
+    if (!(error62 instanceof MlflowApiError && error62.errorCode === "RESOURCE_DOES_NOT_EXIST")) throw error62;
+  }
+  if (found) {
+    if (found.lifecycle_stage === "deleted")
+      throw invalid(
+        `The MLflow experiment ${JSON.stringify(name)} (id ${String(found.experiment_id)}) is deleted.`,
+        `Restore it (mlflow experiments restore --experiment-id ${String(found.experiment_id)}) or pass another experiment_name.`
+      );
+    return String(found.experiment_id);
+  }
+  let created = await client.post("experiments/create", { name });
+  if (created.experiment_id === void 0)
+    throw invalid(`${client.server.label} created an experiment without an id.`, "Check that the URL is an MLflow tracking server.");
+  return String(created.experiment_id);
+}
+async function existingRunsByKey(client, experimentId, incId, warnings) {
+  let runs = await fetchAllPages(
+    (page_token) => client.post("runs/search", {
+      experiment_ids: [experimentId],
+      // LIKE's wildcards in an id only widen the search; the exact key is compared below.
+      filter: `tags.\`${RUN_KEY_TAG}\` LIKE '${incId.replace(/'/g, "\\'")}/%'`,
+      run_view_type: "ACTIVE_ONLY",
+      max_results: 1e3,
+      page_token
+    }),
+    "runs",
+    MAX_EXISTING_RUNS,
+    () => new MlError(
+      "INVALID_INPUT",
+      `The MLflow experiment ${experimentId} holds over ${MAX_EXISTING_RUNS} runs of this increment.`,
+      "Export into a new experiment_name."
+    )
+  ), byKey = /* @__PURE__ */ new Map();
+  for (let run of runs.sort((a, b) => Number(a.info.start_time ?? 0) - Number(b.info.start_time ?? 0))) {
+    let key = run.data?.tags?.find((t) => t.key === RUN_KEY_TAG)?.value;
+    key?.startsWith(`${incId}/`) && (byKey.has(key) ? warnings.push(
+      `MLflow holds two runs with ${RUN_KEY_TAG}=${key} (${runIdOf(byKey.get(key))} and ${runIdOf(run)}); the first is updated.`
+    ) : byKey.set(key, run));
+  }
+  return byKey;
+}
+async function existingState(client, run, wanted) {
+  let runId = runIdOf(run), keys = (run.data?.metrics ?? []).map((m) => m.key).filter((k) => wanted.has(k)), points = /* @__PURE__ */ new Map(), next = 0, worker = async () => {
+    for (; next < keys.length; ) {
+      let key = keys[next++], history = await fetchAllPages(
+        (page_token) => client.get("metrics/get-history", { run_id: runId, metric_key: key, max_results: HISTORY_PAGE, page_token }),
+        "metrics",
+        MAX_HISTORY_POINTS,
+        () => invalid(
+          `MLflow run ${runId} holds over ${MAX_HISTORY_POINTS} points of ${key}, more than an export compares.`,
+          "Export into a new experiment_name."
+        )
+      );
+      points.set(key, new Set(history.map((p) => pointId(Number(p.step ?? 0), Number(p.timestamp ?? 0), restValue(p.value)))));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, keys.length) }, worker));
+  let end2 = run.info.end_time === void 0 ? null : Number(run.info.end_time);
+  return {
+    runId,
+    status: String(run.info.status ?? ""),
+    endMs: end2 !== null && Number.isFinite(end2) ? end2 : null,
+    params: new Map((run.data?.params ?? []).map((p) => [p.key, p.value ?? ""])),
+    tags: new Map((run.data?.tags ?? []).map((t) => [t.key, t.value ?? ""])),
+    points
+  };
+}
+function restValue(raw) {
+  return typeof raw == "number" ? raw : raw === "NaN" ? NaN : raw === "Infinity" ? 1 / 0 : raw === "-Infinity" ? -1 / 0 : Number(raw);
+}
+
+// mcp-server/src/tools/export-to-mlflow.ts
+var LIST_LIMIT = 25, Action = external_exports.enum(["created", "updated", "unchanged"]), exportToMlflowTool = {
+  name: "export_to_mlflow",
+  title: "Export an increment to an MLflow tracking server",
+  description: `Copy an increment's experiments to a running MLflow tracking server over its REST API, for a team sharing one MLflow: each experiment becomes a run (params, metrics with their step histories, tags, notes, status, start and end times, git commit, nested-run parent) of one MLflow experiment, found or created (default name: the increment id). Idempotent: runs carry the tag specweave.run_key = "<increment>/<experiment>", so exporting again creates nothing new and sends only what changed (new history points, tags, status); MLflow never changes a logged param, so a changed one is reported in warnings. Returns counts created/updated/unchanged, the MLflow experiment id and its URL. Credentials come from MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD in the server environment. Writes nothing in the project.`,
+  input: {
+    increment: IncrementRef,
+    tracking_uri: external_exports.string().min(1).describe(`The tracking server's address, e.g. "http://127.0.0.1:5000".`),
+    experiment_name: external_exports.string().min(1).max(500).nullish().describe("The MLflow experiment to export into; default the increment id.")
+  },
+  output: {
+    increment: external_exports.string(),
+    tracking_uri: external_exports.string(),
+    experiment_name: external_exports.string(),
+    experiment_id: external_exports.string(),
+    url: external_exports.string(),
+    created: external_exports.number(),
+    updated: external_exports.number(),
+    unchanged: external_exports.number(),
+    runs: external_exports.array(external_exports.object({ experiment: external_exports.string(), run_id: external_exports.string(), action: Action })),
+    warnings: external_exports.array(external_exports.string()),
+    warnings_count: external_exports.number()
+  },
+  // Writes to the tracking server (the network), never to the project; exporting again changes nothing.
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !0 },
+  async run(args2, { project }) {
+    let inc = await resolveIncrement(project, args2.increment), r = await exportToMlflow(project, inc, args2), data = { ...r, runs: r.runs.slice(0, LIST_LIMIT), warnings: r.warnings.slice(0, LIST_LIMIT), warnings_count: r.warnings.length }, lines = [
+      `Exported ${r.increment} to MLflow experiment ${JSON.stringify(r.experiment_name)} (id ${r.experiment_id}) at ${r.tracking_uri}: ${r.created} runs created, ${r.updated} updated, ${r.unchanged} unchanged. ${r.url}`,
+      ...data.warnings.map((w) => `warning: ${w}`),
+      r.runs.length > LIST_LIMIT || r.warnings.length > LIST_LIMIT ? `(lists cut at ${LIST_LIMIT})` : ""
+    ].filter(Boolean);
+    return { data, text: lines.join(`
+`) };
+  }
+};
+
 // mcp-server/src/core/import-runs.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
-import * as path20 from "node:path";
+import * as path30 from "node:path";
 
 // mcp-server/src/core/importers/index.ts
-import path19 from "node:path";
+import path29 from "node:path";
 
 // mcp-server/src/core/importers/dvc.ts
-import { createHash as createHash2 } from "node:crypto";
-import path14 from "node:path";
+import { createHash as createHash4 } from "node:crypto";
+import path24 from "node:path";
 
 // mcp-server/src/core/importers/fs-read.ts
-import path13 from "node:path";
+import path23 from "node:path";
 var MAX_FILE_BYTES = 256 * 1024 * 1024;
 async function readTextNoFollow(absPath) {
   let text4 = await readText(absPath, { maxBytes: MAX_FILE_BYTES });
@@ -37075,7 +41441,7 @@ var TimeSlicer = class {
   sliceMs;
   last = performance.now();
   async maybeYield() {
-    performance.now() - this.last < this.sliceMs || (await new Promise((resolve4) => setImmediate(resolve4)), this.last = performance.now());
+    performance.now() - this.last < this.sliceMs || (await new Promise((resolve7) => setImmediate(resolve7)), this.last = performance.now());
   }
 };
 async function listDir(absDir) {
@@ -37087,12 +41453,12 @@ function describeError(error62) {
   return e?.code === "ELOOP" ? "is a symbolic link (not followed)" : e?.code === "ENOENT" ? "missing" : e?.code === "EISDIR" ? "is a folder, not a file" : e?.code === "EACCES" || e?.code === "EPERM" ? "not readable (permission denied)" : e?.message ?? String(error62);
 }
 async function resolveInside(root2, rel) {
-  if (path13.isAbsolute(rel)) return { error: "is an absolute path" };
-  let normalized = path13.normalize(rel);
-  if (normalized === ".." || normalized.startsWith(`..${path13.sep}`)) return { error: "points outside the source folder" };
-  let parts = normalized.split(path13.sep).filter((p) => p && p !== "."), current = root2;
+  if (path23.isAbsolute(rel)) return { error: "is an absolute path" };
+  let normalized = path23.normalize(rel);
+  if (normalized === ".." || normalized.startsWith(`..${path23.sep}`)) return { error: "points outside the source folder" };
+  let parts = normalized.split(path23.sep).filter((p) => p && p !== "."), current = root2;
   for (let i = 0; i < parts.length; i += 1) {
-    current = path13.join(current, parts[i]);
+    current = path23.join(current, parts[i]);
     let stats;
     try {
       stats = await lstatChecked(current);
@@ -37147,8 +41513,8 @@ var MS_PER_DAY = 864e5, cachedDay = Number.NaN, cachedDayPrefix = "";
 function pad(n, width) {
   return String(n).padStart(width, "0");
 }
-function isoFromEpochMs(ms) {
-  let n = typeof ms == "string" && ms.trim() !== "" ? Number(ms) : ms;
+function isoFromEpochMs(ms2) {
+  let n = typeof ms2 == "string" && ms2.trim() !== "" ? Number(ms2) : ms2;
   if (typeof n != "number" || !Number.isFinite(n) || Math.abs(n) > 864e13) return null;
   if (!Number.isInteger(n) || n < 0 || n >= 2534023008e5) return new Date(n).toISOString();
   let day = Math.floor(n / MS_PER_DAY);
@@ -37207,7 +41573,7 @@ async function readSnapshot(reader, where, warn) {
   }, paramFiles = ["params.yaml"], metricFiles = [], dvcYaml = await readData("dvc.yaml");
   if (isPlainObject5(dvcYaml)) {
     let addPath = (list, p) => {
-      typeof p == "string" && p && !list.includes(path14.posix.normalize(p)) && list.push(path14.posix.normalize(p));
+      typeof p == "string" && p && !list.includes(path24.posix.normalize(p)) && list.push(path24.posix.normalize(p));
     }, addItems = (list, items, isParams) => {
       if (Array.isArray(items)) {
         for (let item2 of items)
@@ -37352,7 +41718,7 @@ function gitReader(repoRoot, entries, prefix, fallbackTime) {
       return [...children.get(rel)?.values() ?? []];
     },
     async read(rel) {
-      let entry = byPath.get(path14.posix.normalize(rel));
+      let entry = byPath.get(path24.posix.normalize(rel));
       if (!entry) return;
       if (entry.mode === "120000") throw new Error("is a symbolic link (not followed)");
       if (entry.type !== "blob") return;
@@ -37367,7 +41733,7 @@ function contentHash(snapshot) {
     Object.entries(snapshot.params).sort(),
     Object.entries(snapshot.metrics).map(([k, v]) => [k, String(v)]).sort()
   ]);
-  return createHash2("sha256").update(stable).digest("hex").slice(0, 12);
+  return createHash4("sha256").update(stable).digest("hex").slice(0, 12);
 }
 var EXP_REF = /^refs\/exps\/([0-9a-f]{2})\/([0-9a-f]{38})\/(.+)$/, INTERNAL_EXP_REF = /^refs\/exps\/(exec|celery|temp|runs)(\/|$)|^refs\/exps\/stash$/;
 async function scanDvc(absDir, options = {}) {
@@ -37451,7 +41817,7 @@ async function scanDvc(absDir, options = {}) {
         continue;
       }
       if (!entry.isDirectory() || entry.name.startsWith(".")) continue;
-      let snapshot = await readSnapshot(fsReader(path14.join(expsDir.abs, entry.name)), label2(`exps/${entry.name}`), warn);
+      let snapshot = await readSnapshot(fsReader(path24.join(expsDir.abs, entry.name)), label2(`exps/${entry.name}`), warn);
       if (snapshot) {
         if (fromGit.has(entry.name)) {
           skipped.push({
@@ -37504,7 +41870,7 @@ var DVC_FILES = ["dvc.yaml", "dvc.lock", "params.yaml", "dvclive.json"], DVC_FOL
 };
 
 // mcp-server/src/core/importers/mlflow.ts
-import path15 from "node:path";
+import path25 from "node:path";
 var mlflowImporter = {
   format: "mlflow",
   tool: "MLflow",
@@ -37512,10 +41878,10 @@ var mlflowImporter = {
   usualFolder: "mlruns",
   async detect(absDir) {
     let entries = await listDir(absDir);
-    if (entries.some((e) => e.name === ".trash" && e.isDirectory()) || entries.some((e) => e.name === "meta.yaml" && e.isFile()) && await looksLikeExperimentMeta(path15.join(absDir, "meta.yaml")))
+    if (entries.some((e) => e.name === ".trash" && e.isDirectory()) || entries.some((e) => e.name === "meta.yaml" && e.isFile()) && await looksLikeExperimentMeta(path25.join(absDir, "meta.yaml")))
       return !0;
     for (let e of entries)
-      if (e.isDirectory() && !e.name.startsWith(".") && await looksLikeExperimentMeta(path15.join(absDir, e.name, "meta.yaml")))
+      if (e.isDirectory() && !e.name.startsWith(".") && await looksLikeExperimentMeta(path25.join(absDir, e.name, "meta.yaml")))
         return !0;
     return !1;
   },
@@ -37591,14 +41957,14 @@ function str2(value) {
   if (typeof value == "number" || typeof value == "bigint") return String(value);
 }
 async function scanMlflow(absDir, options = {}) {
-  let includeDeleted = options.includeDeleted ?? !1, sourceLabel = options.sourceLabel ?? ".", slicer = new TimeSlicer(), warnings = [], skipped = [], read = readTextNoFollowSync, list = listDirSync, relLabel = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, rootEntries = list(absDir), experiments = [], registryDir, rootMeta = rootEntries.find((e) => e.name === "meta.yaml" && e.isFile()), rootMetaData;
+  let includeDeleted = options.includeDeleted ?? !1, sourceLabel = options.sourceLabel ?? ".", slicer = new TimeSlicer(), warnings = [], skipped = [], read = readTextNoFollowSync, list = listDirSync, relLabel = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, rootEntries = list(absDir), experiments = [], registryDir2, rootMeta = rootEntries.find((e) => e.name === "meta.yaml" && e.isFile()), rootMetaData;
   try {
-    rootMeta && (rootMetaData = parseYamlMapping2(read(path15.join(absDir, "meta.yaml"))));
+    rootMeta && (rootMetaData = parseYamlMapping2(read(path25.join(absDir, "meta.yaml"))));
   } catch {
     rootMetaData = void 0;
   }
   if (rootMetaData && rootMetaData.experiment_id !== void 0 && rootMetaData.run_id === void 0 && rootMetaData.run_uuid === void 0)
-    experiments.push({ id: str2(rootMetaData.experiment_id) ?? path15.basename(absDir), name: "", absDir, rel: ".", deleted: !1 });
+    experiments.push({ id: str2(rootMetaData.experiment_id) ?? path25.basename(absDir), name: "", absDir, rel: ".", deleted: !1 });
   else
     for (let entry of rootEntries) {
       if (entry.isSymbolicLink()) {
@@ -37607,20 +41973,20 @@ async function scanMlflow(absDir, options = {}) {
       }
       if (entry.isDirectory())
         if (entry.name === "models")
-          registryDir = path15.join(absDir, entry.name);
+          registryDir2 = path25.join(absDir, entry.name);
         else if (entry.name === ".trash")
-          for (let trashed of list(path15.join(absDir, ".trash")))
+          for (let trashed of list(path25.join(absDir, ".trash")))
             trashed.isSymbolicLink() ? warnings.push(`${relLabel(`.trash/${trashed.name}`)} is a symbolic link; not followed.`) : trashed.isDirectory() && !trashed.name.startsWith(".") && experiments.push({
               id: trashed.name,
               name: "",
-              absDir: path15.join(absDir, ".trash", trashed.name),
+              absDir: path25.join(absDir, ".trash", trashed.name),
               rel: `.trash/${trashed.name}`,
               deleted: !0,
               deletedWhy: "deleted experiment (under .trash)"
             });
-        else entry.name.startsWith(".") || experiments.push({ id: entry.name, name: "", absDir: path15.join(absDir, entry.name), rel: entry.name, deleted: !1 });
+        else entry.name.startsWith(".") || experiments.push({ id: entry.name, name: "", absDir: path25.join(absDir, entry.name), rel: entry.name, deleted: !1 });
     }
-  let registry2 = registryDir ? readRegistry(registryDir, warnings, relLabel) : /* @__PURE__ */ new Map(), runJobs = [];
+  let registry2 = registryDir2 ? readRegistry2(registryDir2, warnings, relLabel) : /* @__PURE__ */ new Map(), runJobs = [];
   for (let exp of experiments) {
     await slicer.maybeYield();
     let entries;
@@ -37643,7 +42009,7 @@ async function scanMlflow(absDir, options = {}) {
       problem2 = "has no meta.yaml (partly committed store?)";
     else
       try {
-        meta3 = parseYamlMapping2(read(path15.join(exp.absDir, "meta.yaml"))), meta3 || (problem2 = "has a meta.yaml that is not a YAML mapping");
+        meta3 = parseYamlMapping2(read(path25.join(exp.absDir, "meta.yaml"))), meta3 || (problem2 = "has a meta.yaml that is not a YAML mapping");
       } catch (error62) {
         problem2 = `has an unreadable meta.yaml (${describeError(error62)})`;
       }
@@ -37805,13 +42171,13 @@ function parseMetricLine(rawLine) {
   if (!(iso === null || value === void 0 || !Number.isSafeInteger(step)))
     return { value, step, timeMs, iso };
 }
-function readRegistry(registryDir, warnings, relLabel) {
+function readRegistry2(registryDir2, warnings, relLabel) {
   let byRun = /* @__PURE__ */ new Map();
-  for (let model of listDirSync(registryDir))
+  for (let model of listDirSync(registryDir2))
     if (model.isDirectory())
-      for (let version2 of listDirSync(path15.join(registryDir, model.name))) {
+      for (let version2 of listDirSync(path25.join(registryDir2, model.name))) {
         if (!version2.isDirectory() || !version2.name.startsWith("version-")) continue;
-        let metaPath = path15.join(registryDir, model.name, version2.name, "meta.yaml"), meta3;
+        let metaPath = path25.join(registryDir2, model.name, version2.name, "meta.yaml"), meta3;
         try {
           meta3 = parseYamlMapping2(readTextNoFollowSync(metaPath));
         } catch (error62) {
@@ -37831,8 +42197,159 @@ function readRegistry(registryDir, warnings, relLabel) {
   return byRun;
 }
 
+// mcp-server/src/core/importers/mlflow-rest.ts
+var MAX_REST_RUNS = 1e4, MAX_REST_POINTS = 5e6, CONCURRENCY2 = 8, RUNS_PAGE = 1e3, EXPERIMENTS_PAGE = 1e3, HISTORY_PAGE2 = 25e3, DBL_MAX2 = 17976931348623157e292, mlflowRestImporter = {
+  format: "mlflow-rest",
+  tool: "MLflow",
+  looksFor: "MLflow tracking server over REST: an http(s) URL as the source, e.g. http://127.0.0.1:5000 (a folder never is one)",
+  // A folder is never a server: URL sources go to scanUrl before any folder detection.
+  detect: async () => !1,
+  scan: async () => {
+    throw invalid(
+      "The mlflow-rest importer reads a running tracking server, and the source is a folder.",
+      'Pass the server URL as source (e.g. "http://127.0.0.1:5000"), or another format for a folder.'
+    );
+  },
+  scanUrl: (url2, options) => scanMlflowRest(url2, options)
+};
+async function scanMlflowRest(source, options = {}) {
+  if (!isHttpUrl(source)) throw invalid(`${source} is not an http(s) URL.`, 'Pass the tracking server URL, e.g. "http://127.0.0.1:5000".');
+  let server2 = parseTrackingServer(source, "The source", !0), client = new MlflowRestClient(server2), warnings = [], skipped = [], experiments = await readExperiments(client);
+  experiments.length || warnings.push(`${server2.label} lists no experiments, not even MLflow's "Default": check that the URL is the tracking server's.`);
+  let byId = new Map(experiments.map((e) => [String(e.experiment_id), e])), deletedExperiment = (e) => e.lifecycle_stage === "deleted", wanted = experiments.filter((e) => options.includeDeleted || !deletedExperiment(e));
+  for (let e of experiments)
+    wanted.includes(e) || skipped.push({ what: `MLflow experiment ${e.experiment_id} (${e.name})`, reason: "deleted experiment (lifecycle_stage: deleted)" });
+  let restRuns = await readRuns(
+    client,
+    wanted.map((e) => String(e.experiment_id))
+  ), kept = [];
+  for (let run of restRuns) {
+    let id = runIdOf2(run);
+    run.info.lifecycle_stage === "deleted" && !options.includeDeleted ? skipped.push({ what: `MLflow run ${id} (${server2.label})`, reason: "deleted run (lifecycle_stage: deleted)" }) : id && kept.push(run);
+  }
+  let histories = await readHistories(client, kept), runs = kept.map((run) => {
+    let id = runIdOf2(run), r = buildRun(run, byId.get(String(run.info.experiment_id)), histories.get(id) ?? [], (m) => warnings.push(`run ${id}: ${m}`));
+    return r.source = { ...r.source, tracking_uri: server2.label }, (run.info.lifecycle_stage === "deleted" || deletedExperiment(byId.get(String(run.info.experiment_id)) ?? { experiment_id: "", name: "" })) && (r.source.deleted = !0), r;
+  });
+  return runs.sort((a, b) => (a.started ?? "").localeCompare(b.started ?? "") || a.key.localeCompare(b.key)), skipped.sort((a, b) => a.what.localeCompare(b.what)), { format: "mlflow-rest", runs, skipped, warnings };
+  async function readExperiments(c) {
+    let chosen2 = server2.experiment;
+    return chosen2 && "id" in chosen2 ? [experimentOf(await c.get("experiments/get", { experiment_id: chosen2.id }))] : chosen2 ? [experimentOf(await c.get("experiments/get-by-name", { experiment_name: chosen2.name }))] : fetchAllPages(
+      (page_token) => c.post("experiments/search", { max_results: EXPERIMENTS_PAGE, view_type: "ALL", page_token }),
+      "experiments",
+      MAX_REST_RUNS,
+      () => tooMany("experiments")
+    );
+  }
+  function tooMany(what) {
+    return invalid(
+      `${server2.label} holds more ${what} than one import reads (${MAX_REST_RUNS} runs, ${MAX_REST_POINTS} history points).`,
+      `Import one experiment at a time: source "${server2.label}/#/experiments/<id>" (the experiment's link in the MLflow UI).`
+    );
+  }
+  async function readRuns(c, experimentIds) {
+    let out = [];
+    for (let i = 0; i < experimentIds.length; i += 100) {
+      let ids = experimentIds.slice(i, i + 100), runs2 = await fetchAllPages(
+        (page_token) => c.post("runs/search", { experiment_ids: ids, max_results: RUNS_PAGE, run_view_type: "ALL", page_token }),
+        "runs",
+        MAX_REST_RUNS - out.length,
+        () => tooMany("runs")
+      );
+      out.push(...runs2.filter((r) => r && typeof r == "object" && r.info && typeof r.info == "object"));
+    }
+    return out;
+  }
+  async function readHistories(c, list) {
+    let jobs = list.flatMap((run) => (run.data?.metrics ?? []).map((m) => ({ runId: runIdOf2(run), key: m.key }))), out = /* @__PURE__ */ new Map(), next = 0, points = 0, worker = async () => {
+      for (; next < jobs.length; ) {
+        let { runId, key } = jobs[next++], history = await fetchAllPages(
+          (page_token) => c.get("metrics/get-history", { run_id: runId, metric_key: key, max_results: HISTORY_PAGE2, page_token }),
+          "metrics",
+          MAX_REST_POINTS - points,
+          () => tooMany("metric history points")
+        );
+        if (points += history.length, points > MAX_REST_POINTS) throw tooMany("metric history points");
+        let all = out.get(runId) ?? [];
+        for (let p of history) all.push({ ...p, key: p.key ?? key });
+        out.set(runId, all);
+      }
+    };
+    return await Promise.all(Array.from({ length: Math.min(CONCURRENCY2, jobs.length) }, worker)), out;
+  }
+}
+function experimentOf(body2) {
+  let e = body2.experiment;
+  if (!e || typeof e != "object" || e.experiment_id === void 0)
+    throw invalid("The server answered experiments/get without an experiment.", "Check that the URL is an MLflow tracking server.");
+  return e;
+}
+function runIdOf2(run) {
+  return String(run.info.run_id ?? run.info.run_uuid ?? "");
+}
+function epochMs(value) {
+  let n = typeof value == "string" && value.trim() !== "" ? Number(value) : value;
+  return typeof n == "number" && Number.isFinite(n) ? n : void 0;
+}
+function pointValue(raw) {
+  let value = metricValue2(raw);
+  return value === DBL_MAX2 ? 1 / 0 : value === -DBL_MAX2 ? -1 / 0 : value;
+}
+function buildRun(run, exp, points, warn) {
+  let runId = runIdOf2(run), tagMap = new Map((run.data?.tags ?? []).map((t) => [t.key, t.value ?? ""])), params = {};
+  for (let p of [...run.data?.params ?? []].sort((a, b) => a.key.localeCompare(b.key))) params[p.key] = coerceParamText(p.value ?? "");
+  let tags = [];
+  for (let [key, value] of [...tagMap].sort(([a], [b]) => a.localeCompare(b)))
+    key.startsWith("mlflow.") || tags.push(value === "" ? key : `${key}=${value}`);
+  let note = tagMap.get("mlflow.note.content")?.trim(), history = [], byMetric = /* @__PURE__ */ new Map(), bad = 0;
+  for (let p of points) {
+    let value = pointValue(p.value), step = p.step === void 0 ? 0 : Number(p.step), timeMs = epochMs(p.timestamp), timestamp = isoFromEpochMs(timeMs);
+    if (value === void 0 || !Number.isSafeInteger(step) || timeMs === void 0 || timestamp === null) {
+      bad += 1;
+      continue;
+    }
+    history.push({ metric: p.key, value, step, timestamp });
+    let list = byMetric.get(p.key) ?? [];
+    list.push({ value, step, timeMs }), byMetric.set(p.key, list);
+  }
+  bad && warn(`${bad} metric history points with a non-numeric value, step or timestamp skipped.`), history.sort((a, b) => a.metric.localeCompare(b.metric) || a.step - b.step || a.timestamp.localeCompare(b.timestamp));
+  let metrics = {};
+  for (let [metric, list] of [...byMetric].sort(([a], [b]) => a.localeCompare(b))) metrics[metric] = latestByStep2(list).value;
+  for (let m of run.data?.metrics ?? []) {
+    let value = pointValue(m.value);
+    !(m.key in metrics) && value !== void 0 && (metrics[m.key] = value);
+  }
+  let rawStatus = String(run.info.status ?? ""), status = STATUS_BY_CODE[rawStatus.toUpperCase()] ?? "completed";
+  rawStatus && !STATUS_BY_CODE[rawStatus.toUpperCase()] && warn(`unknown status ${JSON.stringify(rawStatus)}; read as completed.`);
+  let commit = tagMap.get("mlflow.source.git.commit")?.trim() || null, branch = tagMap.get("mlflow.source.git.branch")?.trim() || null, source = {
+    tool: "mlflow",
+    store: "rest",
+    run_id: runId,
+    experiment_id: String(run.info.experiment_id ?? ""),
+    experiment_name: exp?.name ?? ""
+  }, parent = tagMap.get("mlflow.parentRunId")?.trim();
+  parent && (source.parent_run_id = parent);
+  let user = tagMap.get("mlflow.user") || run.info.user_id;
+  user && (source.user = user);
+  let entryPoint = tagMap.get("mlflow.source.name");
+  return entryPoint && (source.entry_point = entryPoint), {
+    key: `mlflow:${runId}`,
+    suggestedName: run.info.run_name || tagMap.get("mlflow.runName") || runId,
+    params,
+    metrics,
+    history,
+    tags,
+    status,
+    started: isoFromEpochMs(epochMs(run.info.start_time)),
+    ended: status === "running" ? null : isoFromEpochMs(epochMs(run.info.end_time)),
+    git: commit || branch ? { commit, branch } : null,
+    notes: note ? [note] : [],
+    source
+  };
+}
+
 // mcp-server/src/core/importers/mlflow-sqlite.ts
-import path16 from "node:path";
+import path26 from "node:path";
 
 // mcp-server/src/core/importers/sqlite-read.ts
 var SqliteFormatError = class extends Error {
@@ -37882,8 +42399,8 @@ var SqliteDatabase = class {
     let table2 = this.table(name) ?? fail(`it has no table ${JSON.stringify(name)}`);
     table2.rootPage === -1 && fail(`table ${table2.name} is a WITHOUT ROWID table, which this reader does not support`);
     let slotOf = new Int32Array(table2.columns.length).fill(-1), rowidSlot = -1;
-    columns.forEach((column, slot) => {
-      let i = table2.columns.findIndex((c) => c.toLowerCase() === column.toLowerCase());
+    columns.forEach((column2, slot) => {
+      let i = table2.columns.findIndex((c) => c.toLowerCase() === column2.toLowerCase());
       i === table2.rowidColumn ? rowidSlot = slot : i >= 0 && (slotOf[i] = slot);
     });
     let values = new Array(columns.length).fill(null), recent = columns.map(() => ({ bytes: new Uint8Array(SHORT_TEXT), length: -1, text: "" }));
@@ -37920,37 +42437,37 @@ var SqliteDatabase = class {
     for (; stack.length; ) {
       let depth = stack.pop(), n = stack.pop();
       visited.has(n) && fail(`${what}: page ${n} is reached twice (a cycle in the B-tree)`), depth > MAX_DEPTH && fail(`${what}: the B-tree is deeper than ${MAX_DEPTH} levels`), visited.add(n);
-      let page = this.pageStart(n, what), header = page + (n === 1 ? 100 : 0), type = bytes[header], cellCount = bytes[header + 3] << 8 | bytes[header + 4];
+      let page2 = this.pageStart(n, what), header = page2 + (n === 1 ? 100 : 0), type = bytes[header], cellCount = bytes[header + 3] << 8 | bytes[header + 4];
       if (type === 5) {
         let pointers = header + 12;
-        pointers - page + 2 * cellCount > u && fail(`${what}: page ${n} claims more cells than fit`);
+        pointers - page2 + 2 * cellCount > u && fail(`${what}: page ${n} claims more cells than fit`);
         let children = [];
         for (let i = 0; i < cellCount; i += 1) {
-          let cell2 = this.cellOffset(page, pointers, i, n, what);
-          cell2 + 4 > page + u && fail(`${what}: a cell of page ${n} runs past the page`), children.push(readUint32(bytes, cell2));
+          let cell2 = this.cellOffset(page2, pointers, i, n, what);
+          cell2 + 4 > page2 + u && fail(`${what}: a cell of page ${n} runs past the page`), children.push(readUint32(bytes, cell2));
         }
         children.push(readUint32(bytes, header + 8));
         for (let i = children.length - 1; i >= 0; i -= 1) stack.push(children[i], depth + 1);
       } else if (type === 13) {
         let pointers = header + 8;
-        pointers - page + 2 * cellCount > u && fail(`${what}: page ${n} claims more cells than fit`);
+        pointers - page2 + 2 * cellCount > u && fail(`${what}: page ${n} claims more cells than fit`);
         for (let i = 0; i < cellCount; i += 1) {
-          let cell2 = this.cellOffset(page, pointers, i, n, what), size = readVarint(bytes, cell2, page + u, what), rowid = readVarint(bytes, afterVarint, page + u, what), start = afterVarint;
-          size <= u - 35 ? (start + size > page + u && fail(`${what}: a row on page ${n} runs past the page`), onCell(bytes, start, start + size, rowid, what)) : (size > bytes.length && fail(`${what}: a row on page ${n} claims ${size} bytes, more than the file`), onCell(this.overflowPayload(page, start, size, n, what), 0, size, rowid, what));
+          let cell2 = this.cellOffset(page2, pointers, i, n, what), size = readVarint(bytes, cell2, page2 + u, what), rowid = readVarint(bytes, afterVarint, page2 + u, what), start = afterVarint;
+          size <= u - 35 ? (start + size > page2 + u && fail(`${what}: a row on page ${n} runs past the page`), onCell(bytes, start, start + size, rowid, what)) : (size > bytes.length && fail(`${what}: a row on page ${n} claims ${size} bytes, more than the file`), onCell(this.overflowPayload(page2, start, size, n, what), 0, size, rowid, what));
         }
         yield;
       } else
         fail(`${what}: page ${n} is not a table B-tree page (type ${type})`);
     }
   }
-  cellOffset(page, pointers, i, n, what) {
+  cellOffset(page2, pointers, i, n, what) {
     let offset = this.bytes[pointers + 2 * i] << 8 | this.bytes[pointers + 2 * i + 1];
-    return (offset < pointers - page || offset >= this.usableSize) && fail(`${what}: a cell pointer of page ${n} points outside the page`), page + offset;
+    return (offset < pointers - page2 || offset >= this.usableSize) && fail(`${what}: a cell pointer of page ${n} points outside the page`), page2 + offset;
   }
   /** A payload too big for its page: its local part joined with its chain of overflow pages. */
-  overflowPayload(page, start, size, n, what) {
+  overflowPayload(page2, start, size, n, what) {
     let u = this.usableSize, maxLocal = u - 35, minLocal = Math.floor((u - 12) * 32 / 255) - 23, k = minLocal + (size - minLocal) % (u - 4), local = k <= maxLocal ? k : minLocal;
-    start + local + 4 > page + u && fail(`${what}: a row on page ${n} runs past the page`);
+    start + local + 4 > page2 + u && fail(`${what}: a row on page ${n} runs past the page`);
     let out = new Uint8Array(size);
     out.set(this.bytes.subarray(start, start + local), 0);
     let filled = local, next = readUint32(this.bytes, start + local), seen = /* @__PURE__ */ new Set();
@@ -37983,14 +42500,14 @@ function decodeInto(bytes, start, end2, slotOf, out, recent, what) {
   out.fill(null);
   let headerSize = readVarint(bytes, start, end2, what), headerEnd = start + headerSize;
   (headerEnd < afterVarint || headerEnd > end2) && fail(`${what}: a record header is longer than its record`);
-  let at = afterVarint, body = headerEnd;
-  for (let column = 0; at < headerEnd; column += 1) {
+  let at = afterVarint, body2 = headerEnd;
+  for (let column2 = 0; at < headerEnd; column2 += 1) {
     let type = readVarint(bytes, at, headerEnd, what);
     at = afterVarint;
     let size = type < 12 ? serialIntSize(type, what) : Math.floor((type - 12) / 2);
-    body + size > end2 && fail(`${what}: a value runs past the end of its record`);
-    let slot = column < slotOf.length ? slotOf[column] : -1;
-    slot >= 0 && (out[slot] = type >= 13 && type % 2 === 1 ? recentText(recent[slot], bytes, body, size) : serialValue(type, bytes, body, size)), body += size;
+    body2 + size > end2 && fail(`${what}: a value runs past the end of its record`);
+    let slot = column2 < slotOf.length ? slotOf[column2] : -1;
+    slot >= 0 && (out[slot] = type >= 13 && type % 2 === 1 ? recentText(recent[slot], bytes, body2, size) : serialValue(type, bytes, body2, size)), body2 += size;
   }
 }
 var INT_SIZES = [0, 1, 2, 3, 4, 6, 8, 8, 0, 0];
@@ -38109,13 +42626,13 @@ function unquote(name) {
 }
 
 // mcp-server/src/core/importers/mlflow-sqlite.ts
-var MLFLOW_DB = "mlflow.db", MAX_DB_BYTES = 1024 * 1024 * 1024, DBL_MAX = 17976931348623157e292, mlflowSqliteImporter = {
+var MLFLOW_DB = "mlflow.db", MAX_DB_BYTES = 1024 * 1024 * 1024, DBL_MAX3 = 17976931348623157e292, mlflowSqliteImporter = {
   format: "mlflow-sqlite",
   tool: "MLflow",
   looksFor: `MLflow SQLite store: an ${MLFLOW_DB} file (sqlite:///${MLFLOW_DB}), or a SQLite database given as the source`,
   readsFiles: !0,
   async detect(absDir, file2) {
-    return file2 ? await readHeader(path16.join(absDir, file2)) === "SQLite format 3\0" : (await listDir(absDir)).some((e) => e.name === MLFLOW_DB && e.isFile());
+    return file2 ? await readHeader(path26.join(absDir, file2)) === "SQLite format 3\0" : (await listDir(absDir)).some((e) => e.name === MLFLOW_DB && e.isFile());
   },
   scan: (absDir, options) => scanMlflowSqlite(absDir, options)
 };
@@ -38139,7 +42656,7 @@ var METRIC_COLUMNS = ["value", "is_nan", "timestamp", "step", "run_uuid", "key"]
   "source_version"
 ];
 async function scanMlflowSqlite(absDir, options = {}) {
-  let file2 = options.file ?? MLFLOW_DB, sourceLabel = options.sourceLabel ?? ".", dbLabel = options.file ? sourceLabel : sourceLabel === "." ? file2 : `${sourceLabel}/${file2}`, absFile = path16.join(absDir, file2), db = await openDatabase(absFile, dbLabel);
+  let file2 = options.file ?? MLFLOW_DB, sourceLabel = options.sourceLabel ?? ".", dbLabel = options.file ? sourceLabel : sourceLabel === "." ? file2 : `${sourceLabel}/${file2}`, absFile = path26.join(absDir, file2), db = await openDatabase(absFile, dbLabel);
   try {
     return await scanDatabase(db, absFile, dbLabel, sourceLabel, options);
   } catch (error62) {
@@ -38182,14 +42699,14 @@ async function scanDatabase(db, absFile, dbLabel, sourceLabel, options) {
     let value = metricValueOf(values);
     value !== void 0 && partsOf(text2(values[4])).latest.set(text2(values[5]), value);
   }), badPoints && warnings.push(`${dbLabel}: ${badPoints} metric rows with a non-numeric value, step or timestamp skipped.`);
-  let registry2 = readRegistry2(await rowsOf("model_versions", ["name", "version", "current_stage", "run_id"])), runs = [];
+  let registry2 = readRegistry3(await rowsOf("model_versions", ["name", "version", "current_stage", "run_id"])), runs = [];
   for (let row of await rowsOf("runs", RUN_COLUMNS)) {
     let runId = text2(row.run_uuid), what = `MLflow run ${runId} (${dbLabel})`, exp = experiments.get(text2(row.experiment_id)), deleted = exp?.deleted ? "deleted experiment (lifecycle_stage: deleted)" : row.lifecycle_stage === "deleted" ? "deleted run (lifecycle_stage: deleted)" : "";
     if (deleted && !options.includeDeleted) {
       skipped.push({ what, reason: deleted });
       continue;
     }
-    let run = buildRun(row, runId, exp, parts.get(runId), (m) => warnings.push(`${dbLabel}: run ${runId}: ${m}`));
+    let run = buildRun2(row, runId, exp, parts.get(runId), (m) => warnings.push(`${dbLabel}: run ${runId}: ${m}`));
     run.source = { ...run.source, path: sourceLabel, database: dbLabel }, deleted && (run.source.deleted = !0);
     let registered = registry2.get(runId);
     registered && (run.source.registered_models = registered), runs.push(run);
@@ -38229,16 +42746,16 @@ function dbFix(dbLabel) {
 function text2(value) {
   return value == null ? "" : typeof value == "string" ? value : typeof value == "number" ? String(value) : Buffer.from(value).toString("utf8");
 }
-function num(value) {
+function num2(value) {
   if (typeof value == "number") return value;
   if (typeof value == "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
 }
 function metricValueOf(values) {
   if (values[1] === 1) return NaN;
-  let raw = num(values[0]);
-  return raw === DBL_MAX ? 1 / 0 : raw === -DBL_MAX ? -1 / 0 : raw;
+  let raw = num2(values[0]);
+  return raw === DBL_MAX3 ? 1 / 0 : raw === -DBL_MAX3 ? -1 / 0 : raw;
 }
-function buildRun(row, runId, exp, parts, warn) {
+function buildRun2(row, runId, exp, parts, warn) {
   let tagMap = parts?.tags ?? /* @__PURE__ */ new Map(), params = {};
   for (let [key, value] of [...parts?.params ?? []].sort(([a], [b]) => a.localeCompare(b))) params[key] = coerceParamText(value);
   let tags = [];
@@ -38289,7 +42806,7 @@ function latestIndex(series) {
   }
   return best;
 }
-function readRegistry2(rows) {
+function readRegistry3(rows) {
   let byRun = /* @__PURE__ */ new Map();
   for (let row of rows) {
     let runId = text2(row.run_id);
@@ -38297,7 +42814,7 @@ function readRegistry2(rows) {
     let list = byRun.get(runId) ?? [];
     list.push({
       name: text2(row.name),
-      version: num(row.version) ?? text2(row.version),
+      version: num2(row.version) ?? text2(row.version),
       stage: row.current_stage ? text2(row.current_stage) : null
     }), byRun.set(runId, list);
   }
@@ -38306,10 +42823,10 @@ function readRegistry2(rows) {
 }
 
 // mcp-server/src/core/importers/wandb-importer.ts
-import path18 from "node:path";
+import path28 from "node:path";
 
 // mcp-server/src/core/importers/wandb.ts
-import path17 from "node:path";
+import path27 from "node:path";
 var WANDB_RUN_FOLDER = /^(offline-run|run)-(\d{8}_\d{6})-([A-Za-z0-9]+)$/, STATE2 = {
   running: "running",
   finished: "completed",
@@ -38318,7 +42835,7 @@ var WANDB_RUN_FOLDER = /^(offline-run|run)-(\d{8}_\d{6})-([A-Za-z0-9]+)$/, STATE
   killed: "killed"
 };
 async function scanWandb(absDir, options = {}) {
-  let sourceLabel = options.sourceLabel ?? ".", warnings = [], skipped = [], runs = [], label2 = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, folders = [], base = path17.basename(absDir), own2 = await listDir(absDir);
+  let sourceLabel = options.sourceLabel ?? ".", warnings = [], skipped = [], runs = [], label2 = (rel) => sourceLabel === "." ? rel : `${sourceLabel}/${rel}`, folders = [], base = path27.basename(absDir), own2 = await listDir(absDir);
   if (WANDB_RUN_FOLDER.test(base) || own2.some((e) => e.name === "files" && e.isDirectory()))
     folders.push({ abs: absDir, rel: ".", name: base });
   else
@@ -38327,7 +42844,7 @@ async function scanWandb(absDir, options = {}) {
         WANDB_RUN_FOLDER.test(entry.name) && warnings.push(`${label2(entry.name)} is a symbolic link; not followed.`);
         continue;
       }
-      entry.isDirectory() && WANDB_RUN_FOLDER.test(entry.name) && folders.push({ abs: path17.join(absDir, entry.name), rel: entry.name, name: entry.name });
+      entry.isDirectory() && WANDB_RUN_FOLDER.test(entry.name) && folders.push({ abs: path27.join(absDir, entry.name), rel: entry.name, name: entry.name });
     }
   for (let folder of folders) {
     let what = `W&B run folder ${label2(folder.rel)}`;
@@ -38344,7 +42861,7 @@ async function scanRunFolder(folder, sourceLabel, warn) {
   let entries = await listDir(folder.abs), log = await readLogOf(folder, entries, warn), filesEntry = entries.find((e) => e.name === "files");
   if (!filesEntry && !log) return { reason: "no files/ folder and no run-<id>.wandb log" };
   if (filesEntry?.isSymbolicLink() && !log) return { reason: "files/ is a symbolic link (not followed)" };
-  let filesDir = path17.join(folder.abs, "files"), present = new Map(filesEntry?.isDirectory() ? (await listDir(filesDir)).map((e) => [e.name, e]) : []), readFile = async (name2) => {
+  let filesDir = path27.join(folder.abs, "files"), present = new Map(filesEntry?.isDirectory() ? (await listDir(filesDir)).map((e) => [e.name, e]) : []), readFile = async (name2) => {
     let entry = present.get(name2);
     if (entry) {
       if (entry.isSymbolicLink()) {
@@ -38352,7 +42869,7 @@ async function scanRunFolder(folder, sourceLabel, warn) {
         return;
       }
       try {
-        return stripBom(await readTextNoFollow(path17.join(filesDir, name2)));
+        return stripBom(await readTextNoFollow(path27.join(filesDir, name2)));
       } catch (error62) {
         warn(`files/${name2} unreadable (${describeError(error62)}); skipped.`);
         return;
@@ -38478,7 +42995,7 @@ async function readLogOf(folder, entries, warn) {
     }
     try {
       let chunks = [];
-      for await (let chunk of readChunks(path17.join(folder.abs, entry.name), { maxBytes: MAX_FILE_BYTES })) chunks.push(chunk);
+      for await (let chunk of readChunks(path27.join(folder.abs, entry.name), { maxBytes: MAX_FILE_BYTES })) chunks.push(chunk);
       return decodeLog(entry.name, Buffer.concat(chunks), warn);
     } catch (error62) {
       warn(`${entry.name} unreadable (${describeError(error62)}); skipped.`);
@@ -38512,8 +43029,8 @@ function* logRecords(file2, data, warn) {
   }
 }
 function decodeLog(file2, data, warn) {
-  let log = { file: file2, config: {}, summary: {}, metadata: {}, history: [], lastSeenMs: Number.NaN }, meta3 = log.metadata, seen = (ms) => {
-    ms !== void 0 && Number.isFinite(ms) && !(ms <= log.lastSeenMs) && (log.lastSeenMs = ms);
+  let log = { file: file2, config: {}, summary: {}, metadata: {}, history: [], lastSeenMs: Number.NaN }, meta3 = log.metadata, seen = (ms2) => {
+    ms2 !== void 0 && Number.isFinite(ms2) && !(ms2 <= log.lastSeenMs) && (log.lastSeenMs = ms2);
   }, bad = 0;
   for (let raw of logRecords(file2, data, warn))
     try {
@@ -38548,14 +43065,14 @@ function gitRepo(buf) {
 function applyItems(target, buf, wrap) {
   for (let [field, value] of protoFields(buf)) {
     if (!(value instanceof Uint8Array) || field !== 1 && field !== 2) continue;
-    let { keys, json: json2 } = item(value);
+    let { keys, json: json3 } = item(value);
     if (!keys.length) continue;
     let [top, ...rest] = keys;
     if (wrap) {
       let holder = isPlainObject5(target[top]) && "value" in target[top] ? target[top] : {};
-      field === 2 && !rest.length ? delete target[top] : (holder.value = setPath(holder.value, rest, field === 1 ? parseValue(json2) : void 0, field === 2), target[top] = holder);
+      field === 2 && !rest.length ? delete target[top] : (holder.value = setPath(holder.value, rest, field === 1 ? parseValue(json3) : void 0, field === 2), target[top] = holder);
     } else {
-      let updated = setPath(target, keys, field === 1 ? parseValue(json2) : void 0, field === 2);
+      let updated = setPath(target, keys, field === 1 ? parseValue(json3) : void 0, field === 2);
       Object.assign(target, updated), field === 2 && keys.length === 1 && delete target[top];
     }
   }
@@ -38570,9 +43087,9 @@ function historyRow(buf, seen) {
   for (let [field, value] of protoFields(buf))
     if (value instanceof Uint8Array) {
       if (field === 1) {
-        let { keys, json: json2 } = item(value);
+        let { keys, json: json3 } = item(value);
         if (!keys.length) continue;
-        let parsed = parseValue(json2), key = keys.join(".");
+        let parsed = parseValue(json3), key = keys.join(".");
         isPlainObject5(parsed) && !("_type" in parsed) ? Object.assign(row, flattenObject(parsed, key)) : row[key] = parsed;
       } else if (field === 2) {
         stepNum = 0;
@@ -38582,16 +43099,16 @@ function historyRow(buf, seen) {
   return typeof row._step != "number" && stepNum !== void 0 && (row._step = stepNum), typeof row._timestamp == "number" && seen(Math.round(row._timestamp * 1e3)), row;
 }
 function item(buf) {
-  let key, nested = [], json2 = "null";
+  let key, nested = [], json3 = "null";
   for (let [field, value] of protoFields(buf))
-    value instanceof Uint8Array && (field === 1 ? key = text3(value) : field === 2 ? nested.push(text3(value)) : field === 16 && (json2 = text3(value)));
-  return { keys: key ? [key] : nested, json: json2 };
+    value instanceof Uint8Array && (field === 1 ? key = text3(value) : field === 2 ? nested.push(text3(value)) : field === 16 && (json3 = text3(value)));
+  return { keys: key ? [key] : nested, json: json3 };
 }
-function parseValue(json2) {
+function parseValue(json3) {
   try {
-    return parseLenientJson(json2);
+    return parseLenientJson(json3);
   } catch {
-    return json2;
+    return json3;
   }
 }
 function timestampMs(buf) {
@@ -38673,13 +43190,13 @@ var wandbImporter = {
   usualFolder: "wandb",
   async detect(absDir) {
     let entries = await listDir(absDir), hasFolder = (name) => entries.some((e) => e.name === name && e.isDirectory());
-    return WANDB_RUN_FOLDER.test(path18.basename(absDir)) && hasFolder("files") || entries.some((e) => e.isDirectory() && WANDB_RUN_FOLDER.test(e.name)) ? !0 : hasFolder("files") ? (await listDir(path18.join(absDir, "files"))).some((e) => e.isFile() && (e.name === "wandb-metadata.json" || e.name === "wandb-summary.json")) : !1;
+    return WANDB_RUN_FOLDER.test(path28.basename(absDir)) && hasFolder("files") || entries.some((e) => e.isDirectory() && WANDB_RUN_FOLDER.test(e.name)) ? !0 : hasFolder("files") ? (await listDir(path28.join(absDir, "files"))).some((e) => e.isFile() && (e.name === "wandb-metadata.json" || e.name === "wandb-summary.json")) : !1;
   },
   scan: (absDir, options) => scanWandb(absDir, { sourceLabel: options.sourceLabel })
 };
 
 // mcp-server/src/core/importers/index.ts
-var IMPORTERS = [wandbImporter, mlflowImporter, mlflowSqliteImporter, dvcImporter], IMPORT_FORMATS = IMPORTERS.map((i) => i.format), IMPORTED_TOOLS = orList([...new Set(IMPORTERS.map((i) => i.tool))]);
+var IMPORTERS = [wandbImporter, mlflowImporter, mlflowSqliteImporter, dvcImporter, mlflowRestImporter], IMPORT_FORMATS = IMPORTERS.map((i) => i.format), IMPORTED_TOOLS = orList([...new Set(IMPORTERS.map((i) => i.tool))]);
 function orList(items) {
   return items.length < 2 ? items[0] ?? "" : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`;
 }
@@ -38693,8 +43210,8 @@ function importerFor(format) {
   return importer;
 }
 function inSourceZone(absDir, projectRoot, sourceLabel, fn) {
-  let dir = path19.resolve(absDir);
-  return withReadZone(dir, projectRoot ?? dir, `the import source ${sourceLabel ?? path19.basename(dir)}`, fn);
+  let dir = path29.resolve(absDir);
+  return withReadZone(dir, projectRoot ?? dir, `the import source ${sourceLabel ?? path29.basename(dir)}`, fn);
 }
 async function detectFormatInZone(absDir, sourceLabel, file2) {
   if (!(await lstatChecked(absDir).catch(() => {
@@ -38717,7 +43234,7 @@ async function detectFormatInZone(absDir, sourceLabel, file2) {
   let hints = (await Promise.all(
     IMPORTERS.flatMap((i) => "usualFolder" in i && i.usualFolder ? [i.usualFolder] : []).map(async (name) => ({
       name,
-      isDir: (await lstatChecked(path19.join(absDir, name)).catch(() => {
+      isDir: (await lstatChecked(path29.join(absDir, name)).catch(() => {
       }))?.isDirectory() === !0
     }))
   )).filter((e) => e.isDir).map((e) => e.name);
@@ -38744,12 +43261,14 @@ async function scanSourceInZone(absDir, options) {
 // mcp-server/src/core/import-runs.ts
 var WRITERS = 16, IMPORT_LOCK_WAIT_MS = 600 * 1e3;
 async function sourceLocation(project, source) {
+  if (/^[\w.-]+:\d+(?:\/|$)/.test(source.trim()))
+    throw invalid(`The source ${JSON.stringify(source)} looks like a server address without http://.`, `Pass "http://${source.trim()}".`);
   let abs = await project.resolveReadable(source, "source");
   if (await isDirectory(abs)) return { dir: abs };
-  if (await isFile(abs)) return { dir: path20.dirname(abs), file: path20.basename(abs) };
+  if (await isFile(abs)) return { dir: path30.dirname(abs), file: path30.basename(abs) };
   throw invalid(
     `The source ${JSON.stringify(source)} is not a folder in the project, nor a database file.`,
-    'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".", or an MLflow database such as "mlflow.db".'
+    'Pass a folder relative to the project root, such as "mlruns", "wandb" or the DVC project folder ".", an MLflow database such as "mlflow.db", or a tracking server URL such as "http://127.0.0.1:5000".'
   );
 }
 async function withImportLock(inc, expDir, fn) {
@@ -38759,7 +43278,7 @@ async function withImportLock(inc, expDir, fn) {
     throw e instanceof MlError && e.code === "LOCKED" ? new MlError(
       "LOCKED",
       `Another import into ${inc.id} has been running for over ${IMPORT_LOCK_WAIT_MS / 6e4} minutes: ${e.message}`,
-      `Import again once it has finished (runs it imported are then skipped). If no import is running, delete ${path20.basename(expDir)}/.import.lock in the increment.`
+      `Import again once it has finished (runs it imported are then skipped). If no import is running, delete ${path30.basename(expDir)}/.import.lock in the increment.`
     ) : e;
   }
 }
@@ -38779,7 +43298,7 @@ function runUpdate(run, name, warnings) {
     source: { ...run.source, key: run.key }
   };
 }
-async function inParallel(items, work) {
+async function inParallel2(items, work) {
   let next = 0, failed = !1, worker = async () => {
     for (; !failed && next < items.length; )
       try {
@@ -38790,18 +43309,32 @@ async function inParallel(items, work) {
   }, failure2 = (await Promise.allSettled(Array.from({ length: Math.min(WRITERS, items.length) }, worker))).find((o) => o.status === "rejected");
   if (failure2) throw failure2.reason;
 }
-async function importRuns(project, inc, opts, ctx) {
-  let { dir, file: file2 } = await sourceLocation(project, opts.source), label2 = project.relative(file2 ? path20.join(dir, file2) : dir) || ".", scan = await scanSource(dir, {
+async function scanAnySource(project, opts) {
+  let includeDeleted = opts.include_deleted === !0;
+  if (isHttpUrl(opts.source)) {
+    let reader = IMPORTERS.filter((i) => i.scanUrl && (!opts.format || i.format === opts.format))[0];
+    if (!reader?.scanUrl)
+      throw invalid(
+        `The source ${opts.source} is a URL, and the ${opts.format} importer reads a folder.`,
+        `Leave format out (or use ${IMPORTERS.filter((i) => i.scanUrl).map((i) => JSON.stringify(i.format)).join(" or ")}) for a tracking server.`
+      );
+    return { scan: await reader.scanUrl(opts.source, { includeDeleted }), label: parseTrackingServer(opts.source, "The source", !0).label };
+  }
+  let { dir, file: file2 } = await sourceLocation(project, opts.source), label2 = project.relative(file2 ? path30.join(dir, file2) : dir) || ".";
+  return { scan: await scanSource(dir, {
     format: opts.format ?? void 0,
-    includeDeleted: opts.include_deleted === !0,
+    includeDeleted,
     projectRoot: project.root,
     sourceLabel: label2,
     file: file2
-  }), expDir = experimentsDir(inc), warnings = [...scan.warnings], skipped = [...scan.skipped], outcome = await withImportLock(
+  }), label: label2 };
+}
+async function importRuns(project, inc, opts, ctx) {
+  let { scan, label: label2 } = await scanAnySource(project, opts), expDir = experimentsDir(inc), warnings = [...scan.warnings], skipped = [...scan.skipped], outcome = await withImportLock(
     inc,
     expDir,
     () => withLongLock(
-      path20.join(expDir, ".import.lock"),
+      path30.join(expDir, ".import.lock"),
       async () => {
         let entries = await listEntryKinds(expDir), folders = [...entries].filter(([n, k]) => k === "directory" && !n.startsWith(".") && !n.startsWith("_")).map(([n]) => n), importedKeys = await readImportedRunKeys(project, inc, folders), taken = new Set([...entries.keys()].map((n) => n.toLowerCase())), todo = [], already = 0;
         for (let run of scan.runs) {
@@ -38829,9 +43362,9 @@ async function importRuns(project, inc, opts, ctx) {
   };
 }
 async function writeAll(project, inc, ctx, todo, taken, imported, skipped, warnings) {
-  let staging = path20.join(experimentsDir(inc), `.staging-${process.pid}-${randomBytes3(4).toString("hex")}`), keyOf = (p) => String(p.merged.meta.source.key), staged = [];
+  let staging = path30.join(experimentsDir(inc), `.staging-${process.pid}-${randomBytes3(4).toString("hex")}`), keyOf = (p) => String(p.merged.meta.source.key), staged = [];
   try {
-    await inParallel(todo, async ({ run, name }) => {
+    await inParallel2(todo, async ({ run, name }) => {
       let plan;
       try {
         plan = await planNewExperiment(runUpdate(run, name, warnings), ctx);
@@ -38840,7 +43373,7 @@ async function writeAll(project, inc, ctx, todo, taken, imported, skipped, warni
         return;
       }
       await writeStagedExperiment(staging, plan), staged.push({ plan, suggestedName: run.suggestedName });
-    }), await inParallel(staged, async ({ plan: first, suggestedName }) => {
+    }), await inParallel2(staged, async ({ plan: first, suggestedName }) => {
       let plan = first;
       for (let attempt = 0; ; attempt += 1)
         try {
@@ -38868,13 +43401,15 @@ async function writeAll(project, inc, ctx, todo, taken, imported, skipped, warni
 }
 
 // mcp-server/src/tools/import-runs.ts
-var LIST_LIMIT = 25, importRunsTool = {
+var LIST_LIMIT2 = 25, importRunsTool = {
   name: "import_runs",
   title: `Import ${IMPORTED_TOOLS.replace(/, | or /g, " / ")} runs`,
-  description: `Bring runs recorded by another tracker into an increment as experiments, keeping the team's existing code. source is a folder or file inside the project, relative to its root: an MLflow file store ("mlruns") or SQLite store ("mlflow.db", or the folder holding it), a DVC project (params.yaml, metrics files, dvclive/ histories, and committed experiments under git refs/exps), or a W&B offline run folder ("wandb"). format is detected when omitted. Each run keeps its params, latest metrics, full histories, tags, status, times and git commit. Deleted MLflow runs are skipped unless include_deleted. Re-importing skips runs already imported; imports into one increment run one at a time, so concurrent imports of a source never duplicate a run. Only reads the source; writes only into the increment.`,
+  description: `Bring runs recorded by another tracker into an increment as experiments, keeping the team's code. source is a folder or file inside the project, relative to its root: an MLflow file store ("mlruns") or SQLite store ("mlflow.db", or the folder holding it), a DVC project (params.yaml, metrics files, dvclive/ histories, and committed experiments under git refs/exps), or a W&B offline run folder ("wandb"); or a running MLflow tracking server's URL ("http://127.0.0.1:5000"; "\u2026/#/experiments/<id>" for one experiment). format is detected when omitted. Runs keep their params, latest metrics, full histories, tags, status, times and git commit. Deleted MLflow runs are skipped unless include_deleted. Re-importing skips runs already imported; imports into one increment run one at a time, so concurrent imports of a source never duplicate a run. Only reads the source.`,
   input: {
     increment: IncrementRef,
-    source: external_exports.string().min(1).describe('Folder (or MLflow database file) relative to the project root, e.g. "mlruns" or "mlflow.db".'),
+    source: external_exports.string().min(1).describe(
+      'Folder (or MLflow database file) relative to the project root, e.g. "mlruns" or "mlflow.db"; or an MLflow tracking server URL, e.g. "http://127.0.0.1:5000" (optionally "\u2026/#/experiments/<id>").'
+    ),
     format: external_exports.enum(IMPORT_FORMATS).nullish(),
     include_deleted: external_exports.boolean().nullish()
   },
@@ -38890,7 +43425,8 @@ var LIST_LIMIT = 25, importRunsTool = {
     warnings: external_exports.array(external_exports.string()),
     warnings_count: external_exports.number()
   },
-  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
+  // A URL source reaches a tracking server over the network.
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !0 },
   async run(args2, { project, git: git2 }) {
     let inc = await resolveIncrement(project, args2.increment), r = await importRuns(project, inc, args2, { git: git2 }), data = {
       increment: r.increment,
@@ -38899,15 +43435,15 @@ var LIST_LIMIT = 25, importRunsTool = {
       imported_count: r.imported.length,
       already_imported: r.already_imported,
       skipped_count: r.skipped.length,
-      imported: r.imported.slice(0, LIST_LIMIT),
-      skipped: r.skipped.slice(0, LIST_LIMIT),
-      warnings: r.warnings.slice(0, LIST_LIMIT),
+      imported: r.imported.slice(0, LIST_LIMIT2),
+      skipped: r.skipped.slice(0, LIST_LIMIT2),
+      warnings: r.warnings.slice(0, LIST_LIMIT2),
       warnings_count: r.warnings.length
     }, lines = [
       `Imported ${r.imported.length} ${r.format} runs from ${r.source} into ${r.increment}; ${r.already_imported} already imported; ${r.skipped.length} skipped; ${r.warnings.length} warnings.`,
       ...data.skipped.map((s) => `skipped ${s.what}: ${s.reason}`),
       ...data.warnings.map((w) => `warning: ${w}`),
-      r.imported.length > LIST_LIMIT || r.skipped.length > LIST_LIMIT ? `(lists cut at ${LIST_LIMIT}; call list_experiments for all experiments)` : ""
+      r.imported.length > LIST_LIMIT2 || r.skipped.length > LIST_LIMIT2 ? `(lists cut at ${LIST_LIMIT2}; call list_experiments for all experiments)` : ""
     ].filter(Boolean);
     return { data, text: lines.join(`
 `) };
@@ -38915,7 +43451,7 @@ var LIST_LIMIT = 25, importRunsTool = {
 };
 
 // mcp-server/src/tools/list-experiments.ts
-var MAX_METRICS_PER_ENTRY = 100, MAX_TAGS_PER_ENTRY = 50, MAX_BROKEN_LISTED = 50, MAX_REASON_CHARS = 500;
+var MAX_METRICS_PER_ENTRY = 100, MAX_TAGS_PER_ENTRY = 50, MAX_BROKEN_LISTED = 50, MAX_REASON_CHARS2 = 500;
 function firstEntries(record2, n) {
   let out = {}, kept = 0;
   for (let key in record2) {
@@ -38958,11 +43494,11 @@ var listExperimentsTool = {
   },
   annotations: { readOnlyHint: !0, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
   async run(args2, { project }) {
-    let inc = await resolveIncrement(project, args2.increment), { experiments, broken } = await readAllExperiments(project, inc), offset = args2.offset ?? 0, page = experiments.slice(offset, offset + (args2.limit ?? 50)), listedBroken = broken.slice(0, MAX_BROKEN_LISTED).map((b) => ({ name: b.name, reason: clip2(b.reason, MAX_REASON_CHARS) })), data = {
+    let inc = await resolveIncrement(project, args2.increment), { experiments, broken } = await readAllExperiments(project, inc), offset = args2.offset ?? 0, page2 = experiments.slice(offset, offset + (args2.limit ?? 50)), listedBroken = broken.slice(0, MAX_BROKEN_LISTED).map((b) => ({ name: b.name, reason: clip2(b.reason, MAX_REASON_CHARS2) })), data = {
       increment: inc.id,
       total: experiments.length,
       offset,
-      experiments: page.map((e) => ({
+      experiments: page2.map((e) => ({
         name: e.name,
         status: e.status,
         baseline: e.baseline,
@@ -38974,14 +43510,14 @@ var listExperimentsTool = {
       })),
       broken: listedBroken,
       broken_count: broken.length,
-      has_more: offset + page.length < experiments.length
-    }, lines = page.map(
+      has_more: offset + page2.length < experiments.length
+    }, lines = page2.map(
       (e) => `- ${e.name} [${e.status}${e.baseline ? ", baseline" : ""}] ${Object.entries(toWire(firstEntries(e.metrics, 6))).map(([k, v]) => `${k}=${v}`).join(" ")}`
     );
     return {
       data: toWire(data),
       text: [
-        `${inc.id}: ${experiments.length} experiments${broken.length ? `, ${broken.length} unreadable` : ""}; showing ${page.length} from ${offset}.`,
+        `${inc.id}: ${experiments.length} experiments${broken.length ? `, ${broken.length} unreadable` : ""}; showing ${page2.length} from ${offset}.`,
         ...lines,
         ...listedBroken.map((b) => `- ${b.name} UNREADABLE: ${b.reason}`),
         broken.length > MAX_BROKEN_LISTED ? `(${broken.length - MAX_BROKEN_LISTED} more unreadable not listed)` : ""
@@ -39049,227 +43585,118 @@ var listIncrementsTool = {
   }
 };
 
-// mcp-server/src/core/docs-sync.ts
-import * as path21 from "node:path";
-
-// mcp-server/src/render/living-docs.ts
-function chosen(f) {
-  return f.comparison.best_candidate ?? f.comparison.best;
-}
-function relLink(from, to) {
-  let a = from.split("/").slice(0, -1), b = to.split("/"), i = 0;
-  for (; i < a.length && a[i] === b[i]; ) i += 1;
-  return [...a.slice(i).map(() => ".."), ...b.slice(i)].join("/");
-}
-function whyLines(f) {
-  let c = f.comparison, best = chosen(f);
-  if (!best) return ["- No experiment has the primary metric yet."];
-  let lines = [
-    `- Best of ${c.ranking.length} ranked experiments on ${c.primary_metric} (${c.direction}): ${describeValues(c, best)}.`,
-    `- ${selectionSentence(c)}`
-  ];
-  c.improvement && lines.push(
-    `- Beats the best baseline ${c.improvement.baseline} (${fmt(c.improvement.baseline_value)}) on the ${c.improvement.measured_on === "test" ? "test set" : `${c.improvement.measured_on} value`} by ${fmt(c.improvement.absolute)} absolute, ${fmtPercent(c.improvement.improvement)} by the ${c.improvement.rule.replace(/_/g, " ")} rule.`
-  );
-  let runnerUp = c.ranking.find(
-    (r) => r.experiment !== best.experiment && !r.baseline && r.status !== "failed" && r.status !== "killed" && Number.isFinite(r.value)
-  );
-  runnerUp && lines.push(`- Runner-up ${runnerUp.experiment}: ${fmt(runnerUp.value)}.`);
-  let others = Object.entries(best.metrics).filter(([k]) => k !== c.primary_metric);
-  return others.length && lines.push(`- Other metrics: ${others.map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}.`), lines;
-}
-function triedLines(f) {
-  let best = chosen(f), c = f.comparison, note = (name) => f.notes[name] ? ` \u2014 ${f.notes[name]}` : "", ranked = c.ranking.map((r) => {
-    let mark = r.experiment === best?.experiment ? " **selected**" : r.baseline ? " (baseline)" : r.status !== "completed" ? ` (${r.status})` : "";
-    return `- ${r.experiment}: ${describeValues(c, r)}${mark}${note(r.experiment)}`;
-  }), unranked = c.skipped.map((s) => {
-    let value = s.test_value !== void 0 ? `${c.primary_metric}=${fmt(s.test_value)} ` : "", why = s.status === "failed" || s.status === "killed" ? `(${s.status})` : `(not ranked: ${s.reason})`;
-    return `- ${s.experiment}: ${value}${why}${note(s.experiment)}`;
-  });
-  return [...ranked, ...unranked];
-}
-function describeValues(c, r) {
-  if (c.selection.source === "test") return `${c.primary_metric}=${fmt(r.value)}`;
-  let sel = `${c.selection.source === "cv" ? "CV mean" : "validation"} ${fmtMeasurement(r.selection)}`;
-  return `${c.primary_metric}=${fmt(r.test_value)} on the test set, ${sel}`;
-}
-function paramLines(f) {
-  if (!f.bestParams.length) return ["- (none recorded)"];
-  let shown2 = f.bestParams.slice(0, 25).map(([k, v]) => `- ${k}: ${typeof v == "string" ? v : JSON.stringify(v)}`);
-  return f.bestParams.length > 25 && shown2.push(`- \u2026 ${f.bestParams.length - 25} more in params.json`), shown2;
-}
-function renderModelSection(f) {
-  let best = chosen(f);
-  return [
-    `## ${f.title} (increment ${f.increment})`,
-    "",
-    `- Problem type: ${f.problemType ?? "unspecified"}`,
-    `- Selected model: ${best ? `**${best.experiment}**` : "none yet"}`,
-    `- Decision record: [${f.adrTitle}](${relLink(f.modelsDocPath, f.adrPath)})`,
-    `- Retraining: [runbook](${relLink(f.modelsDocPath, f.runbookPath)})`,
-    `- Full comparison: [comparison.md](${relLink(f.modelsDocPath, f.comparisonPath)})`,
-    "",
-    "### Why this model",
-    "",
-    ...whyLines(f),
-    "",
-    "### What else was tried",
-    "",
-    ...triedLines(f),
-    "",
-    "### Hyperparameters",
-    "",
-    ...paramLines(f)
-  ].join(`
-`);
-}
-function renderAdrHeader(number4, f, date5) {
-  return `# ADR-${number4}: ${f.adrTitle}
-
-**Status**: proposed
-**Created**: ${date5}
-**Increment**: ${f.increment}
-
-`;
-}
-function renderAdrBody(f) {
-  let best = chosen(f), c = f.comparison;
-  return [
-    "## Context",
-    "",
-    `Increment ${f.increment} (${f.title}) needs a ${f.problemType ?? "ML"} model. Candidates were ranked on ${c.primary_metric} (${c.direction}); ${c.experiments_total} experiments were recorded.`,
-    "",
-    "## Decision",
-    "",
-    best ? `Use **${best.experiment}**.` : "No model has been chosen yet.",
-    "",
-    ...whyLines(f),
-    "",
-    "## Alternatives considered",
-    "",
-    ...triedLines(f),
-    "",
-    "## Consequences",
-    "",
-    `- The model is retrained and re-validated as described in the [retraining runbook](${relLink(f.adrPath, f.runbookPath)}).`,
-    ...f.criteria.length ? [`- It must keep meeting: ${f.criteria.map((x) => x.text).join("; ")}.`] : []
-  ].join(`
-`);
-}
-function renderRunbookHeader(f) {
-  return `# Runbook: retraining the ${f.title} model
-
-`;
-}
-function renderRunbookBody(f) {
-  let best = chosen(f), c = f.comparison, criteria = f.criteria.length ? f.criteria.map((x) => `- ${cell(x.text)}`) : [`- ${c.primary_metric} no worse than the current model`];
-  return [
-    `Current model: ${best ? `**${best.experiment}** (${c.primary_metric}=${fmt(best.test_value ?? best.value)}${best.test_value !== null ? " on the test set" : ""})` : "none yet"}, from increment ${f.increment}.`,
-    "",
-    "## When to retrain",
-    "",
-    `- The live ${c.primary_metric} falls below the acceptance thresholds below.`,
-    "- Input data drifts (feature distributions or the label rate move away from the training data).",
-    "- New labelled data covers a period or segment the model has not seen.",
-    "",
-    "## How",
-    "",
-    "1. Create a new increment (create_increment) that refers to this one.",
-    "2. Retrain the current configuration on fresh data as a baseline-to-beat, plus any new candidates; track each (track_experiment).",
-    "3. Compare (compare_experiments) and validate (validate_increment); only a passing increment replaces the model.",
-    "4. Sync the docs (sync_docs) so this runbook and the ADR point at the new model.",
-    "",
-    "## Acceptance thresholds",
-    "",
-    ...criteria,
-    "",
-    "## Current hyperparameters",
-    "",
-    ...paramLines(f)
-  ].join(`
-`);
-}
-
-// mcp-server/src/core/docs-sync.ts
-var ADR_NUMBER = /^(\d{4})-/;
-function flatten(obj, prefix = "") {
-  return Object.keys(obj).sort().flatMap((k) => {
-    let v = obj[k], key = prefix ? `${prefix}.${k}` : k;
-    return v && typeof v == "object" && !Array.isArray(v) ? flatten(v, key) : [[key, v]];
-  });
-}
-async function locateAdr(adrDir, incId) {
-  let files = (await listFiles(adrDir)).filter((f) => f.endsWith(".md"));
-  for (let f of files) {
-    let text4 = await readText(path21.join(adrDir, f));
-    if (text4 && (hasSection(text4, `adr ${incId}`) || sectionMarkerProblem(text4, `adr ${incId}`)))
-      return { file: path21.join(adrDir, f), existing: text4, number: ADR_NUMBER.exec(f)?.[1] ?? "0000" };
-  }
-  let max = files.reduce((m, f) => Math.max(m, Number(ADR_NUMBER.exec(f)?.[1] ?? 0)), 0), number4 = String(max + 1).padStart(4, "0"), slug = `ml-model-choice-${slugify2(incId.replace(/^\d+[A-Z]?-/, ""), 60)}`;
-  return { file: path21.join(adrDir, `${number4}-${slug}.md`), number: number4 };
-}
-function planDoc(project, file2, before, fresh, key, body) {
-  let problem2 = before === void 0 ? void 0 : sectionMarkerProblem(before, key);
-  if (problem2)
-    throw new MlError(
-      "CORRUPT",
-      `${project.relative(file2)}: ${problem2}; nothing was written.`,
-      `Repair or remove the "<!-- specweave-ml:begin ${key} -->" / "<!-- specweave-ml:end ${key} -->" markers in that file, then call sync_docs again.`
-    );
-  return { file: file2, before, after: upsertSection(before ?? fresh(), key, body) };
-}
-async function planDocs(project, inc, now) {
-  let archDir = path21.join(project.docsDir, "architecture"), adrDir = path21.join(archDir, "adr"), [meta3, loaded, spec] = await Promise.all([
-    readIncrementMetadata(project, inc),
-    readAllExperiments(project, inc),
-    readText(path21.join(inc.dir, "spec.md"))
-  ]), comparison = rankExperiments(inc, meta3.ml, loaded), best = loaded.experiments.find((e) => e.name === (comparison.best_candidate ?? comparison.best)?.experiment), adr = await locateAdr(adrDir, inc.id), runbookFile = path21.join(project.docsDir, "operations", `runbook-${slugify2(inc.id.replace(/^\d+[A-Z]?-/, ""), 60)}-retraining.md`), modelsFile = path21.join(archDir, "ml-models.md"), title = typeof meta3.raw.title == "string" ? meta3.raw.title : inc.id, rel = (abs) => path21.relative(project.docsDir, abs).split(path21.sep).join("/"), facts = {
-    increment: inc.id,
-    title,
-    problemType: meta3.ml.problem_type,
-    comparison,
-    bestParams: best ? flatten(best.params) : [],
-    notes: Object.fromEntries(
-      loaded.experiments.filter((e) => e.meta.notes.length).map((e) => [e.name, e.meta.notes[0].text.split(`
-`)[0]])
+// mcp-server/src/tools/render-report.ts
+var mb = (bytes) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 1)} MiB`, renderReportTool = {
+  name: "render_report",
+  title: "Render the HTML report",
+  description: "Write a self-contained browser report (one HTML file: inline script and style, no network, opens from disk) for an increment at .specweave/increments/<id>/report.html, and the project index .specweave/report.html. The report has the runs table (sortable, filterable, params that differ, the selection metric mean \xB1 std, the test metric, baselines and the best marked), metric-over-step curves for the runs picked, parallel coordinates from params to the selection metric, the CV fold spread, the best model\u2019s evaluation plots, the gates, the registry\u2019s current versions and the notes. Without increment, every increment gets its report. Returns the files written and their sizes.",
+  input: {
+    increment: IncrementRef.nullish().describe('The increment to render ("0042", "42" or the folder name); omitted: every increment.')
+  },
+  output: {
+    reports: external_exports.array(
+      external_exports.object({
+        increment: external_exports.string(),
+        file: external_exports.string(),
+        bytes: external_exports.number(),
+        experiments: external_exports.number(),
+        ranked: external_exports.number(),
+        best: external_exports.string().nullable(),
+        curves: external_exports.number().describe("Metrics with per-step curves in the report."),
+        points_kept: external_exports.number(),
+        points_logged: external_exports.number()
+      })
     ),
-    criteria: mergeCriteria(meta3.ml.success_criteria, spec ? criteriaFromMarkdown(spec).criteria : []),
-    adrPath: rel(adr.file),
-    adrTitle: `Model choice for ${title}`,
-    runbookPath: rel(runbookFile),
-    modelsDocPath: rel(modelsFile),
-    comparisonPath: path21.relative(project.docsDir, path21.join(inc.dir, "experiments", "comparison.md")).split(path21.sep).join("/")
-  }, date5 = now.toISOString().slice(0, 10), [modelsBefore, runbookBefore] = await Promise.all([readText(modelsFile), readText(runbookFile)]), plans = [
-    planDoc(project, adr.file, adr.existing, () => renderAdrHeader(adr.number, facts, date5), `adr ${inc.id}`, renderAdrBody(facts)),
-    planDoc(project, runbookFile, runbookBefore, () => renderRunbookHeader(facts), `runbook ${inc.id}`, renderRunbookBody(facts)),
-    planDoc(project, modelsFile, modelsBefore, () => MODELS_HEADER, inc.id, renderModelSection(facts))
-  ];
-  return await assertWritableTargets(
-    project,
-    plans.filter((p) => p.before !== p.after).map((p) => p.file)
-  ), { plans, selected: best?.name ?? null };
-}
-var MODELS_HEADER = `# ML models
+    index: external_exports.string()
+  },
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
+  async run(args2, { project }) {
+    let plan = await planReport(project, args2.increment);
+    await writeReportPlan(project, plan);
+    let index = project.relative(plan.index), lines = [
+      ...plan.increments.map(
+        (r) => `${r.file}: ${r.experiments} experiments (${r.ranked} ranked${r.best ? `, best ${r.best}` : ""}), ${mb(r.bytes)}` + (r.points_logged > r.points_kept ? `; curves downsampled to ${r.points_kept} of ${r.points_logged} points.` : ".")
+      ),
+      `Index: ${index}. Open the files in a browser; they fetch nothing.`
+    ];
+    return { data: { reports: plan.increments, index }, text: lines.join(`
+`) };
+  }
+};
 
-One section per ML increment, kept up to date by sync_docs. Text outside the generated sections is yours.
-
-`, REPORT_ORDER = [2, 0, 1];
-function report(project, inc, dryRun, plan) {
-  let changes = REPORT_ORDER.map((i) => plan.plans[i]).map((p) => ({
-    path: project.relative(p.file),
-    action: p.before === void 0 ? "create" : p.before === p.after ? "unchanged" : "update"
-  }));
-  return { increment: inc.id, dry_run: dryRun, changes, selected_model: plan.selected };
-}
-async function syncDocs(project, inc, opts = {}) {
-  let dryRun = opts.dry_run === !0, now = opts.now ?? /* @__PURE__ */ new Date(), first = await planDocs(project, inc, now);
-  return dryRun || first.plans.every((p) => p.before === p.after) ? report(project, inc, dryRun, first) : withLock(path21.join(project.docsDir, ".sync.lock"), async () => {
-    let plan = await planDocs(project, inc, now), changed = plan.plans.filter((p) => p.before !== p.after);
-    for (let p of changed) await writeAtomic(p.file, p.after);
-    for (let dir of new Set(changed.map((p) => path21.dirname(p.file)))) await removeDeadLeftovers(dir, await listEntryKinds(dir));
-    return await ensureGitignore(project.specweaveDir), report(project, inc, !1, plan);
-  });
-}
+// mcp-server/src/tools/scaffold-deployment.ts
+var scaffoldDeploymentTool = {
+  name: "scaffold_deployment",
+  title: "Scaffold a deployment (service, image, monitoring, rollout, load test)",
+  description: "Write a deployable service for a model into a folder of the project: app.py (FastAPI: /predict, /predict/batch, /health, Prometheus /metrics correct with several workers; refuses to start when the model file's sha256 differs from the recorded one), serve.py, the model file, requirements.txt pinned from the experiment's recorded environment, a non-root Dockerfile, Prometheus alerts and a Grafana dashboard, a canary rollout config, a locustfile and DEPLOYMENT.md. Serves registered model `model` at `stage` (default production), else the best experiment of `increment`. Needs the input schema recorded at training (Python: exp.save_model(model, \"model\", input_example=X_train)). `output` must be new, empty, or a previous scaffold left unchanged.",
+  input: {
+    increment: IncrementRef.nullish().describe(
+      "Serve the best experiment of this increment. With model, only checked: it must be the served version's increment."
+    ),
+    model: external_exports.string().min(1).nullish().describe("A registered model name (register_model); its version at `stage` is served."),
+    stage: external_exports.string().min(1).nullish().describe('Registry stage to serve, with model; default "production".'),
+    output: external_exports.string().min(1).describe(
+      'Folder to write, relative to the project root, e.g. "deploy/churn". Not the root, .specweave or .git; no links on the way.'
+    )
+  },
+  output: {
+    output: external_exports.string(),
+    files: external_exports.array(external_exports.object({ path: external_exports.string(), bytes: external_exports.number() })),
+    removed: external_exports.array(external_exports.string()),
+    replaced_previous: external_exports.boolean(),
+    model: external_exports.object({
+      source: external_exports.enum(["registry", "experiment"]),
+      name: external_exports.string(),
+      version: external_exports.string().nullable(),
+      stage: external_exports.string().nullable(),
+      increment: external_exports.string(),
+      experiment: external_exports.string(),
+      artifact: external_exports.string(),
+      sha256: external_exports.string(),
+      format: external_exports.string()
+    }),
+    features: external_exports.number(),
+    task: external_exports.string().nullable(),
+    warnings: external_exports.array(external_exports.string())
+  },
+  annotations: { readOnlyHint: !1, destructiveHint: !0, idempotentHint: !0, openWorldHint: !1 },
+  async run(args2, { project }) {
+    let plan = await planDeployment(project, {
+      increment: args2.increment ?? void 0,
+      model: args2.model ?? void 0,
+      stage: args2.stage ?? void 0,
+      output: args2.output
+    }), r = await writeDeployment(project, plan), s = r.source, model = {
+      source: s.kind,
+      name: s.name,
+      version: s.version,
+      stage: s.stage,
+      increment: s.increment,
+      experiment: s.experiment,
+      artifact: s.artifact,
+      sha256: s.sha256,
+      format: s.format
+    }, what = s.kind === "registry" ? `${s.name} v${s.version} (${s.stage})` : `experiment ${s.experiment} of ${s.increment}`;
+    return {
+      data: {
+        output: r.output,
+        files: r.files,
+        removed: r.removed,
+        replaced_previous: r.replaced_previous,
+        model,
+        features: r.features,
+        task: r.task,
+        warnings: r.warnings
+      },
+      text: [
+        `Wrote ${r.files.length + 1} files to ${r.output}/ for ${what}${r.replaced_previous ? " (replacing the previous scaffold)" : ""}: ${r.features} features, ${r.task ?? "unknown task"}.`,
+        `Run: cd ${r.output} && python serve.py --workers 2; see ${r.output}/DEPLOYMENT.md.`,
+        ...r.warnings.map((w) => `Warning: ${w}`)
+      ].join(`
+`)
+    };
+  }
+};
 
 // mcp-server/src/tools/sync-docs.ts
 var syncDocsTool = {
@@ -39412,91 +43839,19 @@ var updateTaskTool = {
   }
 };
 
-// mcp-server/src/core/validation.ts
-import * as path22 from "node:path";
-async function foldScores2(best) {
-  let folds = /* @__PURE__ */ new Map();
-  if (!best) return folds;
-  let { points } = await readHistory(best.dir);
-  for (let p of points) {
-    let f = facetOf(p.metric);
-    if (f.split !== "cv" || f.stat !== void 0) continue;
-    let values = folds.get(p.metric);
-    values ? values.push(p.value) : folds.set(p.metric, [p.value]);
-  }
-  return folds;
-}
-async function artifactsOnDisk(inc, best) {
-  if (!best) return [];
-  let relevant = best.meta.artifacts.filter((a) => modelFormatOf(a.path) || isExplanationFile(a.path));
-  return Promise.all(
-    relevant.map(async (recorded) => {
-      let file2 = path22.resolve(best.dir, recorded.path);
-      if (!isInside(inc.dir, file2)) return { recorded, actual: "outside the increment" };
-      try {
-        return { recorded, actual: await fileDigest(file2) };
-      } catch (e) {
-        if (e instanceof MlError) throw e;
-        let code = e.code;
-        return { recorded, actual: code === "ENOENT" || code === "ENOTDIR" ? "missing" : "not a regular file" };
-      }
-    })
-  );
-}
-async function validateIncrement(project, inc) {
-  let [meta3, files, spec, tasksMd, loaded] = await Promise.all([
-    readIncrementMetadata(project, inc).catch((e) => e instanceof MlError ? e : Promise.reject(e)),
-    listEntries(inc.dir).then((l) => new Set(l)),
-    readText(path22.join(inc.dir, "spec.md")),
-    readText(path22.join(inc.dir, "tasks.md")),
-    readAllExperiments(project, inc)
-  ]), ml = meta3 instanceof MlError ? null : meta3.ml, comparison;
-  try {
-    comparison = loaded.experiments.length ? rankExperiments(inc, ml, loaded) : void 0;
-  } catch {
-    comparison = void 0;
-  }
-  let bestName = comparison?.best_candidate?.experiment ?? comparison?.best?.experiment, best = loaded.experiments.find((e) => e.name === bestName), [bestFolds, bestArtifacts] = await Promise.all([foldScores2(best), artifactsOnDisk(inc, best)]), ctx = {
-    incrementId: inc.id,
-    incrementPath: project.relative(inc.dir),
-    meta: meta3,
-    files,
-    spec,
-    tasksMd,
-    experiments: loaded.experiments,
-    broken: loaded.broken,
-    comparison,
-    best,
-    bestFolds,
-    bestArtifacts,
-    thresholds: { ...DEFAULT_THRESHOLDS, ...ml?.thresholds }
-  }, checks = GATES.flatMap((g) => g.check(ctx)), summary = { pass: 0, warn: 0, fail: 0 };
-  for (let c of checks) summary[c.status] += 1;
-  let verdict = summary.fail ? "fail" : summary.warn ? "warn" : "pass";
-  return {
-    increment: inc.id,
-    verdict,
-    ready: verdict !== "fail",
-    best_experiment: best?.name ?? null,
-    primary_metric: comparison?.primary_metric ?? null,
-    checks,
-    summary
-  };
-}
-
 // mcp-server/src/tools/validate-increment.ts
-var Status = external_exports.enum(["pass", "warn", "fail"]), validateIncrementTool = {
+var Status2 = external_exports.enum(["pass", "warn", "fail"]), validateIncrementTool = {
   name: "validate_increment",
   title: "Validate increment (ML quality gates)",
   description: "Check an increment against the ML quality gates: required files and valid metadata.json; experiments logged and none running; a baseline exists; the best candidate beats the best baseline by ml.thresholds.min_improvement (default 0.05; for accuracy-like scores, the share of the remaining gap to 1.0 closed); every success criterion of spec.md and metadata.json met by the best experiment; cross-validation spread under max_cv_std where fold scores are logged; the best model saved; explanation artifacts where spec.md asks for explainability; all tasks in tasks.md completed. Returns each check {id, status, message} and a verdict (fail if any check fails). Read-only. A failing gate is a normal result, not an error: fix what the message says and validate again.",
   input: { increment: IncrementRef },
   output: {
     increment: external_exports.string(),
-    verdict: Status,
+    verdict: Status2,
     ready: external_exports.boolean(),
     best_experiment: external_exports.string().nullable(),
     primary_metric: external_exports.string().nullable(),
-    checks: external_exports.array(external_exports.object({ id: external_exports.string(), status: Status, message: external_exports.string() })),
+    checks: external_exports.array(external_exports.object({ id: external_exports.string(), status: Status2, message: external_exports.string() })),
     summary: external_exports.object({ pass: external_exports.number(), warn: external_exports.number(), fail: external_exports.number() })
   },
   annotations: { readOnlyHint: !0, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
@@ -39509,6 +43864,286 @@ var Status = external_exports.enum(["pass", "warn", "fail"]), validateIncrementT
         ...v.checks.map((c) => `${icon[c.status]} ${c.id}: ${c.message}`)
       ].join(`
 `)
+    };
+  }
+};
+
+// mcp-server/src/core/registry/wire.ts
+var StoredNumber2 = external_exports.union([external_exports.number(), external_exports.enum(["NaN", "Infinity", "-Infinity"])]), Git = external_exports.object({ commit: external_exports.string().nullable(), branch: external_exports.string().nullable(), dirty: external_exports.boolean() }).nullable(), StageWire = external_exports.object({
+  stage: external_exports.string(),
+  version: external_exports.string(),
+  since: external_exports.string(),
+  since_seq: external_exports.number(),
+  previous: external_exports.array(external_exports.string()).describe("The latest 20 earlier holders, oldest first: a default rollback returns to the last one."),
+  previous_total: external_exports.number()
+}), VersionWire = external_exports.object({
+  version: external_exports.string(),
+  stages: external_exports.array(external_exports.string()),
+  created: external_exports.string(),
+  actor: external_exports.string().nullable(),
+  description: external_exports.string().nullable(),
+  increment: external_exports.string(),
+  experiment: external_exports.string(),
+  git: Git,
+  selection: external_exports.object({
+    metric: external_exports.string(),
+    source: external_exports.string(),
+    key: external_exports.string(),
+    value: StoredNumber2,
+    std: StoredNumber2.nullable(),
+    count: external_exports.number().nullable()
+  }).nullable(),
+  test_metrics: external_exports.record(external_exports.string(), StoredNumber2),
+  artifact: external_exports.object({ path: external_exports.string(), bytes: external_exports.number(), sha256: external_exports.string(), format: external_exports.string().nullable() }),
+  data_files: external_exports.array(external_exports.object({ path: external_exports.string(), sha256: external_exports.string(), bytes: external_exports.number().nullable() })),
+  file: external_exports.string().describe("The version record: params, all metrics and the environment are there.")
+}), EventWire = external_exports.object({
+  seq: external_exports.number(),
+  time: external_exports.string(),
+  event: external_exports.enum(["register", "promote", "rollback"]),
+  model: external_exports.string(),
+  version: external_exports.string(),
+  stage: external_exports.string().nullable(),
+  previous: external_exports.string().nullable(),
+  actor: external_exports.string().nullable(),
+  reason: external_exports.string().nullable(),
+  forced: external_exports.boolean(),
+  gates: external_exports.object({ increment: external_exports.string(), verdict: external_exports.enum(["pass", "warn", "fail"]), failed: external_exports.array(external_exports.string()) }).nullable()
+}), TagWire = external_exports.object({ tag: external_exports.string(), created: external_exports.boolean(), commit: external_exports.string().nullable(), error: external_exports.string().nullable() });
+function stageWire(s) {
+  return {
+    stage: s.stage,
+    version: s.version,
+    since: s.since,
+    since_seq: s.since_seq,
+    previous: s.previous.slice(-20),
+    previous_total: s.previous.length
+  };
+}
+function versionWire(project, model, v) {
+  let r = v.record;
+  return {
+    version: v.version,
+    stages: v.stages,
+    created: r.created,
+    actor: r.actor,
+    description: r.description,
+    increment: r.increment,
+    experiment: r.experiment,
+    git: r.git,
+    selection: r.selection,
+    test_metrics: r.test_metrics,
+    artifact: r.artifact,
+    data_files: r.data_files,
+    file: project.relative(versionFile(project, model, v.version))
+  };
+}
+function eventWire(e) {
+  return { ...e };
+}
+function stagesText(m) {
+  return m.stages.length ? m.stages.map((s) => `${s.stage} ${s.version}`).join(", ") : "no stages";
+}
+
+// mcp-server/src/tools/register-model.ts
+var registerModelTool = {
+  name: "register_model",
+  title: "Register a model version",
+  description: `Register an experiment's saved model as a new immutable version in the model registry (.specweave/registry/<name>/). The version is semver: the patch number is bumped unless version is given ("1.4.0", or "major"/"minor"); a duplicate or lower version is refused. Records a lineage snapshot: increment, experiment, git commit and dirty state, params, selection metric (CV mean/std or validation), test metrics, the artifact path, bytes and sha256 (checked against the file now: a changed file is refused), environment and data-file hashes. The first version of a model is 1.0.0. Appends a register event to the log. git_tag: also create the GTO tag name@vX.Y.Z. Then promote_model puts it in a stage.`,
+  input: {
+    name: external_exports.string().min(1).describe('Model name: lower-case letters, digits, "-", "_" (e.g. "churn-classifier"). Created on first registration.'),
+    increment: IncrementRef,
+    experiment: ExperimentName,
+    artifact: external_exports.string().nullish().describe(
+      "The model file, relative to the experiment folder or the increment; it must be a recorded artifact. Default: the one recorded model file."
+    ),
+    version: external_exports.string().nullish().describe('"1.4.0", "v1.4.0", "major", "minor" or "patch" (default). Must be above every registered version.'),
+    description: external_exports.string().nullish().describe("What this version is, recorded with it (at most 4,000 characters)."),
+    git_tag: external_exports.boolean().nullish().describe("Also create GTO's annotated tag name@vX.Y.Z on the current commit (git repositories only).")
+  },
+  output: {
+    model: external_exports.string(),
+    version: external_exports.string(),
+    path: external_exports.string(),
+    record: VersionWire,
+    seq: external_exports.number(),
+    tags: external_exports.array(TagWire)
+  },
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !1, openWorldHint: !1 },
+  async run(args2, { project, git: git2 }) {
+    let r = await registerModel(project, args2, { git: git2 }), wire = versionWire(project, r.record.model, { version: r.record.version, stages: [], record: r.record }), sel = r.record.selection, tagText = r.tags.map((t) => t.created ? ` Tagged ${t.tag}.` : ` Tag ${t.tag} not created: ${t.error}.`).join("");
+    return {
+      data: { model: r.record.model, version: r.record.version, path: r.path, record: wire, seq: r.event.seq, tags: r.tags },
+      text: `Registered ${r.record.model} ${r.record.version} from ${r.record.increment}/${r.record.experiment}: ${r.record.artifact.path} (${r.record.artifact.bytes} bytes, sha256 ${r.record.artifact.sha256.slice(0, 12)}\u2026)${sel ? `, selected on ${sel.key}=${sel.value}${sel.std !== null ? ` \xB1 ${sel.std}` : ""}` : ""}. Record: ${r.path}.${tagText}`
+    };
+  }
+};
+
+// mcp-server/src/tools/promote-model.ts
+var promoteModelTool = {
+  name: "promote_model",
+  title: "Promote a model version to a stage",
+  description: `Make a registered version the holder of a stage ("staging", "production", \u2026). Stages are movable aliases: the previous holder stays registered and a rollback can return to it; the promotion is appended to the event log, which is never rewritten. "production" requires the increment's quality gates (validate_increment) to pass and the artifact's sha256 to match its record; otherwise it is refused unless force: true with a reason, which is recorded with the failing checks. Promoting the current holder changes nothing. git_tag: also create the GTO tag name#stage#N.`,
+  input: {
+    name: external_exports.string().min(1).describe("The registered model name."),
+    version: external_exports.string().min(1).describe('The registered version to promote, e.g. "1.2.0".'),
+    stage: external_exports.string().min(1).describe('The stage: lower-case name such as "staging" or "production".'),
+    reason: external_exports.string().nullish().describe("Why, recorded in the event log; required with force."),
+    force: external_exports.boolean().nullish().describe("Promote even though the gates fail (or cannot run) or the artifact changed; needs a reason."),
+    git_tag: external_exports.boolean().nullish().describe("Also create GTO's annotated tag name#stage#N (git repositories only).")
+  },
+  output: {
+    model: external_exports.string(),
+    stage: external_exports.string(),
+    version: external_exports.string(),
+    previous: external_exports.string().nullable(),
+    changed: external_exports.boolean(),
+    forced: external_exports.boolean(),
+    overridden: external_exports.array(external_exports.string()),
+    gates: EventWire.shape.gates,
+    event: EventWire.nullable(),
+    tags: external_exports.array(TagWire)
+  },
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
+  async run(args2, { project, git: git2 }) {
+    let c = await promoteModel(project, args2, { git: git2 }), data = {
+      model: args2.name,
+      stage: c.stage,
+      version: c.version,
+      previous: c.previous,
+      changed: c.changed,
+      forced: c.overridden.length > 0,
+      overridden: c.overridden,
+      gates: c.gates,
+      event: c.event,
+      tags: c.tags
+    }, gateText = c.gates ? ` Gates of ${c.gates.increment}: ${c.gates.verdict}.` : "", text4 = c.changed ? `${args2.name} ${c.version} now holds ${c.stage}${c.previous ? ` (was ${c.previous})` : ""}.${gateText}${c.overridden.length ? ` FORCED over: ${c.overridden.join("; ")}.` : ""}` + c.tags.map((t) => t.created ? ` Tagged ${t.tag}.` : ` Tag ${t.tag} not created: ${t.error}.`).join("") + (c.changed && c.stage === "production" ? " sync_docs updates ml-models.md and the runbook." : "") : `${args2.name} ${c.version} already holds ${c.stage}; nothing changed.`;
+    return { data, text: text4 };
+  }
+};
+
+// mcp-server/src/tools/rollback-model.ts
+var rollbackModelTool = {
+  name: "rollback_model",
+  title: "Roll a stage back to an earlier version",
+  description: "Return a stage to an earlier holder: by default the version that held it before the current one (call again to go further back), or to_version, which must have held the stage before. The rollback is appended to the event log; nothing is deleted and the rolled-back version stays registered. Refused when the target's model file no longer matches its recorded sha256. To put a version that never held the stage there, use promote_model.",
+  input: {
+    name: external_exports.string().min(1).describe("The registered model name."),
+    stage: external_exports.string().min(1).describe('The stage to roll back, e.g. "production".'),
+    to_version: external_exports.string().nullish().describe("An earlier holder of the stage; default: the previous holder."),
+    reason: external_exports.string().nullish().describe("Why, recorded in the event log."),
+    git_tag: external_exports.boolean().nullish().describe("Also create GTO's annotated tag name#stage#N (git repositories only).")
+  },
+  output: {
+    model: external_exports.string(),
+    stage: external_exports.string(),
+    version: external_exports.string(),
+    previous: external_exports.string().nullable(),
+    event: EventWire,
+    tags: external_exports.array(TagWire)
+  },
+  annotations: { readOnlyHint: !1, destructiveHint: !1, idempotentHint: !1, openWorldHint: !1 },
+  async run(args2, { project, git: git2 }) {
+    let c = await rollbackModel(project, args2, { git: git2 });
+    return {
+      data: { model: args2.name, stage: c.stage, version: c.version, previous: c.previous, event: c.event, tags: c.tags },
+      text: `${args2.name} ${c.stage} rolled back from ${c.previous} to ${c.version} (event ${c.event.seq}).` + c.tags.map((t) => t.created ? ` Tagged ${t.tag}.` : ` Tag ${t.tag} not created: ${t.error}.`).join("") + (c.stage === "production" ? " sync_docs updates ml-models.md and the runbook." : "")
+    };
+  }
+};
+
+// mcp-server/src/tools/get-model.ts
+var DEFAULT_LIMIT = 50, getModelTool = {
+  name: "get_model",
+  title: "Get a registered model",
+  description: "One registered model: its versions oldest first with their lineage (increment, experiment, git, selection and test metrics, artifact path, bytes and sha256, data files), which version holds each stage now (derived from the event log), and the event history (register, promote, rollback with time, actor, reason, forced; the newest `limit`). Checks that the stage holders' model files still match their sha256 (warnings). Params, all metrics and the environment are in each version's file. Read-only.",
+  input: {
+    name: external_exports.string().min(1).describe("The registered model name (list_models lists them)."),
+    limit: external_exports.number().int().min(1).max(500).nullish().describe("At most this many of the newest versions and newest events (default 50); stage holders are always included.")
+  },
+  output: {
+    name: external_exports.string(),
+    path: external_exports.string(),
+    latest: external_exports.string().nullable(),
+    stages: external_exports.array(StageWire),
+    versions: external_exports.array(VersionWire),
+    events: external_exports.array(EventWire),
+    versions_total: external_exports.number(),
+    events_total: external_exports.number(),
+    skipped_lines: external_exports.number().describe("Torn lines of events.jsonl left by a crashed writer, skipped."),
+    warnings: external_exports.array(external_exports.string())
+  },
+  annotations: { readOnlyHint: !0, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
+  async run(args2, { project }) {
+    let m = await readModel(project, args2.name), warnings = [], drifts = /* @__PURE__ */ new Map();
+    for (let s of m.stages) {
+      let record2 = m.versions.find((v) => v.version === s.version).record;
+      drifts.has(s.version) || drifts.set(s.version, artifactDrift(project, record2.artifact));
+      let drift = await drifts.get(s.version);
+      drift && warnings.push(`${s.stage} holder ${s.version}: ${drift}`);
+    }
+    m.skipped_lines && warnings.push(`${m.skipped_lines} torn line(s) in ${m.path}/events.jsonl skipped (a writer crashed mid-append).`);
+    let last = m.events[m.events.length - 1], limit = args2.limit ?? DEFAULT_LIMIT, held = new Set(m.stages.map((s) => s.version)), versions = m.versions.filter((v, i) => i >= m.versions.length - limit || held.has(v.version)), events = m.events.slice(-limit);
+    return (versions.length < m.versions.length || events.length < m.events.length) && warnings.push(
+      `Showing ${versions.length} of ${m.versions.length} versions and the last ${events.length} of ${m.events.length} events (limit ${limit}); the rest are in ${m.path}/versions/ and ${m.path}/events.jsonl.`
+    ), {
+      data: {
+        name: m.name,
+        path: m.path,
+        latest: m.latest,
+        stages: m.stages.map(stageWire),
+        versions: versions.map((v) => versionWire(project, m.name, v)),
+        events: events.map(eventWire),
+        versions_total: m.versions.length,
+        events_total: m.events.length,
+        skipped_lines: m.skipped_lines,
+        warnings
+      },
+      text: `${m.name}: ${m.versions.length} version(s), latest ${m.latest ?? "none"}; ${stagesText(m)}; ${m.events.length} event(s)${last ? `, last ${last.event} ${last.version}${last.stage ? ` to ${last.stage}` : ""} at ${last.time}` : ""}. Files: ${m.path}/.` + (warnings.length ? `
+WARNING ${warnings.join(`
+WARNING `)}` : "")
+    };
+  }
+};
+
+// mcp-server/src/tools/list-models.ts
+var listModelsTool = {
+  name: "list_models",
+  title: "List registered models",
+  description: "Every model in the registry (.specweave/registry/): latest version, number of versions, which version holds each stage now, and the last event. A model whose files are broken is listed under broken with the reason; other entries of the folder under ignored. Read-only; get_model gives one model in full.",
+  input: {},
+  output: {
+    models: external_exports.array(
+      external_exports.object({
+        name: external_exports.string(),
+        path: external_exports.string(),
+        latest: external_exports.string().nullable(),
+        versions: external_exports.number(),
+        stages: external_exports.record(external_exports.string(), external_exports.string()).describe("Stage -> the version holding it now."),
+        last_event: external_exports.object({ seq: external_exports.number(), event: external_exports.string(), version: external_exports.string(), stage: external_exports.string().nullable(), time: external_exports.string() }).nullable()
+      })
+    ),
+    broken: external_exports.array(external_exports.object({ name: external_exports.string(), reason: external_exports.string() })),
+    ignored: external_exports.array(external_exports.string())
+  },
+  annotations: { readOnlyHint: !0, destructiveHint: !1, idempotentHint: !0, openWorldHint: !1 },
+  async run(_args, { project }) {
+    let r = await readRegistry(project), models = r.models.map((m) => {
+      let last = m.events[m.events.length - 1];
+      return {
+        name: m.name,
+        path: m.path,
+        latest: m.latest,
+        versions: m.versions.length,
+        stages: Object.fromEntries(m.stages.map((s) => [s.stage, s.version])),
+        last_event: last ? { seq: last.seq, event: last.event, version: last.version, stage: last.stage, time: last.time } : null
+      };
+    }), lines = r.models.map((m) => `${m.name}: latest ${m.latest ?? "none"} (${m.versions.length} version(s)); ${stagesText(m)}.`);
+    for (let b of r.broken) lines.push(`BROKEN ${b.name}: ${b.reason}`);
+    return {
+      data: { models, broken: r.broken, ignored: r.ignored },
+      text: lines.length ? lines.join(`
+`) : "No models registered yet: register_model registers one."
     };
   }
 };
@@ -39527,8 +44162,346 @@ var TOOLS = [
   validateIncrementTool,
   syncDocsTool,
   updateTaskTool,
-  importRunsTool
+  importRunsTool,
+  exportToMlflowTool,
+  registerModelTool,
+  promoteModelTool,
+  rollbackModelTool,
+  getModelTool,
+  listModelsTool,
+  exportExperimentsTool,
+  completeIncrementTool,
+  renderReportTool,
+  scaffoldDeploymentTool
 ];
+
+// mcp-server/src/mcp/resources.ts
+import path32 from "node:path";
+
+// mcp-server/src/core/resources.ts
+import path31 from "node:path";
+var RESOURCE_SCHEME = "specweave://", MAX_RESOURCE_BYTES = 16 * 1024 * 1024, JSON_TYPE = "application/json", uri = (...parts) => RESOURCE_SCHEME + parts.map(encodeURIComponent).join("/"), incrementUri = (id) => uri("increments", id), experimentUri = (id, name) => uri("increments", id, "experiments", name), comparisonUri = (id) => `${incrementUri(id)}/comparison`, incrementReportUri = (id) => `${incrementUri(id)}/report`, PROJECT_REPORT_URI = `${RESOURCE_SCHEME}report`, modelUri = (name) => uri("registry", name), fileUri = (relToSpecweave) => `${RESOURCE_SCHEME}files/${relToSpecweave.split("/").map(encodeURIComponent).join("/")}`, comparisonFile = (inc) => path31.join(experimentsDir(inc), "comparison.md"), incrementReportFile = (inc) => path31.join(inc.dir, "report.html"), projectReportFile = (project) => path31.join(project.specweaveDir, "report.html");
+function json2(u, value) {
+  return { uri: u, mimeType: JSON_TYPE, text: `${JSON.stringify(value, null, 2)}
+` };
+}
+function variable(vars, key) {
+  let raw = vars[key], value;
+  try {
+    value = decodeURIComponent(Array.isArray(raw) ? String(raw[0]) : String(raw ?? ""));
+  } catch {
+    throw invalid(`The resource URI's ${key} is not valid percent-encoding.`, "Use a URI from resources/list or a tool result.");
+  }
+  if (!value || /[\\/\0]/.test(value) || value === "." || value === "..")
+    throw invalid(`Invalid ${key} ${JSON.stringify(value)} in the resource URI.`, "Use a URI from resources/list or a tool result.");
+  return value;
+}
+async function fileContent(u, file2, mimeType, missing) {
+  if (!await isFile(file2)) throw missing();
+  let buffer = await readWhole2(file2);
+  return { uri: u, mimeType, text: buffer.toString("utf8") };
+}
+async function readWhole2(file2) {
+  let chunks = [];
+  for await (let c of readChunks(file2, { maxBytes: MAX_RESOURCE_BYTES })) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+var TEXT_TYPES = {
+  ".md": "text/markdown",
+  ".json": JSON_TYPE,
+  ".jsonl": "application/jsonl",
+  ".yaml": "application/yaml",
+  ".yml": "application/yaml",
+  ".csv": "text/csv",
+  ".txt": "text/plain",
+  ".html": "text/html",
+  ".svg": "image/svg+xml",
+  ".py": "text/x-python",
+  ".toml": "application/toml"
+}, BINARY_TYPES = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif" }, RESOURCE_KINDS = [
+  {
+    name: "increment",
+    template: `${RESOURCE_SCHEME}increments/{increment}`,
+    mimeType: JSON_TYPE,
+    description: "An increment: its metadata.json (ML settings, criteria, status), its files and its experiments' names.",
+    async list(project) {
+      return (await listIncrements(project)).map((inc) => ({
+        uri: incrementUri(inc.id),
+        name: inc.id,
+        title: `Increment ${inc.id}`,
+        mimeType: JSON_TYPE
+      }));
+    },
+    async read(project, vars) {
+      let inc = await resolveIncrement(project, variable(vars, "increment")), [meta3, files, experiments] = await Promise.all([
+        readIncrementMetadata(project, inc),
+        listEntries(inc.dir),
+        listExperimentNames(inc)
+      ]);
+      return json2(incrementUri(inc.id), {
+        increment: inc.id,
+        path: project.relative(inc.dir),
+        metadata: meta3.raw,
+        files,
+        experiments: experiments.map((name) => ({ name, uri: experimentUri(inc.id, name) }))
+      });
+    }
+  },
+  {
+    name: "experiment",
+    template: `${RESOURCE_SCHEME}increments/{increment}/experiments/{experiment}`,
+    mimeType: JSON_TYPE,
+    description: "One experiment: params, summary metrics, status, tags, notes, times, git, environment and artifacts.",
+    async list(project) {
+      let out = [];
+      for (let inc of await listIncrements(project))
+        for (let name of await listExperimentNames(inc))
+          out.push({ uri: experimentUri(inc.id, name), name: `${inc.id}/${name}`, mimeType: JSON_TYPE });
+      return out;
+    },
+    async read(project, vars) {
+      let inc = await resolveIncrement(project, variable(vars, "increment")), e = await readExperiment(project, inc, variable(vars, "experiment")), { extra, ...meta3 } = e.meta;
+      return json2(experimentUri(inc.id, e.name), {
+        increment: inc.id,
+        path: project.relative(e.dir),
+        params: e.params,
+        metrics: e.metrics,
+        ...meta3,
+        ...Object.keys(extra).length ? { extra } : {}
+      });
+    }
+  },
+  {
+    name: "comparison",
+    template: `${RESOURCE_SCHEME}increments/{increment}/comparison`,
+    mimeType: "text/markdown",
+    description: "The increment's latest comparison.md, written by compare_experiments.",
+    async list(project) {
+      let out = [];
+      for (let inc of await listIncrements(project))
+        await isFile(comparisonFile(inc)) && out.push({ uri: comparisonUri(inc.id), name: `${inc.id} comparison`, mimeType: "text/markdown" });
+      return out;
+    },
+    async read(project, vars) {
+      let inc = await resolveIncrement(project, variable(vars, "increment"));
+      return fileContent(
+        comparisonUri(inc.id),
+        comparisonFile(inc),
+        "text/markdown",
+        () => notFound(`Increment ${inc.id} has no comparison yet.`, "Call compare_experiments first.")
+      );
+    }
+  },
+  {
+    name: "report",
+    template: `${RESOURCE_SCHEME}increments/{increment}/report`,
+    mimeType: "text/html",
+    description: "The increment's self-contained HTML report (report.html), written by render_report.",
+    async list(project) {
+      let out = [];
+      for (let inc of await listIncrements(project))
+        await isFile(incrementReportFile(inc)) && out.push({ uri: incrementReportUri(inc.id), name: `${inc.id} report`, mimeType: "text/html" });
+      return out;
+    },
+    async read(project, vars) {
+      let inc = await resolveIncrement(project, variable(vars, "increment"));
+      return fileContent(
+        incrementReportUri(inc.id),
+        incrementReportFile(inc),
+        "text/html",
+        () => notFound(`Increment ${inc.id} has no report.html yet.`, "Call render_report first.")
+      );
+    }
+  },
+  {
+    name: "registered-model",
+    template: `${RESOURCE_SCHEME}registry/{model}`,
+    mimeType: JSON_TYPE,
+    description: "A registered model: its versions with their lineage, which version holds each stage now, and the event history.",
+    async list(project) {
+      return (await readRegistry(project)).models.map((m) => ({
+        uri: modelUri(m.name),
+        name: m.name,
+        title: `Model ${m.name}`,
+        mimeType: JSON_TYPE
+      }));
+    },
+    async read(project, vars) {
+      let model = await readModel(project, variable(vars, "model"));
+      return json2(modelUri(model.name), model);
+    }
+  },
+  {
+    name: "file",
+    template: `${RESOURCE_SCHEME}files/{+path}`,
+    mimeType: "text/plain",
+    description: "Any file under .specweave/, by its path relative to that folder (tool results link to the files they name). Text files come back as text, images as base64; files over 16 MiB are refused.",
+    async read(project, vars) {
+      return readSpecweaveFile(project, String(vars.path ?? ""));
+    }
+  }
+];
+async function readProjectReport(project) {
+  return fileContent(
+    PROJECT_REPORT_URI,
+    projectReportFile(project),
+    "text/html",
+    () => notFound("The project has no report.html yet.", "Call render_report first.")
+  );
+}
+async function projectReportExists(project) {
+  return isFile(projectReportFile(project));
+}
+async function readSpecweaveFile(project, encoded) {
+  let rel;
+  try {
+    rel = decodeURIComponent(encoded);
+  } catch {
+    throw invalid("The resource URI is not valid percent-encoding.", "Use a URI from a tool result.");
+  }
+  let segments = rel.split("/");
+  if (!rel || rel.includes("\0") || rel.includes("\\") || segments.some((s) => s === "" || s === "." || s === ".."))
+    throw invalid(
+      `Invalid file path ${JSON.stringify(rel)} in the resource URI.`,
+      'Use a path relative to .specweave/ with no "..", e.g. specweave://files/increments/0001-x/spec.md.'
+    );
+  let file2 = path31.join(project.specweaveDir, ...segments), u = fileUri(rel);
+  if (!await isFile(file2))
+    throw notFound(`No file .specweave/${rel}.`, "Use a URI from a tool result or resources/list; folders are not resources.");
+  let ext = path31.extname(file2).toLowerCase(), buffer = await readWhole2(file2);
+  if (BINARY_TYPES[ext]) return { uri: u, mimeType: BINARY_TYPES[ext], blob: buffer.toString("base64") };
+  let text4 = buffer.toString("utf8");
+  return !TEXT_TYPES[ext] && Buffer.byteLength(text4) !== buffer.length ? { uri: u, mimeType: "application/octet-stream", blob: buffer.toString("base64") } : { uri: u, mimeType: TEXT_TYPES[ext] ?? "text/plain", text: text4 };
+}
+async function resourceForPath(project, relPath) {
+  let p = relPath.replace(/\/+$/, ""), parts = p.split("/");
+  if (parts[0] !== ".specweave" || parts.length < 2 || parts.some((s) => s === ".." || s === "." || s === "")) return;
+  let abs = path31.join(project.root, ...parts);
+  if (await isDirectory(abs))
+    return parts[1] === "registry" && parts.length === 3 ? { uri: modelUri(parts[2]), name: parts[2] } : parts[1] !== "increments" ? void 0 : parts.length === 3 ? { uri: incrementUri(parts[2]), name: parts[2] } : parts.length === 5 && parts[3] === "experiments" ? { uri: experimentUri(parts[2], parts[4]), name: `${parts[2]}/${parts[4]}` } : void 0;
+  if (!await isFile(abs)) return;
+  if (p === ".specweave/report.html") return { uri: PROJECT_REPORT_URI, name: "report.html" };
+  if (parts[1] === "increments" && parts.length === 4 && parts[3] === "report.html")
+    return { uri: incrementReportUri(parts[2]), name: `${parts[2]} report` };
+  if (parts[1] === "increments" && parts.length === 5 && parts[3] === "experiments" && parts[4] === "comparison.md")
+    return { uri: comparisonUri(parts[2]), name: `${parts[2]} comparison` };
+  let rel = parts.slice(1).join("/");
+  return { uri: fileUri(rel), name: rel };
+}
+
+// mcp-server/src/mcp/resources.ts
+var RESOURCE_PAGE_SIZE = 500, MAX_RESOURCE_LINKS = 20, REPORT_APP_URI = "ui://specweave-ml/report.html", MCP_APP_MIME = "text/html;profile=mcp-app", TOOLS_WITH_REPORT_VIEW = /* @__PURE__ */ new Set(["render_report"]);
+function protocolError(e) {
+  throw e instanceof McpError ? e : e instanceof MlError ? new McpError(e.code === "NOT_FOUND" ? -32002 : ErrorCode.InvalidParams, e.describe()) : e;
+}
+function toSdkContents(c) {
+  return c.blob !== void 0 ? { uri: c.uri, mimeType: c.mimeType, blob: c.blob } : { uri: c.uri, mimeType: c.mimeType, text: c.text ?? "" };
+}
+function registerResources(server2, project) {
+  for (let kind of RESOURCE_KINDS)
+    server2.registerResource(
+      kind.name,
+      new ResourceTemplate(kind.template, { list: void 0 }),
+      { mimeType: kind.mimeType, description: kind.description },
+      async (_uri, vars) => {
+        try {
+          return { contents: [toSdkContents(await kind.read(project, vars))] };
+        } catch (e) {
+          protocolError(e);
+        }
+      }
+    );
+  server2.registerResource(
+    "project-report",
+    PROJECT_REPORT_URI,
+    { mimeType: "text/html", description: "The project's index report (.specweave/report.html), written by render_report." },
+    async () => {
+      try {
+        return { contents: [toSdkContents(await readProjectReport(project))] };
+      } catch (e) {
+        protocolError(e);
+      }
+    }
+  ), server2.registerResource(
+    "report-view",
+    REPORT_APP_URI,
+    {
+      mimeType: MCP_APP_MIME,
+      description: "The latest report written by render_report, as an MCP Apps view for hosts that render one.",
+      _meta: { ui: { prefersBorder: !0 } }
+    },
+    async () => ({ contents: [{ uri: REPORT_APP_URI, mimeType: MCP_APP_MIME, text: await latestReportHtml(project) }] })
+  ), server2.server.setRequestHandler(ListResourcesRequestSchema, async (request) => {
+    try {
+      let all = await listAllResources(project), start = decodeCursor(request.params?.cursor, all.length), page2 = all.slice(start, start + RESOURCE_PAGE_SIZE), next = start + RESOURCE_PAGE_SIZE < all.length ? encodeCursor(start + RESOURCE_PAGE_SIZE) : void 0;
+      return { resources: page2, ...next ? { nextCursor: next } : {} };
+    } catch (e) {
+      protocolError(e);
+    }
+  });
+}
+async function listAllResources(project) {
+  let out = [];
+  await projectReportExists(project) && out.push({ uri: PROJECT_REPORT_URI, name: "report.html", title: "Project report", mimeType: "text/html" });
+  for (let kind of RESOURCE_KINDS) kind.list && out.push(...await kind.list(project));
+  return out.push({ uri: REPORT_APP_URI, name: "report-view", title: "Report (MCP Apps view)", mimeType: MCP_APP_MIME }), out;
+}
+var encodeCursor = (offset) => Buffer.from(JSON.stringify({ offset })).toString("base64url");
+function decodeCursor(cursor, total) {
+  if (cursor === void 0) return 0;
+  try {
+    let { offset } = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Number.isInteger(offset) && offset >= 0 && offset <= total) return offset;
+  } catch {
+  }
+  throw new McpError(
+    ErrorCode.InvalidParams,
+    "Invalid resources/list cursor: pass the nextCursor of the previous page unchanged, or none."
+  );
+}
+async function latestReportHtml(project) {
+  let candidates = [path32.join(project.specweaveDir, "report.html")];
+  for (let inc of await listIncrements(project)) candidates.push(path32.join(inc.dir, "report.html"));
+  let newest;
+  for (let file2 of candidates) {
+    let info = await entryInfo(file2);
+    info?.kind === "file" && (!newest || info.mtimeMs > newest.mtimeMs) && (newest = { file: file2, mtimeMs: info.mtimeMs });
+  }
+  if (newest && await isFile(newest.file)) {
+    let html = await readText(newest.file, { maxBytes: 16777216 });
+    if (html !== void 0) return html;
+  }
+  return '<!doctype html><meta charset="utf-8"><title>specweave-ml report</title><p>No report yet: call the <code>render_report</code> tool to write one.</p>';
+}
+async function resourceLinksFor(project, data) {
+  let paths = [];
+  collectPaths(data, paths, 0);
+  let links = [], seen = /* @__PURE__ */ new Set();
+  for (let p of paths) {
+    if (links.length >= MAX_RESOURCE_LINKS) break;
+    let r = await resourceForPath(project, p).catch(() => {
+    });
+    !r || seen.has(r.uri) || (seen.add(r.uri), links.push({ type: "resource_link", uri: r.uri, name: r.name }));
+  }
+  return links;
+}
+var MAX_WALK_DEPTH = 6, MAX_PATHS = 200;
+function collectPaths(value, out, depth) {
+  if (!(out.length >= MAX_PATHS || depth > MAX_WALK_DEPTH || value === null || typeof value != "object")) {
+    if (Array.isArray(value)) {
+      for (let v of value) collectPaths(v, out, depth + 1);
+      return;
+    }
+    for (let [key, v] of Object.entries(value))
+      if (typeof v == "string")
+        v.startsWith(".specweave/") && /(^|_)(path|report|file|files|summary|output|index)$/.test(key) && out.push(v);
+      else if (Array.isArray(v) && /(^|_)(files|paths|reports|changes)$/.test(key)) {
+        for (let item2 of v) typeof item2 == "string" && item2.startsWith(".specweave/") && out.push(item2);
+        collectPaths(v, out, depth + 1);
+      } else
+        collectPaths(v, out, depth + 1);
+  }
+}
 
 // mcp-server/src/mcp/result-size.ts
 function jsonStringBytes(s) {
@@ -39608,8 +44581,8 @@ function cappedResult(tool, data, text4) {
 }
 async function runTool(tool, args2, ctx) {
   try {
-    let { data, text: text4 } = await tool.run(args2, ctx);
-    return cappedResult(tool, data, text4);
+    let { data, text: text4 } = await tool.run(args2, ctx), result = cappedResult(tool, data, text4);
+    return result.isError || result.content.push(...await resourceLinksFor(ctx.project, data)), result;
   } catch (e) {
     return errorResult(tool.name, e);
   }
@@ -39628,11 +44601,12 @@ function createMcpServer(root2, tools = TOOLS) {
         description: tool.description,
         inputSchema: tool.input,
         outputSchema: tool.output,
-        annotations: { title: tool.title, ...tool.annotations }
+        annotations: { title: tool.title, ...tool.annotations },
+        ...TOOLS_WITH_REPORT_VIEW.has(tool.name) ? { _meta: { ui: { resourceUri: REPORT_APP_URI } } } : {}
       },
       (args2) => runTool(tool, args2, ctx)
     );
-  return server2;
+  return registerResources(server2, ctx.project), server2;
 }
 
 // mcp-server/src/mcp/stdio-transport.ts
@@ -39676,8 +44650,8 @@ var BoundedStdioServerTransport = class {
     this.stdin.off("data", this.onData), this.stdin.off("error", this.onStreamError), this.stdin.listenerCount("data") === 0 && this.stdin.pause(), this.pending = [], this.pendingBytes = 0, this.oversized = null, this.onclose?.();
   }
   send(message) {
-    return new Promise((resolve4) => {
-      this.stdout.write(serializeMessage(message)) ? resolve4() : this.stdout.once("drain", resolve4);
+    return new Promise((resolve7) => {
+      this.stdout.write(serializeMessage(message)) ? resolve7() : this.stdout.once("drain", resolve7);
     });
   }
   onStreamError = (error62) => this.onerror?.(error62);
@@ -39719,16 +44693,16 @@ var BoundedStdioServerTransport = class {
   }
   dispatch(line) {
     if (line.trim() === "") return;
-    let json2;
+    let json3;
     try {
-      json2 = JSON.parse(line);
+      json3 = JSON.parse(line);
     } catch {
       this.reply(void 0, ErrorCode.ParseError, "Parse error: the line is not valid JSON. Send one JSON-RPC message per line."), this.onerror?.(new Error("answered a line that is not JSON with a parse error"));
       return;
     }
-    let parsed = JSONRPCMessageSchema.safeParse(json2);
+    let parsed = JSONRPCMessageSchema.safeParse(json3);
     if (!parsed.success) {
-      this.reply(idOf(json2), ErrorCode.InvalidRequest, "Invalid Request: the line is JSON but not a JSON-RPC 2.0 message."), this.onerror?.(new Error("answered a line that is not a JSON-RPC message with invalid request"));
+      this.reply(idOf(json3), ErrorCode.InvalidRequest, "Invalid Request: the line is JSON but not a JSON-RPC 2.0 message."), this.onerror?.(new Error("answered a line that is not a JSON-RPC message with invalid request"));
       return;
     }
     try {
@@ -39746,9 +44720,9 @@ var BoundedStdioServerTransport = class {
     this.send({ jsonrpc: "2.0", ...id === void 0 ? {} : { id }, error: error62 });
   }
 };
-function idOf(json2) {
-  if (typeof json2 != "object" || json2 === null || !("id" in json2)) return;
-  let id = json2.id;
+function idOf(json3) {
+  if (typeof json3 != "object" || json3 === null || !("id" in json3)) return;
+  let id = json3.id;
   return typeof id == "string" || typeof id == "number" && Number.isFinite(id) ? id : void 0;
 }
 var WHITESPACE = /[ \t\r\n]*/y, STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y, NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y, LITERAL = /true|false|null/y;
