@@ -25,6 +25,7 @@ import { uniqueExperimentName } from './names.js';
 import type { Project } from './project.js';
 import { isDirectory, isFile, listEntryKinds, removeTree, withLongLock } from './store/disk.js';
 import { ensureGitignore, removeDeadLeftovers } from './store/leftovers.js';
+import { inParallel } from './in-parallel.js';
 
 export interface ImportOptions {
   source: string;
@@ -99,28 +100,6 @@ function runUpdate(run: ImportedRun, name: string, warnings: string[]): Experime
     git: run.git ? { commit: run.git.commit, branch: run.git.branch ?? null, dirty: false } : null,
     source: { ...run.source, key: run.key },
   };
-}
-
-/**
- * Runs `work` over `items` with a fixed number of concurrent workers. The first error stops every worker before
- * its next item, and is thrown once all have stopped, so the caller's cleanup never races a worker still writing.
- */
-async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      try {
-        await work(items[next++]!);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(WRITERS, items.length) }, worker));
-  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failure) throw failure.reason;
 }
 
 /** Reads the source: a running tracking server when it is an http(s) URL, else a folder or file in the project. */
@@ -232,7 +211,7 @@ async function writeAll(
   const keyOf = (p: StagedExperiment) => String(p.merged.meta.source.key);
   const staged: { plan: StagedExperiment; suggestedName: string }[] = [];
   try {
-    await inParallel(todo, async ({ run, name }) => {
+    await inParallel(todo, WRITERS, async ({ run, name }) => {
       let plan: StagedExperiment;
       try {
         plan = await planNewExperiment(runUpdate(run, name, warnings), ctx);
@@ -243,7 +222,7 @@ async function writeAll(
       await writeStagedExperiment(staging, plan);
       staged.push({ plan, suggestedName: run.suggestedName });
     });
-    await inParallel(staged, async ({ plan: first, suggestedName }) => {
+    await inParallel(staged, WRITERS, async ({ plan: first, suggestedName }) => {
       let plan = first;
       for (let attempt = 0; ; attempt += 1) {
         try {

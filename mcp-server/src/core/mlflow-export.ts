@@ -16,6 +16,7 @@ import { readAllExperiments, readHistory, type Experiment, type HistoryPoint } f
 import { fetchAllPages, MlflowApiError, MlflowRestClient, parseTrackingServer } from './http-mlflow.js';
 import type { Increment } from './increments.js';
 import type { Project } from './project.js';
+import { inParallel } from './in-parallel.js';
 
 /** The tag that identifies an exported run: "<increment>/<experiment>". */
 export const RUN_KEY_TAG = 'specweave.run_key';
@@ -272,25 +273,6 @@ function byNestingLevel(runs: DesiredRun[]): DesiredRun[][] {
   return levels.filter(Boolean);
 }
 
-/** Runs work over items, CONCURRENCY at a time; the first error stops the others before their next item. */
-async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      try {
-        await work(items[next++]!);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
-  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failure) throw failure.reason;
-}
-
 /** Creates or updates one run so it matches want. */
 async function syncRun(
   client: MlflowRestClient,
@@ -371,7 +353,7 @@ export async function exportToMlflow(project: Project, inc: Increment, opts: Mlf
   };
   // Runs of one nesting level go CONCURRENCY at a time; a level starts once its parents have their run ids.
   try {
-    for (const level of byNestingLevel(desired)) await inParallel(level, exportOne);
+    for (const level of byNestingLevel(desired)) await inParallel(level, CONCURRENCY, exportOne);
   } catch (error) {
     if (!(error instanceof MlError) || !results.length) throw error;
     throw new MlError(

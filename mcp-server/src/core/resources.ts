@@ -60,6 +60,17 @@ const comparisonFile = (inc: Increment) => path.join(experimentsDir(inc), 'compa
 const incrementReportFile = (inc: Increment) => path.join(inc.dir, 'report.html');
 const projectReportFile = (project: Project) => path.join(project.specweaveDir, 'report.html');
 
+/** One entry per increment that has the file `fileOf` names (a comparison, a report). */
+async function perIncrementFile(
+  project: Project,
+  fileOf: (inc: Increment) => string,
+  entry: (inc: Increment) => ResourceEntry,
+): Promise<ResourceEntry[]> {
+  const out: ResourceEntry[] = [];
+  for (const inc of await listIncrements(project)) if (await isFile(fileOf(inc))) out.push(entry(inc));
+  return out;
+}
+
 function json(u: string, value: unknown): ResourceContent {
   return { uri: u, mimeType: JSON_TYPE, text: `${JSON.stringify(value, null, 2)}\n` };
 }
@@ -169,15 +180,12 @@ export const RESOURCE_KINDS: ResourceKind[] = [
     template: `${RESOURCE_SCHEME}increments/{increment}/comparison`,
     mimeType: 'text/markdown',
     description: "The increment's latest comparison.md, written by compare_experiments.",
-    async list(project) {
-      const out: ResourceEntry[] = [];
-      for (const inc of await listIncrements(project)) {
-        if (await isFile(comparisonFile(inc))) {
-          out.push({ uri: comparisonUri(inc.id), name: `${inc.id} comparison`, mimeType: 'text/markdown' });
-        }
-      }
-      return out;
-    },
+    list: (project) =>
+      perIncrementFile(project, comparisonFile, (inc) => ({
+        uri: comparisonUri(inc.id),
+        name: `${inc.id} comparison`,
+        mimeType: 'text/markdown',
+      })),
     async read(project, vars) {
       const inc = await resolveIncrement(project, variable(vars, 'increment'));
       return fileContent(comparisonUri(inc.id), comparisonFile(inc), 'text/markdown', () =>
@@ -190,15 +198,12 @@ export const RESOURCE_KINDS: ResourceKind[] = [
     template: `${RESOURCE_SCHEME}increments/{increment}/report`,
     mimeType: 'text/html',
     description: "The increment's self-contained HTML report (report.html), written by render_report.",
-    async list(project) {
-      const out: ResourceEntry[] = [];
-      for (const inc of await listIncrements(project)) {
-        if (await isFile(incrementReportFile(inc))) {
-          out.push({ uri: incrementReportUri(inc.id), name: `${inc.id} report`, mimeType: 'text/html' });
-        }
-      }
-      return out;
-    },
+    list: (project) =>
+      perIncrementFile(project, incrementReportFile, (inc) => ({
+        uri: incrementReportUri(inc.id),
+        name: `${inc.id} report`,
+        mimeType: 'text/html',
+      })),
     async read(project, vars) {
       const inc = await resolveIncrement(project, variable(vars, 'increment'));
       return fileContent(incrementReportUri(inc.id), incrementReportFile(inc), 'text/html', () =>
