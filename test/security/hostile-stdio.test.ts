@@ -14,7 +14,10 @@ import {
   EXP,
   INC,
   judge,
+  DEPLOY,
   MLFLOW_RUN,
+  mlflowStub,
+  MODEL,
   PLACEMENTS,
   prepareCase,
   rawSession,
@@ -43,6 +46,16 @@ const SUBSET: Record<string, string[]> = {
   update_task: [`${INC}/tasks.md`, `${INC}/.lock`],
   update_increment: [`${INC}/spec.md`, `${INC}/metadata.json`],
   import_runs: [`${MLFLOW_RUN}/meta.yaml`, 'dvc/.git'],
+  register_model: [`${MODEL}/versions`, `${EXP}/model.pkl`],
+  promote_model: [`${MODEL}/events.jsonl`, `${MODEL}/versions/1.0.0.json`],
+  rollback_model: [`${MODEL}/events.jsonl`, `${MODEL}/.lock`],
+  get_model: [`${MODEL}/versions/1.1.0.json`, `${MODEL}/events.jsonl`],
+  list_models: ['.specweave/registry', MODEL],
+  scaffold_deployment: [DEPLOY, `${EXP}/input_schema.json`],
+  complete_increment: [`${INC}/COMPLETION-SUMMARY.md`, `${INC}/metadata.json`],
+  export_experiments: [`${INC}/experiments/export.json`, `${EXP}/metrics.json`],
+  render_report: [`${INC}/report.html`, '.specweave/report.html'],
+  export_to_mlflow: [`${EXP}/params.json`, `${EXP}/history.jsonl`],
 };
 
 const cases = Object.entries(SUBSET).flatMap(([tool, ats]) =>
@@ -64,10 +77,12 @@ describe('the bundle over stdio', () => {
     work = workDir();
     ws = await templateWorkspace(work);
     server = await stdioClient(['--root', ws.root]);
+    await mlflowStub.start();
   });
 
   afterAll(async () => {
     writeFigures('symlinks-stdio', verdicts);
+    await mlflowStub.stop();
     await server?.close();
     fs.rmSync(work, { recursive: true, force: true });
   });

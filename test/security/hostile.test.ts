@@ -15,6 +15,7 @@ import {
   DOCS,
   INC,
   judge,
+  mlflowStub,
   prepareCase,
   runMatrix,
   snapshot,
@@ -32,7 +33,9 @@ it('the table calls every tool the server lists', async () => {
   expect(listed).toEqual([...TOOLS].sort());
 });
 
-const INCREMENT_LEVEL = STORE_PLACEMENTS.filter((p) => !p.at.startsWith(`${INC}/experiments/`) && !p.at.startsWith('.specweave/docs'));
+const INCREMENT_LEVEL = STORE_PLACEMENTS.filter(
+  (p) => !p.at.startsWith(`${INC}/experiments/`) && !p.at.startsWith('.specweave/docs') && !p.at.startsWith('.specweave/registry'),
+);
 
 runMatrix('store-increments', INCREMENT_LEVEL, () => TOOLS);
 
@@ -52,11 +55,14 @@ it('the judge catches a writer that follows the link, a leaked token and a copie
     // What the server did before the sandbox: appended through the link, echoed the file, copied it into the docs.
     fs.appendFileSync(path.join(k.root, placement.at), 'echo pwned\n');
     fs.writeFileSync(path.join(k.root, DOCS, 'architecture/ml-models.md'), fs.readFileSync(path.join(k.root, placement.at)));
+    // And an exporter that sent what it read to the MLflow server.
+    mlflowStub.received.push(`POST /api/2.0/mlflow/runs/log-batch {"params":[{"key":"api_key","value":"${k.token}"}]}`);
     const { escapes } = await judge(fake, k, before, { content: [{ type: 'text', text: `read ${k.token}` }] });
     await fake.close();
     expect(escapes).toEqual([
       'outside modified: changed secret',
       expect.stringMatching(/^token in the result: .*SWSECRET/),
+      expect.stringMatching(/^token sent over the network: POST .*runs\/log-batch.*SWSECRET/),
       `token copied into the project: ${DOCS}/architecture/ml-models.md`,
     ]);
     // And a clean case reads as clean: the workspace resets to the template, links and all.

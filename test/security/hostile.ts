@@ -7,6 +7,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -17,6 +19,11 @@ import { BUNDLE, scratchDir } from '../helpers/project.js';
 export const INC = '.specweave/increments/0001-hostile';
 export const EXP = `${INC}/experiments/exp`;
 export const DOCS = '.specweave/docs/internal';
+/** A second increment, completed in the template (a completed increment refuses complete_increment again). */
+export const INC2 = '.specweave/increments/0002-closed';
+export const MODEL = '.specweave/registry/churn';
+/** The scaffold_deployment output folder: inside the project, outside .specweave. */
+export const DEPLOY = 'deploy';
 export const MLFLOW_RUN = 'mlruns/1/aaaa0000000000000000000000000001';
 export const WANDB_RUN = 'wandb/offline-run-20250105_101500-abc123xy';
 
@@ -85,6 +92,24 @@ export const STORE_PLACEMENTS: Placement[] = [
   { at: `${DOCS}/architecture/adr/0001-ml-model-choice-hostile.md`, kind: 'file' },
   { at: `${DOCS}/operations`, kind: 'dir' },
   { at: `${DOCS}/operations/runbook-hostile-retraining.md`, kind: 'file' },
+  // The lifecycle files: completion, exports, reports, the input schema, the model registry.
+  { at: INC2, kind: 'dir' },
+  { at: `${INC2}/metadata.json`, kind: 'file' },
+  { at: `${INC2}/COMPLETION-SUMMARY.md`, kind: 'file' },
+  { at: `${INC}/COMPLETION-SUMMARY.md`, kind: 'file', absent: true }, // complete_increment writes it
+  { at: `${INC}/report.html`, kind: 'file' },
+  { at: '.specweave/report.html', kind: 'file' },
+  { at: `${INC}/experiments/export.csv`, kind: 'file' },
+  { at: `${INC}/experiments/export.json`, kind: 'file' },
+  { at: `${INC}/experiments/export.md`, kind: 'file' },
+  { at: `${EXP}/input_schema.json`, kind: 'file' },
+  { at: '.specweave/registry', kind: 'dir' },
+  { at: MODEL, kind: 'dir' },
+  { at: `${MODEL}/versions`, kind: 'dir' },
+  { at: `${MODEL}/versions/1.0.0.json`, kind: 'file' },
+  { at: `${MODEL}/versions/1.1.0.json`, kind: 'file' },
+  { at: `${MODEL}/events.jsonl`, kind: 'file' },
+  { at: `${MODEL}/.lock`, kind: 'file' },
   // Leftovers of a dead writer (pid 4194303 is above Linux's pid_max) where the next writer cleans up.
   { at: '.specweave/increments/.staging-4194303-deadbeef', kind: 'dir', leftover: true },
   { at: `${INC}/.tasks.md.4194303.deadbeef.tmp`, kind: 'file', leftover: true },
@@ -95,6 +120,21 @@ export const STORE_PLACEMENTS: Placement[] = [
   // A real, dead staging folder holding the link: removing the folder must remove the link, not what it points to.
   { at: '.specweave/increments/.staging-4194303-feedface/0009-inner', kind: 'dir', leftover: true },
   { at: `${INC}/experiments/.staging-4194303-feedface/exp`, kind: 'dir', leftover: true },
+  { at: `${MODEL}/versions/.1.2.0.json.4194303.deadbeef.tmp`, kind: 'file', leftover: true },
+  { at: `${MODEL}/.lock.deadbeef.stale`, kind: 'file', leftover: true },
+];
+
+/**
+ * The scaffold's output folder, inside the project but outside .specweave: the one place a tool writes outside the
+ * store, so these are tried with scaffold_deployment (every other tool leaves the folder alone).
+ */
+export const DEPLOY_PLACEMENTS: Placement[] = [
+  { at: DEPLOY, kind: 'dir', targets: ['file', 'folder', 'project'] },
+  { at: `${DEPLOY}/app.py`, kind: 'file' },
+  { at: `${DEPLOY}/model`, kind: 'dir' },
+  { at: `${DEPLOY}/model/model.pkl`, kind: 'file' },
+  { at: `${DEPLOY}/monitoring/alerts.yml`, kind: 'file' },
+  { at: `${DEPLOY}/scaffold-manifest.json`, kind: 'file' },
 ];
 
 /**
@@ -128,7 +168,7 @@ export const SOURCE_PLACEMENTS: Placement[] = [
   { at: 'dvc/.git', kind: 'dir', source: 'dvc', targets: ['file', 'folder', 'gitfile'], absent: true },
 ];
 
-export const PLACEMENTS = [...STORE_PLACEMENTS, ...SOURCE_PLACEMENTS];
+export const PLACEMENTS = [...STORE_PLACEMENTS, ...SOURCE_PLACEMENTS, ...DEPLOY_PLACEMENTS];
 
 /** What each tool is called with: arguments that make it touch the placements above. */
 export const TOOL_CALLS: Record<string, (p: Placement) => Record<string, unknown>> = {
@@ -147,7 +187,7 @@ export const TOOL_CALLS: Record<string, (p: Placement) => Record<string, unknown
     tags: ['again'],
     note: 'tracked again',
     history: [{ metric: 'loss', value: 0.3, step: 9 }],
-    artifacts: ['model.pkl'],
+    artifacts: ['model.pkl', 'input_schema.json'],
   }),
   list_experiments: () => ({ increment: '1' }),
   get_experiment: () => ({ increment: '1', name: 'exp' }),
@@ -165,8 +205,63 @@ export const TOOL_CALLS: Record<string, (p: Placement) => Record<string, unknown
   update_task: () => ({ increment: '1', task: 'T-002', status: 'completed' }),
   update_increment: () => ({ increment: '1', primary_metric: 'roc_auc', success_criteria: ['roc_auc >= 0.65'] }),
   import_runs: (p) => ({ increment: '1', source: p.source ?? 'mlruns' }),
+  // The lifecycle tools. The template registered churn 1.0.0 and 1.1.0 (both promoted to staging in turn),
+  // scaffolded staging into deploy/, rendered the reports, exported the table and completed increment 0002.
+  register_model: () => ({ name: 'churn', increment: '1', experiment: 'exp', description: 'registered again' }),
+  promote_model: () => ({ name: 'churn', version: '1.0.0', stage: 'production', force: true, reason: 'hostile test' }),
+  rollback_model: () => ({ name: 'churn', stage: 'staging' }),
+  get_model: () => ({ name: 'churn' }),
+  list_models: () => ({}),
+  scaffold_deployment: () => ({ model: 'churn', stage: 'staging', output: DEPLOY }),
+  complete_increment: () => ({ increment: '1', force: true, reason: 'hostile test' }),
+  export_experiments: () => ({ increment: '1', format: 'json' }),
+  render_report: () => ({}),
+  // A stand-in MLflow server in the test process, which records every request: no secret may reach it.
+  export_to_mlflow: () => ({ increment: '1', tracking_uri: mlflowStub.url, experiment_name: 'hostile' }),
 };
 export const TOOLS = Object.keys(TOOL_CALLS);
+
+/**
+ * Enough of MLflow's REST API for export_to_mlflow (an experiment found by name, no runs yet, runs created and
+ * logged to), in the test process. It records every request line and body, so the judge can check that no secret
+ * was sent over the network; `url` points at a closed port until it is started.
+ */
+export const mlflowStub = {
+  url: 'http://127.0.0.1:9',
+  received: [] as string[],
+  server: undefined as http.Server | undefined,
+  async start(): Promise<void> {
+    if (this.server) return;
+    let runs = 0;
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.received.push(`${req.method} ${req.url} ${Buffer.concat(chunks).toString('utf8')}`);
+        const endpoint = (req.url ?? '').replace(/^\/api\/2\.0\/mlflow\//, '').split('?')[0];
+        const body =
+          endpoint === 'experiments/get-by-name'
+            ? { experiment: { experiment_id: '1', name: 'hostile', lifecycle_stage: 'active' } }
+            : endpoint === 'runs/search'
+              ? { runs: [] }
+              : endpoint === 'runs/create'
+                ? { run: { info: { run_id: (runs += 1).toString(16).padStart(32, '0'), status: 'RUNNING' } } }
+                : {};
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      });
+    });
+    server.unref();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  },
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise((resolve) => server.close(resolve));
+  },
+};
 
 export function targetsOf(p: Placement): Target[] {
   return p.targets ?? ['file', 'folder', 'project'];
@@ -183,6 +278,22 @@ const PREDICTIONS = (shift: number) =>
     ),
   ].join('\n') + '\n';
 
+/** An input_schema.json of two features, canonical JSON (sorted keys). */
+const INPUT_SCHEMA = (model: string, feature: string) =>
+  JSON.stringify({
+    classes: [0, 1],
+    example: { [feature]: 41, income: 52000.5 },
+    features: [
+      { dtype: 'int64', name: feature, type: 'integer' },
+      { dtype: 'float64', name: 'income', type: 'number' },
+    ],
+    format: 'specweave-input-schema/1',
+    input: 'dataframe',
+    model,
+    requirements: { joblib: '1.4.2', numpy: '2.0.0', pandas: '2.2.2', 'scikit-learn': '1.5.0' },
+    task: 'classification',
+  });
+
 export async function buildTemplate(c: TestClient, root: string): Promise<void> {
   await c.ok('create_increment', {
     title: 'Hostile',
@@ -198,6 +309,8 @@ export async function buildTemplate(c: TestClient, root: string): Promise<void> 
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'predictions.csv'), PREDICTIONS(shift));
     fs.writeFileSync(path.join(dir, 'model.pkl'), `model ${name}`);
+    // The input schema as the Python client's save_model(..., input_example=X) writes it (docs/format.md).
+    fs.writeFileSync(path.join(dir, 'input_schema.json'), INPUT_SCHEMA('model.pkl', 'age'));
     await c.ok('track_experiment', {
       increment: '1',
       name,
@@ -206,7 +319,7 @@ export async function buildTemplate(c: TestClient, root: string): Promise<void> 
       metrics: { roc_auc: baseline ? 0.6 : 0.8 },
       note: `${name} trained`,
       history: [0, 1, 2].map((step) => ({ metric: 'loss', value: 1 - step / 10, step })),
-      artifacts: ['model.pkl'],
+      artifacts: ['model.pkl', 'input_schema.json'],
     });
     await c.ok('evaluate_predictions', {
       increment: '1',
@@ -220,6 +333,18 @@ export async function buildTemplate(c: TestClient, root: string): Promise<void> 
   await c.ok('compare_predictions', { increment: '1', a: 'exp2', b: 'exp' });
   await c.ok('update_task', { increment: '1', task: 'T-001', status: 'completed' });
   await c.ok('sync_docs', { increment: '1' });
+  // The lifecycle, as an agent ends an increment: two registered versions, each promoted to staging in turn (so
+  // rollback_model has a previous holder), a deployment scaffold of staging, the exports, the reports, and a second
+  // increment completed (the first stays open for the other tools; complete_increment refuses a completed one).
+  for (const version of ['1.0.0', '1.1.0']) {
+    await c.ok('register_model', { name: 'churn', increment: '1', experiment: 'exp', version });
+    await c.ok('promote_model', { name: 'churn', version, stage: 'staging' });
+  }
+  await c.ok('scaffold_deployment', { model: 'churn', stage: 'staging', output: DEPLOY });
+  for (const format of ['csv', 'json', 'markdown']) await c.ok('export_experiments', { increment: '1', format });
+  await c.ok('create_increment', { title: 'Closed', problem_type: 'classification', primary_metric: 'roc_auc' });
+  await c.ok('complete_increment', { increment: '2', force: true, reason: 'closed without experiments' });
+  await c.ok('render_report', {});
   fs.mkdirSync(path.join(root, '.specweave/increments/_archive/0002-old'), { recursive: true });
   writeSources(root);
   for (const p of PLACEMENTS) {
@@ -304,8 +429,50 @@ function tokenContent(name: string, t: string): string {
     'dvc.yaml': `stages:\n  train:\n    cmd: ${t}\n    params:\n    - ${t}\n    metrics:\n    - metrics.json:\n        cache: false\n`,
     'params.yaml': `lr: ${t}\n${t}: 1\n`,
     'acc.tsv': `timestamp\tstep\t${t}\n1\t0\t0.5\n`,
+    'events.jsonl': [
+      { seq: 1, time: when, event: 'register', model: 'churn', version: '1.0.0', stage: null, previous: null },
+      { seq: 2, time: when, event: 'promote', model: 'churn', version: '1.0.0', stage: 'staging', previous: null },
+    ]
+      .map((e) => JSON.stringify({ ...e, actor: t, reason: t, forced: false, gates: null }))
+      .join('\n')
+      .concat('\n'),
+    'input_schema.json': INPUT_SCHEMA('model.pkl', t),
+    'scaffold-manifest.json': JSON.stringify({
+      generator: 'specweave-ml scaffold_deployment',
+      model: { name: t, version: '1.1.0', sha256: t },
+      files: [{ path: 'app.py', sha256: createHash('sha256').update(`# ${t}\n\n${t}\n`).digest('hex') }],
+    }),
+    'export.json': JSON.stringify([{ experiment: t, roc_auc: 0.5 }]),
+    'export.csv': `experiment,roc_auc\r\n${t},0.5\r\n`,
   };
+  const version = /^(\d+\.\d+\.\d+)\.json$/.exec(name)?.[1];
+  if (version) return versionRecord(version, t);
   return byName[name] ?? `# ${t}\n\n${t}\n`;
+}
+
+/** A registry version record (docs/format.md, "Model registry") whose description and metric carry the token. */
+function versionRecord(version: string, t: string): string {
+  const sha = createHash('sha256').update('model exp').digest('hex');
+  const record = {
+    actor: t,
+    artifact: { bytes: 9, format: 'pickle', path: `${EXP}/model.pkl`, sha256: sha },
+    created: '2026-01-01T00:00:00.000Z',
+    data_files: [],
+    description: t,
+    environment: { node: t },
+    experiment: 'exp',
+    format: 1,
+    git: null,
+    increment: '0001-hostile',
+    metrics: { [t]: 0.5, roc_auc: 0.8 },
+    model: 'churn',
+    params: { api_key: t },
+    registered_git: null,
+    selection: null,
+    test_metrics: {},
+    version,
+  };
+  return `${JSON.stringify(record, null, 2)}\n`;
 }
 
 /** Rewrites every file of a copied folder with the token content of its name. */
@@ -363,6 +530,8 @@ export interface Case {
   root: string;
   outside: string;
   token: string;
+  /** How many requests the MLflow stand-in had received before the call. */
+  sentBefore: number;
 }
 
 /**
@@ -459,7 +628,7 @@ export function prepareCase(ws: Workspace, p: Placement, target: Target, under: 
     fs.utimesSync(linkTo, past, past);
     if (/^\.staging-/.test(path.basename(path.dirname(at)))) fs.utimesSync(path.dirname(at), past, past);
   }
-  return { sandbox, root, outside, token };
+  return { sandbox, root, outside, token, sentBefore: mlflowStub.received.length };
 }
 
 /** Path → type and content hash of every entry below `dir`, links not followed. */
@@ -536,6 +705,8 @@ export async function judge(
     escapes.push(
       `link target in the ${result instanceof Error || (result as CallToolResult).isError ? 'error' : 'result'}: ${excerpt(text, k.outside)}`,
     );
+  const sent = mlflowStub.received.slice(k.sentBefore).find((r) => r.includes(k.token));
+  if (sent) escapes.push(`token sent over the network: ${excerpt(sent, k.token)}`);
   const files = projectFilesWithToken(k.root, k.token, k.outside);
   if (files.length) escapes.push(`token copied into the project: ${files.join(', ')}`);
   try {
@@ -637,9 +808,11 @@ export function runMatrix(suite: string, placements: Placement[], toolsFor: (p: 
   beforeAll(async () => {
     work = workDir();
     ws = await templateWorkspace(work);
+    if (placements.some((p) => toolsFor(p).includes('export_to_mlflow'))) await mlflowStub.start();
   });
   afterAll(async () => {
     writeFigures(suite, verdicts);
+    await mlflowStub.stop();
     await Promise.all(removals);
     fs.rmSync(work, { recursive: true, force: true });
   });
@@ -649,17 +822,24 @@ export function runMatrix(suite: string, placements: Placement[], toolsFor: (p: 
       placements.flatMap((p) =>
         toolsFor(p).map((tool) => {
           const args = TOOL_CALLS[tool]!(p);
-          return [JSON.stringify([tool, args]), { tool, args }] as const;
+          return [JSON.stringify([tool, args]), { tool, args, placement: p }] as const;
         }),
       ),
     ).values(),
   ];
-  it.each(controls)('control: $tool $args succeeds with no link planted', async ({ tool, args }) => {
+  it.each(controls)('control: $tool $args succeeds with no link planted', async ({ tool, placement }) => {
     ws.reset();
     const c = await inMemoryClient(ws.root);
     try {
-      const r = await c.call(tool, args);
+      const sentBefore = mlflowStub.received.length;
+      const r = await c.call(tool, TOOL_CALLS[tool]!(placement));
       expect(r.isError, JSON.stringify(r.content).slice(0, 400)).not.toBe(true);
+      // The export reached the stand-in with both runs' data, so the judge's network check has something to read.
+      if (tool === 'export_to_mlflow') {
+        const sent = mlflowStub.received.slice(sentBefore);
+        expect(sent.filter((line) => line.startsWith('POST /api/2.0/mlflow/runs/create'))).toHaveLength(2);
+        expect(sent.some((line) => line.startsWith('POST /api/2.0/mlflow/runs/log-batch') && line.includes('"depth"'))).toBe(true);
+      }
     } finally {
       await c.close();
     }
