@@ -16,6 +16,7 @@ import { modelFormatOf } from './model-formats.js';
 import type { Project } from './project.js';
 import { PRODUCTION, readModel, stageHolder, type RegisteredModel, type VersionRecord } from './registry/index.js';
 import { entryInfo, listEntryKinds, readChunks, readText, removeFile, withWriteZone, writeAtomic } from './store/disk.js';
+import { classifyLeftover } from './store/leftovers.js';
 import { renderDeploymentFiles, type DeploymentFacts } from '../render/deployment/index.js';
 
 export { LOAD_TEST_TAG } from './comparison.js';
@@ -311,6 +312,9 @@ async function listTree(project: Project, dir: string, rel = ''): Promise<string
   for (const [name, kind] of await listEntryKinds(dir)) {
     const child = rel ? `${rel}/${name}` : name;
     if (RUNTIME_LEFTOVERS.has(name)) continue;
+    // A temp file of a scaffold killed mid-write (writeAtomic's `.<name>.<pid>.<hex>.tmp`): not an edit to keep, and
+    // refusing it would make a crash block every later scaffold of this folder.
+    if (classifyLeftover(name, kind)) continue;
     if (kind === 'directory') out.push(...(await listTree(project, path.join(dir, name), child)));
     else if (kind === 'file') out.push(child);
     else
