@@ -135,6 +135,8 @@ export const DEPLOY_PLACEMENTS: Placement[] = [
   { at: `${DEPLOY}/model/model.pkl`, kind: 'file' },
   { at: `${DEPLOY}/monitoring/alerts.yml`, kind: 'file' },
   { at: `${DEPLOY}/scaffold-manifest.json`, kind: 'file' },
+  // A killed scaffold's temp file: skipped as a crash leftover when real, refused as a link.
+  { at: `${DEPLOY}/monitoring/.alerts.yml.4194303.deadbeef.tmp`, kind: 'file', leftover: true },
 ];
 
 /**
