@@ -348,7 +348,7 @@ async function checkOutputFolder(project: Project, outputAbs: string): Promise<{
   if (!manifest?.success) {
     throw new MlError(
       'CONFLICT',
-      `${project.relative(outputAbs)} is not empty and is not a scaffold written by scaffold_deployment (${present.length} file(s), e.g. ${present.slice(0, 3).join(', ')}); nothing was written.`,
+      `${project.relative(outputAbs)} is not empty and is not a scaffold written by scaffold_deployment (${present.length} file(s), e.g. ${present.slice(0, 3).join(', ')}${manifestText === undefined ? '' : `; its ${MANIFEST_FILE} is not a valid manifest`}); nothing was written.`,
       'Pass a new or empty folder as output.',
     );
   }
