@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { stdioClient, type TestClient } from '../helpers/client.js';
 import { BUNDLE } from '../helpers/project.js';
-import { EXP, INC, MLFLOW_RUN, TOOL_CALLS, WANDB_RUN, templateWorkspace, workDir, Workspace } from './hostile.js';
+import { DEPLOY, EXP, INC, MLFLOW_RUN, MODEL, TOOL_CALLS, WANDB_RUN, templateWorkspace, workDir, Workspace } from './hostile.js';
 
 const DEPTH = 100_000;
 
@@ -26,12 +26,43 @@ const yamlDeep = () => `name: ${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}\n`;
 const jsonDeep = () => `{"deep": ${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}}\n`;
 const jsonDeepObjects = () => `${'{"a":'.repeat(DEPTH)}1${'}'.repeat(DEPTH)}\n`;
 
-type Bomb = 'yaml-alias' | 'yaml-deep' | 'json-deep' | 'json-deep-objects';
+/** One event line of 40 MiB: over the event log's whole-file cap (32 MiB) in a single line. */
+const jsonlHugeLine = () => `{"seq":1,"reason":"${'x'.repeat(40 * 1024 * 1024)}"}\n`;
+/** The template's four events, then 500,000 torn lines (each skipped as a write cut by a crash). */
+const eventsManyLines = () =>
+  [
+    ['register', '1.0.0', null, null],
+    ['promote', '1.0.0', 'staging', null],
+    ['register', '1.1.0', null, null],
+    ['promote', '1.1.0', 'staging', '1.0.0'],
+  ]
+    .map(([event, version, stage, previous], i) =>
+      JSON.stringify({
+        seq: i + 1,
+        time: '2026-01-01T00:00:00.000Z',
+        event,
+        model: 'churn',
+        version,
+        stage,
+        previous,
+        actor: 'a',
+        reason: null,
+        forced: false,
+        gates: null,
+      }),
+    )
+    .concat(Array(500_000).fill('{"seq":'))
+    .join('\n')
+    .concat('\n');
+
+type Bomb = 'yaml-alias' | 'yaml-deep' | 'json-deep' | 'json-deep-objects' | 'jsonl-huge-line' | 'events-many-lines';
 const CONTENT: Record<Bomb, () => string> = {
   'yaml-alias': yamlAliasBomb,
   'yaml-deep': yamlDeep,
   'json-deep': jsonDeep,
   'json-deep-objects': jsonDeepObjects,
+  'jsonl-huge-line': jsonlHugeLine,
+  'events-many-lines': eventsManyLines,
 };
 
 interface Target {
@@ -80,6 +111,26 @@ const TARGETS: Target[] = [
   { file: 'dvc/dvclive.json', bombs: JSON_, calls: [call('import_runs', { source: 'dvc' })] },
   { file: 'dvc/exps/cnn-32/params.yaml', bombs: YAML, calls: [call('import_runs', { source: 'dvc' })] },
   { file: 'dvc/metrics.json', bombs: JSON_, calls: [call('import_runs', { source: 'dvc' })] },
+  // The registry and the deployment scaffold.
+  {
+    file: `${MODEL}/events.jsonl`,
+    bombs: ['json-deep', 'jsonl-huge-line', 'events-many-lines'],
+    calls: [
+      call('get_model'),
+      call('list_models'),
+      call('register_model'),
+      call('promote_model'),
+      call('rollback_model'),
+      call('scaffold_deployment'),
+    ],
+  },
+  {
+    file: `${MODEL}/versions/1.1.0.json`,
+    bombs: JSON_,
+    calls: [call('get_model'), call('list_models'), call('promote_model'), call('scaffold_deployment')],
+  },
+  { file: `${EXP}/input_schema.json`, bombs: JSON_, calls: [call('scaffold_deployment')] },
+  { file: `${DEPLOY}/scaffold-manifest.json`, bombs: JSON_, calls: [call('scaffold_deployment')] },
 ];
 
 const cases = TARGETS.flatMap((t) => t.bombs.flatMap((bomb) => t.calls.map((c) => ({ file: t.file, bomb, ...c }))));
