@@ -726,6 +726,14 @@ def _record(root: Path, increment: str, name: str, files: Dict[str, bytes], note
     exp._lock = FileLock(exp.path / ".lock")
     exp._active = True
     try:
+        # Each write below is atomic, the sequence is not: the places they touch are checked first (a planted link
+        # or a folder where a file goes is refused here), so a refusal leaves no file of this explanation behind.
+        exp.read()
+        for rel in files:
+            try:
+                _fs.digest(exp.path / rel)
+            except FileNotFoundError:
+                pass
         for rel, data in files.items():
             exp.save_artifact(data, rel)
         exp.log_note(note)

@@ -440,6 +440,7 @@ class SpecweaveStore(AbstractStore):
     def _run_entity(self, increment: str, name: str, full: bool = True) -> Run:
         path = self._path(increment, name)
         run_id = run_id_of(increment, name)
+        _forget_other_project_repo(run_id, self.root)
         if full:
             stored = read_experiment_dir(path)
             meta, params, summary = stored["metadata"], stored["params"], stored["metrics"]
@@ -964,6 +965,20 @@ class SpecweaveStore(AbstractStore):
 
 # ----------------------------------------------------------------------------------------------------------------
 # Artifacts
+
+
+def _forget_other_project_repo(run_id: str, root: Path) -> None:
+    """Drops MLflow's cached artifact repository of ``run_id`` when it belongs to another project. Run ids come
+    from the increment and folder name only, and MLflow caches repositories by run id for the whole process: after
+    switching projects (configure_mlflow of another root), log_artifact would otherwise write into the first one."""
+    try:
+        from mlflow.tracking._tracking_service import utils as tracking_utils
+    except ImportError:  # pragma: no cover - an MLflow without the cache
+        return
+    cache = getattr(tracking_utils, "_artifact_repos_cache", None)
+    repo = cache.get(run_id) if isinstance(cache, dict) else None
+    if isinstance(repo, SpecweaveArtifactRepository) and os.path.normcase(str(repo.root)) != os.path.normcase(str(root)):
+        cache.pop(run_id, None)
 
 
 def _split_artifact_uri(artifact_uri: str) -> Tuple[Path, str, str, str]:

@@ -22,16 +22,36 @@ from pathlib import Path
 from unittest import mock
 
 from helpers import PYTHON_DIR, make_increment
-from specweave_ml import configure_mlflow, read_experiment, track_experiment
+from specweave_ml import (ModelRegistry, SpecweaveError, configure_mlflow, export_experiments, read_experiment,
+                          record_load_test, run_load_test, track_experiment)
 
 try:
     import sklearn  # noqa: F401
     HAVE_SKLEARN = True
 except ImportError:
     HAVE_SKLEARN = False
+try:
+    import matplotlib  # noqa: F401
+    matplotlib.use("Agg")
+    HAVE_EXPLAIN = HAVE_SKLEARN
+except ImportError:
+    HAVE_EXPLAIN = False
+try:
+    import mlflow  # noqa: F401
+    HAVE_MLFLOW = True
+except ImportError:
+    HAVE_MLFLOW = False
+# Printed once, so a run without the libraries says which rows of the table it left out (and why).
+SKIPPED = [why for have, why in (
+    (HAVE_SKLEARN, "track_cross_validation, explain, save_model(input_example), log_input_schema: scikit-learn is not installed"),
+    (HAVE_EXPLAIN or not HAVE_SKLEARN, "explain: matplotlib is not installed"),
+    (HAVE_MLFLOW, "the MLflow tracking store (start_run/log_metric/log_param/log_artifact): mlflow is not installed"),
+) if not have]
 
 INC = ".specweave/increments/0001-demo"
 EXP = INC + "/experiments/exp"
+MODEL = ".specweave/registry/churn"
+LOAD_TEST = INC + "/experiments/load-test-hostile"
 RESULTS = PYTHON_DIR.parent / ".test-results" / "security"
 
 # (place, kind): every place the client reads or writes (docs/format.md, python/specweave_ml/_fs.py).
@@ -56,6 +76,18 @@ PLACEMENTS = [
     (EXP + "/.metrics.json.4194303.deadbeef.tmp", "file"),
     (EXP + "/.lock.deadbeef.stale", "file"),
     (INC + "/experiments/.staging-4194303-feedface/inner", "dir"),
+    # The files of today's APIs: the model registry, the export, the input schema, the explanation, a load test.
+    (".specweave/registry", "dir"),
+    (MODEL, "dir"),
+    (MODEL + "/versions", "dir"),
+    (MODEL + "/versions/1.0.0.json", "file"),
+    (MODEL + "/events.jsonl", "file"),
+    (MODEL + "/.lock", "file"),
+    (INC + "/experiments/export.csv", "file"),
+    (EXP + "/input_schema.json", "file"),
+    (EXP + "/explain", "dir"),
+    (EXP + "/explain/permutation_importance.svg", "file"),
+    (LOAD_TEST, "dir"),
 ]
 LEFTOVER = (".tmp", ".stale", "/inner")
 
@@ -73,6 +105,73 @@ def _run(action):
         return action(exp)
 
 
+def _small_model():
+    """A fitted scikit-learn model and its data: small, so explain takes a fraction of a second."""
+    if "model" not in _SMALL:
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+        rng = np.random.RandomState(0)
+        X = rng.rand(30, 3)
+        y = (X[:, 0] + 0.3 * rng.rand(30) > 0.6).astype(int)
+        _SMALL.update(model=LogisticRegression().fit(X, y), X=X, y=y)
+    return _SMALL["model"], _SMALL["X"], _SMALL["y"]
+
+
+_SMALL = {}
+
+
+def _explain():
+    from specweave_ml import explain
+    model, X, y = _small_model()
+    return explain(model, X, y, experiment="exp", increment="0001", n_repeats=2, top_k=2, pd_features=1,
+                   shap_rows=10, background=10, formats=("svg",))
+
+
+def _load_test_result():
+    """A real load test against a local HTTP server, run once: record_load_test then records it at every case."""
+    if "result" not in _SMALL:
+        import http.server
+        import threading
+
+        class Ok(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            _SMALL["result"] = run_load_test("http://127.0.0.1:%d/predict" % server.server_address[1], requests=5,
+                                             concurrency=1)
+        finally:
+            server.shutdown()
+            server.server_close()
+    return _SMALL["result"]
+
+
+def _mlflow_run(resume: bool):
+    """The MLflow tracking store, in this process: configure_mlflow, then a run (a new one, or the run of ``exp``
+    resumed by its run id) logging a metric, a param and an artifact from outside the project (the user's file)."""
+    import mlflow
+    from specweave_ml.mlflow_store import run_id_of
+    mlflow.set_tracking_uri(configure_mlflow("0001"))
+    kwargs = {"run_id": run_id_of("0001-demo", "exp")} if resume else {"run_name": "mlflow-run"}
+    with mlflow.start_run(**kwargs) as run:
+        mlflow.log_metric("acc", 0.75, step=3)
+        mlflow.log_param("seed", 7)
+        mlflow.log_artifact(str(_SMALL["artifact_input"]))
+        return run.info.run_id
+
+
+def _registry(call):
+    return lambda: call(ModelRegistry())
+
+
 # name -> call; each touches the places above as a training script would.
 OPERATIONS = {
     "track_experiment": lambda: _run(lambda exp: None),
@@ -85,15 +184,48 @@ OPERATIONS = {
     "save_artifact(bytes)": lambda: _run(lambda exp: exp.save_artifact(b"report", "report.txt")),
     "read_experiment": lambda: read_experiment("exp", increment="0001"),
     "configure_mlflow": lambda: configure_mlflow("0001"),
+    "registry.register": _registry(lambda r: r.register("churn", "exp", increment="0001", description="again")),
+    "registry.promote": _registry(lambda r: r.promote("churn", "1.0.0", "staging", reason="back")),
+    "registry.rollback_to": _registry(lambda r: r.rollback_to("churn", stage="staging", reason="bad")),
+    "registry.get": _registry(lambda r: r.get("churn")),
+    "registry.list": _registry(lambda r: r.list()),
+    "registry.load": _registry(lambda r: r.load("churn", stage="staging")),
+    "export_experiments(csv)": lambda: export_experiments("0001", "csv"),
+    "record_load_test": lambda: record_load_test(_load_test_result(), increment="0001", name="load-test-hostile",
+                                                 params={"model_name": "churn"}).read(),
 }
 if HAVE_SKLEARN:
     OPERATIONS["track_cross_validation"] = _cross_validation
+    OPERATIONS["save_model(input_example)"] = lambda: _run(lambda exp: exp.save_model(
+        _small_model()[0], "model.pkl", input_example=_small_model()[1]))
+    OPERATIONS["log_input_schema"] = lambda: _run(lambda exp: exp.log_input_schema(_small_model()[1], _small_model()[0]))
+if HAVE_EXPLAIN:
+    OPERATIONS["explain"] = _explain
+if HAVE_MLFLOW:
+    OPERATIONS["mlflow(new run)"] = lambda: _mlflow_run(resume=False)
+    OPERATIONS["mlflow(resume exp)"] = lambda: _mlflow_run(resume=True)
+
+# Calls that promise all or nothing: refused, they leave the project's files as they were (locks aside).
+ALL_OR_NOTHING = {"registry.register", "registry.promote", "registry.rollback_to", "export_experiments(csv)",
+                  "explain"}
+# Calls that only read: they leave the project's files as they were whatever happens.
+READ_ONLY = {"read_experiment", "registry.get", "registry.list", "registry.load"}
+
+
+# The registry's files as the template has them (filled by setUpClass): a planted copy carries the secret in a
+# field the reader accepts (a version record's description, an event's reason), so a reader that follows would parse it.
+REGISTRY_FILES = {}
 
 
 def token_content(name: str, token: str) -> str:
     when = "2026-01-01T00:00:00.000Z"
     owner = json.dumps({"host": socket.gethostname(), "pid": 2147480000, "time": when, "token": token}) + "\n"
+    if name in REGISTRY_FILES and name.endswith(".json"):
+        return json.dumps(dict(REGISTRY_FILES[name], description=token))
+    if name == "events.jsonl" and name in REGISTRY_FILES:
+        return "".join(json.dumps(dict(e, reason=token)) + "\n" for e in REGISTRY_FILES[name])
     return {
+        "input_schema.json": json.dumps({"features": [{"name": token, "dtype": "float64"}], "example": [token]}),
         "params.json": json.dumps({"api_key": token}),
         "metrics.json": json.dumps({token: 0.5}),
         "metadata.yaml": 'name: "exp"\nstatus: "completed"\ntags:\n  - "%s"\nnotes:\n  - time: "%s"\n    text: "%s"\n' % (token, when, token),
@@ -137,6 +269,20 @@ def files_with_token(root: Path, token: str, skip: Path) -> list:
     return found
 
 
+def project_files(root: Path, skip: Path) -> dict:
+    """The project's files and links (not folders, locks or a dead writer's leftovers) with their content."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        if Path(dirpath) == skip or skip in Path(dirpath).parents or "/.staging-" in dirpath:
+            continue
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            if name.endswith((".lock", ".tmp", ".stale")) or (p.is_dir() and not p.is_symlink()):
+                continue
+            out[str(p.relative_to(root))] = ("link", os.readlink(p)) if p.is_symlink() else p.read_bytes()
+    return out
+
+
 def scratch_base() -> str:
     """In memory where the machine has it: the table makes a few thousand small files."""
     return "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
@@ -147,20 +293,46 @@ class HostileClientTable(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        try:  # one BLAS thread: on a busy machine, threads spinning for a 30-row fit cost more than the fit
+            from threadpoolctl import threadpool_limits
+            cls.addClassCleanup(threadpool_limits(limits=1).restore_original_limits)
+        except ImportError:
+            pass
         cls.work = Path(tempfile.mkdtemp(prefix="swml-hostile-py-", dir=scratch_base())).resolve()
         cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)  # also when setUpClass fails
         cls.template = cls.work / "template"
         cls.template.mkdir()
         make_increment(cls.template, "0001-demo", status="active")
-        with mock.patch.dict(os.environ, {"SPECWEAVE_ROOT": str(cls.template)}):
+        user_input = cls.work / "user-input"
+        user_input.mkdir()
+        _SMALL["artifact_input"] = user_input / "notes.txt"
+        _SMALL["artifact_input"].write_text("a file the user logs with mlflow.log_artifact\n")
+        with mock.patch.dict(os.environ, {"SPECWEAVE_ROOT": str(cls.template), "SPECWEAVE_ACTOR": "hostile-table"}):
             with track_experiment("exp", increment="0001", params={"depth": 2}, tags=["first"]) as exp:
                 exp.log_metric("acc", 0.8)
                 exp.log_metric("loss", 0.5, step=0)
                 exp.save_model({"w": 1}, "model.pkl")
                 exp.save_artifact(b"first report", "report.txt")
+                exp.log_input_schema([[0.1, 0.2, 0.3]])
+                if not HAVE_EXPLAIN:  # the placements stay the same whichever libraries are installed
+                    exp.save_artifact(b"<svg/>", "explain/permutation_importance.svg")
             configure_mlflow("0001")
             if HAVE_SKLEARN:
                 _cross_validation()
+            if HAVE_EXPLAIN:
+                _explain()
+            record_load_test(_load_test_result(), increment="0001", name="load-test-hostile")
+            registry = ModelRegistry()
+            registry.register("churn", "exp", increment="0001")
+            registry.register("churn", "exp", increment="0001")
+            registry.promote("churn", "1.0.0", "staging")
+            registry.promote("churn", "1.0.1", "staging")
+            export_experiments("0001", "csv")
+        versions = cls.template / MODEL / "versions"
+        REGISTRY_FILES.update({f.name: json.loads(f.read_text()) for f in versions.glob("*.json")})
+        REGISTRY_FILES["events.jsonl"] = [json.loads(line) for line in (cls.template / MODEL / "events.jsonl").open()]
+        if SKIPPED:
+            sys.stderr.write("test_hostile.py leaves out: %s\n" % "; ".join(SKIPPED))
         for place, _ in PLACEMENTS:
             if not (cls.template / place).exists() and not place.endswith(".lock") and not place.endswith(LEFTOVER):
                 raise AssertionError("the template lacks %s: the placement table is out of date" % place)
@@ -203,18 +375,30 @@ class HostileClientTable(unittest.TestCase):
             if at.parent.name.startswith(".staging-"):
                 os.utime(at.parent, (past, past))
         before = snapshot(outside)
+        files_before = project_files(root, outside)
 
         escapes = []
         said = ""
-        with mock.patch.dict(os.environ, {"SPECWEAVE_ROOT": str(root), "MLFLOW_TRACKING_URI": ""}):
+        refused = None
+        env = {"SPECWEAVE_ROOT": str(root), "MLFLOW_TRACKING_URI": "", "SPECWEAVE_ACTOR": "hostile-table"}
+        with mock.patch.dict(os.environ, env):
             os.environ.pop("SPECWEAVE_INCREMENT", None)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
                     said = repr(OPERATIONS[op_name]())
                 except Exception as e:  # a refusal is fine; what it says is checked below
+                    refused = e
                     said = "%s: %s" % (type(e).__name__, e)
                 said += " ".join(str(w.message) for w in caught)
+        if refused is not None and not isinstance(refused, SpecweaveError):
+            escapes.append("refused with %s, not a SpecweaveError: %s" % (type(refused).__name__, said[:200]))
+        if op_name in READ_ONLY or (refused is not None and op_name in ALL_OR_NOTHING):
+            after = project_files(root, outside)
+            touched = sorted(k for k in set(files_before) | set(after) if files_before.get(k) != after.get(k))
+            if touched:
+                escapes.append("%s changed the project: %s" % (
+                    "a read" if op_name in READ_ONLY else "a refused all-or-nothing call", ", ".join(touched[:5])))
         changed = sorted(k for k in set(before) | set(snapshot(outside)) if before.get(k) != snapshot(outside).get(k))
         if changed:
             escapes.append("outside modified: " + ", ".join(changed[:5]))
