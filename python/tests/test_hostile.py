@@ -426,6 +426,20 @@ class HostileClientTable(unittest.TestCase):
                         self.assertEqual(escapes, [])
         self.assertGreater(len(self.verdicts), 0)
 
+    def test_every_call_succeeds_without_a_link(self):
+        """The controls: on the template with nothing planted, every call succeeds, so a refusal in a case above is
+        the link's doing (and a call that always failed would prove nothing)."""
+        for op_name, call in OPERATIONS.items():
+            with self.subTest(operation=op_name):
+                root = Path(tempfile.mkdtemp(prefix="control-", dir=self.work)) / "project"
+                shutil.copytree(self.template, root, symlinks=True)
+                env = {"SPECWEAVE_ROOT": str(root), "MLFLOW_TRACKING_URI": "", "SPECWEAVE_ACTOR": "hostile-table"}
+                with mock.patch.dict(os.environ, env), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    os.environ.pop("SPECWEAVE_INCREMENT", None)
+                    call()
+                shutil.rmtree(root.parent, ignore_errors=True)
+
     def test_the_judge_sees_a_client_that_follows_links(self):
         """The checks above can fail: a writer that follows the link, and a reader that returns the secret, are caught."""
         global OPERATIONS
@@ -433,14 +447,23 @@ class HostileClientTable(unittest.TestCase):
         OPERATIONS = {
             "follows": lambda: open(os.path.join(os.environ["SPECWEAVE_ROOT"], EXP, "history.jsonl"), "a").write("x\n"),
             "leaks": lambda: open(os.path.join(os.environ["SPECWEAVE_ROOT"], EXP, "params.json")).read(),
+            "half-done": lambda: (Path(os.environ["SPECWEAVE_ROOT"], EXP, "report.txt").write_text("half"),
+                                  track_experiment("..", increment="0001")),
+            "crashes": lambda: open(os.path.join(os.environ["SPECWEAVE_ROOT"], EXP, "model.pkl")).read(),
         }
+        ALL_OR_NOTHING.add("half-done")
         try:
             kept = list(self.verdicts)
             self.assertTrue(self.run_case(EXP + "/history.jsonl", "file", "file", "follows")[0].startswith("outside modified"))
             self.assertTrue(self.run_case(EXP + "/params.json", "file", "file", "leaks")[0].startswith("token in the result"))
+            self.assertTrue(self.run_case(EXP + "/params.json", "file", "file", "half-done")[0].startswith(
+                "a refused all-or-nothing call changed the project: " + EXP + "/report.txt"))
+            self.assertTrue(self.run_case(EXP + "/model.pkl", "file", "folder", "crashes")[0].startswith(
+                "refused with IsADirectoryError, not a SpecweaveError"))
             self.verdicts[:] = kept
         finally:
             OPERATIONS = saved
+            ALL_OR_NOTHING.discard("half-done")
 
 
 def write_figures(verdicts: list) -> None:
