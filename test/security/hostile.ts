@@ -24,6 +24,7 @@ export const INC2 = '.specweave/increments/0002-closed';
 export const MODEL = '.specweave/registry/churn';
 /** The scaffold_deployment output folder: inside the project, outside .specweave. */
 export const DEPLOY = 'deploy';
+const EXPLAIN_FILE = 'explain/permutation_importance.csv';
 export const MLFLOW_RUN = 'mlruns/1/aaaa0000000000000000000000000001';
 export const WANDB_RUN = 'wandb/offline-run-20250105_101500-abc123xy';
 
@@ -103,6 +104,8 @@ export const STORE_PLACEMENTS: Placement[] = [
   { at: `${INC}/experiments/export.json`, kind: 'file' },
   { at: `${INC}/experiments/export.md`, kind: 'file' },
   { at: `${EXP}/input_schema.json`, kind: 'file' },
+  { at: `${EXP}/explain`, kind: 'dir' },
+  { at: `${EXP}/explain/permutation_importance.csv`, kind: 'file' },
   { at: '.specweave/registry', kind: 'dir' },
   { at: MODEL, kind: 'dir' },
   { at: `${MODEL}/versions`, kind: 'dir' },
@@ -189,7 +192,7 @@ export const TOOL_CALLS: Record<string, (p: Placement) => Record<string, unknown
     tags: ['again'],
     note: 'tracked again',
     history: [{ metric: 'loss', value: 0.3, step: 9 }],
-    artifacts: ['model.pkl', 'input_schema.json'],
+    artifacts: ['model.pkl', 'input_schema.json', EXPLAIN_FILE],
   }),
   list_experiments: () => ({ increment: '1' }),
   get_experiment: () => ({ increment: '1', name: 'exp' }),
@@ -313,6 +316,9 @@ export async function buildTemplate(c: TestClient, root: string): Promise<void> 
     fs.writeFileSync(path.join(dir, 'model.pkl'), `model ${name}`);
     // The input schema as the Python client's save_model(..., input_example=X) writes it (docs/format.md).
     fs.writeFileSync(path.join(dir, 'input_schema.json'), INPUT_SCHEMA('model.pkl', 'age'));
+    // An explanation file as specweave_ml.explain() writes it (docs/format.md, "Explanation files").
+    fs.mkdirSync(path.join(dir, 'explain'));
+    fs.writeFileSync(path.join(dir, EXPLAIN_FILE), 'feature,mean,std,ci_low,ci_high,repeat_0\nage,0.12,0.01,0.1,0.14,0.12\n');
     await c.ok('track_experiment', {
       increment: '1',
       name,
@@ -321,7 +327,7 @@ export async function buildTemplate(c: TestClient, root: string): Promise<void> 
       metrics: { roc_auc: baseline ? 0.6 : 0.8 },
       note: `${name} trained`,
       history: [0, 1, 2].map((step) => ({ metric: 'loss', value: 1 - step / 10, step })),
-      artifacts: ['model.pkl', 'input_schema.json'],
+      artifacts: ['model.pkl', 'input_schema.json', EXPLAIN_FILE],
     });
     await c.ok('evaluate_predictions', {
       increment: '1',
@@ -446,6 +452,7 @@ function tokenContent(name: string, t: string): string {
     }),
     'export.json': JSON.stringify([{ experiment: t, roc_auc: 0.5 }]),
     'export.csv': `experiment,roc_auc\r\n${t},0.5\r\n`,
+    'permutation_importance.csv': `feature,mean,std,ci_low,ci_high,repeat_0\n${t},0.12,0.01,0.1,0.14,0.12\n`,
   };
   const version = /^(\d+\.\d+\.\d+)\.json$/.exec(name)?.[1];
   if (version) return versionRecord(version, t);
