@@ -1,7 +1,12 @@
 """The hostile repository against the Python client, as a table: every writing (and reading) call of the client x
 a symbolic link planted at each place it reads or writes x a link to an outside file and to an outside folder, each
 holding a unique secret token in a form the reader of that place would parse. For every case: nothing outside the
-project changed, the token is in no return value, exception or warning, and in no file of the project.
+project changed, the token is in no return value, exception or warning, and in no file of the project; a refusal is
+a SpecweaveError (SandboxError for the link itself), never an OSError or a library's own exception; a call that
+only reads changes no file of the project, and a refused all-or-nothing call (explain, the registry's writes,
+export_experiments) leaves the project's files as they were. The calls cover the tracking API, explain, the model
+registry, export_experiments, record_load_test, the input schema and the MLflow tracking store (in this process,
+after configure_mlflow); the controls run each call on the template with nothing planted, where it must succeed.
 
 The figures (cases tried, escapes) go to .test-results/security/python-client.json and into the total in
 .test-results/security.json, quoted by docs/security.md. test_sandbox.py checks the messages of each refusal; this
