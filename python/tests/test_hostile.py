@@ -324,6 +324,9 @@ class HostileClientTable(unittest.TestCase):
             configure_mlflow("0001")
             if HAVE_SKLEARN:
                 _cross_validation()
+            else:  # the same place, made by hand: the table's places do not depend on the libraries installed
+                with track_experiment("logistic-regression", increment="0001", tags=["cross-validation"]) as cv:
+                    cv.log_metric("cv_accuracy_mean", 0.9)
             if HAVE_EXPLAIN:
                 _explain()
             record_load_test(_load_test_result(), increment="0001", name="load-test-hostile")
@@ -335,7 +338,7 @@ class HostileClientTable(unittest.TestCase):
             export_experiments("0001", "csv")
         versions = cls.template / MODEL / "versions"
         REGISTRY_FILES.update({f.name: json.loads(f.read_text()) for f in versions.glob("*.json")})
-        REGISTRY_FILES["events.jsonl"] = [json.loads(line) for line in (cls.template / MODEL / "events.jsonl").open()]
+        REGISTRY_FILES["events.jsonl"] = [json.loads(line) for line in (cls.template / MODEL / "events.jsonl").read_text().splitlines()]
         if SKIPPED:
             sys.stderr.write("test_hostile.py leaves out: %s\n" % "; ".join(SKIPPED))
         for place, _ in PLACEMENTS:
