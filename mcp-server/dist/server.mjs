@@ -37188,7 +37188,7 @@ async function listTree(project, dir, rel = "") {
   let out = [];
   for (let [name, kind] of await listEntryKinds(dir)) {
     let child = rel ? `${rel}/${name}` : name;
-    if (!RUNTIME_LEFTOVERS.has(name))
+    if (!RUNTIME_LEFTOVERS.has(name) && !classifyLeftover(name, kind))
       if (kind === "directory") out.push(...await listTree(project, path18.join(dir, name), child));
       else if (kind === "file") out.push(child);
       else
@@ -37215,7 +37215,7 @@ async function checkOutputFolder(project, outputAbs) {
   if (!manifest?.success)
     throw new MlError(
       "CONFLICT",
-      `${project.relative(outputAbs)} is not empty and is not a scaffold written by scaffold_deployment (${present.length} file(s), e.g. ${present.slice(0, 3).join(", ")}); nothing was written.`,
+      `${project.relative(outputAbs)} is not empty and is not a scaffold written by scaffold_deployment (${present.length} file(s), e.g. ${present.slice(0, 3).join(", ")}${manifestText === void 0 ? "" : `; its ${MANIFEST_FILE} is not a valid manifest`}); nothing was written.`,
       "Pass a new or empty folder as output."
     );
   let recorded = new Map(manifest.data.files.map((f) => [f.path, f.sha256])), foreign = present.filter((f) => f !== MANIFEST_FILE && !recorded.has(f)), changed = [];
@@ -41120,6 +41120,19 @@ async function fetchAllPages(fetchPage, listKey, maxItems, tooMany) {
   }
 }
 
+// mcp-server/src/core/in-parallel.ts
+async function inParallel(items, limit, work) {
+  let next = 0, failed = !1, worker = async () => {
+    for (; !failed && next < items.length; )
+      try {
+        await work(items[next++]);
+      } catch (e) {
+        throw failed = !0, e;
+      }
+  }, failure2 = (await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker))).find((o) => o.status === "rejected");
+  if (failure2) throw failure2.reason;
+}
+
 // mcp-server/src/core/mlflow-export.ts
 var RUN_KEY_TAG = "specweave.run_key", BATCH_LIMITS = { metrics: 1e3, params: 100, tags: 100, total: 1e3 }, MAX_PARAM_VALUE = 6e3, MAX_TAG_VALUE = 8e3, MAX_KEY = 250, MAX_EXPERIMENT_NAME = 500, MAX_EXISTING_RUNS = 1e4, HISTORY_PAGE = 25e3, MAX_HISTORY_POINTS = 5e6, CONCURRENCY = 8, DBL_MAX = 17976931348623157e292, STATUS_TO_MLFLOW = { running: "RUNNING", completed: "FINISHED", failed: "FAILED", killed: "KILLED" };
 function isMlflowKey(name) {
@@ -41215,17 +41228,6 @@ function byNestingLevel(runs) {
   for (let r of runs) (levels[depth(r)] ??= []).push(r);
   return levels.filter(Boolean);
 }
-async function inParallel(items, work) {
-  let next = 0, failed = !1, worker = async () => {
-    for (; !failed && next < items.length; )
-      try {
-        await work(items[next++]);
-      } catch (e) {
-        throw failed = !0, e;
-      }
-  }, failure2 = (await Promise.allSettled(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker))).find((o) => o.status === "rejected");
-  if (failure2) throw failure2.reason;
-}
 async function syncRun(client, experimentId, want, found, warnings) {
   let state = found ? await existingState(client, found, new Set(want.points.map((p) => p.key))) : void 0, changes = diffRun(want, state);
   for (let key of changes.paramConflicts)
@@ -41274,7 +41276,7 @@ async function exportToMlflow(project, inc, opts) {
     want.sourceRunId && runIdBySource.set(want.sourceRunId, runId), results.push({ experiment: want.experiment, run_id: runId, action });
   };
   try {
-    for (let level of byNestingLevel(desired)) await inParallel(level, exportOne);
+    for (let level of byNestingLevel(desired)) await inParallel(level, CONCURRENCY, exportOne);
   } catch (error62) {
     throw !(error62 instanceof MlError) || !results.length ? error62 : new MlError(
       error62.code,
@@ -43298,17 +43300,6 @@ function runUpdate(run, name, warnings) {
     source: { ...run.source, key: run.key }
   };
 }
-async function inParallel2(items, work) {
-  let next = 0, failed = !1, worker = async () => {
-    for (; !failed && next < items.length; )
-      try {
-        await work(items[next++]);
-      } catch (e) {
-        throw failed = !0, e;
-      }
-  }, failure2 = (await Promise.allSettled(Array.from({ length: Math.min(WRITERS, items.length) }, worker))).find((o) => o.status === "rejected");
-  if (failure2) throw failure2.reason;
-}
 async function scanAnySource(project, opts) {
   let includeDeleted = opts.include_deleted === !0;
   if (isHttpUrl(opts.source)) {
@@ -43364,7 +43355,7 @@ async function importRuns(project, inc, opts, ctx) {
 async function writeAll(project, inc, ctx, todo, taken, imported, skipped, warnings) {
   let staging = path30.join(experimentsDir(inc), `.staging-${process.pid}-${randomBytes3(4).toString("hex")}`), keyOf = (p) => String(p.merged.meta.source.key), staged = [];
   try {
-    await inParallel2(todo, async ({ run, name }) => {
+    await inParallel(todo, WRITERS, async ({ run, name }) => {
       let plan;
       try {
         plan = await planNewExperiment(runUpdate(run, name, warnings), ctx);
@@ -43373,7 +43364,7 @@ async function writeAll(project, inc, ctx, todo, taken, imported, skipped, warni
         return;
       }
       await writeStagedExperiment(staging, plan), staged.push({ plan, suggestedName: run.suggestedName });
-    }), await inParallel2(staged, async ({ plan: first, suggestedName }) => {
+    }), await inParallel(staged, WRITERS, async ({ plan: first, suggestedName }) => {
       let plan = first;
       for (let attempt = 0; ; attempt += 1)
         try {
@@ -44181,6 +44172,11 @@ import path32 from "node:path";
 // mcp-server/src/core/resources.ts
 import path31 from "node:path";
 var RESOURCE_SCHEME = "specweave://", MAX_RESOURCE_BYTES = 16 * 1024 * 1024, JSON_TYPE = "application/json", uri = (...parts) => RESOURCE_SCHEME + parts.map(encodeURIComponent).join("/"), incrementUri = (id) => uri("increments", id), experimentUri = (id, name) => uri("increments", id, "experiments", name), comparisonUri = (id) => `${incrementUri(id)}/comparison`, incrementReportUri = (id) => `${incrementUri(id)}/report`, PROJECT_REPORT_URI = `${RESOURCE_SCHEME}report`, modelUri = (name) => uri("registry", name), fileUri = (relToSpecweave) => `${RESOURCE_SCHEME}files/${relToSpecweave.split("/").map(encodeURIComponent).join("/")}`, comparisonFile = (inc) => path31.join(experimentsDir(inc), "comparison.md"), incrementReportFile = (inc) => path31.join(inc.dir, "report.html"), projectReportFile = (project) => path31.join(project.specweaveDir, "report.html");
+async function perIncrementFile(project, fileOf, entry) {
+  let out = [];
+  for (let inc of await listIncrements(project)) await isFile(fileOf(inc)) && out.push(entry(inc));
+  return out;
+}
 function json2(u, value) {
   return { uri: u, mimeType: JSON_TYPE, text: `${JSON.stringify(value, null, 2)}
 ` };
@@ -44276,12 +44272,11 @@ var TEXT_TYPES = {
     template: `${RESOURCE_SCHEME}increments/{increment}/comparison`,
     mimeType: "text/markdown",
     description: "The increment's latest comparison.md, written by compare_experiments.",
-    async list(project) {
-      let out = [];
-      for (let inc of await listIncrements(project))
-        await isFile(comparisonFile(inc)) && out.push({ uri: comparisonUri(inc.id), name: `${inc.id} comparison`, mimeType: "text/markdown" });
-      return out;
-    },
+    list: (project) => perIncrementFile(project, comparisonFile, (inc) => ({
+      uri: comparisonUri(inc.id),
+      name: `${inc.id} comparison`,
+      mimeType: "text/markdown"
+    })),
     async read(project, vars) {
       let inc = await resolveIncrement(project, variable(vars, "increment"));
       return fileContent(
@@ -44297,12 +44292,11 @@ var TEXT_TYPES = {
     template: `${RESOURCE_SCHEME}increments/{increment}/report`,
     mimeType: "text/html",
     description: "The increment's self-contained HTML report (report.html), written by render_report.",
-    async list(project) {
-      let out = [];
-      for (let inc of await listIncrements(project))
-        await isFile(incrementReportFile(inc)) && out.push({ uri: incrementReportUri(inc.id), name: `${inc.id} report`, mimeType: "text/html" });
-      return out;
-    },
+    list: (project) => perIncrementFile(project, incrementReportFile, (inc) => ({
+      uri: incrementReportUri(inc.id),
+      name: `${inc.id} report`,
+      mimeType: "text/html"
+    })),
     async read(project, vars) {
       let inc = await resolveIncrement(project, variable(vars, "increment"));
       return fileContent(
