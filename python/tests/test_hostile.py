@@ -448,6 +448,28 @@ class HostileClientTable(unittest.TestCase):
                     call()
                 shutil.rmtree(root.parent, ignore_errors=True)
 
+    @unittest.skipUnless(HAVE_MLFLOW, "mlflow is not installed (run under .venv-test/bin/python)")
+    def test_mlflow_artifacts_stay_in_the_project_configured_now(self):
+        """Two projects in one process, the same increment and run name, so the same run id: MLflow caches artifact
+        repositories by run id for the whole process, and the second project's log_artifact once wrote into the
+        first project. Now each file lands in the project configured when its run started."""
+        import mlflow
+        roots = []
+        for label in ("first", "second"):
+            root = Path(tempfile.mkdtemp(prefix="mlflow-%s-" % label, dir=self.work)) / "project"
+            make_increment(root, "0001-demo", status="active")
+            roots.append(root)
+            with mock.patch.dict(os.environ, {"SPECWEAVE_ROOT": str(root), "MLFLOW_TRACKING_URI": ""}):
+                mlflow.set_tracking_uri(configure_mlflow("0001"))
+                with mlflow.start_run(run_name="same-name"):
+                    mlflow.log_artifact(str(_SMALL["artifact_input"]))
+        for root in roots:
+            with mock.patch.dict(os.environ, {"SPECWEAVE_ROOT": str(root)}):
+                artifacts = read_experiment("same-name", increment="0001")["metadata"]["artifacts"]
+            self.assertEqual([a["path"] for a in artifacts], ["notes.txt"], root)
+            self.assertTrue((root / INC / "experiments" / "same-name" / "notes.txt").is_file(), root)
+        self.assertEqual(sorted(os.listdir(roots[0] / INC / "experiments")), ["same-name"])
+
     def test_the_judge_sees_a_client_that_follows_links(self):
         """The checks above can fail: a writer that follows the link, and a reader that returns the secret, are caught."""
         global OPERATIONS
