@@ -78,3 +78,18 @@ async function makeWritable(dir: string): Promise<void> {
 export async function cleanTemps(): Promise<void> {
   await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 }
+
+/** A run as make-mlflow-db.py and mlflow-server.py (through mlflow_logging.py) say they logged it with the real mlflow client. */
+export interface LoggedRun {
+  run_id: string;
+  name: string;
+  params: Record<string, string>;
+  history: { metric: string; value: number | string; step: number; timestamp: number }[];
+  tags: Record<string, string>;
+  expect_status: string;
+  start_time: number;
+  end_time: number | null;
+  parent?: string;
+  deleted?: boolean;
+  registered?: { name: string; version: number; stage: string }[];
+}

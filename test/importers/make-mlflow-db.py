@@ -7,7 +7,6 @@ failed run; a run with NaN and infinite values; a deleted run. Metric values are
 the test can compare every point exactly. NaN and infinities are printed as strings (JSON has none).
 """
 import json
-import math
 import os
 import sys
 
@@ -17,44 +16,12 @@ os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
 import mlflow  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
+from mlflow_logging import RunLog  # noqa: E402
 
 client = MlflowClient()
-logged = {}
-BASE_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
-
-
-def number(v):
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return v
-
-
-def record(run_id, **extra):
-    logged.setdefault(run_id, {"params": {}, "history": [], "tags": {}})
-    logged[run_id].update(extra)
-    return logged[run_id]
-
-
-def log_history(run_id, key, values, offset):
-    for step, value in enumerate(values):
-        ts = BASE_MS + offset + step * 1000
-        client.log_metric(run_id, key, value, timestamp=ts, step=step)
-        record(run_id)["history"].append({"metric": key, "value": number(value), "step": step, "timestamp": ts})
-
-
-def log_params(run_id, params):
-    for k, v in params.items():
-        client.log_param(run_id, k, v)
-        record(run_id)["params"][k] = str(v)
-
-
-def set_tags(run_id, tags):
-    for k, v in tags.items():
-        client.set_tag(run_id, k, v)
-        record(run_id)["tags"][k] = v
-
+run_log = RunLog(client)
+logged = run_log.runs
+record, log_history, log_params, set_tags = run_log.record, run_log.log_history, run_log.log_params, run_log.set_tags
 
 exp_id = mlflow.set_experiment("vision").experiment_id
 

@@ -22,21 +22,10 @@ import {
   startMlflowServer,
   type RunningMlflow,
 } from './mlflow-server.js';
+import type { LoggedRun } from './helpers.js';
 
 if (SKIP_MLFLOW_SERVER) console.warn(`Skipping the MLflow REST import test: ${SKIP_REASON}.`);
 
-interface LoggedRun {
-  run_id: string;
-  name: string;
-  params: Record<string, string>;
-  history: { metric: string; value: number | string; step: number; timestamp: number }[];
-  tags: Record<string, string>;
-  expect_status: string;
-  start_time: number;
-  end_time: number | null;
-  parent?: string;
-  deleted?: boolean;
-}
 interface Logged {
   experiment_id: string;
   other_experiment_id: string;

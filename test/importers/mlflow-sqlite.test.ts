@@ -11,24 +11,11 @@ import { load } from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inMemoryClient, stdioClient, type TestClient } from '../helpers/client.js';
 import { scratchDir } from '../helpers/project.js';
-import { LOCAL_FIXTURES } from './helpers.js';
+import { LOCAL_FIXTURES, type LoggedRun } from './helpers.js';
 
 const FIXTURE = path.join(LOCAL_FIXTURES, 'mlflow-sqlite');
 const SCRIPT = path.join(__dirname, 'make-mlflow-db.py');
 
-interface LoggedRun {
-  run_id: string;
-  name: string;
-  params: Record<string, string>;
-  history: { metric: string; value: number | string; step: number; timestamp: number }[];
-  tags: Record<string, string>;
-  expect_status: string;
-  start_time: number;
-  end_time: number | null;
-  parent?: string;
-  deleted?: boolean;
-  registered?: { name: string; version: number; stage: string }[];
-}
 interface Logged {
   mlflow_version: string;
   experiment_id: string;
@@ -186,6 +173,7 @@ describe('import_runs from a database the real mlflow writes now', () => {
       // The script runs from a folder outside any git repository, so no run picks up this repository's commit.
       const work = scratchDir('swml-mlflow-');
       fs.copyFileSync(SCRIPT, path.join(work, 'make.py'));
+      fs.copyFileSync(path.join(__dirname, 'mlflow_logging.py'), path.join(work, 'mlflow_logging.py'));
       fs.mkdirSync(path.join(root, 'store'));
       const out = execFileSync(PYTHON, ['make.py', path.join(root, 'store')], {
         cwd: work,
